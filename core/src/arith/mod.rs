@@ -1,0 +1,22 @@
+//! Online arithmetic on shares, as pure steps apart from I/O.
+//!
+//! Each protocol is split into the message a party computes from its shares and a correlation
+//! (`mask`), and the local step that finishes once the opened values are known (`combine`).
+//! [`crate::Party`] runs the exchange between the two. Local operations (add, sub, neg, public
+//! constants) need no communication and live on `Party` directly.
+
+pub mod beaver;
+pub mod matmul;
+pub mod truncation;
+
+use crate::ring::Ring;
+use crate::role::Role;
+
+/// Adds the public value `c` to a shared value: party 0 adds it, party 1 does nothing.
+#[inline]
+pub fn add_public<R: Ring>(role: Role, share: R, c: R) -> R {
+    match role {
+        Role::P0 => share.add(c),
+        Role::P1 => share,
+    }
+}

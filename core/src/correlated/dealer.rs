@@ -1,0 +1,512 @@
+//! A trusted dealer: a third party that hands out correlated randomness, seed-compressed.
+//!
+//! The dealer derives one seed per party from its own seed and sends it once. Afterwards party 0
+//! computes its share of every correlation from its seed alone; party 1 computes the free parts of
+//! its share (`a`, `b`, `r`, ...) from its seed and receives only the dependent part (`c`, ...) as a
+//! correction. A Beaver triple therefore costs one ring element of dealer traffic, a matrix triple
+//! `m x n` elements.
+//!
+//! Both parties send each request to the dealer (party 0 without waiting for an answer); the dealer
+//! checks that they agree before answering, so parties that fall out of step are caught here.
+//! Elementwise correlations are generated and sent in blocks, so the dealer's memory does not grow
+//! with the size a party asks for; a matrix triple holds one `k x n` factor, bounded by
+//! [`Dealer::with_max_matrix`].
+//!
+//! Security: the dealer learns nothing about the parties' inputs, but it knows every correlation,
+//! so it must not collude with either party (semi-honest, non-colluding dealer).
+
+use super::{
+    Correlations, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples,
+    TruncationPairs,
+};
+use crate::error::{Error, ErrorKind};
+use crate::prg::{Domain, Prg, Seed};
+use crate::ring::{Ring, fill_random};
+use crate::role::Role;
+use crate::share::Shares;
+use crate::transport::{Channel, Stats, Transport, tag};
+use alloc::vec;
+use alloc::vec::Vec;
+use rand_core::Rng;
+
+/// Elements per correction frame.
+const BLOCK: usize = 8192;
+
+/// Default bound on the `k x n` factor of a matrix triple the dealer will hold (2^24 elements).
+pub const DEFAULT_MAX_MATRIX: usize = 1 << 24;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Triples = 1,
+    Squares = 2,
+    Matrix = 3,
+    Truncation = 4,
+    /// Random OTs; `dims[1]` is the sender's role index.
+    Ot = 5,
+}
+
+/// One request: what to generate, in which ring, of which size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Request {
+    kind: Kind,
+    ring_bits: u32,
+    dims: [u64; 3],
+}
+
+const REQUEST_LEN: usize = 32;
+
+impl Request {
+    fn encode(&self) -> [u8; REQUEST_LEN] {
+        let mut b = [0u8; REQUEST_LEN];
+        b[0..4].copy_from_slice(&(self.kind as u32).to_le_bytes());
+        b[4..8].copy_from_slice(&self.ring_bits.to_le_bytes());
+        for (i, d) in self.dims.iter().enumerate() {
+            b[8 + 8 * i..16 + 8 * i].copy_from_slice(&d.to_le_bytes());
+        }
+        b
+    }
+
+    fn decode(b: &[u8; REQUEST_LEN]) -> Result<Self, Error> {
+        let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+        let kind = match u32::from_le_bytes([b[0], b[1], b[2], b[3]]) {
+            1 => Kind::Triples,
+            2 => Kind::Squares,
+            3 => Kind::Matrix,
+            4 => Kind::Truncation,
+            5 => Kind::Ot,
+            _ => {
+                return Err(Error::new(
+                    "dealer",
+                    ErrorKind::Malformed("unknown request kind"),
+                ));
+            }
+        };
+        let ring_bits = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+        if ![32, 64, 128].contains(&ring_bits) {
+            return Err(Error::new(
+                "dealer",
+                ErrorKind::Malformed("unsupported ring width"),
+            ));
+        }
+        Ok(Request {
+            kind,
+            ring_bits,
+            dims: [word(8), word(16), word(24)],
+        })
+    }
+}
+
+/// The streams of request `index` for the party holding `seed`: one generator per component.
+fn component(seed: &Seed, index: u64, component: u64) -> Prg {
+    seed.derive(Domain::DEALER_REQUEST, index)
+        .prg(Domain::DEALER_REQUEST, component)
+}
+
+fn random_vec<R: Ring>(prg: &mut Prg, n: usize) -> Vec<R> {
+    let mut v = vec![R::ZERO; n];
+    fill_random(prg, &mut v);
+    v
+}
+
+fn random_bits(prg: &mut Prg, n: usize) -> Vec<bool> {
+    let mut bytes = vec![0u8; n.div_ceil(8)];
+    prg.fill_bytes(&mut bytes);
+    (0..n).map(|i| bytes[i / 8] >> (i % 8) & 1 == 1).collect()
+}
+
+/// The dealer process: serves both parties until they close their connections.
+pub struct Dealer<T0, T1> {
+    seed: Seed,
+    p0: Channel<T0>,
+    p1: Channel<T1>,
+    max_matrix: usize,
+}
+
+impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
+    /// A dealer with its own secret `seed` and a transport to each party.
+    pub fn new(seed: Seed, to_party0: T0, to_party1: T1) -> Self {
+        Dealer {
+            seed,
+            p0: Channel::new(to_party0),
+            p1: Channel::new(to_party1),
+            max_matrix: DEFAULT_MAX_MATRIX,
+        }
+    }
+
+    /// Bounds the `k x n` factor of a matrix triple (elements); larger requests are refused.
+    pub fn with_max_matrix(mut self, elements: usize) -> Self {
+        self.max_matrix = elements;
+        self
+    }
+
+    /// Sends each party its seed, then answers requests until both parties close their
+    /// connection between requests. Returns the traffic to party 0 and to party 1.
+    pub async fn serve(mut self) -> Result<(Stats, Stats), Error> {
+        let seeds = [
+            self.seed.derive(Domain::DEALER_PARTY_SEED, 0),
+            self.seed.derive(Domain::DEALER_PARTY_SEED, 1),
+        ];
+        self.p0
+            .send_frame("dealer.seed", tag::DEALER_SEED, seeds[0].as_bytes())
+            .await?;
+        self.p0.flush("dealer.seed").await?;
+        self.p1
+            .send_frame("dealer.seed", tag::DEALER_SEED, seeds[1].as_bytes())
+            .await?;
+        self.p1.flush("dealer.seed").await?;
+        let mut index = 0u64;
+        loop {
+            let mut buf = [0u8; REQUEST_LEN];
+            match self
+                .p1
+                .recv_frame("dealer.request", tag::DEALER_REQUEST, &mut buf)
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if *e.kind() == ErrorKind::Closed => break,
+                Err(e) => return Err(e),
+            }
+            let req = Request::decode(&buf)?;
+            let mut buf0 = [0u8; REQUEST_LEN];
+            self.p0
+                .recv_frame("dealer.request", tag::DEALER_REQUEST, &mut buf0)
+                .await?;
+            if Request::decode(&buf0)? != req {
+                return Err(Error::new(
+                    "dealer.request",
+                    ErrorKind::Malformed("the parties requested different correlations"),
+                ));
+            }
+            match req.ring_bits {
+                32 => self.answer::<u32>(&seeds, index, req).await?,
+                64 => self.answer::<u64>(&seeds, index, req).await?,
+                _ => self.answer::<u128>(&seeds, index, req).await?,
+            }
+            self.p1.flush("dealer").await?;
+            index += 1;
+        }
+        Ok((self.p0.stats(), self.p1.stats()))
+    }
+
+    async fn answer<R: Ring>(
+        &mut self,
+        seeds: &[Seed; 2],
+        index: u64,
+        req: Request,
+    ) -> Result<(), Error> {
+        let op = "dealer";
+        let too_big = || Error::new(op, ErrorKind::Malformed("request too large"));
+        let size = |d: u64| usize::try_from(d).map_err(|_| too_big());
+        let mut g0: [Prg; 3] = core::array::from_fn(|c| component(&seeds[0], index, c as u64));
+        let mut g1: [Prg; 3] = core::array::from_fn(|c| component(&seeds[1], index, c as u64));
+        match req.kind {
+            Kind::Triples | Kind::Squares => {
+                let mut left = size(req.dims[0])?;
+                while left > 0 {
+                    let n = left.min(BLOCK);
+                    let a0 = random_vec::<R>(&mut g0[0], n);
+                    let a1 = random_vec::<R>(&mut g1[0], n);
+                    let (b0, b1) = if req.kind == Kind::Triples {
+                        (
+                            random_vec::<R>(&mut g0[1], n),
+                            random_vec::<R>(&mut g1[1], n),
+                        )
+                    } else {
+                        (a0.clone(), a1.clone())
+                    };
+                    let c0 = random_vec::<R>(&mut g0[2], n);
+                    let c1: Vec<R> = (0..n)
+                        .map(|i| a0[i].add(a1[i]).mul(b0[i].add(b1[i])).sub(c0[i]))
+                        .collect();
+                    self.p1.send_ring(op, tag::DEALER_CORRECTION, &c1).await?;
+                    left -= n;
+                }
+            }
+            Kind::Matrix => {
+                let (m, k, n) = (size(req.dims[0])?, size(req.dims[1])?, size(req.dims[2])?);
+                if k.checked_mul(n).is_none_or(|kn| kn > self.max_matrix)
+                    || m.checked_mul(n).is_none()
+                {
+                    return Err(too_big());
+                }
+                // Streams: A row by row (component 0), B whole (component 1), C0 row by row (2).
+                let b0 = random_vec::<R>(&mut g0[1], k * n);
+                let b1 = random_vec::<R>(&mut g1[1], k * n);
+                let b: Vec<R> = b0.iter().zip(&b1).map(|(&x, &y)| x.add(y)).collect();
+                let rows_per_frame = (BLOCK / n.max(1)).max(1);
+                let mut row = 0;
+                while row < m {
+                    let rows = rows_per_frame.min(m - row);
+                    let mut c1 = vec![R::ZERO; rows * n];
+                    for r in 0..rows {
+                        let a0 = random_vec::<R>(&mut g0[0], k);
+                        let a1 = random_vec::<R>(&mut g1[0], k);
+                        let out = &mut c1[r * n..(r + 1) * n];
+                        for (j, (&x0, &x1)) in a0.iter().zip(&a1).enumerate() {
+                            let a = x0.add(x1);
+                            for (o, &bv) in out.iter_mut().zip(&b[j * n..(j + 1) * n]) {
+                                *o = o.add(a.mul(bv));
+                            }
+                        }
+                        let c0 = random_vec::<R>(&mut g0[2], n);
+                        for (o, c) in out.iter_mut().zip(c0) {
+                            *o = o.sub(c);
+                        }
+                    }
+                    self.p1.send_ring(op, tag::DEALER_CORRECTION, &c1).await?;
+                    row += rows;
+                }
+            }
+            Kind::Truncation => {
+                let shift = u32::try_from(req.dims[1])
+                    .ok()
+                    .filter(|&s| s < R::BITS - 1)
+                    .ok_or(too_big())?;
+                let mut left = size(req.dims[0])?;
+                while left > 0 {
+                    let n = left.min(BLOCK);
+                    let r0 = random_vec::<R>(&mut g0[0], n);
+                    let r1 = random_vec::<R>(&mut g1[0], n);
+                    let s0 = random_vec::<R>(&mut g0[1], n);
+                    let m0 = random_vec::<R>(&mut g0[2], n);
+                    let mut corr = Vec::with_capacity(2 * n);
+                    let rs: Vec<R> = (0..n).map(|i| r0[i].add(r1[i])).collect();
+                    corr.extend(rs.iter().zip(&s0).map(|(r, &s)| r.shr(shift).sub(s)));
+                    corr.extend(
+                        rs.iter()
+                            .zip(&m0)
+                            .map(|(r, &m)| R::from_u64(r.msb() as u64).sub(m)),
+                    );
+                    self.p1.send_ring(op, tag::DEALER_CORRECTION, &corr).await?;
+                    left -= n;
+                }
+            }
+            Kind::Ot => {
+                let sender = req.dims[1];
+                let mut left = size(req.dims[0])?;
+                while left > 0 {
+                    let n = left.min(BLOCK);
+                    if sender == 0 {
+                        // P0 sends: (m0, m1) from its seed; P1 chooses c from its seed, gets m_c.
+                        let pairs = random_vec::<u128>(&mut g0[0], 2 * n);
+                        let c = random_bits(&mut g1[0], n);
+                        let chosen: Vec<u128> =
+                            (0..n).map(|i| pairs[2 * i + c[i] as usize]).collect();
+                        self.p1
+                            .send_ring(op, tag::DEALER_CORRECTION, &chosen)
+                            .await?;
+                    } else {
+                        // P0 receives: c and m_c from its seed; P1 sends and gets both messages.
+                        let c = random_bits(&mut g0[0], n);
+                        let mc = random_vec::<u128>(&mut g0[1], n);
+                        let other = random_vec::<u128>(&mut g1[0], n);
+                        let mut pairs = Vec::with_capacity(2 * n);
+                        for i in 0..n {
+                            let mut p = [other[i]; 2];
+                            p[c[i] as usize] = mc[i];
+                            pairs.extend_from_slice(&p);
+                        }
+                        self.p1
+                            .send_ring(op, tag::DEALER_CORRECTION, &pairs)
+                            .await?;
+                    }
+                    left -= n;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A party's connection to the [`Dealer`]: implements [`Correlations`].
+pub struct DealerClient<T> {
+    role: Role,
+    seed: Seed,
+    chan: Channel<T>,
+    requests: u64,
+}
+
+impl<T: Transport> DealerClient<T> {
+    /// Connects to the dealer as `role` and receives this party's seed.
+    pub async fn connect(role: Role, transport: T) -> Result<Self, Error> {
+        let mut chan = Channel::new(transport);
+        let mut seed = [0u8; 32];
+        chan.recv_frame("dealer.seed", tag::DEALER_SEED, &mut seed)
+            .await?;
+        Ok(DealerClient {
+            role,
+            seed: Seed::from_bytes(seed),
+            chan,
+            requests: 0,
+        })
+    }
+
+    /// Traffic between this party and the dealer so far.
+    pub fn stats(&self) -> Stats {
+        self.chan.stats()
+    }
+
+    /// Sends the request and returns the component generators of this party's share.
+    async fn request<R: Ring>(&mut self, kind: Kind, dims: [u64; 3]) -> Result<[Prg; 3], Error> {
+        let req = Request {
+            kind,
+            ring_bits: R::BITS,
+            dims,
+        };
+        self.chan
+            .send_frame("dealer.request", tag::DEALER_REQUEST, &req.encode())
+            .await?;
+        self.chan.flush("dealer.request").await?;
+        let index = self.requests;
+        self.requests += 1;
+        Ok(core::array::from_fn(|c| {
+            component(&self.seed, index, c as u64)
+        }))
+    }
+
+    /// Receives `per_elem * n` corrections sent in blocks of `per_elem * BLOCK`, laid out as
+    /// the dealer sends them (block by block).
+    async fn corrections<R: Ring>(
+        &mut self,
+        n: usize,
+        per_block: impl Fn(usize) -> usize,
+    ) -> Result<Vec<R>, Error> {
+        let total: usize = (0..n.div_ceil(BLOCK))
+            .map(|b| per_block((n - b * BLOCK).min(BLOCK)))
+            .sum();
+        let mut out = vec![R::ZERO; total];
+        let mut at = 0;
+        let mut left = n;
+        while left > 0 {
+            let len = per_block(left.min(BLOCK));
+            self.chan
+                .recv_ring("dealer", tag::DEALER_CORRECTION, &mut out[at..at + len])
+                .await?;
+            at += len;
+            left -= left.min(BLOCK);
+        }
+        Ok(out)
+    }
+}
+
+impl<T: Transport> Correlations for DealerClient<T> {
+    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
+        let [mut ga, mut gb, mut gc] = self.request::<R>(Kind::Triples, [n as u64, 0, 0]).await?;
+        // Each component is one sequential stream (read in multiples of 4 bytes), so the
+        // dealer's block-wise generation and this whole-vector generation agree.
+        let a = random_vec(&mut ga, n);
+        let b = random_vec(&mut gb, n);
+        let c = match self.role {
+            Role::P0 => random_vec(&mut gc, n),
+            Role::P1 => self.corrections(n, |b| b).await?,
+        };
+        Ok(Triples { a, b, c })
+    }
+
+    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
+        let [mut ga, _, mut gc] = self.request::<R>(Kind::Squares, [n as u64, 0, 0]).await?;
+        let a = random_vec(&mut ga, n);
+        let s = match self.role {
+            Role::P0 => random_vec(&mut gc, n),
+            Role::P1 => self.corrections(n, |b| b).await?,
+        };
+        Ok(SquarePairs { a, s })
+    }
+
+    async fn matrix_triple<R: Ring>(
+        &mut self,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        let [mut ga, mut gb, mut gc] = self
+            .request::<R>(Kind::Matrix, [m as u64, k as u64, n as u64])
+            .await?;
+        let b = random_vec::<R>(&mut gb, k * n);
+        let a = random_vec::<R>(&mut ga, m * k);
+        let c = match self.role {
+            Role::P0 => random_vec::<R>(&mut gc, m * n),
+            Role::P1 => {
+                let rows_per_frame = (BLOCK / n.max(1)).max(1);
+                let mut c = vec![R::ZERO; m * n];
+                for rows in c.chunks_mut((rows_per_frame * n).max(1)) {
+                    self.chan
+                        .recv_ring("dealer", tag::DEALER_CORRECTION, rows)
+                        .await?;
+                }
+                c
+            }
+        };
+        Ok(MatrixTriple {
+            a: Shares::matrix(m, k, a)?,
+            b: Shares::matrix(k, n, b)?,
+            c: Shares::matrix(m, n, c)?,
+        })
+    }
+
+    async fn truncation_pairs<R: Ring>(
+        &mut self,
+        n: usize,
+        shift: u32,
+    ) -> Result<TruncationPairs<R>, Error> {
+        if shift >= R::BITS - 1 {
+            return Err(Error::new(
+                "dealer.truncation",
+                ErrorKind::InvalidArgument("shift too large for the ring"),
+            ));
+        }
+        let [mut gr, mut gs, mut gm] = self
+            .request::<R>(Kind::Truncation, [n as u64, shift as u64, 0])
+            .await?;
+        let r = random_vec(&mut gr, n);
+        let (r_shifted, r_msb) = match self.role {
+            Role::P0 => (random_vec(&mut gs, n), random_vec(&mut gm, n)),
+            Role::P1 => {
+                let both: Vec<R> = self.corrections(n, |b| 2 * b).await?;
+                let (mut s, mut m) = (Vec::with_capacity(n), Vec::with_capacity(n));
+                let mut at = 0;
+                let mut left = n;
+                while left > 0 {
+                    let b = left.min(BLOCK);
+                    s.extend_from_slice(&both[at..at + b]);
+                    m.extend_from_slice(&both[at + b..at + 2 * b]);
+                    at += 2 * b;
+                    left -= b;
+                }
+                (s, m)
+            }
+        };
+        Ok(TruncationPairs {
+            r,
+            r_shifted,
+            r_msb,
+        })
+    }
+
+    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
+        let sender = self.role.index() as u64;
+        let [mut g, _, _] = self
+            .request::<u128>(Kind::Ot, [n as u64, sender, 0])
+            .await?;
+        let flat: Vec<u128> = match self.role {
+            Role::P0 => random_vec(&mut g, 2 * n),
+            Role::P1 => self.corrections(n, |b| 2 * b).await?,
+        };
+        Ok(RandomOtSender {
+            messages: flat.chunks_exact(2).map(|p| [p[0], p[1]]).collect(),
+        })
+    }
+
+    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
+        let sender = self.role.peer().index() as u64;
+        let [mut g0, mut g1, _] = self
+            .request::<u128>(Kind::Ot, [n as u64, sender, 0])
+            .await?;
+        let choices = random_bits(&mut g0, n);
+        let messages = match self.role {
+            Role::P0 => random_vec(&mut g1, n),
+            Role::P1 => self.corrections(n, |b| b).await?,
+        };
+        Ok(RandomOtReceiver { choices, messages })
+    }
+}

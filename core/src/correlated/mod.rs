@@ -1,0 +1,124 @@
+//! The offline phase: correlated randomness that the online protocols consume.
+//!
+//! [`Correlations`] is the one trait every source implements; the online protocols only ever see
+//! this party's share of each correlation. Sources: [`dealer`] (a third party, seed-compressed),
+//! and later OT-based generation without a third party.
+
+pub mod dealer;
+
+use crate::error::Error;
+use crate::ring::Ring;
+use crate::share::Shares;
+use alloc::vec::Vec;
+
+/// This party's shares of `n` Beaver triples `c = a * b` (elementwise).
+pub struct Triples<R: Ring> {
+    /// Shares of `a`.
+    pub a: Vec<R>,
+    /// Shares of `b`.
+    pub b: Vec<R>,
+    /// Shares of `c = a * b`.
+    pub c: Vec<R>,
+}
+
+/// This party's shares of `n` square pairs `s = a * a`.
+pub struct SquarePairs<R: Ring> {
+    /// Shares of `a`.
+    pub a: Vec<R>,
+    /// Shares of `s = a * a`.
+    pub s: Vec<R>,
+}
+
+/// This party's share of a matrix triple `C = A B` with `A` m x k and `B` k x n.
+pub struct MatrixTriple<R: Ring> {
+    /// Share of `A` (m x k).
+    pub a: Shares<R>,
+    /// Share of `B` (k x n).
+    pub b: Shares<R>,
+    /// Share of `C = A B` (m x n).
+    pub c: Shares<R>,
+}
+
+/// This party's shares of `n` truncation pairs for a shift of `d` bits: a uniform `r`,
+/// `r >> d` (logical shift), and the most significant bit of `r` as a ring element 0 or 1.
+pub struct TruncationPairs<R: Ring> {
+    /// Shares of `r`.
+    pub r: Vec<R>,
+    /// Shares of `r >> d`.
+    pub r_shifted: Vec<R>,
+    /// Shares of `msb(r)` in {0, 1}.
+    pub r_msb: Vec<R>,
+}
+
+/// Random OTs as the sender holds them: two random 128-bit messages per OT.
+pub struct RandomOtSender {
+    /// `(m0, m1)` for each OT.
+    pub messages: Vec<[u128; 2]>,
+}
+
+/// Random OTs as the receiver holds them: a random choice bit and the chosen message.
+pub struct RandomOtReceiver {
+    /// The choice bits `c`.
+    pub choices: Vec<bool>,
+    /// `m_c` for each OT.
+    pub messages: Vec<u128>,
+}
+
+/// A source of correlated randomness for one party.
+///
+/// Both parties must request the same correlations in the same order (the online protocols do);
+/// a source may check this and fail with a protocol error when they diverge.
+#[allow(async_fn_in_trait)]
+pub trait Correlations {
+    /// `n` elementwise Beaver triples.
+    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error>;
+    /// `n` square pairs.
+    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error>;
+    /// One matrix triple for an (m x k) by (k x n) product.
+    async fn matrix_triple<R: Ring>(
+        &mut self,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error>;
+    /// `n` truncation pairs for a shift of `shift` bits.
+    async fn truncation_pairs<R: Ring>(
+        &mut self,
+        n: usize,
+        shift: u32,
+    ) -> Result<TruncationPairs<R>, Error>;
+    /// `n` random OTs in which this party is the sender (its peer calls [`Correlations::random_ot_receiver`]).
+    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error>;
+    /// `n` random OTs in which this party is the receiver.
+    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error>;
+}
+
+impl<C: Correlations + ?Sized> Correlations for &mut C {
+    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
+        (**self).triples(n).await
+    }
+    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
+        (**self).square_pairs(n).await
+    }
+    async fn matrix_triple<R: Ring>(
+        &mut self,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        (**self).matrix_triple(m, k, n).await
+    }
+    async fn truncation_pairs<R: Ring>(
+        &mut self,
+        n: usize,
+        shift: u32,
+    ) -> Result<TruncationPairs<R>, Error> {
+        (**self).truncation_pairs(n, shift).await
+    }
+    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
+        (**self).random_ot_sender(n).await
+    }
+    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
+        (**self).random_ot_receiver(n).await
+    }
+}

@@ -1,0 +1,185 @@
+//! Data owners: devices that secret-share their readings to the two servers and read results back.
+//!
+//! Works without an allocator. Sharing a batch of `n` values costs 40 bytes to server 0 (a fresh
+//! 32-byte seed and the count: its share is the seed's expansion) and `n` ring elements to
+//! server 1 (the values minus that expansion). Every value is encoded (and range-checked) before
+//! anything is sent, so a bad value loses nothing.
+//!
+//! Each server alone sees a seed or uniformly masked values: nothing about the readings, as long
+//! as the two servers do not collude.
+
+use crate::error::{Error, ErrorKind};
+use crate::fixed::FixedPoint;
+use crate::prg::{Domain, Prg, Seed};
+use crate::ring::Ring;
+use crate::role::Role;
+use crate::transport::{Channel, Transport, tag};
+
+/// Length of the frame a data owner sends to server 0: seed (32) and count (u64).
+pub const SEED_FRAME_LEN: usize = 40;
+
+/// A data owner's sharing session: its seed, number format, and a batch counter.
+pub struct DataOwner {
+    seed: Seed,
+    fixed: FixedPoint,
+    batches: u64,
+}
+
+impl DataOwner {
+    /// A data owner with secret `seed` (fresh device entropy; never reuse a seed across sessions:
+    /// batch seeds are derived from it with a counter).
+    pub fn new(seed: Seed, fixed: FixedPoint) -> Self {
+        DataOwner {
+            seed,
+            fixed,
+            batches: 0,
+        }
+    }
+
+    /// The number format.
+    pub fn fixed(&self) -> FixedPoint {
+        self.fixed
+    }
+
+    /// Encodes and secret-shares `values`, sending server 0 its seed and server 1 the masked
+    /// values. Fails with [`ErrorKind::OutOfRange`] before sending anything if a value does not fit.
+    pub async fn share<R: Ring, T0: Transport, T1: Transport>(
+        &mut self,
+        values: &[f64],
+        server0: &mut Channel<T0>,
+        server1: &mut Channel<T1>,
+    ) -> Result<(), Error> {
+        for &v in values {
+            self.fixed.encode::<R>(v).map_err(|e| e.in_op("share"))?;
+        }
+        let batch_seed = self.seed.derive(Domain::DATA_OWNER_BATCH, self.batches);
+        self.batches += 1;
+        let mut frame = [0u8; SEED_FRAME_LEN];
+        frame[..32].copy_from_slice(batch_seed.as_bytes());
+        frame[32..].copy_from_slice(&(values.len() as u64).to_le_bytes());
+        let mut mask = Prg::new(batch_seed);
+        let fixed = self.fixed;
+        server1
+            .send_ring_from("share", tag::OWNER_MASKED, values.len(), |i| {
+                // Already range-checked above.
+                let x: R = fixed.encode(values[i]).unwrap_or(R::ZERO);
+                x.sub(R::random(&mut mask))
+            })
+            .await?;
+        server1.flush("share").await?;
+        server0.send_frame("share", tag::OWNER_SEED, &frame).await?;
+        zeroize::Zeroize::zeroize(&mut frame);
+        server0.flush("share").await
+    }
+
+    /// Receives both servers' shares of `out.len()` outputs and writes the reconstructed values.
+    pub async fn reconstruct<R: Ring, T0: Transport, T1: Transport>(
+        &self,
+        server0: &mut Channel<T0>,
+        server1: &mut Channel<T1>,
+        out: &mut [f64],
+    ) -> Result<(), Error> {
+        let fixed = self.fixed;
+        // Outputs travel in pieces of OUTPUT_PIECE, so one small scratch array holds the ring sums.
+        let mut acc = [R::ZERO; OUTPUT_PIECE];
+        let n = out.len();
+        let mut start = 0;
+        while start < n {
+            let len = acc.len().min(n - start);
+            server0
+                .recv_ring("reconstruct", tag::OWNER_OUTPUT, &mut acc[..len])
+                .await?;
+            let acc_ref = &mut acc;
+            server1
+                .recv_ring_with("reconstruct", tag::OWNER_OUTPUT, len, |i, x| {
+                    acc_ref[i] = acc_ref[i].add(x);
+                })
+                .await?;
+            for (o, &v) in out[start..start + len].iter_mut().zip(acc.iter()) {
+                *o = fixed.decode(v);
+            }
+            start += len;
+        }
+        Ok(())
+    }
+
+    /// Like [`DataOwner::reconstruct`] into a fixed-capacity vector of `n <= N` values.
+    pub async fn reconstruct_vec<R: Ring, T0: Transport, T1: Transport, const N: usize>(
+        &self,
+        server0: &mut Channel<T0>,
+        server1: &mut Channel<T1>,
+        n: usize,
+    ) -> Result<heapless::Vec<f64, N>, Error> {
+        let mut out = heapless::Vec::new();
+        out.resize(n, 0.0).map_err(|_| {
+            Error::new(
+                "reconstruct",
+                ErrorKind::Capacity {
+                    needed: n,
+                    capacity: N,
+                },
+            )
+        })?;
+        self.reconstruct::<R, T0, T1>(server0, server1, &mut out)
+            .await?;
+        Ok(out)
+    }
+}
+
+/// Pieces in which outputs travel back to a data owner (see [`DataOwner::reconstruct`]).
+pub const OUTPUT_PIECE: usize = 16;
+
+/// Server side: receives this server's shares of a batch of `out.len()` values from a data owner.
+/// Server 0 expands the seed it receives; server 1 receives the masked values.
+pub async fn receive_shares<R: Ring, T: Transport>(
+    role: Role,
+    owner: &mut Channel<T>,
+    out: &mut [R],
+) -> Result<(), Error> {
+    match role {
+        Role::P0 => {
+            let mut frame = [0u8; SEED_FRAME_LEN];
+            owner
+                .recv_frame("receive_shares", tag::OWNER_SEED, &mut frame)
+                .await?;
+            let mut count = [0u8; 8];
+            count.copy_from_slice(&frame[32..]);
+            let count = u64::from_le_bytes(count);
+            if count != out.len() as u64 {
+                return Err(Error::new(
+                    "receive_shares",
+                    ErrorKind::UnexpectedLength {
+                        expected: out.len(),
+                        got: count.min(usize::MAX as u64) as usize,
+                    },
+                ));
+            }
+            let mut seed = [0u8; 32];
+            seed.copy_from_slice(&frame[..32]);
+            let mut prg = Prg::new(Seed::from_bytes(seed));
+            for v in out.iter_mut() {
+                *v = R::random(&mut prg);
+            }
+            Ok(())
+        }
+        Role::P1 => {
+            owner
+                .recv_ring("receive_shares", tag::OWNER_MASKED, out)
+                .await
+        }
+    }
+}
+
+/// Server side: sends this server's shares of outputs back to a data owner, in the pieces
+/// [`DataOwner::reconstruct`] expects.
+pub async fn send_output<R: Ring, T: Transport>(
+    owner: &mut Channel<T>,
+    shares: &[R],
+) -> Result<(), Error> {
+    for piece in shares.chunks(OUTPUT_PIECE) {
+        owner
+            .send_ring("send_output", tag::OWNER_OUTPUT, piece)
+            .await?;
+    }
+    owner.flush("send_output").await
+}

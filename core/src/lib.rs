@@ -1,0 +1,75 @@
+//! # fixshare
+//!
+//! Fixed-point arithmetic on additive secret shares for privacy-preserving machine learning:
+//! two servers compute on data that data owners have split between them, and neither server
+//! alone learns anything about it.
+//!
+//! The crate is `#![no_std]` and never touches a socket, a file or an entropy source: the host
+//! supplies a [`Transport`] per peer and a [`Seed`] of fresh entropy. Protocols are `async fn`s
+//! generic over the transport; [`block_on`] runs them for hosts whose I/O completes at once.
+//!
+//! - [`ring`], [`fixed`]: Z_2^k for k = 32, 64, 128 and fixed-point encoding.
+//! - [`prg`]: seeds, domain-separated ChaCha streams.
+//! - [`transport`]: the transport trait, checked framing, counters, an in-memory duplex (`std`).
+//! - [`data_owner`]: seed-compressed sharing from devices without an allocator.
+//! - [`correlated`] (`alloc`): the offline phase: triples, matrix triples, truncation pairs, random OTs,
+//!   from a [`Dealer`].
+//! - [`arith`] (`alloc`): the online protocols as pure steps; [`Party`] runs them.
+//!
+//! ## Security
+//! Semi-honest security against one corrupted server (the servers must not collude). With the
+//! dealer, the dealer must not collude with either server. Fixed-point truncation is
+//! probabilistic: see [`arith::truncation`] for the bounds. Not audited; do not rely on it for
+//! real secrets yet.
+//!
+//! ## Features
+//! - `alloc` (default): share vectors, the dealer, the online protocols, [`Party`].
+//! - `std`: the in-memory duplex transport and [`block_on_thread`].
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod data_owner;
+pub mod error;
+pub mod executor;
+pub mod fixed;
+pub mod prg;
+pub mod ring;
+pub mod role;
+pub mod transport;
+
+#[cfg(feature = "alloc")]
+pub mod arith;
+#[cfg(feature = "alloc")]
+pub mod correlated;
+#[cfg(feature = "alloc")]
+pub mod party;
+#[cfg(feature = "alloc")]
+pub mod share;
+
+pub use data_owner::DataOwner;
+pub use error::{Error, ErrorKind};
+pub use executor::block_on;
+#[cfg(feature = "std")]
+pub use executor::block_on_thread;
+pub use fixed::FixedPoint;
+pub use prg::{Domain, Prg, Seed};
+pub use ring::Ring;
+pub use role::Role;
+#[cfg(feature = "std")]
+pub use transport::memory::{MemoryTransport, duplex};
+pub use transport::{Channel, Stats, Transport, TransportError};
+
+#[cfg(feature = "alloc")]
+pub use correlated::Correlations;
+#[cfg(feature = "alloc")]
+pub use correlated::dealer::{Dealer, DealerClient};
+#[cfg(feature = "alloc")]
+pub use party::{Config, Party, Truncation};
+#[cfg(feature = "alloc")]
+pub use share::Shares;

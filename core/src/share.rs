@@ -1,0 +1,183 @@
+//! Additive shares: one party's share of a secret matrix (a vector is a matrix with one column).
+//!
+//! A secret `x` in Z_2^k is held as `x0` by party 0 and `x1` by party 1 with `x = x0 + x1`.
+//! Each share alone is uniformly random. Shares are zeroized on drop and never printed.
+
+use crate::error::Error;
+use crate::ring::Ring;
+use alloc::vec::Vec;
+use core::fmt;
+use zeroize::Zeroize;
+
+/// This party's share of a secret `rows x cols` matrix, row-major.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Shares<R: Ring> {
+    rows: usize,
+    cols: usize,
+    data: Vec<R>,
+}
+
+impl<R: Ring> Drop for Shares<R> {
+    fn drop(&mut self) {
+        self.data.zeroize();
+    }
+}
+
+impl<R: Ring> fmt::Debug for Shares<R> {
+    /// Prints the shape only: share values are not for logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Shares({}x{}, ..)", self.rows, self.cols)
+    }
+}
+
+impl<R: Ring> Shares<R> {
+    /// A column vector of shares.
+    pub fn vector(data: Vec<R>) -> Self {
+        Shares {
+            rows: data.len(),
+            cols: 1,
+            data,
+        }
+    }
+
+    /// A `rows x cols` matrix of shares given row-major.
+    pub fn matrix(rows: usize, cols: usize, data: Vec<R>) -> Result<Self, Error> {
+        match rows.checked_mul(cols) {
+            Some(n) if n == data.len() => Ok(Shares { rows, cols, data }),
+            _ => Err(Error::dimension(
+                "shares",
+                rows.saturating_mul(cols),
+                data.len(),
+            )),
+        }
+    }
+
+    /// Shares of zero (each party holds zeros) of the given shape.
+    pub fn zeros(rows: usize, cols: usize) -> Self {
+        Shares {
+            rows,
+            cols,
+            data: alloc::vec![R::ZERO; rows * cols],
+        }
+    }
+
+    /// Rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// `(rows, cols)`.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The share values, row-major.
+    pub fn as_slice(&self) -> &[R] {
+        &self.data
+    }
+
+    /// The share values, row-major, mutable.
+    pub fn as_mut_slice(&mut self) -> &mut [R] {
+        &mut self.data
+    }
+
+    /// The same elements viewed as a `rows x cols` matrix.
+    pub fn reshape(mut self, rows: usize, cols: usize) -> Result<Self, Error> {
+        if rows.checked_mul(cols) != Some(self.data.len()) {
+            return Err(Error::dimension(
+                "reshape",
+                self.data.len(),
+                rows.saturating_mul(cols),
+            ));
+        }
+        self.rows = rows;
+        self.cols = cols;
+        Ok(self)
+    }
+
+    /// The transpose (a local operation).
+    pub fn transpose(&self) -> Self {
+        let mut data = Vec::with_capacity(self.data.len());
+        for c in 0..self.cols {
+            data.extend((0..self.rows).map(|r| self.data[r * self.cols + c]));
+        }
+        Shares {
+            rows: self.cols,
+            cols: self.rows,
+            data,
+        }
+    }
+
+    /// Rows `start..end` as a new matrix (a mini-batch of a dataset).
+    pub fn row_range(&self, start: usize, end: usize) -> Result<Self, Error> {
+        if start > end || end > self.rows {
+            return Err(Error::dimension("row_range", self.rows, end));
+        }
+        Ok(Shares {
+            rows: end - start,
+            cols: self.cols,
+            data: self.data[start * self.cols..end * self.cols].to_vec(),
+        })
+    }
+
+    /// Elementwise map of this share into a new one of the same shape.
+    pub(crate) fn map(&self, f: impl Fn(R) -> R) -> Self {
+        Shares {
+            rows: self.rows,
+            cols: self.cols,
+            data: self.data.iter().map(|&x| f(x)).collect(),
+        }
+    }
+
+    /// Elementwise combination with another share of the same shape.
+    pub(crate) fn zip_with(
+        &self,
+        other: &Self,
+        op: &'static str,
+        f: impl Fn(R, R) -> R,
+    ) -> Result<Self, Error> {
+        self.check_same_shape(other, op)?;
+        Ok(Shares {
+            rows: self.rows,
+            cols: self.cols,
+            data: self
+                .data
+                .iter()
+                .zip(&other.data)
+                .map(|(&a, &b)| f(a, b))
+                .collect(),
+        })
+    }
+
+    pub(crate) fn check_same_shape(&self, other: &Self, op: &'static str) -> Result<(), Error> {
+        if self.shape() != other.shape() {
+            let got = if self.rows != other.rows {
+                other.rows
+            } else {
+                other.cols
+            };
+            let expected = if self.rows != other.rows {
+                self.rows
+            } else {
+                self.cols
+            };
+            return Err(Error::dimension(op, expected, got));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,109 @@
+//! Helpers shared by the integration tests: run the dealer and two parties concurrently.
+#![allow(dead_code, unreachable_pub)]
+
+use fixshare::{
+    Config, Dealer, DealerClient, Error, MemoryTransport, Party, Role, Seed, block_on_thread,
+    duplex,
+};
+use std::future::Future;
+use std::thread;
+
+/// The session type the tests use: in-memory transports, the dealer, Z_2^64.
+pub type TestParty = Party<MemoryTransport, DealerClient<MemoryTransport>, u64>;
+
+/// A deterministic 32-byte seed from a small number.
+pub fn seed(n: u64) -> Seed {
+    let mut b = [0u8; 32];
+    b[..8].copy_from_slice(&n.to_le_bytes());
+    b[31] = 0xa5;
+    Seed::from_bytes(b)
+}
+
+/// Runs `body` as party 0 and party 1 on two threads, with a dealer on a third, and returns
+/// both parties' results. `tag` varies the seeds between tests.
+pub fn run_pair<T, F, Fut>(
+    config: Config,
+    tag: u64,
+    body: F,
+) -> (Result<T, Error>, Result<T, Error>)
+where
+    T: Send + 'static,
+    F: Fn(TestParty) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let (p0_peer, p1_peer) = duplex();
+    let (d0, p0_dealer) = duplex();
+    let (d1, p1_dealer) = duplex();
+    let dealer =
+        thread::spawn(move || block_on_thread(Dealer::new(seed(1000 + tag), d0, d1).serve()));
+    let spawn = |role: Role, peer: MemoryTransport, dealer: MemoryTransport| {
+        let body = body.clone();
+        thread::spawn(move || {
+            block_on_thread(async move {
+                let source = DealerClient::connect(role, dealer).await?;
+                let party = Party::new(
+                    role,
+                    peer,
+                    source,
+                    seed(10 * tag + role.index() as u64),
+                    config,
+                );
+                body(party).await
+            })
+        })
+    };
+    let a = spawn(Role::P0, p0_peer, p0_dealer);
+    let b = spawn(Role::P1, p1_peer, p1_dealer);
+    let ra = a.join().expect("party 0 panicked");
+    let rb = b.join().expect("party 1 panicked");
+    // The dealer ends when both parties have dropped their connections.
+    let _ = dealer.join().expect("dealer panicked");
+    (ra, rb)
+}
+
+/// Shares `values` owned by party 0 (rows x cols) inside a session.
+pub async fn input_from_p0(
+    p: &mut TestParty,
+    values: &[f64],
+    rows: usize,
+    cols: usize,
+) -> Result<fixshare::Shares<u64>, Error> {
+    match p.role() {
+        Role::P0 => p.share_input(values, rows, cols).await,
+        Role::P1 => p.receive_input(rows, cols).await,
+    }
+}
+
+/// Shares `values` owned by party 1 (rows x cols) inside a session.
+pub async fn input_from_p1(
+    p: &mut TestParty,
+    values: &[f64],
+    rows: usize,
+    cols: usize,
+) -> Result<fixshare::Shares<u64>, Error> {
+    match p.role() {
+        Role::P1 => p.share_input(values, rows, cols).await,
+        Role::P0 => p.receive_input(rows, cols).await,
+    }
+}
+
+/// A small deterministic generator for test data (xorshift64*).
+pub struct TestRng(pub u64);
+
+impl TestRng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform in [lo, hi).
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+    }
+
+    pub fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
+        (0..n).map(|_| self.uniform(lo, hi)).collect()
+    }
+}

@@ -1,0 +1,1 @@
+//! Data-owner sharing tests (being written).

@@ -1,0 +1,1 @@
+//! C ABI for fixshare (filled by the C ABI issue).

@@ -1,0 +1,1 @@
+//! WebAssembly bindings for fixshare (filled by the WASM issue).
