@@ -83,13 +83,16 @@ impl Default for Config {
 /// Every operation that communicates must be called by both parties in the same order with
 /// operands of the same shapes. After any error the session is poisoned: every later call fails
 /// with [`ErrorKind::Poisoned`], because the two parties can no longer be in step.
+///
+/// Protocols in other modules of this crate extend `Party` with `impl` blocks of their own, using
+/// `check` before and `record` after each communicating step, so that poisoning holds for them too.
 pub struct Party<T, C, R: Ring = u64> {
-    role: Role,
-    peer: Channel<T>,
-    correlations: C,
+    pub(crate) role: Role,
+    pub(crate) peer: Channel<T>,
+    pub(crate) correlations: C,
     seed: Seed,
-    inputs_shared: u64,
-    config: Config,
+    streams_used: u64,
+    pub(crate) config: Config,
     failed: Option<Error>,
     _ring: core::marker::PhantomData<R>,
 }
@@ -103,7 +106,7 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
             peer: Channel::with_max_frame(peer, config.max_frame),
             correlations,
             seed,
-            inputs_shared: 0,
+            streams_used: 0,
             config,
             failed: None,
             _ring: core::marker::PhantomData,
@@ -135,14 +138,16 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         self.failed.as_ref()
     }
 
-    fn check(&self, op: &'static str) -> Result<(), Error> {
+    /// Fails with [`ErrorKind::Poisoned`] if an earlier operation failed.
+    pub(crate) fn check(&self, op: &'static str) -> Result<(), Error> {
         match self.failed {
             Some(_) => Err(Error::new(op, ErrorKind::Poisoned)),
             None => Ok(()),
         }
     }
 
-    fn record<V>(&mut self, r: Result<V, Error>) -> Result<V, Error> {
+    /// Poisons the session if `r` is an error, and passes `r` on.
+    pub(crate) fn record<V>(&mut self, r: Result<V, Error>) -> Result<V, Error> {
         if let Err(e) = &r {
             self.failed = Some(e.clone());
         }
@@ -171,9 +176,9 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         self.record(r)
     }
 
-    async fn share_ring_input(&mut self, mut x: Shares<R>) -> Result<Shares<R>, Error> {
-        let seed = self.seed.derive(Domain::INPUT_SHARING, self.inputs_shared);
-        self.inputs_shared += 1;
+    pub(crate) async fn share_ring_input(&mut self, mut x: Shares<R>) -> Result<Shares<R>, Error> {
+        let seed = self.seed.derive(Domain::INPUT_SHARING, self.streams_used);
+        self.streams_used += 1;
         self.peer
             .send_frame("share_input", tag::INPUT, seed.as_bytes())
             .await?;
@@ -192,7 +197,7 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         self.record(r)
     }
 
-    async fn receive_input_inner(&mut self, rows: usize, cols: usize) -> Result<Shares<R>, Error> {
+    pub(crate) async fn receive_input_inner(&mut self, rows: usize, cols: usize) -> Result<Shares<R>, Error> {
         let n =
             rows.checked_mul(cols)
                 .ok_or(Error::dimension("receive_input", usize::MAX, rows))?;
@@ -255,7 +260,7 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
     }
 
     /// Exchanges shares and returns their sum: the opened values.
-    async fn open_slice(
+    pub(crate) async fn open_slice(
         &mut self,
         op: &'static str,
         tag: u16,
@@ -435,7 +440,7 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         self.record(r)
     }
 
-    async fn truncate_inner(&mut self, x: Shares<R>, bits: u32) -> Result<Shares<R>, Error> {
+    pub(crate) async fn truncate_inner(&mut self, x: Shares<R>, bits: u32) -> Result<Shares<R>, Error> {
         if bits == 0 {
             return Ok(x);
         }
@@ -471,8 +476,8 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
     /// Fresh uniformly random ring elements from this party's own stream (for masks in protocols
     /// built on top of the session).
     pub fn random_ring(&mut self, n: usize) -> Vec<R> {
-        let mut prg = self.seed.prg(Domain::PROTOCOL_MASK, self.inputs_shared);
-        self.inputs_shared += 1;
+        let mut prg = self.seed.prg(Domain::PROTOCOL_MASK, self.streams_used);
+        self.streams_used += 1;
         let mut v = vec![R::ZERO; n];
         fill_random(&mut prg, &mut v);
         v
