@@ -133,6 +133,11 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         &self.correlations
     }
 
+    /// Ends the session, giving back the peer transport and the correlation source.
+    pub fn into_parts(self) -> (T, C) {
+        (self.peer.into_inner(), self.correlations)
+    }
+
     /// The error that poisoned this session, if any.
     pub fn failure(&self) -> Option<&Error> {
         self.failed.as_ref()
@@ -197,7 +202,11 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         self.record(r)
     }
 
-    pub(crate) async fn receive_input_inner(&mut self, rows: usize, cols: usize) -> Result<Shares<R>, Error> {
+    pub(crate) async fn receive_input_inner(
+        &mut self,
+        rows: usize,
+        cols: usize,
+    ) -> Result<Shares<R>, Error> {
         let n =
             rows.checked_mul(cols)
                 .ok_or(Error::dimension("receive_input", usize::MAX, rows))?;
@@ -440,7 +449,11 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         self.record(r)
     }
 
-    pub(crate) async fn truncate_inner(&mut self, x: Shares<R>, bits: u32) -> Result<Shares<R>, Error> {
+    pub(crate) async fn truncate_inner(
+        &mut self,
+        x: Shares<R>,
+        bits: u32,
+    ) -> Result<Shares<R>, Error> {
         if bits == 0 {
             return Ok(x);
         }
