@@ -38,6 +38,7 @@ pub mod data_owner;
 pub mod error;
 pub mod executor;
 pub mod fixed;
+pub mod hash;
 pub mod prg;
 pub mod ring;
 pub mod role;
