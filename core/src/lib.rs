@@ -71,6 +71,8 @@ pub use correlated::Correlations;
 #[cfg(feature = "alloc")]
 pub use correlated::dealer::{Dealer, DealerClient};
 #[cfg(feature = "alloc")]
+pub use correlated::preprocessed::Preprocessed;
+#[cfg(feature = "alloc")]
 pub use party::{Config, Party, Truncation};
 #[cfg(feature = "alloc")]
 pub use share::Shares;

@@ -133,6 +133,12 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         &self.correlations
     }
 
+    /// The correlation source, mutable: for example to prefetch correlations with
+    /// [`crate::Preprocessed`] before the online phase.
+    pub fn correlations_mut(&mut self) -> &mut C {
+        &mut self.correlations
+    }
+
     /// Ends the session, giving back the peer transport and the correlation source.
     pub fn into_parts(self) -> (T, C) {
         (self.peer.into_inner(), self.correlations)
@@ -358,8 +364,12 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         let t = self.correlations.triples::<R>(x.len()).await?;
         let masked = beaver::mask(x.as_slice(), y.as_slice(), &t);
         let opened = self.open_slice("mul", tag::BEAVER, &masked).await?;
-        let z = Shares::matrix(x.rows(), x.cols(), beaver::combine(self.role, &opened, &t))?;
-        self.finish_product(z, truncate).await
+        let (role, local) = (self.role, self.local_truncation(truncate));
+        let z = beaver::combine(role, &opened, &t, |z| {
+            local.map_or(z, |d| truncation::local(role, z, d))
+        });
+        self.finish_product(Shares::matrix(x.rows(), x.cols(), z)?, truncate, local)
+            .await
     }
 
     /// The fixed-point square `x * x` (square pairs, then truncation): one round, one ring
@@ -374,12 +384,12 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         let p = self.correlations.square_pairs::<R>(x.len()).await?;
         let masked = beaver::mask_square(x.as_slice(), &p);
         let opened = self.open_slice("square", tag::SQUARE, &masked).await?;
-        let z = Shares::matrix(
-            x.rows(),
-            x.cols(),
-            beaver::combine_square(self.role, &opened, &p),
-        )?;
-        self.finish_product(z, true).await
+        let (role, local) = (self.role, self.local_truncation(true));
+        let z = beaver::combine_square(role, &opened, &p, |z| {
+            local.map_or(z, |d| truncation::local(role, z, d))
+        });
+        self.finish_product(Shares::matrix(x.rows(), x.cols(), z)?, true, local)
+            .await
     }
 
     /// The fixed-point matrix product `x y` (`m x k` by `k x n`) with one matrix triple: one round,
@@ -416,7 +426,7 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         let masked = matmul::mask(x.as_slice(), y.as_slice(), &t);
         let opened = self.open_slice("matmul", tag::MATMUL, &masked).await?;
         let z = Shares::matrix(m, n, matmul::combine(self.role, &opened, &t))?;
-        self.finish_product(z, truncate).await
+        self.finish_product(z, truncate, None).await
     }
 
     /// The fixed-point dot product of two vectors of equal length, as a 1 x 1 share.
@@ -432,8 +442,21 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         self.record(r)
     }
 
-    async fn finish_product(&mut self, z: Shares<R>, truncate: bool) -> Result<Shares<R>, Error> {
-        if truncate {
+    /// The shift to fuse into a product's last pass, when truncation is local.
+    fn local_truncation(&self, truncate: bool) -> Option<u32> {
+        let d = self.config.fixed.frac_bits();
+        (truncate && self.config.truncation == Truncation::Local && d > 0 && d < R::BITS - 2)
+            .then_some(d)
+    }
+
+    /// Truncates a product unless its last pass already did (`fused`).
+    async fn finish_product(
+        &mut self,
+        z: Shares<R>,
+        truncate: bool,
+        fused: Option<u32>,
+    ) -> Result<Shares<R>, Error> {
+        if truncate && fused.is_none() {
             self.truncate_inner(z, self.config.fixed.frac_bits()).await
         } else {
             Ok(z)

@@ -18,14 +18,20 @@ pub fn mask<R: Ring>(x: &[R], y: &[R], t: &Triples<R>) -> Vec<R> {
     out
 }
 
-/// This party's share of `x y`, from the opened `(e, f)` (both shares summed).
-pub fn combine<R: Ring>(role: Role, opened: &[R], t: &Triples<R>) -> Vec<R> {
+/// This party's share of `x y`, from the opened `(e, f)` (both shares summed), passed through
+/// `finish` (for example local truncation, fused here to save a pass over memory).
+pub fn combine<R: Ring>(
+    role: Role,
+    opened: &[R],
+    t: &Triples<R>,
+    finish: impl Fn(R) -> R,
+) -> Vec<R> {
     let n = t.a.len();
     let (e, f) = opened.split_at(n);
     (0..n)
         .map(|i| {
             let z = t.c[i].add(e[i].mul(t.b[i])).add(f[i].mul(t.a[i]));
-            add_public(role, z, e[i].mul(f[i]))
+            finish(add_public(role, z, e[i].mul(f[i])))
         })
         .collect()
 }
@@ -35,10 +41,15 @@ pub fn mask_square<R: Ring>(x: &[R], p: &SquarePairs<R>) -> Vec<R> {
     x.iter().zip(&p.a).map(|(&x, &a)| x.sub(a)).collect()
 }
 
-/// This party's share of `x^2`, from the opened `e`.
-pub fn combine_square<R: Ring>(role: Role, e: &[R], p: &SquarePairs<R>) -> Vec<R> {
+/// This party's share of `x^2`, from the opened `e`, passed through `finish`.
+pub fn combine_square<R: Ring>(
+    role: Role,
+    e: &[R],
+    p: &SquarePairs<R>,
+    finish: impl Fn(R) -> R,
+) -> Vec<R> {
     e.iter()
         .zip(p.a.iter().zip(&p.s))
-        .map(|(&e, (&a, &s))| add_public(role, s.add(e.add(e).mul(a)), e.mul(e)))
+        .map(|(&e, (&a, &s))| finish(add_public(role, s.add(e.add(e).mul(a)), e.mul(e))))
         .collect()
 }

@@ -2,9 +2,11 @@
 //!
 //! [`Correlations`] is the one trait every source implements; the online protocols only ever see
 //! this party's share of each correlation. Sources: [`dealer`] (a third party, seed-compressed),
-//! and later OT-based generation without a third party.
+//! and OT-based generation without a third party. [`preprocessed::Preprocessed`] runs any source
+//! ahead of the online phase.
 
 pub mod dealer;
+pub mod preprocessed;
 
 use crate::error::Error;
 use crate::ring::Ring;

@@ -93,10 +93,11 @@ pub const HEADER_LEN: usize = 8;
 /// Default maximum payload of one frame: 64 MiB. Longer messages are split into several frames.
 pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
 
-/// Chunk size for encoding ring elements and for interleaving the two directions of an exchange.
-/// Both directions progress chunk by chunk, so two blocking peers that exchange large messages
-/// never both wait in `send` (socket buffers hold at least one chunk). Small, for embedded stacks.
+/// Chunk size for encoding ring elements on the stack (small, for embedded stacks).
 const CHUNK: usize = 1024;
+
+/// Bytes each side sends before it reads the same amount in [`Channel::exchange_ring_with`].
+pub const INTERLEAVE: usize = 32 * 1024;
 
 /// Operation tags: which protocol step a frame belongs to.
 pub mod tag {
@@ -401,8 +402,7 @@ impl<T: Transport> Channel<T> {
     }
 
     /// Sends `mine` and receives `theirs` (both parties call this with the same lengths swapped):
-    /// one round. The two directions are interleaved chunk by chunk, so that blocking peers
-    /// exchanging long messages cannot deadlock on full socket buffers.
+    /// one round. See [`Channel::exchange_ring_with`].
     pub async fn exchange_ring<R: Ring>(
         &mut self,
         op: &'static str,
@@ -410,48 +410,60 @@ impl<T: Transport> Channel<T> {
         mine: &[R],
         theirs: &mut [R],
     ) -> Result<(), Error> {
+        let n = theirs.len();
+        self.exchange_ring_with(op, tag, mine.len(), |i| mine[i], n, |i, x| theirs[i] = x)
+            .await
+    }
+
+    /// Sends `n_send` elements produced by `element(i)` and receives `n_recv` elements handed to
+    /// `take(i, x)`, both in order: one round. The two directions are interleaved in units of
+    /// [`INTERLEAVE`] bytes, so blocking peers exchanging long messages cannot deadlock as long as
+    /// their connection buffers one unit.
+    pub async fn exchange_ring_with<R: Ring>(
+        &mut self,
+        op: &'static str,
+        tag: u16,
+        n_send: usize,
+        mut element: impl FnMut(usize) -> R,
+        n_recv: usize,
+        mut take: impl FnMut(usize, R),
+    ) -> Result<(), Error> {
         self.start_message();
         let per = self.frame_elems::<R>();
-        let (ns, nr) = (mine.len(), theirs.len());
-        let frames = ns.max(nr).div_ceil(per).max(1);
-        let mut sbuf = [0u8; CHUNK];
-        let mut rbuf = [0u8; CHUNK];
+        let mut buf = [0u8; CHUNK];
         let step = CHUNK / R::BYTES;
-        for f in 0..frames {
-            let s = &mine[(f * per).min(ns)..((f + 1) * per).min(ns)];
-            let r = &mut theirs[(f * per).min(nr)..((f + 1) * per).min(nr)];
-            self.send_header(op, tag, s.len() * R::BYTES).await?;
-            self.recv_header(op, tag, r.len() * R::BYTES).await?;
-            let mut i = 0;
-            while i < s.len().max(r.len()) {
-                if i < s.len() {
-                    let bytes = encode_chunk(&s[i..(i + step).min(s.len())], &mut sbuf);
-                    self.raw_send(op, bytes).await?;
+        let unit = INTERLEAVE / R::BYTES;
+        for f in 0..n_send.max(n_recv).div_ceil(per).max(1) {
+            let (s_start, s_end) = ((f * per).min(n_send), ((f + 1) * per).min(n_send));
+            let (r_start, r_end) = ((f * per).min(n_recv), ((f + 1) * per).min(n_recv));
+            self.send_header(op, tag, (s_end - s_start) * R::BYTES)
+                .await?;
+            self.recv_header(op, tag, (r_end - r_start) * R::BYTES)
+                .await?;
+            let (mut s, mut r) = (s_start, r_start);
+            while s < s_end || r < r_end {
+                let s_unit = (s + unit).min(s_end);
+                while s < s_unit {
+                    let len = step.min(s_unit - s);
+                    for (j, b) in buf[..len * R::BYTES].chunks_exact_mut(R::BYTES).enumerate() {
+                        element(s + j).write_le(b);
+                    }
+                    self.raw_send(op, &buf[..len * R::BYTES]).await?;
+                    s += len;
                 }
-                if i < r.len() {
-                    let end = (i + step).min(r.len());
-                    let bytes = &mut rbuf[..(end - i) * R::BYTES];
+                let r_unit = (r + unit).min(r_end);
+                while r < r_unit {
+                    let len = step.min(r_unit - r);
+                    let bytes = &mut buf[..len * R::BYTES];
                     self.raw_recv(op, bytes).await?;
-                    decode_chunk(bytes, &mut r[i..end]);
+                    for (j, b) in bytes.chunks_exact(R::BYTES).enumerate() {
+                        take(r + j, R::from_le_slice(b));
+                    }
+                    r += len;
                 }
-                i += step;
             }
         }
         self.end_receive();
         Ok(())
-    }
-}
-
-fn encode_chunk<'a, R: Ring>(xs: &[R], buf: &'a mut [u8]) -> &'a [u8] {
-    let bytes = &mut buf[..xs.len() * R::BYTES];
-    for (x, b) in xs.iter().zip(bytes.chunks_exact_mut(R::BYTES)) {
-        x.write_le(b);
-    }
-    bytes
-}
-
-fn decode_chunk<R: Ring>(bytes: &[u8], out: &mut [R]) {
-    for (x, b) in out.iter_mut().zip(bytes.chunks_exact(R::BYTES)) {
-        *x = R::from_le_slice(b);
     }
 }

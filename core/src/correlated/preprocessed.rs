@@ -1,0 +1,182 @@
+//! Running the offline phase ahead of time: [`Preprocessed`] fetches correlations from a source
+//! before the inputs are known, and serves them to the online phase in the same order.
+//!
+//! ```text
+//! let mut source = Preprocessed::new(dealer_client);
+//! source.prefetch_triples::<u64>(1 << 20).await?;   // offline
+//! let mut party = Party::new(role, peer, source, seed, config);
+//! party.mul(&x, &y).await?;                          // online: uses the prefetched triples
+//! ```
+//!
+//! The online requests must match the prefetched ones in kind, ring and size, one for one; a
+//! mismatch is an error ([`ErrorKind::InvalidArgument`]), never a silent reuse. Once the queue is
+//! empty, requests go to the underlying source as they come.
+
+use super::{
+    Correlations, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples,
+    TruncationPairs,
+};
+use crate::error::{Error, ErrorKind};
+use crate::ring::Ring;
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use core::any::Any;
+
+/// A correlation source with a queue of correlations fetched in advance.
+pub struct Preprocessed<C> {
+    source: C,
+    queue: VecDeque<Box<dyn Any>>,
+}
+
+const MISMATCH: ErrorKind = ErrorKind::InvalidArgument(
+    "the online request does not match the next preprocessed correlation",
+);
+
+impl<C: Correlations> Preprocessed<C> {
+    /// Wraps `source` with an empty queue.
+    pub fn new(source: C) -> Self {
+        Preprocessed {
+            source,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// The underlying source.
+    pub fn source(&self) -> &C {
+        &self.source
+    }
+
+    /// Correlations fetched and not yet used.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Fetches `n` Beaver triples now.
+    pub async fn prefetch_triples<R: Ring>(&mut self, n: usize) -> Result<(), Error> {
+        let t = self.source.triples::<R>(n).await?;
+        self.queue.push_back(Box::new(t));
+        Ok(())
+    }
+
+    /// Fetches `n` square pairs now.
+    pub async fn prefetch_square_pairs<R: Ring>(&mut self, n: usize) -> Result<(), Error> {
+        let t = self.source.square_pairs::<R>(n).await?;
+        self.queue.push_back(Box::new(t));
+        Ok(())
+    }
+
+    /// Fetches a matrix triple for an (m x k) by (k x n) product now.
+    pub async fn prefetch_matrix_triple<R: Ring>(
+        &mut self,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<(), Error> {
+        let t = self.source.matrix_triple::<R>(m, k, n).await?;
+        self.queue.push_back(Box::new(t));
+        Ok(())
+    }
+
+    /// Fetches `n` truncation pairs for `shift` bits now.
+    pub async fn prefetch_truncation_pairs<R: Ring>(
+        &mut self,
+        n: usize,
+        shift: u32,
+    ) -> Result<(), Error> {
+        let t = self.source.truncation_pairs::<R>(n, shift).await?;
+        self.queue.push_back(Box::new((shift, t)));
+        Ok(())
+    }
+
+    /// Takes the next queued correlation if the queue is not empty: `Some(Ok)` when it has type
+    /// `V` and passes `fits`, `Some(Err)` on a mismatch, `None` when the queue is empty.
+    fn next<V: 'static>(
+        &mut self,
+        op: &'static str,
+        fits: impl Fn(&V) -> bool,
+    ) -> Option<Result<V, Error>> {
+        let item = self.queue.pop_front()?;
+        Some(match item.downcast::<V>() {
+            Ok(v) if fits(&v) => Ok(*v),
+            _ => {
+                self.queue.clear();
+                Err(Error::new(op, MISMATCH))
+            }
+        })
+    }
+}
+
+impl<C: Correlations> Correlations for Preprocessed<C> {
+    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
+        match self.next::<Triples<R>>("preprocessed.triples", |t| t.a.len() == n) {
+            Some(r) => r,
+            None => self.source.triples(n).await,
+        }
+    }
+
+    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
+        match self.next::<SquarePairs<R>>("preprocessed.square_pairs", |t| t.a.len() == n) {
+            Some(r) => r,
+            None => self.source.square_pairs(n).await,
+        }
+    }
+
+    async fn matrix_triple<R: Ring>(
+        &mut self,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        let fits = |t: &MatrixTriple<R>| t.a.shape() == (m, k) && t.b.shape() == (k, n);
+        match self.next::<MatrixTriple<R>>("preprocessed.matrix_triple", fits) {
+            Some(r) => r,
+            None => self.source.matrix_triple(m, k, n).await,
+        }
+    }
+
+    async fn truncation_pairs<R: Ring>(
+        &mut self,
+        n: usize,
+        shift: u32,
+    ) -> Result<TruncationPairs<R>, Error> {
+        let fits = |(s, t): &(u32, TruncationPairs<R>)| *s == shift && t.r.len() == n;
+        match self.next::<(u32, TruncationPairs<R>)>("preprocessed.truncation_pairs", fits) {
+            Some(r) => r.map(|(_, t)| t),
+            None => self.source.truncation_pairs(n, shift).await,
+        }
+    }
+
+    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
+        match self
+            .next::<RandomOtSender>("preprocessed.random_ot_sender", |t| t.messages.len() == n)
+        {
+            Some(r) => r,
+            None => self.source.random_ot_sender(n).await,
+        }
+    }
+
+    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
+        match self
+            .next::<RandomOtReceiver>("preprocessed.random_ot_receiver", |t| t.messages.len() == n)
+        {
+            Some(r) => r,
+            None => self.source.random_ot_receiver(n).await,
+        }
+    }
+}
+
+impl<C: Correlations> Preprocessed<C> {
+    /// Fetches `n` random OTs in which this party sends, now.
+    pub async fn prefetch_random_ot_sender(&mut self, n: usize) -> Result<(), Error> {
+        let t = self.source.random_ot_sender(n).await?;
+        self.queue.push_back(Box::new(t));
+        Ok(())
+    }
+
+    /// Fetches `n` random OTs in which this party receives, now.
+    pub async fn prefetch_random_ot_receiver(&mut self, n: usize) -> Result<(), Error> {
+        let t = self.source.random_ot_receiver(n).await?;
+        self.queue.push_back(Box::new(t));
+        Ok(())
+    }
+}
