@@ -75,6 +75,8 @@ pub enum ErrorKind {
     InvalidArgument(&'static str),
     /// The session failed earlier and can no longer be used.
     Poisoned,
+    /// A group element from the peer is not a valid point (non-canonical encoding, or the identity).
+    InvalidPoint(&'static str),
 }
 
 impl Error {
@@ -144,6 +146,7 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             ErrorKind::Poisoned => write!(f, "the session failed earlier and is poisoned"),
+            ErrorKind::InvalidPoint(what) => write!(f, "invalid group element: {what}"),
         }
     }
 }
