@@ -332,3 +332,69 @@ fn communication_per_multiplication() {
     );
     assert_eq!(dealer0.bytes_received, 8 + 32);
 }
+
+/// The offline phase run ahead: prefetched correlations serve the online phase in order, with
+/// no dealer traffic online; an online request that does not match the queue is an error.
+#[test]
+fn preprocessed_offline_then_online() {
+    use common::seed;
+    use fixshare::{
+        Dealer, DealerClient, ErrorKind, Party, Preprocessed, Role, block_on_thread, duplex,
+    };
+    let (a, b) = duplex();
+    let (d0, c0) = duplex();
+    let (d1, c1) = duplex();
+    let dealer = std::thread::spawn(move || block_on_thread(Dealer::new(seed(55), d0, d1).serve()));
+    let spawn = |role: Role, peer, link| {
+        std::thread::spawn(move || {
+            block_on_thread(async move {
+                let mut src = Preprocessed::new(DealerClient::connect(role, link).await?);
+                src.prefetch_triples::<u64>(3).await?;
+                src.prefetch_matrix_triple::<u64>(1, 3, 1).await?;
+                let offline_bytes = src.source().stats().bytes_received;
+                let mut p: Party<_, _> = Party::new(
+                    role,
+                    peer,
+                    src,
+                    seed(60 + role.index() as u64),
+                    Config::default(),
+                );
+                let x = input_from_p0_generic(&mut p, &[1.0, 2.0, 3.0]).await?;
+                let z = p.mul(&x, &x).await?;
+                let d = p.dot(&x, &x).await?;
+                assert_eq!(p.correlations().pending(), 0);
+                assert_eq!(
+                    p.correlations().source().stats().bytes_received,
+                    offline_bytes,
+                    "no dealer traffic online"
+                );
+                let out = (p.reveal(&z).await?, p.reveal(&d).await?);
+                // Nothing prefetched for this shape: the request goes to the dealer as it comes.
+                let late = p.mul(&x, &x).await?;
+                let late = p.reveal(&late).await?;
+                // A prefetched correlation of another shape is refused, not reused.
+                p.correlations_mut().prefetch_triples::<u64>(2).await?;
+                let err = p.mul(&x, &x).await.unwrap_err();
+                assert!(matches!(err.kind(), ErrorKind::InvalidArgument(_)), "{err}");
+                Ok::<_, fixshare::Error>((out, late))
+            })
+        })
+    };
+    async fn input_from_p0_generic<T: fixshare::Transport, C: fixshare::Correlations>(
+        p: &mut Party<T, C>,
+        v: &[f64],
+    ) -> Result<fixshare::Shares<u64>, fixshare::Error> {
+        match p.role() {
+            Role::P0 => p.share_input(v, v.len(), 1).await,
+            Role::P1 => p.receive_input(v.len(), 1).await,
+        }
+    }
+    let h0 = spawn(Role::P0, a, c0);
+    let h1 = spawn(Role::P1, b, c1);
+    let ((z, d), late) = h0.join().unwrap().unwrap();
+    assert_eq!(h1.join().unwrap().unwrap().0, (z.clone(), d.clone()));
+    assert_eq!(z, [1.0, 4.0, 9.0]);
+    assert_eq!(d, [14.0]);
+    assert_eq!(late, [1.0, 4.0, 9.0]);
+    dealer.join().unwrap().unwrap();
+}

@@ -80,12 +80,11 @@ impl Transport for MemoryTransport {
         core::future::poll_fn(|cx| {
             let mut inc = lock(&self.incoming);
             let take = (buf.len() - filled).min(inc.bytes.len());
-            for (dst, src) in buf[filled..filled + take]
-                .iter_mut()
-                .zip(inc.bytes.drain(..take))
-            {
-                *dst = src;
-            }
+            let (front, back) = inc.bytes.as_slices();
+            let from_front = take.min(front.len());
+            buf[filled..filled + from_front].copy_from_slice(&front[..from_front]);
+            buf[filled + from_front..filled + take].copy_from_slice(&back[..take - from_front]);
+            inc.bytes.drain(..take);
             filled += take;
             if filled == buf.len() {
                 Poll::Ready(Ok(()))

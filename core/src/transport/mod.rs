@@ -96,6 +96,9 @@ pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
 /// Chunk size for encoding ring elements on the stack (small, for embedded stacks).
 const CHUNK: usize = 1024;
 
+/// Chunk size for encoding in exchanges (host-side protocols; data owners never exchange).
+const EXCHANGE_CHUNK: usize = 8 * 1024;
+
 /// Bytes each side sends before it reads the same amount in [`Channel::exchange_ring_with`].
 pub const INTERLEAVE: usize = 32 * 1024;
 
@@ -430,8 +433,8 @@ impl<T: Transport> Channel<T> {
     ) -> Result<(), Error> {
         self.start_message();
         let per = self.frame_elems::<R>();
-        let mut buf = [0u8; CHUNK];
-        let step = CHUNK / R::BYTES;
+        let mut buf = [0u8; EXCHANGE_CHUNK];
+        let step = EXCHANGE_CHUNK / R::BYTES;
         let unit = INTERLEAVE / R::BYTES;
         for f in 0..n_send.max(n_recv).div_ceil(per).max(1) {
             let (s_start, s_end) = ((f * per).min(n_send), ((f + 1) * per).min(n_send));
