@@ -77,6 +77,14 @@ pub enum ErrorKind {
     Poisoned,
     /// A group element from the peer is not a valid point (non-canonical encoding, or the identity).
     InvalidPoint(&'static str),
+    /// A boolean circuit is malformed: `line` is the 1-based line of a Bristol Fashion file
+    /// where the problem shows (0 when the circuit does not come from a file).
+    BadCircuit {
+        /// The line number, or 0.
+        line: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -147,6 +155,10 @@ impl fmt::Display for ErrorKind {
             ErrorKind::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             ErrorKind::Poisoned => write!(f, "the session failed earlier and is poisoned"),
             ErrorKind::InvalidPoint(what) => write!(f, "invalid group element: {what}"),
+            ErrorKind::BadCircuit { line: 0, reason } => write!(f, "bad circuit: {reason}"),
+            ErrorKind::BadCircuit { line, reason } => {
+                write!(f, "bad circuit at line {line}: {reason}")
+            }
         }
     }
 }

@@ -49,6 +49,8 @@ pub mod arith;
 #[cfg(feature = "alloc")]
 pub mod correlated;
 #[cfg(feature = "alloc")]
+pub mod gc;
+#[cfg(feature = "alloc")]
 pub mod ot;
 #[cfg(feature = "alloc")]
 pub mod party;
