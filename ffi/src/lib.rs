@@ -1,1 +1,281 @@
-//! C ABI for fixshare (filled by the C ABI issue).
+//! # fixshare-ffi: the C ABI of fixshare
+//!
+//! A C or C++ program links `libfixshare` and includes `fixshare.h` (generated from this crate by
+//! cbindgen) to host any role of a fixshare deployment over its own sockets:
+//!
+//! - a **dealer** (`fxs_dealer_serve`), the offline source of correlated randomness;
+//! - a **computing party** (`fxs_party_*`): secret sharing, reveal, arithmetic on share
+//!   matrices held in opaque `fxs_shares` handles, and the server side of data-owner input;
+//! - a **data owner** (`fxs_data_owner_*`): secret-shares readings to the two servers and
+//!   reconstructs results, in caller-provided storage, without an allocator. This part also
+//!   builds without `std` (`--no-default-features --features panic-handler`) as a static
+//!   library for microcontrollers.
+//!
+//! ## Conventions
+//! - Every fallible function returns an [`fxs_status`]; results go through out-parameters.
+//!   `fxs_last_error_message()` explains the last failure on the calling thread, naming the C
+//!   function and the protocol operation (e.g. `fxs_party_dot: dot: the peer closed the
+//!   connection`).
+//! - Handles are opaque and owned by the caller until passed to their `*_free` function;
+//!   `*_free(NULL)` does nothing. Pointer arguments are borrowed for the duration of the call
+//!   only, unless a function says otherwise.
+//! - Every body runs inside a panic boundary: a panic inside fixshare becomes
+//!   `FXS_STATUS_PANIC` and leaves the object unusable (but freeable).
+//! - After a communication or protocol failure a party is poisoned: every later call returns
+//!   `FXS_STATUS_POISONED`, because the two parties can no longer be in step. It can still be
+//!   freed. Argument errors found before anything is sent (status 100-199) do not poison.
+//! - A handle may move between threads, but must not be used by two threads at once.
+//!
+//! ## Ring width
+//! Sessions run in Z_2^32, Z_2^64 or Z_2^128 (`ring_bits` in the configuration); shares carry
+//! their width, and mixing widths returns `FXS_STATUS_RING_MISMATCH`.
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+// The C names (fxs_status, fxs_party, ...) are part of the ABI.
+#![allow(non_camel_case_types)]
+
+#[cfg(feature = "std")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod data_owner;
+#[cfg(feature = "std")]
+pub mod party;
+mod status;
+mod transport;
+
+use status::Failure;
+pub use status::fxs_status;
+pub use transport::{
+    FXS_IO_CLOSED, FXS_IO_OK, fxs_flush_fn, fxs_recv_fn, fxs_send_fn, fxs_transport,
+};
+
+use core::ffi::c_char;
+
+/// Runs the body of the exported function `name` inside a panic boundary (with `std`) and turns
+/// its result into a status, recording the message of a failure for `fxs_last_error_message`.
+pub(crate) fn run(name: &'static str, body: impl FnOnce() -> Result<(), Failure>) -> fxs_status {
+    #[cfg(feature = "std")]
+    let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(body))
+        .unwrap_or(Err(Failure::Panic));
+    #[cfg(not(feature = "std"))]
+    let result = body();
+    match result {
+        Ok(()) => fxs_status::Ok,
+        Err(failure) => {
+            #[cfg(feature = "std")]
+            last_error::set(name, &failure);
+            #[cfg(not(feature = "std"))]
+            let _ = name;
+            failure.status()
+        }
+    }
+}
+
+/// Like [`run`] for functions without a status (`*_free`): swallows a panic.
+#[cfg(feature = "std")]
+pub(crate) fn run_void(body: impl FnOnce()) {
+    let _ = std::panic::catch_unwind(core::panic::AssertUnwindSafe(body));
+}
+
+/// `len` elements at `ptr` as a slice; NULL is allowed when `len` is 0.
+///
+/// # Safety
+/// If `len > 0` and `ptr` is not NULL, `ptr` must be valid for reads of `len` elements for `'a`,
+/// and not written during `'a`.
+pub(crate) unsafe fn slice<'a, T>(
+    ptr: *const T,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a [T], Failure> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    check_array(ptr, len, what)?;
+    // SAFETY: non-NULL, aligned, not too long (checked above); valid for `len` reads (caller).
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// `len` elements at `ptr` as a mutable slice; NULL is allowed when `len` is 0.
+///
+/// # Safety
+/// If `len > 0` and `ptr` is not NULL, `ptr` must be valid for reads and writes of `len`
+/// elements for `'a`, and not accessed otherwise during `'a`.
+pub(crate) unsafe fn slice_mut<'a, T>(
+    ptr: *mut T,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a mut [T], Failure> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    check_array(ptr, len, what)?;
+    // SAFETY: non-NULL, aligned, not too long (checked above); valid and unaliased (caller).
+    Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}
+
+fn check_array<T>(ptr: *const T, len: usize, what: &'static str) -> Result<(), Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null(what));
+    }
+    if !ptr.is_aligned() {
+        return Err(Failure::invalid(
+            "a buffer is misaligned for its element type",
+        ));
+    }
+    if len > isize::MAX as usize / core::mem::size_of::<T>().max(1) {
+        return Err(Failure::invalid("a buffer length is too large"));
+    }
+    Ok(())
+}
+
+/// The library version, e.g. `"0.1.0"` (a static NUL-terminated string; never NULL).
+#[unsafe(no_mangle)]
+pub extern "C" fn fxs_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The name of a status code, e.g. `"FXS_STATUS_CLOSED"` (a static NUL-terminated string; never
+/// NULL; `"FXS_STATUS_UNKNOWN"` for a number that is not a status).
+#[unsafe(no_mangle)]
+pub extern "C" fn fxs_status_name(status: u32) -> *const c_char {
+    let name = status_from_u32(status).map_or("FXS_STATUS_UNKNOWN\0", status_name_nul);
+    name.as_ptr().cast()
+}
+
+fn status_from_u32(v: u32) -> Option<fxs_status> {
+    use fxs_status as S;
+    Some(match v {
+        0 => S::Ok,
+        100 => S::NullPointer,
+        101 => S::InvalidArgument,
+        102 => S::BufferTooSmall,
+        103 => S::DimensionMismatch,
+        104 => S::OutOfRange,
+        105 => S::Unsupported,
+        106 => S::RingMismatch,
+        107 => S::Capacity,
+        108 => S::NotInitialized,
+        200 => S::Poisoned,
+        201 => S::Unusable,
+        300 => S::Closed,
+        301 => S::Transport,
+        302 => S::WouldBlock,
+        400 => S::UnexpectedTag,
+        401 => S::BadSequence,
+        402 => S::UnexpectedLength,
+        403 => S::FrameTooLarge,
+        404 => S::Malformed,
+        900 => S::Panic,
+        901 => S::Internal,
+        _ => return None,
+    })
+}
+
+/// The NUL-terminated name of a status (static strings, so `fxs_status_name` needs no buffer).
+fn status_name_nul(s: fxs_status) -> &'static str {
+    STATUS_NAMES
+        .iter()
+        .find(|(v, _)| *v == s)
+        .map_or("FXS_STATUS_UNKNOWN\0", |(_, n)| n)
+}
+
+const STATUS_NAMES: [(fxs_status, &str); 22] = [
+    (fxs_status::Ok, "FXS_STATUS_OK\0"),
+    (fxs_status::NullPointer, "FXS_STATUS_NULL_POINTER\0"),
+    (fxs_status::InvalidArgument, "FXS_STATUS_INVALID_ARGUMENT\0"),
+    (fxs_status::BufferTooSmall, "FXS_STATUS_BUFFER_TOO_SMALL\0"),
+    (
+        fxs_status::DimensionMismatch,
+        "FXS_STATUS_DIMENSION_MISMATCH\0",
+    ),
+    (fxs_status::OutOfRange, "FXS_STATUS_OUT_OF_RANGE\0"),
+    (fxs_status::Unsupported, "FXS_STATUS_UNSUPPORTED\0"),
+    (fxs_status::RingMismatch, "FXS_STATUS_RING_MISMATCH\0"),
+    (fxs_status::Capacity, "FXS_STATUS_CAPACITY\0"),
+    (fxs_status::NotInitialized, "FXS_STATUS_NOT_INITIALIZED\0"),
+    (fxs_status::Poisoned, "FXS_STATUS_POISONED\0"),
+    (fxs_status::Unusable, "FXS_STATUS_UNUSABLE\0"),
+    (fxs_status::Closed, "FXS_STATUS_CLOSED\0"),
+    (fxs_status::Transport, "FXS_STATUS_TRANSPORT\0"),
+    (fxs_status::WouldBlock, "FXS_STATUS_WOULD_BLOCK\0"),
+    (fxs_status::UnexpectedTag, "FXS_STATUS_UNEXPECTED_TAG\0"),
+    (fxs_status::BadSequence, "FXS_STATUS_BAD_SEQUENCE\0"),
+    (
+        fxs_status::UnexpectedLength,
+        "FXS_STATUS_UNEXPECTED_LENGTH\0",
+    ),
+    (fxs_status::FrameTooLarge, "FXS_STATUS_FRAME_TOO_LARGE\0"),
+    (fxs_status::Malformed, "FXS_STATUS_MALFORMED\0"),
+    (fxs_status::Panic, "FXS_STATUS_PANIC\0"),
+    (fxs_status::Internal, "FXS_STATUS_INTERNAL\0"),
+];
+
+/// The message of the last failed `fxs_*` call on the calling thread, e.g.
+/// `"fxs_party_dot: dot: the peer closed the connection"`: the C function, then the protocol
+/// operation and what went wrong.
+///
+/// Returns a NUL-terminated string owned by the library, valid until the next failing `fxs_*`
+/// call on the same thread (copy it to keep it); an empty string if no call failed yet. Never
+/// NULL. Successful calls leave it unchanged. Each thread has its own message.
+///
+/// Only in the `std` build; without `std`, use `fxs_data_owner_last_error`.
+#[cfg(feature = "std")]
+#[unsafe(no_mangle)]
+pub extern "C" fn fxs_last_error_message() -> *const c_char {
+    last_error::get()
+}
+
+#[cfg(feature = "std")]
+mod last_error {
+    use super::Failure;
+    use alloc::ffi::CString;
+    use alloc::format;
+    use core::cell::RefCell;
+    use core::ffi::c_char;
+
+    std::thread_local! {
+        static MESSAGE: RefCell<CString> = RefCell::new(CString::default());
+    }
+
+    pub(crate) fn set(name: &str, failure: &Failure) {
+        let text = format!("{name}: {failure}").replace('\0', " ");
+        let text = CString::new(text).unwrap_or_default();
+        // During thread teardown the slot may be gone: then the message is lost, nothing else.
+        let _ = MESSAGE.try_with(|m| *m.borrow_mut() = text);
+    }
+
+    pub(crate) fn get() -> *const c_char {
+        // The CString's heap buffer stays put until the next `set` on this thread.
+        MESSAGE
+            .try_with(|m| m.borrow().as_ptr())
+            .unwrap_or(c"".as_ptr())
+    }
+}
+
+/// Without `std` and unwinding, a panic (a bug: the data-owner code returns errors instead) stops
+/// the device in a spin loop, for a watchdog to reset. Only with the `panic-handler` feature, so
+/// that Rust firmware linking the rlib keeps its own handler.
+#[cfg(all(not(feature = "std"), feature = "panic-handler"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_match_the_header() {
+        for s in fxs_status::ALL {
+            let n = status_name_nul(s);
+            assert!(n.starts_with("FXS_STATUS_") && n.ends_with('\0'));
+            assert_eq!(status_from_u32(s as u32), Some(s));
+        }
+        assert_eq!(status_from_u32(7), None);
+    }
+}

@@ -1,0 +1,368 @@
+//! Data owners: secret-share readings to the two servers and reconstruct results, in storage the
+//! caller provides. Needs no allocator, so it is also the whole API of the `no_std` build.
+
+use crate::status::Failure;
+use crate::transport::CTransport;
+use crate::{fxs_status, fxs_transport, run, slice, slice_mut};
+use core::ffi::c_char;
+use fixshare::transport::DEFAULT_MAX_FRAME;
+use fixshare::{Channel, DataOwner, Error, ErrorKind, FixedPoint, Seed, block_on};
+
+/// Size of `fxs_data_owner` in 64-bit words.
+pub const FXS_DATA_OWNER_WORDS: usize = 64;
+
+/// Configuration of a data owner; fill it with `fxs_data_owner_config_init` first, then set the
+/// seed and the transports.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fxs_data_owner_config {
+    /// Ring width in bits: 32, 64 (default) or 128. Must match the servers' sessions.
+    pub ring_bits: u32,
+    /// Fractional bits of the fixed-point encoding (default 16). Must match the servers.
+    pub frac_bits: u32,
+    /// 32 bytes of fresh entropy (OS, hardware TRNG). Never reuse a seed: every batch's masks
+    /// derive from it.
+    pub seed: [u8; 32],
+    /// Maximum frame payload in bytes; 0 means the default (64 MiB).
+    pub max_frame: usize,
+    /// The connection to server 0 (party 0).
+    pub server0: fxs_transport,
+    /// The connection to server 1 (party 1).
+    pub server1: fxs_transport,
+}
+
+/// A data owner's session, in storage owned by the caller (a local, a static, or malloc'ed
+/// memory): no allocation happens inside fixshare. Initialise it with `fxs_data_owner_init`
+/// and clear it with `fxs_data_owner_clear` (which erases the seed). It holds no pointers to
+/// itself, so it may be moved (memcpy) between calls. Do not read or write its contents.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fxs_data_owner {
+    /// Opaque storage.
+    pub _opaque: [u64; FXS_DATA_OWNER_WORDS],
+}
+
+/// Marks initialised storage.
+const MAGIC: u64 = 0x6678_735f_6f77_6e72;
+
+/// What lives inside `fxs_data_owner`. `magic` first (repr(C)), so it can be read without
+/// assuming the storage holds a valid `State`.
+#[repr(C)]
+struct State {
+    magic: u64,
+    busy: bool,
+    inner: Inner,
+}
+
+struct Inner {
+    owner: DataOwner,
+    ring_bits: u32,
+    server0: Channel<CTransport>,
+    server1: Channel<CTransport>,
+    /// The error that poisoned the session.
+    failed: Option<Error>,
+    /// The last failure of any call, with the C function's name.
+    last: Option<(&'static str, Failure)>,
+}
+
+const _: () = {
+    assert!(core::mem::size_of::<State>() <= core::mem::size_of::<fxs_data_owner>());
+    assert!(core::mem::align_of::<State>() <= core::mem::align_of::<fxs_data_owner>());
+};
+
+/// Fills `config` with the defaults: 64-bit ring, 16 fractional bits, default frame limit, a
+/// zero seed and NULL transports (both must be set before `fxs_data_owner_init`).
+///
+/// # Safety
+/// `config` is NULL or points to writable memory for an `fxs_data_owner_config`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_data_owner_config_init(
+    config: *mut fxs_data_owner_config,
+) -> fxs_status {
+    run("fxs_data_owner_config_init", || {
+        if config.is_null() {
+            return Err(Failure::null("`config` is NULL"));
+        }
+        let none = fxs_transport {
+            send: None,
+            recv: None,
+            flush: None,
+            user_data: core::ptr::null_mut(),
+        };
+        // SAFETY: non-NULL and writable (caller); `write` does not read the old contents.
+        unsafe {
+            config.write(fxs_data_owner_config {
+                ring_bits: 64,
+                frac_bits: 16,
+                seed: [0; 32],
+                max_frame: 0,
+                server0: none,
+                server1: none,
+            })
+        };
+        Ok(())
+    })
+}
+
+/// Checks a ring width and a number of fractional bits.
+pub(crate) fn number_format(ring_bits: u32, frac_bits: u32) -> Result<FixedPoint, Failure> {
+    if ![32, 64, 128].contains(&ring_bits) {
+        return Err(Failure::invalid("ring_bits must be 32, 64 or 128"));
+    }
+    if frac_bits + 2 > ring_bits {
+        return Err(Failure::invalid("frac_bits must be at most ring_bits - 2"));
+    }
+    FixedPoint::new(frac_bits).map_err(|_| Failure::invalid("frac_bits must be at most 62"))
+}
+
+/// Checks a transport's required callbacks.
+pub(crate) fn c_transport(t: &fxs_transport, what: &'static str) -> Result<CTransport, Failure> {
+    CTransport::new(t).ok_or(Failure::null(what))
+}
+
+/// Initialises a data owner in `owner` from `config` (which is copied). Nothing is sent yet.
+///
+/// Storage that holds an initialised owner should be cleared first (its seed is not erased
+/// otherwise).
+///
+/// # Safety
+/// `owner` is NULL or points to writable storage for an `fxs_data_owner`; `config` is NULL or
+/// points to a readable `fxs_data_owner_config` whose `user_data` pointers stay valid until the
+/// owner is cleared.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_data_owner_init(
+    owner: *mut fxs_data_owner,
+    config: *const fxs_data_owner_config,
+) -> fxs_status {
+    run("fxs_data_owner_init", || {
+        if owner.is_null() {
+            return Err(Failure::null("`owner` is NULL"));
+        }
+        // SAFETY: NULL or a readable config (caller).
+        let config = unsafe { config.as_ref() }.ok_or(Failure::null("`config` is NULL"))?;
+        let fixed = number_format(config.ring_bits, config.frac_bits)?;
+        let max_frame = match config.max_frame {
+            0 => DEFAULT_MAX_FRAME,
+            m => m,
+        };
+        let s0 = c_transport(&config.server0, "server0.send or server0.recv is NULL")?;
+        let s1 = c_transport(&config.server1, "server1.send or server1.recv is NULL")?;
+        let state = State {
+            magic: MAGIC,
+            busy: false,
+            inner: Inner {
+                owner: DataOwner::new(Seed::from_bytes(config.seed), fixed),
+                ring_bits: config.ring_bits,
+                server0: Channel::with_max_frame(s0, max_frame),
+                server1: Channel::with_max_frame(s1, max_frame),
+                failed: None,
+                last: None,
+            },
+        };
+        // SAFETY: `owner` is non-NULL, writable, and large and aligned enough for a `State`
+        // (const assertions above; the C declaration gives the storage u64 alignment). `write`
+        // does not drop the old contents, which may be anything.
+        unsafe { owner.cast::<State>().write(state) };
+        Ok(())
+    })
+}
+
+/// The state in `owner`, if it was initialised.
+///
+/// # Safety
+/// `owner` is NULL or points to an `fxs_data_owner` that is either initialised by
+/// `fxs_data_owner_init` (and not cleared) or does not start with the marker, and that nothing
+/// else accesses during `'a`.
+unsafe fn state<'a>(owner: *mut fxs_data_owner) -> Result<&'a mut State, Failure> {
+    if owner.is_null() {
+        return Err(Failure::null("`owner` is NULL"));
+    }
+    // SAFETY: non-NULL storage of at least one u64, aligned for u64 (caller).
+    let magic = unsafe { owner.cast::<u64>().read() };
+    if magic != MAGIC {
+        return Err(Failure::Arg(
+            fxs_status::NotInitialized,
+            "the data owner is not initialised (call fxs_data_owner_init)",
+        ));
+    }
+    // SAFETY: the marker shows that `fxs_data_owner_init` wrote a `State` here (caller), and
+    // the storage is not otherwise accessed during `'a`.
+    Ok(unsafe { &mut *owner.cast::<State>() })
+}
+
+/// Runs a call on an initialised, healthy owner and records its failure in the owner.
+fn with_owner(
+    name: &'static str,
+    owner: *mut fxs_data_owner,
+    body: impl FnOnce(&mut Inner) -> Result<(), Failure>,
+) -> fxs_status {
+    run(name, || {
+        // SAFETY: the contract of the exported function calling this (same as `state`).
+        let st = unsafe { state(owner) }?;
+        let result = if st.busy {
+            Err(Failure::Unusable)
+        } else if let Some(e) = &st.inner.failed {
+            Err(Failure::Poisoned(e.clone()))
+        } else {
+            // Stays set if `body` panics, so the owner is unusable afterwards.
+            st.busy = true;
+            let r = body(&mut st.inner);
+            st.busy = false;
+            r
+        };
+        if let Err(f) = &result {
+            st.inner.last = Some((name, f.clone()));
+        }
+        result
+    })
+}
+
+/// Encodes and secret-shares `n` values: server 0 receives a 40-byte seed frame, server 1 the
+/// masked values. The servers call `fxs_party_receive_owner_input` with the same count.
+///
+/// Fails with `FXS_STATUS_OUT_OF_RANGE` before sending anything if a value does not fit (the
+/// owner stays usable). A transport failure poisons the owner.
+///
+/// # Safety
+/// `owner` is NULL or an `fxs_data_owner` (initialised or not) not used concurrently; `values`
+/// is NULL or readable for `n` doubles (NULL only with `n == 0`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_data_owner_share(
+    owner: *mut fxs_data_owner,
+    values: *const f64,
+    n: usize,
+) -> fxs_status {
+    with_owner("fxs_data_owner_share", owner, |o| {
+        // SAFETY: readable for `n` doubles (caller).
+        let values = unsafe { slice(values, n, "`values` is NULL") }?;
+        let r = match o.ring_bits {
+            32 => block_on(
+                o.owner
+                    .share::<u32, _, _>(values, &mut o.server0, &mut o.server1),
+            ),
+            64 => block_on(
+                o.owner
+                    .share::<u64, _, _>(values, &mut o.server0, &mut o.server1),
+            ),
+            _ => block_on(
+                o.owner
+                    .share::<u128, _, _>(values, &mut o.server0, &mut o.server1),
+            ),
+        };
+        if let Err(e) = &r {
+            // A value out of range is found before anything is sent.
+            if !matches!(e.kind(), ErrorKind::OutOfRange { .. }) {
+                o.failed = Some(e.clone());
+            }
+        }
+        Ok(r?)
+    })
+}
+
+/// Receives both servers' shares of `n` outputs (sent with `fxs_party_send_owner_output`) and
+/// writes the reconstructed values to `out`. A failure poisons the owner.
+///
+/// # Safety
+/// `owner` as for `fxs_data_owner_share`; `out` is NULL or writable for `n` doubles (NULL only
+/// with `n == 0`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_data_owner_reconstruct(
+    owner: *mut fxs_data_owner,
+    out: *mut f64,
+    n: usize,
+) -> fxs_status {
+    with_owner("fxs_data_owner_reconstruct", owner, |o| {
+        // SAFETY: writable for `n` doubles, not aliased during the call (caller).
+        let out = unsafe { slice_mut(out, n, "`out` is NULL") }?;
+        let (s0, s1) = (&mut o.server0, &mut o.server1);
+        let r = match o.ring_bits {
+            32 => block_on(o.owner.reconstruct::<u32, _, _>(s0, s1, out)),
+            64 => block_on(o.owner.reconstruct::<u64, _, _>(s0, s1, out)),
+            _ => block_on(o.owner.reconstruct::<u128, _, _>(s0, s1, out)),
+        };
+        if let Err(e) = &r {
+            o.failed = Some(e.clone());
+        }
+        Ok(r?)
+    })
+}
+
+/// Writes the message of the last failed call on `owner` into `buf` (NUL-terminated, truncated
+/// to `len - 1` bytes; an empty string if no call failed) and its full length, without the NUL,
+/// to `*needed` if `needed` is not NULL. Works without `std` (where `fxs_last_error_message`
+/// does not exist).
+///
+/// # Safety
+/// `owner` as for `fxs_data_owner_share`; `buf` is NULL or writable for `len` bytes; `needed` is
+/// NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_data_owner_last_error(
+    owner: *const fxs_data_owner,
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> fxs_status {
+    run("fxs_data_owner_last_error", || {
+        // SAFETY: the state is only read (contract of this function).
+        let st = unsafe { state(owner.cast_mut()) }?;
+        // SAFETY: writable for `len` bytes (caller).
+        let buf = unsafe { slice_mut(buf.cast::<u8>(), len, "`buf` is NULL") }?;
+        let mut w = Truncating {
+            buf,
+            at: 0,
+            total: 0,
+        };
+        if let Some((name, failure)) = &st.inner.last {
+            let _ = core::fmt::write(&mut w, format_args!("{name}: {failure}"));
+        }
+        let (at, total) = (w.at, w.total);
+        if let Some(end) = w.buf.get_mut(at) {
+            *end = 0;
+        }
+        // SAFETY: NULL or writable (caller).
+        if let Some(needed) = unsafe { needed.as_mut() } {
+            *needed = total;
+        }
+        Ok(())
+    })
+}
+
+/// Writes into a byte buffer, keeping room for a NUL, and counts everything written.
+struct Truncating<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+    total: usize,
+}
+
+impl core::fmt::Write for Truncating<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = self.buf.len().saturating_sub(1).saturating_sub(self.at);
+        let n = room.min(s.len());
+        self.buf[self.at..self.at + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.at += n;
+        self.total += s.len();
+        Ok(())
+    }
+}
+
+/// Clears a data owner: erases its seed and marks the storage uninitialised. NULL, or storage
+/// that is not initialised, is fine (nothing happens). The transports are not closed.
+///
+/// # Safety
+/// `owner` as for `fxs_data_owner_share`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_data_owner_clear(owner: *mut fxs_data_owner) {
+    let clear = || {
+        // SAFETY: the contract of this function (same as `state`).
+        if let Ok(st) = unsafe { state(owner) } {
+            st.magic = 0;
+            // SAFETY: the storage held an initialised `State` (marker checked); after this its
+            // marker is 0, so it is never read as a `State` again. `Seed` erases itself on drop.
+            unsafe { core::ptr::drop_in_place(&mut st.inner) };
+        }
+    };
+    #[cfg(feature = "std")]
+    crate::run_void(clear);
+    #[cfg(not(feature = "std"))]
+    clear();
+}

@@ -1,0 +1,990 @@
+//! Computing parties, their shares, the dealer, and the server side of data-owner input.
+
+use crate::data_owner::{c_transport, number_format};
+use crate::status::Failure;
+use crate::transport::CTransport;
+use crate::{fxs_status, fxs_transport, run, run_void, slice, slice_mut};
+use alloc::boxed::Box;
+use fixshare::data_owner::{receive_shares, send_output};
+use fixshare::transport::DEFAULT_MAX_FRAME;
+use fixshare::{
+    Channel, Config, Dealer, DealerClient, Error, Party, Ring, Role, Seed, Shares, Stats,
+    Truncation, block_on,
+};
+
+/// Party 0 (server 0; the garbler in garbled-circuit protocols).
+pub const FXS_ROLE_P0: u32 = 0;
+/// Party 1 (server 1; the evaluator).
+pub const FXS_ROLE_P1: u32 = 1;
+
+/// SecureML's local truncation: free, off by at most one unit in the last place except with
+/// a tiny probability that grows with the magnitude of the values.
+pub const FXS_TRUNCATION_LOCAL: u32 = 0;
+/// Truncation pairs from the offline source: one round, never a large error.
+pub const FXS_TRUNCATION_PAIRS: u32 = 1;
+
+/// The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
+pub const FXS_OFFLINE_DEALER: u32 = 0;
+/// Reserved: correlated randomness by oblivious transfer, without a third party (returns
+/// `FXS_STATUS_UNSUPPORTED` in this version).
+pub const FXS_OFFLINE_OT: u32 = 1;
+
+/// Configuration of a computing party; fill it with `fxs_party_config_init` first.
+///
+/// Both parties must use the same ring width, fractional bits, truncation and offline source.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fxs_party_config {
+    /// `FXS_ROLE_P0` or `FXS_ROLE_P1`.
+    pub role: u32,
+    /// Ring width in bits: 32, 64 (default) or 128.
+    pub ring_bits: u32,
+    /// Fractional bits of the fixed-point encoding (default 16; at most `ring_bits - 2` and 62).
+    pub frac_bits: u32,
+    /// `FXS_TRUNCATION_LOCAL` (default) or `FXS_TRUNCATION_PAIRS`.
+    pub truncation: u32,
+    /// `FXS_OFFLINE_DEALER` (default; the only source in this version).
+    pub offline: u32,
+    /// This party's secret randomness: 32 bytes of fresh entropy, never reused.
+    pub seed: [u8; 32],
+    /// Maximum frame payload in bytes towards the peer; 0 means the default (64 MiB).
+    pub max_frame: usize,
+    /// The connection to the other party.
+    pub peer: fxs_transport,
+    /// The connection to the dealer (with `FXS_OFFLINE_DEALER`).
+    pub dealer: fxs_transport,
+}
+
+/// Traffic counters of one connection.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct fxs_stats {
+    /// Bytes sent, frame headers included.
+    pub bytes_sent: u64,
+    /// Bytes received, frame headers included.
+    pub bytes_received: u64,
+    /// Frames sent.
+    pub frames_sent: u64,
+    /// Communication rounds (waits for the peer after sending).
+    pub rounds: u64,
+}
+
+impl From<Stats> for fxs_stats {
+    fn from(s: Stats) -> Self {
+        fxs_stats {
+            bytes_sent: s.bytes_sent,
+            bytes_received: s.bytes_received,
+            frames_sent: s.frames_sent,
+            rounds: s.rounds,
+        }
+    }
+}
+
+type P<R> = Party<CTransport, DealerClient<CTransport>, R>;
+
+enum AnyParty {
+    R32(P<u32>),
+    R64(P<u64>),
+    R128(P<u128>),
+}
+
+/// A computing party's session (opaque). Create with `fxs_party_new`, free with
+/// `fxs_party_free`.
+pub struct fxs_party {
+    inner: AnyParty,
+    /// Set during a call; still set afterwards only if the call panicked.
+    busy: bool,
+}
+
+enum AnyShares {
+    R32(Shares<u32>),
+    R64(Shares<u64>),
+    R128(Shares<u128>),
+}
+
+/// One party's additive shares of a secret `rows x cols` matrix (opaque; a vector is a
+/// matrix with one column). Created by `fxs_party_*` functions, freed with `fxs_shares_free`.
+/// Shares are erased from memory when freed.
+pub struct fxs_shares {
+    inner: AnyShares,
+}
+
+/// A framed connection to one data owner, on the server side (opaque). Keep one per data owner
+/// for the whole session: frames carry sequence numbers.
+pub struct fxs_link {
+    chan: Channel<CTransport>,
+    failed: Option<Error>,
+}
+
+/// A ring width whose shares an `fxs_shares` can hold.
+trait Width: Ring {
+    fn wrap(s: Shares<Self>) -> AnyShares;
+    fn get(s: &AnyShares) -> Option<&Shares<Self>>;
+}
+
+macro_rules! width {
+    ($t:ty, $v:ident) => {
+        impl Width for $t {
+            fn wrap(s: Shares<Self>) -> AnyShares {
+                AnyShares::$v(s)
+            }
+            fn get(s: &AnyShares) -> Option<&Shares<Self>> {
+                match s {
+                    AnyShares::$v(s) => Some(s),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+width!(u32, R32);
+width!(u64, R64);
+width!(u128, R128);
+
+/// Runs `$body` with `$p` bound to the typed party inside `$party`.
+macro_rules! with_party {
+    ($party:expr, $p:ident => $body:expr) => {
+        match &mut $party.inner {
+            AnyParty::R32($p) => $body,
+            AnyParty::R64($p) => $body,
+            AnyParty::R128($p) => $body,
+        }
+    };
+}
+
+/// The typed shares in `s`, which must match the party's ring (inferred from the use).
+fn sh<R: Width>(s: &fxs_shares) -> Result<&Shares<R>, Failure> {
+    R::get(&s.inner).ok_or(Failure::Arg(
+        fxs_status::RingMismatch,
+        "the shares belong to a session with another ring width",
+    ))
+}
+
+/// Boxes a result for the caller.
+fn boxed<R: Width>(s: Shares<R>) -> *mut fxs_shares {
+    Box::into_raw(Box::new(fxs_shares { inner: R::wrap(s) }))
+}
+
+/// Runs a call on a party (`None`: the caller passed NULL) that is not poisoned, and leaves it
+/// unusable if the call panics.
+fn with_party(
+    name: &'static str,
+    party: Option<&mut fxs_party>,
+    body: impl FnOnce(&mut fxs_party) -> Result<(), Failure>,
+) -> fxs_status {
+    run(name, || {
+        let party = party.ok_or(Failure::null("`party` is NULL"))?;
+        if party.busy {
+            return Err(Failure::Unusable);
+        }
+        let failure = with_party!(party, p => p.failure().cloned());
+        if let Some(e) = failure {
+            return Err(Failure::Poisoned(e));
+        }
+        party.busy = true;
+        let r = body(party);
+        party.busy = false;
+        r
+    })
+}
+
+/// Sets `*out` (the caller's out-parameter; `None` if it passed NULL) to NULL and returns it for
+/// the result.
+fn out_ptr<T>(out: Option<&mut *mut T>) -> Result<&mut *mut T, Failure> {
+    let out = out.ok_or(Failure::null("`out` is NULL"))?;
+    *out = core::ptr::null_mut();
+    Ok(out)
+}
+
+/// Shares the caller passed (`None`: NULL, described by `what`).
+fn shares_ref<'a>(
+    s: Option<&'a fxs_shares>,
+    what: &'static str,
+) -> Result<&'a fxs_shares, Failure> {
+    s.ok_or(Failure::null(what))
+}
+
+/// Fills `config` with the defaults: role 0, 64-bit ring, 16 fractional bits, local
+/// truncation, the dealer as offline source, default frame limit, a zero seed and NULL
+/// transports (set the role, a fresh seed and both transports before `fxs_party_new`).
+///
+/// # Safety
+/// `config` is NULL or points to writable memory for an `fxs_party_config`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) -> fxs_status {
+    run("fxs_party_config_init", || {
+        if config.is_null() {
+            return Err(Failure::null("`config` is NULL"));
+        }
+        let none = fxs_transport {
+            send: None,
+            recv: None,
+            flush: None,
+            user_data: core::ptr::null_mut(),
+        };
+        // SAFETY: non-NULL and writable (caller); `write` does not read the old contents.
+        unsafe {
+            config.write(fxs_party_config {
+                role: FXS_ROLE_P0,
+                ring_bits: 64,
+                frac_bits: 16,
+                truncation: FXS_TRUNCATION_LOCAL,
+                offline: FXS_OFFLINE_DEALER,
+                seed: [0; 32],
+                max_frame: 0,
+                peer: none,
+                dealer: none,
+            })
+        };
+        Ok(())
+    })
+}
+
+/// Creates a party from `config` (copied) and connects it to its offline source: with the
+/// dealer, this blocks until the dealer's seed arrives over `config->dealer`.
+///
+/// On success `*out` is the new party; on failure `*out` is NULL.
+///
+/// # Safety
+/// `config` is NULL or a readable `fxs_party_config` whose transports' `user_data` stay valid
+/// until the party is freed; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_new(
+    config: *const fxs_party_config,
+    out: *mut *mut fxs_party,
+) -> fxs_status {
+    run("fxs_party_new", || {
+        // SAFETY: NULL or writable (caller).
+        let out = out_ptr(unsafe { out.as_mut() })?;
+        // SAFETY: NULL or readable (caller).
+        let c = unsafe { config.as_ref() }.ok_or(Failure::null("`config` is NULL"))?;
+        let role = match c.role {
+            FXS_ROLE_P0 => Role::P0,
+            FXS_ROLE_P1 => Role::P1,
+            _ => return Err(Failure::invalid("role must be FXS_ROLE_P0 or FXS_ROLE_P1")),
+        };
+        let fixed = number_format(c.ring_bits, c.frac_bits)?;
+        let truncation = match c.truncation {
+            FXS_TRUNCATION_LOCAL => Truncation::Local,
+            FXS_TRUNCATION_PAIRS => Truncation::Pairs,
+            _ => {
+                return Err(Failure::invalid(
+                    "truncation must be FXS_TRUNCATION_LOCAL or _PAIRS",
+                ));
+            }
+        };
+        match c.offline {
+            FXS_OFFLINE_DEALER => {}
+            FXS_OFFLINE_OT => {
+                return Err(Failure::Arg(
+                    fxs_status::Unsupported,
+                    "the OT-based offline phase is not available in this version",
+                ));
+            }
+            _ => return Err(Failure::invalid("offline must be FXS_OFFLINE_DEALER")),
+        }
+        let peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
+        let dealer = c_transport(&c.dealer, "dealer.send or dealer.recv is NULL")?;
+        let config = Config {
+            fixed,
+            truncation,
+            max_frame: match c.max_frame {
+                0 => DEFAULT_MAX_FRAME,
+                m => m,
+            },
+        };
+        let source = block_on(DealerClient::connect(role, dealer))?;
+        let seed = Seed::from_bytes(c.seed);
+        let inner = match c.ring_bits {
+            32 => AnyParty::R32(Party::new(role, peer, source, seed, config)),
+            64 => AnyParty::R64(Party::new(role, peer, source, seed, config)),
+            _ => AnyParty::R128(Party::new(role, peer, source, seed, config)),
+        };
+        *out = Box::into_raw(Box::new(fxs_party { inner, busy: false }));
+        Ok(())
+    })
+}
+
+/// Frees a party (also a poisoned or unusable one), erasing its secrets. NULL is fine. The
+/// transports are not closed: close them afterwards (the dealer stops serving when both
+/// parties have closed their connection to it).
+///
+/// # Safety
+/// `party` is NULL or a live `fxs_party` from `fxs_party_new`, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_free(party: *mut fxs_party) {
+    if party.is_null() {
+        return;
+    }
+    // SAFETY: a live party created by `Box::into_raw` in `fxs_party_new`, freed once (caller).
+    let party = unsafe { Box::from_raw(party) };
+    run_void(move || drop(party));
+}
+
+/// Writes the traffic with the peer to `*peer` and with the offline source to `*offline`
+/// (either may be NULL). Works on a poisoned party.
+///
+/// # Safety
+/// `party` is NULL or a live party; `peer` and `offline` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_stats(
+    party: *const fxs_party,
+    peer: *mut fxs_stats,
+    offline: *mut fxs_stats,
+) -> fxs_status {
+    run("fxs_party_stats", || {
+        // SAFETY: NULL or live (caller).
+        let party = unsafe { party.as_ref() }.ok_or(Failure::null("`party` is NULL"))?;
+        let (p, o) = match &party.inner {
+            AnyParty::R32(p) => (p.stats(), p.correlations().stats()),
+            AnyParty::R64(p) => (p.stats(), p.correlations().stats()),
+            AnyParty::R128(p) => (p.stats(), p.correlations().stats()),
+        };
+        // SAFETY: NULL or writable (caller).
+        if let Some(peer) = unsafe { peer.as_mut() } {
+            *peer = p.into();
+        }
+        // SAFETY: NULL or writable (caller).
+        if let Some(offline) = unsafe { offline.as_mut() } {
+            *offline = o.into();
+        }
+        Ok(())
+    })
+}
+
+// ----- inputs and outputs -----
+
+/// Secret-shares this party's own `rows x cols` matrix `values` (row-major, `rows * cols`
+/// doubles) with the peer, which calls `fxs_party_receive_input` with the same shape. Returns
+/// this party's shares in `*out`. Values out of the fixed-point range fail with
+/// `FXS_STATUS_OUT_OF_RANGE` before anything is sent.
+///
+/// # Safety
+/// `party` is NULL or a live party; `values` is NULL or readable for `rows * cols` doubles;
+/// `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_share_input(
+    party: *mut fxs_party,
+    values: *const f64,
+    rows: usize,
+    cols: usize,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: NULL or valid for the call (contract of this function).
+    let (party, out) = unsafe { (party.as_mut(), out.as_mut()) };
+    with_party("fxs_party_share_input", party, |party| {
+        let out = out_ptr(out)?;
+        let n = rows
+            .checked_mul(cols)
+            .ok_or(Failure::invalid("rows * cols overflows"))?;
+        // SAFETY: NULL or readable for `rows * cols` doubles (contract).
+        let values = unsafe { slice(values, n, "`values` is NULL") }?;
+        *out = with_party!(party, p => boxed(block_on(p.share_input(values, rows, cols))?));
+        Ok(())
+    })
+}
+
+/// Receives this party's shares of a `rows x cols` matrix that the peer shares with
+/// `fxs_party_share_input`.
+///
+/// # Safety
+/// `party` is NULL or a live party; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_receive_input(
+    party: *mut fxs_party,
+    rows: usize,
+    cols: usize,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: NULL or valid for the call (contract of this function).
+    let (party, out) = unsafe { (party.as_mut(), out.as_mut()) };
+    with_party("fxs_party_receive_input", party, |party| {
+        let out = out_ptr(out)?;
+        *out = with_party!(party, p => boxed(block_on(p.receive_input(rows, cols))?));
+        Ok(())
+    })
+}
+
+/// Opens `x` to both parties (one round) and writes the decoded values, row-major, to `out`,
+/// which must hold at least `rows * cols` doubles (`FXS_STATUS_BUFFER_TOO_SMALL` otherwise,
+/// before anything is sent: the call may be repeated with a larger buffer).
+///
+/// # Safety
+/// `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable for
+/// `out_len` doubles.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_reveal(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    out: *mut f64,
+    out_len: usize,
+) -> fxs_status {
+    // SAFETY: NULL or valid for the call (contract of this function).
+    let (party, x) = unsafe { (party.as_mut(), x.as_ref()) };
+    with_party("fxs_party_reveal", party, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        let n = x_len(x);
+        if out_len < n {
+            return Err(Failure::Arg(
+                fxs_status::BufferTooSmall,
+                "`out_len` is smaller than the number of values",
+            ));
+        }
+        // SAFETY: NULL or writable for `out_len >= n` doubles (contract).
+        let out = unsafe { slice_mut(out, n, "`out` is NULL") }?;
+        let values = with_party!(party, p => block_on(p.reveal(sh(x)?))?);
+        out.copy_from_slice(&values);
+        Ok(())
+    })
+}
+
+/// Opens `x` to party `to` only (one message). On party `to`, the values are written to `out`
+/// as in `fxs_party_reveal`; on the other party `out` may be NULL and is not touched.
+///
+/// # Safety
+/// As for `fxs_party_reveal`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_reveal_to(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    to: u32,
+    out: *mut f64,
+    out_len: usize,
+) -> fxs_status {
+    // SAFETY: NULL or valid for the call (contract of this function).
+    let (party, x) = unsafe { (party.as_mut(), x.as_ref()) };
+    with_party("fxs_party_reveal_to", party, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        let to = match to {
+            FXS_ROLE_P0 => Role::P0,
+            FXS_ROLE_P1 => Role::P1,
+            _ => return Err(Failure::invalid("`to` must be FXS_ROLE_P0 or FXS_ROLE_P1")),
+        };
+        let me = with_party!(party, p => p.role());
+        let n = x_len(x);
+        let out = if me == to {
+            if out_len < n {
+                return Err(Failure::Arg(
+                    fxs_status::BufferTooSmall,
+                    "`out_len` is smaller than the number of values",
+                ));
+            }
+            // SAFETY: NULL or writable for `out_len >= n` doubles (contract).
+            Some(unsafe { slice_mut(out, n, "`out` is NULL") }?)
+        } else {
+            None
+        };
+        let values = with_party!(party, p => block_on(p.reveal_to(sh(x)?, to))?);
+        if let (Some(out), Some(values)) = (out, values) {
+            out.copy_from_slice(&values);
+        }
+        Ok(())
+    })
+}
+
+fn x_len(x: &fxs_shares) -> usize {
+    match &x.inner {
+        AnyShares::R32(s) => s.len(),
+        AnyShares::R64(s) => s.len(),
+        AnyShares::R128(s) => s.len(),
+    }
+}
+
+// ----- arithmetic -----
+
+/// Runs an operation that produces new shares in `*out`.
+fn shares_op(
+    name: &'static str,
+    party: Option<&mut fxs_party>,
+    out: Option<&mut *mut fxs_shares>,
+    body: impl FnOnce(&mut fxs_party) -> Result<*mut fxs_shares, Failure>,
+) -> fxs_status {
+    with_party(name, party, |party| {
+        let out = out_ptr(out)?;
+        *out = body(party)?;
+        Ok(())
+    })
+}
+
+/// `x + y` (local, no communication). Shapes must be equal.
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_add(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    y: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
+    shares_op("fxs_party_add", party, out, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        let y = shares_ref(y, "`y` is NULL")?;
+        Ok(with_party!(party, p => boxed(p.add(sh(x)?, sh(y)?)?)))
+    })
+}
+
+/// `x - y` (local, no communication). Shapes must be equal.
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_sub(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    y: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
+    shares_op("fxs_party_sub", party, out, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        let y = shares_ref(y, "`y` is NULL")?;
+        Ok(with_party!(party, p => boxed(p.sub(sh(x)?, sh(y)?)?)))
+    })
+}
+
+/// `-x` (local).
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_neg(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
+    shares_op("fxs_party_neg", party, out, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        Ok(with_party!(party, p => boxed(p.neg(sh(x)?))))
+    })
+}
+
+/// `x + c` for a public real `c` (local; both parties pass the same `c`).
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_add_public(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    c: f64,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
+    shares_op("fxs_party_add_public", party, out, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        Ok(with_party!(party, p => boxed(p.add_public(sh(x)?, c)?)))
+    })
+}
+
+/// `x * c` for a public integer `c`: exact, local, no truncation.
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_mul_public_integer(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    c: i64,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
+    shares_op("fxs_party_mul_public_integer", party, out, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        Ok(with_party!(party, p => boxed(p.mul_public_integer(sh(x)?, c))))
+    })
+}
+
+/// `x * c` for a public real `c`, truncated as configured (one round with
+/// `FXS_TRUNCATION_PAIRS`, local otherwise).
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_mul_public(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    c: f64,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
+    shares_op("fxs_party_mul_public", party, out, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        Ok(with_party!(party, p => boxed(block_on(p.mul_public(sh(x)?, c))?)))
+    })
+}
+
+/// The elementwise fixed-point product `x * y` (Beaver triples: one round, then
+/// truncation). Shapes must be equal.
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_mul(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    y: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
+    shares_op("fxs_party_mul", party, out, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        let y = shares_ref(y, "`y` is NULL")?;
+        Ok(with_party!(party, p => boxed(block_on(p.mul(sh(x)?, sh(y)?))?)))
+    })
+}
+
+/// The elementwise fixed-point square `x * x` (one round, then truncation).
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_square(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
+    shares_op("fxs_party_square", party, out, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        Ok(with_party!(party, p => boxed(block_on(p.square(sh(x)?))?)))
+    })
+}
+
+/// The fixed-point matrix product `x y` of an `m x k` and a `k x n` matrix (one matrix
+/// triple, one round, then truncation); `*out` is `m x n`.
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_matmul(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    y: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
+    shares_op("fxs_party_matmul", party, out, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        let y = shares_ref(y, "`y` is NULL")?;
+        Ok(with_party!(party, p => boxed(block_on(p.matmul(sh(x)?, sh(y)?))?)))
+    })
+}
+
+/// The fixed-point dot product of two share matrices with the same number of elements
+/// (read row-major; one round, then truncation); `*out` is `1 x 1`.
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_dot(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    y: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
+    shares_op("fxs_party_dot", party, out, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        let y = shares_ref(y, "`y` is NULL")?;
+        Ok(with_party!(party, p => boxed(block_on(p.dot(sh(x)?, sh(y)?))?)))
+    })
+}
+
+/// Divides `x` by `2^bits` with the configured truncation (`bits < ring_bits - 2`; 0
+/// copies).
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_truncate(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    bits: u32,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
+    shares_op("fxs_party_truncate", party, out, |party| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        Ok(with_party!(party, p => boxed(block_on(p.truncate(sh(x)?, bits))?)))
+    })
+}
+
+// ----- shares -----
+
+/// Writes the shape of `x` to `*rows` and `*cols` (either may be NULL).
+///
+/// # Safety
+/// `x` is NULL or live shares; `rows` and `cols` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_shares_shape(
+    x: *const fxs_shares,
+    rows: *mut usize,
+    cols: *mut usize,
+) -> fxs_status {
+    run("fxs_shares_shape", || {
+        // SAFETY: NULL or live (caller).
+        let x = shares_ref(unsafe { x.as_ref() }, "`x` is NULL")?;
+        let shape = match &x.inner {
+            AnyShares::R32(s) => s.shape(),
+            AnyShares::R64(s) => s.shape(),
+            AnyShares::R128(s) => s.shape(),
+        };
+        // SAFETY: NULL or writable (caller).
+        if let Some(rows) = unsafe { rows.as_mut() } {
+            *rows = shape.0;
+        }
+        // SAFETY: NULL or writable (caller).
+        if let Some(cols) = unsafe { cols.as_mut() } {
+            *cols = shape.1;
+        }
+        Ok(())
+    })
+}
+
+/// The transpose of `x` as new shares in `*out` (local; a share of the transpose is the
+/// transpose of a share).
+///
+/// # Safety
+/// `x` is NULL or live shares; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_shares_transpose(
+    x: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    run("fxs_shares_transpose", || {
+        // SAFETY: NULL or writable (caller).
+        let out = out_ptr(unsafe { out.as_mut() })?;
+        // SAFETY: NULL or live (caller).
+        let x = shares_ref(unsafe { x.as_ref() }, "`x` is NULL")?;
+        *out = match &x.inner {
+            AnyShares::R32(s) => boxed(s.transpose()),
+            AnyShares::R64(s) => boxed(s.transpose()),
+            AnyShares::R128(s) => boxed(s.transpose()),
+        };
+        Ok(())
+    })
+}
+
+/// Frees shares, erasing them. NULL is fine.
+///
+/// # Safety
+/// `x` is NULL or live shares from this library, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_shares_free(x: *mut fxs_shares) {
+    if x.is_null() {
+        return;
+    }
+    // SAFETY: created by `Box::into_raw` in this module, freed once (caller).
+    let x = unsafe { Box::from_raw(x) };
+    run_void(move || drop(x));
+}
+
+// ----- the dealer -----
+
+/// Runs the dealer: sends each party its seed, then answers their requests for correlated
+/// randomness until both parties close their connections (between two requests). Blocks for
+/// the whole session. Writes the traffic to party 0 and party 1 to `*stats0` and `*stats1`
+/// (either may be NULL).
+///
+/// The dealer learns nothing about the inputs, but must not collude with either party.
+///
+/// # Safety
+/// `seed` is NULL or readable for 32 bytes (fresh entropy); the transports are NULL or readable,
+/// their `user_data` valid during the call; `stats0`, `stats1` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_dealer_serve(
+    seed: *const u8,
+    to_party0: *const fxs_transport,
+    to_party1: *const fxs_transport,
+    stats0: *mut fxs_stats,
+    stats1: *mut fxs_stats,
+) -> fxs_status {
+    run("fxs_dealer_serve", || {
+        // SAFETY: NULL or readable for 32 bytes (caller).
+        let seed = unsafe { slice(seed, 32, "`seed` is NULL") }?;
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(seed);
+        // SAFETY: NULL or readable (caller).
+        let t0 = unsafe { to_party0.as_ref() }.ok_or(Failure::null("`to_party0` is NULL"))?;
+        // SAFETY: NULL or readable (caller).
+        let t1 = unsafe { to_party1.as_ref() }.ok_or(Failure::null("`to_party1` is NULL"))?;
+        let t0 = c_transport(t0, "to_party0.send or .recv is NULL")?;
+        let t1 = c_transport(t1, "to_party1.send or .recv is NULL")?;
+        let (s0, s1) = block_on(Dealer::new(Seed::from_bytes(bytes), t0, t1).serve())?;
+        // SAFETY: NULL or writable (caller).
+        if let Some(out) = unsafe { stats0.as_mut() } {
+            *out = s0.into();
+        }
+        // SAFETY: NULL or writable (caller).
+        if let Some(out) = unsafe { stats1.as_mut() } {
+            *out = s1.into();
+        }
+        Ok(())
+    })
+}
+
+// ----- data owners, server side -----
+
+/// Creates a link to one data owner over `transport` (copied; its `user_data` must stay valid
+/// until the link is freed). `max_frame` 0 means the default (64 MiB).
+///
+/// # Safety
+/// `transport` is NULL or readable; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_link_new(
+    transport: *const fxs_transport,
+    max_frame: usize,
+    out: *mut *mut fxs_link,
+) -> fxs_status {
+    run("fxs_link_new", || {
+        // SAFETY: NULL or writable (caller).
+        let out = out_ptr(unsafe { out.as_mut() })?;
+        // SAFETY: NULL or readable (caller).
+        let t = unsafe { transport.as_ref() }.ok_or(Failure::null("`transport` is NULL"))?;
+        let t = c_transport(t, "transport.send or transport.recv is NULL")?;
+        let max = if max_frame == 0 {
+            DEFAULT_MAX_FRAME
+        } else {
+            max_frame
+        };
+        *out = Box::into_raw(Box::new(fxs_link {
+            chan: Channel::with_max_frame(t, max),
+            failed: None,
+        }));
+        Ok(())
+    })
+}
+
+/// Frees a link. NULL is fine. The transport is not closed.
+///
+/// # Safety
+/// `link` is NULL or a live link, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_link_free(link: *mut fxs_link) {
+    if link.is_null() {
+        return;
+    }
+    // SAFETY: created by `Box::into_raw` in `fxs_link_new`, freed once (caller).
+    let link = unsafe { Box::from_raw(link) };
+    run_void(move || drop(link));
+}
+
+/// The link the caller passed (`None`: NULL), if it is not poisoned.
+fn link_mut(link: Option<&mut fxs_link>) -> Result<&mut fxs_link, Failure> {
+    let link = link.ok_or(Failure::null("`link` is NULL"))?;
+    match &link.failed {
+        Some(e) => Err(Failure::Poisoned(e.clone())),
+        None => Ok(link),
+    }
+}
+
+/// Receives this server's shares of a `rows x cols` batch (row-major) that a data owner sent
+/// with `fxs_data_owner_share` (of `rows * cols` values). Server 0 expands the seed it receives,
+/// server 1 receives masked values. A failure poisons the link, not the party.
+///
+/// # Safety
+/// `party` is NULL or a live party; `link` is NULL or a live link; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_receive_owner_input(
+    party: *mut fxs_party,
+    link: *mut fxs_link,
+    rows: usize,
+    cols: usize,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: NULL or valid for the call (contract of this function).
+    let (party, link, out) = unsafe { (party.as_mut(), link.as_mut(), out.as_mut()) };
+    {
+        with_party("fxs_party_receive_owner_input", party, |party| {
+            let out = out_ptr(out)?;
+            let link = link_mut(link)?;
+            let n = rows
+                .checked_mul(cols)
+                .ok_or(Failure::invalid("rows * cols overflows"))?;
+            *out = with_party!(party, p => {
+                let mut v = alloc::vec![zero(p); n];
+                let r = block_on(receive_shares(p.role(), &mut link.chan, &mut v));
+                if let Err(e) = &r {
+                    link.failed = Some(e.clone());
+                }
+                r?;
+                boxed(Shares::matrix(rows, cols, v)?)
+            });
+            Ok(())
+        })
+    }
+}
+
+/// Sends this server's shares of `x` to a data owner, which reconstructs them with
+/// `fxs_data_owner_reconstruct` (both servers send). A failure poisons the link.
+///
+/// # Safety
+/// `party` is NULL or a live party; `link` is NULL or a live link; `x` is NULL or live shares.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_send_owner_output(
+    party: *mut fxs_party,
+    link: *mut fxs_link,
+    x: *const fxs_shares,
+) -> fxs_status {
+    // SAFETY: NULL or valid for the call (contract of this function).
+    let (party, link, x) = unsafe { (party.as_mut(), link.as_mut(), x.as_ref()) };
+    {
+        with_party("fxs_party_send_owner_output", party, |party| {
+            let link = link_mut(link)?;
+            let x = shares_ref(x, "`x` is NULL")?;
+            let r = with_party!(party, p => {
+                block_on(send_output(&mut link.chan, sh_like(p, x)?.as_slice()))
+            });
+            if let Err(e) = &r {
+                link.failed = Some(e.clone());
+            }
+            Ok(r?)
+        })
+    }
+}
+
+/// The shares in `x`, of the party's ring.
+fn sh_like<'a, R: Width>(_party: &P<R>, x: &'a fxs_shares) -> Result<&'a Shares<R>, Failure> {
+    sh(x)
+}
+
+/// Zero of the party's ring.
+fn zero<R: Width>(_party: &P<R>) -> R {
+    R::ZERO
+}

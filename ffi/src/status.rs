@@ -1,0 +1,185 @@
+//! Status codes, and the failures behind them.
+
+use core::fmt;
+use fixshare::{Error, ErrorKind};
+
+/// The result of every fallible `fxs_*` function.
+///
+/// The numbers are stable: a code keeps its value forever, new codes are only added. They come in
+/// ranges, so a caller can test the class of a failure without knowing every code:
+///
+/// - 0: success.
+/// - 100-199: the caller's arguments were rejected before anything was sent (NULL pointers,
+///   short buffers, bad shapes or configuration). The object stays usable unless the
+///   function's documentation says otherwise.
+/// - 200-299: the object cannot be used any more (an earlier failure poisoned it).
+/// - 300-399: a transport callback failed or the connection closed.
+/// - 400-499: the peer sent something the protocol did not expect (parties out of step, a
+///   corrupted or malicious message).
+/// - 900-999: a bug inside fixshare (a panic caught at the boundary).
+///
+/// After any status other than `FXS_STATUS_OK`, `fxs_last_error_message()` explains it.
+#[repr(u32)]
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum fxs_status {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullPointer = 100,
+    /// An argument or configuration field is invalid (see the message).
+    InvalidArgument = 101,
+    /// An output buffer is shorter than the result.
+    BufferTooSmall = 102,
+    /// Operand shapes do not fit the operation.
+    DimensionMismatch = 103,
+    /// A value is not finite or does not fit the fixed-point range of the ring.
+    OutOfRange = 104,
+    /// The feature exists in the API but not (yet) in this build, e.g. another offline source.
+    Unsupported = 105,
+    /// Shares of one ring width were used with a party of another.
+    RingMismatch = 106,
+    /// A fixed-capacity buffer inside fixshare is too small.
+    Capacity = 107,
+    /// An object in caller-provided storage was not initialised (or was cleared).
+    NotInitialized = 108,
+    /// An earlier call failed: the session is out of step with its peer and must be freed.
+    Poisoned = 200,
+    /// An earlier call panicked inside fixshare, or a transport callback re-entered the object.
+    Unusable = 201,
+    /// The connection closed before the expected bytes arrived (a callback returned
+    /// `FXS_IO_CLOSED`).
+    Closed = 300,
+    /// A transport callback returned an error code (the message carries the code).
+    Transport = 301,
+    /// A transport could not complete at once; the C ABI needs blocking callbacks.
+    WouldBlock = 302,
+    /// The peer sent a frame of another operation: the parties are out of step.
+    UnexpectedTag = 400,
+    /// A frame was lost, repeated or reordered.
+    BadSequence = 401,
+    /// A frame had another length than the protocol step requires.
+    UnexpectedLength = 402,
+    /// A frame exceeds the configured maximum size.
+    FrameTooLarge = 403,
+    /// A well-framed message with invalid content.
+    Malformed = 404,
+    /// A panic inside fixshare was caught at the boundary (a bug: please report it).
+    Panic = 900,
+    /// An error that this version of the C ABI does not classify more precisely.
+    Internal = 901,
+}
+
+impl fxs_status {
+    /// The status for a core error.
+    pub(crate) fn of_kind(kind: &ErrorKind) -> fxs_status {
+        match kind {
+            ErrorKind::Closed => fxs_status::Closed,
+            ErrorKind::Transport(_) => fxs_status::Transport,
+            ErrorKind::WouldBlock => fxs_status::WouldBlock,
+            ErrorKind::UnexpectedTag { .. } => fxs_status::UnexpectedTag,
+            ErrorKind::BadSequence { .. } => fxs_status::BadSequence,
+            ErrorKind::UnexpectedLength { .. } => fxs_status::UnexpectedLength,
+            ErrorKind::FrameTooLarge { .. } => fxs_status::FrameTooLarge,
+            ErrorKind::Malformed(_) => fxs_status::Malformed,
+            ErrorKind::DimensionMismatch { .. } => fxs_status::DimensionMismatch,
+            ErrorKind::OutOfRange { .. } => fxs_status::OutOfRange,
+            ErrorKind::Capacity { .. } => fxs_status::Capacity,
+            ErrorKind::InvalidArgument(_) => fxs_status::InvalidArgument,
+            ErrorKind::Poisoned => fxs_status::Poisoned,
+            _ => fxs_status::Internal,
+        }
+    }
+
+    /// Every status, for tests.
+    #[cfg(test)]
+    pub(crate) const ALL: [fxs_status; 22] = [
+        fxs_status::Ok,
+        fxs_status::NullPointer,
+        fxs_status::InvalidArgument,
+        fxs_status::BufferTooSmall,
+        fxs_status::DimensionMismatch,
+        fxs_status::OutOfRange,
+        fxs_status::Unsupported,
+        fxs_status::RingMismatch,
+        fxs_status::Capacity,
+        fxs_status::NotInitialized,
+        fxs_status::Poisoned,
+        fxs_status::Unusable,
+        fxs_status::Closed,
+        fxs_status::Transport,
+        fxs_status::WouldBlock,
+        fxs_status::UnexpectedTag,
+        fxs_status::BadSequence,
+        fxs_status::UnexpectedLength,
+        fxs_status::FrameTooLarge,
+        fxs_status::Malformed,
+        fxs_status::Panic,
+        fxs_status::Internal,
+    ];
+}
+
+/// Why a call failed; needs no allocation (the data-owner part runs without one).
+#[derive(Clone, Debug)]
+pub(crate) enum Failure {
+    /// An error from the core, which names its operation.
+    Core(Error),
+    /// An argument rejected at the boundary.
+    Arg(fxs_status, &'static str),
+    /// The object failed earlier with this error.
+    Poisoned(Error),
+    /// An earlier call panicked, or a callback re-entered the object.
+    Unusable,
+    /// A panic was caught in this call.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    Panic,
+}
+
+impl Failure {
+    pub(crate) fn status(&self) -> fxs_status {
+        match self {
+            Failure::Core(e) => fxs_status::of_kind(e.kind()),
+            Failure::Arg(s, _) => *s,
+            Failure::Poisoned(_) => fxs_status::Poisoned,
+            Failure::Unusable => fxs_status::Unusable,
+            Failure::Panic => fxs_status::Panic,
+        }
+    }
+
+    /// A NULL pointer for the argument described by `what`.
+    pub(crate) const fn null(what: &'static str) -> Failure {
+        Failure::Arg(fxs_status::NullPointer, what)
+    }
+
+    /// An invalid argument.
+    pub(crate) const fn invalid(what: &'static str) -> Failure {
+        Failure::Arg(fxs_status::InvalidArgument, what)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Core(e) => write!(f, "{e}"),
+            Failure::Arg(_, what) => f.write_str(what),
+            Failure::Poisoned(e) => write!(
+                f,
+                "the object failed earlier and can no longer be used; free it (first failure: {e})"
+            ),
+            Failure::Unusable => f.write_str(
+                "the object is unusable: an earlier call panicked, or a transport callback \
+                 re-entered it; free it",
+            ),
+            Failure::Panic => f.write_str(
+                "internal panic inside fixshare (a bug; please report it); the object involved \
+                 is unusable, free it",
+            ),
+        }
+    }
+}
