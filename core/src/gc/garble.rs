@@ -61,6 +61,7 @@ pub struct Garbler<'c, H> {
     hash: H,
     delta: Delta,
     labels: Vec<Block>,
+    pending: Vec<bool>,
     next: usize,
     and_index: u64,
 }
@@ -86,6 +87,7 @@ impl<'c, H: BlockHash> Garbler<'c, H> {
             circuit,
             hash,
             delta,
+            pending: vec![false; labels.len()],
             labels,
             next: 0,
             and_index: 0,
@@ -112,12 +114,20 @@ impl<'c, H: BlockHash> Garbler<'c, H> {
 
     /// Garbles gates in order until the circuit is done or the next AND gate's two ciphertexts
     /// would not fit in `table`; returns the number of blocks written (always even).
+    ///
+    /// Independent AND gates are hashed together in batches of up to [`AND_BATCH`] (the AES
+    /// pipeline works on many blocks at once); the tables and labels are the same as gate by gate.
     pub fn garble(&mut self, table: &mut [Block]) -> usize {
         let d = self.delta.get();
         let gates = self.circuit.gates();
-        let labels = &mut self.labels;
+        let mut q = Batch::new();
         let mut written = 0;
         while let Some(g) = gates.get(self.next) {
+            let (ins, k) = g.inputs();
+            if ins[..k].iter().any(|&w| self.pending[w as usize]) {
+                q.garble(&self.hash, d, &mut self.labels, &mut self.pending, table);
+            }
+            let labels = &mut self.labels;
             match *g {
                 Gate::Xor { a, b, out } => {
                     labels[out as usize] = labels[a as usize] ^ labels[b as usize];
@@ -129,29 +139,27 @@ impl<'c, H: BlockHash> Garbler<'c, H> {
                     labels[out as usize] = Block::from(value).wrapping_neg() & d;
                 }
                 Gate::And { a, b, out } => {
-                    let Some(slot) = table.get_mut(written..written + 2) else {
+                    if table.len() < written + 2 {
                         break;
-                    };
-                    let (a0, b0) = (labels[a as usize], labels[b as usize]);
-                    let j = u128::from(self.and_index) << 1;
-                    let mut h = [a0, a0 ^ d, b0, b0 ^ d];
-                    self.hash.hash_in_place(&[j, j, j | 1, j | 1], &mut h);
-                    let (pa, pb) = (lsb_mask(a0), lsb_mask(b0));
-                    // Garbler half: a AND pb, with pb known to the garbler.
-                    let tg = h[0] ^ h[1] ^ (pb & d);
-                    let wg = h[0] ^ (pa & tg);
-                    // Evaluator half: a AND (b XOR pb), with b XOR pb known to the evaluator.
-                    let te = h[2] ^ h[3] ^ a0;
-                    let we = h[2] ^ (pb & (te ^ a0));
-                    labels[out as usize] = wg ^ we;
-                    slot[0] = tg;
-                    slot[1] = te;
+                    }
+                    q.push(
+                        labels[a as usize],
+                        labels[b as usize],
+                        out,
+                        written,
+                        self.and_index,
+                    );
+                    self.pending[out as usize] = true;
                     written += 2;
                     self.and_index += 1;
+                    if q.n == AND_BATCH {
+                        q.garble(&self.hash, d, &mut self.labels, &mut self.pending, table);
+                    }
                 }
             }
             self.next += 1;
         }
+        q.garble(&self.hash, d, &mut self.labels, &mut self.pending, table);
         written
     }
 
@@ -176,6 +184,7 @@ pub struct Evaluator<'c, H> {
     circuit: &'c Circuit,
     hash: H,
     labels: Vec<Block>,
+    pending: Vec<bool>,
     next: usize,
     and_index: u64,
 }
@@ -193,6 +202,7 @@ impl<'c, H: BlockHash> Evaluator<'c, H> {
             circuit,
             hash,
             labels: vec![0u128; circuit.num_wires()],
+            pending: vec![false; circuit.num_wires()],
             next: 0,
             and_index: 0,
         }
@@ -211,9 +221,14 @@ impl<'c, H: BlockHash> Evaluator<'c, H> {
     /// not in `table`; returns the number of table blocks consumed.
     pub fn evaluate(&mut self, table: &[Block]) -> usize {
         let gates = self.circuit.gates();
-        let labels = &mut self.labels;
+        let mut q = Batch::new();
         let mut read = 0;
         while let Some(g) = gates.get(self.next) {
+            let (ins, k) = g.inputs();
+            if ins[..k].iter().any(|&w| self.pending[w as usize]) {
+                q.evaluate(&self.hash, &mut self.labels, &mut self.pending, table);
+            }
+            let labels = &mut self.labels;
             match *g {
                 Gate::Xor { a, b, out } => {
                     labels[out as usize] = labels[a as usize] ^ labels[b as usize];
@@ -223,22 +238,27 @@ impl<'c, H: BlockHash> Evaluator<'c, H> {
                 }
                 Gate::Const { out, .. } => labels[out as usize] = 0,
                 Gate::And { a, b, out } => {
-                    let Some(ct) = table.get(read..read + 2) else {
+                    if table.len() < read + 2 {
                         break;
-                    };
-                    let (la, lb) = (labels[a as usize], labels[b as usize]);
-                    let j = u128::from(self.and_index) << 1;
-                    let mut h = [la, lb];
-                    self.hash.hash_in_place(&[j, j | 1], &mut h);
-                    let wg = h[0] ^ (lsb_mask(la) & ct[0]);
-                    let we = h[1] ^ (lsb_mask(lb) & (ct[1] ^ la));
-                    labels[out as usize] = wg ^ we;
+                    }
+                    q.push(
+                        labels[a as usize],
+                        labels[b as usize],
+                        out,
+                        read,
+                        self.and_index,
+                    );
+                    self.pending[out as usize] = true;
                     read += 2;
                     self.and_index += 1;
+                    if q.n == AND_BATCH {
+                        q.evaluate(&self.hash, &mut self.labels, &mut self.pending, table);
+                    }
                 }
             }
             self.next += 1;
         }
+        q.evaluate(&self.hash, &mut self.labels, &mut self.pending, table);
         read
     }
 
@@ -255,5 +275,113 @@ impl<'c, H: BlockHash> Evaluator<'c, H> {
         }
         let w = *self.circuit.output_wires().get(k)?;
         Some(self.labels[w as usize] & 1 == 1)
+    }
+}
+
+/// AND gates hashed together at most (independent gates, in circuit order).
+pub const AND_BATCH: usize = 32;
+
+/// AND gates whose inputs are known and whose hashes are still to be computed.
+struct Batch {
+    n: usize,
+    a: [Block; AND_BATCH],
+    b: [Block; AND_BATCH],
+    out: [u32; AND_BATCH],
+    slot: [usize; AND_BATCH],
+    index: [u64; AND_BATCH],
+    h: [Block; 4 * AND_BATCH],
+    t: [Block; 4 * AND_BATCH],
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch {
+            n: 0,
+            a: [0; AND_BATCH],
+            b: [0; AND_BATCH],
+            out: [0; AND_BATCH],
+            slot: [0; AND_BATCH],
+            index: [0; AND_BATCH],
+            h: [0; 4 * AND_BATCH],
+            t: [0; 4 * AND_BATCH],
+        }
+    }
+
+    fn push(&mut self, a: Block, b: Block, out: u32, slot: usize, index: u64) {
+        let i = self.n;
+        self.a[i] = a;
+        self.b[i] = b;
+        self.out[i] = out;
+        self.slot[i] = slot;
+        self.index[i] = index;
+        self.n += 1;
+    }
+
+    /// Garbles the queued gates: labels of their outputs, ciphertexts into their table slots.
+    fn garble<H: BlockHash>(
+        &mut self,
+        hash: &H,
+        d: Block,
+        labels: &mut [Block],
+        pending: &mut [bool],
+        table: &mut [Block],
+    ) {
+        let n = self.n;
+        for i in 0..n {
+            let (a0, b0) = (self.a[i], self.b[i]);
+            let j = u128::from(self.index[i]) << 1;
+            self.h[4 * i..4 * i + 4].copy_from_slice(&[a0, a0 ^ d, b0, b0 ^ d]);
+            self.t[4 * i..4 * i + 4].copy_from_slice(&[j, j, j | 1, j | 1]);
+        }
+        hash.hash_in_place(&self.t[..4 * n], &mut self.h[..4 * n]);
+        for i in 0..n {
+            let (a0, b0) = (self.a[i], self.b[i]);
+            let h = &self.h[4 * i..4 * i + 4];
+            let (pa, pb) = (lsb_mask(a0), lsb_mask(b0));
+            // Garbler half: a AND pb, with pb known to the garbler.
+            let tg = h[0] ^ h[1] ^ (pb & d);
+            let wg = h[0] ^ (pa & tg);
+            // Evaluator half: a AND (b XOR pb), with b XOR pb known to the evaluator.
+            let te = h[2] ^ h[3] ^ a0;
+            let we = h[2] ^ (pb & (te ^ a0));
+            let out = self.out[i] as usize;
+            labels[out] = wg ^ we;
+            pending[out] = false;
+            table[self.slot[i]] = tg;
+            table[self.slot[i] + 1] = te;
+        }
+        self.h[..4 * n].zeroize();
+        self.a[..n].zeroize();
+        self.b[..n].zeroize();
+        self.n = 0;
+    }
+
+    /// Evaluates the queued gates with their ciphertexts from `table`.
+    fn evaluate<H: BlockHash>(
+        &mut self,
+        hash: &H,
+        labels: &mut [Block],
+        pending: &mut [bool],
+        table: &[Block],
+    ) {
+        let n = self.n;
+        for i in 0..n {
+            let j = u128::from(self.index[i]) << 1;
+            self.h[2 * i] = self.a[i];
+            self.h[2 * i + 1] = self.b[i];
+            self.t[2 * i] = j;
+            self.t[2 * i + 1] = j | 1;
+        }
+        hash.hash_in_place(&self.t[..2 * n], &mut self.h[..2 * n]);
+        for i in 0..n {
+            let (la, lb) = (self.a[i], self.b[i]);
+            let (tg, te) = (table[self.slot[i]], table[self.slot[i] + 1]);
+            let wg = self.h[2 * i] ^ (lsb_mask(la) & tg);
+            let we = self.h[2 * i + 1] ^ (lsb_mask(lb) & (te ^ la));
+            let out = self.out[i] as usize;
+            labels[out] = wg ^ we;
+            pending[out] = false;
+        }
+        self.n = 0;
     }
 }
