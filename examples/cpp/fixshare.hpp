@@ -1,0 +1,223 @@
+// A small C++17 wrapper over fixshare's C API: owning handles (move-only), exceptions for
+// errors, std::vector for values. Header-only; link libfixshare as for C.
+#ifndef FIXSHARE_HPP
+#define FIXSHARE_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fixshare.h"
+
+namespace fxs {
+
+// A failed fixshare call: the status code and fixshare's message (which names the operation).
+class Error : public std::runtime_error {
+public:
+    Error(fxs_status status, const std::string &message)
+        : std::runtime_error(std::string(fxs_status_name(status)) + ": " + message),
+          status_(status) {}
+    fxs_status status() const noexcept { return status_; }
+
+private:
+    fxs_status status_;
+};
+
+// Throws fxs::Error unless status is FXS_STATUS_OK.
+inline void check(fxs_status status) {
+    if (status != FXS_STATUS_OK) throw Error(status, fxs_last_error_message());
+}
+
+// Thrown by a Stream to report that the connection closed (becomes FXS_IO_CLOSED).
+struct Closed : std::runtime_error {
+    Closed() : std::runtime_error("connection closed") {}
+};
+
+// An fxs_transport over any object with `void send(const std::uint8_t*, std::size_t)` and
+// `void recv(std::uint8_t*, std::size_t)` that block until done and throw on failure. The
+// stream must outlive every object using the transport. No exception crosses into fixshare:
+// fxs::Closed becomes FXS_IO_CLOSED, anything else -1.
+template <class Stream>
+fxs_transport make_transport(Stream &stream) {
+    fxs_transport t{};
+    t.send = [](void *user, const std::uint8_t *buf, std::size_t len) noexcept -> int {
+        try {
+            static_cast<Stream *>(user)->send(buf, len);
+            return FXS_IO_OK;
+        } catch (const Closed &) {
+            return FXS_IO_CLOSED;
+        } catch (...) {
+            return -1;
+        }
+    };
+    t.recv = [](void *user, std::uint8_t *buf, std::size_t len) noexcept -> int {
+        try {
+            static_cast<Stream *>(user)->recv(buf, len);
+            return FXS_IO_OK;
+        } catch (const Closed &) {
+            return FXS_IO_CLOSED;
+        } catch (...) {
+            return -1;
+        }
+    };
+    t.flush = nullptr;
+    t.user_data = &stream;
+    return t;
+}
+
+namespace detail {
+struct SharesFree {
+    void operator()(fxs_shares *s) const noexcept { fxs_shares_free(s); }
+};
+struct PartyFree {
+    void operator()(fxs_party *p) const noexcept { fxs_party_free(p); }
+};
+struct LinkFree {
+    void operator()(fxs_link *l) const noexcept { fxs_link_free(l); }
+};
+}  // namespace detail
+
+// One party's shares of a secret matrix (owning, move-only).
+class Shares {
+public:
+    explicit Shares(fxs_shares *raw) : p_(raw) {}
+    fxs_shares *get() const noexcept { return p_.get(); }
+    std::size_t rows() const { return shape().first; }
+    std::size_t cols() const { return shape().second; }
+    std::size_t size() const { return rows() * cols(); }
+    std::pair<std::size_t, std::size_t> shape() const {
+        std::size_t r = 0, c = 0;
+        check(fxs_shares_shape(p_.get(), &r, &c));
+        return {r, c};
+    }
+    Shares transpose() const {
+        fxs_shares *out = nullptr;
+        check(fxs_shares_transpose(p_.get(), &out));
+        return Shares(out);
+    }
+
+private:
+    std::unique_ptr<fxs_shares, detail::SharesFree> p_;
+};
+
+// A link to one data owner (server side).
+class Link {
+public:
+    explicit Link(const fxs_transport &t, std::size_t max_frame = 0) {
+        fxs_link *raw = nullptr;
+        check(fxs_link_new(&t, max_frame, &raw));
+        p_.reset(raw);
+    }
+    fxs_link *get() const noexcept { return p_.get(); }
+
+private:
+    std::unique_ptr<fxs_link, detail::LinkFree> p_;
+};
+
+// A computing party (owning, move-only). Every method throws fxs::Error on failure; after a
+// communication failure the party is poisoned and further calls throw FXS_STATUS_POISONED.
+class Party {
+public:
+    explicit Party(const fxs_party_config &config) {
+        fxs_party *raw = nullptr;
+        check(fxs_party_new(&config, &raw));
+        p_.reset(raw);
+    }
+    fxs_party *get() const noexcept { return p_.get(); }
+
+    // Defaults for a configuration (role 0, Z_2^64, 16 fractional bits, local truncation).
+    static fxs_party_config default_config() {
+        fxs_party_config c{};
+        check(fxs_party_config_init(&c));
+        return c;
+    }
+
+    Shares share_input(const std::vector<double> &values, std::size_t rows, std::size_t cols) {
+        if (values.size() != rows * cols) throw std::invalid_argument("values.size() != rows * cols");
+        return make([&](fxs_shares **o) {
+            return fxs_party_share_input(get(), values.data(), rows, cols, o);
+        });
+    }
+    Shares share_input(const std::vector<double> &values) {
+        return share_input(values, values.size(), 1);
+    }
+    Shares receive_input(std::size_t rows, std::size_t cols = 1) {
+        return make([&](fxs_shares **o) { return fxs_party_receive_input(get(), rows, cols, o); });
+    }
+    std::vector<double> reveal(const Shares &x) {
+        std::vector<double> out(x.size());
+        check(fxs_party_reveal(get(), x.get(), out.data(), out.size()));
+        return out;
+    }
+
+    Shares add(const Shares &x, const Shares &y) { return op(fxs_party_add, x, y); }
+    Shares sub(const Shares &x, const Shares &y) { return op(fxs_party_sub, x, y); }
+    Shares mul(const Shares &x, const Shares &y) { return op(fxs_party_mul, x, y); }
+    Shares matmul(const Shares &x, const Shares &y) { return op(fxs_party_matmul, x, y); }
+    Shares dot(const Shares &x, const Shares &y) { return op(fxs_party_dot, x, y); }
+    Shares neg(const Shares &x) {
+        return make([&](fxs_shares **o) { return fxs_party_neg(get(), x.get(), o); });
+    }
+    Shares square(const Shares &x) {
+        return make([&](fxs_shares **o) { return fxs_party_square(get(), x.get(), o); });
+    }
+    Shares add_public(const Shares &x, double c) {
+        return make([&](fxs_shares **o) { return fxs_party_add_public(get(), x.get(), c, o); });
+    }
+    Shares mul_public(const Shares &x, double c) {
+        return make([&](fxs_shares **o) { return fxs_party_mul_public(get(), x.get(), c, o); });
+    }
+    Shares mul_public_integer(const Shares &x, std::int64_t c) {
+        return make([&](fxs_shares **o) {
+            return fxs_party_mul_public_integer(get(), x.get(), c, o);
+        });
+    }
+    Shares truncate(const Shares &x, std::uint32_t bits) {
+        return make([&](fxs_shares **o) { return fxs_party_truncate(get(), x.get(), bits, o); });
+    }
+
+    // Server side of data-owner input and output.
+    Shares receive_owner_input(Link &link, std::size_t rows, std::size_t cols = 1) {
+        return make([&](fxs_shares **o) {
+            return fxs_party_receive_owner_input(get(), link.get(), rows, cols, o);
+        });
+    }
+    void send_owner_output(Link &link, const Shares &x) {
+        check(fxs_party_send_owner_output(get(), link.get(), x.get()));
+    }
+
+    fxs_stats peer_stats() const {
+        fxs_stats s{};
+        check(fxs_party_stats(get(), &s, nullptr));
+        return s;
+    }
+
+private:
+    template <class F>
+    static Shares make(F &&f) {
+        fxs_shares *out = nullptr;
+        check(f(&out));
+        return Shares(out);
+    }
+    using BinaryOp = fxs_status (*)(fxs_party *, const fxs_shares *, const fxs_shares *,
+                                    fxs_shares **);
+    Shares op(BinaryOp f, const Shares &x, const Shares &y) {
+        return make([&](fxs_shares **o) { return f(get(), x.get(), y.get(), o); });
+    }
+
+    std::unique_ptr<fxs_party, detail::PartyFree> p_;
+};
+
+// Runs the dealer until both parties close their connections.
+inline void dealer_serve(const std::uint8_t (&seed)[32], const fxs_transport &to_party0,
+                         const fxs_transport &to_party1) {
+    check(fxs_dealer_serve(seed, &to_party0, &to_party1, nullptr, nullptr));
+}
+
+}  // namespace fxs
+
+#endif
