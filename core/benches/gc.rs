@@ -141,7 +141,7 @@ fn main() {
     );
 
     garble_eval(&c, &aes, "fixed-key AES", limit);
-    garble_eval(&c, &chacha, "ChaCha12", limit);
+    garble_eval(&c, chacha, "ChaCha12", limit);
 
     let runs = 60;
     let (d, bytes, rounds) = two_party(&c, runs);
