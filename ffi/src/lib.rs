@@ -278,4 +278,15 @@ mod tests {
         }
         assert_eq!(status_from_u32(7), None);
     }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn panics_stop_at_the_boundary() {
+        let status = run("fxs_test", || panic!("boom"));
+        assert_eq!(status, fxs_status::Panic);
+        // SAFETY: the pointer is a NUL-terminated string owned by this thread's slot.
+        let msg = unsafe { core::ffi::CStr::from_ptr(fxs_last_error_message()) };
+        let msg = msg.to_str().unwrap();
+        assert!(msg.starts_with("fxs_test: internal panic"), "{msg}");
+    }
 }
