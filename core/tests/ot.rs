@@ -385,12 +385,15 @@ fn enc(xs: &[f64]) -> Vec<u64> {
     xs.iter().map(|&x| FP.encode(x).unwrap()).collect()
 }
 
+/// A matrix product's operands: (m, k, n, A, B).
+type MatrixCase = (usize, usize, usize, Vec<f64>, Vec<f64>);
+
 #[derive(Clone)]
 struct Data {
     x: Vec<f64>,
     y: Vec<f64>,
     /// (m, k, n, A, B)
-    mats: Vec<(usize, usize, usize, Vec<f64>, Vec<f64>)>,
+    mats: Vec<MatrixCase>,
 }
 
 fn data(seed: u64) -> Data {

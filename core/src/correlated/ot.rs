@@ -94,8 +94,7 @@ fn expand<R: Ring, H: BlockHash>(
     rows: &[u128],
     xor: u128,
     m: usize,
-    blocks: &mut Vec<u128>,
-    tweaks: &mut Vec<u128>,
+    (blocks, tweaks): (&mut Vec<u128>, &mut Vec<u128>),
     out: &mut [R],
 ) {
     let per_block = 16 / R::BYTES;
@@ -431,8 +430,7 @@ impl<T: Transport, H: BlockHash> OtCorrelations<T, H> {
                 &q[..ots],
                 0,
                 m,
-                &mut blocks,
-                &mut tweaks,
+                (&mut blocks, &mut tweaks),
                 &mut e0[..ots * m],
             );
             expand(
@@ -441,8 +439,7 @@ impl<T: Transport, H: BlockHash> OtCorrelations<T, H> {
                 &q[..ots],
                 delta,
                 m,
-                &mut blocks,
-                &mut tweaks,
+                (&mut blocks, &mut tweaks),
                 &mut e1[..ots * m],
             );
             for e in 0..p {
@@ -474,8 +471,7 @@ impl<T: Transport, H: BlockHash> OtCorrelations<T, H> {
                 &t[..ots],
                 0,
                 m,
-                &mut blocks,
-                &mut tweaks,
+                (&mut blocks, &mut tweaks),
                 &mut e0[..ots * m],
             );
             for e in 0..p {
