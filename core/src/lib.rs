@@ -75,6 +75,8 @@ pub use correlated::Correlations;
 #[cfg(feature = "alloc")]
 pub use correlated::dealer::{Dealer, DealerClient};
 #[cfg(feature = "alloc")]
+pub use correlated::ot::OtCorrelations;
+#[cfg(feature = "alloc")]
 pub use correlated::preprocessed::Preprocessed;
 #[cfg(feature = "alloc")]
 pub use party::{Config, Party, Truncation};

@@ -6,6 +6,7 @@
 //! ahead of the online phase.
 
 pub mod dealer;
+pub mod ot;
 pub mod preprocessed;
 
 use crate::error::Error;

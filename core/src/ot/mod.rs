@@ -49,4 +49,6 @@ pub mod tag {
     pub const TRUNC_TAU: u16 = 0x0517;
     /// Random OTs handed to other protocols: the extension matrix.
     pub const RANDOM_U: u16 = 0x0518;
+    /// OT-based correlations: the description of a request, exchanged and compared first.
+    pub const REQUEST: u16 = 0x0519;
 }

@@ -36,6 +36,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn matches_the_naive_transpose() {
         let mut m = [0u128; 128];
         let mut x = 0x1234_5678_9abc_def0_u128;

@@ -1,0 +1,723 @@
+//! Correlated randomness from oblivious transfer: no third party.
+//!
+//! [`OtCorrelations`] runs between the two computing parties over a transport of its own (a second
+//! connection to the peer, next to the one the [`crate::Party`] uses). Its setup runs 128 base OTs
+//! in each direction ([`crate::ot::base`]), so that each party is the sender of one IKNP extension
+//! ([`crate::ot::iknp`]) and the receiver of the other. Every correlation is then built from
+//! correlated OTs:
+//!
+//! - **Gilboa products.** For a product `x * y` with `x` held by the extension sender and `y` by
+//!   the receiver, OT number `j` (of `w` = bits of `y`) has choice bit `y_j` and correlation
+//!   `x 2^j`: the sender sends `tau = H(q) + x 2^j - H(q ^ delta)` and keeps `-H(q)`; the receiver
+//!   takes `H(t) + y_j tau`. Summed over `j`, the two values are additive shares of `x y` in Z_2^k.
+//! - **Beaver triples**: each party samples its own `a_p`, `b_p`; the cross terms `a_0 b_1` and
+//!   `a_1 b_0` are Gilboa products, one per direction, run in the same rounds. `2k` OTs per triple
+//!   (`k` = ring bits); 2 rounds per batch.
+//! - **Square pairs**: `a^2 = a_0^2 + a_1^2 + 2 a_0 a_1`, one Gilboa product: `k` OTs per pair.
+//! - **Matrix triples** `(m x k)(k x n)`, as SecureML section 4.2: one OT per bit of each element
+//!   of the `k x n` factor `B`, whose correlation is a whole column of `A` (a vector of `m`
+//!   elements, expanded from the hash with tweaks `(ot, chunk)`). `2 k n w` OTs in all instead of
+//!   `2 m k n w` for `m k n` scalar triples; the corrections are `2 m k n w` ring elements.
+//! - **Truncation pairs**: `r` from `k` random bits shared by XOR (`beta = beta_0 ^ beta_1`), each
+//!   turned into an arithmetic share with one OT (`beta = beta_0 + beta_1 - 2 beta_0 beta_1`, the
+//!   product a 1-bit Gilboa product); then `r = sum 2^i beta_i`, `r >> d = sum_{i >= d} 2^(i-d)
+//!   beta_i` and `msb(r) = beta_(k-1)` are linear, exactly the pairs the dealer hands out.
+//! - **Random OTs** for garbled-circuit inputs: IKNP random OTs, in either direction.
+//!
+//! Both parties must request the same correlations in the same order (the online protocols do).
+//! Each request starts with both sides exchanging its description (kind, ring, sizes, who sends);
+//! different requests fail there with [`ErrorKind::Malformed`] on both sides instead of leaving
+//! them waiting for each other. After any error the source is poisoned. Memory per request is bounded by one batch plus the
+//! output itself, whatever its size.
+//!
+//! Security: semi-honest, no third party, no non-collusion assumption beyond the two servers'.
+
+use super::{
+    Correlations, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples,
+    TruncationPairs,
+};
+use crate::error::{Error, ErrorKind};
+use crate::hash::{BlockHash, FixedKeyAes};
+use crate::ot::iknp::{self, Delta, IknpReceiver, IknpSender, KAPPA, MAX_BATCH_BLOCKS};
+use crate::ot::{base, tag};
+use crate::prg::{Domain, Prg, Seed};
+use crate::ring::{Ring, fill_random};
+use crate::role::Role;
+use crate::share::Shares;
+use crate::transport::{Channel, Stats, Transport};
+use alloc::vec;
+use alloc::vec::Vec;
+use rand_core::Rng;
+use zeroize::Zeroize;
+
+/// Ring elements of correction vectors held per batch of a matrix triple.
+const MATRIX_BATCH_ELEMS: usize = 1 << 18;
+
+/// Truncation pairs per batch (their bits fill one extension batch in Z_2^64).
+const TRUNC_BATCH: usize = 128;
+
+fn to_block<R: Ring>(x: R) -> u128 {
+    let mut b = [0u8; 16];
+    x.write_le(&mut b);
+    u128::from_le_bytes(b)
+}
+
+fn from_block<R: Ring>(b: u128) -> R {
+    R::from_le_slice(&b.to_le_bytes())
+}
+
+/// Packs the low `width` bits of each value (`width` divides 128) into choice words.
+fn pack_bits<R: Ring>(vals: &[R], width: usize, words: &mut [u128]) {
+    words.fill(0);
+    let mask = if width >= 128 {
+        !0
+    } else {
+        (1u128 << width) - 1
+    };
+    for (e, &v) in vals.iter().enumerate() {
+        let bit = e * width;
+        words[bit / 128] |= (to_block(v) & mask) << (bit % 128);
+    }
+}
+
+/// Bit `j` of `y` as the ring element 0 or 1.
+#[inline]
+fn bit<R: Ring>(y: R, j: usize) -> R {
+    R::from_u64(y.shr(j as u32).low_u64() & 1)
+}
+
+/// Hashes each row into `per_ot` blocks with tweaks `(first + o) | (c << 64)` and decodes `m`
+/// ring elements per row into `out` (`rows.len() * m`).
+fn expand<R: Ring, H: BlockHash>(
+    hash: &H,
+    first: u64,
+    rows: &[u128],
+    xor: u128,
+    m: usize,
+    (blocks, tweaks): (&mut Vec<u128>, &mut Vec<u128>),
+    out: &mut [R],
+) {
+    let per_block = 16 / R::BYTES;
+    let per_ot = m.div_ceil(per_block);
+    blocks.clear();
+    tweaks.clear();
+    for (o, &r) in rows.iter().enumerate() {
+        for c in 0..per_ot {
+            blocks.push(r ^ xor);
+            tweaks.push(u128::from(first + o as u64) | ((c as u128) << 64));
+        }
+    }
+    hash.hash_in_place(tweaks, blocks);
+    for (o, dst) in out.chunks_exact_mut(m).enumerate() {
+        for (i, d) in dst.iter_mut().enumerate() {
+            let b = blocks[o * per_ot + i / per_block].to_le_bytes();
+            let at = (i % per_block) * R::BYTES;
+            *d = R::from_le_slice(&b[at..at + R::BYTES]);
+        }
+    }
+}
+
+/// Correlations generated by the two parties with OT extension (see the module docs).
+pub struct OtCorrelations<T, H: BlockHash = FixedKeyAes> {
+    role: Role,
+    chan: Channel<T>,
+    prg: Prg,
+    sender: IknpSender<H>,
+    receiver: IknpReceiver<H>,
+    failed: bool,
+}
+
+impl<T: Transport> OtCorrelations<T, FixedKeyAes> {
+    /// Runs the setup (256 base OTs, two rounds) as `role` over `transport`, a connection to the
+    /// peer reserved for this source, with this party's secret `seed` (host entropy, not shared).
+    pub async fn setup(role: Role, transport: T, seed: Seed) -> Result<Self, Error> {
+        OtCorrelations::setup_with_hash(role, transport, seed, FixedKeyAes::new()).await
+    }
+}
+
+impl<T: Transport, H: BlockHash + Clone> OtCorrelations<T, H> {
+    /// [`OtCorrelations::setup`] with another correlation-robust hash (for example
+    /// [`crate::hash::ChaChaHash`] on targets without AES instructions; both parties must agree).
+    pub async fn setup_with_hash(
+        role: Role,
+        transport: T,
+        seed: Seed,
+        hash: H,
+    ) -> Result<Self, Error> {
+        let mut chan = Channel::new(transport);
+        let prg = seed.prg(Domain::OT, 0);
+        let mut base_prg = seed.prg(Domain::OT, 1);
+        let delta = Delta::random(&mut base_prg);
+        // Both directions at once: each side is base-OT sender for the extension it receives in.
+        let bs = base::BaseOtSender::new(&mut base_prg);
+        chan.send_frame("ot.setup", tag::BASE_A, &bs.message())
+            .await?;
+        chan.flush("ot.setup").await?;
+        let mut a = [0u8; base::POINT_LEN];
+        chan.recv_frame("ot.setup", tag::BASE_A, &mut a).await?;
+        let br = base::BaseOtReceiver::new(&a)?;
+        let choices = iknp::delta_choices(&delta);
+        let skeys = base::send_points(&mut chan, &mut base_prg, &br, &choices).await?;
+        let rkeys = base::receive_points(&mut chan, &bs, KAPPA).await?;
+        Ok(OtCorrelations {
+            role,
+            chan,
+            prg,
+            sender: IknpSender::new(delta, skeys, hash.clone())?,
+            receiver: IknpReceiver::new(rkeys, hash)?,
+            failed: false,
+        })
+    }
+}
+
+impl<T: Transport, H: BlockHash> OtCorrelations<T, H> {
+    /// Traffic with the peer so far (setup included).
+    pub fn stats(&self) -> Stats {
+        self.chan.stats()
+    }
+
+    /// This party's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The transport, for example to close it.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.chan.get_mut()
+    }
+
+    fn check(&self, op: &'static str) -> Result<(), Error> {
+        if self.failed {
+            Err(Error::new(op, ErrorKind::Poisoned))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn record<V>(&mut self, r: Result<V, Error>) -> Result<V, Error> {
+        if r.is_err() {
+            self.failed = true;
+        }
+        r
+    }
+
+    /// Exchanges the description of the next request with the peer and checks that both asked
+    /// for the same thing (one small frame each way), so that diverging parties fail here with an
+    /// error instead of waiting for each other.
+    async fn agree(&mut self, kind: u32, ring_bits: u32, dims: [u64; 3]) -> Result<(), Error> {
+        let op = "ot.request";
+        let mut mine = [0u8; 32];
+        mine[0..4].copy_from_slice(&kind.to_le_bytes());
+        mine[4..8].copy_from_slice(&ring_bits.to_le_bytes());
+        for (i, d) in dims.iter().enumerate() {
+            mine[8 + 8 * i..16 + 8 * i].copy_from_slice(&d.to_le_bytes());
+        }
+        self.chan.send_frame(op, tag::REQUEST, &mine).await?;
+        self.chan.flush(op).await?;
+        let mut theirs = [0u8; 32];
+        self.chan.recv_frame(op, tag::REQUEST, &mut theirs).await?;
+        if mine != theirs {
+            return Err(Error::new(
+                op,
+                ErrorKind::Malformed("the parties requested different correlations"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn random_vec<R: Ring>(&mut self, n: usize) -> Vec<R> {
+        let mut v = vec![R::ZERO; n];
+        fill_random(&mut self.prg, &mut v);
+        v
+    }
+
+    /// Shares of `xs[e] * y_peer[e] + x_peer[e] * ys[e]` for every `e`: Gilboa products in both
+    /// directions at once (this side sends with correlations `xs`, receives with choices `ys`).
+    async fn cross_both<R: Ring>(
+        &mut self,
+        op: &'static str,
+        xs: &[R],
+        ys: &[R],
+    ) -> Result<Vec<R>, Error> {
+        let n = xs.len();
+        let w = R::BITS as usize;
+        let per_batch = KAPPA * MAX_BATCH_BLOCKS / w;
+        let cap_ots = per_batch.min(n) * w;
+        let cap = cap_ots.div_ceil(KAPPA) * KAPPA;
+        let mut choice = vec![0u128; cap / KAPPA];
+        let (mut u_mine, mut u_theirs) = (vec![0u128; cap], vec![0u128; cap]);
+        let (mut q, mut t) = (vec![0u128; cap], vec![0u128; cap]);
+        let (mut h0, mut h1) = (vec![0u128; cap], vec![0u128; cap]);
+        let (mut tau_mine, mut tau_theirs) = (vec![R::ZERO; cap_ots], vec![R::ZERO; cap_ots]);
+        let mut out = vec![R::ZERO; n];
+        let mut start = 0;
+        while start < n {
+            let p = per_batch.min(n - start);
+            let ots = p * w;
+            let nb = ots.div_ceil(KAPPA);
+            let len = KAPPA * nb;
+            pack_bits(&ys[start..start + p], w, &mut choice[..nb]);
+            let first_r = self
+                .receiver
+                .extend(&choice[..nb], &mut u_mine[..len], &mut t[..len])?;
+            self.chan
+                .exchange_ring(op, tag::TRIPLE_U, &u_mine[..len], &mut u_theirs[..len])
+                .await?;
+            let first_s = self.sender.extend(&u_theirs[..len], &mut q[..len])?;
+            self.sender
+                .random_messages(first_s, &q[..ots], &mut h0[..ots], &mut h1[..ots]);
+            for e in 0..p {
+                let x = xs[start + e];
+                let mut acc = R::ZERO;
+                for j in 0..w {
+                    let o = e * w + j;
+                    let m0: R = from_block(h0[o]);
+                    tau_mine[o] = m0.add(x.shl(j as u32)).sub(from_block(h1[o]));
+                    acc = acc.sub(m0);
+                }
+                out[start + e] = acc;
+            }
+            self.chan
+                .exchange_ring(
+                    op,
+                    tag::TRIPLE_TAU,
+                    &tau_mine[..ots],
+                    &mut tau_theirs[..ots],
+                )
+                .await?;
+            self.receiver
+                .random_messages(first_r, &t[..ots], &mut h0[..ots]);
+            for e in 0..p {
+                let y = ys[start + e];
+                let mut acc = out[start + e];
+                for j in 0..w {
+                    let o = e * w + j;
+                    acc = acc.add(from_block(h0[o])).add(bit(y, j).mul(tau_theirs[o]));
+                }
+                out[start + e] = acc;
+            }
+            start += p;
+        }
+        choice.zeroize();
+        t.zeroize();
+        q.zeroize();
+        h0.zeroize();
+        h1.zeroize();
+        Ok(out)
+    }
+
+    /// Shares of `x * y` for each element, where the extension sender `sender` holds the
+    /// correlations `x` and the other party the `width`-bit choices `y` (`vals` is this party's
+    /// side). One direction only; 2 messages per batch.
+    async fn cross_one_way<R: Ring>(
+        &mut self,
+        op: &'static str,
+        tags: (u16, u16),
+        sender: Role,
+        width: usize,
+        vals: &[R],
+    ) -> Result<Vec<R>, Error> {
+        let n = vals.len();
+        let per_batch = KAPPA * MAX_BATCH_BLOCKS / width;
+        let cap_ots = per_batch.min(n) * width;
+        let cap = cap_ots.div_ceil(KAPPA) * KAPPA;
+        let mut choice = vec![0u128; cap / KAPPA];
+        let (mut u, mut rows) = (vec![0u128; cap], vec![0u128; cap]);
+        let (mut h0, mut h1) = (vec![0u128; cap], vec![0u128; cap]);
+        let mut tau = vec![R::ZERO; cap_ots];
+        let mut out = vec![R::ZERO; n];
+        let mut start = 0;
+        while start < n {
+            let p = per_batch.min(n - start);
+            let ots = p * width;
+            let len = KAPPA * ots.div_ceil(KAPPA);
+            if self.role == sender {
+                self.chan.recv_ring(op, tags.0, &mut u[..len]).await?;
+                let first = self.sender.extend(&u[..len], &mut rows[..len])?;
+                self.sender
+                    .random_messages(first, &rows[..ots], &mut h0[..ots], &mut h1[..ots]);
+                for e in 0..p {
+                    let x = vals[start + e];
+                    let mut acc = R::ZERO;
+                    for j in 0..width {
+                        let o = e * width + j;
+                        let m0: R = from_block(h0[o]);
+                        tau[o] = m0.add(x.shl(j as u32)).sub(from_block(h1[o]));
+                        acc = acc.sub(m0);
+                    }
+                    out[start + e] = acc;
+                }
+                self.chan.send_ring(op, tags.1, &tau[..ots]).await?;
+                self.chan.flush(op).await?;
+            } else {
+                let nb = len / KAPPA;
+                pack_bits(&vals[start..start + p], width, &mut choice[..nb]);
+                let first = self
+                    .receiver
+                    .extend(&choice[..nb], &mut u[..len], &mut rows[..len])?;
+                self.chan.send_ring(op, tags.0, &u[..len]).await?;
+                self.chan.recv_ring(op, tags.1, &mut tau[..ots]).await?;
+                self.receiver
+                    .random_messages(first, &rows[..ots], &mut h0[..ots]);
+                for e in 0..p {
+                    let y = vals[start + e];
+                    let mut acc = R::ZERO;
+                    for j in 0..width {
+                        let o = e * width + j;
+                        acc = acc.add(from_block(h0[o])).add(bit(y, j).mul(tau[o]));
+                    }
+                    out[start + e] = acc;
+                }
+            }
+            start += p;
+        }
+        choice.zeroize();
+        rows.zeroize();
+        h0.zeroize();
+        h1.zeroize();
+        Ok(out)
+    }
+
+    /// This party's share of `A_0 B_1 + A_1 B_0` for `A` `m x k`, `B` `k x n` (row-major):
+    /// vector Gilboa products in both directions.
+    async fn cross_matrix<R: Ring>(
+        &mut self,
+        a: &[R],
+        b: &[R],
+        (m, k, n): (usize, usize, usize),
+    ) -> Result<Vec<R>, Error> {
+        let op = "ot.matrix_triple";
+        let w = R::BITS as usize;
+        let total = k * n;
+        let mut c = vec![R::ZERO; m * n];
+        if total == 0 || m == 0 {
+            return Ok(c);
+        }
+        // Products (elements of B) per batch: bounded corrections, whole blocks where possible.
+        let mut per_batch = (MATRIX_BATCH_ELEMS / (w * m)).clamp(1, KAPPA * MAX_BATCH_BLOCKS / w);
+        if per_batch * w >= KAPPA {
+            per_batch -= per_batch % (KAPPA / w);
+        }
+        let cap_ots = per_batch.min(total) * w;
+        let cap = cap_ots.div_ceil(KAPPA) * KAPPA;
+        let mut choice = vec![0u128; cap / KAPPA];
+        let (mut u_mine, mut u_theirs) = (vec![0u128; cap], vec![0u128; cap]);
+        let (mut q, mut t) = (vec![0u128; cap], vec![0u128; cap]);
+        let (mut blocks, mut tweaks) = (Vec::new(), Vec::new());
+        let (mut e0, mut e1) = (vec![R::ZERO; cap_ots * m], vec![R::ZERO; cap_ots * m]);
+        let (mut tau_mine, mut tau_theirs) =
+            (vec![R::ZERO; cap_ots * m], vec![R::ZERO; cap_ots * m]);
+        let mut column = vec![R::ZERO; m];
+        let mut start = 0;
+        while start < total {
+            let p = per_batch.min(total - start);
+            let ots = p * w;
+            let nb = ots.div_ceil(KAPPA);
+            let len = KAPPA * nb;
+            pack_bits(&b[start..start + p], w, &mut choice[..nb]);
+            let first_r = self
+                .receiver
+                .extend(&choice[..nb], &mut u_mine[..len], &mut t[..len])?;
+            self.chan
+                .exchange_ring(op, tag::MATRIX_U, &u_mine[..len], &mut u_theirs[..len])
+                .await?;
+            let first_s = self.sender.extend(&u_theirs[..len], &mut q[..len])?;
+            let delta = self.sender.delta().expose();
+            let hash = self.sender.hash();
+            expand(
+                hash,
+                first_s,
+                &q[..ots],
+                0,
+                m,
+                (&mut blocks, &mut tweaks),
+                &mut e0[..ots * m],
+            );
+            expand(
+                hash,
+                first_s,
+                &q[..ots],
+                delta,
+                m,
+                (&mut blocks, &mut tweaks),
+                &mut e1[..ots * m],
+            );
+            for e in 0..p {
+                let (row_k, col_n) = ((start + e) / n, (start + e) % n);
+                for (i, x) in column.iter_mut().enumerate() {
+                    *x = a[i * k + row_k];
+                }
+                for j in 0..w {
+                    let o = e * w + j;
+                    for i in 0..m {
+                        let m0 = e0[o * m + i];
+                        tau_mine[o * m + i] = m0.add(column[i].shl(j as u32)).sub(e1[o * m + i]);
+                        c[i * n + col_n] = c[i * n + col_n].sub(m0);
+                    }
+                }
+            }
+            self.chan
+                .exchange_ring(
+                    op,
+                    tag::MATRIX_TAU,
+                    &tau_mine[..ots * m],
+                    &mut tau_theirs[..ots * m],
+                )
+                .await?;
+            let hash = self.receiver.hash();
+            expand(
+                hash,
+                first_r,
+                &t[..ots],
+                0,
+                m,
+                (&mut blocks, &mut tweaks),
+                &mut e0[..ots * m],
+            );
+            for e in 0..p {
+                let col_n = (start + e) % n;
+                let y = b[start + e];
+                for j in 0..w {
+                    let o = e * w + j;
+                    let bj = bit(y, j);
+                    for i in 0..m {
+                        let v = e0[o * m + i].add(bj.mul(tau_theirs[o * m + i]));
+                        c[i * n + col_n] = c[i * n + col_n].add(v);
+                    }
+                }
+            }
+            start += p;
+        }
+        choice.zeroize();
+        t.zeroize();
+        q.zeroize();
+        blocks.zeroize();
+        e0.zeroize();
+        e1.zeroize();
+        Ok(c)
+    }
+
+    async fn triples_inner<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
+        self.agree(1, R::BITS, [n as u64, 0, 0]).await?;
+        let a = self.random_vec::<R>(n);
+        let b = self.random_vec::<R>(n);
+        let mut c = self.cross_both("ot.triples", &a, &b).await?;
+        for ((c, &a), &b) in c.iter_mut().zip(&a).zip(&b) {
+            *c = c.add(a.mul(b));
+        }
+        Ok(Triples { a, b, c })
+    }
+
+    async fn square_pairs_inner<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
+        self.agree(2, R::BITS, [n as u64, 0, 0]).await?;
+        let a = self.random_vec::<R>(n);
+        let cross = self
+            .cross_one_way(
+                "ot.square_pairs",
+                (tag::SQUARE_U, tag::SQUARE_TAU),
+                Role::P0,
+                R::BITS as usize,
+                &a,
+            )
+            .await?;
+        let s = a
+            .iter()
+            .zip(&cross)
+            .map(|(&a, &x)| a.mul(a).add(x.add(x)))
+            .collect();
+        Ok(SquarePairs { a, s })
+    }
+
+    async fn matrix_triple_inner<R: Ring>(
+        &mut self,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        let too_big = || {
+            Error::new(
+                "ot.matrix_triple",
+                ErrorKind::InvalidArgument("matrix too large"),
+            )
+        };
+        m.checked_mul(k).ok_or_else(too_big)?;
+        k.checked_mul(n).ok_or_else(too_big)?;
+        m.checked_mul(n).ok_or_else(too_big)?;
+        self.agree(3, R::BITS, [m as u64, k as u64, n as u64])
+            .await?;
+        if m < n {
+            // The OTs scale with the factor whose bits are the choices (k x n): generate the
+            // transposed triple C^T = B^T A^T, whose choice factor is k x m, and transpose back.
+            let t = self.matrix_core::<R>(n, k, m).await?;
+            return Ok(MatrixTriple {
+                a: t.b.transpose(),
+                b: t.a.transpose(),
+                c: t.c.transpose(),
+            });
+        }
+        self.matrix_core(m, k, n).await
+    }
+
+    /// A matrix triple with the OTs on the `k x n` factor (sizes checked by the caller).
+    async fn matrix_core<R: Ring>(
+        &mut self,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        let a = self.random_vec::<R>(m * k);
+        let b = self.random_vec::<R>(k * n);
+        let mut c = self.cross_matrix(&a, &b, (m, k, n)).await?;
+        let own = crate::arith::matmul::matmul(&a, &b, m, k, n);
+        for (c, o) in c.iter_mut().zip(own) {
+            *c = c.add(o);
+        }
+        Ok(MatrixTriple {
+            a: Shares::matrix(m, k, a)?,
+            b: Shares::matrix(k, n, b)?,
+            c: Shares::matrix(m, n, c)?,
+        })
+    }
+
+    async fn truncation_inner<R: Ring>(
+        &mut self,
+        n: usize,
+        shift: u32,
+    ) -> Result<TruncationPairs<R>, Error> {
+        if shift >= R::BITS - 1 {
+            return Err(Error::new(
+                "ot.truncation_pairs",
+                ErrorKind::InvalidArgument("shift too large for the ring"),
+            ));
+        }
+        self.agree(4, R::BITS, [n as u64, u64::from(shift), 0])
+            .await?;
+        let w = R::BITS as usize;
+        let mut out = TruncationPairs {
+            r: Vec::with_capacity(n),
+            r_shifted: Vec::with_capacity(n),
+            r_msb: Vec::with_capacity(n),
+        };
+        let mut done = 0;
+        while done < n {
+            let p = TRUNC_BATCH.min(n - done);
+            // This party's XOR share of every bit of r, as ring elements 0/1.
+            let mut bytes = vec![0u8; (p * w).div_ceil(8)];
+            self.prg.fill_bytes(&mut bytes);
+            let bits: Vec<R> = (0..p * w)
+                .map(|i| R::from_u64(u64::from(bytes[i / 8] >> (i % 8) & 1)))
+                .collect();
+            bytes.zeroize();
+            let prod = self
+                .cross_one_way(
+                    "ot.truncation_pairs",
+                    (tag::TRUNC_U, tag::TRUNC_TAU),
+                    Role::P0,
+                    1,
+                    &bits,
+                )
+                .await?;
+            for e in 0..p {
+                let (mut r, mut rs) = (R::ZERO, R::ZERO);
+                let mut msb = R::ZERO;
+                for i in 0..w {
+                    // Arithmetic share of beta_0 ^ beta_1 = beta_0 + beta_1 - 2 beta_0 beta_1.
+                    let x = prod[e * w + i];
+                    let beta = bits[e * w + i].sub(x.add(x));
+                    r = r.add(beta.shl(i as u32));
+                    if i as u32 >= shift {
+                        rs = rs.add(beta.shl(i as u32 - shift));
+                    }
+                    msb = beta;
+                }
+                out.r.push(r);
+                out.r_shifted.push(rs);
+                out.r_msb.push(msb);
+            }
+            done += p;
+        }
+        Ok(out)
+    }
+
+    async fn random_ot_sender_inner(&mut self, n: usize) -> Result<RandomOtSender, Error> {
+        let sender = self.role.index() as u64;
+        self.agree(5, 128, [n as u64, sender, 0]).await?;
+        let mut messages = Vec::with_capacity(n);
+        iknp::send_random_tagged(
+            &mut self.sender,
+            &mut self.chan,
+            tag::RANDOM_U,
+            n,
+            |_, m0, m1| messages.push([m0, m1]),
+        )
+        .await?;
+        Ok(RandomOtSender { messages })
+    }
+
+    async fn random_ot_receiver_inner(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
+        let sender = self.role.peer().index() as u64;
+        self.agree(5, 128, [n as u64, sender, 0]).await?;
+        let mut choices = Vec::with_capacity(n);
+        let mut messages = Vec::with_capacity(n);
+        iknp::receive_random_tagged(
+            &mut self.receiver,
+            &mut self.chan,
+            tag::RANDOM_U,
+            &mut self.prg,
+            n,
+            |_, c, m| {
+                choices.push(c);
+                messages.push(m);
+            },
+        )
+        .await?;
+        Ok(RandomOtReceiver { choices, messages })
+    }
+}
+
+impl<T: Transport, H: BlockHash> Correlations for OtCorrelations<T, H> {
+    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
+        self.check("ot.triples")?;
+        let r = self.triples_inner(n).await;
+        self.record(r)
+    }
+
+    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
+        self.check("ot.square_pairs")?;
+        let r = self.square_pairs_inner(n).await;
+        self.record(r)
+    }
+
+    async fn matrix_triple<R: Ring>(
+        &mut self,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        self.check("ot.matrix_triple")?;
+        let r = self.matrix_triple_inner(m, k, n).await;
+        self.record(r)
+    }
+
+    async fn truncation_pairs<R: Ring>(
+        &mut self,
+        n: usize,
+        shift: u32,
+    ) -> Result<TruncationPairs<R>, Error> {
+        self.check("ot.truncation_pairs")?;
+        let r = self.truncation_inner(n, shift).await;
+        self.record(r)
+    }
+
+    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
+        self.check("ot.random_ot_sender")?;
+        let r = self.random_ot_sender_inner(n).await;
+        self.record(r)
+    }
+
+    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
+        self.check("ot.random_ot_receiver")?;
+        let r = self.random_ot_receiver_inner(n).await;
+        self.record(r)
+    }
+}
