@@ -438,7 +438,10 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         }
         let row = x.clone().reshape(1, x.len())?;
         let col = y.clone().reshape(y.len(), 1)?;
-        let r = self.matmul_inner(&row, &col, true).await.map_err(|e| e.in_op("dot"));
+        let r = self
+            .matmul_inner(&row, &col, true)
+            .await
+            .map_err(|e| e.in_op("dot"));
         self.record(r)
     }
 

@@ -663,11 +663,7 @@ fn mismatched_requests_and_hangups_after_setup() {
         Ok((e.kind().clone(), poisoned))
     });
     for r in [r0.unwrap(), r1.unwrap()] {
-        assert!(
-            matches!(r.0, ErrorKind::Malformed(_)),
-            "{:?}",
-            r.0
-        );
+        assert!(matches!(r.0, ErrorKind::Malformed(_)), "{:?}", r.0);
         assert_eq!(r.1, Some(ErrorKind::Poisoned));
     }
     // Both parties ask to be the random-OT sender: an error, not a deadlock.
