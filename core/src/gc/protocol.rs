@@ -202,23 +202,7 @@ async fn garble_side<T: Transport, C: Correlations, H: BlockHash, G: CryptoRng +
     let p: Vec<bool> = (0..circuit.output_bits())
         .map(|k| g.output_permute_bit(k).unwrap_or(false))
         .collect();
-    let out = match job.reveal {
-        Reveal::Shared => p,
-        Reveal::Evaluator => {
-            send_bits(peer, tag::DECODE, &p).await?;
-            Vec::new()
-        }
-        Reveal::Garbler | Reveal::Both => {
-            if job.reveal == Reveal::Both {
-                send_bits(peer, tag::DECODE, &p).await?;
-            }
-            let mut masked = vec![false; p.len()];
-            recv_bits(peer, tag::OUTPUT, &mut masked).await?;
-            masked.iter().zip(&p).map(|(&m, &p)| m ^ p).collect()
-        }
-    };
-    peer.flush(OP).await?;
-    Ok(out)
+    settle_outputs(peer, job.reveal, true, p).await
 }
 
 async fn evaluate_side<T: Transport, C: Correlations, H: BlockHash>(
@@ -290,20 +274,41 @@ async fn evaluate_side<T: Transport, C: Correlations, H: BlockHash>(
     let masked: Vec<bool> = (0..circuit.output_bits())
         .map(|k| ev.output_masked_bit(k).unwrap_or(false))
         .collect();
-    let out = match job.reveal {
-        Reveal::Shared => masked,
-        Reveal::Garbler => {
-            send_bits(peer, tag::OUTPUT, &masked).await?;
-            Vec::new()
-        }
-        Reveal::Evaluator | Reveal::Both => {
-            if job.reveal == Reveal::Both {
-                send_bits(peer, tag::OUTPUT, &masked).await?;
-            }
-            let mut p = vec![false; masked.len()];
-            recv_bits(peer, tag::DECODE, &mut p).await?;
-            masked.iter().zip(&p).map(|(&m, &p)| m ^ p).collect()
-        }
+    settle_outputs(peer, job.reveal, false, masked).await
+}
+
+/// Finishes the outputs for either side. Each side holds one XOR share of every output bit: the
+/// garbler its permute bits, the evaluator the masked bits it computed. A side sends its share
+/// when the peer is to learn the outputs, and XORs in the peer's share when it is to learn them;
+/// with [`Reveal::Shared`] it keeps its share.
+async fn settle_outputs<T: Transport>(
+    peer: &mut Channel<T>,
+    reveal: Reveal,
+    garbler: bool,
+    mine: Vec<bool>,
+) -> Result<Vec<bool>, Error> {
+    if reveal == Reveal::Shared {
+        return Ok(mine);
+    }
+    let (me, them) = if garbler {
+        (Reveal::Garbler, Reveal::Evaluator)
+    } else {
+        (Reveal::Evaluator, Reveal::Garbler)
+    };
+    let (send_tag, recv_tag) = if garbler {
+        (tag::DECODE, tag::OUTPUT)
+    } else {
+        (tag::OUTPUT, tag::DECODE)
+    };
+    if reveal == Reveal::Both || reveal == them {
+        send_bits(peer, send_tag, &mine).await?;
+    }
+    let out = if reveal == Reveal::Both || reveal == me {
+        let mut theirs = vec![false; mine.len()];
+        recv_bits(peer, recv_tag, &mut theirs).await?;
+        mine.iter().zip(&theirs).map(|(&a, &b)| a ^ b).collect()
+    } else {
+        Vec::new()
     };
     peer.flush(OP).await?;
     Ok(out)
