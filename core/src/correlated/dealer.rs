@@ -449,12 +449,7 @@ impl<T: Transport> Correlations for DealerClient<T> {
         n: usize,
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error> {
-        if shift >= R::BITS - 1 {
-            return Err(Error::new(
-                "dealer.truncation",
-                ErrorKind::InvalidArgument("shift too large for the ring"),
-            ));
-        }
+        super::check_truncation_shift::<R>("dealer.truncation", shift)?;
         let [mut gr, mut gs, mut gm] = self
             .request::<R>(Kind::Truncation, [n as u64, shift as u64, 0])
             .await?;

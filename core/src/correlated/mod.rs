@@ -9,7 +9,7 @@ pub mod dealer;
 pub mod ot;
 pub mod preprocessed;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::ring::Ring;
 use crate::share::Shares;
 use alloc::vec::Vec;
@@ -40,6 +40,17 @@ pub struct MatrixTriple<R: Ring> {
     pub b: Shares<R>,
     /// Share of `C = A B` (m x n).
     pub c: Shares<R>,
+}
+
+/// Checks that truncation pairs for `shift` bits fit ring `R` (`shift < k - 1`), before any request.
+pub(crate) fn check_truncation_shift<R: Ring>(op: &'static str, shift: u32) -> Result<(), Error> {
+    if shift >= R::BITS - 1 {
+        return Err(Error::new(
+            op,
+            ErrorKind::InvalidArgument("shift too large for the ring"),
+        ));
+    }
+    Ok(())
 }
 
 /// This party's shares of `n` truncation pairs for a shift of `d` bits: a uniform `r`,

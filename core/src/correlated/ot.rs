@@ -584,12 +584,7 @@ impl<T: Transport, H: BlockHash> OtCorrelations<T, H> {
         n: usize,
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error> {
-        if shift >= R::BITS - 1 {
-            return Err(Error::new(
-                "ot.truncation_pairs",
-                ErrorKind::InvalidArgument("shift too large for the ring"),
-            ));
-        }
+        super::check_truncation_shift::<R>("ot.truncation_pairs", shift)?;
         self.agree(4, R::BITS, [n as u64, u64::from(shift), 0])
             .await?;
         let w = R::BITS as usize;
