@@ -171,6 +171,8 @@ impl Shares {
 pub struct Party {
     role: Role,
     slot: Rc<RefCell<Slot>>,
+    /// The transports, to close them whatever state the session is in.
+    transports: [JsTransport; 2],
 }
 
 /// The error of a failed operation, or `Ok`.
@@ -228,6 +230,7 @@ impl Party {
     fn new_party(role: Role, s: Session) -> Party {
         Party {
             role,
+            transports: [s.peer.clone(), s.offline.clone()],
             slot: Rc::new(RefCell::new(Slot::Ready(Box::new(s)))),
         }
     }
@@ -552,15 +555,10 @@ impl Party {
     }
 
     /// Ends the session: closes the peer and dealer/OT transports (calling their `close()`).
+    /// Rejects only while another operation is pending.
     pub async fn close(&self) -> Res<()> {
         let prev = std::mem::replace(&mut *self.slot.borrow_mut(), Slot::Closed);
         match prev {
-            Slot::Ready(s) => {
-                let _ = s.peer.push().await;
-                s.peer.close().await;
-                s.offline.close().await;
-                Ok(())
-            }
             Slot::Busy => {
                 *self.slot.borrow_mut() = Slot::Busy;
                 Err(invalid(
@@ -568,12 +566,28 @@ impl Party {
                     "the party is busy with another operation (await it first)",
                 ))
             }
-            Slot::Failed(_) | Slot::Closed => Ok(()),
+            Slot::Closed => Ok(()),
+            Slot::Ready(s) => {
+                let _ = s.peer.push().await;
+                drop(s);
+                self.close_transports().await;
+                Ok(())
+            }
+            Slot::Failed(_) => {
+                self.close_transports().await;
+                Ok(())
+            }
         }
     }
 }
 
 impl Party {
+    async fn close_transports(&self) {
+        for t in &self.transports {
+            t.close().await;
+        }
+    }
+
     /// Runs a local operation on the core party if the session is ready.
     fn with_ready<V>(&self, op: &str, f: impl FnOnce(&CoreParty) -> Result<V, Error>) -> Res<V> {
         let slot = self.slot.borrow();

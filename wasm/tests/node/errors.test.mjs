@@ -1,0 +1,166 @@
+// Bad input and failing transports: every call settles, rejecting with a message that says
+// what went wrong; nothing panics and no Promise is left pending.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MessageChannel } from 'node:worker_threads';
+import { fx, session, pair } from './helpers.mjs';
+
+/** Fails if `p` has not settled within `ms`; otherwise returns its outcome. */
+async function settles(p, ms = 5000) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p.then((v) => ({ ok: v }), (e) => ({ err: e })), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Both parties' shares of [1, 2, 3] (party 0's input). */
+async function shared(s, values = [1, 2, 3]) {
+  return Promise.all([s.p0.shareInput(values, values.length, 1), s.p1.receiveInput(values.length, 1)]);
+}
+
+test('wrong array lengths and shapes', async () => {
+  const s = await session();
+  await assert.rejects(s.p0.shareInput([1, 2, 3], 2, 2), {
+    message: 'shareInput: values has 3 values, but a 2 x 2 matrix needs 4',
+  });
+  await assert.rejects(s.p0.shareInput('abc', 1, 3), /values must be a Float64Array or an array of numbers/);
+  await assert.rejects(s.p0.shareInput([1, 'x'], 2, 1), /values\[1\] is not a number/);
+  assert.throws(() => fx.Shares.fromRaw(2, 2, new BigUint64Array(3)), /raw has 3 values, but a 2 x 2 matrix needs 4/);
+  // The session is still usable: the checks ran before anything was sent.
+  const [x0, x1] = await shared(s);
+  const [y0, y1] = await Promise.all([s.p0.shareInput([1, 2], 2, 1), s.p1.receiveInput(2, 1)]);
+  assert.throws(() => s.p0.add(x0, y0), /add: the operands are 3x1 and 2x1/);
+  assert.throws(() => x0.reshape(2, 2), /reshape: the shares has 3 values/);
+  const r = await Promise.all([settles(s.p0.dot(x0, y0)), settles(s.p1.dot(x1, y1))]);
+  for (const { err } of r) assert.match(err.message, /^dot: dimension mismatch: expected 3, got 2$/);
+  // A failed session stays failed: the parties may be out of step.
+  await assert.rejects(s.p0.mul(x0, x0), /mul: the session failed earlier and is poisoned \(dot: dimension mismatch/);
+  await s.close();
+});
+
+test('out-of-range values, bad options, bad roles, bad transports', async () => {
+  await assert.rejects(fx.Party.withDealer(2, {}, {}), /role must be 0 or 1, got 2/);
+  await assert.rejects(fx.Party.withDealer(0, {}, {}), /the peer transport must be an object with send\(Uint8Array\) and recv\(n\) methods/);
+  const [t0, t1] = pair();
+  await assert.rejects(fx.Party.withDealer(0, t0, t1, { truncation: 'exact-ish' }), /option truncation must be "local" or "pairs"/);
+  await assert.rejects(fx.Party.withOt(0, t0, t1, { fracBits: 99 }), /Party.withOt: fixed_point: invalid argument: fractional bits must be at most 62/);
+  await assert.rejects(fx.Party.withDealer(0, t0, t1, { maxFrame: -1 }), /option maxFrame must be a non-negative integer/);
+  t0.close();
+  t1.close();
+  const [o0, l0] = pair();
+  const [o1, l1] = pair();
+  const owner = new fx.DataOwner(o0, o1);
+  await assert.rejects(owner.share([1, NaN]), /share: value NaN is outside the fixed-point range/);
+  await assert.rejects(owner.share(new Float64Array([1e300])), /outside the fixed-point range/);
+  // Nothing was sent: the link sees only the close.
+  await owner.close();
+  const link = new fx.OwnerLink(l0);
+  const s = await session();
+  const got = await settles(s.p0.receiveOwnerInput(link, 2, 1));
+  assert.match(got.err.message, /receive_shares: the peer closed the connection/);
+  await s.close();
+  l1.close();
+});
+
+test('a transport whose Promise rejects', async () => {
+  let fail = false;
+  const wrap = (role, t) =>
+    role === 0
+      ? {
+          send: (b) => (fail ? Promise.reject(new Error('link down')) : t.send(b)),
+          recv: (n) => t.recv(n),
+          close: () => t.close(),
+        }
+      : t;
+  const s = await session({ wrap });
+  const [x0, x1] = await shared(s);
+  fail = true;
+  const p1 = s.p1.mul(x1, x1);
+  const r0 = await settles(s.p0.mul(x0, x0));
+  assert.equal(r0.err.message, 'mul: transport failed with code -1 (peer transport: send rejected: link down)');
+  // Party 0 gives up and closes; party 1, waiting for its message, learns that the peer left.
+  await s.p0.close();
+  const r1 = await settles(p1);
+  assert.equal(r1.err.message, 'mul: the peer closed the connection');
+  await assert.rejects(s.p0.mul(x0, x0), /mul: the party is closed/);
+  await assert.rejects(s.p1.reveal(x1), /reveal: the session failed earlier and is poisoned/);
+  await s.close();
+});
+
+test('recv that rejects, throws or resolves to the wrong length', async () => {
+  const cases = [
+    [(t) => ({ send: (b) => t.send(b), recv: () => Promise.reject('gone'), close: () => t.close() }),
+      /open: transport failed with code -2 \(peer transport: recv rejected: gone\)/],
+    [(t) => ({ send: (b) => t.send(b), recv: () => { throw new TypeError('no recv'); }, close: () => t.close() }),
+      /open: transport failed with code -2 \(peer transport: recv threw: no recv\)/],
+    [(t) => ({ send: (b) => t.send(b), recv: (n) => t.recv(n).then(() => new Uint8Array(n + 1)), close: () => t.close() }),
+      /open: transport failed with code -2 \(peer transport: recv\(8\) resolved to 9 bytes\)/],
+    [(t) => ({ send: (b) => t.send(b), recv: async () => 'hello', close: () => t.close() }),
+      /open: transport failed with code -2 \(peer transport: recv\(8\) resolved to hello, not a Uint8Array\)/],
+  ];
+  for (const [bad, message] of cases) {
+    let broken = false;
+    const wrap = (role, t) => {
+      if (role !== 1) return t;
+      const b = bad(t);
+      return { send: b.send, recv: (n) => (broken ? b.recv(n) : t.recv(n)), close: b.close };
+    };
+    const s = await session({ wrap });
+    const [x0, x1] = await shared(s);
+    broken = true;
+    const r0 = settles(s.p0.open(x0));
+    const r1 = await settles(s.p1.open(x1));
+    assert.match(r1.err.message, message);
+    await s.p1.close();
+    // Party 0 opened its own share and may have finished; either way its call settled.
+    await r0;
+    await s.close();
+  }
+});
+
+test('a closed port', async () => {
+  const s = await session();
+  const [x0, x1] = await shared(s);
+  s.transports[1].close(); // party 1's end of the peer connection
+  const [r0, r1] = await Promise.all([settles(s.p0.reveal(x0)), settles(s.p1.reveal(x1))]);
+  assert.equal(r0.err.message, 'open: the peer closed the connection');
+  assert.equal(r1.err.message, 'open: transport failed with code -1 (peer transport: send rejected: send: the port is closed)');
+  await s.close();
+  // A raw port closed without the end-of-stream message (Node's 'close' event).
+  const { port1, port2 } = new MessageChannel();
+  const t = new fx.MessagePortTransport(port1);
+  const pending = t.recv(4);
+  port2.close();
+  assert.equal((await settles(pending)).ok, null);
+  await assert.rejects(t.recv(0).then(() => t.recv(1)).then((v) => { if (v === null) throw new Error('ended'); }), /ended/);
+  t.close();
+  await assert.rejects(t.send(new Uint8Array(1)), /send: the port is closed/);
+});
+
+test('a peer that sends nothing, a busy party, a second recv', async () => {
+  const [a, b] = pair({ timeoutMs: 200 });
+  const [d0, p0] = pair();
+  const [d1, p1] = pair();
+  const dealer = new fx.Dealer().serve(d0, d1);
+  const [q0, q1] = await Promise.all([fx.Party.withDealer(0, a, p0), fx.Party.withDealer(1, b, p1)]);
+  const [x0, x1] = await Promise.all([q0.shareInput([1, 2], 2, 1), q1.receiveInput(2, 1)]);
+  const first = q0.mul(x0, x0);
+  await assert.rejects(q0.mul(x0, x0), /mul: the party is busy with another operation/);
+  const r = await settles(first);
+  assert.match(r.err.message, /mul: transport failed with code -2 \(peer transport: recv rejected: recv timed out after 200 ms/);
+  await assert.rejects(dealer.constructor.name === 'Promise' ? new fx.Dealer().serve({}, d1) : null, /party 0 transport must be an object/);
+  const [c, d] = pair();
+  const r1 = c.recv(1);
+  await assert.rejects(c.recv(1), /another recv on this port is still pending/);
+  await assert.rejects(c.recv(-1), /n must be a non-negative integer/);
+  c.close();
+  await assert.rejects(r1, /closed on this side/);
+  d.close();
+  await Promise.allSettled([q0.close(), q1.close()]);
+  await dealer;
+});
