@@ -1,5 +1,6 @@
 //! The circuit IR: gates over numbered wires, in topological order.
 
+use super::garble::Schedule;
 use crate::error::{Error, ErrorKind};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -88,6 +89,7 @@ pub struct Circuit {
     output_wires: Vec<u32>,
     gates: Vec<Gate>,
     and_count: usize,
+    schedule: Schedule,
 }
 
 fn bad(reason: &'static str) -> Error {
@@ -139,6 +141,7 @@ impl Circuit {
                 return Err(bad("output wire never written"));
             }
         }
+        let schedule = Schedule::new(num_wires, &gates);
         Ok(Circuit {
             num_wires,
             input_widths,
@@ -146,6 +149,7 @@ impl Circuit {
             output_wires,
             gates,
             and_count,
+            schedule,
         })
     }
 
@@ -161,6 +165,7 @@ impl Circuit {
             .iter()
             .filter(|g| matches!(g, Gate::And { .. }))
             .count();
+        let schedule = Schedule::new(num_wires, &gates);
         Circuit {
             num_wires,
             input_widths,
@@ -168,7 +173,13 @@ impl Circuit {
             output_wires,
             gates,
             and_count,
+            schedule,
         }
+    }
+
+    /// The order in which garbler and evaluator process the gates (built with the circuit).
+    pub(crate) fn schedule(&self) -> &Schedule {
+        &self.schedule
     }
 
     /// The number of wires.
