@@ -141,7 +141,7 @@ impl Circuit {
                 return Err(bad("output wire never written"));
             }
         }
-        let schedule = Schedule::new(num_wires, &gates);
+        let schedule = Schedule::new(num_wires, n_in, &gates, &output_wires);
         Ok(Circuit {
             num_wires,
             input_widths,
@@ -165,7 +165,8 @@ impl Circuit {
             .iter()
             .filter(|g| matches!(g, Gate::And { .. }))
             .count();
-        let schedule = Schedule::new(num_wires, &gates);
+        let n_in = input_widths.iter().sum();
+        let schedule = Schedule::new(num_wires, n_in, &gates, &output_wires);
         Circuit {
             num_wires,
             input_widths,

@@ -72,14 +72,21 @@ struct Segment {
     and: bool,
 }
 
-/// The gates of a circuit in the order both sides process them (see the module docs), as
-/// `[a, b, out]` operand triples over the circuit's wires plus the two extra wires `one`
-/// (`num_wires`) and `zero` (`num_wires + 1`). A function of the gates alone; built once with the
-/// circuit ([`Circuit`] keeps it), so that a garbler or evaluator starts at no cost.
+/// The gates of a circuit in the order both sides process them (see the module docs), over
+/// renumbered wires: the input wires keep their numbers `0..n` (`n` input bits), `n` is the extra
+/// wire `one`, `n + 1` the extra wire `zero`, and the output of the `k`-th operation of the schedule
+/// is wire `n + 2 + k`, so outputs are written in sequence and a gate stores only its two inputs.
+/// A function of the circuit alone, built once with it ([`Circuit`] keeps it), so that a garbler
+/// or evaluator starts at no cost.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Schedule {
-    ops: Vec<[u32; 3]>,
+    /// The input wires of each operation.
+    ops: Vec<[u32; 2]>,
     segments: Vec<Segment>,
+    /// The number of input bits.
+    inputs: usize,
+    /// The renumbered output wires.
+    outputs: Vec<u32>,
 }
 
 impl core::fmt::Debug for Schedule {
@@ -94,13 +101,13 @@ impl core::fmt::Debug for Schedule {
 }
 
 impl Schedule {
-    /// The schedule of `gates` over `num_wires` wires (at most `MAX_WIRES`), whose wire indices
-    /// the caller has validated.
-    pub(crate) fn new(num_wires: usize, gates: &[Gate]) -> Schedule {
-        // Wire indices are below MAX_WIRES = 2^30, so these fit.
-        let (one, zero) = (num_wires as u32, num_wires as u32 + 1);
+    /// The schedule of `gates` over `num_wires` wires (at most `MAX_WIRES`) of which the first
+    /// `inputs` are the input bits; the caller has validated the circuit.
+    pub(crate) fn new(num_wires: usize, inputs: usize, gates: &[Gate], outputs: &[u32]) -> Self {
+        // Wire indices and gate counts are below MAX_WIRES = 2^30, so these fit.
+        let (one, zero) = (inputs as u32, inputs as u32 + 1);
         // Each wire's place: (level, XOR depth within the level), AND outputs at depth 0.
-        let mut place = vec![(0u32, 0u32); num_wires + 2];
+        let mut place = vec![(0u32, 0u32); num_wires];
         // The largest XOR depth on each level.
         let mut depth: Vec<u32> = vec![0];
         for g in gates {
@@ -157,18 +164,32 @@ impl Schedule {
                 _ => segments.push(Segment { end: at, and }),
             }
         }
-        let mut ops = vec![[0u32; 3]; gates.len()];
+        // In circuit order (topological), so every input is renamed before it is read.
+        let mut rename: Vec<u32> = (0..num_wires as u32).collect();
+        let mut ops = vec![[0u32; 2]; gates.len()];
         for g in gates {
             let slot = &mut counts[key(g)];
+            let r = |w: u32| rename[w as usize];
             ops[*slot] = match *g {
-                Gate::And { a, b, out } | Gate::Xor { a, b, out } => [a, b, out],
-                Gate::Inv { a, out } => [a, one, out],
-                Gate::Copy { a, out } => [a, zero, out],
-                Gate::Const { value, out } => [if value { one } else { zero }, zero, out],
+                Gate::And { a, b, .. } | Gate::Xor { a, b, .. } => [r(a), r(b)],
+                Gate::Inv { a, .. } => [r(a), one],
+                Gate::Copy { a, .. } => [r(a), zero],
+                Gate::Const { value, .. } => [if value { one } else { zero }, zero],
             };
+            rename[g.output() as usize] = (inputs + 2 + *slot) as u32;
             *slot += 1;
         }
-        Schedule { ops, segments }
+        Schedule {
+            ops,
+            segments,
+            inputs,
+            outputs: outputs.iter().map(|&w| rename[w as usize]).collect(),
+        }
+    }
+
+    /// The number of labels a garbler or evaluator holds.
+    fn wires(&self) -> usize {
+        self.inputs + 2 + self.ops.len()
     }
 }
 
@@ -185,8 +206,9 @@ fn run_free(s: &Schedule, cur: &mut Cursor, labels: &mut [Block]) {
         if seg.and {
             return;
         }
-        for &[a, b, out] in &s.ops[cur.op..seg.end] {
-            labels[out as usize] = labels[a as usize] ^ labels[b as usize];
+        let first = s.inputs + 2 + cur.op;
+        for (k, &[a, b]) in s.ops[cur.op..seg.end].iter().enumerate() {
+            labels[first + k] = labels[a as usize] ^ labels[b as usize];
         }
         cur.op = seg.end;
         cur.segment += 1;
@@ -221,9 +243,9 @@ impl<'c, H: BlockHash> Garbler<'c, H> {
     /// Starts garbling `circuit`: draws the offset and the zero labels of the input wires.
     pub fn new<G: CryptoRng + ?Sized>(circuit: &'c Circuit, hash: H, rng: &mut G) -> Self {
         let delta = Delta::random(rng);
-        let n = circuit.num_wires();
-        let mut labels = vec![0u128; n + 2];
-        labels[n] = delta.get();
+        let s = circuit.schedule();
+        let mut labels = vec![0u128; s.wires()];
+        labels[s.inputs] = delta.get();
         let mut g = Garbler {
             circuit,
             hash,
@@ -284,6 +306,7 @@ impl<'c, H: BlockHash> Garbler<'c, H> {
         let labels = &mut self.labels[..];
         let mut h = [0u128; 4 * AND_BATCH];
         let mut t = [0u128; 4 * AND_BATCH];
+        let mut ab = [0u128; 2 * AND_BATCH];
         let mut written = 0;
         loop {
             run_free(s, &mut self.cursor, labels);
@@ -293,19 +316,37 @@ impl<'c, H: BlockHash> Garbler<'c, H> {
             let room = (table.len() - written) / 2;
             let take = (seg.end - self.cursor.op).min(room);
             let ops = &s.ops[self.cursor.op..self.cursor.op + take];
-            let out = &mut table[written..written + 2 * take];
-            for (chunk, tab) in ops.chunks(AND_BATCH).zip(out.chunks_mut(2 * AND_BATCH)) {
+            // The segment's inputs all lie below its outputs.
+            let (done, outs) = labels.split_at_mut(s.inputs + 2 + self.cursor.op);
+            let cts = &mut table[written..written + 2 * take];
+            for ((chunk, tab), outs) in ops
+                .chunks(AND_BATCH)
+                .zip(cts.chunks_mut(2 * AND_BATCH))
+                .zip(outs.chunks_mut(AND_BATCH))
+            {
                 let m = chunk.len();
-                for (k, &[a, b, _]) in chunk.iter().enumerate() {
-                    let (a0, b0) = (labels[a as usize], labels[b as usize]);
-                    let j = u128::from(self.and_index + k as u64) << 1;
-                    h[4 * k..4 * k + 4].copy_from_slice(&[a0, a0 ^ d, b0, b0 ^ d]);
-                    t[4 * k..4 * k + 4].copy_from_slice(&[j, j, j | 1, j | 1]);
+                let j0 = u128::from(self.and_index) << 1;
+                for (k, (((&[a, b], h), t), ab)) in chunk
+                    .iter()
+                    .zip(h.chunks_exact_mut(4))
+                    .zip(t.chunks_exact_mut(4))
+                    .zip(ab.chunks_exact_mut(2))
+                    .enumerate()
+                {
+                    let (a0, b0) = (done[a as usize], done[b as usize]);
+                    ab.copy_from_slice(&[a0, b0]);
+                    let j = j0 + 2 * k as u128;
+                    h.copy_from_slice(&[a0, a0 ^ d, b0, b0 ^ d]);
+                    t.copy_from_slice(&[j, j, j | 1, j | 1]);
                 }
                 self.hash.hash_in_place(&t[..4 * m], &mut h[..4 * m]);
-                for (k, (&[a, b, o], ct)) in chunk.iter().zip(tab.chunks_exact_mut(2)).enumerate() {
-                    let (a0, b0) = (labels[a as usize], labels[b as usize]);
-                    let h = &h[4 * k..4 * k + 4];
+                for (((ab, h), ct), out) in ab[..2 * m]
+                    .chunks_exact(2)
+                    .zip(h.chunks_exact(4))
+                    .zip(tab.chunks_exact_mut(2))
+                    .zip(outs.iter_mut())
+                {
+                    let (a0, b0) = (ab[0], ab[1]);
                     let (pa, pb) = (lsb_mask(a0), lsb_mask(b0));
                     // Garbler half: a AND pb, with pb known to the garbler.
                     let tg = h[0] ^ h[1] ^ (pb & d);
@@ -313,7 +354,7 @@ impl<'c, H: BlockHash> Garbler<'c, H> {
                     // Evaluator half: a AND (b XOR pb), with b XOR pb known to the evaluator.
                     let te = h[2] ^ h[3] ^ a0;
                     let we = h[2] ^ (pb & (te ^ a0));
-                    labels[o as usize] = wg ^ we;
+                    *out = wg ^ we;
                     ct[0] = tg;
                     ct[1] = te;
                 }
@@ -327,6 +368,7 @@ impl<'c, H: BlockHash> Garbler<'c, H> {
             self.cursor.segment += 1;
         }
         h.zeroize();
+        ab.zeroize();
         written
     }
 
@@ -341,7 +383,7 @@ impl<'c, H: BlockHash> Garbler<'c, H> {
         if !self.is_done() {
             return None;
         }
-        let w = *self.circuit.output_wires().get(k)?;
+        let w = *self.circuit.schedule().outputs.get(k)?;
         Some(self.labels[w as usize] & 1 == 1)
     }
 }
@@ -368,7 +410,7 @@ impl<'c, H: BlockHash> Evaluator<'c, H> {
             circuit,
             hash,
             // The extra wires `one` and `zero` both carry the public label 0 here.
-            labels: vec![0u128; circuit.num_wires() + 2],
+            labels: vec![0u128; circuit.schedule().wires()],
             cursor: Cursor::default(),
             and_index: 0,
         }
@@ -400,6 +442,7 @@ impl<'c, H: BlockHash> Evaluator<'c, H> {
         let labels = &mut self.labels[..];
         let mut h = [0u128; 2 * EVAL_BATCH];
         let mut t = [0u128; 2 * EVAL_BATCH];
+        let mut ab = [0u128; 2 * EVAL_BATCH];
         let mut read = 0;
         loop {
             run_free(s, &mut self.cursor, labels);
@@ -409,22 +452,39 @@ impl<'c, H: BlockHash> Evaluator<'c, H> {
             let room = (table.len() - read) / 2;
             let take = (seg.end - self.cursor.op).min(room);
             let ops = &s.ops[self.cursor.op..self.cursor.op + take];
+            let (done, outs) = labels.split_at_mut(s.inputs + 2 + self.cursor.op);
             let cts = &table[read..read + 2 * take];
-            for (chunk, tab) in ops.chunks(EVAL_BATCH).zip(cts.chunks(2 * EVAL_BATCH)) {
+            for ((chunk, tab), outs) in ops
+                .chunks(EVAL_BATCH)
+                .zip(cts.chunks(2 * EVAL_BATCH))
+                .zip(outs.chunks_mut(EVAL_BATCH))
+            {
                 let m = chunk.len();
-                for (k, &[a, b, _]) in chunk.iter().enumerate() {
-                    let j = u128::from(self.and_index + k as u64) << 1;
-                    h[2 * k] = labels[a as usize];
-                    h[2 * k + 1] = labels[b as usize];
-                    t[2 * k] = j;
-                    t[2 * k + 1] = j | 1;
+                let j0 = u128::from(self.and_index) << 1;
+                for (k, (((&[a, b], h), t), ab)) in chunk
+                    .iter()
+                    .zip(h.chunks_exact_mut(2))
+                    .zip(t.chunks_exact_mut(2))
+                    .zip(ab.chunks_exact_mut(2))
+                    .enumerate()
+                {
+                    let j = j0 + 2 * k as u128;
+                    let (la, lb) = (done[a as usize], done[b as usize]);
+                    h.copy_from_slice(&[la, lb]);
+                    ab.copy_from_slice(&[la, lb]);
+                    t.copy_from_slice(&[j, j | 1]);
                 }
                 self.hash.hash_in_place(&t[..2 * m], &mut h[..2 * m]);
-                for (k, (&[a, b, o], ct)) in chunk.iter().zip(tab.chunks_exact(2)).enumerate() {
-                    let (la, lb) = (labels[a as usize], labels[b as usize]);
-                    let wg = h[2 * k] ^ (lsb_mask(la) & ct[0]);
-                    let we = h[2 * k + 1] ^ (lsb_mask(lb) & (ct[1] ^ la));
-                    labels[o as usize] = wg ^ we;
+                for (((ab, h), ct), out) in ab[..2 * m]
+                    .chunks_exact(2)
+                    .zip(h.chunks_exact(2))
+                    .zip(tab.chunks_exact(2))
+                    .zip(outs.iter_mut())
+                {
+                    let (la, lb) = (ab[0], ab[1]);
+                    let wg = h[0] ^ (lsb_mask(la) & ct[0]);
+                    let we = h[1] ^ (lsb_mask(lb) & (ct[1] ^ la));
+                    *out = wg ^ we;
                 }
                 self.and_index += m as u64;
             }
@@ -436,6 +496,7 @@ impl<'c, H: BlockHash> Evaluator<'c, H> {
             self.cursor.segment += 1;
         }
         h.zeroize();
+        ab.zeroize();
         read
     }
 
@@ -450,7 +511,7 @@ impl<'c, H: BlockHash> Evaluator<'c, H> {
         if !self.is_done() {
             return None;
         }
-        let w = *self.circuit.output_wires().get(k)?;
+        let w = *self.circuit.schedule().outputs.get(k)?;
         Some(self.labels[w as usize] & 1 == 1)
     }
 }
@@ -531,36 +592,25 @@ mod tests {
     fn schedule_respects_dependencies() {
         for c in [mixed(), adder()] {
             let s = c.schedule();
-            let n = c.num_wires();
-            let mut written = vec![false; n + 2];
-            written[..c.input_bits()].fill(true);
-            written[n] = true;
-            written[n + 1] = true;
+            let n = s.inputs;
+            assert_eq!(n, c.input_bits());
+            // Inputs and the two extra wires are there from the start; operation k writes n + 2 + k.
+            let mut written = n + 2;
             let mut start = 0;
             for seg in &s.segments {
-                let ops = &s.ops[start..seg.end];
-                if seg.and {
-                    for &[a, b, _] in ops {
-                        assert!(written[a as usize] && written[b as usize]);
-                    }
-                    for &[_, _, o] in ops {
-                        assert!(!written[o as usize]);
-                        written[o as usize] = true;
-                    }
-                } else {
-                    for &[a, b, o] in ops {
-                        assert!(written[a as usize] && written[b as usize]);
-                        assert!(!written[o as usize]);
-                        written[o as usize] = true;
-                    }
+                for (k, &[a, b]) in s.ops[start..seg.end].iter().enumerate() {
+                    // An AND gate reads only wires of earlier segments, an XOR earlier wires.
+                    let limit = if seg.and { written } else { written + k };
+                    assert!((a as usize) < limit && (b as usize) < limit);
                 }
+                written += seg.end - start;
                 start = seg.end;
             }
             assert_eq!(start, c.gates().len());
             assert_eq!(s.ops.len(), c.gates().len());
-            for g in c.gates() {
-                assert!(written[g.output() as usize]);
-            }
+            assert_eq!(s.wires(), written);
+            assert_eq!(s.outputs.len(), c.output_bits());
+            assert!(s.outputs.iter().all(|&w| (w as usize) < written));
         }
     }
 
