@@ -16,6 +16,7 @@
 //! Blocks are `u128`; their byte form is little-endian (`u128::to_le_bytes`).
 
 use aes::Aes128;
+use aes::cipher::consts::U16;
 use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
 
 /// A 128-bit block: a wire label, an OT message, a row of an OT-extension matrix.
@@ -61,7 +62,7 @@ impl<H: BlockHash + ?Sized> BlockHash for &H {
 
 /// Blocks per `encrypt_blocks` call: a multiple of the 8-way AES-NI pipeline, small enough for
 /// embedded stacks (2 x 512 bytes).
-const AES_BATCH: usize = 32;
+const AES_BATCH: usize = 128;
 
 /// The fixed public key of [`FixedKeyAes::new`]: the first 128 bits of the fractional part of pi.
 const FIXED_KEY: [u8; 16] = [
@@ -114,15 +115,24 @@ impl FixedKeyAes {
     /// Replaces every block by `pi(block)`, in pipelined batches. Also the baseline for
     /// benchmarks: AES blocks per second on this machine.
     pub fn permute_in_place(&self, blocks: &mut [Block]) {
-        let mut buf = [Array([0u8; 16]); AES_BATCH];
         for chunk in blocks.chunks_mut(AES_BATCH) {
-            let buf = &mut buf[..chunk.len()];
-            for (b, x) in buf.iter_mut().zip(chunk.iter()) {
-                b.0 = x.to_le_bytes();
-            }
-            self.cipher.encrypt_blocks(buf);
-            for (b, x) in buf.iter().zip(chunk.iter_mut()) {
-                *x = u128::from_le_bytes(b.0);
+            if let Ok(full) = <&mut [Block; AES_BATCH]>::try_from(&mut *chunk) {
+                let mut buf: [Array<u8, U16>; AES_BATCH] =
+                    core::array::from_fn(|k| Array(full[k].to_le_bytes()));
+                self.cipher.encrypt_blocks(&mut buf);
+                for (b, x) in buf.iter().zip(full.iter_mut()) {
+                    *x = u128::from_le_bytes(b.0);
+                }
+            } else {
+                let mut buf = [Array([0u8; 16]); AES_BATCH];
+                let buf = &mut buf[..chunk.len()];
+                for (b, x) in buf.iter_mut().zip(chunk.iter()) {
+                    b.0 = x.to_le_bytes();
+                }
+                self.cipher.encrypt_blocks(buf);
+                for (b, x) in buf.iter().zip(chunk.iter_mut()) {
+                    *x = u128::from_le_bytes(b.0);
+                }
             }
         }
     }
@@ -131,28 +141,41 @@ impl FixedKeyAes {
 impl BlockHash for FixedKeyAes {
     fn hash_in_place(&self, tweaks: &[Block], blocks: &mut [Block]) {
         let n = tweaks.len().min(blocks.len());
-        let mut buf = [Array([0u8; 16]); AES_BATCH];
-        let mut pix = [0u128; AES_BATCH];
         for (chunk, tw) in blocks[..n]
             .chunks_mut(AES_BATCH)
             .zip(tweaks[..n].chunks(AES_BATCH))
         {
-            let m = chunk.len();
-            let buf = &mut buf[..m];
-            for (b, x) in buf.iter_mut().zip(chunk.iter()) {
-                b.0 = x.to_le_bytes();
+            if let Ok(full) = <&mut [Block; AES_BATCH]>::try_from(&mut *chunk) {
+                // A full batch: the buffer is built from the blocks (no zeroing first).
+                let mut buf: [Array<u8, U16>; AES_BATCH] =
+                    core::array::from_fn(|k| Array(full[k].to_le_bytes()));
+                self.tmmo(&mut buf, tw, full);
+            } else {
+                let mut buf = [Array([0u8; 16]); AES_BATCH];
+                let buf = &mut buf[..chunk.len()];
+                for (b, x) in buf.iter_mut().zip(chunk.iter()) {
+                    b.0 = x.to_le_bytes();
+                }
+                self.tmmo(buf, tw, chunk);
             }
-            // pi(x)
-            self.cipher.encrypt_blocks(buf);
-            for ((b, p), t) in buf.iter_mut().zip(pix.iter_mut()).zip(tw.iter()) {
-                *p = u128::from_le_bytes(b.0);
-                b.0 = (*p ^ *t).to_le_bytes();
-            }
-            // pi(pi(x) ^ i)
-            self.cipher.encrypt_blocks(buf);
-            for ((b, p), x) in buf.iter().zip(pix.iter()).zip(chunk.iter_mut()) {
-                *x = u128::from_le_bytes(b.0) ^ *p;
-            }
+        }
+    }
+}
+
+impl FixedKeyAes {
+    /// `x[k] = pi(pi(x[k]) ^ t[k]) ^ pi(x[k])` with `buf` holding the bytes of `x` on entry.
+    #[inline(always)]
+    fn tmmo(&self, buf: &mut [Array<u8, U16>], t: &[Block], x: &mut [Block]) {
+        self.cipher.encrypt_blocks(buf);
+        // x <- pi(x), buf <- pi(x) ^ t
+        for ((b, x), t) in buf.iter_mut().zip(x.iter_mut()).zip(t) {
+            let p = u128::from_le_bytes(b.0);
+            *x = p;
+            b.0 = (p ^ t).to_le_bytes();
+        }
+        self.cipher.encrypt_blocks(buf);
+        for (b, x) in buf.iter().zip(x.iter_mut()) {
+            *x ^= u128::from_le_bytes(b.0);
         }
     }
 }
