@@ -51,6 +51,8 @@ pub mod correlated;
 #[cfg(feature = "alloc")]
 pub mod gc;
 #[cfg(feature = "alloc")]
+pub mod ml;
+#[cfg(feature = "alloc")]
 pub mod ot;
 #[cfg(feature = "alloc")]
 pub mod party;

@@ -1,0 +1,71 @@
+//! Machine learning on secret shares: SecureML's privacy-preserving training and MiniONN's
+//! oblivious inference.
+//!
+//! - [`data`]: datasets as data owners hold them (CSV with row/column errors, range checks,
+//!   standardization statistics, the deterministic split).
+//! - [`share`]: data owners secret-share their rows (horizontal partitioning) or columns
+//!   (vertical partitioning) with the two servers.
+//! - [`glm`]: linear and logistic regression by mini-batch SGD on shares.
+//! - [`plain`]: the same computations in `f64`, as references.
+//! - [`ops`]: local helpers (public scaling, bias columns, concatenation).
+//!
+//! Hyperparameters and results are plain structs, and nothing here prints: hosts (the examples,
+//! a C ABI, WASM) report progress through the callbacks.
+
+pub mod data;
+pub mod glm;
+pub mod ops;
+pub mod plain;
+pub mod share;
+
+pub use data::{DataError, DataErrorKind, Dataset, FeatureStats, Standardizer};
+pub use glm::train_glm;
+
+/// The sigmoid approximation of logistic regression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Sigmoid {
+    /// SecureML's: 0 below -1/2, `x + 1/2` between, 1 above 1/2.
+    #[default]
+    Piecewise,
+    /// The non-linear layer's piecewise-linear approximation with many segments (as MiniONN).
+    Accurate,
+}
+
+/// A generalized linear model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GlmModel {
+    /// Linear regression (squared loss).
+    Linear,
+    /// Logistic regression with the given sigmoid.
+    Logistic(Sigmoid),
+}
+
+/// Mini-batch SGD hyperparameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdParams {
+    /// Passes over the training rows.
+    pub epochs: usize,
+    /// Rows per batch (the last batch of an epoch may be shorter).
+    pub batch: usize,
+    /// The learning rate; each step subtracts `learning_rate / batch` times the summed gradient.
+    pub learning_rate: f64,
+}
+
+impl Default for SgdParams {
+    fn default() -> Self {
+        SgdParams {
+            epochs: 10,
+            batch: 32,
+            learning_rate: 0.1,
+        }
+    }
+}
+
+/// Hyperparameters of a multilayer perceptron.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MlpParams {
+    /// SGD settings.
+    pub sgd: SgdParams,
+    /// Seed of the public initial weights.
+    pub init_seed: u64,
+}
