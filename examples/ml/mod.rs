@@ -635,3 +635,118 @@ pub fn run_glm_local(
         rounds: reports[0].online_stats.rounds,
     })
 }
+
+/// Either offline source, so that one session type serves both.
+pub enum Source<T> {
+    /// The dealer's client.
+    Dealer(DealerClient<T>),
+    /// OT extension with the peer.
+    Ot(OtCorrelations<T>),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Source::Dealer($s) => $call.await,
+            Source::Ot($s) => $call.await,
+        }
+    };
+}
+
+impl<T: Transport> Correlations for Source<T> {
+    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
+        dispatch!(self, s => s.triples(n))
+    }
+    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
+        dispatch!(self, s => s.square_pairs(n))
+    }
+    async fn matrix_triple<R: Ring>(
+        &mut self,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        dispatch!(self, s => s.matrix_triple(m, k, n))
+    }
+    async fn truncation_pairs<R: Ring>(
+        &mut self,
+        n: usize,
+        shift: u32,
+    ) -> Result<TruncationPairs<R>, Error> {
+        dispatch!(self, s => s.truncation_pairs(n, shift))
+    }
+    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
+        dispatch!(self, s => s.random_ot_sender(n))
+    }
+    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
+        dispatch!(self, s => s.random_ot_receiver(n))
+    }
+}
+
+impl<T: Transport> SourceStats for Source<T> {
+    fn source_stats(&self) -> Stats {
+        match self {
+            Source::Dealer(s) => s.stats(),
+            Source::Ot(s) => s.stats(),
+        }
+    }
+}
+
+/// The session type of [`run_pair`].
+pub type LocalParty = Party<MemoryTransport, Timed<Source<MemoryTransport>>, u64>;
+
+/// Runs `body` as server 0 and server 1 on two threads joined by in-memory transports, with
+/// the offline phase `offline` (a dealer thread, or OT between them), and returns both results.
+pub fn run_pair<V, F, Fut>(
+    offline: Offline,
+    config: Config,
+    seed: u64,
+    body: F,
+) -> (Result<V, Error>, Result<V, Error>)
+where
+    V: Send + 'static,
+    F: Fn(LocalParty) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Result<V, Error>>,
+{
+    let mut task = GlmTask::new(GlmModel::Linear);
+    task.seed = Some(seed);
+    let (peer0, peer1) = duplex();
+    let (l0, l1, dealer) = match offline {
+        Offline::Dealer => {
+            let (d0, c0) = duplex();
+            let (d1, c1) = duplex();
+            let s = task.seed_for(200);
+            let h = thread::spawn(move || block_on_thread(Dealer::new(s, d0, d1).serve()));
+            (c0, c1, Some(h))
+        }
+        Offline::Ot => {
+            let (a, b) = duplex();
+            (a, b, None)
+        }
+    };
+    let spawn = |role: Role, peer: MemoryTransport, link: MemoryTransport| {
+        let body = body.clone();
+        let task = task.clone();
+        thread::spawn(move || {
+            block_on_thread(async move {
+                let src = match offline {
+                    Offline::Dealer => Source::Dealer(DealerClient::connect(role, link).await?),
+                    Offline::Ot => {
+                        let s = task.seed_for(300 + role.index() as u64);
+                        Source::Ot(OtCorrelations::setup(role, link, s).await?)
+                    }
+                };
+                let seed = task.seed_for(role.index() as u64);
+                body(Party::new(role, peer, Timed::new(src), seed, config)).await
+            })
+        })
+    };
+    let a = spawn(Role::P0, peer0, l0);
+    let b = spawn(Role::P1, peer1, l1);
+    let ra = a.join().expect("server 0 panicked");
+    let rb = b.join().expect("server 1 panicked");
+    if let Some(h) = dealer {
+        let _ = h.join().expect("dealer panicked");
+    }
+    (ra, rb)
+}

@@ -8,7 +8,7 @@
 //! Products are truncated as the session's [`crate::Config::truncation`] says.
 
 use super::ops::{append_ones, scale};
-use super::{GlmModel, SgdParams, Sigmoid};
+use super::{GlmModel, SgdParams};
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
 use crate::party::Party;
@@ -59,7 +59,7 @@ pub async fn train_glm<T: Transport, C: Correlations, R: Ring>(
             let scores = p.matmul(&xb, &w).await?;
             let pred = match model {
                 GlmModel::Linear => scores,
-                GlmModel::Logistic(s) => sigmoid(p, &scores, s).await?,
+                GlmModel::Logistic(s) => super::nl::sigmoid(p, &scores, s).await?,
             };
             let err = p.sub(&pred, &yb)?;
             let grad = p.matmul(&xb.transpose(), &err).await?;
@@ -70,17 +70,4 @@ pub async fn train_glm<T: Transport, C: Correlations, R: Ring>(
         on_epoch(epoch);
     }
     Ok(w)
-}
-
-/// The secure sigmoid approximation `s` elementwise.
-pub async fn sigmoid<T: Transport, C: Correlations, R: Ring>(
-    p: &mut Party<T, C, R>,
-    x: &Shares<R>,
-    s: Sigmoid,
-) -> Result<Shares<R>, Error> {
-    let _ = (p, x, s);
-    Err(Error::new(
-        "ml.sigmoid",
-        ErrorKind::InvalidArgument("the secure sigmoid needs the non-linear layer"),
-    ))
 }

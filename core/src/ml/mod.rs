@@ -14,6 +14,9 @@
 
 pub mod data;
 pub mod glm;
+pub mod inference;
+mod nl;
+pub mod nn;
 pub mod ops;
 pub mod plain;
 pub mod share;

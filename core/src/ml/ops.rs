@@ -115,3 +115,20 @@ pub fn add_row<R: Ring>(x: &Shares<R>, bias: &Shares<R>) -> Result<Shares<R>, Er
     }
     Ok(out)
 }
+
+/// Shares of public fixed-point values (`rows x cols`, row-major): party 0 holds the encodings,
+/// party 1 zeros. No communication.
+pub fn public_matrix<T: Transport, C: Correlations, R: Ring>(
+    p: &Party<T, C, R>,
+    values: &[f64],
+    rows: usize,
+    cols: usize,
+) -> Result<Shares<R>, Error> {
+    let fixed = p.config().fixed;
+    let role = p.role();
+    let mut out = Vec::with_capacity(values.len());
+    for &v in values {
+        out.push(public_share(role, fixed.encode::<R>(v)?));
+    }
+    Shares::matrix(rows, cols, out)
+}
