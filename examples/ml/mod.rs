@@ -641,7 +641,7 @@ pub enum Source<T> {
     /// The dealer's client.
     Dealer(DealerClient<T>),
     /// OT extension with the peer.
-    Ot(OtCorrelations<T>),
+    Ot(Box<OtCorrelations<T>>),
 }
 
 macro_rules! dispatch {
@@ -733,7 +733,7 @@ where
                     Offline::Dealer => Source::Dealer(DealerClient::connect(role, link).await?),
                     Offline::Ot => {
                         let s = task.seed_for(300 + role.index() as u64);
-                        Source::Ot(OtCorrelations::setup(role, link, s).await?)
+                        Source::Ot(Box::new(OtCorrelations::setup(role, link, s).await?))
                     }
                 };
                 let seed = task.seed_for(role.index() as u64);

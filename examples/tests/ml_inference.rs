@@ -10,7 +10,9 @@ use fixshare::{Config, Role};
 use ml::Offline;
 
 /// Digits scaled to [0, 1] (pixels / 16) and labels; `(train, test)` by the every-5th-row split.
-fn digits() -> ((Vec<f64>, Vec<usize>), (Vec<f64>, Vec<usize>)) {
+type Images = (Vec<f64>, Vec<usize>);
+
+fn digits() -> (Images, Images) {
     let data = Dataset::from_csv(include_str!("../data/digits.csv")).unwrap();
     let (train, test) = data.split_every(5);
     let prep = |d: &Dataset| {
