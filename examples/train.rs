@@ -124,9 +124,10 @@ fn parse_args() -> Result<Args, String> {
                 t.truncation = match value.as_str() {
                     "local" => Truncation::Local,
                     "pairs" => Truncation::Pairs,
+                    "exact" => Truncation::Exact,
                     _ => {
                         return Err(format!(
-                            "--truncation must be local or pairs, got {value:?}"
+                            "--truncation must be local, exact or pairs, got {value:?}"
                         ));
                     }
                 }

@@ -3,15 +3,16 @@
 //! examples run these in the same process to compare against the secure results.
 
 use super::{GlmModel, MlpParams, SgdParams, Sigmoid};
+use crate::nonlinear::PiecewiseLinear;
 use alloc::vec;
 use alloc::vec::Vec;
 
-/// The sigmoid approximation `s` in `f64`: SecureML's piecewise function, or the exact
-/// logistic function for [`Sigmoid::Accurate`] (whose secure version approximates it closely).
+/// The sigmoid approximation `s` in `f64`, exactly the function the secure version computes:
+/// SecureML's piecewise function, or [`PiecewiseLinear::sigmoid`] (34 segments).
 pub fn sigmoid(s: Sigmoid, x: f64) -> f64 {
     match s {
         Sigmoid::Piecewise => (x + 0.5).clamp(0.0, 1.0),
-        Sigmoid::Accurate => 1.0 / (1.0 + libm::exp(-x)),
+        Sigmoid::Accurate => PiecewiseLinear::sigmoid().eval(x),
     }
 }
 
@@ -28,6 +29,11 @@ pub fn linear_scores(x: &[f64], d: usize, w: &[f64]) -> Vec<f64> {
 pub fn train_glm(x: &[f64], y: &[f64], d: usize, model: GlmModel, p: &SgdParams) -> Vec<f64> {
     let n = y.len();
     let mut w = vec![0.0; d + 1];
+    let accurate = PiecewiseLinear::sigmoid();
+    let f = |s: Sigmoid, x: f64| match s {
+        Sigmoid::Piecewise => sigmoid(s, x),
+        Sigmoid::Accurate => accurate.eval(x),
+    };
     for _ in 0..p.epochs {
         for start in (0..n).step_by(p.batch.max(1)) {
             let end = (start + p.batch.max(1)).min(n);
@@ -37,7 +43,7 @@ pub fn train_glm(x: &[f64], y: &[f64], d: usize, model: GlmModel, p: &SgdParams)
             for (i, row) in xb.chunks_exact(d).enumerate() {
                 let pred = match model {
                     GlmModel::Linear => scores[i],
-                    GlmModel::Logistic(s) => sigmoid(s, scores[i]),
+                    GlmModel::Logistic(s) => f(s, scores[i]),
                 };
                 let e = pred - y[start + i];
                 for (g, v) in grad.iter_mut().zip(row.iter().chain([&1.0])) {
