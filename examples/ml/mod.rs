@@ -729,6 +729,7 @@ where
         let task = task.clone();
         thread::spawn(move || {
             block_on_thread(async move {
+                let t = Instant::now();
                 let src = match offline {
                     Offline::Dealer => Source::Dealer(DealerClient::connect(role, link).await?),
                     Offline::Ot => {
@@ -737,7 +738,9 @@ where
                     }
                 };
                 let seed = task.seed_for(role.index() as u64);
-                body(Party::new(role, peer, Timed::new(src), seed, config)).await
+                let mut src = Timed::new(src);
+                src.spent = t.elapsed();
+                body(Party::new(role, peer, src, seed, config)).await
             })
         })
     };
@@ -749,4 +752,290 @@ where
         let _ = h.join().expect("dealer panicked");
     }
     (ra, rb)
+}
+
+/// Every setting of an MLP training run.
+#[derive(Clone, Debug)]
+pub struct MlpTask {
+    /// Layer widths, input first.
+    pub sizes: Vec<usize>,
+    /// SGD hyperparameters and the initial weights' seed.
+    pub params: fixshare::ml::MlpParams,
+    /// The offline phase.
+    pub offline: Offline,
+    /// Number of data owners (each holds a block of rows).
+    pub owners: usize,
+    /// Session seeds (see [`GlmTask::seed`]).
+    pub seed: Option<u64>,
+}
+
+/// A classification dataset after the owners' preparation: standardized features, labels.
+#[derive(Clone, Debug)]
+pub struct Classes {
+    /// Features, row-major, standardized with the training statistics.
+    pub x: Vec<f64>,
+    /// Labels 0..k.
+    pub labels: Vec<usize>,
+}
+
+/// Splits (every 5th row is a test row) and standardizes a classification table whose target
+/// is a class number `0..k`; returns `(train, test, standardizer)`. Fails if a target is not
+/// an integer in `0..k`.
+pub fn prepare_classes(
+    data: &Dataset,
+    k: usize,
+    fixed: FixedPoint,
+) -> Result<(Classes, Classes, Standardizer), DataError> {
+    data.check_range::<u64>(fixed)?;
+    for (i, &t) in data.y.iter().enumerate() {
+        if t.fract() != 0.0 || t < 0.0 || t >= k as f64 {
+            let e = fixshare::ml::DataError {
+                line: data.lines.get(i).copied().unwrap_or(0),
+                column: data.features() + 1,
+                column_name: data.target_name.clone(),
+                kind: fixshare::ml::DataErrorKind::NotNumeric(format!(
+                    "{t} (expected a class 0..{k})"
+                )),
+            };
+            return Err(e);
+        }
+    }
+    let (mut train, mut test) = data.split_every(5);
+    let s = Standardizer::from_stats(&FeatureStats::from_rows(&train.x, data.features()));
+    s.apply(&mut train.x);
+    s.apply(&mut test.x);
+    train.check_range::<u64>(fixed)?;
+    test.check_range::<u64>(fixed)?;
+    let classes = |d: Dataset| Classes {
+        labels: d.y.iter().map(|&t| t as usize).collect(),
+        x: d.x,
+    };
+    Ok((classes(train), classes(test), s))
+}
+
+/// One-hot rows for `labels` with `k` classes.
+pub fn one_hot(labels: &[usize], k: usize) -> Vec<f64> {
+    let mut y = vec![0.0; labels.len() * k];
+    for (r, &l) in labels.iter().enumerate() {
+        y[r * k + l] = 1.0;
+    }
+    y
+}
+
+/// The outcome of an MLP training run beside its plaintext reference.
+#[derive(Clone, Debug)]
+pub struct MlpSummary {
+    /// The securely trained network.
+    pub secure: fixshare::ml::plain::Mlp,
+    /// The plaintext-trained network.
+    pub plain: fixshare::ml::plain::Mlp,
+    /// Test accuracy of the secure network.
+    pub secure_accuracy: f64,
+    /// Test accuracy of the plaintext network.
+    pub plain_accuracy: f64,
+    /// Server 0's online and offline time.
+    pub report: ServerReport,
+    /// Bytes both servers sent each other online.
+    pub bytes_sent: u64,
+}
+
+impl fmt::Display for MlpSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flat = |m: &fixshare::ml::plain::Mlp| m.layers.concat();
+        writeln!(f, "secure_accuracy: {:.4}", self.secure_accuracy)?;
+        writeln!(f, "plaintext_accuracy: {:.4}", self.plain_accuracy)?;
+        writeln!(
+            f,
+            "weights_rel_rmse: {:.3e}",
+            ml::plain::rel_rmse(&flat(&self.secure), &flat(&self.plain))
+        )?;
+        writeln!(f, "online_seconds: {:.3}", self.report.online.as_secs_f64())?;
+        writeln!(
+            f,
+            "offline_seconds: {:.3}",
+            self.report.offline.as_secs_f64()
+        )?;
+        writeln!(f, "bytes_sent: {}", self.bytes_sent)?;
+        write!(f, "rounds: {}", self.report.online_stats.rounds)
+    }
+}
+
+/// Fraction of `labels` that `net` predicts.
+pub fn mlp_accuracy(net: &fixshare::ml::plain::Mlp, data: &Classes) -> f64 {
+    let pred = net.predict(&data.x, data.labels.len());
+    let right = pred
+        .iter()
+        .zip(&data.labels)
+        .filter(|(a, b)| a == b)
+        .count();
+    right as f64 / data.labels.len().max(1) as f64
+}
+
+/// Trains an MLP on shares: the owners (threads) share blocks of training rows and their
+/// one-hot labels, the servers train, owner 0 reconstructs the network; the plaintext
+/// reference trains beside it. `on_epoch` runs on server 0.
+pub fn run_mlp_local(
+    train: &Classes,
+    test: &Classes,
+    task: &MlpTask,
+    on_epoch: impl FnMut(usize) + Send + 'static,
+) -> Result<MlpSummary, RunError> {
+    use std::sync::{Arc, Mutex};
+    let config = Config::default();
+    let (d, k) = (task.sizes[0], *task.sizes.last().unwrap_or(&1));
+    let n = train.labels.len();
+    let init = ml::plain::Mlp::init(&task.sizes, task.params.init_seed);
+    let model_len: usize = init.layers.iter().map(Vec::len).sum();
+    let owners = task.owners.clamp(1, n.max(1));
+    let y = one_hot(&train.labels, k);
+    let mut links: [Vec<Channel<MemoryTransport>>; 2] = [Vec::new(), Vec::new()];
+    let mut owner_threads = Vec::new();
+    for o in 0..owners {
+        let rows = (o * n / owners)..((o + 1) * n / owners);
+        let x = train.x[rows.start * d..rows.end * d].to_vec();
+        let t = y[rows.start * k..rows.end * k].to_vec();
+        let (a0, b0) = duplex();
+        let (a1, b1) = duplex();
+        links[0].push(Channel::new(b0));
+        links[1].push(Channel::new(b1));
+        let seed = task.seed.map_or_else(os_seed, |s| {
+            GlmTask {
+                seed: Some(s),
+                ..GlmTask::new(GlmModel::Linear)
+            }
+            .seed_for(100 + o as u64)
+        });
+        owner_threads.push(thread::spawn(move || {
+            block_on_thread(async move {
+                let mut owner = DataOwner::new(seed, config.fixed);
+                let (mut to0, mut to1) = (Channel::new(a0), Channel::new(a1));
+                ml::share::share_part::<u64, _, _>(&mut owner, &x, d, None, &mut to0, &mut to1)
+                    .await?;
+                ml::share::share_part::<u64, _, _>(&mut owner, &t, k, None, &mut to0, &mut to1)
+                    .await?;
+                if o == 0 {
+                    let mut w = vec![0.0; model_len];
+                    owner
+                        .reconstruct::<u64, _, _>(&mut to0, &mut to1, &mut w)
+                        .await?;
+                    return Ok(Some(w));
+                }
+                Ok::<_, Error>(None)
+            })
+        }));
+    }
+    let links = Arc::new(Mutex::new(links.map(Some)));
+    let callback = Arc::new(Mutex::new(Some(on_epoch)));
+    let (init2, params) = (init.clone(), task.params.clone());
+    let (r0, r1) = run_pair(
+        task.offline,
+        config,
+        task.seed.unwrap_or(0),
+        move |mut p| {
+            let (links, callback) = (links.clone(), callback.clone());
+            let (init, params) = (init2.clone(), params.clone());
+            async move {
+                let role = p.role();
+                let mut owners = links.lock().unwrap()[role.index()]
+                    .take()
+                    .unwrap_or_default();
+                let mut cb = if role == Role::P0 {
+                    callback.lock().unwrap().take()
+                } else {
+                    None
+                };
+                let (mut xs, mut ys) = (Vec::new(), Vec::new());
+                for owner in owners.iter_mut() {
+                    xs.push(
+                        ml::share::receive_part::<u64, _>(role, owner, MAX_PART)
+                            .await?
+                            .0,
+                    );
+                    ys.push(
+                        ml::share::receive_part::<u64, _>(role, owner, MAX_PART)
+                            .await?
+                            .0,
+                    );
+                }
+                let x = ml::ops::concat_rows(&xs)?;
+                let y = ml::ops::concat_rows(&ys)?;
+                let t = Instant::now();
+                let w = ml::nn::train_mlp(&mut p, &x, &y, &init, &params, |e| {
+                    if let Some(f) = cb.as_mut() {
+                        f(e)
+                    }
+                })
+                .await?;
+                let total = t.elapsed();
+                let flat: Vec<u64> = w.iter().flat_map(|s| s.as_slice().to_vec()).collect();
+                if let Some(owner) = owners.first_mut() {
+                    data_owner::send_output(owner, &flat).await?;
+                }
+                let offline = p.correlations().spent;
+                Ok(ServerReport {
+                    online: total.saturating_sub(offline),
+                    offline,
+                    online_stats: p.stats(),
+                    offline_stats: p.correlations().inner().source_stats(),
+                })
+            }
+        },
+    );
+    let mut plain = init.clone();
+    plain.train(&train.x, &train.labels, &task.params);
+    let mut weights = None;
+    for h in owner_threads {
+        if let Some(w) = h.join().map_err(|_| RunError::Panic("a data owner"))?? {
+            weights = Some(w);
+        }
+    }
+    let (r0, r1) = (r0?, r1?);
+    let flat = weights.ok_or(RunError::Panic("owner 0 got no model"))?;
+    let mut secure = init;
+    let mut at = 0;
+    for layer in secure.layers.iter_mut() {
+        let len = layer.len();
+        layer.copy_from_slice(&flat[at..at + len]);
+        at += len;
+    }
+    Ok(MlpSummary {
+        secure_accuracy: mlp_accuracy(&secure, test),
+        plain_accuracy: mlp_accuracy(&plain, test),
+        secure,
+        plain,
+        bytes_sent: r0.online_stats.bytes_sent + r1.online_stats.bytes_sent,
+        report: r0,
+    })
+}
+
+/// The inference network of a plaintext MLP, with the owners' standardization folded into the
+/// first layer so that the client sends its raw features: `W' = W / std`,
+/// `b' = b - sum_i mean_i / std_i W_i`. Returns the network and its weights.
+pub fn mlp_for_inference(
+    mlp: &fixshare::ml::plain::Mlp,
+    s: &Standardizer,
+) -> (fixshare::ml::inference::Network, Vec<Vec<f64>>) {
+    use fixshare::ml::inference::{Layer, Network};
+    let mut layers = Vec::new();
+    let mut weights = mlp.layers.clone();
+    let (d, o) = (mlp.sizes[0], mlp.sizes[1]);
+    let w0 = &mut weights[0];
+    for j in 0..o {
+        let mut shift = 0.0;
+        for i in 0..d {
+            w0[i * o + j] /= s.std[i];
+            shift += s.mean[i] * w0[i * o + j];
+        }
+        w0[d * o + j] -= shift;
+    }
+    for (l, io) in mlp.sizes.windows(2).enumerate() {
+        layers.push(Layer::Dense {
+            inputs: io[0],
+            outputs: io[1],
+        });
+        if l + 2 < mlp.sizes.len() {
+            layers.push(Layer::Relu);
+        }
+    }
+    (Network { input: d, layers }, weights)
 }

@@ -205,3 +205,118 @@ fn mismatched_shapes_and_arguments_fail_before_sending() {
     assert!(r1.is_err());
     assert!(r0.is_err(), "the model owner sees the client go away");
 }
+
+#[test]
+fn relu_cnn_with_max_pooling_classifies_like_plaintext() {
+    // conv 3x3 -> ReLU -> max pool 2 (stride 2) -> dense -> argmax opened to the client only.
+    let ((_, _), (x, _)) = digits();
+    let rows = 12;
+    let x = x[..rows * 64].to_vec();
+    let img = Image {
+        channels: 1,
+        height: 8,
+        width: 8,
+    };
+    let net = Network {
+        input: 64,
+        layers: vec![
+            Layer::Conv {
+                input: img,
+                filters: 3,
+                kernel: 3,
+                stride: 1,
+                padding: 0,
+            },
+            Layer::Relu,
+            Layer::MaxPool {
+                input: Image {
+                    channels: 3,
+                    height: 6,
+                    width: 6,
+                },
+                window: 2,
+                stride: 2,
+            },
+            Layer::Dense {
+                inputs: 27,
+                outputs: 10,
+            },
+        ],
+    };
+    let w = vec![weights(10 * 3, 0.6, 7), weights(28 * 10, 0.5, 8)];
+    let plain = inference::forward_plain(&net, &w, &x, rows).unwrap();
+    let expected: Vec<usize> = plain.chunks(10).map(fixshare::ml::plain::argmax).collect();
+    let (net2, w2, x2) = (net.clone(), w.clone(), x.clone());
+    let (r0, r1) = ml::run_pair(Offline::Dealer, Config::default(), 23, move |mut p| {
+        let (net, w, x) = (net2.clone(), w2.clone(), x2.clone());
+        async move {
+            let owner = p.role() == Role::P0;
+            inference::classify(
+                &mut p,
+                &net,
+                Role::P0,
+                owner.then_some(&w[..]),
+                (!owner).then_some(&x[..]),
+                rows,
+            )
+            .await
+        }
+    });
+    assert_eq!(r0.unwrap(), None);
+    let got = r1.unwrap().unwrap();
+    // Ties between nearly equal outputs could differ by an ulp; these weights have none.
+    assert_eq!(got, expected);
+    let secure = secure_forward(&net, &w, &x, rows, Offline::Dealer);
+    for (a, b) in plain.iter().zip(&secure) {
+        assert!((a - b).abs() < 1e-2, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn digits_mlp_oblivious_inference_predicts_like_plaintext() {
+    // A 64-32-10 ReLU network trained in plaintext by the server; the client's raw images.
+    let data = Dataset::from_csv(include_str!("../data/digits.csv")).unwrap();
+    let (train, test, s) = ml::prepare_classes(&data, 10, fixshare::FixedPoint::default()).unwrap();
+    let mut mlp = fixshare::ml::plain::Mlp::init(&[64, 32, 10], 5);
+    let params = fixshare::ml::MlpParams {
+        sgd: fixshare::ml::SgdParams {
+            epochs: 20,
+            batch: 32,
+            learning_rate: 0.05,
+        },
+        init_seed: 5,
+    };
+    mlp.train(&train.x, &train.labels, &params);
+    let plain_accuracy = ml::mlp_accuracy(&mlp, &test);
+    assert!(plain_accuracy > 0.9, "plaintext accuracy {plain_accuracy}");
+    let plain_pred = mlp.predict(&test.x, test.labels.len());
+    let (net, w) = ml::mlp_for_inference(&mlp, &s);
+    let (_, raw_test) = data.split_every(5);
+    let rows = raw_test.rows();
+    let raw = raw_test.x.clone();
+    let (r0, r1) = ml::run_pair(Offline::Ot, Config::default(), 24, move |mut p| {
+        let (net, w, raw) = (net.clone(), w.clone(), raw.clone());
+        async move {
+            let owner = p.role() == Role::P0;
+            inference::classify(
+                &mut p,
+                &net,
+                Role::P0,
+                owner.then_some(&w[..]),
+                (!owner).then_some(&raw[..]),
+                rows,
+            )
+            .await
+        }
+    });
+    assert_eq!(r0.unwrap(), None, "the server learns no prediction");
+    let got = r1.unwrap().unwrap();
+    let same = got.iter().zip(&plain_pred).filter(|(a, b)| a == b).count();
+    let agreement = same as f64 / rows as f64;
+    let right = got.iter().zip(&test.labels).filter(|(a, b)| a == b).count();
+    println!(
+        "oblivious inference on {rows} test images: agreement {agreement:.4}, accuracy {:.4} (plaintext {plain_accuracy:.4})",
+        right as f64 / rows as f64
+    );
+    assert!(agreement >= 0.99, "agreement {agreement}");
+}
