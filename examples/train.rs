@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! cargo run --release --example train                       # logistic regression, breast_cancer.csv
-//! cargo run --release --example train -- --data examples/data/diabetes.csv --model linear --lr 0.05 --epochs 20
+//! cargo run --release --example train -- --model linear --lr 0.05 --epochs 20   # diabetes.csv
 //! cargo run --release --example train -- --offline ot --sigmoid accurate
 //! ```
 //!
@@ -64,7 +64,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
-        data: concat!(env!("CARGO_MANIFEST_DIR"), "/data/breast_cancer.csv").to_string(),
+        data: String::new(),
         task: GlmTask::new(GlmModel::Logistic(Sigmoid::Piecewise)),
         party: None,
         listen: None,
@@ -156,6 +156,15 @@ fn parse_args() -> Result<Args, String> {
         "linear" => GlmModel::Linear,
         _ => return Err(format!("--model must be logistic or linear, got {model:?}")),
     };
+    if a.data.is_empty() {
+        // The defaults: breast_cancer for logistic regression, diabetes for linear regression.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/");
+        let file = match a.task.model {
+            GlmModel::Linear => "diabetes.csv",
+            GlmModel::Logistic(_) => "breast_cancer.csv",
+        };
+        a.data = format!("{dir}{file}");
+    }
     Ok(a)
 }
 
@@ -212,11 +221,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn describe(args: &Args, data: &Dataset) {
-    let t = &args.task;
+fn describe(path: &str, t: &GlmTask, data: &Dataset) {
     println!(
         "data: {} ({} rows x {} features; every 5th row is a test row)",
-        args.data,
+        path,
         data.rows(),
         data.features()
     );
@@ -236,7 +244,7 @@ fn describe(args: &Args, data: &Dataset) {
 
 fn run_local(args: &Args) -> Result<(), String> {
     let data = load(&args.data)?;
-    describe(args, &data);
+    describe(&args.data, &args.task, &data);
     let summary = ml::run_glm_local(&data, &args.task, progress(args.task.sgd.epochs))
         .map_err(|e| e.to_string())?;
     println!("{summary}");
@@ -339,9 +347,9 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
                 .split_once(',')
                 .ok_or("--servers needs two addresses: A0,A1")?;
             let data = load(&args.data)?;
-            describe(args, &data);
             let mut one = task.clone();
             one.owners = 1;
+            describe(&args.data, &one, &data);
             let config = one.config().map_err(|e| e.to_string())?;
             // All checks happen here, before the first connection.
             let prepared =

@@ -697,10 +697,11 @@ pub type LocalParty = Party<MemoryTransport, Timed<Source<MemoryTransport>>, u64
 
 /// Runs `body` as server 0 and server 1 on two threads joined by in-memory transports, with
 /// the offline phase `offline` (a dealer thread, or OT between them), and returns both results.
+/// Seeds are derived from `seed` (tests) or fresh from the OS (`None`).
 pub fn run_pair<V, F, Fut>(
     offline: Offline,
     config: Config,
-    seed: u64,
+    seed: Option<u64>,
     body: F,
 ) -> (Result<V, Error>, Result<V, Error>)
 where
@@ -709,7 +710,7 @@ where
     Fut: std::future::Future<Output = Result<V, Error>>,
 {
     let mut task = GlmTask::new(GlmModel::Linear);
-    task.seed = Some(seed);
+    task.seed = seed;
     let (peer0, peer1) = duplex();
     let (l0, l1, dealer) = match offline {
         Offline::Dealer => {
@@ -930,7 +931,7 @@ pub fn run_mlp_local(
     let (r0, r1) = run_pair(
         task.offline,
         config,
-        task.seed.unwrap_or(0),
+        task.seed,
         move |mut p| {
             let (links, callback) = (links.clone(), callback.clone());
             let (init, params) = (init2.clone(), params.clone());

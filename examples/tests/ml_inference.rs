@@ -47,7 +47,7 @@ fn secure_forward(
     offline: Offline,
 ) -> Vec<f64> {
     let (net, w, x) = (net.clone(), w.to_vec(), x.to_vec());
-    let (r0, r1) = ml::run_pair(offline, Config::default(), 21, move |mut p| {
+    let (r0, r1) = ml::run_pair(offline, Config::default(), Some(21), move |mut p| {
         let (net, w, x) = (net.clone(), w.clone(), x.clone());
         async move {
             let owner = p.role() == Role::P0;
@@ -181,27 +181,32 @@ fn mismatched_shapes_and_arguments_fail_before_sending() {
     };
     assert!(good.check_weights(&[vec![0.0; 9]]).is_err());
     // The client passes a short input: both fail, the client before sending anything.
-    let (r0, r1) = ml::run_pair(Offline::Dealer, Config::default(), 22, move |mut p| {
-        let good = good.clone();
-        async move {
-            let w = [vec![0.5; 10]];
-            let x = [1.0; 7];
-            let owner = p.role() == Role::P0;
-            let r = inference::forward(
-                &mut p,
-                &good,
-                Role::P0,
-                owner.then_some(&w[..]),
-                (!owner).then_some(&x[..]),
-                2,
-            )
-            .await;
-            if !owner {
-                assert_eq!(p.stats().bytes_sent, 0);
+    let (r0, r1) = ml::run_pair(
+        Offline::Dealer,
+        Config::default(),
+        Some(22),
+        move |mut p| {
+            let good = good.clone();
+            async move {
+                let w = [vec![0.5; 10]];
+                let x = [1.0; 7];
+                let owner = p.role() == Role::P0;
+                let r = inference::forward(
+                    &mut p,
+                    &good,
+                    Role::P0,
+                    owner.then_some(&w[..]),
+                    (!owner).then_some(&x[..]),
+                    2,
+                )
+                .await;
+                if !owner {
+                    assert_eq!(p.stats().bytes_sent, 0);
+                }
+                r.map(|_| ())
             }
-            r.map(|_| ())
-        }
-    });
+        },
+    );
     assert!(r1.is_err());
     assert!(r0.is_err(), "the model owner sees the client go away");
 }
@@ -247,21 +252,26 @@ fn relu_cnn_with_max_pooling_classifies_like_plaintext() {
     let plain = inference::forward_plain(&net, &w, &x, rows).unwrap();
     let expected: Vec<usize> = plain.chunks(10).map(fixshare::ml::plain::argmax).collect();
     let (net2, w2, x2) = (net.clone(), w.clone(), x.clone());
-    let (r0, r1) = ml::run_pair(Offline::Dealer, Config::default(), 23, move |mut p| {
-        let (net, w, x) = (net2.clone(), w2.clone(), x2.clone());
-        async move {
-            let owner = p.role() == Role::P0;
-            inference::classify(
-                &mut p,
-                &net,
-                Role::P0,
-                owner.then_some(&w[..]),
-                (!owner).then_some(&x[..]),
-                rows,
-            )
-            .await
-        }
-    });
+    let (r0, r1) = ml::run_pair(
+        Offline::Dealer,
+        Config::default(),
+        Some(23),
+        move |mut p| {
+            let (net, w, x) = (net2.clone(), w2.clone(), x2.clone());
+            async move {
+                let owner = p.role() == Role::P0;
+                inference::classify(
+                    &mut p,
+                    &net,
+                    Role::P0,
+                    owner.then_some(&w[..]),
+                    (!owner).then_some(&x[..]),
+                    rows,
+                )
+                .await
+            }
+        },
+    );
     assert_eq!(r0.unwrap(), None);
     let got = r1.unwrap().unwrap();
     // Ties between nearly equal outputs could differ by an ulp; these weights have none.
@@ -294,7 +304,7 @@ fn digits_mlp_oblivious_inference_predicts_like_plaintext() {
     let (_, raw_test) = data.split_every(5);
     let rows = raw_test.rows();
     let raw = raw_test.x.clone();
-    let (r0, r1) = ml::run_pair(Offline::Ot, Config::default(), 24, move |mut p| {
+    let (r0, r1) = ml::run_pair(Offline::Ot, Config::default(), Some(24), move |mut p| {
         let (net, w, raw) = (net.clone(), w.clone(), raw.clone());
         async move {
             let owner = p.role() == Role::P0;
