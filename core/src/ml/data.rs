@@ -401,3 +401,53 @@ impl Standardizer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_crlf_spaces_and_blank_lines() {
+        let d = Dataset::from_csv("a, b ,y\r\n1, 2.5,0\r\n\r\n -3,4e-1 , 1\r\n").unwrap();
+        assert_eq!(d.feature_names, ["a", "b"]);
+        assert_eq!(d.target_name, "y");
+        assert_eq!(d.x, [1.0, 2.5, -3.0, 0.4]);
+        assert_eq!(d.y, [0.0, 1.0]);
+        assert_eq!(d.lines, [2, 4]);
+        assert_eq!(
+            Dataset::from_csv("y\n1\n").unwrap_err().kind,
+            DataErrorKind::TooFewColumns
+        );
+        let e = Dataset::from_csv("a,y\n1,inf\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 2));
+    }
+
+    #[test]
+    fn split_and_statistics() {
+        let text: String = core::iter::once("a,b,y\n".to_string())
+            .chain((0..10).map(|i| alloc::format!("{i},{},{}\n", 2 * i + 1, i % 2)))
+            .collect();
+        let d = Dataset::from_csv(&text).unwrap();
+        let (train, test) = d.split_every(5);
+        assert_eq!(test.y.len(), 2);
+        assert_eq!(test.x, [4.0, 9.0, 9.0, 19.0]);
+        assert_eq!(train.rows(), 8);
+        // Owners' sums merged (rows) or side by side (columns) give the global statistics.
+        let all = FeatureStats::from_rows(&train.x, 2);
+        let top = FeatureStats::from_rows(&train.x[..6], 2);
+        let bottom = FeatureStats::from_rows(&train.x[6..], 2);
+        assert_eq!(top.merge(&bottom), all);
+        let left = FeatureStats::from_rows(&train.columns(0..1), 1);
+        let right = FeatureStats::from_rows(&train.columns(1..2), 1);
+        assert_eq!(left.concat(&right), all);
+        let s = Standardizer::from_stats(&all);
+        let mut x = train.x.clone();
+        s.apply(&mut x);
+        let mean0: f64 = x.iter().step_by(2).sum::<f64>() / 8.0;
+        let var0: f64 = x.iter().step_by(2).map(|v| v * v).sum::<f64>() / 8.0;
+        assert!(mean0.abs() < 1e-12 && (var0 - 1.0).abs() < 1e-12);
+        // A constant column keeps scale 1.
+        let c = Standardizer::from_stats(&FeatureStats::from_rows(&[3.0, 3.0], 1));
+        assert_eq!(c.std, [1.0]);
+    }
+}
