@@ -21,7 +21,8 @@
 //! train --party owner --servers 127.0.0.1:7101,127.0.0.1:7102
 //! ```
 //! (with `--offline ot` there is no dealer: drop the dealer process and the `--dealer` flags).
-//! Every process must get the same training flags.
+//! Every process must get the same training flags. The owner prints the accuracy (or R^2) lines
+//! and `weights_rel_rmse`; each server prints its own time, traffic and rounds.
 //!
 //! Data preparation at the owners (before anything is shared): every cell must be a number in
 //! the fixed-point range (else the error names its line and column); every 5th row (0-based rows
