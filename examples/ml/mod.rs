@@ -928,60 +928,55 @@ pub fn run_mlp_local(
     let links = Arc::new(Mutex::new(links.map(Some)));
     let callback = Arc::new(Mutex::new(Some(on_epoch)));
     let (init2, params) = (init.clone(), task.params.clone());
-    let (r0, r1) = run_pair(
-        task.offline,
-        config,
-        task.seed,
-        move |mut p| {
-            let (links, callback) = (links.clone(), callback.clone());
-            let (init, params) = (init2.clone(), params.clone());
-            async move {
-                let role = p.role();
-                let mut owners = links.lock().unwrap()[role.index()]
-                    .take()
-                    .unwrap_or_default();
-                let mut cb = if role == Role::P0 {
-                    callback.lock().unwrap().take()
-                } else {
-                    None
-                };
-                let (mut xs, mut ys) = (Vec::new(), Vec::new());
-                for owner in owners.iter_mut() {
-                    xs.push(
-                        ml::share::receive_part::<u64, _>(role, owner, MAX_PART)
-                            .await?
-                            .0,
-                    );
-                    ys.push(
-                        ml::share::receive_part::<u64, _>(role, owner, MAX_PART)
-                            .await?
-                            .0,
-                    );
-                }
-                let x = ml::ops::concat_rows(&xs)?;
-                let y = ml::ops::concat_rows(&ys)?;
-                let t = Instant::now();
-                let w = ml::nn::train_mlp(&mut p, &x, &y, &init, &params, |e| {
-                    if let Some(f) = cb.as_mut() {
-                        f(e)
-                    }
-                })
-                .await?;
-                let total = t.elapsed();
-                let flat: Vec<u64> = w.iter().flat_map(|s| s.as_slice().to_vec()).collect();
-                if let Some(owner) = owners.first_mut() {
-                    data_owner::send_output(owner, &flat).await?;
-                }
-                let offline = p.correlations().spent;
-                Ok(ServerReport {
-                    online: total.saturating_sub(offline),
-                    offline,
-                    online_stats: p.stats(),
-                    offline_stats: p.correlations().inner().source_stats(),
-                })
+    let (r0, r1) = run_pair(task.offline, config, task.seed, move |mut p| {
+        let (links, callback) = (links.clone(), callback.clone());
+        let (init, params) = (init2.clone(), params.clone());
+        async move {
+            let role = p.role();
+            let mut owners = links.lock().unwrap()[role.index()]
+                .take()
+                .unwrap_or_default();
+            let mut cb = if role == Role::P0 {
+                callback.lock().unwrap().take()
+            } else {
+                None
+            };
+            let (mut xs, mut ys) = (Vec::new(), Vec::new());
+            for owner in owners.iter_mut() {
+                xs.push(
+                    ml::share::receive_part::<u64, _>(role, owner, MAX_PART)
+                        .await?
+                        .0,
+                );
+                ys.push(
+                    ml::share::receive_part::<u64, _>(role, owner, MAX_PART)
+                        .await?
+                        .0,
+                );
             }
-        },
-    );
+            let x = ml::ops::concat_rows(&xs)?;
+            let y = ml::ops::concat_rows(&ys)?;
+            let t = Instant::now();
+            let w = ml::nn::train_mlp(&mut p, &x, &y, &init, &params, |e| {
+                if let Some(f) = cb.as_mut() {
+                    f(e)
+                }
+            })
+            .await?;
+            let total = t.elapsed();
+            let flat: Vec<u64> = w.iter().flat_map(|s| s.as_slice().to_vec()).collect();
+            if let Some(owner) = owners.first_mut() {
+                data_owner::send_output(owner, &flat).await?;
+            }
+            let offline = p.correlations().spent;
+            Ok(ServerReport {
+                online: total.saturating_sub(offline),
+                offline,
+                online_stats: p.stats(),
+                offline_stats: p.correlations().inner().source_stats(),
+            })
+        }
+    });
     let mut plain = init.clone();
     plain.train(&train.x, &train.labels, &task.params);
     let mut weights = None;
