@@ -12,8 +12,7 @@
 //! For inference the standardization is folded into the first layer, so the client sends raw
 //! pixels.
 
-#[path = "ml/mod.rs"]
-mod ml;
+use fixshare_examples::ml;
 
 use fixshare::ml::inference;
 use fixshare::ml::{Dataset, MlpParams, SgdParams};

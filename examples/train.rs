@@ -31,8 +31,7 @@
 //! sums of squares of their own rows (only those aggregates pass between owners); for linear
 //! regression the target is standardized the same way.
 
-#[path = "ml/mod.rs"]
-mod ml;
+use fixshare_examples::ml;
 
 use fixshare::ml::{Dataset, GlmModel, Sigmoid};
 use fixshare::{Channel, Dealer, DealerClient, OtCorrelations, Role, Truncation, block_on_thread};

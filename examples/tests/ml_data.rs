@@ -1,8 +1,7 @@
 //! Datasets: bad CSV input fails at the data owner, before any share is sent, naming the line
 //! and column; the diabetes regression on shares matches plaintext SGD; the TCP roles work.
 
-#[path = "../ml/mod.rs"]
-mod ml;
+use fixshare_examples::ml;
 
 use fixshare::ml::{DataErrorKind, Dataset, GlmModel};
 use fixshare::{Channel, DataOwner, FixedPoint, Role, Seed, block_on_thread, duplex};

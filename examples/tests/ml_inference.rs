@@ -1,8 +1,7 @@
 //! Oblivious inference (MiniONN setting) on the digits data: the server's model and the client's
 //! images stay private, and the results match the same network in plaintext.
 
-#[path = "../ml/mod.rs"]
-mod ml;
+use fixshare_examples::ml;
 
 use fixshare::ml::Dataset;
 use fixshare::ml::inference::{self, Image, Layer, Network};

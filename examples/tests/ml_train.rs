@@ -1,8 +1,7 @@
 //! Secure training on the real datasets against plaintext SGD in the same run: logistic
 //! regression on breast_cancer, a multilayer perceptron on digits.
 
-#[path = "../ml/mod.rs"]
-mod ml;
+use fixshare_examples::ml;
 
 use fixshare::Truncation;
 use fixshare::ml::{Dataset, GlmModel, MlpParams, SgdParams, Sigmoid};

@@ -4,7 +4,7 @@
 //! Every operation here is a method of [`Party`], vectorized over a [`Shares`] matrix and run in
 //! one garbled-circuit round trip for the whole matrix (max and argmax take one per halving of the
 //! row). P0 garbles, P1 evaluates with its input labels by random OT from the offline source, and
-//! the results come back as fresh arithmetic shares (see [`gadget`]). Results are exact: they
+//! the results come back as fresh arithmetic shares (by adding a mask of P0's inside the circuit). Results are exact: they
 //! reconstruct to the plaintext fixed-point reference bit for bit, except [`Party::sigmoid`] and
 //! [`Party::piecewise_linear`], whose final product is truncated like [`Party::mul`].
 //!
@@ -24,7 +24,7 @@
 //! uniform masks; P0 sees P1's input bits masked by random OT choices.
 
 mod functions;
-pub mod gadget;
+mod gadget;
 
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};

@@ -1,7 +1,6 @@
 //! What the ML examples and their tests share: preparing data at the owners, the roles of a
 //! training session (data owner, server, dealer) generic over the transport, and the
 //! in-process run of all of them on threads.
-#![allow(dead_code, unreachable_pub)]
 
 pub mod tcp;
 

@@ -1,6 +1,6 @@
 //! Machine-learning benchmark: secure training beside plaintext training in the same run.
 //!
-//! Run with `cargo bench -p fixshare --features std --bench ml`. Prints
+//! Run with `cargo bench -p fixshare-examples --bench ml`. Prints
 //! 1. SecureML logistic regression on breast_cancer (455 training rows x 30 features, batch 32):
 //!    per epoch, online and offline time (dealer and OT), bytes, rounds, beside plaintext `f64` SGD
 //!    per epoch and the ratio; both sigmoids;
@@ -8,9 +8,7 @@
 //!    the dealer's matrix triples fetched beforehand: online time beside plaintext fixed-point SGD
 //!    (the same ring arithmetic without shares) and the ratio, bytes and rounds.
 
-#[path = "../../examples/ml/mod.rs"]
-#[allow(missing_docs)]
-mod ml_run;
+use fixshare_examples::ml as ml_run;
 
 use fixshare::ml::{Dataset, GlmModel, SgdParams, Sigmoid};
 use fixshare::{
@@ -36,8 +34,7 @@ fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 
 fn logistic() {
     const EPOCHS: usize = 5;
-    let data =
-        Dataset::from_csv(include_str!("../../examples/data/breast_cancer.csv")).expect("csv");
+    let data = Dataset::from_csv(include_str!("../data/breast_cancer.csv")).expect("csv");
     for (sigmoid, offline) in [
         (Sigmoid::Piecewise, Offline::Dealer),
         (Sigmoid::Piecewise, Offline::Ot),
