@@ -1,6 +1,7 @@
 //! Computing parties, their shares, the dealer, and the server side of data-owner input.
 
 use crate::data_owner::{c_transport, number_format};
+use crate::source::Source;
 use crate::status::Failure;
 use crate::transport::CTransport;
 use crate::{fxs_status, fxs_transport, run, run_void, slice, slice_mut};
@@ -8,8 +9,8 @@ use alloc::boxed::Box;
 use fixshare::data_owner::{receive_shares, send_output};
 use fixshare::transport::DEFAULT_MAX_FRAME;
 use fixshare::{
-    Channel, Config, Dealer, DealerClient, Error, Party, Ring, Role, Seed, Shares, Stats,
-    Truncation, block_on,
+    Channel, Config, Dealer, DealerClient, Domain, Error, OtCorrelations, Party, Ring, Role, Seed,
+    Shares, Stats, Truncation, block_on,
 };
 
 /// Party 0 (server 0; the garbler in garbled-circuit protocols).
@@ -25,13 +26,26 @@ pub const FXS_TRUNCATION_PAIRS: u32 = 1;
 
 /// The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
 pub const FXS_OFFLINE_DEALER: u32 = 0;
-/// Reserved: correlated randomness by oblivious transfer, without a third party (returns
-/// `FXS_STATUS_UNSUPPORTED` in this version).
+/// The two parties generate the correlated randomness themselves by oblivious transfer (base
+/// OTs and IKNP extension), over a second connection between them, `fxs_party_config.ot_peer`:
+/// no third party, more traffic between the parties.
 pub const FXS_OFFLINE_OT: u32 = 1;
+
+/// The host's own seed domain: sub-seeds of `fxs_party_config.seed` for the OT source and
+/// for garbling, apart from the streams the party derives from the seed itself.
+const FFI_SEEDS: Domain = Domain::user(0x00ff_1000);
+/// Index of the OT source's seed in [`FFI_SEEDS`].
+const SEED_OT: u64 = 0;
+/// Index of the garbling seed in [`FFI_SEEDS`].
+pub(crate) const SEED_GARBLING: u64 = 1;
 
 /// Configuration of a computing party; fill it with `fxs_party_config_init` first.
 ///
 /// Both parties must use the same ring width, fractional bits, truncation and offline source.
+/// Of the two offline transports, set only the one the offline source uses (`dealer` with
+/// `FXS_OFFLINE_DEALER`, `ot_peer` with `FXS_OFFLINE_OT`) and leave the other as
+/// `fxs_party_config_init` left it (NULL callbacks): `fxs_party_new` rejects a missing one with
+/// `FXS_STATUS_NULL_POINTER` and a superfluous one with `FXS_STATUS_INVALID_ARGUMENT`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct fxs_party_config {
@@ -43,7 +57,7 @@ pub struct fxs_party_config {
     pub frac_bits: u32,
     /// `FXS_TRUNCATION_LOCAL` (default) or `FXS_TRUNCATION_PAIRS`.
     pub truncation: u32,
-    /// `FXS_OFFLINE_DEALER` (default; the only source in this version).
+    /// `FXS_OFFLINE_DEALER` (default) or `FXS_OFFLINE_OT`.
     pub offline: u32,
     /// This party's secret randomness: 32 bytes of fresh entropy, never reused.
     pub seed: [u8; 32],
@@ -51,8 +65,12 @@ pub struct fxs_party_config {
     pub max_frame: usize,
     /// The connection to the other party.
     pub peer: fxs_transport,
-    /// The connection to the dealer (with `FXS_OFFLINE_DEALER`).
+    /// The connection to the dealer: with `FXS_OFFLINE_DEALER` only.
     pub dealer: fxs_transport,
+    /// A second connection to the other party, used only by the offline phase: with
+    /// `FXS_OFFLINE_OT` only. It must be a separate byte stream from `peer` (its own socket),
+    /// because the offline and online messages are framed independently.
+    pub ot_peer: fxs_transport,
 }
 
 /// Traffic counters of one connection.
@@ -80,9 +98,9 @@ impl From<Stats> for fxs_stats {
     }
 }
 
-type P<R> = Party<CTransport, DealerClient<CTransport>, R>;
+pub(crate) type P<R> = Party<CTransport, Source, R>;
 
-enum AnyParty {
+pub(crate) enum AnyParty {
     R32(P<u32>),
     R64(P<u64>),
     R128(P<u128>),
@@ -91,9 +109,13 @@ enum AnyParty {
 /// A computing party's session (opaque). Create with `fxs_party_new`, free with
 /// `fxs_party_free`.
 pub struct fxs_party {
-    inner: AnyParty,
+    pub(crate) inner: AnyParty,
+    /// Garbled-circuit runs (`fxs_party_run_circuit`): their own frames on the peer connection.
+    pub(crate) circuits: crate::circuit::CircuitRuns,
+    /// The failure of a garbled-circuit run, which poisons the party like its own failures.
+    pub(crate) failed: Option<Error>,
     /// Set during a call; still set afterwards only if the call panicked.
-    busy: bool,
+    pub(crate) busy: bool,
 }
 
 enum AnyShares {
@@ -160,6 +182,12 @@ fn sh<R: Width>(s: &fxs_shares) -> Result<&Shares<R>, Failure> {
     ))
 }
 
+/// The transport of the chosen offline source, checked.
+enum Offline {
+    Dealer(CTransport),
+    Ot(CTransport),
+}
+
 /// Boxes a result for the caller.
 fn boxed<R: Width>(s: Shares<R>) -> *mut fxs_shares {
     Box::into_raw(Box::new(fxs_shares { inner: R::wrap(s) }))
@@ -167,7 +195,7 @@ fn boxed<R: Width>(s: Shares<R>) -> *mut fxs_shares {
 
 /// Runs a call on a party (`None`: the caller passed NULL) that is not poisoned, and leaves it
 /// unusable if the call panics.
-fn with_party(
+pub(crate) fn with_party(
     name: &'static str,
     party: Option<&mut fxs_party>,
     body: impl FnOnce(&mut fxs_party) -> Result<(), Failure>,
@@ -178,7 +206,7 @@ fn with_party(
             return Err(Failure::Unusable);
         }
         let failure = with_party!(party, p => p.failure().cloned());
-        if let Some(e) = failure {
+        if let Some(e) = failure.or_else(|| party.failed.clone()) {
             return Err(Failure::Poisoned(e));
         }
         party.busy = true;
@@ -190,7 +218,7 @@ fn with_party(
 
 /// Sets `*out` (the caller's out-parameter; `None` if it passed NULL) to NULL and returns it for
 /// the result.
-fn out_ptr<T>(out: Option<&mut *mut T>) -> Result<&mut *mut T, Failure> {
+pub(crate) fn out_ptr<T>(out: Option<&mut *mut T>) -> Result<&mut *mut T, Failure> {
     let out = out.ok_or(Failure::null("`out` is NULL"))?;
     *out = core::ptr::null_mut();
     Ok(out)
@@ -206,7 +234,8 @@ fn shares_ref<'a>(
 
 /// Fills `config` with the defaults: role 0, 64-bit ring, 16 fractional bits, local
 /// truncation, the dealer as offline source, default frame limit, a zero seed and NULL
-/// transports (set the role, a fresh seed and both transports before `fxs_party_new`).
+/// transports (set the role, a fresh seed, `peer` and the offline source's transport before
+/// `fxs_party_new`).
 ///
 /// # Safety
 /// `config` is NULL or points to writable memory for an `fxs_party_config`.
@@ -234,6 +263,7 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
                 max_frame: 0,
                 peer: none,
                 dealer: none,
+                ot_peer: none,
             })
         };
         Ok(())
@@ -241,7 +271,9 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
 }
 
 /// Creates a party from `config` (copied) and connects it to its offline source: with the
-/// dealer, this blocks until the dealer's seed arrives over `config->dealer`.
+/// dealer, this blocks until the dealer's seed arrives over `config->dealer`; with OT, both
+/// parties must call it at the same time, since it runs the base OTs with the peer over
+/// `config->ot_peer` (two rounds).
 ///
 /// On success `*out` is the new party; on failure `*out` is NULL.
 ///
@@ -273,18 +305,34 @@ pub unsafe extern "C" fn fxs_party_new(
                 ));
             }
         };
-        match c.offline {
-            FXS_OFFLINE_DEALER => {}
-            FXS_OFFLINE_OT => {
-                return Err(Failure::Arg(
-                    fxs_status::Unsupported,
-                    "the OT-based offline phase is not available in this version",
+        let peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
+        let circuit_peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
+        let unset = |t: &fxs_transport| t.send.is_none() && t.recv.is_none() && t.flush.is_none();
+        let offline = match c.offline {
+            FXS_OFFLINE_DEALER if !unset(&c.ot_peer) => {
+                return Err(Failure::invalid(
+                    "ot_peer is set but the offline source is FXS_OFFLINE_DEALER",
                 ));
             }
-            _ => return Err(Failure::invalid("offline must be FXS_OFFLINE_DEALER")),
-        }
-        let peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
-        let dealer = c_transport(&c.dealer, "dealer.send or dealer.recv is NULL")?;
+            FXS_OFFLINE_DEALER => Offline::Dealer(c_transport(
+                &c.dealer,
+                "dealer.send or dealer.recv is NULL",
+            )?),
+            FXS_OFFLINE_OT if !unset(&c.dealer) => {
+                return Err(Failure::invalid(
+                    "dealer is set but the offline source is FXS_OFFLINE_OT",
+                ));
+            }
+            FXS_OFFLINE_OT => Offline::Ot(c_transport(
+                &c.ot_peer,
+                "ot_peer.send or ot_peer.recv is NULL",
+            )?),
+            _ => {
+                return Err(Failure::invalid(
+                    "offline must be FXS_OFFLINE_DEALER or FXS_OFFLINE_OT",
+                ));
+            }
+        };
         let config = Config {
             fixed,
             truncation,
@@ -293,14 +341,29 @@ pub unsafe extern "C" fn fxs_party_new(
                 m => m,
             },
         };
-        let source = block_on(DealerClient::connect(role, dealer))?;
         let seed = Seed::from_bytes(c.seed);
+        let source = match offline {
+            Offline::Dealer(t) => Source::Dealer(block_on(DealerClient::connect(role, t))?),
+            Offline::Ot(t) => {
+                let ot_seed = seed.derive(FFI_SEEDS, SEED_OT);
+                Source::Ot(Box::new(block_on(OtCorrelations::setup(role, t, ot_seed))?))
+            }
+        };
+        let circuits = crate::circuit::CircuitRuns::new(
+            Channel::with_max_frame(circuit_peer, config.max_frame),
+            seed.derive(FFI_SEEDS, SEED_GARBLING),
+        );
         let inner = match c.ring_bits {
             32 => AnyParty::R32(Party::new(role, peer, source, seed, config)),
             64 => AnyParty::R64(Party::new(role, peer, source, seed, config)),
             _ => AnyParty::R128(Party::new(role, peer, source, seed, config)),
         };
-        *out = Box::into_raw(Box::new(fxs_party { inner, busy: false }));
+        *out = Box::into_raw(Box::new(fxs_party {
+            inner,
+            circuits,
+            failed: None,
+            busy: false,
+        }));
         Ok(())
     })
 }
@@ -321,8 +384,9 @@ pub unsafe extern "C" fn fxs_party_free(party: *mut fxs_party) {
     run_void(move || drop(party));
 }
 
-/// Writes the traffic with the peer to `*peer` and with the offline source to `*offline`
-/// (either may be NULL). Works on a poisoned party.
+/// Writes the traffic with the peer to `*peer` (garbled-circuit runs included) and with the
+/// offline source to `*offline` (the dealer, or the peer over `ot_peer`); either may be NULL.
+/// Works on a poisoned party.
 ///
 /// # Safety
 /// `party` is NULL or a live party; `peer` and `offline` are NULL or writable.
@@ -340,6 +404,7 @@ pub unsafe extern "C" fn fxs_party_stats(
             AnyParty::R64(p) => (p.stats(), p.correlations().stats()),
             AnyParty::R128(p) => (p.stats(), p.correlations().stats()),
         };
+        let p = p + party.circuits.stats();
         // SAFETY: NULL or writable (caller).
         if let Some(peer) = unsafe { peer.as_mut() } {
             *peer = p.into();
