@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The C ABI suite (issue 5): builds libfixshare, checks the committed header is fresh, compiles
 # the C/C++ examples and the C tests with gcc/g++ -Wall -Wextra -Werror -pedantic (C11, C++17),
-# statically and dynamically linked, runs them, runs the C tests under ASan/UBSan and valgrind,
-# checks pkg-config and CMake consumption and the no_std data-owner build for Cortex-M.
+# statically and dynamically linked, runs them (with the dealer and with the OT-based offline
+# phase; AES-128 as a Bristol circuit between two processes), runs the C tests and the example
+# under ASan/UBSan and valgrind, checks pkg-config and CMake consumption and the no_std
+# data-owner build for Cortex-M.
 # Installs what it needs, idempotently. Ends with "N passed, 0 failed"; exits non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -106,6 +108,12 @@ for b in dot_c_static dot_c_dynamic dot_cpp_static dot_cpp_dynamic; do
     check "$b: both parties print the correct result" \
         bash -c "[ \$(grep -cE '$result' '$work/run.out') -eq 2 ] && grep -qx ok '$work/run.out'"
 done
+for b in dot_c_static dot_c_dynamic; do
+    expect_output "$b --ot: two processes over TCP, OT offline phase (no dealer)" \
+        "party 0.*$result.*offline phase: OT" timeout 60 "$bin/$b" --ot
+    check "$b --ot: both parties print the correct result" \
+        bash -c "[ \$(grep -cE '$result.*offline phase: OT' '$work/run.out') -eq 2 ] && grep -qx ok '$work/run.out'"
+done
 for b in test_static test_dynamic test_cxx; do
     expect_output "$b: results and error paths" '^[0-9]+ passed, 0 failed$' timeout 120 "$bin/$b"
 done
@@ -118,6 +126,9 @@ expect_output "C tests under valgrind (no leaks, no invalid accesses)" '^[0-9]+ 
 expect_output "C example under valgrind (all three processes)" "$result" \
     timeout 300 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     "$bin/dot_c_dynamic"
+expect_output "C example with --ot under valgrind (both processes)" "$result.*offline phase: OT" \
+    timeout 300 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    "$bin/dot_c_dynamic" --ot
 
 # ----- pkg-config and CMake -----
 echo "packaging"
