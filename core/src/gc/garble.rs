@@ -94,6 +94,23 @@ impl<'c, H: BlockHash> Garbler<'c, H> {
         }
     }
 
+    /// Starts the next copy of the circuit when this one is done: fresh zero labels for the
+    /// input wires, the same offset, and AND-gate tweaks that continue from the last copy (so no
+    /// tweak repeats). Returns false, changing nothing, if garbling is not done.
+    pub fn restart<G: CryptoRng + ?Sized>(&mut self, rng: &mut G) -> bool {
+        if !self.is_done() {
+            return false;
+        }
+        let mut b = [0u8; 16];
+        for l in self.labels.iter_mut().take(self.circuit.input_bits()) {
+            rng.fill_bytes(&mut b);
+            *l = u128::from_le_bytes(b);
+        }
+        b.zeroize();
+        self.next = 0;
+        true
+    }
+
     /// The label of input wire `wire` carrying `bit` (the label the evaluator must receive).
     /// `None` if `wire` is not an input wire.
     pub fn input_label(&self, wire: usize, bit: bool) -> Option<Block> {
@@ -206,6 +223,16 @@ impl<'c, H: BlockHash> Evaluator<'c, H> {
             next: 0,
             and_index: 0,
         }
+    }
+
+    /// Starts the next copy of the circuit when this one is done (mirrors [`Garbler::restart`]);
+    /// set the new input labels before evaluating. Returns false if evaluation is not done.
+    pub fn restart(&mut self) -> bool {
+        if !self.is_done() {
+            return false;
+        }
+        self.next = 0;
+        true
     }
 
     /// Sets the active label of input wire `wire`; false if `wire` is not an input wire.
