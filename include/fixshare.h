@@ -37,6 +37,12 @@
 #define FXS_TRUNCATION_PAIRS 1
 
 /**
+ * Exact truncation in a garbled circuit (MiniONN): exactly `floor(x / 2^f)` after every
+ * product, at about 126 AND gates per value in Z_2^64 and one round trip.
+ */
+#define FXS_TRUNCATION_EXACT 2
+
+/**
  * The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
  */
 #define FXS_OFFLINE_DEALER 0
@@ -355,7 +361,7 @@ typedef struct fxs_party_config {
      */
     uint32_t frac_bits;
     /**
-     * `FXS_TRUNCATION_LOCAL` (default) or `FXS_TRUNCATION_PAIRS`.
+     * `FXS_TRUNCATION_LOCAL` (default), `FXS_TRUNCATION_PAIRS` or `FXS_TRUNCATION_EXACT`.
      */
     uint32_t truncation;
     /**
@@ -441,6 +447,33 @@ typedef struct fxs_circuit_info {
      */
     size_t and_gates;
 } fxs_circuit_info;
+
+/**
+ * A max-pooling window over images stored one per row of a share matrix, channel-major
+ * (`channels x height x width` values per row).
+ */
+typedef struct fxs_pool2d {
+    /**
+     * Channels per image.
+     */
+    size_t channels;
+    /**
+     * Image height.
+     */
+    size_t height;
+    /**
+     * Image width.
+     */
+    size_t width;
+    /**
+     * The side of the square window (at most the height and the width).
+     */
+    size_t window;
+    /**
+     * The step between windows (positive).
+     */
+    size_t stride;
+} fxs_pool2d;
 
 #ifdef __cplusplus
 extern "C" {
@@ -902,6 +935,123 @@ fxs_status fxs_circuit_eval(const struct fxs_circuit *circuit, const uint8_t *in
  * NULL or writable for `out_len` bytes; `out_bits` is NULL or writable.
  */
 fxs_status fxs_party_run_circuit(struct fxs_party *party, const struct fxs_circuit *circuit, const uint32_t *owners, size_t n_owners, const uint8_t *inputs, size_t n_inputs, uint32_t reveal, uint8_t *out, size_t out_len, size_t *out_bits_written);
+
+/**
+ * ReLU, `max(x, 0)`, elementwise (exact).
+ *
+ * On success `*out` holds new shares of the shape of `x` (free them with `fxs_shares_free`);
+ * on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_relu(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * ReLU and its derivative (1.0 where `x >= 0`, else 0.0) in one round trip: what a network's
+ * forward pass keeps for its backward pass.
+ *
+ * On success `*out_relu` and `*out_derivative` hold new shares of the shape of `x`; on
+ * failure both are NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out_relu` and
+ * `out_derivative` are NULL or writable.
+ */
+fxs_status fxs_party_relu_with_derivative(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out_relu, struct fxs_shares **out_derivative);
+
+/**
+ * DReLU, the sign test: 1.0 where `x >= 0`, else 0.0, elementwise.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_drelu(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The comparison `x < y`: 1.0 where it holds, else 0.0, elementwise. The shapes must be equal
+ * (`FXS_STATUS_DIMENSION_MISMATCH` otherwise, before anything is sent).
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+ */
+fxs_status fxs_party_less_than(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, struct fxs_shares **out);
+
+/**
+ * SecureML's piecewise sigmoid, elementwise: 0 below -1/2, `x + 1/2` between, 1 above 1/2
+ * (exact).
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_sigmoid_piecewise(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The logistic function `1 / (1 + e^-x)`, elementwise, by a 34-segment piecewise-linear
+ * approximation (error below 0.003, plus the truncation of one product): one garbled-circuit
+ * round trip, then one product.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_sigmoid(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The largest value of each row of `x` (`rows x cols`, `cols > 0`): `*out` is `rows x 1`.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_max(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The largest value of each row of `x` (`cols > 0`) and its column index (the first one on
+ * ties), both `rows x 1`; the indices are shares of fixed-point integers (0.0, 1.0, ...).
+ *
+ * On success `*out_max` and `*out_index` hold new shares; on failure both are NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out_max` and `out_index` are
+ * NULL or writable.
+ */
+fxs_status fxs_party_argmax(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out_max, struct fxs_shares **out_index);
+
+/**
+ * Max pooling: each row of `x` is an image of `pool->channels x pool->height x pool->width`
+ * values (channel-major, then row-major); `*out` has one row per image of
+ * `channels x out_h x out_w` window maxima, `out_h = (height - window) / stride + 1` (and
+ * likewise `out_w`). A bad window (`FXS_STATUS_INVALID_ARGUMENT`) or a row length other than
+ * `channels * height * width` (`FXS_STATUS_DIMENSION_MISMATCH`) is rejected before anything is
+ * sent.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `pool` is NULL or readable;
+ * `out` is NULL or writable.
+ */
+fxs_status fxs_party_max_pool(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_pool2d *pool, struct fxs_shares **out);
+
+/**
+ * `floor(x / 2^bits)` exactly, in a garbled circuit (MiniONN's truncation; `bits` below the
+ * ring width), whatever `fxs_party_config.truncation` says.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_truncate_exact(struct fxs_party *party, const struct fxs_shares *x, uint32_t bits, struct fxs_shares **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -46,6 +46,8 @@ pub mod party;
 #[cfg(feature = "std")]
 pub mod circuit;
 #[cfg(feature = "std")]
+pub mod nonlinear;
+#[cfg(feature = "std")]
 mod source;
 mod status;
 mod transport;

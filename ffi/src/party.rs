@@ -23,6 +23,9 @@ pub const FXS_ROLE_P1: u32 = 1;
 pub const FXS_TRUNCATION_LOCAL: u32 = 0;
 /// Truncation pairs from the offline source: one round, never a large error.
 pub const FXS_TRUNCATION_PAIRS: u32 = 1;
+/// Exact truncation in a garbled circuit (MiniONN): exactly `floor(x / 2^f)` after every
+/// product, at about 126 AND gates per value in Z_2^64 and one round trip.
+pub const FXS_TRUNCATION_EXACT: u32 = 2;
 
 /// The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
 pub const FXS_OFFLINE_DEALER: u32 = 0;
@@ -55,7 +58,7 @@ pub struct fxs_party_config {
     pub ring_bits: u32,
     /// Fractional bits of the fixed-point encoding (default 16; at most `ring_bits - 2` and 62).
     pub frac_bits: u32,
-    /// `FXS_TRUNCATION_LOCAL` (default) or `FXS_TRUNCATION_PAIRS`.
+    /// `FXS_TRUNCATION_LOCAL` (default), `FXS_TRUNCATION_PAIRS` or `FXS_TRUNCATION_EXACT`.
     pub truncation: u32,
     /// `FXS_OFFLINE_DEALER` (default) or `FXS_OFFLINE_OT`.
     pub offline: u32,
@@ -118,7 +121,7 @@ pub struct fxs_party {
     pub(crate) busy: bool,
 }
 
-enum AnyShares {
+pub(crate) enum AnyShares {
     R32(Shares<u32>),
     R64(Shares<u64>),
     R128(Shares<u128>),
@@ -139,7 +142,7 @@ pub struct fxs_link {
 }
 
 /// A ring width whose shares an `fxs_shares` can hold.
-trait Width: Ring {
+pub(crate) trait Width: Ring {
     fn wrap(s: Shares<Self>) -> AnyShares;
     fn get(s: &AnyShares) -> Option<&Shares<Self>>;
 }
@@ -175,7 +178,7 @@ macro_rules! with_party {
 }
 
 /// The typed shares in `s`, which must match the party's ring (inferred from the use).
-fn sh<R: Width>(s: &fxs_shares) -> Result<&Shares<R>, Failure> {
+pub(crate) fn sh<R: Width>(s: &fxs_shares) -> Result<&Shares<R>, Failure> {
     R::get(&s.inner).ok_or(Failure::Arg(
         fxs_status::RingMismatch,
         "the shares belong to a session with another ring width",
@@ -189,7 +192,7 @@ enum Offline {
 }
 
 /// Boxes a result for the caller.
-fn boxed<R: Width>(s: Shares<R>) -> *mut fxs_shares {
+pub(crate) fn boxed<R: Width>(s: Shares<R>) -> *mut fxs_shares {
     Box::into_raw(Box::new(fxs_shares { inner: R::wrap(s) }))
 }
 
@@ -225,7 +228,7 @@ pub(crate) fn out_ptr<T>(out: Option<&mut *mut T>) -> Result<&mut *mut T, Failur
 }
 
 /// Shares the caller passed (`None`: NULL, described by `what`).
-fn shares_ref<'a>(
+pub(crate) fn shares_ref<'a>(
     s: Option<&'a fxs_shares>,
     what: &'static str,
 ) -> Result<&'a fxs_shares, Failure> {
@@ -299,9 +302,10 @@ pub unsafe extern "C" fn fxs_party_new(
         let truncation = match c.truncation {
             FXS_TRUNCATION_LOCAL => Truncation::Local,
             FXS_TRUNCATION_PAIRS => Truncation::Pairs,
+            FXS_TRUNCATION_EXACT => Truncation::Exact,
             _ => {
                 return Err(Failure::invalid(
-                    "truncation must be FXS_TRUNCATION_LOCAL or _PAIRS",
+                    "truncation must be FXS_TRUNCATION_LOCAL, _PAIRS or _EXACT",
                 ));
             }
         };
@@ -558,7 +562,7 @@ fn x_len(x: &fxs_shares) -> usize {
 // ----- arithmetic -----
 
 /// Runs an operation that produces new shares in `*out`.
-fn shares_op(
+pub(crate) fn shares_op(
     name: &'static str,
     party: Option<&mut fxs_party>,
     out: Option<&mut *mut fxs_shares>,

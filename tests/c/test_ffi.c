@@ -905,6 +905,201 @@ static void aes_between_processes(const fxs_circuit *aes) {
     CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* ----- the non-linear layer against the plaintext reference ----- */
+
+#define NN 8
+static const double NX[NN] = {1.5, -2.25, 0.0, 0.375, -0.25, 3.0, -7.5, 0.75};  /* party 0's */
+static const double NY[NN] = {0.5, -2.0, 0.0, 1.0, -0.5, 3.0, 2.0, -4.0};        /* party 1's */
+/* Party 0's 2 x 4 matrix for max/argmax (a tie in row 1), and two 1 x 4 x 4 images. */
+static const double M[8] = {0.5, -1.0, 2.25, 2.0, -3.0, -0.5, -2.0, -0.5};
+static const double IMG[32] = {1, 2, 0, -1, 5, -3, 2, 2, 0, 0, -1, -2, 4, 1, -6, 3,
+                               -1, -2, -3, -4, -5, -6, -7, -8, 9, 0, 1, 2, 3, 4, 5, 6};
+
+static double ulp(const session *s) { return ldexp(1.0, -(int)s->frac_bits); }
+
+/* Reveals x and compares with want[0..n) within tol. */
+static void expect_within(fxs_party *party, const fxs_shares *x, const double *want, size_t n,
+                          double tol, const char *what) {
+    double got[32];
+    size_t rows = 0, cols = 0;
+    int ok = 1;
+    CHECK_OK(fxs_shares_shape(x, &rows, &cols));
+    CHECK(rows * cols == n);
+    CHECK_OK(fxs_party_reveal(party, x, got, 32));
+    for (size_t i = 0; i < n; i++) ok = ok && fabs(got[i] - want[i]) <= tol;
+    count(ok, __FILE__, __LINE__, what);
+    if (!ok)
+        for (size_t i = 0; i < n; i++) fprintf(stderr, "  %s[%zu]: got %g, want %g\n", what, i, got[i], want[i]);
+}
+
+static double plain_max_pool(const double *img, int c, int h, int w, int k, int st, int oy, int ox) {
+    double m = -1e300;
+    for (int dy = 0; dy < k; dy++)
+        for (int dx = 0; dx < k; dx++) {
+            double v = img[c * h * w + (oy * st + dy) * w + ox * st + dx];
+            if (v > m) m = v;
+        }
+    return m;
+}
+
+static void nonlinear(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *x = NULL, *y = NULL, *m = NULL, *img = NULL, *r = NULL, *r2 = NULL, *t = NULL;
+    double want[32], want2[32];
+    const double exact = ulp(s); /* inputs are multiples of 2^-f: results are exact */
+    (void)peer;
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, NX, NN, 1, &x));
+        CHECK_OK(fxs_party_receive_input(party, NN, 1, &y));
+        CHECK_OK(fxs_party_share_input(party, M, 2, 4, &m));
+        CHECK_OK(fxs_party_share_input(party, IMG, 2, 16, &img));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, NN, 1, &x));
+        CHECK_OK(fxs_party_share_input(party, NY, NN, 1, &y));
+        CHECK_OK(fxs_party_receive_input(party, 2, 4, &m));
+        CHECK_OK(fxs_party_receive_input(party, 2, 16, &img));
+    }
+
+    for (int i = 0; i < NN; i++) want[i] = NX[i] > 0 ? NX[i] : 0.0;
+    CHECK_OK(fxs_party_relu(party, x, &r));
+    expect_within(party, r, want, NN, exact / 2, "relu");
+    fxs_shares_free(r);
+
+    for (int i = 0; i < NN; i++) want2[i] = NX[i] >= 0 ? 1.0 : 0.0;
+    CHECK_OK(fxs_party_relu_with_derivative(party, x, &r, &r2));
+    expect_within(party, r, want, NN, exact / 2, "relu_with_derivative: relu");
+    expect_within(party, r2, want2, NN, exact / 2, "relu_with_derivative: derivative");
+    fxs_shares_free(r);
+    fxs_shares_free(r2);
+
+    CHECK_OK(fxs_party_drelu(party, x, &r));
+    expect_within(party, r, want2, NN, exact / 2, "drelu");
+    fxs_shares_free(r);
+
+    for (int i = 0; i < NN; i++) want[i] = NX[i] < NY[i] ? 1.0 : 0.0;
+    CHECK_OK(fxs_party_less_than(party, x, y, &r));
+    expect_within(party, r, want, NN, exact / 2, "less_than");
+    fxs_shares_free(r);
+
+    for (int i = 0; i < NN; i++) want[i] = NX[i] < -0.5 ? 0.0 : NX[i] > 0.5 ? 1.0 : NX[i] + 0.5;
+    CHECK_OK(fxs_party_sigmoid_piecewise(party, x, &r));
+    expect_within(party, r, want, NN, exact / 2, "sigmoid_piecewise");
+    fxs_shares_free(r);
+
+    for (int i = 0; i < NN; i++) want[i] = 1.0 / (1.0 + exp(-NX[i]));
+    CHECK_OK(fxs_party_sigmoid(party, x, &r));
+    expect_within(party, r, want, NN, 0.003 + 4 * exact, "sigmoid");
+    fxs_shares_free(r);
+
+    want[0] = 2.25; /* row maxima */
+    want[1] = -0.5;
+    CHECK_OK(fxs_party_max(party, m, &r));
+    expect_within(party, r, want, 2, exact / 2, "max");
+    fxs_shares_free(r);
+    want2[0] = 2.0; /* their first column index */
+    want2[1] = 1.0;
+    CHECK_OK(fxs_party_argmax(party, m, &r, &r2));
+    expect_within(party, r, want, 2, exact / 2, "argmax: max");
+    expect_within(party, r2, want2, 2, exact / 2, "argmax: index");
+    fxs_shares_free(r);
+    fxs_shares_free(r2);
+
+    {
+        /* 2 x 2 windows, stride 2; then 3 x 3 windows, stride 1: two images, one channel. */
+        fxs_pool2d pool = {1, 4, 4, 2, 2};
+        size_t rows = 0, cols = 0;
+        for (int k = 0; k < 2; k++)
+            for (int oy = 0; oy < 2; oy++)
+                for (int ox = 0; ox < 2; ox++) want[k * 4 + oy * 2 + ox] = plain_max_pool(IMG + 16 * k, 0, 4, 4, 2, 2, oy, ox);
+        CHECK_OK(fxs_party_max_pool(party, img, &pool, &r));
+        CHECK_OK(fxs_shares_shape(r, &rows, &cols));
+        CHECK(rows == 2 && cols == 4);
+        expect_within(party, r, want, 8, exact / 2, "max_pool 2x2/2");
+        fxs_shares_free(r);
+        pool.window = 3;
+        pool.stride = 1;
+        for (int k = 0; k < 2; k++)
+            for (int oy = 0; oy < 2; oy++)
+                for (int ox = 0; ox < 2; ox++) want[k * 4 + oy * 2 + ox] = plain_max_pool(IMG + 16 * k, 0, 4, 4, 3, 1, oy, ox);
+        CHECK_OK(fxs_party_max_pool(party, img, &pool, &r));
+        expect_within(party, r, want, 8, exact / 2, "max_pool 3x3/1");
+        fxs_shares_free(r);
+
+        /* Argument errors found before anything is sent: the party stays usable. */
+        pool.window = 5;
+        r = (fxs_shares *)&r;
+        CHECK_STATUS(fxs_party_max_pool(party, img, &pool, &r), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK(r == NULL);
+        CHECK_MSG("window larger than the image");
+        pool.window = 2;
+        pool.height = 3;
+        CHECK_STATUS(fxs_party_max_pool(party, img, &pool, &r), FXS_STATUS_DIMENSION_MISMATCH);
+        pool.stride = 0;
+        CHECK_STATUS(fxs_party_max_pool(party, img, &pool, &r), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_max_pool(party, img, NULL, &r), FXS_STATUS_NULL_POINTER);
+    }
+
+    /* Exact truncation: floor, even for negative values (-3 ulp / 2 = -2 ulp). */
+    {
+        const double v = -3.0 * exact, w = -2.0 * exact;
+        CHECK_OK(fxs_party_mul_public_integer(party, x, 4, &t));
+        CHECK_OK(fxs_party_truncate_exact(party, t, 2, &r));
+        expect_within(party, r, NX, NN, 0.0, "truncate_exact(4x, 2) == x");
+        fxs_shares_free(r);
+        fxs_shares_free(t);
+        if (role == 0)
+            CHECK_OK(fxs_party_share_input(party, &v, 1, 1, &t));
+        else
+            CHECK_OK(fxs_party_receive_input(party, 1, 1, &t));
+        CHECK_OK(fxs_party_truncate_exact(party, t, 1, &r));
+        expect_within(party, r, &w, 1, 0.0, "truncate_exact rounds towards minus infinity");
+        fxs_shares_free(r);
+        CHECK_STATUS(fxs_party_truncate_exact(party, t, s->ring_bits, &r), FXS_STATUS_INVALID_ARGUMENT);
+        fxs_shares_free(t);
+    }
+
+    r = (fxs_shares *)&r;
+    r2 = (fxs_shares *)&r2;
+    CHECK_STATUS(fxs_party_relu(party, NULL, &r), FXS_STATUS_NULL_POINTER);
+    CHECK(r == NULL);
+    CHECK_MSG("fxs_party_relu");
+    CHECK_STATUS(fxs_party_relu(party, x, NULL), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_less_than(party, x, m, &r), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_MSG("different shapes");
+    r = (fxs_shares *)&r;
+    CHECK_STATUS(fxs_party_argmax(party, m, &r, NULL), FXS_STATUS_NULL_POINTER);
+    CHECK(r == NULL);
+    CHECK_STATUS(fxs_party_relu_with_derivative(party, x, NULL, &r2), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_sigmoid(NULL, x, &r), FXS_STATUS_NULL_POINTER);
+    for (int i = 0; i < NN; i++) want[i] = NX[i] > 0 ? NX[i] : 0.0;
+    CHECK_OK(fxs_party_relu(party, x, &r));
+    expect_within(party, r, want, NN, exact / 2, "relu after argument errors");
+    fxs_shares_free(r);
+
+    fxs_shares_free(x);
+    fxs_shares_free(y);
+    fxs_shares_free(m);
+    fxs_shares_free(img);
+}
+
+/* The peer disconnects before a ReLU: both fail, are poisoned, and can be freed. */
+static void relu_disconnects(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *x = NULL, *r = NULL, *r2 = NULL;
+    (void)s;
+    if (role == 0)
+        CHECK_OK(fxs_party_share_input(party, NX, NN, 1, &x));
+    else
+        CHECK_OK(fxs_party_receive_input(party, NN, 1, &x));
+    if (role == 1) shutdown(peer->fd, SHUT_RDWR);
+    r = (fxs_shares *)&r;
+    CHECK_STATUS(fxs_party_relu(party, x, &r), FXS_STATUS_CLOSED);
+    CHECK_MSG("fxs_party_relu: relu");
+    CHECK(r == NULL);
+    CHECK_STATUS(fxs_party_argmax(party, x, &r, &r2), FXS_STATUS_POISONED);
+    CHECK(r == NULL && r2 == NULL);
+    CHECK_STATUS(fxs_party_sigmoid(party, x, &r), FXS_STATUS_POISONED);
+    fxs_shares_free(x);
+}
+
 /* ----- configuration and argument errors without a session ----- */
 
 static void no_session(void) {
@@ -1014,6 +1209,15 @@ int main(int argc, char **argv) {
     run_session_from(FXS_OFFLINE_OT, 128, 30, FXS_TRUNCATION_PAIRS, arithmetic, NULL);
     run_session_from(FXS_OFFLINE_OT, 64, 16, FXS_TRUNCATION_LOCAL, disconnects, NULL);
     run_session_from(FXS_OFFLINE_OT, 64, 16, FXS_TRUNCATION_LOCAL, ot_disconnects, NULL);
+    /* Exact truncation after every product. */
+    run_session(64, 16, FXS_TRUNCATION_EXACT, arithmetic, NULL);
+    run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_EXACT, arithmetic, NULL);
+    /* The non-linear layer, with both offline sources and all ring widths. */
+    run_session(64, 16, FXS_TRUNCATION_LOCAL, nonlinear, NULL);
+    run_session(128, 30, FXS_TRUNCATION_EXACT, nonlinear, NULL);
+    run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_PAIRS, nonlinear, NULL);
+    run_session_from(FXS_OFFLINE_OT, 64, 20, FXS_TRUNCATION_EXACT, nonlinear, NULL);
+    run_session(64, 16, FXS_TRUNCATION_LOCAL, relu_disconnects, NULL);
     data_owner();
 
     bad_circuits();
