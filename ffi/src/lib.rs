@@ -4,8 +4,11 @@
 //! cbindgen) to host any role of a fixshare deployment over its own sockets:
 //!
 //! - a **dealer** (`fxs_dealer_serve`), the offline source of correlated randomness;
-//! - a **computing party** (`fxs_party_*`): secret sharing, reveal, arithmetic on share
-//!   matrices held in opaque `fxs_shares` handles, and the server side of data-owner input;
+//! - a **computing party** (`fxs_party_*`): secret sharing, reveal, arithmetic and the
+//!   non-linear layer (ReLU, comparisons, sigmoids, max, argmax, max pooling, exact truncation)
+//!   on share matrices held in opaque `fxs_shares` handles, Bristol Fashion circuits by garbled
+//!   circuits (`fxs_circuit_*`, `fxs_party_run_circuit`), and the server side of data-owner
+//!   input; its offline phase comes from a dealer or from OT with the peer (`FXS_OFFLINE_OT`);
 //! - a **data owner** (`fxs_data_owner_*`): secret-shares readings to the two servers and
 //!   reconstructs results, in caller-provided storage, without an allocator. This part also
 //!   builds without `std` (`--no-default-features --features panic-handler`) as a static
