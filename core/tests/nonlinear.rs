@@ -5,6 +5,7 @@
 mod common;
 
 use common::{TestRng, seed};
+use fixshare::gc::{Builder, Reveal};
 use fixshare::{
     Config, Correlations, Error, ErrorKind, FixedPoint, MemoryTransport, OtCorrelations, Party,
     PiecewiseLinear, Pool2d, Ring, Role, Shares, Transport, Truncation, block_on_thread, duplex,
@@ -468,4 +469,50 @@ fn peer_leaving_mid_relu_is_an_error() {
     let e = a.unwrap().unwrap();
     assert!(matches!(e.kind(), ErrorKind::Closed), "{e}");
     assert!(e.to_string().contains("relu"), "{e}");
+}
+
+/// A circuit in a session with its outputs kept as XOR shares, then converted to arithmetic
+/// shares of the bits: both match the plaintext circuit.
+#[test]
+fn run_circuit_and_xor_to_arithmetic_conversion() {
+    let mut b = Builder::new(&[16, 16]);
+    let (x, y) = (b.input(0).unwrap(), b.input(1).unwrap());
+    let lt = b.lt_unsigned(&x, &y);
+    let eq = b.eq(&x, &y);
+    let xy = b.xor_word(&x, &y);
+    b.output(&[lt, eq]);
+    b.output(&xy);
+    let circuit = b.finish().unwrap();
+    let mut rng = TestRng(61);
+    for _ in 0..4 {
+        let (a, c) = (rng.next_u64() & 0xffff, rng.next_u64() & 0xffff);
+        let bits = |v: u64| (0..16).map(move |i| (v >> i) & 1 == 1);
+        let plain: Vec<bool> = circuit
+            .eval(&bits(a).chain(bits(c)).collect::<Vec<_>>())
+            .unwrap();
+        let circuit = circuit.clone();
+        let (r0, r1) = common::run_pair(Config::default(), 62, move |mut p| {
+            let circuit = circuit.clone();
+            async move {
+                let owners = [Role::P0, Role::P1];
+                let mine: Vec<bool> = bits(if p.role() == Role::P0 { a } else { c }).collect();
+                let both = p
+                    .run_circuit(&circuit, &owners, &mine, Reveal::Both)
+                    .await?;
+                let shared = p
+                    .run_circuit(&circuit, &owners, &mine, Reveal::Shared)
+                    .await?;
+                let arith = p.bits_to_arithmetic(&shared).await?;
+                Ok((both, shared, p.open(&arith).await?))
+            }
+        });
+        let ((both0, sh0, ar0), (both1, sh1, ar1)) = (r0.unwrap(), r1.unwrap());
+        assert_eq!(both0, plain);
+        assert_eq!(both1, plain);
+        let xor: Vec<bool> = sh0.iter().zip(&sh1).map(|(a, b)| a ^ b).collect();
+        assert_eq!(xor, plain, "XOR shares reconstruct");
+        let want: Vec<u64> = plain.iter().map(|&b| u64::from(b)).collect();
+        assert_eq!(ar0, want, "arithmetic shares of the bits");
+        assert_eq!(ar1, want);
+    }
 }

@@ -28,7 +28,10 @@ pub mod gadget;
 
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
+use crate::gc::{Circuit, Job, Reveal, execute};
+use crate::hash::FixedKeyAes;
 use crate::party::Party;
+use crate::prg::Domain;
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Shares;
@@ -407,6 +410,54 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
             let windows = Shares::matrix(x.rows() * c * oh * ow, k * k, windows)?;
             let (m, _) = p.tournament(&windows, false).await?;
             m.reshape(x.rows(), c * oh * ow)
+        })
+        .await
+    }
+}
+
+impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
+    /// Runs any circuit (for example one read by [`crate::gc::bristol`]) with the peer in this
+    /// session: P0 garbles, P1 evaluates. `owners` says which party supplies each input value,
+    /// `inputs` holds this party's values in the circuit's order, concatenated, least significant
+    /// bit first; `reveal` says who learns the output bits (see [`crate::gc::execute`]).
+    pub async fn run_circuit(
+        &mut self,
+        circuit: &Circuit,
+        owners: &[Role],
+        inputs: &[bool],
+        reveal: Reveal,
+    ) -> Result<Vec<bool>, Error> {
+        self.guarded("run_circuit", async |p| {
+            let mut rng = p.fresh_prg(Domain::GARBLING);
+            let job = Job {
+                circuit,
+                owners,
+                inputs,
+                reveal,
+            };
+            let hash = FixedKeyAes::new();
+            let role = p.role;
+            execute(role, &mut p.peer, &mut p.correlations, &hash, &mut rng, job).await
+        })
+        .await
+    }
+
+    /// Converts XOR-shared bits (this party's shares, e.g. from [`Reveal::Shared`]) into
+    /// arithmetic shares of the same bits as integers 0 or 1: `b = b0 + b1 - 2 b0 b1`, with the
+    /// product by one Beaver triple per bit (one round).
+    pub async fn bits_to_arithmetic(&mut self, bits: &[bool]) -> Result<Shares<R>, Error> {
+        self.guarded("bits_to_arithmetic", async |p| {
+            let mine: Vec<R> = bits.iter().map(|&b| R::from_u64(u64::from(b))).collect();
+            let zero = vec![R::ZERO; bits.len()];
+            // Each party's bits as a sharing whose other share is zero.
+            let (b0, b1) = match p.role {
+                Role::P0 => (mine, zero),
+                Role::P1 => (zero, mine),
+            };
+            let (b0, b1) = (Shares::vector(b0), Shares::vector(b1));
+            let prod = p.mul_inner(&b0, &b1, false).await?;
+            let sum = b0.zip_with(&b1, "bits_to_arithmetic", R::add)?;
+            sum.zip_with(&prod, "bits_to_arithmetic", |s, q| s.sub(q.add(q)))
         })
         .await
     }
