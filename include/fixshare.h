@@ -605,7 +605,7 @@ fxs_status fxs_party_new(const struct fxs_party_config *config, struct fxs_party
 void fxs_party_free(struct fxs_party *party);
 
 /**
- * Writes the traffic with the peer to `*peer` (garbled-circuit runs included) and with the
+ * Writes the traffic with the peer to `*peer` (garbled circuits included) and with the
  * offline source to `*offline` (the dealer, or the peer over `ot_peer`); either may be NULL.
  * Works on a poisoned party.
  *
@@ -911,7 +911,7 @@ fxs_status fxs_circuit_eval(const struct fxs_circuit *circuit, const uint8_t *in
  * garbles, party 1 evaluates): both call this function with the same circuit, `owners` and
  * `reveal`, each with its own input bits. The evaluator's input labels come by oblivious
  * transfer from the party's offline source (the dealer or OT); the frames travel over the
- * peer connection. Semi-honest security: neither party learns the other's inputs, only the
+ * peer connection, between the party's other operations. Semi-honest security: neither party learns the other's inputs, only the
  * outputs `reveal` gives it.
  *
  * - `owners`: one entry per input value of the circuit (`info.inputs`), `FXS_ROLE_P0` or
@@ -935,6 +935,21 @@ fxs_status fxs_circuit_eval(const struct fxs_circuit *circuit, const uint8_t *in
  * NULL or writable for `out_len` bytes; `out_bits` is NULL or writable.
  */
 fxs_status fxs_party_run_circuit(struct fxs_party *party, const struct fxs_circuit *circuit, const uint32_t *owners, size_t n_owners, const uint8_t *inputs, size_t n_inputs, uint32_t reveal, uint8_t *out, size_t out_len, size_t *out_bits_written);
+
+/**
+ * Turns this party's XOR shares of `n_bits` bits (one byte each, 0 or 1; for example the
+ * outputs of `fxs_party_run_circuit` with `FXS_REVEAL_SHARED`) into shares of the same bits as
+ * fixed-point values 0.0 or 1.0, an `n_bits x 1` matrix, with one Beaver triple per bit (one
+ * round). Both parties call it with their shares of the same bits: this is how a circuit's
+ * secret result continues in arithmetic.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `bits` is NULL or readable for `n_bits` bytes; `out` is NULL
+ * or writable.
+ */
+fxs_status fxs_party_bits_to_shares(struct fxs_party *party, const uint8_t *bits, size_t n_bits, struct fxs_shares **out);
 
 /**
  * ReLU, `max(x, 0)`, elementwise (exact).

@@ -242,6 +242,12 @@ public:
         out.resize(written);
         return out;
     }
+    // This party's XOR shares of bits (e.g. from FXS_REVEAL_SHARED) as shares of 0.0 / 1.0.
+    Shares bits_to_shares(const std::vector<std::uint8_t> &bits) {
+        return make([&](fxs_shares **o) {
+            return fxs_party_bits_to_shares(get(), bits.data(), bits.size(), o);
+        });
+    }
 
     // Server side of data-owner input and output.
     Shares receive_owner_input(Link &link, std::size_t rows, std::size_t cols = 1) {

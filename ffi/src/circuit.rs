@@ -2,13 +2,11 @@
 
 use crate::party::{AnyParty, fxs_party, out_ptr, with_party};
 use crate::status::Failure;
-use crate::transport::CTransport;
 use crate::{fxs_status, run, run_void, slice, slice_mut};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use fixshare::gc::{self, Circuit, Job, Reveal, bristol};
-use fixshare::hash::FixedKeyAes;
-use fixshare::{Channel, Domain, Role, Seed, Stats, block_on};
+use fixshare::gc::{Circuit, Reveal, bristol};
+use fixshare::{Role, block_on};
 
 /// Both parties learn the outputs of a circuit.
 pub const FXS_REVEAL_BOTH: u32 = 0;
@@ -45,30 +43,6 @@ pub struct fxs_circuit_info {
     pub gates: usize,
     /// Number of AND gates (each costs 32 bytes of garbled table from party 0 to party 1).
     pub and_gates: usize,
-}
-
-/// The garbled-circuit state of a party: a framed channel of its own over the peer connection
-/// (the parties' calls are in the same order, so the two channels' frames never interleave
-/// differently on the two sides), and the garbler's seed.
-pub(crate) struct CircuitRuns {
-    chan: Channel<CTransport>,
-    seed: Seed,
-    runs: u64,
-}
-
-impl CircuitRuns {
-    pub(crate) fn new(chan: Channel<CTransport>, seed: Seed) -> CircuitRuns {
-        CircuitRuns {
-            chan,
-            seed,
-            runs: 0,
-        }
-    }
-
-    /// Traffic of the circuit runs so far.
-    pub(crate) fn stats(&self) -> Stats {
-        self.chan.stats()
-    }
 }
 
 /// Parses a circuit in Bristol Fashion from `len` bytes of text at `text` (copied; need not be
@@ -205,13 +179,13 @@ pub unsafe extern "C" fn fxs_circuit_output_widths(
 /// `bits` is NULL or readable for `n` bytes.
 unsafe fn read_bits(bits: *const u8, n: usize) -> Result<Vec<bool>, Failure> {
     // SAFETY: NULL or readable for `n` bytes (caller).
-    let bytes = unsafe { slice(bits, n, "`inputs` is NULL") }?;
+    let bytes = unsafe { slice(bits, n, "the bits pointer is NULL") }?;
     bytes
         .iter()
         .map(|&b| match b {
             0 => Ok(false),
             1 => Ok(true),
-            _ => Err(Failure::invalid("an input bit is neither 0 nor 1")),
+            _ => Err(Failure::invalid("a bit is neither 0 nor 1")),
         })
         .collect()
 }
@@ -264,7 +238,7 @@ pub unsafe extern "C" fn fxs_circuit_eval(
 /// garbles, party 1 evaluates): both call this function with the same circuit, `owners` and
 /// `reveal`, each with its own input bits. The evaluator's input labels come by oblivious
 /// transfer from the party's offline source (the dealer or OT); the frames travel over the
-/// peer connection. Semi-honest security: neither party learns the other's inputs, only the
+/// peer connection, between the party's other operations. Semi-honest security: neither party learns the other's inputs, only the
 /// outputs `reveal` gives it.
 ///
 /// - `owners`: one entry per input value of the circuit (`info.inputs`), `FXS_ROLE_P0` or
@@ -364,32 +338,7 @@ pub unsafe extern "C" fn fxs_party_run_circuit(
         } else {
             None
         };
-        let job = Job {
-            circuit: c,
-            owners: &owners,
-            inputs: &bits,
-            reveal,
-        };
-        let runs = &mut party.circuits;
-        let mut rng = runs.seed.prg(Domain::GARBLING, runs.runs);
-        runs.runs += 1;
-        let hash = FixedKeyAes::new();
-        let chan = &mut runs.chan;
-        let r = with_party!(party, p => block_on(gc::execute(
-            role,
-            chan,
-            p.correlations_mut(),
-            &hash,
-            &mut rng,
-            job,
-        )));
-        let result = match r {
-            Ok(v) => v,
-            Err(e) => {
-                party.failed = Some(e.clone());
-                return Err(e.into());
-            }
-        };
+        let result = with_party!(party, p => block_on(p.run_circuit(c, &owners, &bits, reveal))?);
         if let Some(out) = out {
             for (o, b) in out.iter_mut().zip(&result) {
                 *o = u8::from(*b);
@@ -399,5 +348,36 @@ pub unsafe extern "C" fn fxs_party_run_circuit(
             }
         }
         Ok(())
+    })
+}
+
+/// Turns this party's XOR shares of `n_bits` bits (one byte each, 0 or 1; for example the
+/// outputs of `fxs_party_run_circuit` with `FXS_REVEAL_SHARED`) into shares of the same bits as
+/// fixed-point values 0.0 or 1.0, an `n_bits x 1` matrix, with one Beaver triple per bit (one
+/// round). Both parties call it with their shares of the same bits: this is how a circuit's
+/// secret result continues in arithmetic.
+///
+/// On success `*out` holds new shares; on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; `bits` is NULL or readable for `n_bits` bytes; `out` is NULL
+/// or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_bits_to_shares(
+    party: *mut fxs_party,
+    bits: *const u8,
+    n_bits: usize,
+    out: *mut *mut crate::party::fxs_shares,
+) -> fxs_status {
+    // SAFETY: NULL or valid for the call (contract of this function).
+    let (party, out) = unsafe { (party.as_mut(), out.as_mut()) };
+    crate::party::shares_op("fxs_party_bits_to_shares", party, out, |party| {
+        // SAFETY: NULL or readable for `n_bits` bytes (caller).
+        let bits = unsafe { read_bits(bits, n_bits) }?;
+        Ok(with_party!(party, p => {
+            let one = 1i64 << p.config().fixed.frac_bits();
+            let ints = block_on(p.bits_to_arithmetic(&bits))?;
+            crate::party::boxed(p.mul_public_integer(&ints, one))
+        }))
     })
 }

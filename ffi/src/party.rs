@@ -34,13 +34,11 @@ pub const FXS_OFFLINE_DEALER: u32 = 0;
 /// no third party, more traffic between the parties.
 pub const FXS_OFFLINE_OT: u32 = 1;
 
-/// The host's own seed domain: sub-seeds of `fxs_party_config.seed` for the OT source and
-/// for garbling, apart from the streams the party derives from the seed itself.
+/// The host's own seed domain: the OT source's seed is derived from `fxs_party_config.seed`
+/// here, apart from every stream the party derives from the seed itself.
 const FFI_SEEDS: Domain = Domain::user(0x00ff_1000);
 /// Index of the OT source's seed in [`FFI_SEEDS`].
 const SEED_OT: u64 = 0;
-/// Index of the garbling seed in [`FFI_SEEDS`].
-pub(crate) const SEED_GARBLING: u64 = 1;
 
 /// Configuration of a computing party; fill it with `fxs_party_config_init` first.
 ///
@@ -113,10 +111,6 @@ pub(crate) enum AnyParty {
 /// `fxs_party_free`.
 pub struct fxs_party {
     pub(crate) inner: AnyParty,
-    /// Garbled-circuit runs (`fxs_party_run_circuit`): their own frames on the peer connection.
-    pub(crate) circuits: crate::circuit::CircuitRuns,
-    /// The failure of a garbled-circuit run, which poisons the party like its own failures.
-    pub(crate) failed: Option<Error>,
     /// Set during a call; still set afterwards only if the call panicked.
     pub(crate) busy: bool,
 }
@@ -209,7 +203,7 @@ pub(crate) fn with_party(
             return Err(Failure::Unusable);
         }
         let failure = with_party!(party, p => p.failure().cloned());
-        if let Some(e) = failure.or_else(|| party.failed.clone()) {
+        if let Some(e) = failure {
             return Err(Failure::Poisoned(e));
         }
         party.busy = true;
@@ -310,7 +304,6 @@ pub unsafe extern "C" fn fxs_party_new(
             }
         };
         let peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
-        let circuit_peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
         let unset = |t: &fxs_transport| t.send.is_none() && t.recv.is_none() && t.flush.is_none();
         let offline = match c.offline {
             FXS_OFFLINE_DEALER if !unset(&c.ot_peer) => {
@@ -353,21 +346,12 @@ pub unsafe extern "C" fn fxs_party_new(
                 Source::Ot(Box::new(block_on(OtCorrelations::setup(role, t, ot_seed))?))
             }
         };
-        let circuits = crate::circuit::CircuitRuns::new(
-            Channel::with_max_frame(circuit_peer, config.max_frame),
-            seed.derive(FFI_SEEDS, SEED_GARBLING),
-        );
         let inner = match c.ring_bits {
             32 => AnyParty::R32(Party::new(role, peer, source, seed, config)),
             64 => AnyParty::R64(Party::new(role, peer, source, seed, config)),
             _ => AnyParty::R128(Party::new(role, peer, source, seed, config)),
         };
-        *out = Box::into_raw(Box::new(fxs_party {
-            inner,
-            circuits,
-            failed: None,
-            busy: false,
-        }));
+        *out = Box::into_raw(Box::new(fxs_party { inner, busy: false }));
         Ok(())
     })
 }
@@ -388,7 +372,7 @@ pub unsafe extern "C" fn fxs_party_free(party: *mut fxs_party) {
     run_void(move || drop(party));
 }
 
-/// Writes the traffic with the peer to `*peer` (garbled-circuit runs included) and with the
+/// Writes the traffic with the peer to `*peer` (garbled circuits included) and with the
 /// offline source to `*offline` (the dealer, or the peer over `ot_peer`); either may be NULL.
 /// Works on a poisoned party.
 ///
@@ -408,7 +392,6 @@ pub unsafe extern "C" fn fxs_party_stats(
             AnyParty::R64(p) => (p.stats(), p.correlations().stats()),
             AnyParty::R128(p) => (p.stats(), p.correlations().stats()),
         };
-        let p = p + party.circuits.stats();
         // SAFETY: NULL or writable (caller).
         if let Some(peer) = unsafe { peer.as_mut() } {
             *peer = p.into();

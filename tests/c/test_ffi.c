@@ -555,6 +555,9 @@ static void ot_disconnects(session *s, uint32_t role, fxs_party *party, fault *p
     fxs_shares_free(v);
 }
 
+static void expect_within(fxs_party *party, const fxs_shares *x, const double *want, size_t n,
+                          double tol, const char *what);
+
 /* ----- Bristol Fashion circuits: AES-128 (FIPS-197 C.1) by garbled circuits ----- */
 
 static const char KEY_HEX[] = "000102030405060708090a0b0c0d0e0f";
@@ -587,7 +590,7 @@ static void circuits(session *s, uint32_t role, fxs_party *party, fault *peer) {
     uint8_t key[128], pt[128], ct[128], out[128], bad[128];
     const uint8_t *mine;
     size_t written = 99;
-    fxs_shares *u = NULL, *v = NULL, *d = NULL;
+    fxs_shares *u = NULL, *v = NULL, *d = NULL, *d2 = NULL;
     fxs_stats st;
     double one = 0;
     (void)peer;
@@ -649,6 +652,17 @@ static void circuits(session *s, uint32_t role, fxs_party *party, fault *peer) {
     CHECK_OK(fxs_party_run_circuit(party, aes, KEY_P1, 2, role == 0 ? pt : key, 128, FXS_REVEAL_SHARED,
                                    e->shared[role], 128, &written));
     CHECK(written == 128);
+    {
+        /* ... and the shared ciphertext bits continue as arithmetic shares of 0.0 / 1.0. */
+        double bitval[128];
+        for (int i = 0; i < 128; i++) bitval[i] = ct[i];
+        CHECK_OK(fxs_party_bits_to_shares(party, e->shared[role], 128, &d2));
+        expect_within(party, d2, bitval, 128, 0.0, "bits_to_shares of the AES output");
+        fxs_shares_free(d2);
+        bad[0] = 3;
+        CHECK_STATUS(fxs_party_bits_to_shares(party, bad, 1, &d2), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_bits_to_shares(party, NULL, 1, &d2), FXS_STATUS_NULL_POINTER);
+    }
 
     /* Only party 1 learns the outputs: party 0 passes no buffer and gets nothing. */
     memset(out, 0, sizeof out);
@@ -687,7 +701,7 @@ static void circuit_disconnects(session *s, uint32_t role, fxs_party *party, fau
     if (role == 1) shutdown(peer->fd, SHUT_RDWR);
     CHECK_STATUS(fxs_party_run_circuit(party, e->aes, KEY_P0, 2, bits, 128, FXS_REVEAL_BOTH, out, 128, NULL),
                  FXS_STATUS_CLOSED);
-    CHECK_MSG("fxs_party_run_circuit: garbled circuit");
+    CHECK_MSG("fxs_party_run_circuit: run_circuit");
     CHECK_STATUS(fxs_party_run_circuit(party, e->aes, KEY_P0, 2, bits, 128, FXS_REVEAL_BOTH, out, 128, NULL),
                  FXS_STATUS_POISONED);
     CHECK_STATUS(fxs_party_neg(party, u, &r), FXS_STATUS_POISONED);
@@ -920,12 +934,12 @@ static double ulp(const session *s) { return ldexp(1.0, -(int)s->frac_bits); }
 /* Reveals x and compares with want[0..n) within tol. */
 static void expect_within(fxs_party *party, const fxs_shares *x, const double *want, size_t n,
                           double tol, const char *what) {
-    double got[32];
+    double got[128];
     size_t rows = 0, cols = 0;
     int ok = 1;
     CHECK_OK(fxs_shares_shape(x, &rows, &cols));
     CHECK(rows * cols == n);
-    CHECK_OK(fxs_party_reveal(party, x, got, 32));
+    CHECK_OK(fxs_party_reveal(party, x, got, 128));
     for (size_t i = 0; i < n; i++) ok = ok && fabs(got[i] - want[i]) <= tol;
     count(ok, __FILE__, __LINE__, what);
     if (!ok)

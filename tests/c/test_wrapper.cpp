@@ -151,6 +151,11 @@ void party(std::uint32_t role, int peer_fd, int ot_fd, const fxs::Circuit *aes) 
         out = p.run_circuit(*aes, {FXS_ROLE_P0, FXS_ROLE_P1},
                             hex_bits(role == 0 ? kKey : kPlain, 128), FXS_REVEAL_P1);
         CHECK(role == 1 ? out == ct : out.empty());
+        // XOR-shared outputs, continued as arithmetic shares of the ciphertext bits.
+        out = p.run_circuit(*aes, {FXS_ROLE_P0, FXS_ROLE_P1},
+                            hex_bits(role == 0 ? kKey : kPlain, 128), FXS_REVEAL_SHARED);
+        CHECK(out.size() == 128);
+        CHECK(close_to(p.reveal(p.bits_to_shares(out)), std::vector<double>(ct.begin(), ct.end()), 0));
 
         // Argument errors throw and leave the party usable.
         expect_error(__LINE__, FXS_STATUS_DIMENSION_MISMATCH, "fxs_party_run_circuit", [&] {
