@@ -1084,6 +1084,19 @@ static void nonlinear(session *s, uint32_t role, fxs_party *party, fault *peer) 
     CHECK(r == NULL);
     CHECK_STATUS(fxs_party_relu_with_derivative(party, x, NULL, &r2), FXS_STATUS_NULL_POINTER);
     CHECK_STATUS(fxs_party_sigmoid(NULL, x, &r), FXS_STATUS_NULL_POINTER);
+    {
+        /* Rows without values have no maximum. */
+        fxs_shares *empty = NULL;
+        if (role == 0)
+            CHECK_OK(fxs_party_share_input(party, NULL, 2, 0, &empty));
+        else
+            CHECK_OK(fxs_party_receive_input(party, 2, 0, &empty));
+        CHECK_STATUS(fxs_party_max(party, empty, &r), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("no columns");
+        CHECK_STATUS(fxs_party_argmax(party, empty, &r, &r2), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK(r == NULL && r2 == NULL);
+        fxs_shares_free(empty);
+    }
     for (int i = 0; i < NN; i++) want[i] = NX[i] > 0 ? NX[i] : 0.0;
     CHECK_OK(fxs_party_relu(party, x, &r));
     expect_within(party, r, want, NN, exact / 2, "relu after argument errors");
