@@ -59,7 +59,7 @@ pub async fn train_glm<T: Transport, C: Correlations, R: Ring>(
             let scores = p.matmul(&xb, &w).await?;
             let pred = match model {
                 GlmModel::Linear => scores,
-                GlmModel::Logistic(s) => super::nl::sigmoid(p, &scores, s).await?,
+                GlmModel::Logistic(s) => s.apply(p, &scores).await?,
             };
             let err = p.sub(&pred, &yb)?;
             let grad = p.matmul(&xb.transpose(), &err).await?;

@@ -14,10 +14,10 @@
 //!
 //! [`forward_plain`] is the same network in `f64`, the reference.
 
-use super::nl;
 use super::ops::{append_ones, scale};
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
+use crate::nonlinear::Pool2d;
 use crate::party::Party;
 use crate::ring::Ring;
 use crate::role::Role;
@@ -457,7 +457,7 @@ pub async fn forward<T: Transport, C: Correlations, R: Ring>(
                     to_channel_major(z.as_slice(), rows, positions, filters),
                 )?
             }
-            Layer::Relu => nl::relu(p, &a).await?,
+            Layer::Relu => p.relu(&a).await?,
             Layer::Square => p.square(&a).await?,
             Layer::MeanPool { input, window } => {
                 let s = block_sums(a.as_slice(), rows, input, window, R::ZERO, R::add);
@@ -469,8 +469,14 @@ pub async fn forward<T: Transport, C: Correlations, R: Ring>(
                 window,
                 stride,
             } => {
-                let shape = [input.channels, input.height, input.width, window, stride];
-                nl::max_pool(p, &a, shape).await?
+                let pool = Pool2d {
+                    channels: input.channels,
+                    height: input.height,
+                    width: input.width,
+                    window,
+                    stride,
+                };
+                p.max_pool(&a, pool).await?
             }
         };
         width = out;
@@ -489,7 +495,7 @@ pub async fn classify<T: Transport, C: Correlations, R: Ring>(
     rows: usize,
 ) -> Result<Option<Vec<usize>>, Error> {
     let out = forward(p, net, model_owner, weights, input, rows).await?;
-    let idx = nl::argmax(p, &out).await?;
+    let (_, idx) = p.argmax(&out).await?;
     let client = model_owner.peer();
     Ok(p.reveal_to(&idx, client).await?.map(|v| {
         v.into_iter()

@@ -7,6 +7,8 @@
 //!   (vertical partitioning) with the two servers.
 //! - [`glm`]: linear and logistic regression by mini-batch SGD on shares.
 //! - [`plain`]: the same computations in `f64`, as references.
+//! - [`nn`]: a multilayer perceptron trained on shares (dense layers, ReLU, backpropagation).
+//! - [`inference`]: MiniONN oblivious inference (dense, convolution, ReLU, square, pooling, argmax).
 //! - [`ops`]: local helpers (public scaling, bias columns, concatenation).
 //!
 //! Hyperparameters and results are plain structs, and nothing here prints: hosts (the examples,
@@ -15,7 +17,6 @@
 pub mod data;
 pub mod glm;
 pub mod inference;
-mod nl;
 pub mod nn;
 pub mod ops;
 pub mod plain;
@@ -23,6 +24,13 @@ pub mod share;
 
 pub use data::{DataError, DataErrorKind, Dataset, FeatureStats, Standardizer};
 pub use glm::train_glm;
+
+use crate::correlated::Correlations;
+use crate::error::Error;
+use crate::party::Party;
+use crate::ring::Ring;
+use crate::share::Shares;
+use crate::transport::Transport;
 
 /// The sigmoid approximation of logistic regression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -32,6 +40,20 @@ pub enum Sigmoid {
     Piecewise,
     /// The non-linear layer's piecewise-linear approximation with many segments (as MiniONN).
     Accurate,
+}
+
+impl Sigmoid {
+    /// This approximation of the logistic function, elementwise on shares.
+    pub async fn apply<T: Transport, C: Correlations, R: Ring>(
+        self,
+        p: &mut Party<T, C, R>,
+        x: &Shares<R>,
+    ) -> Result<Shares<R>, Error> {
+        match self {
+            Sigmoid::Piecewise => p.sigmoid_piecewise(x).await,
+            Sigmoid::Accurate => p.sigmoid(x).await,
+        }
+    }
 }
 
 /// A generalized linear model.

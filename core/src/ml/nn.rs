@@ -15,7 +15,6 @@
 
 use super::MlpParams;
 use super::glm::check_params;
-use super::nl;
 use super::ops::{append_ones, public_matrix, scale};
 use super::plain::Mlp;
 use crate::correlated::Correlations;
@@ -79,7 +78,7 @@ pub async fn train_mlp<T: Transport, C: Correlations, R: Ring>(
                 let z = p.matmul(&a, wl).await?;
                 inputs.push(a);
                 if l + 1 < nl_count {
-                    let (r, d) = nl::relu_with_derivative(p, &z).await?;
+                    let (r, d) = p.relu_with_derivative(&z).await?;
                     derivs.push(d);
                     a = append_ones(p, &r)?;
                 } else {
