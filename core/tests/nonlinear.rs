@@ -88,7 +88,7 @@ fn data(tag: u64) -> Data {
         y.push(FP.encode(rng.uniform(-50.0, 50.0)).unwrap());
     }
     let (rows, cols) = (7, 10);
-    let m = (0..rows * cols)
+    let mut m: Vec<u64> = (0..rows * cols)
         .map(|i| {
             // Small integers so that rows have ties.
             if i % 3 == 0 {
@@ -98,6 +98,10 @@ fn data(tag: u64) -> Data {
             }
         })
         .collect();
+    // A row with no positive value (the softmax replacement's special case).
+    for (i, v) in m.iter_mut().skip(cols).take(cols).enumerate() {
+        *v = (i as u64 * 977 % (3 * ONE)).wrapping_neg();
+    }
     let img = (0..2 * 2 * 5 * 5)
         .map(|_| FP.encode(rng.uniform(-4.0, 4.0)).unwrap())
         .collect();
@@ -166,6 +170,8 @@ async fn compute<T: Transport, C: Correlations>(
         let mp = p.max_pool(&img, pool).await?;
         out.push(p.open(&mp).await?);
     }
+    let sm = p.relu_softmax(&m).await?;
+    out.push(p.open(&sm).await?);
     Ok(out)
 }
 
@@ -307,6 +313,20 @@ fn check(out: &[Vec<u64>], d: &Data, source: &str) {
             "{source}: max_pool {k}"
         );
     }
+    // The softmax replacement: floor(relu(u_i) 2^f / sum_j relu(u_j)), 1/cols on an empty row.
+    let mut softmax = Vec::new();
+    for row in d.m.chunks(d.cols) {
+        let r: Vec<i128> = row.iter().map(|&a| i128::from(signed(a).max(0))).collect();
+        let s: i128 = r.iter().sum();
+        softmax.extend(r.iter().map(|&v| {
+            if s == 0 {
+                ONE / d.cols as u64
+            } else {
+                ((v << F) / s) as u64
+            }
+        }));
+    }
+    assert_eq!(out[13], softmax, "{source}: relu_softmax");
 }
 
 #[test]

@@ -373,6 +373,32 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         Ok((m, i))
     }
 
+    /// SecureML's softmax replacement, per row: `relu(x_i) / sum_j relu(x_j)` (floor, with the
+    /// session's fractional bits), and `1 / cols` across a row whose values are all `<= 0`. One
+    /// garbled-circuit round trip; the circuit divides in `2 k (f + 1)` AND gates per value.
+    pub async fn relu_softmax(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
+        let f = self.one_bit();
+        self.guarded("relu_softmax", async |p| {
+            let (rows, cols) = x.shape();
+            if cols == 0 {
+                return Err(Error::new(
+                    "relu_softmax",
+                    ErrorKind::InvalidArgument("rows are empty"),
+                ));
+            }
+            let g = functions::relu_softmax(Self::width(), f, cols)?;
+            // One element per row: the row's values are the gadget's input words.
+            let columns: Vec<Vec<R>> = (0..cols)
+                .map(|j| (0..rows).map(|r| x.as_slice()[r * cols + j]).collect())
+                .collect();
+            let inputs: Vec<&[R]> = columns.iter().map(|c| c.as_slice()).collect();
+            let out = p.run_gadget("relu_softmax", &g, &inputs).await?;
+            let data = (0..rows * cols).map(|i| out[i % cols][i / cols]).collect();
+            x.with_data(data)
+        })
+        .await
+    }
+
     /// Max pooling: each row of `x` is an image (`channels x height x width`, channel-major);
     /// the result has one row per image of `channels x out_h x out_w` window maxima.
     pub async fn max_pool(&mut self, x: &Shares<R>, pool: Pool2d) -> Result<Shares<R>, Error> {
