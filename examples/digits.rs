@@ -32,6 +32,7 @@ fn parse() -> Result<(MlpTask, String), String> {
                 learning_rate: 0.15,
             },
             init_seed: 1,
+            loss: fixshare::ml::MlpLoss::Squared,
         },
         offline: Offline::Dealer,
         owners: 2,

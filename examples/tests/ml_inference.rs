@@ -294,6 +294,7 @@ fn digits_mlp_oblivious_inference_predicts_like_plaintext() {
             learning_rate: 0.05,
         },
         init_seed: 5,
+        loss: fixshare::ml::MlpLoss::Squared,
     };
     mlp.train(&train.x, &train.labels, &params);
     let plain_accuracy = ml::mlp_accuracy(&mlp, &test);

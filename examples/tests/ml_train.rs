@@ -55,6 +55,7 @@ fn digits_secure_mlp_training_reaches_90_percent() {
                 learning_rate: 0.15,
             },
             init_seed: 1,
+            loss: fixshare::ml::MlpLoss::Squared,
         },
         offline: Offline::Dealer,
         owners: 2,
@@ -64,4 +65,31 @@ fn digits_secure_mlp_training_reaches_90_percent() {
     println!("{s}");
     assert!(s.secure_accuracy >= 0.90, "{s}");
     assert!((s.secure_accuracy - s.plain_accuracy).abs() < 0.02, "{s}");
+}
+
+/// SecureML's softmax replacement as the output function: the secure training follows the
+/// plaintext one (the same SGD with `relu(z_i) / sum_j relu(z_j)`) and learns the digits.
+#[test]
+fn digits_secure_mlp_with_relu_softmax() {
+    let data = Dataset::from_csv(include_str!("../data/digits.csv")).unwrap();
+    let (train, test, _) = ml::prepare_classes(&data, 10, fixshare::FixedPoint::default()).unwrap();
+    let task = MlpTask {
+        sizes: vec![64, 16, 10],
+        params: MlpParams {
+            sgd: SgdParams {
+                epochs: 2,
+                batch: 16,
+                learning_rate: 0.3,
+            },
+            init_seed: 1,
+            loss: fixshare::ml::MlpLoss::ReluSoftmax,
+        },
+        offline: Offline::Dealer,
+        owners: 2,
+        seed: Some(33),
+    };
+    let s = ml::run_mlp_local(&train, &test, &task, |_| {}).unwrap();
+    println!("{s}");
+    assert!(s.secure_accuracy >= 0.80, "{s}");
+    assert!((s.secure_accuracy - s.plain_accuracy).abs() < 0.03, "{s}");
 }

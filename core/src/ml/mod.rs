@@ -86,6 +86,19 @@ impl Default for SgdParams {
     }
 }
 
+/// The output function and loss of a multilayer perceptron; either way the output-layer
+/// gradient is `f(z) - y` for one-hot targets `y`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MlpLoss {
+    /// Squared loss on the linear outputs: `f(z) = z`. No division (see [`nn`]).
+    #[default]
+    Squared,
+    /// SecureML's softmax replacement `f(z)_i = relu(z_i) / sum_j relu(z_j)` with the
+    /// cross-entropy gradient form, by [`crate::Party::relu_softmax`] (a division per value in a
+    /// garbled circuit).
+    ReluSoftmax,
+}
+
 /// Hyperparameters of a multilayer perceptron.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MlpParams {
@@ -93,4 +106,6 @@ pub struct MlpParams {
     pub sgd: SgdParams,
     /// Seed of the public initial weights.
     pub init_seed: u64,
+    /// The output function and loss.
+    pub loss: MlpLoss,
 }

@@ -5,7 +5,8 @@
 //! (`a^T delta` for the weights, `delta W^T` for the layer below), each with one matrix triple,
 //! plus one ReLU with its derivative forward and one elementwise product backward.
 //!
-//! **Loss.** SecureML replaces softmax by `ReLU(u_i) / sum_j ReLU(u_j)`, which needs a secure
+//! **Loss.** [`MlpLoss::ReluSoftmax`] is SecureML's choice; [`MlpLoss::Squared`] is the
+//! default. SecureML replaces softmax by `ReLU(u_i) / sum_j ReLU(u_j)`, which needs a secure
 //! division per row. We train instead with the squared loss on one-hot targets: the output
 //! gradient is `z - y`, linear, with no division or exponential, so a batch needs no more than
 //! the products and ReLUs above; the predicted class is the argmax of the outputs either way, and
@@ -13,10 +14,10 @@
 //! (see the examples' tests). It also keeps every intermediate value small, which matters for
 //! fixed-point precision and for the failure probability of local truncation.
 
-use super::MlpParams;
 use super::glm::check_params;
 use super::ops::{append_ones, public_matrix, scale};
 use super::plain::Mlp;
+use super::{MlpLoss, MlpParams};
 use crate::correlated::Correlations;
 use crate::error::Error;
 use crate::party::Party;
@@ -87,6 +88,10 @@ pub async fn train_mlp<T: Transport, C: Correlations, R: Ring>(
                 }
             }
             let out = out.ok_or(Error::dimension(op, 1, 0))?;
+            let out = match params.loss {
+                MlpLoss::Squared => out,
+                MlpLoss::ReluSoftmax => p.relu_softmax(&out).await?,
+            };
             let mut delta = p.sub(&out, &yb)?;
             let c = params.sgd.learning_rate / (end - start) as f64;
             for l in (0..nl_count).rev() {

@@ -168,8 +168,13 @@ impl Mlp {
                 let b = end - start;
                 let xb = &x[start * d..end * d];
                 let zs = self.forward(xb, b);
-                // delta at the output: z - onehot
+                // delta at the output: f(z) - onehot
                 let mut delta = zs[nl - 1].clone();
+                if p.loss == super::MlpLoss::ReluSoftmax {
+                    for row in delta.chunks_mut(k) {
+                        relu_softmax(row);
+                    }
+                }
                 for (r, &lab) in labels[start..end].iter().enumerate() {
                     delta[r * k + lab] -= 1.0;
                 }
@@ -215,7 +220,17 @@ impl Mlp {
     }
 }
 
-/// The index of the largest value (the first one on ties).
+/// SecureML's softmax replacement in place: `relu(v_i) / sum_j relu(v_j)`, or `1 / len` when
+/// no value is positive (as [`crate::Party::relu_softmax`]).
+pub fn relu_softmax(v: &mut [f64]) {
+    let s: f64 = v.iter().map(|x| x.max(0.0)).sum();
+    let n = v.len() as f64;
+    for x in v.iter_mut() {
+        *x = if s > 0.0 { x.max(0.0) / s } else { 1.0 / n };
+    }
+}
+
+/// The index of the largest value (the first on ties).
 pub fn argmax(v: &[f64]) -> usize {
     let mut best = 0;
     for (i, &x) in v.iter().enumerate() {
