@@ -55,6 +55,8 @@ pub mod correlated;
 #[cfg(feature = "alloc")]
 pub mod gc;
 #[cfg(feature = "alloc")]
+pub mod ml;
+#[cfg(feature = "alloc")]
 pub mod nonlinear;
 #[cfg(feature = "alloc")]
 pub mod ot;

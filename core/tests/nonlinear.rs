@@ -5,6 +5,7 @@
 mod common;
 
 use common::{TestRng, seed};
+use fixshare::gc::{Builder, Reveal};
 use fixshare::{
     Config, Correlations, Error, ErrorKind, FixedPoint, MemoryTransport, OtCorrelations, Party,
     PiecewiseLinear, Pool2d, Ring, Role, Shares, Transport, Truncation, block_on_thread, duplex,
@@ -87,7 +88,7 @@ fn data(tag: u64) -> Data {
         y.push(FP.encode(rng.uniform(-50.0, 50.0)).unwrap());
     }
     let (rows, cols) = (7, 10);
-    let m = (0..rows * cols)
+    let mut m: Vec<u64> = (0..rows * cols)
         .map(|i| {
             // Small integers so that rows have ties.
             if i % 3 == 0 {
@@ -97,6 +98,10 @@ fn data(tag: u64) -> Data {
             }
         })
         .collect();
+    // A row with no positive value (the softmax replacement's special case).
+    for (i, v) in m.iter_mut().skip(cols).take(cols).enumerate() {
+        *v = (i as u64 * 977 % (3 * ONE)).wrapping_neg();
+    }
     let img = (0..2 * 2 * 5 * 5)
         .map(|_| FP.encode(rng.uniform(-4.0, 4.0)).unwrap())
         .collect();
@@ -165,6 +170,8 @@ async fn compute<T: Transport, C: Correlations>(
         let mp = p.max_pool(&img, pool).await?;
         out.push(p.open(&mp).await?);
     }
+    let sm = p.relu_softmax(&m).await?;
+    out.push(p.open(&sm).await?);
     Ok(out)
 }
 
@@ -306,6 +313,20 @@ fn check(out: &[Vec<u64>], d: &Data, source: &str) {
             "{source}: max_pool {k}"
         );
     }
+    // The softmax replacement: floor(relu(u_i) 2^f / sum_j relu(u_j)), 1/cols on an empty row.
+    let mut softmax = Vec::new();
+    for row in d.m.chunks(d.cols) {
+        let r: Vec<i128> = row.iter().map(|&a| i128::from(signed(a).max(0))).collect();
+        let s: i128 = r.iter().sum();
+        softmax.extend(r.iter().map(|&v| {
+            if s == 0 {
+                ONE / d.cols as u64
+            } else {
+                ((v << F) / s) as u64
+            }
+        }));
+    }
+    assert_eq!(out[13], softmax, "{source}: relu_softmax");
 }
 
 #[test]
@@ -468,4 +489,50 @@ fn peer_leaving_mid_relu_is_an_error() {
     let e = a.unwrap().unwrap();
     assert!(matches!(e.kind(), ErrorKind::Closed), "{e}");
     assert!(e.to_string().contains("relu"), "{e}");
+}
+
+/// A circuit in a session with its outputs kept as XOR shares, then converted to arithmetic
+/// shares of the bits: both match the plaintext circuit.
+#[test]
+fn run_circuit_and_xor_to_arithmetic_conversion() {
+    let mut b = Builder::new(&[16, 16]);
+    let (x, y) = (b.input(0).unwrap(), b.input(1).unwrap());
+    let lt = b.lt_unsigned(&x, &y);
+    let eq = b.eq(&x, &y);
+    let xy = b.xor_word(&x, &y);
+    b.output(&[lt, eq]);
+    b.output(&xy);
+    let circuit = b.finish().unwrap();
+    let mut rng = TestRng(61);
+    for _ in 0..4 {
+        let (a, c) = (rng.next_u64() & 0xffff, rng.next_u64() & 0xffff);
+        let bits = |v: u64| (0..16).map(move |i| (v >> i) & 1 == 1);
+        let plain: Vec<bool> = circuit
+            .eval(&bits(a).chain(bits(c)).collect::<Vec<_>>())
+            .unwrap();
+        let circuit = circuit.clone();
+        let (r0, r1) = common::run_pair(Config::default(), 62, move |mut p| {
+            let circuit = circuit.clone();
+            async move {
+                let owners = [Role::P0, Role::P1];
+                let mine: Vec<bool> = bits(if p.role() == Role::P0 { a } else { c }).collect();
+                let both = p
+                    .run_circuit(&circuit, &owners, &mine, Reveal::Both)
+                    .await?;
+                let shared = p
+                    .run_circuit(&circuit, &owners, &mine, Reveal::Shared)
+                    .await?;
+                let arith = p.bits_to_arithmetic(&shared).await?;
+                Ok((both, shared, p.open(&arith).await?))
+            }
+        });
+        let ((both0, sh0, ar0), (both1, sh1, ar1)) = (r0.unwrap(), r1.unwrap());
+        assert_eq!(both0, plain);
+        assert_eq!(both1, plain);
+        let xor: Vec<bool> = sh0.iter().zip(&sh1).map(|(a, b)| a ^ b).collect();
+        assert_eq!(xor, plain, "XOR shares reconstruct");
+        let want: Vec<u64> = plain.iter().map(|&b| u64::from(b)).collect();
+        assert_eq!(ar0, want, "arithmetic shares of the bits");
+        assert_eq!(ar1, want);
+    }
 }

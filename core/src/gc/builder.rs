@@ -245,6 +245,16 @@ impl Builder {
         self.add_with_carry(a, &nb, Some(one), false).0
     }
 
+    /// `a - b` modulo 2^n and whether `a >= b` as unsigned integers (n ANDs): one borrow chain
+    /// for both.
+    pub fn sub_with_ge(&mut self, a: &[Wire], b: &[Wire]) -> (Vec<Wire>, Wire) {
+        let nb = self.not_word(b);
+        let one = self.constant(true);
+        let (d, carry) = self.add_with_carry(a, &nb, Some(one), true);
+        let ge = carry.unwrap_or_else(|| self.constant(true));
+        (d, ge)
+    }
+
     /// `-a` modulo 2^n.
     pub fn neg(&mut self, a: &[Wire]) -> Vec<Wire> {
         let zero = self.constant_word(0, a.len());

@@ -129,6 +129,55 @@ pub(crate) fn max_step(width: usize, with_index: bool) -> Result<Gadget, Error> 
     })
 }
 
+/// `floor(a 2^f / s)` for words with `0 <= a <= s < 2^(width-1)` and `s > 0`: restoring long
+/// division for the f + 1 quotient bits only (the quotient is at most `2^f`), `2 width` ANDs
+/// per bit.
+fn divide_fraction(b: &mut Builder, a: &[Wire], s: &[Wire], f: u32) -> Vec<Wire> {
+    let width = a.len();
+    let zero = b.constant(false);
+    let mut q = vec![zero; width];
+    let mut r = a.to_vec();
+    for j in (0..=f as usize).rev() {
+        if j < f as usize {
+            // r < s < 2^(width-1), so 2r does not overflow.
+            r = b.shl(&r, 1);
+        }
+        let (diff, ge) = b.sub_with_ge(&r, s);
+        if j < width {
+            q[j] = ge;
+        }
+        r = b.mux(ge, &r, &diff);
+    }
+    q
+}
+
+/// SecureML's softmax replacement on one row of `classes` words: `relu(u_i) / sum_j relu(u_j)`
+/// with `f` fractional bits (floor), and `1 / classes` everywhere when every `u_i <= 0`.
+pub(crate) fn relu_softmax(width: usize, f: u32, classes: usize) -> Result<Gadget, Error> {
+    Gadget::new(width, classes, classes, |b, u| {
+        let r: Vec<Vec<Wire>> = u
+            .iter()
+            .map(|x| {
+                let pos = non_negative(b, x);
+                b.and_bit_word(pos, x)
+            })
+            .collect();
+        let mut sum = b.constant_word(0, width);
+        for x in &r {
+            sum = b.add(&sum, x);
+        }
+        let zero = b.constant_word(0, width);
+        let empty = b.eq(&sum, &zero);
+        let uniform = b.constant_word((1u128 << f) / classes.max(1) as u128, width);
+        r.iter()
+            .map(|x| {
+                let q = divide_fraction(b, x, &sum, f);
+                b.mux(empty, &q, &uniform)
+            })
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +231,34 @@ mod tests {
         assert_eq!(sigmoid_piecewise(64, F).unwrap().and_count(), 412);
         assert_eq!(max_step(64, false).unwrap().and_count(), 190);
         assert_eq!(max_step(64, true).unwrap().and_count(), 380);
+    }
+
+    #[test]
+    fn relu_softmax_matches_integer_division() {
+        let g = relu_softmax(64, F, 3).unwrap();
+        let cases: [[i64; 3]; 5] = [
+            [1 << 16, 1 << 16, 2 << 16],
+            [-5, 0, -7],
+            [3 << 16, -(1 << 20), 1],
+            [12345, 67890, 1 << 30],
+            [1, 0, 0],
+        ];
+        for u in cases {
+            let r: Vec<i128> = u.iter().map(|&v| i128::from(v.max(0))).collect();
+            let s: i128 = r.iter().sum();
+            let want: Vec<u128> = r
+                .iter()
+                .map(|&v| {
+                    if s == 0 {
+                        (1u128 << F) / 3
+                    } else {
+                        ((v << F) / s) as u128
+                    }
+                })
+                .collect();
+            let words: Vec<u128> = u.iter().map(|&v| v as u64 as u128).collect();
+            assert_eq!(g.eval_plain(&words), want, "{u:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Every operation here is a method of [`Party`], vectorized over a [`Shares`] matrix and run in
 //! one garbled-circuit round trip for the whole matrix (max and argmax take one per halving of the
 //! row). P0 garbles, P1 evaluates with its input labels by random OT from the offline source, and
-//! the results come back as fresh arithmetic shares (see [`gadget`]). Results are exact: they
+//! the results come back as fresh arithmetic shares (by adding a mask of P0's inside the circuit). Results are exact: they
 //! reconstruct to the plaintext fixed-point reference bit for bit, except [`Party::sigmoid`] and
 //! [`Party::piecewise_linear`], whose final product is truncated like [`Party::mul`].
 //!
@@ -24,11 +24,14 @@
 //! uniform masks; P0 sees P1's input bits masked by random OT choices.
 
 mod functions;
-pub mod gadget;
+mod gadget;
 
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
+use crate::gc::{Circuit, Job, Reveal, execute};
+use crate::hash::FixedKeyAes;
 use crate::party::Party;
+use crate::prg::Domain;
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Shares;
@@ -370,6 +373,32 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         Ok((m, i))
     }
 
+    /// SecureML's softmax replacement, per row: `relu(x_i) / sum_j relu(x_j)` (floor, with the
+    /// session's fractional bits), and `1 / cols` across a row whose values are all `<= 0`. One
+    /// garbled-circuit round trip; the circuit divides in `2 k (f + 1)` AND gates per value.
+    pub async fn relu_softmax(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
+        let f = self.one_bit();
+        self.guarded("relu_softmax", async |p| {
+            let (rows, cols) = x.shape();
+            if cols == 0 {
+                return Err(Error::new(
+                    "relu_softmax",
+                    ErrorKind::InvalidArgument("rows are empty"),
+                ));
+            }
+            let g = functions::relu_softmax(Self::width(), f, cols)?;
+            // One element per row: the row's values are the gadget's input words.
+            let columns: Vec<Vec<R>> = (0..cols)
+                .map(|j| (0..rows).map(|r| x.as_slice()[r * cols + j]).collect())
+                .collect();
+            let inputs: Vec<&[R]> = columns.iter().map(|c| c.as_slice()).collect();
+            let out = p.run_gadget("relu_softmax", &g, &inputs).await?;
+            let data = (0..rows * cols).map(|i| out[i % cols][i / cols]).collect();
+            x.with_data(data)
+        })
+        .await
+    }
+
     /// Max pooling: each row of `x` is an image (`channels x height x width`, channel-major);
     /// the result has one row per image of `channels x out_h x out_w` window maxima.
     pub async fn max_pool(&mut self, x: &Shares<R>, pool: Pool2d) -> Result<Shares<R>, Error> {
@@ -407,6 +436,54 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
             let windows = Shares::matrix(x.rows() * c * oh * ow, k * k, windows)?;
             let (m, _) = p.tournament(&windows, false).await?;
             m.reshape(x.rows(), c * oh * ow)
+        })
+        .await
+    }
+}
+
+impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
+    /// Runs any circuit (for example one read by [`crate::gc::bristol`]) with the peer in this
+    /// session: P0 garbles, P1 evaluates. `owners` says which party supplies each input value,
+    /// `inputs` holds this party's values in the circuit's order, concatenated, least significant
+    /// bit first; `reveal` says who learns the output bits (see [`crate::gc::execute`]).
+    pub async fn run_circuit(
+        &mut self,
+        circuit: &Circuit,
+        owners: &[Role],
+        inputs: &[bool],
+        reveal: Reveal,
+    ) -> Result<Vec<bool>, Error> {
+        self.guarded("run_circuit", async |p| {
+            let mut rng = p.fresh_prg(Domain::GARBLING);
+            let job = Job {
+                circuit,
+                owners,
+                inputs,
+                reveal,
+            };
+            let hash = FixedKeyAes::new();
+            let role = p.role;
+            execute(role, &mut p.peer, &mut p.correlations, &hash, &mut rng, job).await
+        })
+        .await
+    }
+
+    /// Converts XOR-shared bits (this party's shares, e.g. from [`Reveal::Shared`]) into
+    /// arithmetic shares of the same bits as integers 0 or 1: `b = b0 + b1 - 2 b0 b1`, with the
+    /// product by one Beaver triple per bit (one round).
+    pub async fn bits_to_arithmetic(&mut self, bits: &[bool]) -> Result<Shares<R>, Error> {
+        self.guarded("bits_to_arithmetic", async |p| {
+            let mine: Vec<R> = bits.iter().map(|&b| R::from_u64(u64::from(b))).collect();
+            let zero = vec![R::ZERO; bits.len()];
+            // Each party's bits as a sharing whose other share is zero.
+            let (b0, b1) = match p.role {
+                Role::P0 => (mine, zero),
+                Role::P1 => (zero, mine),
+            };
+            let (b0, b1) = (Shares::vector(b0), Shares::vector(b1));
+            let prod = p.mul_inner(&b0, &b1, false).await?;
+            let sum = b0.zip_with(&b1, "bits_to_arithmetic", R::add)?;
+            sum.zip_with(&prod, "bits_to_arithmetic", |s, q| s.sub(q.add(q)))
         })
         .await
     }
