@@ -41,7 +41,7 @@ pub trait BlockHash {
     /// Replaces `blocks[k]` by `H(first_tweak + k, blocks[k])` (wrapping): consecutive tweaks,
     /// as OT extension uses them (tweak = OT index).
     fn hash_sequential(&self, first_tweak: Block, blocks: &mut [Block]) {
-        const BATCH: usize = 64;
+        const BATCH: usize = 128;
         let mut tweaks = [0u128; BATCH];
         let mut next = first_tweak;
         for chunk in blocks.chunks_mut(BATCH) {
