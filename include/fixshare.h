@@ -76,6 +76,23 @@
 #define FXS_REVEAL_SHARED 3
 
 /**
+ * Linear regression (squared loss): predictions are the scores `X w + b`.
+ */
+#define FXS_MODEL_LINEAR 0
+
+/**
+ * Logistic regression with SecureML's piecewise sigmoid: 0 below -1/2, `x + 1/2` between, 1
+ * above 1/2 (exact, one garbled-circuit round trip per batch).
+ */
+#define FXS_MODEL_LOGISTIC_PIECEWISE 1
+
+/**
+ * Logistic regression with the 34-segment piecewise-linear sigmoid of `fxs_party_sigmoid`
+ * (error below 0.003; one round trip and one product per batch).
+ */
+#define FXS_MODEL_LOGISTIC_ACCURATE 2
+
+/**
  * A callback returned success.
  */
 #define FXS_IO_OK 0
@@ -447,6 +464,26 @@ typedef struct fxs_circuit_info {
      */
     size_t and_gates;
 } fxs_circuit_info;
+
+/**
+ * Mini-batch SGD hyperparameters; both parties pass the same values.
+ */
+typedef struct fxs_sgd_params {
+    /**
+     * Passes over the training rows (0 returns the initial zero weights).
+     */
+    size_t epochs;
+    /**
+     * Rows per batch, positive; batches are consecutive rows in order, the last one of an
+     * epoch may be shorter.
+     */
+    size_t batch;
+    /**
+     * The learning rate, positive and finite: each step subtracts `learning_rate / B` times
+     * the gradient summed over the `B` rows of the batch.
+     */
+    double learning_rate;
+} fxs_sgd_params;
 
 /**
  * A max-pooling window over images stored one per row of a share matrix, channel-major
@@ -950,6 +987,56 @@ fxs_status fxs_party_run_circuit(struct fxs_party *party, const struct fxs_circu
  * or writable.
  */
 fxs_status fxs_party_bits_to_shares(struct fxs_party *party, const uint8_t *bits, size_t n_bits, struct fxs_shares **out);
+
+/**
+ * Trains a linear or logistic regression on shared features `x` (`n x d`) and targets `y`
+ * (`n x 1`, for logistic regression 0.0 or 1.0) by mini-batch SGD from zero weights
+ * (SecureML): per batch `X_b` (with a column of ones for the bias), the scores `X_b w`, the
+ * model's function `f` (`model`: `FXS_MODEL_LINEAR`, `FXS_MODEL_LOGISTIC_PIECEWISE` or
+ * `FXS_MODEL_LOGISTIC_ACCURATE`), and `w -= learning_rate / B * X_b^T (f(X_b w) - y_b)`: two
+ * matrix products (one matrix triple each) and, for logistic regression, one sigmoid.
+ * Both parties call it with the same shapes, `params` and `model`, each with its own shares.
+ *
+ * On success `*weights_out` holds new shares of the `(d + 1) x 1` weights, the bias last
+ * (open them with `fxs_party_reveal`, or keep computing on them); on failure it is NULL.
+ * A NULL argument, an unknown `model`, a zero batch, a learning rate that is not positive and
+ * finite, no rows, or `y` not `n x 1` (`FXS_STATUS_DIMENSION_MISMATCH`) are rejected before
+ * anything is sent.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` and `y` are NULL or live shares; `params` is NULL or
+ * readable; `weights_out` is NULL or writable.
+ */
+fxs_status fxs_party_train_glm(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, const struct fxs_sgd_params *params, uint32_t model, struct fxs_shares **weights_out);
+
+/**
+ * Oblivious inference of a dense network with ReLU between its layers (MiniONN): the model
+ * owner (`model_owner`, `FXS_ROLE_P0` or `FXS_ROLE_P1`) holds the weights, the other party
+ * (the client) holds `rows` input rows, and only the client learns the predicted classes, the
+ * argmax of each output row (the first on ties). Neither learns the other's data; the shape
+ * (`sizes`, `rows`) is public and both parties pass the same.
+ *
+ * `sizes[0 .. n_sizes]` are the layer widths, input first (`{4, 8, 3}`: 4 inputs, a hidden
+ * layer of 8, 3 classes). Layer `l` computes `[a | 1] W_l`, with `W_l` a
+ * `(sizes[l] + 1) x sizes[l + 1]` row-major matrix whose last row is the bias; ReLU follows
+ * every layer but the last.
+ *
+ * - The model owner passes `weights`: the matrices `W_0, W_1, ...` one after the other,
+ *   `weights_len` doubles in all; `input` and `classes_out` are NULL.
+ * - The client passes `input`, `rows * sizes[0]` doubles row-major, and `classes_out` with room
+ *   for `classes_len >= rows` classes; `weights` is NULL.
+ *
+ * Costs one matrix product per layer, one ReLU per hidden layer, one argmax. Argument errors
+ * (NULLs, a wrong `weights_len`: `FXS_STATUS_DIMENSION_MISMATCH`; a short `classes_out`:
+ * `FXS_STATUS_BUFFER_TOO_SMALL`; the wrong side's data, no rows, a zero width, values outside
+ * the fixed-point range) are found before anything is sent.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `sizes` is NULL or readable for `n_sizes` values; `weights`
+ * is NULL or readable for `weights_len` doubles; `input` is NULL or readable for
+ * `rows * sizes[0]` doubles; `classes_out` is NULL or writable for `classes_len` values.
+ */
+fxs_status fxs_party_classify_dense(struct fxs_party *party, uint32_t model_owner, const size_t *sizes, size_t n_sizes, const double *weights, size_t weights_len, const double *input, size_t rows, size_t *classes_out, size_t classes_len);
 
 /**
  * ReLU, `max(x, 0)`, elementwise (exact).

@@ -152,12 +152,14 @@ private:
 // communication failure the party is poisoned and further calls throw FXS_STATUS_POISONED.
 class Party {
 public:
-    explicit Party(const fxs_party_config &config) {
+    explicit Party(const fxs_party_config &config) : role_(config.role) {
         fxs_party *raw = nullptr;
         check(fxs_party_new(&config, &raw));
         p_.reset(raw);
     }
     fxs_party *get() const noexcept { return p_.get(); }
+    // FXS_ROLE_P0 or FXS_ROLE_P1.
+    std::uint32_t role() const noexcept { return role_; }
 
     // Defaults for a configuration (role 0, Z_2^64, 16 fractional bits, local truncation).
     static fxs_party_config default_config() {
@@ -231,6 +233,34 @@ public:
         });
     }
 
+    // Machine learning. SGD on shares (both parties): the (d + 1) x 1 weights, the bias last.
+    Shares train_glm(const Shares &x, const Shares &y, const fxs_sgd_params &params,
+                     std::uint32_t model) {
+        return make([&](fxs_shares **o) {
+            return fxs_party_train_glm(get(), x.get(), y.get(), &params, model, o);
+        });
+    }
+    // Oblivious inference of a dense ReLU network: the model owner passes the weights (all
+    // layers one after the other) and gets an empty vector; the client passes `rows` input rows
+    // and gets their classes.
+    std::vector<std::size_t> classify_dense_owner(const std::vector<std::size_t> &sizes,
+                                                  const std::vector<double> &weights,
+                                                  std::size_t rows) {
+        check(fxs_party_classify_dense(get(), role(), sizes.data(), sizes.size(), weights.data(),
+                                       weights.size(), nullptr, rows, nullptr, 0));
+        return {};
+    }
+    std::vector<std::size_t> classify_dense_client(const std::vector<std::size_t> &sizes,
+                                                   const std::vector<double> &input,
+                                                   std::size_t rows) {
+        if (sizes.empty() || input.size() != rows * sizes[0])
+            throw std::invalid_argument("input.size() != rows * sizes[0]");
+        std::vector<std::size_t> classes(rows);
+        check(fxs_party_classify_dense(get(), role() ^ 1u, sizes.data(), sizes.size(), nullptr, 0,
+                                       input.data(), rows, classes.data(), classes.size()));
+        return classes;
+    }
+
     // Runs a circuit with the peer; returns the output bits this party learns (empty if none).
     std::vector<std::uint8_t> run_circuit(const Circuit &c, const std::vector<std::uint32_t> &owners,
                                           const std::vector<std::uint8_t> &inputs,
@@ -288,6 +318,7 @@ private:
         return {Shares(a), Shares(b)};
     }
 
+    std::uint32_t role_;
     std::unique_ptr<fxs_party, detail::PartyFree> p_;
 };
 

@@ -9,6 +9,9 @@
 //!   on share matrices held in opaque `fxs_shares` handles, Bristol Fashion circuits by garbled
 //!   circuits (`fxs_circuit_*`, `fxs_party_run_circuit`), and the server side of data-owner
 //!   input; its offline phase comes from a dealer or from OT with the peer (`FXS_OFFLINE_OT`);
+//!   machine learning on shares: linear and logistic regression by SGD
+//!   (`fxs_party_train_glm`) and oblivious inference of dense networks
+//!   (`fxs_party_classify_dense`);
 //! - a **data owner** (`fxs_data_owner_*`): secret-shares readings to the two servers and
 //!   reconstructs results, in caller-provided storage, without an allocator. This part also
 //!   builds without `std` (`--no-default-features --features panic-handler`) as a static
@@ -48,6 +51,8 @@ pub mod data_owner;
 pub mod party;
 #[cfg(feature = "std")]
 pub mod circuit;
+#[cfg(feature = "std")]
+pub mod ml;
 #[cfg(feature = "std")]
 pub mod nonlinear;
 #[cfg(feature = "std")]

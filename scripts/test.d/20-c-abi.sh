@@ -2,7 +2,8 @@
 # The C ABI suite (issue 5): builds libfixshare, checks the committed header is fresh, compiles
 # the C/C++ examples and the C tests with gcc/g++ -Wall -Wextra -Werror -pedantic (C11, C++17),
 # statically and dynamically linked, runs them (with the dealer and with the OT-based offline
-# phase; AES-128 as a Bristol circuit between two processes), runs the C tests and the example
+# phase; AES-128 as a Bristol circuit between two processes; logistic/linear regression by SGD
+# and oblivious inference against plaintext references), runs the C tests and the example
 # under ASan/UBSan and valgrind, checks pkg-config and CMake consumption and the no_std
 # data-owner build for Cortex-M.
 # Installs what it needs, idempotently. Ends with "N passed, 0 failed"; exits non-zero on failure.

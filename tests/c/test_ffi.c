@@ -4,6 +4,8 @@
  * disconnects in the middle of an operation, use after an error, freeing failed objects).
  * Both offline sources (the dealer, and OT between the parties), and Bristol Fashion circuits
  * by garbled circuits (AES-128 against FIPS-197 C.1, malformed circuits, bad arguments).
+ * Machine learning: logistic and linear regression by SGD on shares against a plaintext SGD in
+ * this file, and oblivious inference of a small dense network against its plaintext argmax.
  *
  * Parties, the dealer and the data owner run as threads joined by UNIX socket pairs; AES-128
  * also runs between two processes over TCP on 127.0.0.1 with the OT-based offline phase.
@@ -1127,6 +1129,286 @@ static void relu_disconnects(session *s, uint32_t role, fxs_party *party, fault 
     fxs_shares_free(x);
 }
 
+/* ----- machine learning: SGD training and oblivious inference ----- */
+
+#define MLN 40 /* training rows */
+#define MLD 2  /* features */
+static double MLX[MLN * MLD], MLY[MLN]; /* party 0 holds the features, party 1 the labels */
+
+/* A linearly separable dataset from a fixed LCG: label 1 where 0.8 a - 0.6 b + 0.1 > 0, no
+ * point within 0.1 of the boundary. */
+static void ml_dataset(void) {
+    uint32_t st = 12345;
+    int n = 0;
+    while (n < MLN) {
+        double ab[2], m;
+        for (int k = 0; k < 2; k++) {
+            st = st * 1664525u + 1013904223u;
+            ab[k] = (double)(st >> 8) / 16777216.0 * 2.0 - 1.0;
+        }
+        m = 0.8 * ab[0] - 0.6 * ab[1] + 0.1;
+        if (fabs(m) < 0.1) continue;
+        MLX[2 * n] = ab[0];
+        MLX[2 * n + 1] = ab[1];
+        MLY[n] = m > 0 ? 1.0 : 0.0;
+        n++;
+    }
+}
+
+static double piecewise_sigmoid(double z) { return z < -0.5 ? 0.0 : z > 0.5 ? 1.0 : z + 0.5; }
+
+/* Plaintext mini-batch SGD from zero weights, the steps fxs_party_train_glm takes: per batch
+ * of consecutive rows, the scores with the current weights, then w -= lr / B * X_b^T (f - y).
+ * FXS_MODEL_LOGISTIC_ACCURATE is compared with the exact logistic function. */
+static void plain_sgd(const fxs_sgd_params *p, uint32_t model, double w[MLD + 1]) {
+    for (int j = 0; j <= MLD; j++) w[j] = 0.0;
+    for (size_t e = 0; e < p->epochs; e++)
+        for (size_t start = 0; start < MLN; start += p->batch) {
+            size_t end = start + p->batch < MLN ? start + p->batch : MLN;
+            double grad[MLD + 1] = {0};
+            for (size_t i = start; i < end; i++) {
+                double z = w[MLD], f;
+                for (int j = 0; j < MLD; j++) z += MLX[i * MLD + j] * w[j];
+                f = model == FXS_MODEL_LINEAR            ? z
+                    : model == FXS_MODEL_LOGISTIC_PIECEWISE ? piecewise_sigmoid(z)
+                                                            : 1.0 / (1.0 + exp(-z));
+                for (int j = 0; j < MLD; j++) grad[j] += MLX[i * MLD + j] * (f - MLY[i]);
+                grad[MLD] += f - MLY[i];
+            }
+            for (int j = 0; j <= MLD; j++) w[j] -= p->learning_rate / (double)(end - start) * grad[j];
+        }
+}
+
+/* Training rows on the right side of the hyperplane w. */
+static int ml_correct(const double w[MLD + 1]) {
+    int right = 0;
+    for (int i = 0; i < MLN; i++) {
+        double z = w[MLD];
+        for (int j = 0; j < MLD; j++) z += MLX[i * MLD + j] * w[j];
+        right += (z >= 0) == (MLY[i] > 0.5);
+    }
+    return right;
+}
+
+/* Trains on shares, reveals the weights and compares them with the plaintext SGD. */
+static void train_and_compare(fxs_party *party, const fxs_shares *x, const fxs_shares *y,
+                              const fxs_sgd_params *p, uint32_t model, double tol, const char *what) {
+    fxs_shares *w = NULL;
+    double got[MLD + 1] = {0}, want[MLD + 1];
+    size_t rows = 0, cols = 0;
+    int ok = 1;
+    plain_sgd(p, model, want);
+    CHECK_OK(fxs_party_train_glm(party, x, y, p, model, &w));
+    CHECK_OK(fxs_shares_shape(w, &rows, &cols));
+    CHECK(rows == MLD + 1 && cols == 1);
+    CHECK_OK(fxs_party_reveal(party, w, got, MLD + 1));
+    for (int j = 0; j <= MLD; j++) ok = ok && fabs(got[j] - want[j]) <= tol;
+    count(ok, __FILE__, __LINE__, what);
+    if (!ok)
+        for (int j = 0; j <= MLD; j++) fprintf(stderr, "  %s w[%d]: got %.6f, want %.6f\n", what, j, got[j], want[j]);
+    /* The reference is not trivial, and the secure model separates the training data too. */
+    CHECK(fabs(want[0]) > 0.1);
+    if (model != FXS_MODEL_LINEAR) CHECK(ml_correct(got) == MLN && ml_correct(want) == MLN);
+    fxs_shares_free(w);
+}
+
+static void ml_train(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *x = NULL, *y = NULL, *w = NULL;
+    fxs_sgd_params p = {4, 10, 1.0}, bad;
+    const double tol = 64 * ulp(s); /* 0.001 with 16 fractional bits */
+    (void)peer;
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, MLX, MLN, MLD, &x));
+        CHECK_OK(fxs_party_receive_input(party, MLN, 1, &y));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, MLN, MLD, &x));
+        CHECK_OK(fxs_party_share_input(party, MLY, MLN, 1, &y));
+    }
+
+    /* Argument errors, found before anything is sent: the party stays usable. */
+    w = (fxs_shares *)&w;
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, NULL, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_NULL_POINTER);
+    CHECK(w == NULL);
+    CHECK_MSG("fxs_party_train_glm: `params` is NULL");
+    bad = p;
+    bad.batch = 0;
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("batch");
+    bad = p;
+    bad.learning_rate = -0.5;
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LINEAR, &w), FXS_STATUS_INVALID_ARGUMENT);
+    bad.learning_rate = NAN;
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LINEAR, &w), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, 7, &w), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("model must be");
+    CHECK_STATUS(fxs_party_train_glm(party, x, x, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_MSG("`y` must have one column");
+    {
+        fxs_shares *yt = NULL, *short_y = NULL;
+        CHECK_OK(fxs_shares_transpose(y, &yt));
+        CHECK_STATUS(fxs_party_train_glm(party, x, yt, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_DIMENSION_MISMATCH);
+        fxs_shares_free(yt);
+        /* Fewer labels than rows. */
+        if (role == 1)
+            CHECK_OK(fxs_party_share_input(party, MLY, MLN - 1, 1, &short_y));
+        else
+            CHECK_OK(fxs_party_receive_input(party, MLN - 1, 1, &short_y));
+        CHECK_STATUS(fxs_party_train_glm(party, x, short_y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_DIMENSION_MISMATCH);
+        CHECK(w == NULL);
+        fxs_shares_free(short_y);
+    }
+    CHECK_STATUS(fxs_party_train_glm(party, NULL, y, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_glm(party, x, NULL, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, NULL), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_glm(NULL, x, y, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_NULL_POINTER);
+
+    /* Logistic regression (SecureML's sigmoid, then the accurate one) and linear regression. */
+    train_and_compare(party, x, y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, tol, "train_glm logistic (piecewise) == plaintext SGD");
+    train_and_compare(party, x, y, &p, FXS_MODEL_LOGISTIC_ACCURATE, 0.03, "train_glm logistic (accurate) ~ SGD with 1/(1+e^-z)");
+    p.epochs = 2;
+    p.batch = 16; /* 16, 16, then a short batch of 8 */
+    p.learning_rate = 0.25;
+    train_and_compare(party, x, y, &p, FXS_MODEL_LINEAR, tol, "train_glm linear == plaintext SGD");
+    p.epochs = 0; /* no steps: the zero weights */
+    CHECK_OK(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, &w));
+    {
+        const double zero[MLD + 1] = {0};
+        expect_within(party, w, zero, MLD + 1, 0.0, "train_glm with 0 epochs: zero weights");
+    }
+    fxs_shares_free(w);
+    fxs_shares_free(x);
+    fxs_shares_free(y);
+}
+
+/* A 3-4-3 network with ReLU after the hidden layer (the model owner's), and the client's rows. */
+#define NET_ROWS 6
+static const size_t NET_SIZES[3] = {3, 4, 3};
+static const double NET_W[4 * 4 + 5 * 3] = {
+    /* W0: 4 x 4, the last row the bias */
+    1.0, -0.5, 0.25, -1.0,
+    -0.75, 1.0, 0.5, 0.25,
+    0.5, 0.25, -1.0, 0.75,
+    0.125, -0.25, 0.5, 0.0,
+    /* W1: 5 x 3 */
+    1.0, -0.5, 0.25,
+    -0.5, 1.25, -0.25,
+    0.25, -0.75, 1.0,
+    -0.5, 0.5, 0.75,
+    0.0, 0.125, -0.25};
+static const double NET_X[NET_ROWS * 3] = {1.0, 0.5, -0.5, -1.0, 1.5, 0.25, 0.25, -0.5, -1.5,
+                                           2.0, -1.0, 0.0, -0.5, -0.5, 1.0, 0.75, 1.25, 1.0};
+
+/* The plaintext network: outputs of row r in out[0..3). */
+static void plain_net(int r, double out[3]) {
+    const double *x = NET_X + 3 * r, *w1 = NET_W + 16;
+    double h[4];
+    for (int j = 0; j < 4; j++) {
+        h[j] = NET_W[12 + j];
+        for (int k = 0; k < 3; k++) h[j] += x[k] * NET_W[k * 4 + j];
+        if (h[j] < 0) h[j] = 0;
+    }
+    for (int j = 0; j < 3; j++) {
+        out[j] = w1[12 + j];
+        for (int k = 0; k < 4; k++) out[j] += h[k] * w1[k * 3 + j];
+    }
+}
+
+static void ml_classify(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    const uint32_t owner = *(const uint32_t *)s->extra;
+    const size_t nw = sizeof NET_W / sizeof NET_W[0];
+    size_t classes[NET_ROWS + 1], want[NET_ROWS];
+    int seen[3] = {0, 0, 0}, ok = 1;
+    (void)peer;
+    for (int r = 0; r < NET_ROWS; r++) {
+        double out[3], second = -1e300;
+        size_t best = 0;
+        plain_net(r, out);
+        for (size_t j = 1; j < 3; j++)
+            if (out[j] > out[best]) best = j;
+        for (size_t j = 0; j < 3; j++)
+            if (j != best && out[j] > second) second = out[j];
+        CHECK(out[best] - second > 0.1); /* no near ties: fixed-point noise cannot flip them */
+        want[r] = best;
+        seen[best] = 1;
+    }
+    CHECK(seen[0] + seen[1] + seen[2] >= 2);
+
+    /* Argument errors on both sides, found before anything is sent. */
+    {
+        const double *wts = role == owner ? NET_W : NULL, *in = role == owner ? NULL : NET_X;
+        size_t *cls = role == owner ? NULL : classes;
+        const size_t zero_width[3] = {3, 0, 3};
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NULL, 3, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_NULL_POINTER);
+        CHECK_MSG("fxs_party_classify_dense: `sizes` is NULL");
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 1, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, zero_width, 3, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, wts, nw, in, 0, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, wts, nw, in, SIZE_MAX, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("overflows");
+        CHECK_STATUS(fxs_party_classify_dense(party, 2, NET_SIZES, 3, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_classify_dense(NULL, owner, NET_SIZES, 3, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_NULL_POINTER);
+    }
+    if (role == owner) {
+        double big[sizeof NET_W / sizeof NET_W[0]];
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NET_W, nw - 1, NULL, NET_ROWS, NULL, 0), FXS_STATUS_DIMENSION_MISMATCH);
+        CHECK_MSG("weights_len");
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, nw, NULL, NET_ROWS, NULL, 0), FXS_STATUS_NULL_POINTER);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NET_W, nw, NET_X, NET_ROWS, NULL, 0), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("model owner passes the weights only");
+        memcpy(big, NET_W, sizeof big);
+        big[nw - 1] = 1e300; /* a bias of the last layer: would fail after the first layer was sent */
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, big, nw, NULL, NET_ROWS, NULL, 0), FXS_STATUS_OUT_OF_RANGE);
+        CHECK_OK(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NET_W, nw, NULL, NET_ROWS, NULL, 0));
+    } else {
+        double big[NET_ROWS * 3];
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, NET_X, NET_ROWS, classes, NET_ROWS - 1), FXS_STATUS_BUFFER_TOO_SMALL);
+        CHECK_MSG("classes_len");
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, NET_X, NET_ROWS, NULL, NET_ROWS), FXS_STATUS_NULL_POINTER);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, NULL, NET_ROWS, classes, NET_ROWS), FXS_STATUS_NULL_POINTER);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NET_W, nw, NET_X, NET_ROWS, classes, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("client passes the input only");
+        memcpy(big, NET_X, sizeof big);
+        big[NET_ROWS * 3 - 1] = -1e300;
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, big, NET_ROWS, classes, NET_ROWS), FXS_STATUS_OUT_OF_RANGE);
+        for (int r = 0; r <= NET_ROWS; r++) classes[r] = 99;
+        CHECK_OK(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, NET_X, NET_ROWS, classes, NET_ROWS + 1));
+        for (int r = 0; r < NET_ROWS; r++) ok = ok && classes[r] == want[r];
+        count(ok, __FILE__, __LINE__, "classify_dense == plaintext argmax");
+        if (!ok)
+            for (int r = 0; r < NET_ROWS; r++) fprintf(stderr, "  row %d: got class %zu, want %zu\n", r, classes[r], want[r]);
+        CHECK(classes[NET_ROWS] == 99); /* only `rows` classes are written */
+    }
+}
+
+/* The peer disconnects before training: both fail, are poisoned, and can be freed. */
+static void ml_disconnects(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *x = NULL, *y = NULL, *w = NULL;
+    const fxs_sgd_params p = {1, 10, 1.0};
+    const uint32_t owner = FXS_ROLE_P1;
+    size_t classes[NET_ROWS];
+    (void)s;
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, MLX, MLN, MLD, &x));
+        CHECK_OK(fxs_party_receive_input(party, MLN, 1, &y));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, MLN, MLD, &x));
+        CHECK_OK(fxs_party_share_input(party, MLY, MLN, 1, &y));
+    }
+    if (role == 1) shutdown(peer->fd, SHUT_RDWR);
+    w = (fxs_shares *)&w;
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_CLOSED);
+    CHECK_MSG("fxs_party_train_glm: matmul");
+    CHECK(w == NULL);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_POISONED);
+    CHECK(w == NULL);
+    if (role == owner)
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NET_W, sizeof NET_W / sizeof NET_W[0], NULL, NET_ROWS, NULL, 0), FXS_STATUS_POISONED);
+    else
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, NET_X, NET_ROWS, classes, NET_ROWS), FXS_STATUS_POISONED);
+    fxs_shares_free(x);
+    fxs_shares_free(y);
+}
+
 /* ----- configuration and argument errors without a session ----- */
 
 static void no_session(void) {
@@ -1245,6 +1527,17 @@ int main(int argc, char **argv) {
     run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_PAIRS, nonlinear, NULL);
     run_session_from(FXS_OFFLINE_OT, 64, 20, FXS_TRUNCATION_EXACT, nonlinear, NULL);
     run_session(64, 16, FXS_TRUNCATION_LOCAL, relu_disconnects, NULL);
+    /* Machine learning: logistic and linear regression by SGD, oblivious inference. */
+    ml_dataset();
+    run_session(64, 16, FXS_TRUNCATION_LOCAL, ml_train, NULL);
+    run_session_from(FXS_OFFLINE_OT, 128, 30, FXS_TRUNCATION_PAIRS, ml_train, NULL);
+    {
+        uint32_t owner = FXS_ROLE_P1;
+        run_session(64, 16, FXS_TRUNCATION_LOCAL, ml_classify, &owner);
+        owner = FXS_ROLE_P0;
+        run_session_from(FXS_OFFLINE_OT, 64, 16, FXS_TRUNCATION_EXACT, ml_classify, &owner);
+    }
+    run_session(64, 16, FXS_TRUNCATION_LOCAL, ml_disconnects, NULL);
     data_owner();
 
     bad_circuits();

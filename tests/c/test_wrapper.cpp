@@ -143,6 +143,30 @@ void party(std::uint32_t role, int peer_fd, int ot_fd, const fxs::Circuit *aes) 
         for (std::size_t i = 0; i < kX.size(); i++) xy.push_back(kX[i] * kY[i]);
         CHECK(close_to(p.reveal(p.mul(x, y)), xy, 0));
 
+        // Linear regression y = 2 x - 1 on shares (party 0 the features, party 1 the targets):
+        // one full-batch SGD step from zero weights is w = lr * (mean(x y), mean(y)).
+        {
+            const std::vector<double> fx = {0.5, -1.0, 1.5, 0.0}, fy = {0.0, -3.0, 2.0, -1.0};
+            fxs::Shares sx = role == 0 ? p.share_input(fx) : p.receive_input(4);
+            fxs::Shares sy = role == 1 ? p.share_input(fy) : p.receive_input(4);
+            double xy = 0, my = 0;
+            for (int i = 0; i < 4; i++) {
+                xy += fx[i] * fy[i] / 4;
+                my += fy[i] / 4;
+            }
+            fxs_sgd_params sgd{1, 4, 0.5};
+            CHECK(close_to(p.reveal(p.train_glm(sx, sy, sgd, FXS_MODEL_LINEAR)), {0.5 * xy, 0.5 * my}, 4 * ulp));
+            sgd.batch = 0;
+            expect_error(__LINE__, FXS_STATUS_INVALID_ARGUMENT, "fxs_party_train_glm",
+                         [&] { p.train_glm(sx, sy, sgd, FXS_MODEL_LOGISTIC_PIECEWISE); });
+            // A 2-2 network (no hidden layer) owned by party 1: class 1 where x1 > x0.
+            const std::vector<std::size_t> sizes = {2, 2};
+            const std::vector<double> w = {1, 0, 0, 1, 0, 0}, in = {1.0, -2.0, -0.5, 0.75};
+            auto classes = role == 1 ? p.classify_dense_owner(sizes, w, 2)
+                                     : p.classify_dense_client(sizes, in, 2);
+            CHECK(role == 1 ? classes.empty() : classes == std::vector<std::size_t>({0, 1}));
+        }
+
         // AES-128 between the parties: party 0 the key, party 1 the block.
         const auto ct = hex_bits(kCipher, 128);
         auto out = p.run_circuit(*aes, {FXS_ROLE_P0, FXS_ROLE_P1},
