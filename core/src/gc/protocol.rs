@@ -228,9 +228,7 @@ async fn garble_side<T: Transport, C: Correlations, H: BlockHash, G: CryptoRng +
             if g.garble(&mut table[..2 * n]) != 2 * n {
                 return Err(Error::new(OP, ErrorKind::Malformed("table size mismatch")));
             }
-            for &b in &table[..2 * n] {
-                stream.write_block(b).await?;
-            }
+            stream.write_blocks(&table[..2 * n]).await?;
             remaining -= n;
         }
         g.garble(&mut []);
@@ -298,9 +296,7 @@ async fn evaluate_side<T: Transport, C: Correlations, H: BlockHash>(
         let mut remaining = circuit.and_count();
         while remaining > 0 {
             let n = remaining.min(chunk);
-            for b in &mut table[..2 * n] {
-                *b = stream.read_block().await?;
-            }
+            stream.read_blocks(&mut table[..2 * n]).await?;
             if ev.evaluate(&table[..2 * n]) != 2 * n {
                 return Err(Error::new(OP, ErrorKind::Malformed("table size mismatch")));
             }
@@ -342,17 +338,29 @@ impl<'a, T: Transport> StreamWriter<'a, T> {
     }
 
     async fn write_block(&mut self, b: Block) -> Result<(), Error> {
-        if self.left < 16 {
+        self.write_blocks(&[b]).await
+    }
+
+    /// Appends blocks, sending every frame that fills up.
+    async fn write_blocks(&mut self, mut blocks: &[Block]) -> Result<(), Error> {
+        if blocks.len() * 16 > self.left {
             return Err(Error::new(OP, ErrorKind::Malformed("stream overrun")));
         }
-        self.buf[self.len..self.len + 16].copy_from_slice(&b.to_le_bytes());
-        self.len += 16;
-        self.left -= 16;
-        if self.len == self.buf.len() || self.left == 0 {
-            self.peer
-                .send_frame(OP, tag::GARBLED, &self.buf[..self.len])
-                .await?;
-            self.len = 0;
+        while !blocks.is_empty() {
+            let n = ((self.buf.len() - self.len) / 16).min(blocks.len());
+            let dst = &mut self.buf[self.len..self.len + 16 * n];
+            for (o, b) in dst.chunks_exact_mut(16).zip(&blocks[..n]) {
+                o.copy_from_slice(&b.to_le_bytes());
+            }
+            self.len += 16 * n;
+            self.left -= 16 * n;
+            blocks = &blocks[n..];
+            if self.len == self.buf.len() || self.left == 0 {
+                self.peer
+                    .send_frame(OP, tag::GARBLED, &self.buf[..self.len])
+                    .await?;
+                self.len = 0;
+            }
         }
         Ok(())
     }
@@ -388,6 +396,30 @@ impl<'a, T: Transport> StreamReader<'a, T> {
     }
 
     async fn read_block(&mut self) -> Result<Block, Error> {
+        let mut b = [0];
+        self.read_blocks(&mut b).await?;
+        Ok(b[0])
+    }
+
+    /// Fills `out` from the stream, receiving frames as needed.
+    async fn read_blocks(&mut self, mut out: &mut [Block]) -> Result<(), Error> {
+        while !out.is_empty() {
+            self.refill().await?;
+            let n = ((self.filled - self.pos) / 16).min(out.len());
+            let src = &self.buf[self.pos..self.pos + 16 * n];
+            for (o, b) in out[..n].iter_mut().zip(src.chunks_exact(16)) {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(b);
+                *o = u128::from_le_bytes(a);
+            }
+            self.pos += 16 * n;
+            out = &mut out[n..];
+        }
+        Ok(())
+    }
+
+    /// Receives the next frame when the buffer is used up.
+    async fn refill(&mut self) -> Result<(), Error> {
         if self.pos == self.filled {
             let n = self.buf.len().min(self.left);
             if n < 16 {
@@ -400,10 +432,7 @@ impl<'a, T: Transport> StreamReader<'a, T> {
             self.pos = 0;
             self.filled = n;
         }
-        let mut a = [0u8; 16];
-        a.copy_from_slice(&self.buf[self.pos..self.pos + 16]);
-        self.pos += 16;
-        Ok(u128::from_le_bytes(a))
+        Ok(())
     }
 }
 
