@@ -9,8 +9,10 @@
 //!   `y_j + m_j`, which only P1 learns.
 //!
 //! P0's new share of `y_j` is `-m_j` and P1's is the output: a fresh, uniformly masked re-sharing
-//! (the conversion of SecureML and MiniONN). One round trip for any number of elements: the
-//! elements are copies of the circuit in one [`crate::gc::execute_batch`].
+//! (the conversion of SecureML and MiniONN). One round trip for any number of elements: up to
+//! [`LANE_ANDS`] AND gates' worth of elements share one circuit ([`Circuit::replicate`]), so
+//! their gates of equal depth are hashed together, and the copies of that circuit run in one
+//! [`crate::gc::execute_batch`].
 
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
@@ -23,6 +25,10 @@ use crate::role::Role;
 use crate::transport::Transport;
 use alloc::vec;
 use alloc::vec::Vec;
+
+/// AND gates per replicated circuit that the elements of one call share, at most (unless one
+/// element needs more).
+pub(crate) const LANE_ANDS: usize = 1 << 14;
 
 /// A per-element circuit over ring words, masked for re-sharing (see the module docs).
 pub(crate) struct Gadget {
@@ -126,14 +132,26 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
             return Ok(vec![Vec::new(); g.outputs]);
         }
         let (w, p) = (g.width, g.outputs);
+        // Elements per circuit; the last circuit is padded with zero shares.
+        let lanes = (LANE_ANDS / g.circuit.and_count().max(1)).clamp(1, n);
+        let copies = n.div_ceil(lanes);
+        let padded = copies * lanes;
+        let circuit = g.circuit.replicate(lanes)?;
+        let owners: Vec<Role> = g
+            .owners
+            .iter()
+            .copied()
+            .cycle()
+            .take(lanes * g.owners.len())
+            .collect();
         let masks = match self.role {
-            Role::P0 => self.random_ring(n * p),
+            Role::P0 => self.random_ring(padded * p),
             Role::P1 => Vec::new(),
         };
-        let mut bits = Vec::with_capacity(n * w * (g.inputs + p));
-        for i in 0..n {
+        let mut bits = Vec::with_capacity(padded * w * (g.inputs + p));
+        for i in 0..padded {
             for x in inputs {
-                push_bits(&mut bits, x[i], w);
+                push_bits(&mut bits, x.get(i).copied().unwrap_or(R::ZERO), w);
             }
             for &r in masks.iter().skip(i * p).take(p) {
                 push_bits(&mut bits, r, w);
@@ -141,8 +159,8 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         }
         let mut rng = self.fresh_prg(Domain::GARBLING);
         let job = Job {
-            circuit: &g.circuit,
-            owners: &g.owners,
+            circuit: &circuit,
+            owners: &owners,
             inputs: &bits,
             reveal: Reveal::Evaluator,
         };
@@ -155,7 +173,7 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
             &hash,
             &mut rng,
             job,
-            n,
+            copies,
         )
         .await
         .map_err(|e| e.in_op(op))?;
@@ -163,15 +181,15 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         let mut result = vec![Vec::with_capacity(n); p];
         match role {
             Role::P0 => {
-                for (i, &m) in masks.iter().enumerate() {
+                for (i, &m) in masks.iter().take(n * p).enumerate() {
                     result[i % p].push(m.neg());
                 }
             }
             Role::P1 => {
-                if out.len() != n * p * w {
-                    return Err(Error::dimension(op, n * p * w, out.len()));
+                if out.len() != padded * p * w {
+                    return Err(Error::dimension(op, padded * p * w, out.len()));
                 }
-                for (i, word) in out.chunks_exact(w).enumerate() {
+                for (i, word) in out.chunks_exact(w).take(n * p).enumerate() {
                     result[i % p].push(from_bits(word));
                 }
             }
