@@ -37,15 +37,60 @@
 #define FXS_TRUNCATION_PAIRS 1
 
 /**
+ * Exact truncation in a garbled circuit (MiniONN): exactly `floor(x / 2^f)` after every
+ * product, at about 126 AND gates per value in Z_2^64 and one round trip.
+ */
+#define FXS_TRUNCATION_EXACT 2
+
+/**
  * The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
  */
 #define FXS_OFFLINE_DEALER 0
 
 /**
- * Reserved: correlated randomness by oblivious transfer, without a third party (returns
- * `FXS_STATUS_UNSUPPORTED` in this version).
+ * The two parties generate the correlated randomness themselves by oblivious transfer (base
+ * OTs and IKNP extension), over a second connection between them, `fxs_party_config.ot_peer`:
+ * no third party, more traffic between the parties.
  */
 #define FXS_OFFLINE_OT 1
+
+/**
+ * Both parties learn the outputs of a circuit.
+ */
+#define FXS_REVEAL_BOTH 0
+
+/**
+ * Only party 0 (the garbler) learns the outputs.
+ */
+#define FXS_REVEAL_P0 1
+
+/**
+ * Only party 1 (the evaluator) learns the outputs.
+ */
+#define FXS_REVEAL_P1 2
+
+/**
+ * Nobody learns the outputs: each party gets its XOR share of every output bit (the two
+ * parties' bits XOR to the output).
+ */
+#define FXS_REVEAL_SHARED 3
+
+/**
+ * Linear regression (squared loss): predictions are the scores `X w + b`.
+ */
+#define FXS_MODEL_LINEAR 0
+
+/**
+ * Logistic regression with SecureML's piecewise sigmoid: 0 below -1/2, `x + 1/2` between, 1
+ * above 1/2 (exact, one garbled-circuit round trip per batch).
+ */
+#define FXS_MODEL_LOGISTIC_PIECEWISE 1
+
+/**
+ * Logistic regression with the 34-segment piecewise-linear sigmoid of `fxs_party_sigmoid`
+ * (error below 0.003; one round trip and one product per batch).
+ */
+#define FXS_MODEL_LOGISTIC_ACCURATE 2
 
 /**
  * A callback returned success.
@@ -122,6 +167,10 @@ enum fxs_status
      */
     FXS_STATUS_NOT_INITIALIZED = 108,
     /**
+     * A boolean circuit is malformed (the message gives the line of a Bristol Fashion file).
+     */
+    FXS_STATUS_BAD_CIRCUIT = 109,
+    /**
      * An earlier call failed: the session is out of step with its peer and must be freed.
      */
     FXS_STATUS_POISONED = 200,
@@ -178,6 +227,13 @@ typedef enum fxs_status fxs_status;
 typedef uint32_t fxs_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * A parsed, validated boolean circuit (opaque). Create with `fxs_circuit_parse`, free with
+ * `fxs_circuit_free`. It holds no secrets and may be used by several parties and threads at
+ * once (it is only read).
+ */
+typedef struct fxs_circuit fxs_circuit;
 
 /**
  * A framed connection to one data owner, on the server side (opaque). Keep one per data owner
@@ -303,6 +359,10 @@ typedef struct fxs_data_owner {
  * Configuration of a computing party; fill it with `fxs_party_config_init` first.
  *
  * Both parties must use the same ring width, fractional bits, truncation and offline source.
+ * Of the two offline transports, set only the one the offline source uses (`dealer` with
+ * `FXS_OFFLINE_DEALER`, `ot_peer` with `FXS_OFFLINE_OT`) and leave the other as
+ * `fxs_party_config_init` left it (NULL callbacks): `fxs_party_new` rejects a missing one with
+ * `FXS_STATUS_NULL_POINTER` and a superfluous one with `FXS_STATUS_INVALID_ARGUMENT`.
  */
 typedef struct fxs_party_config {
     /**
@@ -318,11 +378,11 @@ typedef struct fxs_party_config {
      */
     uint32_t frac_bits;
     /**
-     * `FXS_TRUNCATION_LOCAL` (default) or `FXS_TRUNCATION_PAIRS`.
+     * `FXS_TRUNCATION_LOCAL` (default), `FXS_TRUNCATION_PAIRS` or `FXS_TRUNCATION_EXACT`.
      */
     uint32_t truncation;
     /**
-     * `FXS_OFFLINE_DEALER` (default; the only source in this version).
+     * `FXS_OFFLINE_DEALER` (default) or `FXS_OFFLINE_OT`.
      */
     uint32_t offline;
     /**
@@ -338,9 +398,15 @@ typedef struct fxs_party_config {
      */
     struct fxs_transport peer;
     /**
-     * The connection to the dealer (with `FXS_OFFLINE_DEALER`).
+     * The connection to the dealer: with `FXS_OFFLINE_DEALER` only.
      */
     struct fxs_transport dealer;
+    /**
+     * A second connection to the other party, used only by the offline phase: with
+     * `FXS_OFFLINE_OT` only. It must be a separate byte stream from `peer` (its own socket),
+     * because the offline and online messages are framed independently.
+     */
+    struct fxs_transport ot_peer;
 } fxs_party_config;
 
 /**
@@ -364,6 +430,87 @@ typedef struct fxs_stats {
      */
     uint64_t rounds;
 } fxs_stats;
+
+/**
+ * The dimensions of a circuit.
+ */
+typedef struct fxs_circuit_info {
+    /**
+     * Number of input values (each a group of wires, e.g. an AES key and a block).
+     */
+    size_t inputs;
+    /**
+     * Number of output values.
+     */
+    size_t outputs;
+    /**
+     * Total input bits (the sum of the input values' widths).
+     */
+    size_t input_bits;
+    /**
+     * Total output bits.
+     */
+    size_t output_bits;
+    /**
+     * Number of wires.
+     */
+    size_t wires;
+    /**
+     * Number of gates.
+     */
+    size_t gates;
+    /**
+     * Number of AND gates (each costs 32 bytes of garbled table from party 0 to party 1).
+     */
+    size_t and_gates;
+} fxs_circuit_info;
+
+/**
+ * Mini-batch SGD hyperparameters; both parties pass the same values.
+ */
+typedef struct fxs_sgd_params {
+    /**
+     * Passes over the training rows (0 returns the initial zero weights).
+     */
+    size_t epochs;
+    /**
+     * Rows per batch, positive; batches are consecutive rows in order, the last one of an
+     * epoch may be shorter.
+     */
+    size_t batch;
+    /**
+     * The learning rate, positive and finite: each step subtracts `learning_rate / B` times
+     * the gradient summed over the `B` rows of the batch.
+     */
+    double learning_rate;
+} fxs_sgd_params;
+
+/**
+ * A max-pooling window over images stored one per row of a share matrix, channel-major
+ * (`channels x height x width` values per row).
+ */
+typedef struct fxs_pool2d {
+    /**
+     * Channels per image.
+     */
+    size_t channels;
+    /**
+     * Image height.
+     */
+    size_t height;
+    /**
+     * Image width.
+     */
+    size_t width;
+    /**
+     * The side of the square window (at most the height and the width).
+     */
+    size_t window;
+    /**
+     * The step between windows (positive).
+     */
+    size_t stride;
+} fxs_pool2d;
 
 #ifdef __cplusplus
 extern "C" {
@@ -462,7 +609,8 @@ void fxs_data_owner_clear(struct fxs_data_owner *owner);
 /**
  * Fills `config` with the defaults: role 0, 64-bit ring, 16 fractional bits, local
  * truncation, the dealer as offline source, default frame limit, a zero seed and NULL
- * transports (set the role, a fresh seed and both transports before `fxs_party_new`).
+ * transports (set the role, a fresh seed, `peer` and the offline source's transport before
+ * `fxs_party_new`).
  *
  * # Safety
  * `config` is NULL or points to writable memory for an `fxs_party_config`.
@@ -471,7 +619,9 @@ fxs_status fxs_party_config_init(struct fxs_party_config *config);
 
 /**
  * Creates a party from `config` (copied) and connects it to its offline source: with the
- * dealer, this blocks until the dealer's seed arrives over `config->dealer`.
+ * dealer, this blocks until the dealer's seed arrives over `config->dealer`; with OT, both
+ * parties must call it at the same time, since it runs the base OTs with the peer over
+ * `config->ot_peer` (two rounds).
  *
  * On success `*out` is the new party; on failure `*out` is NULL.
  *
@@ -492,8 +642,9 @@ fxs_status fxs_party_new(const struct fxs_party_config *config, struct fxs_party
 void fxs_party_free(struct fxs_party *party);
 
 /**
- * Writes the traffic with the peer to `*peer` and with the offline source to `*offline`
- * (either may be NULL). Works on a poisoned party.
+ * Writes the traffic with the peer to `*peer` (garbled circuits included) and with the
+ * offline source to `*offline` (the dealer, or the peer over `ot_peer`); either may be NULL.
+ * Works on a poisoned party.
  *
  * # Safety
  * `party` is NULL or a live party; `peer` and `offline` are NULL or writable.
@@ -730,6 +881,279 @@ fxs_status fxs_party_receive_owner_input(struct fxs_party *party, struct fxs_lin
  * `party` is NULL or a live party; `link` is NULL or a live link; `x` is NULL or live shares.
  */
 fxs_status fxs_party_send_owner_output(struct fxs_party *party, struct fxs_link *link, const struct fxs_shares *x);
+
+/**
+ * Parses a circuit in Bristol Fashion from `len` bytes of text at `text` (copied; need not be
+ * NUL-terminated), checking every count, wire and gate.
+ *
+ * On success `*out` is the circuit; on failure it is NULL and the status is
+ * `FXS_STATUS_BAD_CIRCUIT`, with the line number and the problem in
+ * `fxs_last_error_message()` (e.g. `fxs_circuit_parse: bristol: bad circuit at line 7: wire
+ * read before it is written`).
+ *
+ * # Safety
+ * `text` is NULL or readable for `len` bytes; `out` is NULL or writable.
+ */
+fxs_status fxs_circuit_parse(const uint8_t *text, size_t len, struct fxs_circuit **out);
+
+/**
+ * Frees a circuit. NULL is fine.
+ *
+ * # Safety
+ * `circuit` is NULL or a live circuit from `fxs_circuit_parse`, not used afterwards.
+ */
+void fxs_circuit_free(struct fxs_circuit *circuit);
+
+/**
+ * Writes the dimensions of `circuit` to `*info`.
+ *
+ * # Safety
+ * `circuit` is NULL or a live circuit; `info` is NULL or writable.
+ */
+fxs_status fxs_circuit_get_info(const struct fxs_circuit *circuit, struct fxs_circuit_info *info);
+
+/**
+ * Writes the bit width of each input value, in order, to `out`, which must hold
+ * `info.inputs` entries (`FXS_STATUS_BUFFER_TOO_SMALL` otherwise). Input value `i` occupies
+ * the input bits after those of values `0..i`.
+ *
+ * # Safety
+ * `circuit` is NULL or a live circuit; `out` is NULL or writable for `out_len` elements.
+ */
+fxs_status fxs_circuit_input_widths(const struct fxs_circuit *circuit, size_t *out, size_t out_len);
+
+/**
+ * Writes the bit width of each output value, in order, to `out` (as
+ * `fxs_circuit_input_widths`).
+ *
+ * # Safety
+ * `circuit` is NULL or a live circuit; `out` is NULL or writable for `out_len` elements.
+ */
+fxs_status fxs_circuit_output_widths(const struct fxs_circuit *circuit, size_t *out, size_t out_len);
+
+/**
+ * Evaluates `circuit` in the clear on all its input bits (`inputs`: `info.input_bits` bytes,
+ * each 0 or 1, input value 0 first, each value least significant bit first) and writes the
+ * `info.output_bits` output bits to `out` in the same layout: the plaintext reference for
+ * `fxs_party_run_circuit`. No party or communication is involved.
+ *
+ * # Safety
+ * `circuit` is NULL or a live circuit; `inputs` is NULL or readable for `n_inputs` bytes;
+ * `out` is NULL or writable for `out_len` bytes.
+ */
+fxs_status fxs_circuit_eval(const struct fxs_circuit *circuit, const uint8_t *inputs, size_t n_inputs, uint8_t *out, size_t out_len);
+
+/**
+ * Runs `circuit` between the two parties by garbled circuits (Yao with half-gates; party 0
+ * garbles, party 1 evaluates): both call this function with the same circuit, `owners` and
+ * `reveal`, each with its own input bits. The evaluator's input labels come by oblivious
+ * transfer from the party's offline source (the dealer or OT); the frames travel over the
+ * peer connection, between the party's other operations. Semi-honest security: neither party learns the other's inputs, only the
+ * outputs `reveal` gives it.
+ *
+ * - `owners`: one entry per input value of the circuit (`info.inputs`), `FXS_ROLE_P0` or
+ *   `FXS_ROLE_P1`: the party that supplies that value.
+ * - `inputs`: this party's input bits, one byte each (0 or 1): its own values in the
+ *   circuit's order, concatenated, each least significant bit (lowest wire) first. Exactly
+ *   the sum of the widths of the values it owns (`n_inputs`; may be 0 with `inputs` NULL).
+ * - `reveal`: `FXS_REVEAL_BOTH`, `FXS_REVEAL_P0`, `FXS_REVEAL_P1` or `FXS_REVEAL_SHARED`.
+ * - `out`: on a party that learns the outputs (or gets XOR shares of them, with
+ *   `FXS_REVEAL_SHARED`), `info.output_bits` bytes (0 or 1), output value 0 first, each least
+ *   significant bit first; `out_len` must be at least that. Not touched (and may be NULL) on a
+ *   party that learns nothing. `*out_bits` (if not NULL) is set to the number of bits written.
+ *
+ * Argument errors (NULL pointers, a wrong number of owners or input bits
+ * (`FXS_STATUS_DIMENSION_MISMATCH`), a byte that is not 0 or 1, a short `out`) are found before
+ * anything is sent and leave the party usable; a failure during the run poisons it.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `circuit` is NULL or a live circuit; `owners` is NULL or
+ * readable for `n_owners` elements; `inputs` is NULL or readable for `n_inputs` bytes; `out` is
+ * NULL or writable for `out_len` bytes; `out_bits` is NULL or writable.
+ */
+fxs_status fxs_party_run_circuit(struct fxs_party *party, const struct fxs_circuit *circuit, const uint32_t *owners, size_t n_owners, const uint8_t *inputs, size_t n_inputs, uint32_t reveal, uint8_t *out, size_t out_len, size_t *out_bits_written);
+
+/**
+ * Turns this party's XOR shares of `n_bits` bits (one byte each, 0 or 1; for example the
+ * outputs of `fxs_party_run_circuit` with `FXS_REVEAL_SHARED`) into shares of the same bits as
+ * fixed-point values 0.0 or 1.0, an `n_bits x 1` matrix, with one Beaver triple per bit (one
+ * round). Both parties call it with their shares of the same bits: this is how a circuit's
+ * secret result continues in arithmetic.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `bits` is NULL or readable for `n_bits` bytes; `out` is NULL
+ * or writable.
+ */
+fxs_status fxs_party_bits_to_shares(struct fxs_party *party, const uint8_t *bits, size_t n_bits, struct fxs_shares **out);
+
+/**
+ * Trains a linear or logistic regression on shared features `x` (`n x d`) and targets `y`
+ * (`n x 1`, for logistic regression 0.0 or 1.0) by mini-batch SGD from zero weights
+ * (SecureML): per batch `X_b` (with a column of ones for the bias), the scores `X_b w`, the
+ * model's function `f` (`model`: `FXS_MODEL_LINEAR`, `FXS_MODEL_LOGISTIC_PIECEWISE` or
+ * `FXS_MODEL_LOGISTIC_ACCURATE`), and `w -= learning_rate / B * X_b^T (f(X_b w) - y_b)`: two
+ * matrix products (one matrix triple each) and, for logistic regression, one sigmoid.
+ * Both parties call it with the same shapes, `params` and `model`, each with its own shares.
+ *
+ * On success `*weights_out` holds new shares of the `(d + 1) x 1` weights, the bias last
+ * (open them with `fxs_party_reveal`, or keep computing on them); on failure it is NULL.
+ * A NULL argument, an unknown `model`, a zero batch, a learning rate that is not positive and
+ * finite, no rows, or `y` not `n x 1` (`FXS_STATUS_DIMENSION_MISMATCH`) are rejected before
+ * anything is sent.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` and `y` are NULL or live shares; `params` is NULL or
+ * readable; `weights_out` is NULL or writable.
+ */
+fxs_status fxs_party_train_glm(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, const struct fxs_sgd_params *params, uint32_t model, struct fxs_shares **weights_out);
+
+/**
+ * Oblivious inference of a dense network with ReLU between its layers (MiniONN): the model
+ * owner (`model_owner`, `FXS_ROLE_P0` or `FXS_ROLE_P1`) holds the weights, the other party
+ * (the client) holds `rows` input rows, and only the client learns the predicted classes, the
+ * argmax of each output row (the first on ties). Neither learns the other's data; the shape
+ * (`sizes`, `rows`) is public and both parties pass the same.
+ *
+ * `sizes[0 .. n_sizes]` are the layer widths, input first (`{4, 8, 3}`: 4 inputs, a hidden
+ * layer of 8, 3 classes). Layer `l` computes `[a | 1] W_l`, with `W_l` a
+ * `(sizes[l] + 1) x sizes[l + 1]` row-major matrix whose last row is the bias; ReLU follows
+ * every layer but the last.
+ *
+ * - The model owner passes `weights`: the matrices `W_0, W_1, ...` one after the other,
+ *   `weights_len` doubles in all; `input` and `classes_out` are NULL.
+ * - The client passes `input`, `rows * sizes[0]` doubles row-major, and `classes_out` with room
+ *   for `classes_len >= rows` classes; `weights` is NULL.
+ *
+ * Costs one matrix product per layer, one ReLU per hidden layer, one argmax. Argument errors
+ * (NULLs, a wrong `weights_len`: `FXS_STATUS_DIMENSION_MISMATCH`; a short `classes_out`:
+ * `FXS_STATUS_BUFFER_TOO_SMALL`; the wrong side's data, no rows, a zero width, values outside
+ * the fixed-point range) are found before anything is sent.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `sizes` is NULL or readable for `n_sizes` values; `weights`
+ * is NULL or readable for `weights_len` doubles; `input` is NULL or readable for
+ * `rows * sizes[0]` doubles; `classes_out` is NULL or writable for `classes_len` values.
+ */
+fxs_status fxs_party_classify_dense(struct fxs_party *party, uint32_t model_owner, const size_t *sizes, size_t n_sizes, const double *weights, size_t weights_len, const double *input, size_t rows, size_t *classes_out, size_t classes_len);
+
+/**
+ * ReLU, `max(x, 0)`, elementwise (exact).
+ *
+ * On success `*out` holds new shares of the shape of `x` (free them with `fxs_shares_free`);
+ * on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_relu(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * ReLU and its derivative (1.0 where `x >= 0`, else 0.0) in one round trip: what a network's
+ * forward pass keeps for its backward pass.
+ *
+ * On success `*out_relu` and `*out_derivative` hold new shares of the shape of `x`; on
+ * failure both are NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out_relu` and
+ * `out_derivative` are NULL or writable.
+ */
+fxs_status fxs_party_relu_with_derivative(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out_relu, struct fxs_shares **out_derivative);
+
+/**
+ * DReLU, the sign test: 1.0 where `x >= 0`, else 0.0, elementwise.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_drelu(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The comparison `x < y`: 1.0 where it holds, else 0.0, elementwise. The shapes must be equal
+ * (`FXS_STATUS_DIMENSION_MISMATCH` otherwise, before anything is sent).
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+ */
+fxs_status fxs_party_less_than(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, struct fxs_shares **out);
+
+/**
+ * SecureML's piecewise sigmoid, elementwise: 0 below -1/2, `x + 1/2` between, 1 above 1/2
+ * (exact).
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_sigmoid_piecewise(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The logistic function `1 / (1 + e^-x)`, elementwise, by a 34-segment piecewise-linear
+ * approximation (error below 0.003, plus the truncation of one product): one garbled-circuit
+ * round trip, then one product.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_sigmoid(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The largest value of each row of `x` (`rows x cols`, `cols > 0`): `*out` is `rows x 1`.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_max(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The largest value of each row of `x` (`cols > 0`) and its column index (the first one on
+ * ties), both `rows x 1`; the indices are shares of fixed-point integers (0.0, 1.0, ...).
+ *
+ * On success `*out_max` and `*out_index` hold new shares; on failure both are NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out_max` and `out_index` are
+ * NULL or writable.
+ */
+fxs_status fxs_party_argmax(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out_max, struct fxs_shares **out_index);
+
+/**
+ * Max pooling: each row of `x` is an image of `pool->channels x pool->height x pool->width`
+ * values (channel-major, then row-major); `*out` has one row per image of
+ * `channels x out_h x out_w` window maxima, `out_h = (height - window) / stride + 1` (and
+ * likewise `out_w`). A bad window (`FXS_STATUS_INVALID_ARGUMENT`) or a row length other than
+ * `channels * height * width` (`FXS_STATUS_DIMENSION_MISMATCH`) is rejected before anything is
+ * sent.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `pool` is NULL or readable;
+ * `out` is NULL or writable.
+ */
+fxs_status fxs_party_max_pool(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_pool2d *pool, struct fxs_shares **out);
+
+/**
+ * `floor(x / 2^bits)` exactly, in a garbled circuit (MiniONN's truncation; `bits` below the
+ * ring width), whatever `fxs_party_config.truncation` says.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_truncate_exact(struct fxs_party *party, const struct fxs_shares *x, uint32_t bits, struct fxs_shares **out);
 
 #ifdef __cplusplus
 }  // extern "C"

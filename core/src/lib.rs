@@ -15,6 +15,10 @@
 //! - [`correlated`] (`alloc`): the offline phase: triples, matrix triples, truncation pairs, random OTs,
 //!   from a [`Dealer`].
 //! - [`arith`] (`alloc`): the online protocols as pure steps; [`Party`] runs them.
+//! - [`gc`], [`ot`] (`alloc`): garbled circuits (half-gates, Bristol Fashion) and oblivious
+//!   transfer (Chou-Orlandi base OT, IKNP extension).
+//! - [`nonlinear`] (`alloc`): ReLU, comparisons, sigmoids, max/argmax, max pooling and exact
+//!   truncation on shares, by garbled circuits.
 //!
 //! ## Security
 //! Semi-honest security against one corrupted server (the servers must not collude). With the
@@ -51,6 +55,10 @@ pub mod correlated;
 #[cfg(feature = "alloc")]
 pub mod gc;
 #[cfg(feature = "alloc")]
+pub mod ml;
+#[cfg(feature = "alloc")]
+pub mod nonlinear;
+#[cfg(feature = "alloc")]
 pub mod ot;
 #[cfg(feature = "alloc")]
 pub mod party;
@@ -78,6 +86,8 @@ pub use correlated::dealer::{Dealer, DealerClient};
 pub use correlated::ot::OtCorrelations;
 #[cfg(feature = "alloc")]
 pub use correlated::preprocessed::Preprocessed;
+#[cfg(feature = "alloc")]
+pub use nonlinear::{PiecewiseLinear, Pool2d};
 #[cfg(feature = "alloc")]
 pub use party::{Config, Party, Truncation};
 #[cfg(feature = "alloc")]

@@ -55,6 +55,9 @@ pub enum Truncation {
     /// Truncation pairs from the correlation source: one round, `floor(x / 2^f)` or one ulp more,
     /// never a large error while `|x| < 2^(k-2)`.
     Pairs,
+    /// MiniONN's exact truncation in a garbled circuit ([`Party::truncate_exact`]): exactly
+    /// `floor(x / 2^f)`, at 126 AND gates per value (Z_2^64) and one round trip.
+    Exact,
 }
 
 /// Session settings both parties must agree on.
@@ -354,7 +357,7 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
         self.record(r)
     }
 
-    async fn mul_inner(
+    pub(crate) async fn mul_inner(
         &mut self,
         x: &Shares<R>,
         y: &Shares<R>,
@@ -509,16 +512,23 @@ impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
                     truncation::combine(self.role, &c, &p, bits),
                 )
             }
+            Truncation::Exact => self.truncate_exact_inner(&x, bits).await,
         }
     }
 
     /// Fresh uniformly random ring elements from this party's own stream (for masks in protocols
     /// built on top of the session).
     pub fn random_ring(&mut self, n: usize) -> Vec<R> {
-        let mut prg = self.seed.prg(Domain::PROTOCOL_MASK, self.streams_used);
-        self.streams_used += 1;
+        let mut prg = self.fresh_prg(Domain::PROTOCOL_MASK);
         let mut v = vec![R::ZERO; n];
         fill_random(&mut prg, &mut v);
         v
+    }
+
+    /// A generator for `domain` that this session has never used before.
+    pub(crate) fn fresh_prg(&mut self, domain: Domain) -> Prg {
+        let prg = self.seed.prg(domain, self.streams_used);
+        self.streams_used += 1;
+        prg
     }
 }

@@ -135,6 +135,11 @@ impl<R: Ring> Shares<R> {
         })
     }
 
+    /// A share of this one's shape holding `data` (which must have as many elements).
+    pub(crate) fn with_data(&self, data: Vec<R>) -> Result<Self, Error> {
+        Shares::matrix(self.rows, self.cols, data)
+    }
+
     /// Elementwise map of this share into a new one of the same shape.
     pub(crate) fn map(&self, f: impl Fn(R) -> R) -> Self {
         Shares {

@@ -28,7 +28,8 @@ fn config(truncation: Truncation) -> Config {
     }
 }
 
-/// Local truncation may be one ulp off either way; pair truncation is floor or one above.
+/// Local truncation may be one ulp off either way; pair truncation is floor or one above;
+/// exact truncation is exact.
 fn assert_close(secure: &[u64], reference: &[u64], truncation: Truncation, what: &str) {
     assert_eq!(secure.len(), reference.len());
     for (i, (&s, &r)) in secure.iter().zip(reference).enumerate() {
@@ -36,6 +37,7 @@ fn assert_close(secure: &[u64], reference: &[u64], truncation: Truncation, what:
         let ok = match truncation {
             Truncation::Local => d.abs() <= 1,
             Truncation::Pairs => d == 0 || d == 1,
+            Truncation::Exact => d == 0,
         };
         assert!(ok, "{what}[{i}]: {d} ulps off ({truncation:?})");
     }
@@ -43,7 +45,11 @@ fn assert_close(secure: &[u64], reference: &[u64], truncation: Truncation, what:
 
 #[test]
 fn elementwise_products_and_squares_within_one_ulp() {
-    for (tag, truncation) in [(1, Truncation::Local), (2, Truncation::Pairs)] {
+    for (tag, truncation) in [
+        (1, Truncation::Local),
+        (2, Truncation::Pairs),
+        (9, Truncation::Exact),
+    ] {
         let mut rng = TestRng(42 + tag);
         let n = 5000;
         let mut x = rng.vec(n, -100.0, 100.0);
@@ -117,7 +123,11 @@ fn elementwise_products_and_squares_within_one_ulp() {
 /// The shapes the issue names: 128x784 by 784x1 and 1x784 by 784x128, plus a dot product.
 #[test]
 fn matrix_products_and_dot_within_one_ulp() {
-    for (tag, truncation) in [(3, Truncation::Local), (4, Truncation::Pairs)] {
+    for (tag, truncation) in [
+        (3, Truncation::Local),
+        (4, Truncation::Pairs),
+        (10, Truncation::Exact),
+    ] {
         let mut rng = TestRng(7 + tag);
         let shapes = [(128usize, 784usize, 1usize), (1, 784, 128)];
         let data: Vec<(Vec<f64>, Vec<f64>)> = shapes

@@ -495,3 +495,23 @@ fn wrong_input_lengths_are_rejected() {
         ErrorKind::DimensionMismatch { .. }
     ));
 }
+
+/// Replicated copies evaluate like the circuit on each copy's inputs.
+#[test]
+fn replicated_circuit_matches_each_copy() {
+    let c = load("adder64");
+    let r = c.replicate(3).unwrap();
+    assert_eq!(r.and_count(), 3 * c.and_count());
+    let vals = [(1u128, 2u128), (u64::MAX as u128, 5), (1 << 40, 1 << 41)];
+    let mut bits = Vec::new();
+    for (a, b) in vals {
+        bits.extend(gc::to_bits(a, 64));
+        bits.extend(gc::to_bits(b, 64));
+    }
+    let out = r.eval(&bits).unwrap();
+    for (k, (a, b)) in vals.iter().enumerate() {
+        let got = gc::from_bits(&out[64 * k..64 * (k + 1)]);
+        assert_eq!(got, (a + b) & u64::MAX as u128);
+    }
+    assert!(c.replicate(usize::MAX).is_err());
+}

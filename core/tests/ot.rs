@@ -494,6 +494,7 @@ fn check_online(out: &[Vec<u64>], d: &Data, truncation: Truncation, source: &str
             let ok = match truncation {
                 Truncation::Local => e.abs() <= 1,
                 Truncation::Pairs => e == 0 || e == 1,
+                Truncation::Exact => e == 0,
             };
             assert!(ok, "{source} {truncation:?} {what}[{i}]: {e} ulps");
         }
@@ -524,11 +525,11 @@ fn check_online(out: &[Vec<u64>], d: &Data, truncation: Truncation, source: &str
     }
 }
 
-/// The test matrix: every online protocol passes with the dealer and with OT, for both
-/// truncation methods.
+/// The test matrix: every online protocol passes with the dealer and with OT, for every
+/// truncation method.
 #[test]
 fn online_arithmetic_with_dealer_and_with_ot() {
-    for (i, truncation) in [Truncation::Local, Truncation::Pairs]
+    for (i, truncation) in [Truncation::Local, Truncation::Pairs, Truncation::Exact]
         .into_iter()
         .enumerate()
     {

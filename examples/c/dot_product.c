@@ -1,15 +1,19 @@
 /*
- * Secure dot product of real numbers with fixshare's C API.
+ * Secure dot product and ReLU of real numbers with fixshare's C API.
  *
- * Three processes on 127.0.0.1, talking TCP through plain POSIX sockets:
+ * Processes on 127.0.0.1, talking TCP through plain POSIX sockets:
  *   - the dealer (offline phase: correlated randomness),
  *   - party 0, which owns the feature vector x,
  *   - party 1, which owns the weight vector w.
  * Each party secret-shares its own vector with the other; together they compute shares of
- * x . w and open the result. Neither party sees the other's vector.
+ * x . w and of ReLU(x * w) (elementwise products, then ReLU by a garbled circuit) and open the
+ * results. Neither party sees the other's vector.
  *
- * Run: ./dot_product        (forks the dealer and party 1; the parent is party 0)
- * Exit status 0 when both parties' results match the plaintext dot product.
+ * With --ot there is no dealer: the two parties generate the correlated randomness
+ * themselves by oblivious transfer over a second TCP connection between them.
+ *
+ * Run: ./dot_product [--ot]   (forks the dealer and party 1; the parent is party 0)
+ * Exit status 0 when both parties' results match the plaintext reference.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -108,35 +112,51 @@ static int run_dealer(int listener) {
     return 0;
 }
 
-/* A party: connects to the dealer and to its peer, shares its vector, computes x . w. */
-static int run_party(uint32_t role, unsigned short dealer_port, int peer_listener,
-                     unsigned short peer_port) {
+/* The listening sockets and ports, made before forking. */
+typedef struct ports {
+    int offline; /* FXS_OFFLINE_DEALER or FXS_OFFLINE_OT */
+    int dealer_l, peer_l, ot_l;
+    unsigned short dealer, peer, ot;
+} ports;
+
+/* Party 0 accepts on `listener`, party 1 connects to `port`. */
+static int peer_connection(uint32_t role, int listener, unsigned short port, const char *who) {
+    int fd;
+    if (role == FXS_ROLE_P1) return connect_local(port);
+    fd = accept(listener, NULL, NULL);
+    if (fd < 0) die(who, "accept");
+    no_delay(fd);
+    return fd;
+}
+
+/* A party: connects to its offline source and to its peer, shares its vector, computes x . w. */
+static int run_party(uint32_t role, const ports *p) {
     char who[16];
-    int dealer_fd, peer_fd;
+    int offline_fd, peer_fd;
     uint8_t role_byte = (uint8_t)role;
     fxs_party_config cfg;
     fxs_party *party = NULL;
-    fxs_shares *x = NULL, *w = NULL, *dot = NULL;
-    fxs_stats traffic;
-    double result, plain = 0.0;
+    fxs_shares *x = NULL, *w = NULL, *dot = NULL, *prod = NULL, *relu = NULL;
+    fxs_stats traffic, offline;
+    double result, plain = 0.0, secure_relu[N], plain_relu[N], worst = 0.0;
 
     snprintf(who, sizeof who, "party %u", (unsigned)role);
-    dealer_fd = connect_local(dealer_port);
-    if (socket_send(&dealer_fd, &role_byte, 1) != FXS_IO_OK) die(who, "hello to the dealer");
-    if (role == FXS_ROLE_P0) {
-        peer_fd = accept(peer_listener, NULL, NULL);
-        if (peer_fd < 0) die(who, "accept");
-        no_delay(peer_fd);
-    } else {
-        peer_fd = connect_local(peer_port);
-    }
-
+    peer_fd = peer_connection(role, p->peer_l, p->peer, who);
     check(who, fxs_party_config_init(&cfg));
     cfg.role = role;
     cfg.frac_bits = 20;
     random_seed(cfg.seed);
     cfg.peer = socket_transport(&peer_fd);
-    cfg.dealer = socket_transport(&dealer_fd);
+    if (p->offline == FXS_OFFLINE_OT) {
+        /* A second connection to the peer, for the oblivious transfers. */
+        offline_fd = peer_connection(role, p->ot_l, p->ot, who);
+        cfg.offline = FXS_OFFLINE_OT;
+        cfg.ot_peer = socket_transport(&offline_fd);
+    } else {
+        offline_fd = connect_local(p->dealer);
+        if (socket_send(&offline_fd, &role_byte, 1) != FXS_IO_OK) die(who, "hello to the dealer");
+        cfg.dealer = socket_transport(&offline_fd);
+    }
     check(who, fxs_party_new(&cfg, &party));
 
     /* Party 0 shares x, party 1 shares w; both calls happen in the same order on both sides. */
@@ -149,21 +169,37 @@ static int run_party(uint32_t role, unsigned short dealer_port, int peer_listene
     }
     check(who, fxs_party_dot(party, x, w, &dot));
     check(who, fxs_party_reveal(party, dot, &result, 1));
-    check(who, fxs_party_stats(party, &traffic, NULL));
+    check(who, fxs_party_mul(party, x, w, &prod));   /* elementwise x_i * w_i */
+    check(who, fxs_party_relu(party, prod, &relu));  /* max(x_i * w_i, 0) */
+    check(who, fxs_party_reveal(party, relu, secure_relu, N));
+    check(who, fxs_party_stats(party, &traffic, &offline));
 
     /* The plaintext reference (this demo program happens to know both vectors). */
     for (int i = 0; i < N; i++) plain += X[i] * W[i];
-    printf("%s: secure dot product = %.6f, plaintext = %.6f (%llu bytes to the peer, %llu rounds)\n",
+    printf("%s: secure dot product = %.6f, plaintext = %.6f (%llu bytes to the peer, %llu rounds; "
+           "offline phase: %s, %llu bytes received)\n",
            who, result, plain, (unsigned long long)traffic.bytes_sent,
-           (unsigned long long)traffic.rounds);
+           (unsigned long long)traffic.rounds, p->offline == FXS_OFFLINE_OT ? "OT" : "dealer",
+           (unsigned long long)offline.bytes_received);
+    printf("%s: secure ReLU(x*w) = [", who);
+    for (int i = 0; i < N; i++) printf(i ? " %.3f" : "%.3f", secure_relu[i]);
+    printf("], plaintext = [");
+    for (int i = 0; i < N; i++) {
+        plain_relu[i] = X[i] * W[i] > 0 ? X[i] * W[i] : 0.0;
+        printf(i ? " %.3f" : "%.3f", plain_relu[i]);
+        if (fabs(secure_relu[i] - plain_relu[i]) > worst) worst = fabs(secure_relu[i] - plain_relu[i]);
+    }
+    printf("]\n");
 
+    fxs_shares_free(relu);
+    fxs_shares_free(prod);
     fxs_shares_free(dot);
     fxs_shares_free(w);
     fxs_shares_free(x);
     fxs_party_free(party);
     close(peer_fd);
-    close(dealer_fd); /* the dealer stops when both parties have closed */
-    return fabs(result - plain) <= 1e-3 ? 0 : 1;
+    close(offline_fd); /* the dealer stops when both parties have closed */
+    return fabs(result - plain) <= 1e-3 && worst <= 1e-3 ? 0 : 1;
 }
 
 static int wait_ok(pid_t pid, const char *who) {
@@ -175,34 +211,51 @@ static int wait_ok(pid_t pid, const char *who) {
     return 1;
 }
 
-int main(void) {
-    unsigned short dealer_port, peer_port;
-    int dealer_l = listen_local(&dealer_port);
-    int peer_l = listen_local(&peer_port);
-    pid_t dealer, p1;
-    int rc, ok;
+static void close_listeners(const ports *p) {
+    if (p->dealer_l >= 0) close(p->dealer_l);
+    if (p->peer_l >= 0) close(p->peer_l);
+    if (p->ot_l >= 0) close(p->ot_l);
+}
+
+int main(int argc, char **argv) {
+    ports p = {FXS_OFFLINE_DEALER, -1, -1, -1, 0, 0, 0};
+    pid_t dealer = -1, p1;
+    int rc, ok = 1;
+
+    if (argc > 2 || (argc == 2 && strcmp(argv[1], "--ot") != 0)) {
+        fprintf(stderr, "usage: %s [--ot]\n", argv[0]);
+        return 2;
+    }
+    if (argc == 2) p.offline = FXS_OFFLINE_OT;
+    p.peer_l = listen_local(&p.peer);
+    if (p.offline == FXS_OFFLINE_OT)
+        p.ot_l = listen_local(&p.ot);
+    else
+        p.dealer_l = listen_local(&p.dealer);
 
     fflush(stdout);
-    dealer = fork();
-    if (dealer < 0) die("main", "fork");
-    if (dealer == 0) {
-        close(peer_l);
-        rc = run_dealer(dealer_l);
-        close(dealer_l);
-        exit(rc);
+    if (p.offline == FXS_OFFLINE_DEALER) {
+        dealer = fork();
+        if (dealer < 0) die("main", "fork");
+        if (dealer == 0) {
+            int l = p.dealer_l;
+            p.dealer_l = -1;
+            close_listeners(&p);
+            rc = run_dealer(l);
+            close(l);
+            exit(rc);
+        }
     }
     p1 = fork();
     if (p1 < 0) die("main", "fork");
     if (p1 == 0) {
-        close(dealer_l);
-        close(peer_l);
-        exit(run_party(FXS_ROLE_P1, dealer_port, -1, peer_port));
+        close_listeners(&p);
+        exit(run_party(FXS_ROLE_P1, &p));
     }
-    close(dealer_l);
-    rc = run_party(FXS_ROLE_P0, dealer_port, peer_l, peer_port);
-    close(peer_l);
+    rc = run_party(FXS_ROLE_P0, &p);
+    close_listeners(&p);
     ok = wait_ok(p1, "party 1");
-    ok = wait_ok(dealer, "dealer") && ok;
+    if (dealer > 0) ok = wait_ok(dealer, "dealer") && ok;
     if (rc != 0 || !ok) return 1;
     printf("ok\n");
     return 0;

@@ -1,8 +1,9 @@
-// Secure dot product of real numbers with the C++ wrapper (fixshare.hpp).
+// Secure dot product and ReLU of real numbers with the C++ wrapper (fixshare.hpp).
 //
 // Three processes on 127.0.0.1 over TCP: the dealer, party 0 (owns x) and party 1 (owns w).
+// They compute x . w and ReLU(x * w) (elementwise) on secret shares and open the results.
 // Run: ./dot_product_cpp   (forks the dealer and party 1; the parent is party 0).
-// Exit status 0 when both parties' results match the plaintext dot product.
+// Exit status 0 when both parties' results match the plaintext reference.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -137,6 +138,7 @@ int run_party(std::uint32_t role, unsigned short dealer_port, const Socket *peer
     cfg.peer = fxs::make_transport(peer);
     cfg.dealer = fxs::make_transport(dealer);
     double result = 0;
+    std::vector<double> relu;
     {
         // The party is destroyed before the sockets (declared earlier) are closed.
         fxs::Party party(cfg);
@@ -144,12 +146,22 @@ int run_party(std::uint32_t role, unsigned short dealer_port, const Socket *peer
         fxs::Shares x = role == FXS_ROLE_P0 ? party.share_input(kX) : party.receive_input(n);
         fxs::Shares w = role == FXS_ROLE_P1 ? party.share_input(kW) : party.receive_input(n);
         result = party.reveal(party.dot(x, w)).at(0);
+        relu = party.reveal(party.relu(party.mul(x, w)));
     }
-    double plain = 0;
+    double plain = 0, worst = 0;
     for (std::size_t i = 0; i < kX.size(); i++) plain += kX[i] * kW[i];
     std::printf("party %u (C++): secure dot product = %.6f, plaintext = %.6f\n",
                 static_cast<unsigned>(role), result, plain);
-    return std::fabs(result - plain) <= 1e-3 ? 0 : 1;
+    std::printf("party %u (C++): secure ReLU(x*w) = [", static_cast<unsigned>(role));
+    for (std::size_t i = 0; i < relu.size(); i++) std::printf(i ? " %.3f" : "%.3f", relu[i]);
+    std::printf("], plaintext = [");
+    for (std::size_t i = 0; i < kX.size(); i++) {
+        double p = kX[i] * kW[i] > 0 ? kX[i] * kW[i] : 0.0;
+        std::printf(i ? " %.3f" : "%.3f", p);
+        worst = std::fmax(worst, std::fabs(relu.at(i) - p));
+    }
+    std::printf("]\n");
+    return std::fabs(result - plain) <= 1e-3 && worst <= 1e-3 ? 0 : 1;
 }
 
 // Runs f in this process, turning exceptions into a message and exit status 1.

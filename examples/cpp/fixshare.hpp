@@ -79,7 +79,37 @@ struct PartyFree {
 struct LinkFree {
     void operator()(fxs_link *l) const noexcept { fxs_link_free(l); }
 };
+struct CircuitFree {
+    void operator()(fxs_circuit *c) const noexcept { fxs_circuit_free(c); }
+};
 }  // namespace detail
+
+// A Bristol Fashion circuit (owning, move-only; read-only once parsed). A malformed circuit
+// throws fxs::Error with FXS_STATUS_BAD_CIRCUIT and the line number in what().
+class Circuit {
+public:
+    explicit Circuit(const std::string &text) {
+        fxs_circuit *raw = nullptr;
+        check(fxs_circuit_parse(reinterpret_cast<const std::uint8_t *>(text.data()), text.size(),
+                                &raw));
+        p_.reset(raw);
+    }
+    const fxs_circuit *get() const noexcept { return p_.get(); }
+    fxs_circuit_info info() const {
+        fxs_circuit_info i{};
+        check(fxs_circuit_get_info(p_.get(), &i));
+        return i;
+    }
+    // Plaintext evaluation: all input bits (one 0/1 byte each) to all output bits.
+    std::vector<std::uint8_t> eval(const std::vector<std::uint8_t> &inputs) const {
+        std::vector<std::uint8_t> out(info().output_bits);
+        check(fxs_circuit_eval(p_.get(), inputs.data(), inputs.size(), out.data(), out.size()));
+        return out;
+    }
+
+private:
+    std::unique_ptr<fxs_circuit, detail::CircuitFree> p_;
+};
 
 // One party's shares of a secret matrix (owning, move-only).
 class Shares {
@@ -122,12 +152,14 @@ private:
 // communication failure the party is poisoned and further calls throw FXS_STATUS_POISONED.
 class Party {
 public:
-    explicit Party(const fxs_party_config &config) {
+    explicit Party(const fxs_party_config &config) : role_(config.role) {
         fxs_party *raw = nullptr;
         check(fxs_party_new(&config, &raw));
         p_.reset(raw);
     }
     fxs_party *get() const noexcept { return p_.get(); }
+    // FXS_ROLE_P0 or FXS_ROLE_P1.
+    std::uint32_t role() const noexcept { return role_; }
 
     // Defaults for a configuration (role 0, Z_2^64, 16 fractional bits, local truncation).
     static fxs_party_config default_config() {
@@ -180,6 +212,73 @@ public:
         return make([&](fxs_shares **o) { return fxs_party_truncate(get(), x.get(), bits, o); });
     }
 
+    // The non-linear layer (garbled circuits; one round trip each).
+    Shares relu(const Shares &x) { return op(fxs_party_relu, x); }
+    Shares drelu(const Shares &x) { return op(fxs_party_drelu, x); }
+    Shares sigmoid_piecewise(const Shares &x) { return op(fxs_party_sigmoid_piecewise, x); }
+    Shares sigmoid(const Shares &x) { return op(fxs_party_sigmoid, x); }
+    Shares max(const Shares &x) { return op(fxs_party_max, x); }
+    Shares less_than(const Shares &x, const Shares &y) { return op(fxs_party_less_than, x, y); }
+    // (relu, derivative) and (max, index).
+    std::pair<Shares, Shares> relu_with_derivative(const Shares &x) {
+        return op2(fxs_party_relu_with_derivative, x);
+    }
+    std::pair<Shares, Shares> argmax(const Shares &x) { return op2(fxs_party_argmax, x); }
+    Shares max_pool(const Shares &x, const fxs_pool2d &pool) {
+        return make([&](fxs_shares **o) { return fxs_party_max_pool(get(), x.get(), &pool, o); });
+    }
+    Shares truncate_exact(const Shares &x, std::uint32_t bits) {
+        return make([&](fxs_shares **o) {
+            return fxs_party_truncate_exact(get(), x.get(), bits, o);
+        });
+    }
+
+    // Machine learning. SGD on shares (both parties): the (d + 1) x 1 weights, the bias last.
+    Shares train_glm(const Shares &x, const Shares &y, const fxs_sgd_params &params,
+                     std::uint32_t model) {
+        return make([&](fxs_shares **o) {
+            return fxs_party_train_glm(get(), x.get(), y.get(), &params, model, o);
+        });
+    }
+    // Oblivious inference of a dense ReLU network: the model owner passes the weights (all
+    // layers one after the other) and gets an empty vector; the client passes `rows` input rows
+    // and gets their classes.
+    std::vector<std::size_t> classify_dense_owner(const std::vector<std::size_t> &sizes,
+                                                  const std::vector<double> &weights,
+                                                  std::size_t rows) {
+        check(fxs_party_classify_dense(get(), role(), sizes.data(), sizes.size(), weights.data(),
+                                       weights.size(), nullptr, rows, nullptr, 0));
+        return {};
+    }
+    std::vector<std::size_t> classify_dense_client(const std::vector<std::size_t> &sizes,
+                                                   const std::vector<double> &input,
+                                                   std::size_t rows) {
+        if (sizes.empty() || input.size() != rows * sizes[0])
+            throw std::invalid_argument("input.size() != rows * sizes[0]");
+        std::vector<std::size_t> classes(rows);
+        check(fxs_party_classify_dense(get(), role() ^ 1u, sizes.data(), sizes.size(), nullptr, 0,
+                                       input.data(), rows, classes.data(), classes.size()));
+        return classes;
+    }
+
+    // Runs a circuit with the peer; returns the output bits this party learns (empty if none).
+    std::vector<std::uint8_t> run_circuit(const Circuit &c, const std::vector<std::uint32_t> &owners,
+                                          const std::vector<std::uint8_t> &inputs,
+                                          std::uint32_t reveal) {
+        std::vector<std::uint8_t> out(c.info().output_bits);
+        std::size_t written = 0;
+        check(fxs_party_run_circuit(get(), c.get(), owners.data(), owners.size(), inputs.data(),
+                                    inputs.size(), reveal, out.data(), out.size(), &written));
+        out.resize(written);
+        return out;
+    }
+    // This party's XOR shares of bits (e.g. from FXS_REVEAL_SHARED) as shares of 0.0 / 1.0.
+    Shares bits_to_shares(const std::vector<std::uint8_t> &bits) {
+        return make([&](fxs_shares **o) {
+            return fxs_party_bits_to_shares(get(), bits.data(), bits.size(), o);
+        });
+    }
+
     // Server side of data-owner input and output.
     Shares receive_owner_input(Link &link, std::size_t rows, std::size_t cols = 1) {
         return make([&](fxs_shares **o) {
@@ -208,7 +307,18 @@ private:
     Shares op(BinaryOp f, const Shares &x, const Shares &y) {
         return make([&](fxs_shares **o) { return f(get(), x.get(), y.get(), o); });
     }
+    using UnaryOp = fxs_status (*)(fxs_party *, const fxs_shares *, fxs_shares **);
+    Shares op(UnaryOp f, const Shares &x) {
+        return make([&](fxs_shares **o) { return f(get(), x.get(), o); });
+    }
+    using PairOp = fxs_status (*)(fxs_party *, const fxs_shares *, fxs_shares **, fxs_shares **);
+    std::pair<Shares, Shares> op2(PairOp f, const Shares &x) {
+        fxs_shares *a = nullptr, *b = nullptr;
+        check(f(get(), x.get(), &a, &b));
+        return {Shares(a), Shares(b)};
+    }
 
+    std::uint32_t role_;
     std::unique_ptr<fxs_party, detail::PartyFree> p_;
 };
 

@@ -4,8 +4,14 @@
 //! cbindgen) to host any role of a fixshare deployment over its own sockets:
 //!
 //! - a **dealer** (`fxs_dealer_serve`), the offline source of correlated randomness;
-//! - a **computing party** (`fxs_party_*`): secret sharing, reveal, arithmetic on share
-//!   matrices held in opaque `fxs_shares` handles, and the server side of data-owner input;
+//! - a **computing party** (`fxs_party_*`): secret sharing, reveal, arithmetic and the
+//!   non-linear layer (ReLU, comparisons, sigmoids, max, argmax, max pooling, exact truncation)
+//!   on share matrices held in opaque `fxs_shares` handles, Bristol Fashion circuits by garbled
+//!   circuits (`fxs_circuit_*`, `fxs_party_run_circuit`), and the server side of data-owner
+//!   input; its offline phase comes from a dealer or from OT with the peer (`FXS_OFFLINE_OT`);
+//!   machine learning on shares: linear and logistic regression by SGD
+//!   (`fxs_party_train_glm`) and oblivious inference of dense networks
+//!   (`fxs_party_classify_dense`);
 //! - a **data owner** (`fxs_data_owner_*`): secret-shares readings to the two servers and
 //!   reconstructs results, in caller-provided storage, without an allocator. This part also
 //!   builds without `std` (`--no-default-features --features panic-handler`) as a static
@@ -41,7 +47,16 @@ extern crate std;
 
 pub mod data_owner;
 #[cfg(feature = "std")]
+#[macro_use]
 pub mod party;
+#[cfg(feature = "std")]
+pub mod circuit;
+#[cfg(feature = "std")]
+pub mod ml;
+#[cfg(feature = "std")]
+pub mod nonlinear;
+#[cfg(feature = "std")]
+mod source;
 mod status;
 mod transport;
 
@@ -157,6 +172,7 @@ fn status_from_u32(v: u32) -> Option<fxs_status> {
         106 => S::RingMismatch,
         107 => S::Capacity,
         108 => S::NotInitialized,
+        109 => S::BadCircuit,
         200 => S::Poisoned,
         201 => S::Unusable,
         300 => S::Closed,
@@ -181,7 +197,7 @@ fn status_name_nul(s: fxs_status) -> &'static str {
         .map_or("FXS_STATUS_UNKNOWN\0", |(_, n)| n)
 }
 
-const STATUS_NAMES: [(fxs_status, &str); 22] = [
+const STATUS_NAMES: [(fxs_status, &str); 23] = [
     (fxs_status::Ok, "FXS_STATUS_OK\0"),
     (fxs_status::NullPointer, "FXS_STATUS_NULL_POINTER\0"),
     (fxs_status::InvalidArgument, "FXS_STATUS_INVALID_ARGUMENT\0"),
@@ -195,6 +211,7 @@ const STATUS_NAMES: [(fxs_status, &str); 22] = [
     (fxs_status::RingMismatch, "FXS_STATUS_RING_MISMATCH\0"),
     (fxs_status::Capacity, "FXS_STATUS_CAPACITY\0"),
     (fxs_status::NotInitialized, "FXS_STATUS_NOT_INITIALIZED\0"),
+    (fxs_status::BadCircuit, "FXS_STATUS_BAD_CIRCUIT\0"),
     (fxs_status::Poisoned, "FXS_STATUS_POISONED\0"),
     (fxs_status::Unusable, "FXS_STATUS_UNUSABLE\0"),
     (fxs_status::Closed, "FXS_STATUS_CLOSED\0"),

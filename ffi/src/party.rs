@@ -1,6 +1,7 @@
 //! Computing parties, their shares, the dealer, and the server side of data-owner input.
 
 use crate::data_owner::{c_transport, number_format};
+use crate::source::Source;
 use crate::status::Failure;
 use crate::transport::CTransport;
 use crate::{fxs_status, fxs_transport, run, run_void, slice, slice_mut};
@@ -8,8 +9,8 @@ use alloc::boxed::Box;
 use fixshare::data_owner::{receive_shares, send_output};
 use fixshare::transport::DEFAULT_MAX_FRAME;
 use fixshare::{
-    Channel, Config, Dealer, DealerClient, Error, Party, Ring, Role, Seed, Shares, Stats,
-    Truncation, block_on,
+    Channel, Config, Dealer, DealerClient, Domain, Error, OtCorrelations, Party, Ring, Role, Seed,
+    Shares, Stats, Truncation, block_on,
 };
 
 /// Party 0 (server 0; the garbler in garbled-circuit protocols).
@@ -22,16 +23,30 @@ pub const FXS_ROLE_P1: u32 = 1;
 pub const FXS_TRUNCATION_LOCAL: u32 = 0;
 /// Truncation pairs from the offline source: one round, never a large error.
 pub const FXS_TRUNCATION_PAIRS: u32 = 1;
+/// Exact truncation in a garbled circuit (MiniONN): exactly `floor(x / 2^f)` after every
+/// product, at about 126 AND gates per value in Z_2^64 and one round trip.
+pub const FXS_TRUNCATION_EXACT: u32 = 2;
 
 /// The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
 pub const FXS_OFFLINE_DEALER: u32 = 0;
-/// Reserved: correlated randomness by oblivious transfer, without a third party (returns
-/// `FXS_STATUS_UNSUPPORTED` in this version).
+/// The two parties generate the correlated randomness themselves by oblivious transfer (base
+/// OTs and IKNP extension), over a second connection between them, `fxs_party_config.ot_peer`:
+/// no third party, more traffic between the parties.
 pub const FXS_OFFLINE_OT: u32 = 1;
+
+/// The host's own seed domain: the OT source's seed is derived from `fxs_party_config.seed`
+/// here, apart from every stream the party derives from the seed itself.
+const FFI_SEEDS: Domain = Domain::user(0x00ff_1000);
+/// Index of the OT source's seed in [`FFI_SEEDS`].
+const SEED_OT: u64 = 0;
 
 /// Configuration of a computing party; fill it with `fxs_party_config_init` first.
 ///
 /// Both parties must use the same ring width, fractional bits, truncation and offline source.
+/// Of the two offline transports, set only the one the offline source uses (`dealer` with
+/// `FXS_OFFLINE_DEALER`, `ot_peer` with `FXS_OFFLINE_OT`) and leave the other as
+/// `fxs_party_config_init` left it (NULL callbacks): `fxs_party_new` rejects a missing one with
+/// `FXS_STATUS_NULL_POINTER` and a superfluous one with `FXS_STATUS_INVALID_ARGUMENT`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct fxs_party_config {
@@ -41,9 +56,9 @@ pub struct fxs_party_config {
     pub ring_bits: u32,
     /// Fractional bits of the fixed-point encoding (default 16; at most `ring_bits - 2` and 62).
     pub frac_bits: u32,
-    /// `FXS_TRUNCATION_LOCAL` (default) or `FXS_TRUNCATION_PAIRS`.
+    /// `FXS_TRUNCATION_LOCAL` (default), `FXS_TRUNCATION_PAIRS` or `FXS_TRUNCATION_EXACT`.
     pub truncation: u32,
-    /// `FXS_OFFLINE_DEALER` (default; the only source in this version).
+    /// `FXS_OFFLINE_DEALER` (default) or `FXS_OFFLINE_OT`.
     pub offline: u32,
     /// This party's secret randomness: 32 bytes of fresh entropy, never reused.
     pub seed: [u8; 32],
@@ -51,8 +66,12 @@ pub struct fxs_party_config {
     pub max_frame: usize,
     /// The connection to the other party.
     pub peer: fxs_transport,
-    /// The connection to the dealer (with `FXS_OFFLINE_DEALER`).
+    /// The connection to the dealer: with `FXS_OFFLINE_DEALER` only.
     pub dealer: fxs_transport,
+    /// A second connection to the other party, used only by the offline phase: with
+    /// `FXS_OFFLINE_OT` only. It must be a separate byte stream from `peer` (its own socket),
+    /// because the offline and online messages are framed independently.
+    pub ot_peer: fxs_transport,
 }
 
 /// Traffic counters of one connection.
@@ -80,9 +99,9 @@ impl From<Stats> for fxs_stats {
     }
 }
 
-type P<R> = Party<CTransport, DealerClient<CTransport>, R>;
+pub(crate) type P<R> = Party<CTransport, Source, R>;
 
-enum AnyParty {
+pub(crate) enum AnyParty {
     R32(P<u32>),
     R64(P<u64>),
     R128(P<u128>),
@@ -91,12 +110,12 @@ enum AnyParty {
 /// A computing party's session (opaque). Create with `fxs_party_new`, free with
 /// `fxs_party_free`.
 pub struct fxs_party {
-    inner: AnyParty,
+    pub(crate) inner: AnyParty,
     /// Set during a call; still set afterwards only if the call panicked.
-    busy: bool,
+    pub(crate) busy: bool,
 }
 
-enum AnyShares {
+pub(crate) enum AnyShares {
     R32(Shares<u32>),
     R64(Shares<u64>),
     R128(Shares<u128>),
@@ -117,7 +136,7 @@ pub struct fxs_link {
 }
 
 /// A ring width whose shares an `fxs_shares` can hold.
-trait Width: Ring {
+pub(crate) trait Width: Ring {
     fn wrap(s: Shares<Self>) -> AnyShares;
     fn get(s: &AnyShares) -> Option<&Shares<Self>>;
 }
@@ -153,21 +172,27 @@ macro_rules! with_party {
 }
 
 /// The typed shares in `s`, which must match the party's ring (inferred from the use).
-fn sh<R: Width>(s: &fxs_shares) -> Result<&Shares<R>, Failure> {
+pub(crate) fn sh<R: Width>(s: &fxs_shares) -> Result<&Shares<R>, Failure> {
     R::get(&s.inner).ok_or(Failure::Arg(
         fxs_status::RingMismatch,
         "the shares belong to a session with another ring width",
     ))
 }
 
+/// The transport of the chosen offline source, checked.
+enum Offline {
+    Dealer(CTransport),
+    Ot(CTransport),
+}
+
 /// Boxes a result for the caller.
-fn boxed<R: Width>(s: Shares<R>) -> *mut fxs_shares {
+pub(crate) fn boxed<R: Width>(s: Shares<R>) -> *mut fxs_shares {
     Box::into_raw(Box::new(fxs_shares { inner: R::wrap(s) }))
 }
 
 /// Runs a call on a party (`None`: the caller passed NULL) that is not poisoned, and leaves it
 /// unusable if the call panics.
-fn with_party(
+pub(crate) fn with_party(
     name: &'static str,
     party: Option<&mut fxs_party>,
     body: impl FnOnce(&mut fxs_party) -> Result<(), Failure>,
@@ -190,14 +215,14 @@ fn with_party(
 
 /// Sets `*out` (the caller's out-parameter; `None` if it passed NULL) to NULL and returns it for
 /// the result.
-fn out_ptr<T>(out: Option<&mut *mut T>) -> Result<&mut *mut T, Failure> {
+pub(crate) fn out_ptr<T>(out: Option<&mut *mut T>) -> Result<&mut *mut T, Failure> {
     let out = out.ok_or(Failure::null("`out` is NULL"))?;
     *out = core::ptr::null_mut();
     Ok(out)
 }
 
 /// Shares the caller passed (`None`: NULL, described by `what`).
-fn shares_ref<'a>(
+pub(crate) fn shares_ref<'a>(
     s: Option<&'a fxs_shares>,
     what: &'static str,
 ) -> Result<&'a fxs_shares, Failure> {
@@ -206,7 +231,8 @@ fn shares_ref<'a>(
 
 /// Fills `config` with the defaults: role 0, 64-bit ring, 16 fractional bits, local
 /// truncation, the dealer as offline source, default frame limit, a zero seed and NULL
-/// transports (set the role, a fresh seed and both transports before `fxs_party_new`).
+/// transports (set the role, a fresh seed, `peer` and the offline source's transport before
+/// `fxs_party_new`).
 ///
 /// # Safety
 /// `config` is NULL or points to writable memory for an `fxs_party_config`.
@@ -234,6 +260,7 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
                 max_frame: 0,
                 peer: none,
                 dealer: none,
+                ot_peer: none,
             })
         };
         Ok(())
@@ -241,7 +268,9 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
 }
 
 /// Creates a party from `config` (copied) and connects it to its offline source: with the
-/// dealer, this blocks until the dealer's seed arrives over `config->dealer`.
+/// dealer, this blocks until the dealer's seed arrives over `config->dealer`; with OT, both
+/// parties must call it at the same time, since it runs the base OTs with the peer over
+/// `config->ot_peer` (two rounds).
 ///
 /// On success `*out` is the new party; on failure `*out` is NULL.
 ///
@@ -267,24 +296,40 @@ pub unsafe extern "C" fn fxs_party_new(
         let truncation = match c.truncation {
             FXS_TRUNCATION_LOCAL => Truncation::Local,
             FXS_TRUNCATION_PAIRS => Truncation::Pairs,
+            FXS_TRUNCATION_EXACT => Truncation::Exact,
             _ => {
                 return Err(Failure::invalid(
-                    "truncation must be FXS_TRUNCATION_LOCAL or _PAIRS",
+                    "truncation must be FXS_TRUNCATION_LOCAL, _PAIRS or _EXACT",
                 ));
             }
         };
-        match c.offline {
-            FXS_OFFLINE_DEALER => {}
-            FXS_OFFLINE_OT => {
-                return Err(Failure::Arg(
-                    fxs_status::Unsupported,
-                    "the OT-based offline phase is not available in this version",
+        let peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
+        let unset = |t: &fxs_transport| t.send.is_none() && t.recv.is_none() && t.flush.is_none();
+        let offline = match c.offline {
+            FXS_OFFLINE_DEALER if !unset(&c.ot_peer) => {
+                return Err(Failure::invalid(
+                    "ot_peer is set but the offline source is FXS_OFFLINE_DEALER",
                 ));
             }
-            _ => return Err(Failure::invalid("offline must be FXS_OFFLINE_DEALER")),
-        }
-        let peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
-        let dealer = c_transport(&c.dealer, "dealer.send or dealer.recv is NULL")?;
+            FXS_OFFLINE_DEALER => Offline::Dealer(c_transport(
+                &c.dealer,
+                "dealer.send or dealer.recv is NULL",
+            )?),
+            FXS_OFFLINE_OT if !unset(&c.dealer) => {
+                return Err(Failure::invalid(
+                    "dealer is set but the offline source is FXS_OFFLINE_OT",
+                ));
+            }
+            FXS_OFFLINE_OT => Offline::Ot(c_transport(
+                &c.ot_peer,
+                "ot_peer.send or ot_peer.recv is NULL",
+            )?),
+            _ => {
+                return Err(Failure::invalid(
+                    "offline must be FXS_OFFLINE_DEALER or FXS_OFFLINE_OT",
+                ));
+            }
+        };
         let config = Config {
             fixed,
             truncation,
@@ -293,8 +338,14 @@ pub unsafe extern "C" fn fxs_party_new(
                 m => m,
             },
         };
-        let source = block_on(DealerClient::connect(role, dealer))?;
         let seed = Seed::from_bytes(c.seed);
+        let source = match offline {
+            Offline::Dealer(t) => Source::Dealer(block_on(DealerClient::connect(role, t))?),
+            Offline::Ot(t) => {
+                let ot_seed = seed.derive(FFI_SEEDS, SEED_OT);
+                Source::Ot(Box::new(block_on(OtCorrelations::setup(role, t, ot_seed))?))
+            }
+        };
         let inner = match c.ring_bits {
             32 => AnyParty::R32(Party::new(role, peer, source, seed, config)),
             64 => AnyParty::R64(Party::new(role, peer, source, seed, config)),
@@ -321,8 +372,9 @@ pub unsafe extern "C" fn fxs_party_free(party: *mut fxs_party) {
     run_void(move || drop(party));
 }
 
-/// Writes the traffic with the peer to `*peer` and with the offline source to `*offline`
-/// (either may be NULL). Works on a poisoned party.
+/// Writes the traffic with the peer to `*peer` (garbled circuits included) and with the
+/// offline source to `*offline` (the dealer, or the peer over `ot_peer`); either may be NULL.
+/// Works on a poisoned party.
 ///
 /// # Safety
 /// `party` is NULL or a live party; `peer` and `offline` are NULL or writable.
@@ -493,7 +545,7 @@ fn x_len(x: &fxs_shares) -> usize {
 // ----- arithmetic -----
 
 /// Runs an operation that produces new shares in `*out`.
-fn shares_op(
+pub(crate) fn shares_op(
     name: &'static str,
     party: Option<&mut fxs_party>,
     out: Option<&mut *mut fxs_shares>,

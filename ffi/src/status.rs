@@ -43,6 +43,8 @@ pub enum fxs_status {
     Capacity = 107,
     /// An object in caller-provided storage was not initialised (or was cleared).
     NotInitialized = 108,
+    /// A boolean circuit is malformed (the message gives the line of a Bristol Fashion file).
+    BadCircuit = 109,
     /// An earlier call failed: the session is out of step with its peer and must be freed.
     Poisoned = 200,
     /// An earlier call panicked inside fixshare, or a transport callback re-entered the object.
@@ -87,13 +89,14 @@ impl fxs_status {
             ErrorKind::Capacity { .. } => fxs_status::Capacity,
             ErrorKind::InvalidArgument(_) => fxs_status::InvalidArgument,
             ErrorKind::Poisoned => fxs_status::Poisoned,
+            ErrorKind::BadCircuit { .. } => fxs_status::BadCircuit,
             _ => fxs_status::Internal,
         }
     }
 
     /// Every status, for tests.
     #[cfg(test)]
-    pub(crate) const ALL: [fxs_status; 22] = [
+    pub(crate) const ALL: [fxs_status; 23] = [
         fxs_status::Ok,
         fxs_status::NullPointer,
         fxs_status::InvalidArgument,
@@ -104,6 +107,7 @@ impl fxs_status {
         fxs_status::RingMismatch,
         fxs_status::Capacity,
         fxs_status::NotInitialized,
+        fxs_status::BadCircuit,
         fxs_status::Poisoned,
         fxs_status::Unusable,
         fxs_status::Closed,

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The C ABI suite (issue 5): builds libfixshare, checks the committed header is fresh, compiles
 # the C/C++ examples and the C tests with gcc/g++ -Wall -Wextra -Werror -pedantic (C11, C++17),
-# statically and dynamically linked, runs them, runs the C tests under ASan/UBSan and valgrind,
-# checks pkg-config and CMake consumption and the no_std data-owner build for Cortex-M.
+# statically and dynamically linked, runs them (with the dealer and with the OT-based offline
+# phase; AES-128 as a Bristol circuit between two processes; logistic/linear regression by SGD
+# and oblivious inference against plaintext references), runs the C tests and the example
+# under ASan/UBSan and valgrind, checks pkg-config and CMake consumption and the no_std
+# data-owner build for Cortex-M.
 # Installs what it needs, idempotently. Ends with "N passed, 0 failed"; exits non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -94,17 +97,26 @@ check "gcc C11: C tests, static" gcc "${cflags[@]}" -pthread tests/c/test_ffi.c 
 check "gcc C11: C tests, dynamic" gcc "${cflags[@]}" -pthread tests/c/test_ffi.c -o "$bin/test_dynamic" "${dynamic[@]}"
 check "g++ C++17: C tests compiled as C++, static" g++ "${cxxflags[@]}" -pthread -x c++ tests/c/test_ffi.c -x none -o "$bin/test_cxx" "${static[@]}"
 check "gcc C11 -fsanitize=address,undefined: C tests" gcc "${cflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_ffi.c -o "$bin/test_asan" "${static[@]}"
+check "g++ C++17: C++ wrapper tests, dynamic" g++ "${cxxflags[@]}" -pthread tests/c/test_wrapper.cpp -o "$bin/wrapper" "${dynamic[@]}"
+check "g++ C++17 -fsanitize=address,undefined: C++ wrapper tests" g++ "${cxxflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_wrapper.cpp -o "$bin/wrapper_asan" "${static[@]}"
 check "dynamic binaries need libfixshare.so.0" \
     bash -c "readelf -d '$bin/dot_c_dynamic' | grep -q 'NEEDED.*\[libfixshare.so.0\]'"
 
 # ----- run -----
 echo "run"
 result='secure dot product = -7\.2787[0-9]*, plaintext = -7\.278750'
+relu='secure ReLU\(x\*w\) = \[0\.300 0\.000 0\.000 1\.000 0\.000 0\.071\], plaintext = \[0\.300 0\.000 0\.000 1\.000 0\.000 0\.071\]'
 for b in dot_c_static dot_c_dynamic dot_cpp_static dot_cpp_dynamic; do
-    expect_output "$b: three processes over TCP, result beside the plaintext" \
+    expect_output "$b: three processes over TCP, dot product and ReLU beside the plaintext" \
         "party 0.*$result" timeout 60 "$bin/$b"
-    check "$b: both parties print the correct result" \
-        bash -c "[ \$(grep -cE '$result' '$work/run.out') -eq 2 ] && grep -qx ok '$work/run.out'"
+    check "$b: both parties print the correct dot product and ReLU" \
+        bash -c "[ \$(grep -cE '$result' '$work/run.out') -eq 2 ] && [ \$(grep -cE '$relu' '$work/run.out') -eq 2 ] && grep -qx ok '$work/run.out'"
+done
+for b in dot_c_static dot_c_dynamic; do
+    expect_output "$b --ot: two processes over TCP, OT offline phase (no dealer)" \
+        "party 0.*$result.*offline phase: OT" timeout 60 "$bin/$b" --ot
+    check "$b --ot: both parties print the correct dot product and ReLU" \
+        bash -c "[ \$(grep -cE '$result.*offline phase: OT' '$work/run.out') -eq 2 ] && [ \$(grep -cE '$relu' '$work/run.out') -eq 2 ] && grep -qx ok '$work/run.out'"
 done
 for b in test_static test_dynamic test_cxx; do
     expect_output "$b: results and error paths" '^[0-9]+ passed, 0 failed$' timeout 120 "$bin/$b"
@@ -112,12 +124,22 @@ done
 expect_output "C tests under AddressSanitizer + UBSan" '^[0-9]+ passed, 0 failed$' \
     env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     timeout 300 "$bin/test_asan"
+expect_output "C++ wrapper tests (OT, non-linear layer, AES-128 circuit, exceptions)" \
+    '^[0-9]+ passed, 0 failed$' timeout 120 "$bin/wrapper"
+expect_output "C++ wrapper tests under AddressSanitizer + UBSan" '^[0-9]+ passed, 0 failed$' \
+    env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    timeout 300 "$bin/wrapper_asan"
 expect_output "C tests under valgrind (no leaks, no invalid accesses)" '^[0-9]+ passed, 0 failed$' \
     timeout 600 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     "$bin/test_dynamic"
 expect_output "C example under valgrind (all three processes)" "$result" \
     timeout 300 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     "$bin/dot_c_dynamic"
+expect_output "C example with --ot under valgrind (both processes)" "$result.*offline phase: OT" \
+    timeout 300 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    "$bin/dot_c_dynamic" --ot
+check "C example with --ot under valgrind: both parties print the correct ReLU" \
+    bash -c "[ \$(grep -cE '$relu' '$work/run.out') -eq 2 ]"
 
 # ----- pkg-config and CMake -----
 echo "packaging"

@@ -2,17 +2,26 @@
  * Tests of fixshare's C API: results against a plaintext reference, and the error paths
  * (NULL pointers, short buffers, bad configurations, a failing send callback, a peer that
  * disconnects in the middle of an operation, use after an error, freeing failed objects).
+ * Both offline sources (the dealer, and OT between the parties), and Bristol Fashion circuits
+ * by garbled circuits (AES-128 against FIPS-197 C.1, malformed circuits, bad arguments).
+ * Machine learning: logistic and linear regression by SGD on shares against a plaintext SGD in
+ * this file, and oblivious inference of a small dense network against its plaintext argmax.
  *
- * Parties, the dealer and the data owner run as threads joined by UNIX socket pairs.
+ * Parties, the dealer and the data owner run as threads joined by UNIX socket pairs; AES-128
+ * also runs between two processes over TCP on 127.0.0.1 with the OT-based offline phase.
+ * Usage: test_ffi [CIRCUITS_DIR]   (default core/circuits, relative to the repository root)
  * Prints "N passed, M failed" and exits non-zero if anything failed.
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fixshare.h"
@@ -88,10 +97,10 @@ struct session;
 typedef void (*scenario_fn)(struct session *s, uint32_t role, fxs_party *party, fault *peer);
 
 typedef struct session {
-    uint32_t ring_bits, frac_bits, truncation;
+    uint32_t ring_bits, frac_bits, truncation, offline;
     scenario_fn scenario;
     void *extra;
-    int peer[2], dealer0[2], dealer1[2];
+    int peer[2], dealer0[2], dealer1[2], ot[2];
     fault faults[2];
     fxs_status dealer_status;
 } session;
@@ -130,18 +139,27 @@ static void *party_thread(void *arg) {
     cfg.peer.recv = fault_recv;
     cfg.peer.flush = NULL;
     cfg.peer.user_data = peer;
-    cfg.dealer = socket_transport(dealer_fd);
+    if (s->offline == FXS_OFFLINE_OT) {
+        /* No third party: the second connection between the parties carries the OTs. */
+        cfg.offline = FXS_OFFLINE_OT;
+        cfg.ot_peer = socket_transport(&s->ot[a->role]);
+    } else {
+        cfg.dealer = socket_transport(dealer_fd);
+    }
     CHECK_OK(fxs_party_new(&cfg, &party));
     if (party != NULL) s->scenario(s, a->role, party, peer);
     fxs_party_free(party);
     /* Closing the connections lets the peer and the dealer finish. */
     shutdown(peer->fd, SHUT_RDWR);
-    shutdown(*dealer_fd, SHUT_RDWR);
+    if (s->offline == FXS_OFFLINE_OT)
+        shutdown(s->ot[a->role], SHUT_RDWR);
+    else
+        shutdown(*dealer_fd, SHUT_RDWR);
     return NULL;
 }
 
-static void run_session(uint32_t ring_bits, uint32_t frac_bits, uint32_t truncation,
-                        scenario_fn scenario, void *extra) {
+static void run_session_from(uint32_t offline, uint32_t ring_bits, uint32_t frac_bits,
+                             uint32_t truncation, scenario_fn scenario, void *extra) {
     session s;
     pthread_t d, p[2];
     party_arg args[2];
@@ -149,12 +167,17 @@ static void run_session(uint32_t ring_bits, uint32_t frac_bits, uint32_t truncat
     s.ring_bits = ring_bits;
     s.frac_bits = frac_bits;
     s.truncation = truncation;
+    s.offline = offline;
     s.scenario = scenario;
     s.extra = extra;
     make_pair(s.peer);
-    make_pair(s.dealer0);
-    make_pair(s.dealer1);
-    pthread_create(&d, NULL, dealer_thread, &s);
+    if (offline == FXS_OFFLINE_OT) {
+        make_pair(s.ot);
+    } else {
+        make_pair(s.dealer0);
+        make_pair(s.dealer1);
+        pthread_create(&d, NULL, dealer_thread, &s);
+    }
     for (uint32_t r = 0; r < 2; r++) {
         args[r].s = &s;
         args[r].role = r;
@@ -162,13 +185,24 @@ static void run_session(uint32_t ring_bits, uint32_t frac_bits, uint32_t truncat
     }
     pthread_join(p[0], NULL);
     pthread_join(p[1], NULL);
-    pthread_join(d, NULL);
     close(s.peer[0]);
     close(s.peer[1]);
-    close(s.dealer0[0]);
-    close(s.dealer0[1]);
-    close(s.dealer1[0]);
-    close(s.dealer1[1]);
+    if (offline == FXS_OFFLINE_OT) {
+        close(s.ot[0]);
+        close(s.ot[1]);
+    } else {
+        pthread_join(d, NULL);
+        close(s.dealer0[0]);
+        close(s.dealer0[1]);
+        close(s.dealer1[0]);
+        close(s.dealer1[1]);
+    }
+}
+
+/* A session with the dealer as offline source. */
+static void run_session(uint32_t ring_bits, uint32_t frac_bits, uint32_t truncation,
+                        scenario_fn scenario, void *extra) {
+    run_session_from(FXS_OFFLINE_DEALER, ring_bits, frac_bits, truncation, scenario, extra);
 }
 
 /* ----- arithmetic against the plaintext reference ----- */
@@ -496,6 +530,885 @@ static void data_owner(void) {
     }
 }
 
+/* ----- the OT connection drops (OT-based offline phase) ----- */
+
+static void ot_disconnects(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *u = NULL, *v = NULL, *r = NULL;
+    fxs_stats offline;
+    (void)peer;
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, U, NV, 1, &u));
+        CHECK_OK(fxs_party_receive_input(party, NV, 1, &v));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, NV, 1, &u));
+        CHECK_OK(fxs_party_share_input(party, V, NV, 1, &v));
+    }
+    CHECK_OK(fxs_party_stats(party, NULL, &offline));
+    CHECK(offline.bytes_sent > 0 && offline.bytes_received > 0); /* the base OTs */
+    /* Party 1 hangs up the OT connection: the triples for the product cannot be made. */
+    if (role == 1) shutdown(s->ot[1], SHUT_RDWR);
+    CHECK_STATUS(fxs_party_mul(party, u, v, &r), FXS_STATUS_CLOSED);
+    CHECK_MSG("fxs_party_mul");
+    CHECK(r == NULL);
+    CHECK_STATUS(fxs_party_mul(party, u, v, &r), FXS_STATUS_POISONED);
+    CHECK_STATUS(fxs_party_add(party, u, v, &r), FXS_STATUS_POISONED);
+    CHECK_OK(fxs_party_stats(party, NULL, &offline)); /* works on a poisoned party */
+    fxs_shares_free(u);
+    fxs_shares_free(v);
+}
+
+static void expect_within(fxs_party *party, const fxs_shares *x, const double *want, size_t n,
+                          double tol, const char *what);
+
+/* ----- Bristol Fashion circuits: AES-128 (FIPS-197 C.1) by garbled circuits ----- */
+
+static const char KEY_HEX[] = "000102030405060708090a0b0c0d0e0f";
+static const char PT_HEX[] = "00112233445566778899aabbccddeeff";
+static const char CT_HEX[] = "69c4e0d86a7b0430d8cdb78070b4c55a";
+
+/* Big-endian hex as `width` bits, least significant first: how the Bristol AES circuit reads
+ * its byte strings (see core/circuits/README.md). */
+static void hex_bits(const char *hex, uint8_t *bits, size_t width) {
+    size_t n = strlen(hex);
+    memset(bits, 0, width);
+    for (size_t k = 0; k < n && 4 * k < width; k++) {
+        char c = hex[n - 1 - k];
+        int v = (c >= '0' && c <= '9') ? c - '0' : c - 'a' + 10;
+        for (int j = 0; j < 4; j++) bits[4 * k + (size_t)j] = (uint8_t)((v >> j) & 1);
+    }
+}
+
+typedef struct circuit_extra {
+    fxs_circuit *aes;
+    uint8_t shared[2][128]; /* each party's XOR shares of the ciphertext */
+} circuit_extra;
+
+static const uint32_t KEY_P0[2] = {FXS_ROLE_P0, FXS_ROLE_P1}; /* key from party 0 */
+static const uint32_t KEY_P1[2] = {FXS_ROLE_P1, FXS_ROLE_P0}; /* key from party 1 */
+
+static void circuits(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    circuit_extra *e = (circuit_extra *)s->extra;
+    fxs_circuit *aes = e->aes;
+    uint8_t key[128], pt[128], ct[128], out[128], bad[128];
+    const uint8_t *mine;
+    size_t written = 99;
+    fxs_shares *u = NULL, *v = NULL, *d = NULL, *d2 = NULL;
+    fxs_stats st;
+    double one = 0;
+    (void)peer;
+    hex_bits(KEY_HEX, key, 128);
+    hex_bits(PT_HEX, pt, 128);
+    hex_bits(CT_HEX, ct, 128);
+    mine = role == 0 ? key : pt;
+
+    /* Arguments rejected before anything is sent: the party stays usable. */
+    CHECK_STATUS(fxs_party_run_circuit(party, aes, KEY_P0, 2, mine, 127, FXS_REVEAL_BOTH, out, 128, &written),
+                 FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_MSG("fxs_party_run_circuit: `n_inputs`");
+    CHECK(written == 0);
+    CHECK_STATUS(fxs_party_run_circuit(party, aes, KEY_P0, 1, mine, 128, FXS_REVEAL_BOTH, out, 128, NULL),
+                 FXS_STATUS_DIMENSION_MISMATCH);
+    {
+        const uint32_t owners[2] = {FXS_ROLE_P0, 7};
+        CHECK_STATUS(fxs_party_run_circuit(party, aes, owners, 2, mine, 128, FXS_REVEAL_BOTH, out, 128, NULL),
+                     FXS_STATUS_INVALID_ARGUMENT);
+    }
+    memcpy(bad, mine, 128);
+    bad[77] = 2;
+    CHECK_STATUS(fxs_party_run_circuit(party, aes, KEY_P0, 2, bad, 128, FXS_REVEAL_BOTH, out, 128, NULL),
+                 FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("neither 0 nor 1");
+    CHECK_STATUS(fxs_party_run_circuit(party, aes, KEY_P0, 2, mine, 128, 9, out, 128, NULL),
+                 FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_run_circuit(party, aes, KEY_P0, 2, mine, 128, FXS_REVEAL_BOTH, out, 127, NULL),
+                 FXS_STATUS_BUFFER_TOO_SMALL);
+    CHECK_STATUS(fxs_party_run_circuit(party, aes, KEY_P0, 2, mine, 128, FXS_REVEAL_BOTH, NULL, 128, NULL),
+                 FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_run_circuit(party, NULL, KEY_P0, 2, mine, 128, FXS_REVEAL_BOTH, out, 128, NULL),
+                 FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_run_circuit(party, aes, KEY_P0, 2, NULL, 128, FXS_REVEAL_BOTH, out, 128, NULL),
+                 FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_run_circuit(party, aes, NULL, 2, mine, 128, FXS_REVEAL_BOTH, out, 128, NULL),
+                 FXS_STATUS_NULL_POINTER);
+
+    /* Arithmetic on the same peer connection before, between and after the circuits. */
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, U, NV, 1, &u));
+        CHECK_OK(fxs_party_receive_input(party, NV, 1, &v));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, NV, 1, &u));
+        CHECK_OK(fxs_party_share_input(party, V, NV, 1, &v));
+    }
+
+    /* Party 0 holds the key, party 1 the plaintext; both learn the ciphertext. */
+    memset(out, 0xee, sizeof out);
+    CHECK_OK(fxs_party_run_circuit(party, aes, KEY_P0, 2, mine, 128, FXS_REVEAL_BOTH, out, 128, &written));
+    CHECK(written == 128);
+    CHECK(memcmp(out, ct, 128) == 0);
+
+    for (int i = 0; i < NV; i++) one += U[i] * V[i];
+    CHECK_OK(fxs_party_dot(party, u, v, &d));
+    expect(party, s, d, &one, 1, "dot between circuits");
+
+    /* The key from party 1; the outputs stay XOR-shared (main combines the two shares). */
+    CHECK_OK(fxs_party_run_circuit(party, aes, KEY_P1, 2, role == 0 ? pt : key, 128, FXS_REVEAL_SHARED,
+                                   e->shared[role], 128, &written));
+    CHECK(written == 128);
+    {
+        /* ... and the shared ciphertext bits continue as arithmetic shares of 0.0 / 1.0. */
+        double bitval[128];
+        for (int i = 0; i < 128; i++) bitval[i] = ct[i];
+        CHECK_OK(fxs_party_bits_to_shares(party, e->shared[role], 128, &d2));
+        expect_within(party, d2, bitval, 128, 0.0, "bits_to_shares of the AES output");
+        fxs_shares_free(d2);
+        bad[0] = 3;
+        CHECK_STATUS(fxs_party_bits_to_shares(party, bad, 1, &d2), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_bits_to_shares(party, NULL, 1, &d2), FXS_STATUS_NULL_POINTER);
+    }
+
+    /* Only party 1 learns the outputs: party 0 passes no buffer and gets nothing. */
+    memset(out, 0, sizeof out);
+    CHECK_OK(fxs_party_run_circuit(party, aes, KEY_P0, 2, mine, 128, FXS_REVEAL_P1,
+                                   role == 1 ? out : NULL, role == 1 ? 128 : 0, &written));
+    CHECK(written == (role == 1 ? 128u : 0u));
+    if (role == 1) CHECK(memcmp(out, ct, 128) == 0);
+
+    /* Only party 0. */
+    memset(out, 0, sizeof out);
+    CHECK_OK(fxs_party_run_circuit(party, aes, KEY_P0, 2, mine, 128, FXS_REVEAL_P0,
+                                   role == 0 ? out : NULL, role == 0 ? 128 : 0, &written));
+    CHECK(written == (role == 0 ? 128u : 0u));
+    if (role == 0) CHECK(memcmp(out, ct, 128) == 0);
+
+    /* Four runs of 6400 AND gates: the garbled tables (32 bytes each) went to party 1. */
+    CHECK_OK(fxs_party_stats(party, &st, NULL));
+    if (role == 0) CHECK(st.bytes_sent > 4u * 6400u * 32u);
+    expect(party, s, u, U, NV, "shares still usable after the circuits");
+
+    fxs_shares_free(d);
+    fxs_shares_free(u);
+    fxs_shares_free(v);
+}
+
+/* The peer disconnects before a circuit run: both fail, are poisoned, and can be freed. */
+static void circuit_disconnects(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    circuit_extra *e = (circuit_extra *)s->extra;
+    uint8_t bits[128], out[128];
+    fxs_shares *u = NULL, *r = NULL;
+    hex_bits(role == 0 ? KEY_HEX : PT_HEX, bits, 128);
+    if (role == 0)
+        CHECK_OK(fxs_party_share_input(party, U, NV, 1, &u));
+    else
+        CHECK_OK(fxs_party_receive_input(party, NV, 1, &u));
+    if (role == 1) shutdown(peer->fd, SHUT_RDWR);
+    CHECK_STATUS(fxs_party_run_circuit(party, e->aes, KEY_P0, 2, bits, 128, FXS_REVEAL_BOTH, out, 128, NULL),
+                 FXS_STATUS_CLOSED);
+    CHECK_MSG("fxs_party_run_circuit: run_circuit");
+    CHECK_STATUS(fxs_party_run_circuit(party, e->aes, KEY_P0, 2, bits, 128, FXS_REVEAL_BOTH, out, 128, NULL),
+                 FXS_STATUS_POISONED);
+    CHECK_STATUS(fxs_party_neg(party, u, &r), FXS_STATUS_POISONED);
+    CHECK_MSG("first failure");
+    CHECK(r == NULL);
+    fxs_shares_free(u);
+}
+
+/* Reads a whole file; NULL if it cannot. */
+static uint8_t *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long n;
+    if (f == NULL) return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = (uint8_t *)malloc((size_t)n + 1);
+        if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        }
+        *len = (size_t)n;
+    }
+    fclose(f);
+    return buf;
+}
+
+static fxs_circuit *load_aes(const char *dir) {
+    char path[512];
+    size_t len = 0, widths[4];
+    uint8_t *text;
+    fxs_circuit *c = NULL;
+    fxs_circuit_info info;
+    uint8_t in[256], out[128], ct[128];
+    snprintf(path, sizeof path, "%s/aes_128.txt", dir);
+    text = read_file(path, &len);
+    CHECK(text != NULL);
+    if (text == NULL) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return NULL;
+    }
+    CHECK_OK(fxs_circuit_parse(text, len, &c));
+    free(text); /* the circuit keeps its own copy */
+    if (c == NULL) return NULL;
+    CHECK_OK(fxs_circuit_get_info(c, &info));
+    CHECK(info.inputs == 2 && info.outputs == 1 && info.input_bits == 256 && info.output_bits == 128);
+    CHECK(info.and_gates == 6400 && info.gates >= 6400 && info.wires > 256);
+    CHECK_STATUS(fxs_circuit_input_widths(c, widths, 1), FXS_STATUS_BUFFER_TOO_SMALL);
+    CHECK_OK(fxs_circuit_input_widths(c, widths, 4));
+    CHECK(widths[0] == 128 && widths[1] == 128);
+    CHECK_OK(fxs_circuit_output_widths(c, widths, 1));
+    CHECK(widths[0] == 128);
+    /* The plaintext reference: FIPS-197 C.1 in the clear. */
+    hex_bits(KEY_HEX, in, 128);
+    hex_bits(PT_HEX, in + 128, 128);
+    hex_bits(CT_HEX, ct, 128);
+    CHECK_OK(fxs_circuit_eval(c, in, 256, out, 128));
+    CHECK(memcmp(out, ct, 128) == 0);
+    CHECK_STATUS(fxs_circuit_eval(c, in, 255, out, 128), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_STATUS(fxs_circuit_eval(c, in, 256, out, 100), FXS_STATUS_BUFFER_TOO_SMALL);
+    return c;
+}
+
+/* Malformed circuits: a status and the line number in the message, never a crash. */
+static void bad_circuits(void) {
+    fxs_circuit *c = NULL;
+    fxs_circuit_info info;
+    uint8_t in[2], out[1], small[1];
+    size_t w[2];
+    static const char and_gate[] = "1 3\n2 1 1\n1 1\n\n2 1 0 1 2 AND\n";
+    static const struct {
+        const char *text, *needle;
+    } cases[] = {
+        {"", "line 1"},
+        {"1 3\n2 1 1\n1 1\n\n2 1 0 9 2 AND\n", "line 5"},          /* wire out of range */
+        {"1 3\n2 1 1\n1 1\n\n2 1 0 1 2 NAND\n", "line 5"},         /* unknown gate */
+        {"1 4\n2 1 1\n1 1\n\n2 1 0 3 2 XOR\n", "line 5"},          /* read before written */
+        {"2 4\n2 1 1\n1 1\n2 1 0 1 2 AND\n", "line"},              /* fewer gates than claimed */
+        {"999999999 999999999\n2 1 1\n1 1\n", "line"},             /* huge claims, no allocation */
+        {"1 3\n3 1 1\n1 1\n2 1 0 1 2 AND\n", "line 2"},            /* count and widths disagree */
+        {"1 3\n2 1 1\n1 1\n2 1 0 1 2 AND extra\n", "line 4"},
+        {"1 3\n2 x 1\n1 1\n2 1 0 1 2 AND\n", "line 2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        c = (fxs_circuit *)&c;
+        CHECK_STATUS(fxs_circuit_parse((const uint8_t *)cases[i].text, strlen(cases[i].text), &c),
+                     FXS_STATUS_BAD_CIRCUIT);
+        CHECK(c == NULL);
+        CHECK_MSG("fxs_circuit_parse: bristol: bad circuit");
+        count(strstr(fxs_last_error_message(), cases[i].needle) != NULL, __FILE__, __LINE__,
+              cases[i].text);
+        if (getenv("FXS_TEST_VERBOSE")) fprintf(stderr, "circuit %zu: %s\n", i, fxs_last_error_message());
+    }
+    {
+        const uint8_t not_text[] = {'1', ' ', '3', '\n', 0xff, 0xfe, '\n'};
+        CHECK_STATUS(fxs_circuit_parse(not_text, sizeof not_text, &c), FXS_STATUS_BAD_CIRCUIT);
+        CHECK_MSG("line 2");
+    }
+    CHECK_STATUS(fxs_circuit_parse(NULL, 5, &c), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_circuit_parse((const uint8_t *)and_gate, strlen(and_gate), NULL), FXS_STATUS_NULL_POINTER);
+
+    /* A valid one-gate circuit: its truth table in the clear. */
+    CHECK_OK(fxs_circuit_parse((const uint8_t *)and_gate, strlen(and_gate), &c));
+    CHECK_OK(fxs_circuit_get_info(c, &info));
+    CHECK(info.inputs == 2 && info.input_bits == 2 && info.output_bits == 1 && info.and_gates == 1);
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            in[0] = (uint8_t)a;
+            in[1] = (uint8_t)b;
+            CHECK_OK(fxs_circuit_eval(c, in, 2, out, 1));
+            CHECK(out[0] == (a & b));
+        }
+    in[1] = 7;
+    CHECK_STATUS(fxs_circuit_eval(c, in, 2, out, 1), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_circuit_eval(c, in, 2, NULL, 1), FXS_STATUS_INVALID_ARGUMENT);
+    in[1] = 1;
+    CHECK_STATUS(fxs_circuit_eval(c, in, 2, NULL, 1), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_circuit_eval(c, in, 2, small, 0), FXS_STATUS_BUFFER_TOO_SMALL);
+    CHECK_STATUS(fxs_circuit_get_info(c, NULL), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_circuit_get_info(NULL, &info), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_circuit_output_widths(c, NULL, 2), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_circuit_input_widths(NULL, w, 2), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_run_circuit(NULL, c, NULL, 0, NULL, 0, FXS_REVEAL_BOTH, NULL, 0, NULL),
+                 FXS_STATUS_NULL_POINTER);
+    fxs_circuit_free(c);
+    fxs_circuit_free(NULL);
+}
+
+/* ----- AES-128 between two processes over TCP, OT-based offline phase ----- */
+
+static int tcp_listen(unsigned short *port) {
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        perror("listen");
+        exit(2);
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static int tcp_connect(unsigned short port, uint8_t hello) {
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        socket_send(&fd, &hello, 1) != FXS_IO_OK) {
+        perror("connect");
+        exit(2);
+    }
+    return fd;
+}
+
+static void aes_party(uint32_t role, int peer_fd, int ot_fd, const fxs_circuit *aes) {
+    fxs_party_config cfg;
+    fxs_party *party = NULL;
+    uint8_t bits[128], ct[128], out[128];
+    fxs_stats peer, offline;
+    size_t written = 0;
+    hex_bits(role == 0 ? KEY_HEX : PT_HEX, bits, 128);
+    hex_bits(CT_HEX, ct, 128);
+    CHECK_OK(fxs_party_config_init(&cfg));
+    cfg.role = role;
+    seed_for(cfg.seed, (uint8_t)(50 + role));
+    cfg.offline = FXS_OFFLINE_OT;
+    cfg.peer = socket_transport(&peer_fd);
+    cfg.ot_peer = socket_transport(&ot_fd);
+    CHECK_OK(fxs_party_new(&cfg, &party));
+    if (party == NULL) return;
+    CHECK_OK(fxs_party_run_circuit(party, aes, KEY_P0, 2, bits, 128, FXS_REVEAL_BOTH, out, 128, &written));
+    CHECK(written == 128 && memcmp(out, ct, 128) == 0);
+    CHECK_OK(fxs_party_stats(party, &peer, &offline));
+    CHECK(peer.bytes_sent > 0 && offline.bytes_sent > 0 && offline.bytes_received > 0);
+    fxs_party_free(party);
+}
+
+static void aes_between_processes(const fxs_circuit *aes) {
+    unsigned short port;
+    int listener = tcp_listen(&port), fds[2] = {-1, -1}, st = 0;
+    pid_t child;
+    fflush(stdout);
+    fflush(stderr);
+    child = fork();
+    if (child < 0) {
+        perror("fork");
+        exit(2);
+    }
+    if (child == 0) {
+        /* Party 1: its own process; reports through its exit status. */
+        int peer_fd = tcp_connect(port, 'p'), ot_fd = tcp_connect(port, 'o');
+        int before = failed;
+        close(listener);
+        aes_party(FXS_ROLE_P1, peer_fd, ot_fd, aes);
+        close(peer_fd);
+        close(ot_fd);
+        exit(failed == before ? 0 : 1);
+    }
+    for (int i = 0; i < 2; i++) {
+        uint8_t hello = 0;
+        int fd = accept(listener, NULL, NULL);
+        CHECK(fd >= 0 && socket_recv(&fd, &hello, 1) == FXS_IO_OK && (hello == 'p' || hello == 'o'));
+        fds[hello == 'o'] = fd;
+    }
+    close(listener);
+    if (fds[0] >= 0 && fds[1] >= 0) aes_party(FXS_ROLE_P0, fds[0], fds[1], aes);
+    close(fds[0]);
+    close(fds[1]);
+    CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* ----- the non-linear layer against the plaintext reference ----- */
+
+#define NN 8
+static const double NX[NN] = {1.5, -2.25, 0.0, 0.375, -0.25, 3.0, -7.5, 0.75};  /* party 0's */
+static const double NY[NN] = {0.5, -2.0, 0.0, 1.0, -0.5, 3.0, 2.0, -4.0};        /* party 1's */
+/* Party 0's 2 x 4 matrix for max/argmax (a tie in row 1), and two 1 x 4 x 4 images. */
+static const double M[8] = {0.5, -1.0, 2.25, 2.0, -3.0, -0.5, -2.0, -0.5};
+static const double IMG[32] = {1, 2, 0, -1, 5, -3, 2, 2, 0, 0, -1, -2, 4, 1, -6, 3,
+                               -1, -2, -3, -4, -5, -6, -7, -8, 9, 0, 1, 2, 3, 4, 5, 6};
+
+static double ulp(const session *s) { return ldexp(1.0, -(int)s->frac_bits); }
+
+/* Reveals x and compares with want[0..n) within tol. */
+static void expect_within(fxs_party *party, const fxs_shares *x, const double *want, size_t n,
+                          double tol, const char *what) {
+    double got[128];
+    size_t rows = 0, cols = 0;
+    int ok = 1;
+    CHECK_OK(fxs_shares_shape(x, &rows, &cols));
+    CHECK(rows * cols == n);
+    CHECK_OK(fxs_party_reveal(party, x, got, 128));
+    for (size_t i = 0; i < n; i++) ok = ok && fabs(got[i] - want[i]) <= tol;
+    count(ok, __FILE__, __LINE__, what);
+    if (!ok)
+        for (size_t i = 0; i < n; i++) fprintf(stderr, "  %s[%zu]: got %g, want %g\n", what, i, got[i], want[i]);
+}
+
+static double plain_max_pool(const double *img, int c, int h, int w, int k, int st, int oy, int ox) {
+    double m = -1e300;
+    for (int dy = 0; dy < k; dy++)
+        for (int dx = 0; dx < k; dx++) {
+            double v = img[c * h * w + (oy * st + dy) * w + ox * st + dx];
+            if (v > m) m = v;
+        }
+    return m;
+}
+
+static void nonlinear(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *x = NULL, *y = NULL, *m = NULL, *img = NULL, *r = NULL, *r2 = NULL, *t = NULL;
+    double want[32], want2[32];
+    const double exact = ulp(s); /* inputs are multiples of 2^-f: results are exact */
+    (void)peer;
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, NX, NN, 1, &x));
+        CHECK_OK(fxs_party_receive_input(party, NN, 1, &y));
+        CHECK_OK(fxs_party_share_input(party, M, 2, 4, &m));
+        CHECK_OK(fxs_party_share_input(party, IMG, 2, 16, &img));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, NN, 1, &x));
+        CHECK_OK(fxs_party_share_input(party, NY, NN, 1, &y));
+        CHECK_OK(fxs_party_receive_input(party, 2, 4, &m));
+        CHECK_OK(fxs_party_receive_input(party, 2, 16, &img));
+    }
+
+    for (int i = 0; i < NN; i++) want[i] = NX[i] > 0 ? NX[i] : 0.0;
+    CHECK_OK(fxs_party_relu(party, x, &r));
+    expect_within(party, r, want, NN, exact / 2, "relu");
+    fxs_shares_free(r);
+
+    for (int i = 0; i < NN; i++) want2[i] = NX[i] >= 0 ? 1.0 : 0.0;
+    CHECK_OK(fxs_party_relu_with_derivative(party, x, &r, &r2));
+    expect_within(party, r, want, NN, exact / 2, "relu_with_derivative: relu");
+    expect_within(party, r2, want2, NN, exact / 2, "relu_with_derivative: derivative");
+    fxs_shares_free(r);
+    fxs_shares_free(r2);
+
+    CHECK_OK(fxs_party_drelu(party, x, &r));
+    expect_within(party, r, want2, NN, exact / 2, "drelu");
+    fxs_shares_free(r);
+
+    for (int i = 0; i < NN; i++) want[i] = NX[i] < NY[i] ? 1.0 : 0.0;
+    CHECK_OK(fxs_party_less_than(party, x, y, &r));
+    expect_within(party, r, want, NN, exact / 2, "less_than");
+    fxs_shares_free(r);
+
+    for (int i = 0; i < NN; i++) want[i] = NX[i] < -0.5 ? 0.0 : NX[i] > 0.5 ? 1.0 : NX[i] + 0.5;
+    CHECK_OK(fxs_party_sigmoid_piecewise(party, x, &r));
+    expect_within(party, r, want, NN, exact / 2, "sigmoid_piecewise");
+    fxs_shares_free(r);
+
+    for (int i = 0; i < NN; i++) want[i] = 1.0 / (1.0 + exp(-NX[i]));
+    CHECK_OK(fxs_party_sigmoid(party, x, &r));
+    expect_within(party, r, want, NN, 0.003 + 4 * exact, "sigmoid");
+    fxs_shares_free(r);
+
+    want[0] = 2.25; /* row maxima */
+    want[1] = -0.5;
+    CHECK_OK(fxs_party_max(party, m, &r));
+    expect_within(party, r, want, 2, exact / 2, "max");
+    fxs_shares_free(r);
+    want2[0] = 2.0; /* their first column index */
+    want2[1] = 1.0;
+    CHECK_OK(fxs_party_argmax(party, m, &r, &r2));
+    expect_within(party, r, want, 2, exact / 2, "argmax: max");
+    expect_within(party, r2, want2, 2, exact / 2, "argmax: index");
+    fxs_shares_free(r);
+    fxs_shares_free(r2);
+
+    {
+        /* 2 x 2 windows, stride 2; then 3 x 3 windows, stride 1: two images, one channel. */
+        fxs_pool2d pool = {1, 4, 4, 2, 2};
+        size_t rows = 0, cols = 0;
+        for (int k = 0; k < 2; k++)
+            for (int oy = 0; oy < 2; oy++)
+                for (int ox = 0; ox < 2; ox++) want[k * 4 + oy * 2 + ox] = plain_max_pool(IMG + 16 * k, 0, 4, 4, 2, 2, oy, ox);
+        CHECK_OK(fxs_party_max_pool(party, img, &pool, &r));
+        CHECK_OK(fxs_shares_shape(r, &rows, &cols));
+        CHECK(rows == 2 && cols == 4);
+        expect_within(party, r, want, 8, exact / 2, "max_pool 2x2/2");
+        fxs_shares_free(r);
+        pool.window = 3;
+        pool.stride = 1;
+        for (int k = 0; k < 2; k++)
+            for (int oy = 0; oy < 2; oy++)
+                for (int ox = 0; ox < 2; ox++) want[k * 4 + oy * 2 + ox] = plain_max_pool(IMG + 16 * k, 0, 4, 4, 3, 1, oy, ox);
+        CHECK_OK(fxs_party_max_pool(party, img, &pool, &r));
+        expect_within(party, r, want, 8, exact / 2, "max_pool 3x3/1");
+        fxs_shares_free(r);
+
+        /* Argument errors found before anything is sent: the party stays usable. */
+        pool.window = 5;
+        r = (fxs_shares *)&r;
+        CHECK_STATUS(fxs_party_max_pool(party, img, &pool, &r), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK(r == NULL);
+        CHECK_MSG("window larger than the image");
+        pool.window = 2;
+        pool.height = 3;
+        CHECK_STATUS(fxs_party_max_pool(party, img, &pool, &r), FXS_STATUS_DIMENSION_MISMATCH);
+        pool.stride = 0;
+        CHECK_STATUS(fxs_party_max_pool(party, img, &pool, &r), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_max_pool(party, img, NULL, &r), FXS_STATUS_NULL_POINTER);
+    }
+
+    /* Exact truncation: floor, even for negative values (-3 ulp / 2 = -2 ulp). */
+    {
+        const double v = -3.0 * exact, w = -2.0 * exact;
+        CHECK_OK(fxs_party_mul_public_integer(party, x, 4, &t));
+        CHECK_OK(fxs_party_truncate_exact(party, t, 2, &r));
+        expect_within(party, r, NX, NN, 0.0, "truncate_exact(4x, 2) == x");
+        fxs_shares_free(r);
+        fxs_shares_free(t);
+        if (role == 0)
+            CHECK_OK(fxs_party_share_input(party, &v, 1, 1, &t));
+        else
+            CHECK_OK(fxs_party_receive_input(party, 1, 1, &t));
+        CHECK_OK(fxs_party_truncate_exact(party, t, 1, &r));
+        expect_within(party, r, &w, 1, 0.0, "truncate_exact rounds towards minus infinity");
+        fxs_shares_free(r);
+        CHECK_STATUS(fxs_party_truncate_exact(party, t, s->ring_bits, &r), FXS_STATUS_INVALID_ARGUMENT);
+        fxs_shares_free(t);
+    }
+
+    r = (fxs_shares *)&r;
+    r2 = (fxs_shares *)&r2;
+    CHECK_STATUS(fxs_party_relu(party, NULL, &r), FXS_STATUS_NULL_POINTER);
+    CHECK(r == NULL);
+    CHECK_MSG("fxs_party_relu");
+    CHECK_STATUS(fxs_party_relu(party, x, NULL), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_less_than(party, x, m, &r), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_MSG("different shapes");
+    r = (fxs_shares *)&r;
+    CHECK_STATUS(fxs_party_argmax(party, m, &r, NULL), FXS_STATUS_NULL_POINTER);
+    CHECK(r == NULL);
+    CHECK_STATUS(fxs_party_relu_with_derivative(party, x, NULL, &r2), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_sigmoid(NULL, x, &r), FXS_STATUS_NULL_POINTER);
+    {
+        /* Rows without values have no maximum. */
+        fxs_shares *empty = NULL;
+        if (role == 0)
+            CHECK_OK(fxs_party_share_input(party, NULL, 2, 0, &empty));
+        else
+            CHECK_OK(fxs_party_receive_input(party, 2, 0, &empty));
+        CHECK_STATUS(fxs_party_max(party, empty, &r), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("no columns");
+        CHECK_STATUS(fxs_party_argmax(party, empty, &r, &r2), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK(r == NULL && r2 == NULL);
+        fxs_shares_free(empty);
+    }
+    for (int i = 0; i < NN; i++) want[i] = NX[i] > 0 ? NX[i] : 0.0;
+    CHECK_OK(fxs_party_relu(party, x, &r));
+    expect_within(party, r, want, NN, exact / 2, "relu after argument errors");
+    fxs_shares_free(r);
+
+    fxs_shares_free(x);
+    fxs_shares_free(y);
+    fxs_shares_free(m);
+    fxs_shares_free(img);
+}
+
+/* The peer disconnects before a ReLU: both fail, are poisoned, and can be freed. */
+static void relu_disconnects(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *x = NULL, *r = NULL, *r2 = NULL;
+    (void)s;
+    if (role == 0)
+        CHECK_OK(fxs_party_share_input(party, NX, NN, 1, &x));
+    else
+        CHECK_OK(fxs_party_receive_input(party, NN, 1, &x));
+    if (role == 1) shutdown(peer->fd, SHUT_RDWR);
+    r = (fxs_shares *)&r;
+    CHECK_STATUS(fxs_party_relu(party, x, &r), FXS_STATUS_CLOSED);
+    CHECK_MSG("fxs_party_relu: relu");
+    CHECK(r == NULL);
+    CHECK_STATUS(fxs_party_argmax(party, x, &r, &r2), FXS_STATUS_POISONED);
+    CHECK(r == NULL && r2 == NULL);
+    CHECK_STATUS(fxs_party_sigmoid(party, x, &r), FXS_STATUS_POISONED);
+    fxs_shares_free(x);
+}
+
+/* ----- machine learning: SGD training and oblivious inference ----- */
+
+#define MLN 40 /* training rows */
+#define MLD 2  /* features */
+static double MLX[MLN * MLD], MLY[MLN]; /* party 0 holds the features, party 1 the labels */
+
+/* A linearly separable dataset from a fixed LCG: label 1 where 0.8 a - 0.6 b + 0.1 > 0, no
+ * point within 0.1 of the boundary. */
+static void ml_dataset(void) {
+    uint32_t st = 12345;
+    int n = 0;
+    while (n < MLN) {
+        double ab[2], m;
+        for (int k = 0; k < 2; k++) {
+            st = st * 1664525u + 1013904223u;
+            ab[k] = (double)(st >> 8) / 16777216.0 * 2.0 - 1.0;
+        }
+        m = 0.8 * ab[0] - 0.6 * ab[1] + 0.1;
+        if (fabs(m) < 0.1) continue;
+        MLX[2 * n] = ab[0];
+        MLX[2 * n + 1] = ab[1];
+        MLY[n] = m > 0 ? 1.0 : 0.0;
+        n++;
+    }
+}
+
+static double piecewise_sigmoid(double z) { return z < -0.5 ? 0.0 : z > 0.5 ? 1.0 : z + 0.5; }
+
+/* Plaintext mini-batch SGD from zero weights, the steps fxs_party_train_glm takes: per batch
+ * of consecutive rows, the scores with the current weights, then w -= lr / B * X_b^T (f - y).
+ * FXS_MODEL_LOGISTIC_ACCURATE is compared with the exact logistic function. */
+static void plain_sgd(const fxs_sgd_params *p, uint32_t model, double w[MLD + 1]) {
+    for (int j = 0; j <= MLD; j++) w[j] = 0.0;
+    for (size_t e = 0; e < p->epochs; e++)
+        for (size_t start = 0; start < MLN; start += p->batch) {
+            size_t end = start + p->batch < MLN ? start + p->batch : MLN;
+            double grad[MLD + 1] = {0};
+            for (size_t i = start; i < end; i++) {
+                double z = w[MLD], f;
+                for (int j = 0; j < MLD; j++) z += MLX[i * MLD + j] * w[j];
+                f = model == FXS_MODEL_LINEAR            ? z
+                    : model == FXS_MODEL_LOGISTIC_PIECEWISE ? piecewise_sigmoid(z)
+                                                            : 1.0 / (1.0 + exp(-z));
+                for (int j = 0; j < MLD; j++) grad[j] += MLX[i * MLD + j] * (f - MLY[i]);
+                grad[MLD] += f - MLY[i];
+            }
+            for (int j = 0; j <= MLD; j++) w[j] -= p->learning_rate / (double)(end - start) * grad[j];
+        }
+}
+
+/* Training rows on the right side of the hyperplane w. */
+static int ml_correct(const double w[MLD + 1]) {
+    int right = 0;
+    for (int i = 0; i < MLN; i++) {
+        double z = w[MLD];
+        for (int j = 0; j < MLD; j++) z += MLX[i * MLD + j] * w[j];
+        right += (z >= 0) == (MLY[i] > 0.5);
+    }
+    return right;
+}
+
+/* Trains on shares, reveals the weights and compares them with the plaintext SGD. */
+static void train_and_compare(fxs_party *party, const fxs_shares *x, const fxs_shares *y,
+                              const fxs_sgd_params *p, uint32_t model, double tol, const char *what) {
+    fxs_shares *w = NULL;
+    double got[MLD + 1] = {0}, want[MLD + 1];
+    size_t rows = 0, cols = 0;
+    int ok = 1;
+    plain_sgd(p, model, want);
+    CHECK_OK(fxs_party_train_glm(party, x, y, p, model, &w));
+    CHECK_OK(fxs_shares_shape(w, &rows, &cols));
+    CHECK(rows == MLD + 1 && cols == 1);
+    CHECK_OK(fxs_party_reveal(party, w, got, MLD + 1));
+    for (int j = 0; j <= MLD; j++) ok = ok && fabs(got[j] - want[j]) <= tol;
+    count(ok, __FILE__, __LINE__, what);
+    if (!ok)
+        for (int j = 0; j <= MLD; j++) fprintf(stderr, "  %s w[%d]: got %.6f, want %.6f\n", what, j, got[j], want[j]);
+    /* The reference is not trivial, and the secure model separates the training data too. */
+    CHECK(fabs(want[0]) > 0.1);
+    if (model != FXS_MODEL_LINEAR) CHECK(ml_correct(got) == MLN && ml_correct(want) == MLN);
+    fxs_shares_free(w);
+}
+
+static void ml_train(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *x = NULL, *y = NULL, *w = NULL;
+    fxs_sgd_params p = {4, 10, 1.0}, bad;
+    const double tol = 64 * ulp(s); /* 0.001 with 16 fractional bits */
+    (void)peer;
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, MLX, MLN, MLD, &x));
+        CHECK_OK(fxs_party_receive_input(party, MLN, 1, &y));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, MLN, MLD, &x));
+        CHECK_OK(fxs_party_share_input(party, MLY, MLN, 1, &y));
+    }
+
+    /* Argument errors, found before anything is sent: the party stays usable. */
+    w = (fxs_shares *)&w;
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, NULL, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_NULL_POINTER);
+    CHECK(w == NULL);
+    CHECK_MSG("fxs_party_train_glm: `params` is NULL");
+    bad = p;
+    bad.batch = 0;
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("batch");
+    bad = p;
+    bad.learning_rate = -0.5;
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LINEAR, &w), FXS_STATUS_INVALID_ARGUMENT);
+    bad.learning_rate = NAN;
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LINEAR, &w), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, 7, &w), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("model must be");
+    CHECK_STATUS(fxs_party_train_glm(party, x, x, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_MSG("`y` must have one column");
+    {
+        fxs_shares *yt = NULL, *short_y = NULL;
+        CHECK_OK(fxs_shares_transpose(y, &yt));
+        CHECK_STATUS(fxs_party_train_glm(party, x, yt, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_DIMENSION_MISMATCH);
+        fxs_shares_free(yt);
+        /* Fewer labels than rows. */
+        if (role == 1)
+            CHECK_OK(fxs_party_share_input(party, MLY, MLN - 1, 1, &short_y));
+        else
+            CHECK_OK(fxs_party_receive_input(party, MLN - 1, 1, &short_y));
+        CHECK_STATUS(fxs_party_train_glm(party, x, short_y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_DIMENSION_MISMATCH);
+        CHECK(w == NULL);
+        fxs_shares_free(short_y);
+    }
+    CHECK_STATUS(fxs_party_train_glm(party, NULL, y, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_glm(party, x, NULL, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, NULL), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_glm(NULL, x, y, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_NULL_POINTER);
+
+    /* Logistic regression (SecureML's sigmoid, then the accurate one) and linear regression. */
+    train_and_compare(party, x, y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, tol, "train_glm logistic (piecewise) == plaintext SGD");
+    train_and_compare(party, x, y, &p, FXS_MODEL_LOGISTIC_ACCURATE, 0.03, "train_glm logistic (accurate) ~ SGD with 1/(1+e^-z)");
+    p.epochs = 2;
+    p.batch = 16; /* 16, 16, then a short batch of 8 */
+    p.learning_rate = 0.25;
+    train_and_compare(party, x, y, &p, FXS_MODEL_LINEAR, tol, "train_glm linear == plaintext SGD");
+    p.epochs = 0; /* no steps: the zero weights */
+    CHECK_OK(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, &w));
+    {
+        const double zero[MLD + 1] = {0};
+        expect_within(party, w, zero, MLD + 1, 0.0, "train_glm with 0 epochs: zero weights");
+    }
+    fxs_shares_free(w);
+    fxs_shares_free(x);
+    fxs_shares_free(y);
+}
+
+/* A 3-4-3 network with ReLU after the hidden layer (the model owner's), and the client's rows. */
+#define NET_ROWS 6
+static const size_t NET_SIZES[3] = {3, 4, 3};
+static const double NET_W[4 * 4 + 5 * 3] = {
+    /* W0: 4 x 4, the last row the bias */
+    1.0, -0.5, 0.25, -1.0,
+    -0.75, 1.0, 0.5, 0.25,
+    0.5, 0.25, -1.0, 0.75,
+    0.125, -0.25, 0.5, 0.0,
+    /* W1: 5 x 3 */
+    1.0, -0.5, 0.25,
+    -0.5, 1.25, -0.25,
+    0.25, -0.75, 1.0,
+    -0.5, 0.5, 0.75,
+    0.0, 0.125, -0.25};
+static const double NET_X[NET_ROWS * 3] = {1.0, 0.5, -0.5, -1.0, 1.5, 0.25, 0.25, -0.5, -1.5,
+                                           2.0, -1.0, 0.0, -0.5, -0.5, 1.0, 0.75, 1.25, 1.0};
+
+/* The plaintext network: outputs of row r in out[0..3). */
+static void plain_net(int r, double out[3]) {
+    const double *x = NET_X + 3 * r, *w1 = NET_W + 16;
+    double h[4];
+    for (int j = 0; j < 4; j++) {
+        h[j] = NET_W[12 + j];
+        for (int k = 0; k < 3; k++) h[j] += x[k] * NET_W[k * 4 + j];
+        if (h[j] < 0) h[j] = 0;
+    }
+    for (int j = 0; j < 3; j++) {
+        out[j] = w1[12 + j];
+        for (int k = 0; k < 4; k++) out[j] += h[k] * w1[k * 3 + j];
+    }
+}
+
+static void ml_classify(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    const uint32_t owner = *(const uint32_t *)s->extra;
+    const size_t nw = sizeof NET_W / sizeof NET_W[0];
+    size_t classes[NET_ROWS + 1], want[NET_ROWS];
+    int seen[3] = {0, 0, 0}, ok = 1;
+    (void)peer;
+    for (int r = 0; r < NET_ROWS; r++) {
+        double out[3], second = -1e300;
+        size_t best = 0;
+        plain_net(r, out);
+        for (size_t j = 1; j < 3; j++)
+            if (out[j] > out[best]) best = j;
+        for (size_t j = 0; j < 3; j++)
+            if (j != best && out[j] > second) second = out[j];
+        CHECK(out[best] - second > 0.1); /* no near ties: fixed-point noise cannot flip them */
+        want[r] = best;
+        seen[best] = 1;
+    }
+    CHECK(seen[0] + seen[1] + seen[2] >= 2);
+
+    /* Argument errors on both sides, found before anything is sent. */
+    {
+        const double *wts = role == owner ? NET_W : NULL, *in = role == owner ? NULL : NET_X;
+        size_t *cls = role == owner ? NULL : classes;
+        const size_t zero_width[3] = {3, 0, 3};
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NULL, 3, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_NULL_POINTER);
+        CHECK_MSG("fxs_party_classify_dense: `sizes` is NULL");
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 1, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, zero_width, 3, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, wts, nw, in, 0, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, wts, nw, in, SIZE_MAX, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("overflows");
+        CHECK_STATUS(fxs_party_classify_dense(party, 2, NET_SIZES, 3, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_classify_dense(NULL, owner, NET_SIZES, 3, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_NULL_POINTER);
+    }
+    if (role == owner) {
+        double big[sizeof NET_W / sizeof NET_W[0]];
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NET_W, nw - 1, NULL, NET_ROWS, NULL, 0), FXS_STATUS_DIMENSION_MISMATCH);
+        CHECK_MSG("weights_len");
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, nw, NULL, NET_ROWS, NULL, 0), FXS_STATUS_NULL_POINTER);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NET_W, nw, NET_X, NET_ROWS, NULL, 0), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("model owner passes the weights only");
+        memcpy(big, NET_W, sizeof big);
+        big[nw - 1] = 1e300; /* a bias of the last layer: would fail after the first layer was sent */
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, big, nw, NULL, NET_ROWS, NULL, 0), FXS_STATUS_OUT_OF_RANGE);
+        CHECK_OK(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NET_W, nw, NULL, NET_ROWS, NULL, 0));
+    } else {
+        double big[NET_ROWS * 3];
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, NET_X, NET_ROWS, classes, NET_ROWS - 1), FXS_STATUS_BUFFER_TOO_SMALL);
+        CHECK_MSG("classes_len");
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, NET_X, NET_ROWS, NULL, NET_ROWS), FXS_STATUS_NULL_POINTER);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, NULL, NET_ROWS, classes, NET_ROWS), FXS_STATUS_NULL_POINTER);
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NET_W, nw, NET_X, NET_ROWS, classes, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("client passes the input only");
+        memcpy(big, NET_X, sizeof big);
+        big[NET_ROWS * 3 - 1] = -1e300;
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, big, NET_ROWS, classes, NET_ROWS), FXS_STATUS_OUT_OF_RANGE);
+        for (int r = 0; r <= NET_ROWS; r++) classes[r] = 99;
+        CHECK_OK(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, NET_X, NET_ROWS, classes, NET_ROWS + 1));
+        for (int r = 0; r < NET_ROWS; r++) ok = ok && classes[r] == want[r];
+        count(ok, __FILE__, __LINE__, "classify_dense == plaintext argmax");
+        if (!ok)
+            for (int r = 0; r < NET_ROWS; r++) fprintf(stderr, "  row %d: got class %zu, want %zu\n", r, classes[r], want[r]);
+        CHECK(classes[NET_ROWS] == 99); /* only `rows` classes are written */
+    }
+}
+
+/* The peer disconnects before training: both fail, are poisoned, and can be freed. */
+static void ml_disconnects(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *x = NULL, *y = NULL, *w = NULL;
+    const fxs_sgd_params p = {1, 10, 1.0};
+    const uint32_t owner = FXS_ROLE_P1;
+    size_t classes[NET_ROWS];
+    (void)s;
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, MLX, MLN, MLD, &x));
+        CHECK_OK(fxs_party_receive_input(party, MLN, 1, &y));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, MLN, MLD, &x));
+        CHECK_OK(fxs_party_share_input(party, MLY, MLN, 1, &y));
+    }
+    if (role == 1) shutdown(peer->fd, SHUT_RDWR);
+    w = (fxs_shares *)&w;
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_CLOSED);
+    CHECK_MSG("fxs_party_train_glm: matmul");
+    CHECK(w == NULL);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_POISONED);
+    CHECK(w == NULL);
+    if (role == owner)
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NET_W, sizeof NET_W / sizeof NET_W[0], NULL, NET_ROWS, NULL, 0), FXS_STATUS_POISONED);
+    else
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, NET_X, NET_ROWS, classes, NET_ROWS), FXS_STATUS_POISONED);
+    fxs_shares_free(x);
+    fxs_shares_free(y);
+}
+
 /* ----- configuration and argument errors without a session ----- */
 
 static void no_session(void) {
@@ -538,9 +1451,32 @@ static void no_session(void) {
     cfg.truncation = 9;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
     cfg.truncation = FXS_TRUNCATION_PAIRS;
+    /* The offline source and its transport must agree. */
+    cfg.offline = 5;
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("offline must be");
     cfg.offline = FXS_OFFLINE_OT;
-    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_UNSUPPORTED);
-    cfg.offline = FXS_OFFLINE_DEALER;
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("dealer is set");
+    memset(&cfg.dealer, 0, sizeof cfg.dealer);
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_NULL_POINTER);
+    CHECK_MSG("ot_peer.send or ot_peer.recv is NULL");
+    {
+        /* An OT peer that hangs up during the base OTs. */
+        int ot[2];
+        make_pair(ot);
+        cfg.ot_peer = socket_transport(&ot[0]);
+        close(ot[1]);
+        CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_CLOSED);
+        CHECK_MSG("fxs_party_new: ot.setup");
+        CHECK(party == NULL);
+        cfg.offline = FXS_OFFLINE_DEALER;
+        cfg.dealer = socket_transport(&dealer[0]);
+        CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("ot_peer is set");
+        memset(&cfg.ot_peer, 0, sizeof cfg.ot_peer);
+        close(ot[0]);
+    }
     /* A dealer that hangs up before sending the seed. */
     close(dealer[1]);
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_CLOSED);
@@ -566,7 +1502,9 @@ static void no_session(void) {
     fxs_data_owner_clear(NULL);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    const char *circuits_dir = argc > 1 ? argv[1] : "core/circuits";
+    circuit_extra cx;
     no_session();
     run_session(64, 16, FXS_TRUNCATION_LOCAL, arithmetic, NULL);
     run_session(64, 16, FXS_TRUNCATION_PAIRS, arithmetic, NULL);
@@ -574,7 +1512,54 @@ int main(void) {
     run_session(128, 30, FXS_TRUNCATION_PAIRS, arithmetic, NULL);
     run_session(64, 16, FXS_TRUNCATION_LOCAL, send_fails, NULL);
     run_session(64, 16, FXS_TRUNCATION_LOCAL, disconnects, NULL);
+    /* The same computations with the OT-based offline phase instead of the dealer. */
+    run_session_from(FXS_OFFLINE_OT, 64, 16, FXS_TRUNCATION_PAIRS, arithmetic, NULL);
+    run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_LOCAL, arithmetic, NULL);
+    run_session_from(FXS_OFFLINE_OT, 128, 30, FXS_TRUNCATION_PAIRS, arithmetic, NULL);
+    run_session_from(FXS_OFFLINE_OT, 64, 16, FXS_TRUNCATION_LOCAL, disconnects, NULL);
+    run_session_from(FXS_OFFLINE_OT, 64, 16, FXS_TRUNCATION_LOCAL, ot_disconnects, NULL);
+    /* Exact truncation after every product. */
+    run_session(64, 16, FXS_TRUNCATION_EXACT, arithmetic, NULL);
+    run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_EXACT, arithmetic, NULL);
+    /* The non-linear layer, with both offline sources and all ring widths. */
+    run_session(64, 16, FXS_TRUNCATION_LOCAL, nonlinear, NULL);
+    run_session(128, 30, FXS_TRUNCATION_EXACT, nonlinear, NULL);
+    run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_PAIRS, nonlinear, NULL);
+    run_session_from(FXS_OFFLINE_OT, 64, 20, FXS_TRUNCATION_EXACT, nonlinear, NULL);
+    run_session(64, 16, FXS_TRUNCATION_LOCAL, relu_disconnects, NULL);
+    /* Machine learning: logistic and linear regression by SGD, oblivious inference. */
+    ml_dataset();
+    run_session(64, 16, FXS_TRUNCATION_LOCAL, ml_train, NULL);
+    run_session_from(FXS_OFFLINE_OT, 128, 30, FXS_TRUNCATION_PAIRS, ml_train, NULL);
+    {
+        uint32_t owner = FXS_ROLE_P1;
+        run_session(64, 16, FXS_TRUNCATION_LOCAL, ml_classify, &owner);
+        owner = FXS_ROLE_P0;
+        run_session_from(FXS_OFFLINE_OT, 64, 16, FXS_TRUNCATION_EXACT, ml_classify, &owner);
+    }
+    run_session(64, 16, FXS_TRUNCATION_LOCAL, ml_disconnects, NULL);
     data_owner();
+
+    bad_circuits();
+    memset(&cx, 0, sizeof cx);
+    cx.aes = load_aes(circuits_dir);
+    if (cx.aes != NULL) {
+        uint8_t ct[128];
+        int ok = 1;
+        hex_bits(CT_HEX, ct, 128);
+        run_session(64, 16, FXS_TRUNCATION_LOCAL, circuits, &cx);
+        for (int i = 0; i < 128; i++) ok = ok && (cx.shared[0][i] ^ cx.shared[1][i]) == ct[i];
+        count(ok, __FILE__, __LINE__, "AES outputs as XOR shares combine to the ciphertext (dealer)");
+        CHECK(memcmp(cx.shared[1], ct, 128) != 0); /* one share alone is not the output */
+        memset(cx.shared, 0, sizeof cx.shared);
+        run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_PAIRS, circuits, &cx);
+        for (int i = 0; i < 128; i++) ok = ok && (cx.shared[0][i] ^ cx.shared[1][i]) == ct[i];
+        count(ok, __FILE__, __LINE__, "AES outputs as XOR shares combine to the ciphertext (OT)");
+        run_session(64, 16, FXS_TRUNCATION_LOCAL, circuit_disconnects, &cx);
+        /* No thread is running here, so forking is safe. */
+        aes_between_processes(cx.aes);
+        fxs_circuit_free(cx.aes);
+    }
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

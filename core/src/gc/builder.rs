@@ -3,7 +3,8 @@
 //!
 //! AND-gate costs (n = word width): [`Builder::add`] and [`Builder::sub`] n - 1,
 //! [`Builder::lt_unsigned`] / [`Builder::lt_signed`] n, [`Builder::mux`] n, [`Builder::eq`] n - 1;
-//! XOR, NOT and shifts are free.
+//! XOR, NOT and shifts are free, and gates with a public constant input are folded away (an AND
+//! with a constant costs nothing).
 //!
 //! ```
 //! use fixshare::gc::Builder;
@@ -78,8 +79,27 @@ impl Builder {
         w
     }
 
-    /// `a XOR b`.
+    /// The value of `w` if it is one of this builder's constant wires.
+    fn known(&self, w: Wire) -> Option<bool> {
+        if self.constants[0] == Some(w) {
+            Some(false)
+        } else if self.constants[1] == Some(w) {
+            Some(true)
+        } else {
+            None
+        }
+    }
+
+    /// `a XOR b` (folded when an input is a constant).
     pub fn xor(&mut self, a: Wire, b: Wire) -> Wire {
+        match (self.known(a), self.known(b)) {
+            (Some(x), Some(y)) => return self.constant(x ^ y),
+            (Some(false), None) => return b,
+            (None, Some(false)) => return a,
+            (Some(true), None) => return self.not(b),
+            (None, Some(true)) => return self.not(a),
+            (None, None) => {}
+        }
         let out = self.fresh();
         self.gates.push(Gate::Xor {
             a: a.0,
@@ -89,8 +109,14 @@ impl Builder {
         Wire(out)
     }
 
-    /// `a AND b`.
+    /// `a AND b` (folded, costing nothing, when an input is a constant).
     pub fn and(&mut self, a: Wire, b: Wire) -> Wire {
+        match (self.known(a), self.known(b)) {
+            (Some(false), _) | (_, Some(false)) => return self.constant(false),
+            (Some(true), _) => return b,
+            (_, Some(true)) => return a,
+            (None, None) => {}
+        }
         let out = self.fresh();
         self.gates.push(Gate::And {
             a: a.0,
@@ -100,8 +126,11 @@ impl Builder {
         Wire(out)
     }
 
-    /// `NOT a`.
+    /// `NOT a` (folded for a constant).
     pub fn not(&mut self, a: Wire) -> Wire {
+        if let Some(x) = self.known(a) {
+            return self.constant(!x);
+        }
         let out = self.fresh();
         self.gates.push(Gate::Inv { a: a.0, out });
         Wire(out)
@@ -214,6 +243,16 @@ impl Builder {
         let nb = self.not_word(b);
         let one = self.constant(true);
         self.add_with_carry(a, &nb, Some(one), false).0
+    }
+
+    /// `a - b` modulo 2^n and whether `a >= b` as unsigned integers (n ANDs): one borrow chain
+    /// for both.
+    pub fn sub_with_ge(&mut self, a: &[Wire], b: &[Wire]) -> (Vec<Wire>, Wire) {
+        let nb = self.not_word(b);
+        let one = self.constant(true);
+        let (d, carry) = self.add_with_carry(a, &nb, Some(one), true);
+        let ge = carry.unwrap_or_else(|| self.constant(true));
+        (d, ge)
     }
 
     /// `-a` modulo 2^n.

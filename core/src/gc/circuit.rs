@@ -1,5 +1,6 @@
 //! The circuit IR: gates over numbered wires, in topological order.
 
+use super::garble::Schedule;
 use crate::error::{Error, ErrorKind};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -88,6 +89,7 @@ pub struct Circuit {
     output_wires: Vec<u32>,
     gates: Vec<Gate>,
     and_count: usize,
+    schedule: Schedule,
 }
 
 fn bad(reason: &'static str) -> Error {
@@ -139,6 +141,7 @@ impl Circuit {
                 return Err(bad("output wire never written"));
             }
         }
+        let schedule = Schedule::new(num_wires, n_in, &gates, &output_wires);
         Ok(Circuit {
             num_wires,
             input_widths,
@@ -146,6 +149,7 @@ impl Circuit {
             output_wires,
             gates,
             and_count,
+            schedule,
         })
     }
 
@@ -161,6 +165,8 @@ impl Circuit {
             .iter()
             .filter(|g| matches!(g, Gate::And { .. }))
             .count();
+        let n_in = input_widths.iter().sum();
+        let schedule = Schedule::new(num_wires, n_in, &gates, &output_wires);
         Circuit {
             num_wires,
             input_widths,
@@ -168,7 +174,69 @@ impl Circuit {
             output_wires,
             gates,
             and_count,
+            schedule,
         }
+    }
+
+    /// The order in which garbler and evaluator process the gates (built with the circuit).
+    pub(crate) fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// `lanes` independent copies of this circuit side by side, as one circuit: the input values
+    /// of copy 0, then those of copy 1, and so on, and the outputs in the same order. Garbling
+    /// the copies together lets the AND gates of one depth in every copy be hashed in one batch.
+    pub fn replicate(&self, lanes: usize) -> Result<Circuit, Error> {
+        let i = self.input_bits();
+        let inner = self.num_wires - i;
+        let total = lanes
+            .checked_mul(self.num_wires)
+            .filter(|&t| t <= MAX_WIRES)
+            .ok_or(bad("too many wires"))?;
+        let map = |lane: usize, w: u32| -> u32 {
+            let w = w as usize;
+            let n = if w < i {
+                lane * i + w
+            } else {
+                lanes * i + lane * inner + (w - i)
+            };
+            n as u32
+        };
+        let mut gates = Vec::with_capacity(lanes * self.gates.len());
+        let mut outputs = Vec::with_capacity(lanes * self.output_wires.len());
+        for lane in 0..lanes {
+            let m = |w| map(lane, w);
+            gates.extend(self.gates.iter().map(|g| match *g {
+                Gate::Xor { a, b, out } => Gate::Xor {
+                    a: m(a),
+                    b: m(b),
+                    out: m(out),
+                },
+                Gate::And { a, b, out } => Gate::And {
+                    a: m(a),
+                    b: m(b),
+                    out: m(out),
+                },
+                Gate::Inv { a, out } => Gate::Inv {
+                    a: m(a),
+                    out: m(out),
+                },
+                Gate::Copy { a, out } => Gate::Copy {
+                    a: m(a),
+                    out: m(out),
+                },
+                Gate::Const { value, out } => Gate::Const { value, out: m(out) },
+            }));
+            outputs.extend(self.output_wires.iter().map(|&w| m(w)));
+        }
+        let repeat = |v: &[usize]| v.iter().copied().cycle().take(lanes * v.len()).collect();
+        Circuit::new(
+            total,
+            repeat(&self.input_widths),
+            repeat(&self.output_widths),
+            outputs,
+            gates,
+        )
     }
 
     /// The number of wires.

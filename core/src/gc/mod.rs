@@ -26,20 +26,18 @@ pub mod protocol;
 pub use builder::{Builder, Wire};
 pub use circuit::{Circuit, Gate};
 pub use garble::{Delta, Evaluator, Garbler};
-pub use protocol::{Job, Reveal, execute};
+pub use protocol::{Job, Reveal, execute, execute_batch};
 
 use alloc::vec::Vec;
 
 /// Frame tags of the garbled-circuit protocol (range 0x04xx).
 pub mod tag {
-    /// The labels of the garbler's own input bits.
-    pub const GARBLER_INPUT: u16 = 0x0401;
     /// The evaluator's input bits masked by its random-OT choice bits.
     pub const OT_CHOICE: u16 = 0x0402;
-    /// The garbler's OT corrections: both labels of each evaluator input wire, one-time padded.
-    pub const OT_CORRECTION: u16 = 0x0403;
-    /// A chunk of garbled tables (two blocks per AND gate).
-    pub const TABLE: u16 = 0x0404;
+    /// The garbler's stream: for each copy of the circuit, the labels of its own input bits, the
+    /// OT corrections (both labels of each evaluator input wire, one-time padded) and the garbled
+    /// tables (two blocks per AND gate).
+    pub const GARBLED: u16 = 0x0404;
     /// The output wires' permute bits (decoding information for the evaluator).
     pub const DECODE: u16 = 0x0405;
     /// The evaluator's masked output bits (for the garbler to decode).

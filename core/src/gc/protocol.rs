@@ -5,12 +5,13 @@
 //!
 //! 1. P1 -> P0 (if P1 has inputs): `e = b ^ c` for each of its input bits `b`, where `c` is the
 //!    choice bit of a random OT from [`Correlations::random_ot_receiver`] (Beaver's derandomization).
-//! 2. P0 -> P1: the labels of P0's own input bits; then, for each of P1's input wires, the pair
-//!    `(L^0 ^ m_e, L^1 ^ m_{1^e})` from the random OT messages `(m_0, m_1)`; P1 opens the one for
-//!    its bit with `m_c`.
-//! 3. P0 -> P1: the garbled tables, streamed in frames of at most [`TABLE_CHUNK_ANDS`] AND gates
-//!    while P0 garbles and P1 evaluates, so memory stays bounded whatever the circuit's size.
-//! 4. Outputs by [`Reveal`]: the permute bits to P1, the active labels' low bits to P0, both, or
+//! 2. P0 -> P1, one stream of known length in frames of at most 128 KiB, garbled while it is sent
+//!    and evaluated while it is received (memory stays bounded whatever the circuit's size): the
+//!    labels of P0's own input bits; for each of P1's input wires the pair
+//!    `(L^0 ^ m_e, L^1 ^ m_{1^e})` from the random OT messages `(m_0, m_1)`, of which P1 opens
+//!    the one for its bit with `m_c`; then the garbled tables. With [`execute_batch`] the stream
+//!    holds these for every copy of the circuit in turn.
+//! 3. Outputs by [`Reveal`]: the permute bits to P1, the active labels' low bits to P0, both, or
 //!    neither (XOR shares: P0 keeps the permute bits, P1 the low bits).
 
 use super::circuit::Circuit;
@@ -25,7 +26,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use rand_core::CryptoRng;
 
-/// AND gates per table frame (32 bytes each: 128 KiB frames), capped by the channel's maximum frame.
+/// AND gates garbled (or evaluated) at a time: the size of the table buffer (32 bytes per gate).
 pub const TABLE_CHUNK_ANDS: usize = 4096;
 
 /// Who learns the circuit's outputs.
@@ -92,6 +93,35 @@ where
     H: BlockHash,
     G: CryptoRng + ?Sized,
 {
+    execute_batch(role, peer, correlations, hash, rng, job, 1).await
+}
+
+/// Random OTs consumed per group of copies at most: a group holds them in memory (32 MiB at
+/// 32 bytes each), and costs one round trip (16,384 ReLUs over Z_2^64).
+pub const GROUP_OTS: usize = 1 << 20;
+
+/// Runs `copies` independent copies of `job.circuit`, as [`execute`] does one: `job.inputs` holds
+/// this party's input bits for copy 0, then copy 1, and so on, and the output bits come back in
+/// the same copy-major order.
+///
+/// Copies are garbled under one offset with fresh input labels each, and streamed together, so
+/// a batch costs the rounds of a single run (one more per [`GROUP_OTS`] evaluator input bits).
+/// This is how the non-linear layer evaluates one small circuit per vector element.
+pub async fn execute_batch<T, C, H, G>(
+    role: Role,
+    peer: &mut Channel<T>,
+    correlations: &mut C,
+    hash: &H,
+    rng: &mut G,
+    job: Job<'_>,
+    copies: usize,
+) -> Result<Vec<bool>, Error>
+where
+    T: Transport,
+    C: Correlations,
+    H: BlockHash,
+    G: CryptoRng + ?Sized,
+{
     let circuit = job.circuit;
     if job.owners.len() != circuit.input_widths().len() {
         return Err(Error::dimension(
@@ -100,109 +130,114 @@ where
             job.owners.len(),
         ));
     }
-    let garbler_wires = wires_of(circuit, job.owners, Role::P0);
-    let evaluator_wires = wires_of(circuit, job.owners, Role::P1);
-    let mine = match role {
-        Role::P0 => garbler_wires.len(),
-        Role::P1 => evaluator_wires.len(),
+    let layout = Layout {
+        garbler: wires_of(circuit, job.owners, Role::P0),
+        evaluator: wires_of(circuit, job.owners, Role::P1),
     };
-    if job.inputs.len() != mine {
-        return Err(Error::dimension(OP, mine, job.inputs.len()));
+    let per_copy = match role {
+        Role::P0 => layout.garbler.len(),
+        Role::P1 => layout.evaluator.len(),
+    };
+    let expected = per_copy.checked_mul(copies);
+    if expected != Some(job.inputs.len()) {
+        return Err(Error::dimension(
+            OP,
+            expected.unwrap_or(usize::MAX),
+            job.inputs.len(),
+        ));
     }
-    let chunk = TABLE_CHUNK_ANDS.min(peer.max_frame() / 32).max(1);
-    match role {
-        Role::P0 => {
-            garble_side(
-                peer,
-                correlations,
-                hash,
-                rng,
-                &job,
-                &garbler_wires,
-                &evaluator_wires,
-                chunk,
-            )
-            .await
-        }
-        Role::P1 => {
-            evaluate_side(
-                peer,
-                correlations,
-                hash,
-                &job,
-                &garbler_wires,
-                &evaluator_wires,
-                chunk,
-            )
-            .await
-        }
+    let group = (GROUP_OTS / layout.evaluator.len().max(1)).max(1);
+    let mut out = Vec::new();
+    let mut done = 0;
+    while done < copies {
+        let n = group.min(copies - done);
+        let inputs = &job.inputs[done * per_copy..(done + n) * per_copy];
+        let part = Job { inputs, ..job };
+        let bits = match role {
+            Role::P0 => garble_side(peer, correlations, hash, rng, &part, &layout, n).await?,
+            Role::P1 => evaluate_side(peer, correlations, hash, &part, &layout, n).await?,
+        };
+        out.extend_from_slice(&bits);
+        done += n;
+    }
+    Ok(out)
+}
+
+/// Which input wires each party supplies, in order.
+struct Layout {
+    garbler: Vec<usize>,
+    evaluator: Vec<usize>,
+}
+
+impl Layout {
+    /// Bytes of the garbler's stream for one copy: its input labels, the OT corrections, the
+    /// tables.
+    fn stream_bytes(&self, circuit: &Circuit) -> usize {
+        16 * self.garbler.len() + 32 * self.evaluator.len() + 32 * circuit.and_count()
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn garble_side<T: Transport, C: Correlations, H: BlockHash, G: CryptoRng + ?Sized>(
     peer: &mut Channel<T>,
     correlations: &mut C,
     hash: &H,
     rng: &mut G,
     job: &Job<'_>,
-    garbler_wires: &[usize],
-    evaluator_wires: &[usize],
-    chunk: usize,
+    layout: &Layout,
+    copies: usize,
 ) -> Result<Vec<bool>, Error> {
     let circuit = job.circuit;
-    let ots = if evaluator_wires.is_empty() {
+    let (gw, ew) = (&layout.garbler, &layout.evaluator);
+    let total_ots = ew.len() * copies;
+    let ots = if total_ots == 0 {
         Vec::new()
     } else {
-        correlations
-            .random_ot_sender(evaluator_wires.len())
-            .await?
-            .messages
+        correlations.random_ot_sender(total_ots).await?.messages
     };
-    if ots.len() != evaluator_wires.len() {
-        return Err(Error::dimension(OP, evaluator_wires.len(), ots.len()));
+    if ots.len() != total_ots {
+        return Err(Error::dimension(OP, total_ots, ots.len()));
     }
-    let mut g = Garbler::new(circuit, hash, rng);
+    // The evaluator's bits masked by its OT choices: public to the garbler.
+    let mut flips = vec![false; total_ots];
+    recv_bits(peer, tag::OT_CHOICE, &mut flips).await?;
     let missing = || Error::new(OP, ErrorKind::InvalidArgument("input wire out of range"));
-    // Own input labels.
-    let mut labels = Vec::with_capacity(garbler_wires.len());
-    for (&w, &bit) in garbler_wires.iter().zip(job.inputs) {
-        labels.push(g.input_label(w, bit).ok_or_else(missing)?);
-    }
-    send_blocks(peer, tag::GARBLER_INPUT, &labels).await?;
-    // The evaluator's labels by derandomized random OT.
-    if !evaluator_wires.is_empty() {
-        let mut e = vec![false; evaluator_wires.len()];
-        recv_bits(peer, tag::OT_CHOICE, &mut e).await?;
-        let mut corr = Vec::with_capacity(2 * evaluator_wires.len());
-        for ((&w, &e), m) in evaluator_wires.iter().zip(&e).zip(&ots) {
+    let mut stream = StreamWriter::new(peer, layout.stream_bytes(circuit) * copies);
+    let chunk = TABLE_CHUNK_ANDS;
+    let mut table = vec![0u128; 2 * chunk.min(circuit.and_count())];
+    let mut permute = Vec::with_capacity(copies * circuit.output_bits());
+    let mut g = Garbler::new(circuit, hash, rng);
+    for c in 0..copies {
+        if c > 0 && !g.restart(rng) {
+            return Err(Error::new(OP, ErrorKind::Malformed("copy not finished")));
+        }
+        for (&w, &bit) in gw.iter().zip(&job.inputs[c * gw.len()..]) {
+            stream
+                .write_block(g.input_label(w, bit).ok_or_else(missing)?)
+                .await?;
+        }
+        let at = c * ew.len();
+        for ((&w, &e), m) in ew.iter().zip(&flips[at..]).zip(&ots[at..]) {
             let [l0, l1] = g.input_labels(w).ok_or_else(missing)?;
-            // e is public to the garbler (it is the evaluator's bit masked by its OT choice).
             let (m0, m1) = if e { (m[1], m[0]) } else { (m[0], m[1]) };
-            corr.push(l0 ^ m0);
-            corr.push(l1 ^ m1);
+            stream.write_block(l0 ^ m0).await?;
+            stream.write_block(l1 ^ m1).await?;
         }
-        send_blocks(peer, tag::OT_CORRECTION, &corr).await?;
-    }
-    // Tables, chunk by chunk.
-    let mut table = vec![0u128; 2 * chunk];
-    let mut bytes = vec![0u8; 32 * chunk];
-    let mut remaining = circuit.and_count();
-    while remaining > 0 {
-        let n = remaining.min(chunk);
-        let got = g.garble(&mut table[..2 * n]);
-        if got != 2 * n {
-            return Err(Error::new(OP, ErrorKind::Malformed("table size mismatch")));
+        let mut remaining = circuit.and_count();
+        while remaining > 0 {
+            let n = remaining.min(chunk);
+            if g.garble(&mut table[..2 * n]) != 2 * n {
+                return Err(Error::new(OP, ErrorKind::Malformed("table size mismatch")));
+            }
+            stream.write_blocks(&table[..2 * n]).await?;
+            remaining -= n;
         }
-        encode_blocks(&table[..2 * n], &mut bytes[..32 * n]);
-        peer.send_frame(OP, tag::TABLE, &bytes[..32 * n]).await?;
-        remaining -= n;
+        g.garble(&mut []);
+        for k in 0..circuit.output_bits() {
+            permute.push(g.output_permute_bit(k).unwrap_or(false));
+        }
     }
-    g.garble(&mut []);
-    let p: Vec<bool> = (0..circuit.output_bits())
-        .map(|k| g.output_permute_bit(k).unwrap_or(false))
-        .collect();
-    settle_outputs(peer, job.reveal, true, p).await
+    stream.finish().await?;
+    settle_outputs(peer, job.reveal, true, permute).await
 }
 
 async fn evaluate_side<T: Transport, C: Correlations, H: BlockHash>(
@@ -210,71 +245,195 @@ async fn evaluate_side<T: Transport, C: Correlations, H: BlockHash>(
     correlations: &mut C,
     hash: &H,
     job: &Job<'_>,
-    garbler_wires: &[usize],
-    evaluator_wires: &[usize],
-    chunk: usize,
+    layout: &Layout,
+    copies: usize,
 ) -> Result<Vec<bool>, Error> {
     let circuit = job.circuit;
-    let mut ev = Evaluator::new(circuit, hash);
-    let ots = if evaluator_wires.is_empty() {
+    let (gw, ew) = (&layout.garbler, &layout.evaluator);
+    let total_ots = ew.len() * copies;
+    let ots = if total_ots == 0 {
         None
     } else {
-        let r = correlations
-            .random_ot_receiver(evaluator_wires.len())
-            .await?;
-        if r.choices.len() != evaluator_wires.len() || r.messages.len() != evaluator_wires.len() {
-            return Err(Error::dimension(OP, evaluator_wires.len(), r.choices.len()));
+        let r = correlations.random_ot_receiver(total_ots).await?;
+        if r.choices.len() != total_ots || r.messages.len() != total_ots {
+            return Err(Error::dimension(OP, total_ots, r.choices.len()));
         }
-        let e: Vec<bool> = job
+        Some(r)
+    };
+    let flips: Vec<bool> = match &ots {
+        Some(r) => job
             .inputs
             .iter()
             .zip(&r.choices)
             .map(|(b, c)| b ^ c)
-            .collect();
-        send_bits(peer, tag::OT_CHOICE, &e).await?;
-        Some(r)
+            .collect(),
+        None => Vec::new(),
     };
-    let mut at = 0;
-    recv_blocks(peer, tag::GARBLER_INPUT, garbler_wires.len(), |b| {
-        ev.set_input_label(garbler_wires[at], b);
-        at += 1;
-    })
-    .await?;
-    if let Some(r) = ots {
-        let mut k = 0;
-        let mut first = 0u128;
-        recv_blocks(peer, tag::OT_CORRECTION, 2 * evaluator_wires.len(), |y| {
-            let i = k / 2;
-            if k % 2 == 0 {
-                first = y;
-            } else {
-                // Constant-time choice of y_b between (first, y).
-                let sel = u128::from(job.inputs[i]).wrapping_neg();
-                let yb = (first & !sel) | (y & sel);
-                ev.set_input_label(evaluator_wires[i], yb ^ r.messages[i]);
-            }
-            k += 1;
-        })
-        .await?;
-    }
-    let mut table = vec![0u128; 2 * chunk];
-    let mut bytes = vec![0u8; 32 * chunk];
-    let mut remaining = circuit.and_count();
-    while remaining > 0 {
-        let n = remaining.min(chunk);
-        peer.recv_frame(OP, tag::TABLE, &mut bytes[..32 * n])
-            .await?;
-        decode_blocks(&bytes[..32 * n], &mut table[..2 * n]);
-        if ev.evaluate(&table[..2 * n]) != 2 * n {
-            return Err(Error::new(OP, ErrorKind::Malformed("table size mismatch")));
+    send_bits(peer, tag::OT_CHOICE, &flips).await?;
+    let mut stream = StreamReader::new(peer, layout.stream_bytes(circuit) * copies);
+    let chunk = TABLE_CHUNK_ANDS;
+    let mut table = vec![0u128; 2 * chunk.min(circuit.and_count())];
+    let mut masked = Vec::with_capacity(copies * circuit.output_bits());
+    let mut ev = Evaluator::new(circuit, hash);
+    for c in 0..copies {
+        if c > 0 && !ev.restart() {
+            return Err(Error::new(OP, ErrorKind::Malformed("copy not finished")));
         }
-        remaining -= n;
+        for &w in gw {
+            let label = stream.read_block().await?;
+            ev.set_input_label(w, label);
+        }
+        let at = c * ew.len();
+        for (i, &w) in ew.iter().enumerate() {
+            let y0 = stream.read_block().await?;
+            let y1 = stream.read_block().await?;
+            if let Some(r) = &ots {
+                // Constant-time choice of y_b between (y0, y1).
+                let sel = u128::from(job.inputs[at + i]).wrapping_neg();
+                ev.set_input_label(w, ((y0 & !sel) | (y1 & sel)) ^ r.messages[at + i]);
+            }
+        }
+        let mut remaining = circuit.and_count();
+        while remaining > 0 {
+            let n = remaining.min(chunk);
+            stream.read_blocks(&mut table[..2 * n]).await?;
+            if ev.evaluate(&table[..2 * n]) != 2 * n {
+                return Err(Error::new(OP, ErrorKind::Malformed("table size mismatch")));
+            }
+            remaining -= n;
+        }
+        ev.evaluate(&[]);
+        for k in 0..circuit.output_bits() {
+            masked.push(ev.output_masked_bit(k).unwrap_or(false));
+        }
     }
-    ev.evaluate(&[]);
-    let masked: Vec<bool> = (0..circuit.output_bits())
-        .map(|k| ev.output_masked_bit(k).unwrap_or(false))
-        .collect();
     settle_outputs(peer, job.reveal, false, masked).await
+}
+
+/// Stream frames carry at most this many bytes (also capped by the channel's maximum frame).
+const STREAM_FRAME: usize = 1 << 17;
+
+fn stream_frame<T: Transport>(peer: &Channel<T>) -> usize {
+    STREAM_FRAME.min(peer.max_frame()).max(16)
+}
+
+/// The garbler's side of a stream of known length: blocks are buffered and sent in frames of
+/// [`stream_frame`] bytes (the last one shorter), so the reader knows every frame's size.
+struct StreamWriter<'a, T> {
+    peer: &'a mut Channel<T>,
+    buf: Vec<u8>,
+    len: usize,
+    left: usize,
+}
+
+impl<'a, T: Transport> StreamWriter<'a, T> {
+    fn new(peer: &'a mut Channel<T>, total: usize) -> Self {
+        let frame = stream_frame(peer) / 16 * 16;
+        StreamWriter {
+            buf: vec![0u8; frame.min(total)],
+            peer,
+            len: 0,
+            left: total,
+        }
+    }
+
+    async fn write_block(&mut self, b: Block) -> Result<(), Error> {
+        self.write_blocks(&[b]).await
+    }
+
+    /// Appends blocks, sending every frame that fills up.
+    async fn write_blocks(&mut self, mut blocks: &[Block]) -> Result<(), Error> {
+        if blocks.len() * 16 > self.left {
+            return Err(Error::new(OP, ErrorKind::Malformed("stream overrun")));
+        }
+        while !blocks.is_empty() {
+            let n = ((self.buf.len() - self.len) / 16).min(blocks.len());
+            let dst = &mut self.buf[self.len..self.len + 16 * n];
+            for (o, b) in dst.chunks_exact_mut(16).zip(&blocks[..n]) {
+                o.copy_from_slice(&b.to_le_bytes());
+            }
+            self.len += 16 * n;
+            self.left -= 16 * n;
+            blocks = &blocks[n..];
+            if self.len == self.buf.len() || self.left == 0 {
+                self.peer
+                    .send_frame(OP, tag::GARBLED, &self.buf[..self.len])
+                    .await?;
+                self.len = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that everything announced was written.
+    async fn finish(self) -> Result<(), Error> {
+        if self.left != 0 || self.len != 0 {
+            return Err(Error::new(OP, ErrorKind::Malformed("stream cut short")));
+        }
+        Ok(())
+    }
+}
+
+/// The evaluator's side of a stream of known length (see [`StreamWriter`]).
+struct StreamReader<'a, T> {
+    peer: &'a mut Channel<T>,
+    buf: Vec<u8>,
+    pos: usize,
+    filled: usize,
+    left: usize,
+}
+
+impl<'a, T: Transport> StreamReader<'a, T> {
+    fn new(peer: &'a mut Channel<T>, total: usize) -> Self {
+        let frame = stream_frame(peer) / 16 * 16;
+        StreamReader {
+            buf: vec![0u8; frame.min(total)],
+            peer,
+            pos: 0,
+            filled: 0,
+            left: total,
+        }
+    }
+
+    async fn read_block(&mut self) -> Result<Block, Error> {
+        let mut b = [0];
+        self.read_blocks(&mut b).await?;
+        Ok(b[0])
+    }
+
+    /// Fills `out` from the stream, receiving frames as needed.
+    async fn read_blocks(&mut self, mut out: &mut [Block]) -> Result<(), Error> {
+        while !out.is_empty() {
+            self.refill().await?;
+            let n = ((self.filled - self.pos) / 16).min(out.len());
+            let src = &self.buf[self.pos..self.pos + 16 * n];
+            for (o, b) in out[..n].iter_mut().zip(src.chunks_exact(16)) {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(b);
+                *o = u128::from_le_bytes(a);
+            }
+            self.pos += 16 * n;
+            out = &mut out[n..];
+        }
+        Ok(())
+    }
+
+    /// Receives the next frame when the buffer is used up.
+    async fn refill(&mut self) -> Result<(), Error> {
+        if self.pos == self.filled {
+            let n = self.buf.len().min(self.left);
+            if n < 16 {
+                return Err(Error::new(OP, ErrorKind::Malformed("stream overrun")));
+            }
+            self.peer
+                .recv_frame(OP, tag::GARBLED, &mut self.buf[..n])
+                .await?;
+            self.left -= n;
+            self.pos = 0;
+            self.filled = n;
+        }
+        Ok(())
+    }
 }
 
 /// Finishes the outputs for either side. Each side holds one XOR share of every output bit: the
@@ -312,65 +471,6 @@ async fn settle_outputs<T: Transport>(
     };
     peer.flush(OP).await?;
     Ok(out)
-}
-
-fn encode_blocks(blocks: &[Block], out: &mut [u8]) {
-    for (o, b) in out.chunks_exact_mut(16).zip(blocks) {
-        o.copy_from_slice(&b.to_le_bytes());
-    }
-}
-
-fn decode_blocks(bytes: &[u8], out: &mut [Block]) {
-    for (o, b) in out.iter_mut().zip(bytes.chunks_exact(16)) {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(b);
-        *o = u128::from_le_bytes(a);
-    }
-}
-
-/// Blocks per frame: bounded by the channel's maximum frame and a 64 KiB staging buffer.
-fn blocks_per_frame<T: Transport>(peer: &Channel<T>) -> usize {
-    (peer.max_frame() / 16).clamp(1, 4096)
-}
-
-/// Sends blocks as one message (several frames if long; nothing if empty).
-async fn send_blocks<T: Transport>(
-    peer: &mut Channel<T>,
-    tag: u16,
-    blocks: &[Block],
-) -> Result<(), Error> {
-    let per = blocks_per_frame(peer);
-    let mut buf = vec![0u8; 16 * per.min(blocks.len())];
-    for c in blocks.chunks(per) {
-        let bytes = &mut buf[..16 * c.len()];
-        encode_blocks(c, bytes);
-        peer.send_frame(OP, tag, bytes).await?;
-    }
-    Ok(())
-}
-
-/// Receives `n` blocks sent by [`send_blocks`], handing each to `take` in order.
-async fn recv_blocks<T: Transport>(
-    peer: &mut Channel<T>,
-    tag: u16,
-    n: usize,
-    mut take: impl FnMut(Block),
-) -> Result<(), Error> {
-    let per = blocks_per_frame(peer);
-    let mut buf = vec![0u8; 16 * per.min(n)];
-    let mut left = n;
-    while left > 0 {
-        let k = left.min(per);
-        let bytes = &mut buf[..16 * k];
-        peer.recv_frame(OP, tag, bytes).await?;
-        for b in bytes.chunks_exact(16) {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(b);
-            take(u128::from_le_bytes(a));
-        }
-        left -= k;
-    }
-    Ok(())
 }
 
 /// Bits per frame (packed 8 per byte).

@@ -458,8 +458,13 @@ pub(crate) async fn receive_random_tagged<T: Transport, H: BlockHash>(
         chan.send_ring("iknp.receive", tag, &u[..len]).await?;
         let used = len.min(n - done);
         receiver.random_messages(first, &t[..used], &mut m[..used]);
-        for (i, &x) in m[..used].iter().enumerate() {
-            sink(done + i, (r[i / KAPPA] >> (i % KAPPA)) & 1 == 1, x);
+        for (b, (block, &word)) in m[..used].chunks(KAPPA).zip(&r[..nb]).enumerate() {
+            // The choice bits of this block as two u64 halves (constant-width shifts).
+            let halves = [word as u64, (word >> 64) as u64];
+            for (k, &x) in block.iter().enumerate() {
+                let bit = (halves[k / 64] >> (k % 64)) & 1 == 1;
+                sink(done + KAPPA * b + k, bit, x);
+            }
         }
         done += len;
     }

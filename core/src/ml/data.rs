@@ -1,0 +1,453 @@
+//! Plaintext datasets as data owners hold them: CSV parsing with row and column errors, range
+//! checks against the fixed-point format, feature statistics and standardization, the
+//! deterministic train/test split.
+//!
+//! Everything here runs at the data owners, before any share is sent: a bad cell is reported
+//! with its line and column and nothing leaves the owner.
+
+use crate::fixed::FixedPoint;
+use crate::ring::Ring;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+/// A numeric table: `rows x features` feature values (row-major) and one target per row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// Column names of the features (from the CSV header).
+    pub feature_names: Vec<String>,
+    /// Name of the target column.
+    pub target_name: String,
+    /// Feature values, row-major, `rows * features`.
+    pub x: Vec<f64>,
+    /// Targets, one per row.
+    pub y: Vec<f64>,
+    /// For each row, its 1-based line in the source file (for error messages); empty if unknown.
+    pub lines: Vec<usize>,
+}
+
+/// What is wrong with a cell or a file.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum DataErrorKind {
+    /// The file has no header row.
+    Empty,
+    /// The header has no column, or only one (at least one feature and the target are needed).
+    TooFewColumns,
+    /// The file has a header but no data row.
+    NoRows,
+    /// The row has another number of cells than the header.
+    Ragged {
+        /// Cells in the header.
+        expected: usize,
+        /// Cells in this row.
+        got: usize,
+    },
+    /// The cell is empty.
+    Missing,
+    /// The cell is not a finite decimal number.
+    NotNumeric(String),
+    /// The value does not fit the fixed-point range of the ring.
+    OutOfRange {
+        /// The value.
+        value: f64,
+        /// The exclusive bound on its magnitude.
+        limit: f64,
+    },
+    /// The target is not 0 or 1 where a binary label is required.
+    NotBinary(f64),
+}
+
+/// An error in a dataset, located by line (1-based, the header is line 1) and column (1-based),
+/// with the column's name where known. `line` and `column` are 0 when they do not apply.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataError {
+    /// The 1-based line of the file, or 0.
+    pub line: usize,
+    /// The 1-based column, or 0.
+    pub column: usize,
+    /// The column's name from the header, or empty.
+    pub column_name: String,
+    /// What is wrong.
+    pub kind: DataErrorKind,
+}
+
+impl DataError {
+    fn file(kind: DataErrorKind) -> Self {
+        DataError {
+            line: 0,
+            column: 0,
+            column_name: String::new(),
+            kind,
+        }
+    }
+}
+
+impl fmt::Display for DataErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataErrorKind::Empty => write!(f, "the file is empty (no header row)"),
+            DataErrorKind::TooFewColumns => {
+                write!(
+                    f,
+                    "at least one feature column and a target column are needed"
+                )
+            }
+            DataErrorKind::NoRows => write!(f, "no data rows after the header"),
+            DataErrorKind::Ragged { expected, got } => {
+                write!(f, "the row has {got} cells, the header has {expected}")
+            }
+            DataErrorKind::Missing => write!(f, "missing value"),
+            DataErrorKind::NotNumeric(s) => write!(f, "not a number: {s:?}"),
+            DataErrorKind::OutOfRange { value, limit } => write!(
+                f,
+                "value {value} is outside the fixed-point range (magnitude below {limit})"
+            ),
+            DataErrorKind::NotBinary(v) => write!(f, "target {v} is not 0 or 1"),
+        }
+    }
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (0, 0) => write!(f, "{}", self.kind),
+            (l, 0) => write!(f, "line {l}: {}", self.kind),
+            (l, c) if self.column_name.is_empty() => {
+                write!(f, "line {l}, column {c}: {}", self.kind)
+            }
+            (l, c) => write!(
+                f,
+                "line {l}, column {c} ({}): {}",
+                self.column_name, self.kind
+            ),
+        }
+    }
+}
+
+impl core::error::Error for DataError {}
+
+impl Dataset {
+    /// Parses a CSV text: a header row, then rows of numeric cells separated by commas, the last
+    /// column the target. Blank lines are skipped; cells may be surrounded by spaces. The first
+    /// bad cell fails the whole file, naming its line and column.
+    pub fn from_csv(text: &str) -> Result<Dataset, DataError> {
+        let mut lines = text
+            .split('\n')
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
+            .filter(|(_, l)| !l.trim().is_empty());
+        let (_, header) = lines.next().ok_or(DataError::file(DataErrorKind::Empty))?;
+        let names: Vec<String> = header.split(',').map(|s| s.trim().to_string()).collect();
+        if names.len() < 2 {
+            return Err(DataError {
+                line: 1,
+                column: 0,
+                column_name: String::new(),
+                kind: DataErrorKind::TooFewColumns,
+            });
+        }
+        let d = names.len() - 1;
+        let (mut x, mut y, mut at) = (Vec::new(), Vec::new(), Vec::new());
+        for (line, row) in lines {
+            let mut count = 0;
+            for (c, cell) in row.split(',').enumerate() {
+                count += 1;
+                if c > d {
+                    continue;
+                }
+                let err = |kind| DataError {
+                    line,
+                    column: c + 1,
+                    column_name: names[c].clone(),
+                    kind,
+                };
+                let cell = cell.trim();
+                if cell.is_empty() {
+                    return Err(err(DataErrorKind::Missing));
+                }
+                let v: f64 = cell
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite())
+                    .ok_or_else(|| err(DataErrorKind::NotNumeric(cell.to_string())))?;
+                if c < d { x.push(v) } else { y.push(v) }
+            }
+            if count != d + 1 {
+                return Err(DataError {
+                    line,
+                    column: 0,
+                    column_name: String::new(),
+                    kind: DataErrorKind::Ragged {
+                        expected: d + 1,
+                        got: count,
+                    },
+                });
+            }
+            at.push(line);
+        }
+        if y.is_empty() {
+            return Err(DataError::file(DataErrorKind::NoRows));
+        }
+        let target_name = names[d].clone();
+        let mut feature_names = names;
+        feature_names.truncate(d);
+        Ok(Dataset {
+            feature_names,
+            target_name,
+            x,
+            y,
+            lines: at,
+        })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.y.len()
+    }
+
+    /// Number of features.
+    pub fn features(&self) -> usize {
+        self.feature_names.len()
+    }
+
+    /// Row `i`'s features.
+    pub fn row(&self, i: usize) -> &[f64] {
+        let d = self.features();
+        &self.x[i * d..(i + 1) * d]
+    }
+
+    fn locate(&self, row: usize, column: usize, kind: DataErrorKind) -> DataError {
+        let d = self.features();
+        DataError {
+            line: self.lines.get(row).copied().unwrap_or(0),
+            column: column + 1,
+            column_name: if column < d {
+                self.feature_names[column].clone()
+            } else {
+                self.target_name.clone()
+            },
+            kind,
+        }
+    }
+
+    /// Checks that every feature and target encodes in ring `R` with format `fixed`, naming the
+    /// first cell that does not.
+    pub fn check_range<R: Ring>(&self, fixed: FixedPoint) -> Result<(), DataError> {
+        let limit = fixed.max_abs::<R>();
+        let d = self.features();
+        for i in 0..self.rows() {
+            for (c, &v) in self.row(i).iter().chain([&self.y[i]]).enumerate() {
+                if fixed.encode::<R>(v).is_err() {
+                    return Err(self.locate(
+                        i,
+                        c.min(d),
+                        DataErrorKind::OutOfRange { value: v, limit },
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every target is 0 or 1 (binary classification).
+    pub fn check_binary_target(&self) -> Result<(), DataError> {
+        for (i, &v) in self.y.iter().enumerate() {
+            if v != 0.0 && v != 1.0 {
+                return Err(self.locate(i, self.features(), DataErrorKind::NotBinary(v)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows for which `keep(index)` holds, in order.
+    pub fn select(&self, keep: impl Fn(usize) -> bool) -> Dataset {
+        let mut out = Dataset {
+            feature_names: self.feature_names.clone(),
+            target_name: self.target_name.clone(),
+            x: Vec::new(),
+            y: Vec::new(),
+            lines: Vec::new(),
+        };
+        for i in (0..self.rows()).filter(|&i| keep(i)) {
+            out.x.extend_from_slice(self.row(i));
+            out.y.push(self.y[i]);
+            if let Some(&l) = self.lines.get(i) {
+                out.lines.push(l);
+            }
+        }
+        out
+    }
+
+    /// The deterministic split the examples use: every `k`-th row (rows `k-1, 2k-1, ..`,
+    /// 0-based) is a test row, the others are training rows. Returns `(train, test)`.
+    pub fn split_every(&self, k: usize) -> (Dataset, Dataset) {
+        let k = k.max(2);
+        (
+            self.select(|i| i % k != k - 1),
+            self.select(|i| i % k == k - 1),
+        )
+    }
+
+    /// The columns `cols` (feature indices) of every row, row-major: a data owner's part under
+    /// vertical partitioning.
+    pub fn columns(&self, cols: core::ops::Range<usize>) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.rows() * cols.len());
+        for i in 0..self.rows() {
+            out.extend_from_slice(&self.row(i)[cols.clone()]);
+        }
+        out
+    }
+}
+
+/// Per-feature sums a data owner computes over its own rows: what it contributes to the shared
+/// standardization statistics (count, sum and sum of squares per column, nothing per row).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeatureStats {
+    /// Rows counted.
+    pub count: usize,
+    /// Sum of each column.
+    pub sum: Vec<f64>,
+    /// Sum of squares of each column.
+    pub sum_sq: Vec<f64>,
+}
+
+impl FeatureStats {
+    /// The sums over `rows x cols` values (row-major).
+    pub fn from_rows(values: &[f64], cols: usize) -> FeatureStats {
+        let mut s = FeatureStats {
+            count: 0,
+            sum: alloc::vec![0.0; cols],
+            sum_sq: alloc::vec![0.0; cols],
+        };
+        if cols == 0 {
+            return s;
+        }
+        for row in values.chunks_exact(cols) {
+            s.count += 1;
+            for (c, &v) in row.iter().enumerate() {
+                s.sum[c] += v;
+                s.sum_sq[c] += v * v;
+            }
+        }
+        s
+    }
+
+    /// The sums over the rows of both (horizontal partitioning: owners add their sums).
+    pub fn merge(&self, other: &FeatureStats) -> FeatureStats {
+        FeatureStats {
+            count: self.count + other.count,
+            sum: self
+                .sum
+                .iter()
+                .zip(&other.sum)
+                .map(|(a, b)| a + b)
+                .collect(),
+            sum_sq: self
+                .sum_sq
+                .iter()
+                .zip(&other.sum_sq)
+                .map(|(a, b)| a + b)
+                .collect(),
+        }
+    }
+
+    /// The columns of both side by side (vertical partitioning: each owner has whole columns).
+    pub fn concat(&self, other: &FeatureStats) -> FeatureStats {
+        let mut s = self.clone();
+        s.sum.extend_from_slice(&other.sum);
+        s.sum_sq.extend_from_slice(&other.sum_sq);
+        s
+    }
+}
+
+/// Standardization `x' = (x - mean) / std` per column (population standard deviation; a
+/// constant column keeps scale 1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standardizer {
+    /// Mean of each column.
+    pub mean: Vec<f64>,
+    /// Standard deviation of each column (1 where it is 0).
+    pub std: Vec<f64>,
+}
+
+impl Standardizer {
+    /// From the owners' combined sums.
+    pub fn from_stats(s: &FeatureStats) -> Standardizer {
+        let n = s.count.max(1) as f64;
+        let mean: Vec<f64> = s.sum.iter().map(|v| v / n).collect();
+        let std = s
+            .sum_sq
+            .iter()
+            .zip(&mean)
+            .map(|(q, m)| {
+                let var = q / n - m * m;
+                if var > 1e-24 { libm::sqrt(var) } else { 1.0 }
+            })
+            .collect();
+        Standardizer { mean, std }
+    }
+
+    /// Standardizes `rows x cols` values in place (`cols` = this standardizer's width).
+    pub fn apply(&self, values: &mut [f64]) {
+        let d = self.mean.len();
+        if d == 0 {
+            return;
+        }
+        for row in values.chunks_exact_mut(d) {
+            for (c, v) in row.iter_mut().enumerate() {
+                *v = (*v - self.mean[c]) / self.std[c];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_crlf_spaces_and_blank_lines() {
+        let d = Dataset::from_csv("a, b ,y\r\n1, 2.5,0\r\n\r\n -3,4e-1 , 1\r\n").unwrap();
+        assert_eq!(d.feature_names, ["a", "b"]);
+        assert_eq!(d.target_name, "y");
+        assert_eq!(d.x, [1.0, 2.5, -3.0, 0.4]);
+        assert_eq!(d.y, [0.0, 1.0]);
+        assert_eq!(d.lines, [2, 4]);
+        assert_eq!(
+            Dataset::from_csv("y\n1\n").unwrap_err().kind,
+            DataErrorKind::TooFewColumns
+        );
+        let e = Dataset::from_csv("a,y\n1,inf\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 2));
+    }
+
+    #[test]
+    fn split_and_statistics() {
+        let text: String = core::iter::once("a,b,y\n".to_string())
+            .chain((0..10).map(|i| alloc::format!("{i},{},{}\n", 2 * i + 1, i % 2)))
+            .collect();
+        let d = Dataset::from_csv(&text).unwrap();
+        let (train, test) = d.split_every(5);
+        assert_eq!(test.y.len(), 2);
+        assert_eq!(test.x, [4.0, 9.0, 9.0, 19.0]);
+        assert_eq!(train.rows(), 8);
+        // Owners' sums merged (rows) or side by side (columns) give the global statistics.
+        let all = FeatureStats::from_rows(&train.x, 2);
+        let top = FeatureStats::from_rows(&train.x[..6], 2);
+        let bottom = FeatureStats::from_rows(&train.x[6..], 2);
+        assert_eq!(top.merge(&bottom), all);
+        let left = FeatureStats::from_rows(&train.columns(0..1), 1);
+        let right = FeatureStats::from_rows(&train.columns(1..2), 1);
+        assert_eq!(left.concat(&right), all);
+        let s = Standardizer::from_stats(&all);
+        let mut x = train.x.clone();
+        s.apply(&mut x);
+        let mean0: f64 = x.iter().step_by(2).sum::<f64>() / 8.0;
+        let var0: f64 = x.iter().step_by(2).map(|v| v * v).sum::<f64>() / 8.0;
+        assert!(mean0.abs() < 1e-12 && (var0 - 1.0).abs() < 1e-12);
+        // A constant column keeps scale 1.
+        let c = Standardizer::from_stats(&FeatureStats::from_rows(&[3.0, 3.0], 1));
+        assert_eq!(c.std, [1.0]);
+    }
+}

@@ -1,0 +1,111 @@
+//! Machine learning on secret shares: SecureML's privacy-preserving training and MiniONN's
+//! oblivious inference.
+//!
+//! - [`data`]: datasets as data owners hold them (CSV with row/column errors, range checks,
+//!   standardization statistics, the deterministic split).
+//! - [`share`]: data owners secret-share their rows (horizontal partitioning) or columns
+//!   (vertical partitioning) with the two servers.
+//! - [`glm`]: linear and logistic regression by mini-batch SGD on shares.
+//! - [`plain`]: the same computations in `f64`, as references.
+//! - [`nn`]: a multilayer perceptron trained on shares (dense layers, ReLU, backpropagation).
+//! - [`inference`]: MiniONN oblivious inference (dense, convolution, ReLU, square, pooling, argmax).
+//! - [`ops`]: local helpers (public scaling, bias columns, concatenation).
+//!
+//! Hyperparameters and results are plain structs, and nothing here prints: hosts (the examples,
+//! a C ABI, WASM) report progress through the callbacks.
+
+pub mod data;
+pub mod glm;
+pub mod inference;
+pub mod nn;
+pub mod ops;
+pub mod plain;
+pub mod share;
+
+pub use data::{DataError, DataErrorKind, Dataset, FeatureStats, Standardizer};
+pub use glm::train_glm;
+
+use crate::correlated::Correlations;
+use crate::error::Error;
+use crate::party::Party;
+use crate::ring::Ring;
+use crate::share::Shares;
+use crate::transport::Transport;
+
+/// The sigmoid approximation of logistic regression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Sigmoid {
+    /// SecureML's: 0 below -1/2, `x + 1/2` between, 1 above 1/2.
+    #[default]
+    Piecewise,
+    /// The non-linear layer's piecewise-linear approximation with many segments (as MiniONN).
+    Accurate,
+}
+
+impl Sigmoid {
+    /// This approximation of the logistic function, elementwise on shares.
+    pub async fn apply<T: Transport, C: Correlations, R: Ring>(
+        self,
+        p: &mut Party<T, C, R>,
+        x: &Shares<R>,
+    ) -> Result<Shares<R>, Error> {
+        match self {
+            Sigmoid::Piecewise => p.sigmoid_piecewise(x).await,
+            Sigmoid::Accurate => p.sigmoid(x).await,
+        }
+    }
+}
+
+/// A generalized linear model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GlmModel {
+    /// Linear regression (squared loss).
+    Linear,
+    /// Logistic regression with the given sigmoid.
+    Logistic(Sigmoid),
+}
+
+/// Mini-batch SGD hyperparameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdParams {
+    /// Passes over the training rows.
+    pub epochs: usize,
+    /// Rows per batch (the last batch of an epoch may be shorter).
+    pub batch: usize,
+    /// The learning rate; each step subtracts `learning_rate / batch` times the summed gradient.
+    pub learning_rate: f64,
+}
+
+impl Default for SgdParams {
+    fn default() -> Self {
+        SgdParams {
+            epochs: 10,
+            batch: 32,
+            learning_rate: 0.1,
+        }
+    }
+}
+
+/// The output function and loss of a multilayer perceptron; either way the output-layer
+/// gradient is `f(z) - y` for one-hot targets `y`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MlpLoss {
+    /// Squared loss on the linear outputs: `f(z) = z`. No division (see [`nn`]).
+    #[default]
+    Squared,
+    /// SecureML's softmax replacement `f(z)_i = relu(z_i) / sum_j relu(z_j)` with the
+    /// cross-entropy gradient form, by [`crate::Party::relu_softmax`] (a division per value in a
+    /// garbled circuit).
+    ReluSoftmax,
+}
+
+/// Hyperparameters of a multilayer perceptron.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MlpParams {
+    /// SGD settings.
+    pub sgd: SgdParams,
+    /// Seed of the public initial weights.
+    pub init_seed: u64,
+    /// The output function and loss.
+    pub loss: MlpLoss,
+}

@@ -1,0 +1,242 @@
+//! Plaintext references in `f64`: the same mini-batch SGD as the secure trainers (same batches,
+//! same order, same initial weights, same activation approximations), and the metrics. Tests and
+//! examples run these in the same process to compare against the secure results.
+
+use super::{GlmModel, MlpParams, SgdParams, Sigmoid};
+use crate::nonlinear::PiecewiseLinear;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// The sigmoid approximation `s` in `f64`, exactly the function the secure version computes:
+/// SecureML's piecewise function, or [`PiecewiseLinear::sigmoid`] (34 segments).
+pub fn sigmoid(s: Sigmoid, x: f64) -> f64 {
+    match s {
+        Sigmoid::Piecewise => (x + 0.5).clamp(0.0, 1.0),
+        Sigmoid::Accurate => PiecewiseLinear::sigmoid().eval(x),
+    }
+}
+
+/// `X w + b` for `rows x d` values `x` and weights `w` (d weights, then the bias).
+pub fn linear_scores(x: &[f64], d: usize, w: &[f64]) -> Vec<f64> {
+    x.chunks_exact(d)
+        .map(|row| row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() + w[d])
+        .collect()
+}
+
+/// Mini-batch SGD for linear or logistic regression on `rows x d` features `x` and targets `y`,
+/// from zero weights; returns `d + 1` weights (the bias last). Batches are consecutive rows in
+/// order (the last one may be shorter); each step is `w -= lr / B * X_b^T (f(X_b w) - y_b)`.
+pub fn train_glm(x: &[f64], y: &[f64], d: usize, model: GlmModel, p: &SgdParams) -> Vec<f64> {
+    let n = y.len();
+    let mut w = vec![0.0; d + 1];
+    let accurate = PiecewiseLinear::sigmoid();
+    let f = |s: Sigmoid, x: f64| match s {
+        Sigmoid::Piecewise => sigmoid(s, x),
+        Sigmoid::Accurate => accurate.eval(x),
+    };
+    for _ in 0..p.epochs {
+        for start in (0..n).step_by(p.batch.max(1)) {
+            let end = (start + p.batch.max(1)).min(n);
+            let xb = &x[start * d..end * d];
+            let scores = linear_scores(xb, d, &w);
+            let mut grad = vec![0.0; d + 1];
+            for (i, row) in xb.chunks_exact(d).enumerate() {
+                let pred = match model {
+                    GlmModel::Linear => scores[i],
+                    GlmModel::Logistic(s) => f(s, scores[i]),
+                };
+                let e = pred - y[start + i];
+                for (g, v) in grad.iter_mut().zip(row.iter().chain([&1.0])) {
+                    *g += v * e;
+                }
+            }
+            let c = p.learning_rate / (end - start) as f64;
+            for (wi, g) in w.iter_mut().zip(&grad) {
+                *wi -= c * g;
+            }
+        }
+    }
+    w
+}
+
+/// Fraction of rows whose score `X w + b` has the sign of the label (score >= 0 predicts 1).
+pub fn accuracy(x: &[f64], y: &[f64], d: usize, w: &[f64]) -> f64 {
+    let scores = linear_scores(x, d, w);
+    let right = scores
+        .iter()
+        .zip(y)
+        .filter(|&(s, &t)| (*s >= 0.0) == (t >= 0.5))
+        .count();
+    right as f64 / y.len().max(1) as f64
+}
+
+/// The coefficient of determination of predictions `pred` for targets `y`.
+pub fn r2(pred: &[f64], y: &[f64]) -> f64 {
+    let n = y.len().max(1) as f64;
+    let mean = y.iter().sum::<f64>() / n;
+    let ss_tot: f64 = y.iter().map(|t| (t - mean) * (t - mean)).sum();
+    let ss_res: f64 = pred.iter().zip(y).map(|(p, t)| (p - t) * (p - t)).sum();
+    1.0 - ss_res / ss_tot
+}
+
+/// The root-mean-square of `a - b` divided by the root-mean-square of `b`.
+pub fn rel_rmse(a: &[f64], b: &[f64]) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+    let den: f64 = b.iter().map(|y| y * y).sum();
+    libm::sqrt(num / den.max(f64::MIN_POSITIVE))
+}
+
+/// A multilayer perceptron in plaintext: `layers[l]` is an `(inputs + 1) x outputs` matrix,
+/// row-major, whose last row is the bias. ReLU after every layer but the last.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mlp {
+    /// Layer widths, input first: `[64, 32, 10]`.
+    pub sizes: Vec<usize>,
+    /// Each layer's weights with the bias as last row.
+    pub layers: Vec<Vec<f64>>,
+}
+
+impl Mlp {
+    /// Initial weights, deterministic in `seed` (uniform in +-sqrt(6 / inputs), bias 0).
+    pub fn init(sizes: &[usize], seed: u64) -> Mlp {
+        let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            // splitmix64: public initial weights only, never secrets.
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let layers = sizes
+            .windows(2)
+            .map(|io| {
+                let (i, o) = (io[0], io[1]);
+                let a = libm::sqrt(6.0 / i as f64);
+                let mut w: Vec<f64> = (0..i * o).map(|_| (2.0 * next() - 1.0) * a).collect();
+                w.extend(core::iter::repeat_n(0.0, o));
+                w
+            })
+            .collect();
+        Mlp {
+            sizes: sizes.to_vec(),
+            layers,
+        }
+    }
+
+    /// The pre-activations of every layer for `rows` inputs (row-major); the last is the output.
+    pub fn forward(&self, x: &[f64], rows: usize) -> Vec<Vec<f64>> {
+        let mut outs: Vec<Vec<f64>> = Vec::new();
+        let mut a = x.to_vec();
+        for (l, w) in self.layers.iter().enumerate() {
+            let (i, o) = (self.sizes[l], self.sizes[l + 1]);
+            let mut z = vec![0.0; rows * o];
+            for r in 0..rows {
+                for k in 0..=i {
+                    let v = if k < i { a[r * i + k] } else { 1.0 };
+                    for j in 0..o {
+                        z[r * o + j] += v * w[k * o + j];
+                    }
+                }
+            }
+            a = if l + 1 < self.layers.len() {
+                z.iter().map(|&v| v.max(0.0)).collect()
+            } else {
+                z.clone()
+            };
+            outs.push(z);
+        }
+        outs
+    }
+
+    /// The class with the largest output for each of `rows` inputs.
+    pub fn predict(&self, x: &[f64], rows: usize) -> Vec<usize> {
+        let out = self.forward(x, rows).pop().unwrap_or_default();
+        let k = *self.sizes.last().unwrap_or(&1);
+        out.chunks_exact(k.max(1)).map(argmax).collect()
+    }
+
+    /// One epoch-wise SGD training run with squared loss on one-hot targets (see
+    /// [`super::nn`] for why), the same computation the secure trainer performs.
+    pub fn train(&mut self, x: &[f64], labels: &[usize], p: &MlpParams) {
+        let n = labels.len();
+        let (d, k) = (self.sizes[0], *self.sizes.last().unwrap_or(&1));
+        let nl = self.layers.len();
+        for _ in 0..p.sgd.epochs {
+            for start in (0..n).step_by(p.sgd.batch.max(1)) {
+                let end = (start + p.sgd.batch.max(1)).min(n);
+                let b = end - start;
+                let xb = &x[start * d..end * d];
+                let zs = self.forward(xb, b);
+                // delta at the output: f(z) - onehot
+                let mut delta = zs[nl - 1].clone();
+                if p.loss == super::MlpLoss::ReluSoftmax {
+                    for row in delta.chunks_mut(k) {
+                        relu_softmax(row);
+                    }
+                }
+                for (r, &lab) in labels[start..end].iter().enumerate() {
+                    delta[r * k + lab] -= 1.0;
+                }
+                let c = p.sgd.learning_rate / b as f64;
+                for l in (0..nl).rev() {
+                    let (i, o) = (self.sizes[l], self.sizes[l + 1]);
+                    let input: Vec<f64> = if l == 0 {
+                        xb.to_vec()
+                    } else {
+                        zs[l - 1].iter().map(|&v| v.max(0.0)).collect()
+                    };
+                    // delta for the layer below, with the weights before this step's update.
+                    let below = (l > 0).then(|| {
+                        let mut db = vec![0.0; b * i];
+                        for r in 0..b {
+                            for q in 0..i {
+                                let s: f64 = (0..o)
+                                    .map(|j| delta[r * o + j] * self.layers[l][q * o + j])
+                                    .sum();
+                                db[r * i + q] = if zs[l - 1][r * i + q] >= 0.0 { s } else { 0.0 };
+                            }
+                        }
+                        db
+                    });
+                    let w = &mut self.layers[l];
+                    for q in 0..=i {
+                        for j in 0..o {
+                            let g: f64 = (0..b)
+                                .map(|r| {
+                                    let v = if q < i { input[r * i + q] } else { 1.0 };
+                                    v * delta[r * o + j]
+                                })
+                                .sum();
+                            w[q * o + j] -= c * g;
+                        }
+                    }
+                    if let Some(db) = below {
+                        delta = db;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// SecureML's softmax replacement in place: `relu(v_i) / sum_j relu(v_j)`, or `1 / len` when
+/// no value is positive (as [`crate::Party::relu_softmax`]).
+pub fn relu_softmax(v: &mut [f64]) {
+    let s: f64 = v.iter().map(|x| x.max(0.0)).sum();
+    let n = v.len() as f64;
+    for x in v.iter_mut() {
+        *x = if s > 0.0 { x.max(0.0) / s } else { 1.0 / n };
+    }
+}
+
+/// The index of the largest value (the first on ties).
+pub fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}

@@ -1,0 +1,127 @@
+//! The `train` example as four processes (dealer, two servers, data owner) over TCP on
+//! 127.0.0.1, and its refusal of a bad CSV before connecting to anyone.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+/// The `train` example binary of this build profile, built if it is not there yet.
+fn train_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .to_path_buf();
+    let bin = profile_dir.join("examples").join("train");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "fixshare-examples", "--example", "train"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        assert!(cmd.status().expect("cargo build").success());
+    }
+    bin
+}
+
+/// A free local port (bound then released).
+fn port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+fn spawn(bin: &PathBuf, args: &[String]) -> Child {
+    Command::new(bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn train")
+}
+
+fn finish(c: Child) -> (String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.wait_with_output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    );
+    assert!(status.success(), "failed: {out}\n{err}");
+    (out, err)
+}
+
+fn value(out: &str, name: &str) -> f64 {
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no {name} in {out}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn four_processes_over_tcp() {
+    let bin = train_binary();
+    let (d, a0, a1) = (port(), port(), port());
+    let common = ["--epochs", "3", "--seed", "5"];
+    let with = |extra: &[&str]| -> Vec<String> {
+        common.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let dealer_args = with(&["--party", "dealer", "--listen", &d]);
+    let p0_args = with(&["--party", "0", "--listen", &a0, "--dealer", &d]);
+    let p1_args = with(&[
+        "--party",
+        "1",
+        "--listen",
+        &a1,
+        "--connect",
+        &a0,
+        "--dealer",
+        &d,
+    ]);
+    let servers = format!("{a0},{a1}");
+    let owner_args = with(&["--party", "owner", "--servers", &servers]);
+    let dealer = spawn(&bin, &dealer_args);
+    let p0 = spawn(&bin, &p0_args);
+    let p1 = spawn(&bin, &p1_args);
+    let owner = spawn(&bin, &owner_args);
+    let (out, _) = finish(owner);
+    let (s0, _) = finish(p0);
+    let (s1, _) = finish(p1);
+    let (dl, _) = finish(dealer);
+    assert!((value(&out, "secure_accuracy") - value(&out, "plaintext_accuracy")).abs() <= 0.01);
+    assert!(value(&out, "weights_rel_rmse") < 1e-2);
+    // The garbler (server 0) sends the tables: more than server 1.
+    assert!(value(&s0, "bytes_sent") > value(&s1, "bytes_sent"));
+    assert!(value(&s1, "bytes_sent") > 0.0);
+    assert!(value(&s0, "rounds") > 0.0);
+    assert!(value(&dl, "dealer_bytes_sent") > 0.0);
+}
+
+#[test]
+fn a_bad_csv_fails_before_connecting() {
+    let bin = train_binary();
+    let dir = std::env::temp_dir().join(format!("fixshare-train-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("bad.csv");
+    std::fs::write(&csv, "a,b,label\n1,2,0\n3,oops,1\n").unwrap();
+    // No server listens at this address: the owner must fail on the data, not on the connection.
+    let closed = port();
+    let servers = format!("{closed},{closed}");
+    for extra in [vec![], vec!["--party", "owner", "--servers", &servers]] {
+        let mut args = vec!["--data", csv.to_str().unwrap()];
+        args.extend(extra);
+        let out = Command::new(&bin).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains("line 3, column 2 (b): not a number: \"oops\""),
+            "{err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

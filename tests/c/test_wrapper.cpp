@@ -1,0 +1,240 @@
+// Tests of the C++17 wrapper (examples/cpp/fixshare.hpp): two parties as threads over socket
+// pairs with the OT-based offline phase (no dealer), the non-linear layer against the plaintext
+// reference, AES-128 as a Bristol circuit (FIPS-197 C.1), and errors as exceptions.
+//
+// Usage: test_wrapper [CIRCUITS_DIR]   (default core/circuits, from the repository root)
+// Prints "N passed, M failed" and exits non-zero if anything failed.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "fixshare.hpp"
+
+namespace {
+
+std::atomic<int> passed{0}, failed{0};
+
+void count(bool ok, int line, const std::string &what) {
+    if (ok) {
+        passed++;
+    } else {
+        failed++;
+        std::fprintf(stderr, "test_wrapper.cpp:%d: FAILED: %s\n", line, what.c_str());
+    }
+}
+#define CHECK(cond) count((cond), __LINE__, #cond)
+
+// Runs f and checks that it throws fxs::Error with `status` and a message containing `needle`.
+void expect_error(int line, fxs_status status, const char *needle, const std::function<void()> &f) {
+    try {
+        f();
+        count(false, line, std::string("no exception; expected ") + fxs_status_name(status));
+    } catch (const fxs::Error &e) {
+        count(e.status() == status && std::strstr(e.what(), needle) != nullptr, line, e.what());
+    }
+}
+
+// A blocking stream over one end of a socket pair.
+class FdStream {
+public:
+    explicit FdStream(int fd) : fd_(fd) {}
+    void send(const std::uint8_t *buf, std::size_t len) {
+        while (len > 0) {
+            ssize_t n = ::send(fd_, buf, len, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) throw fxs::Closed();
+            if (n < 0) throw std::system_error(errno, std::generic_category(), "send");
+            buf += n;
+            len -= static_cast<std::size_t>(n);
+        }
+    }
+    void recv(std::uint8_t *buf, std::size_t len) {
+        while (len > 0) {
+            ssize_t n = ::recv(fd_, buf, len, 0);
+            if (n == 0) throw fxs::Closed();
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw std::system_error(errno, std::generic_category(), "recv");
+            buf += n;
+            len -= static_cast<std::size_t>(n);
+        }
+    }
+    void hang_up() { ::shutdown(fd_, SHUT_RDWR); }
+
+private:
+    int fd_;
+};
+
+// Big-endian hex as `width` bits, least significant first.
+std::vector<std::uint8_t> hex_bits(const std::string &hex, std::size_t width) {
+    std::vector<std::uint8_t> bits(width, 0);
+    for (std::size_t k = 0; k < hex.size() && 4 * k < width; k++) {
+        char c = hex[hex.size() - 1 - k];
+        int v = (c >= '0' && c <= '9') ? c - '0' : c - 'a' + 10;
+        for (int j = 0; j < 4; j++) bits[4 * k + static_cast<std::size_t>(j)] = (v >> j) & 1;
+    }
+    return bits;
+}
+
+const std::vector<double> kX = {1.5, -2.25, 0.0, 0.375, -0.25, 3.0};
+const std::vector<double> kY = {0.5, -2.0, 0.0, 1.0, -0.5, 3.0};
+const char *kKey = "000102030405060708090a0b0c0d0e0f";
+const char *kPlain = "00112233445566778899aabbccddeeff";
+const char *kCipher = "69c4e0d86a7b0430d8cdb78070b4c55a";
+
+bool close_to(const std::vector<double> &got, const std::vector<double> &want, double tol) {
+    if (got.size() != want.size()) return false;
+    for (std::size_t i = 0; i < got.size(); i++)
+        if (std::fabs(got[i] - want[i]) > tol) return false;
+    return true;
+}
+
+void party(std::uint32_t role, int peer_fd, int ot_fd, const fxs::Circuit *aes) {
+    FdStream peer(peer_fd), ot(ot_fd);
+    fxs_party_config cfg = fxs::Party::default_config();
+    cfg.role = role;
+    cfg.truncation = FXS_TRUNCATION_EXACT;
+    for (int i = 0; i < 32; i++) cfg.seed[i] = static_cast<std::uint8_t>(60 + 7 * role + i);
+    cfg.offline = FXS_OFFLINE_OT;
+    cfg.peer = fxs::make_transport(peer);
+    cfg.ot_peer = fxs::make_transport(ot);
+    try {
+        fxs::Party p(cfg);
+        const double ulp = std::ldexp(1.0, -16);
+        fxs::Shares x = role == 0 ? p.share_input(kX) : p.receive_input(kX.size());
+        fxs::Shares y = role == 1 ? p.share_input(kY) : p.receive_input(kY.size());
+        std::vector<double> relu, sign, lt, sig, pw;
+        for (std::size_t i = 0; i < kX.size(); i++) {
+            relu.push_back(kX[i] > 0 ? kX[i] : 0.0);
+            sign.push_back(kX[i] >= 0 ? 1.0 : 0.0);
+            lt.push_back(kX[i] < kY[i] ? 1.0 : 0.0);
+            sig.push_back(1.0 / (1.0 + std::exp(-kX[i])));
+            pw.push_back(kX[i] < -0.5 ? 0.0 : kX[i] > 0.5 ? 1.0 : kX[i] + 0.5);
+        }
+        CHECK(close_to(p.reveal(p.relu(x)), relu, 0));
+        auto rd = p.relu_with_derivative(x);
+        CHECK(close_to(p.reveal(rd.first), relu, 0) && close_to(p.reveal(rd.second), sign, 0));
+        CHECK(close_to(p.reveal(p.drelu(x)), sign, 0));
+        CHECK(close_to(p.reveal(p.less_than(x, y)), lt, 0));
+        CHECK(close_to(p.reveal(p.sigmoid_piecewise(x)), pw, 0));
+        CHECK(close_to(p.reveal(p.sigmoid(x)), sig, 0.003 + 4 * ulp));
+        // Rows of x as a 2 x 3 matrix: maxima 1.5 and 3.0 at columns 0 and 2.
+        fxs::Shares m = role == 0 ? p.share_input(kX, 2, 3) : p.receive_input(2, 3);
+        CHECK(close_to(p.reveal(p.max(m)), {1.5, 3.0}, 0));
+        auto am = p.argmax(m);
+        CHECK(close_to(p.reveal(am.first), {1.5, 3.0}, 0) && close_to(p.reveal(am.second), {0, 2}, 0));
+        fxs_pool2d pool{1, 2, 3, 2, 1};  // x as one 2 x 3 image, 2 x 2 windows, stride 1
+        fxs::Shares img = role == 0 ? p.share_input(kX, 1, 6) : p.receive_input(1, 6);
+        CHECK(close_to(p.reveal(p.max_pool(img, pool)), {1.5, 3.0}, 0));
+        CHECK(close_to(p.reveal(p.truncate_exact(p.mul_public_integer(x, 8), 3)), kX, 0));
+        // With exact truncation every product is exact too.
+        std::vector<double> xy;
+        for (std::size_t i = 0; i < kX.size(); i++) xy.push_back(kX[i] * kY[i]);
+        CHECK(close_to(p.reveal(p.mul(x, y)), xy, 0));
+
+        // Linear regression y = 2 x - 1 on shares (party 0 the features, party 1 the targets):
+        // one full-batch SGD step from zero weights is w = lr * (mean(x y), mean(y)).
+        {
+            const std::vector<double> fx = {0.5, -1.0, 1.5, 0.0}, fy = {0.0, -3.0, 2.0, -1.0};
+            fxs::Shares sx = role == 0 ? p.share_input(fx) : p.receive_input(4);
+            fxs::Shares sy = role == 1 ? p.share_input(fy) : p.receive_input(4);
+            double xy = 0, my = 0;
+            for (int i = 0; i < 4; i++) {
+                xy += fx[i] * fy[i] / 4;
+                my += fy[i] / 4;
+            }
+            fxs_sgd_params sgd{1, 4, 0.5};
+            CHECK(close_to(p.reveal(p.train_glm(sx, sy, sgd, FXS_MODEL_LINEAR)), {0.5 * xy, 0.5 * my}, 4 * ulp));
+            sgd.batch = 0;
+            expect_error(__LINE__, FXS_STATUS_INVALID_ARGUMENT, "fxs_party_train_glm",
+                         [&] { p.train_glm(sx, sy, sgd, FXS_MODEL_LOGISTIC_PIECEWISE); });
+            // A 2-2 network (no hidden layer) owned by party 1: class 1 where x1 > x0.
+            const std::vector<std::size_t> sizes = {2, 2};
+            const std::vector<double> w = {1, 0, 0, 1, 0, 0}, in = {1.0, -2.0, -0.5, 0.75};
+            auto classes = role == 1 ? p.classify_dense_owner(sizes, w, 2)
+                                     : p.classify_dense_client(sizes, in, 2);
+            CHECK(role == 1 ? classes.empty() : classes == std::vector<std::size_t>({0, 1}));
+        }
+
+        // AES-128 between the parties: party 0 the key, party 1 the block.
+        const auto ct = hex_bits(kCipher, 128);
+        auto out = p.run_circuit(*aes, {FXS_ROLE_P0, FXS_ROLE_P1},
+                                 hex_bits(role == 0 ? kKey : kPlain, 128), FXS_REVEAL_BOTH);
+        CHECK(out == ct);
+        out = p.run_circuit(*aes, {FXS_ROLE_P0, FXS_ROLE_P1},
+                            hex_bits(role == 0 ? kKey : kPlain, 128), FXS_REVEAL_P1);
+        CHECK(role == 1 ? out == ct : out.empty());
+        // XOR-shared outputs, continued as arithmetic shares of the ciphertext bits.
+        out = p.run_circuit(*aes, {FXS_ROLE_P0, FXS_ROLE_P1},
+                            hex_bits(role == 0 ? kKey : kPlain, 128), FXS_REVEAL_SHARED);
+        CHECK(out.size() == 128);
+        CHECK(close_to(p.reveal(p.bits_to_shares(out)), std::vector<double>(ct.begin(), ct.end()), 0));
+
+        // Argument errors throw and leave the party usable.
+        expect_error(__LINE__, FXS_STATUS_DIMENSION_MISMATCH, "fxs_party_run_circuit", [&] {
+            p.run_circuit(*aes, {FXS_ROLE_P0, FXS_ROLE_P1}, std::vector<std::uint8_t>(5),
+                          FXS_REVEAL_BOTH);
+        });
+        expect_error(__LINE__, FXS_STATUS_DIMENSION_MISMATCH, "different shapes",
+                     [&] { p.less_than(x, m); });
+        CHECK(close_to(p.reveal(x), kX, 0));
+
+        // The peer hangs up: CLOSED, then POISONED; the party is still destroyed cleanly.
+        if (role == 1) peer.hang_up();
+        expect_error(__LINE__, FXS_STATUS_CLOSED, "fxs_party_relu: relu", [&] { p.relu(x); });
+        expect_error(__LINE__, FXS_STATUS_POISONED, "first failure", [&] { p.reveal(x); });
+    } catch (const std::exception &e) {
+        count(false, __LINE__, std::string("party threw: ") + e.what());
+    }
+    peer.hang_up();
+    ot.hang_up();
+}
+
+std::string read_text(const std::string &path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    const std::string dir = argc > 1 ? argv[1] : "core/circuits";
+    expect_error(__LINE__, FXS_STATUS_BAD_CIRCUIT, "line 2", [] { fxs::Circuit("1 3\n2 x 1\n"); });
+    expect_error(__LINE__, FXS_STATUS_BAD_CIRCUIT, "line 1", [] { fxs::Circuit(""); });
+    try {
+        fxs::Circuit aes(read_text(dir + "/aes_128.txt"));
+        fxs_circuit_info info = aes.info();
+        CHECK(info.inputs == 2 && info.input_bits == 256 && info.output_bits == 128 &&
+              info.and_gates == 6400);
+        auto in = hex_bits(kKey, 128);
+        auto pt = hex_bits(kPlain, 128);
+        in.insert(in.end(), pt.begin(), pt.end());
+        CHECK(aes.eval(in) == hex_bits(kCipher, 128));
+
+        int peer[2], ot[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, peer) != 0 ||
+            socketpair(AF_UNIX, SOCK_STREAM, 0, ot) != 0)
+            throw std::system_error(errno, std::generic_category(), "socketpair");
+        std::thread p1(party, FXS_ROLE_P1, peer[1], ot[1], &aes);
+        party(FXS_ROLE_P0, peer[0], ot[0], &aes);
+        p1.join();
+        for (int fd : {peer[0], peer[1], ot[0], ot[1]}) ::close(fd);
+    } catch (const std::exception &e) {
+        count(false, __LINE__, std::string("main threw: ") + e.what());
+    }
+    std::printf("%d passed, %d failed\n", passed.load(), failed.load());
+    return failed == 0 ? 0 : 1;
+}
