@@ -97,10 +97,11 @@ pub(crate) fn config(op: &str, o: &JsValue) -> Result<Config, JsError> {
         c.truncation = match t.as_string().as_deref() {
             Some("local") => Truncation::Local,
             Some("pairs") => Truncation::Pairs,
+            Some("exact") => Truncation::Exact,
             _ => {
                 return Err(invalid(
                     op,
-                    "option truncation must be \"local\" or \"pairs\"",
+                    "option truncation must be \"local\", \"pairs\" or \"exact\"",
                 ));
             }
         };

@@ -5,7 +5,8 @@
 //! Promise) over JS transports.
 //!
 //! - [`party::Party`]: a computing party (`withDealer` or `withOt`), with [`party::Shares`];
-//!   products, matrix products, truncation, and [`circuit::Circuit`]s run by garbling.
+//!   products, matrix products, truncation, ReLU, sigmoids, max/argmax, max pooling, and
+//!   [`circuit::Circuit`]s run by garbling.
 //! - [`dealer::Dealer`]: the third party supplying correlated randomness.
 //! - [`owner::DataOwner`], [`owner::OwnerLink`]: data owners sharing numbers to the servers.
 //! - [`port::MessagePortTransport`]: a transport over a `MessagePort`.
@@ -48,8 +49,9 @@ export interface Transport {
 export interface PartyOptions {
   /** Fractional bits of the fixed-point format (default 16). */
   fracBits?: number;
-  /** Truncation after products: "local" (SecureML, default) or "pairs" (dealer/OT pairs). */
-  truncation?: "local" | "pairs";
+  /** Truncation after products: "local" (SecureML, default), "pairs" (truncation pairs) or
+   * "exact" (in a garbled circuit). */
+  truncation?: "local" | "pairs" | "exact";
   /** Largest frame payload in bytes sent to or accepted from the peer (default 64 MiB). */
   maxFrame?: number;
 }

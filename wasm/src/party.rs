@@ -9,11 +9,9 @@ use crate::transport::JsTransport;
 use fixshare::correlated::{
     MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples, TruncationPairs,
 };
-use fixshare::gc::{self, Job, Reveal};
-use fixshare::hash::FixedKeyAes;
-use fixshare::{
-    Channel, Correlations, DealerClient, Domain, Error, OtCorrelations, Ring, Role, Stats,
-};
+use fixshare::gc::Reveal;
+use fixshare::nonlinear::Pool2d;
+use fixshare::{Correlations, DealerClient, Error, OtCorrelations, Ring, Role, Stats};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -90,8 +88,6 @@ struct Session {
     party: CoreParty,
     peer: JsTransport,
     offline: JsTransport,
-    /// Garbled circuits travel on the peer connection in frames of their own.
-    gc: Channel<JsTransport>,
 }
 
 /// What a party's state is between operations.
@@ -249,7 +245,7 @@ macro_rules! session_op {
 impl Party {
     /// Connects as party `role` (0 or 1) to the peer over `peer`, with correlated randomness
     /// from a dealer reached over `dealer` (see `Dealer.serve`). `options`:
-    /// `{ fracBits?: number (16), truncation?: "local" | "pairs", maxFrame?: number }`, the same
+    /// `{ fracBits?: number (16), truncation?: "local" | "pairs" | "exact", maxFrame?: number }`, the same
     /// on both parties. The party's own seed comes from `crypto.getRandomValues`.
     #[wasm_bindgen(js_name = withDealer)]
     pub async fn with_dealer(
@@ -274,7 +270,6 @@ impl Party {
             role,
             Session {
                 party: CoreParty::new(role, peer.clone(), Source::Dealer(client), seed, config),
-                gc: Channel::with_max_frame(peer.clone(), config.max_frame),
                 peer,
                 offline,
             },
@@ -318,7 +313,6 @@ impl Party {
                     seed,
                     config,
                 ),
-                gc: Channel::with_max_frame(peer.clone(), config.max_frame),
                 peer,
                 offline,
             },
@@ -342,7 +336,7 @@ impl Party {
                 "the party is busy, failed or closed; read stats between operations",
             ));
         };
-        let p = s.party.stats() + s.gc.stats();
+        let p = s.party.stats();
         let o = s.party.correlations().stats();
         Ok(convert::object(&[
             ("bytesSent", p.bytes_sent as f64),
@@ -468,6 +462,108 @@ impl Party {
         session_op!(self, "truncate", |s| s.party.truncate(&x.0, bits).await).map(Shares)
     }
 
+    /// `max(x, 0)` elementwise (a garbled circuit per batch).
+    pub async fn relu(&self, x: &Shares) -> Res<Shares> {
+        session_op!(self, "relu", |s| s.party.relu(&x.0).await).map(Shares)
+    }
+
+    /// `[relu(x), drelu(x)]`: ReLU and its derivative (1.0 where `x >= 0`, else 0.0) together.
+    #[wasm_bindgen(js_name = reluWithDerivative, unchecked_return_type = "Promise<[Shares, Shares]>")]
+    pub async fn relu_with_derivative(&self, x: &Shares) -> Res<js_sys::Array> {
+        let (r, d) = session_op!(self, "relu_with_derivative", |s| s
+            .party
+            .relu_with_derivative(&x.0)
+            .await)?;
+        Ok(pair(r, d))
+    }
+
+    /// 1.0 where `x >= 0`, else 0.0, elementwise.
+    pub async fn drelu(&self, x: &Shares) -> Res<Shares> {
+        session_op!(self, "drelu", |s| s.party.drelu(&x.0).await).map(Shares)
+    }
+
+    /// 1.0 where `x < y`, else 0.0, elementwise.
+    #[wasm_bindgen(js_name = lessThan)]
+    pub async fn less_than(&self, x: &Shares, y: &Shares) -> Res<Shares> {
+        session_op!(self, "less_than", |s| s.party.less_than(&x.0, &y.0).await).map(Shares)
+    }
+
+    /// SecureML's sigmoid: 0 below -1/2, `x + 1/2` between, 1 above 1/2.
+    #[wasm_bindgen(js_name = sigmoidPiecewise)]
+    pub async fn sigmoid_piecewise(&self, x: &Shares) -> Res<Shares> {
+        session_op!(self, "sigmoid_piecewise", |s| s
+            .party
+            .sigmoid_piecewise(&x.0)
+            .await)
+        .map(Shares)
+    }
+
+    /// The logistic sigmoid, piecewise-linear with many segments.
+    pub async fn sigmoid(&self, x: &Shares) -> Res<Shares> {
+        session_op!(self, "sigmoid", |s| s.party.sigmoid(&x.0).await).map(Shares)
+    }
+
+    /// The maximum of each row (`rows x 1`).
+    pub async fn max(&self, x: &Shares) -> Res<Shares> {
+        session_op!(self, "max", |s| s.party.max(&x.0).await).map(Shares)
+    }
+
+    /// `[max, index]` of each row; the index as a fixed-point integer (0.0, 1.0, ...).
+    #[wasm_bindgen(unchecked_return_type = "Promise<[Shares, Shares]>")]
+    pub async fn argmax(&self, x: &Shares) -> Res<js_sys::Array> {
+        let (m, i) = session_op!(self, "argmax", |s| s.party.argmax(&x.0).await)?;
+        Ok(pair(m, i))
+    }
+
+    /// SecureML's softmax replacement per row: `relu(x_i) / sum_j relu(x_j)`.
+    #[wasm_bindgen(js_name = reluSoftmax)]
+    pub async fn relu_softmax(&self, x: &Shares) -> Res<Shares> {
+        session_op!(self, "relu_softmax", |s| s.party.relu_softmax(&x.0).await).map(Shares)
+    }
+
+    /// Max pooling of images stored one per row (channel-major), with a square window.
+    #[wasm_bindgen(js_name = maxPool)]
+    pub async fn max_pool(
+        &self,
+        x: &Shares,
+        channels: u32,
+        height: u32,
+        width: u32,
+        window: u32,
+        stride: u32,
+    ) -> Res<Shares> {
+        let pool = Pool2d {
+            channels: channels as usize,
+            height: height as usize,
+            width: width as usize,
+            window: window as usize,
+            stride: stride as usize,
+        };
+        session_op!(self, "max_pool", |s| s.party.max_pool(&x.0, pool).await).map(Shares)
+    }
+
+    /// Divides by `2^bits` exactly (floor), inside a garbled circuit.
+    #[wasm_bindgen(js_name = truncateExact)]
+    pub async fn truncate_exact(&self, x: &Shares, bits: u32) -> Res<Shares> {
+        session_op!(self, "truncate_exact", |s| s
+            .party
+            .truncate_exact(&x.0, bits)
+            .await)
+        .map(Shares)
+    }
+
+    /// XOR-shared bits (this party's shares, 0/1, e.g. from `runCircuit(.., "shared")`) as
+    /// arithmetic shares of the integers 0 or 1 (a column vector).
+    #[wasm_bindgen(js_name = bitsToArithmetic)]
+    pub async fn bits_to_arithmetic(&self, bits: Vec<u8>) -> Res<Shares> {
+        let b = convert::bits("bitsToArithmetic", "bits", &bits)?;
+        session_op!(self, "bits_to_arithmetic", |s| s
+            .party
+            .bits_to_arithmetic(&b)
+            .await)
+        .map(Shares)
+    }
+
     /// Receives this party's shares of a `rows x cols` batch a data owner sends with
     /// `DataOwner.share` over `link`.
     #[wasm_bindgen(js_name = receiveOwnerInput)]
@@ -529,28 +625,11 @@ impl Party {
             })
             .collect::<Res<Vec<Role>>>()?;
         let inputs = convert::bits(op, "inputs", &inputs)?;
-        let seed = fresh_seed().map_err(|e| invalid(op, &e))?;
-        let mut rng = seed.prg(Domain::GARBLING, 0);
         let circuit = circuit.inner();
-        let role = self.role;
-        let r = session_op!(self, "garbled circuit", |s| {
-            let s = &mut *s;
-            let job = Job {
-                circuit: &circuit,
-                owners: &owners,
-                inputs: &inputs,
-                reveal,
-            };
-            gc::execute(
-                role,
-                &mut s.gc,
-                s.party.correlations_mut(),
-                &FixedKeyAes::new(),
-                &mut rng,
-                job,
-            )
-            .await
-        })?;
+        let r = session_op!(self, "run_circuit", |s| s
+            .party
+            .run_circuit(&circuit, &owners, &inputs, reveal)
+            .await)?;
         Ok(r.into_iter().map(u8::from).collect())
     }
 
@@ -596,6 +675,11 @@ impl Party {
             _ => Err(invalid(op, "the party is busy, failed or closed")),
         }
     }
+}
+
+/// Two results as a JS array `[a, b]`.
+fn pair(a: fixshare::Shares<u64>, b: fixshare::Shares<u64>) -> js_sys::Array {
+    js_sys::Array::of2(&Shares(a).into(), &Shares(b).into())
 }
 
 /// A local elementwise operation on two shares of the same shape.

@@ -47,7 +47,7 @@ test('out-of-range values, bad options, bad roles, bad transports', async () => 
   await assert.rejects(fx.Party.withDealer(2, {}, {}), /role must be 0 or 1, got 2/);
   await assert.rejects(fx.Party.withDealer(0, {}, {}), /the peer transport must be an object with send\(Uint8Array\) and recv\(n\) methods/);
   const [t0, t1] = pair();
-  await assert.rejects(fx.Party.withDealer(0, t0, t1, { truncation: 'exact-ish' }), /option truncation must be "local" or "pairs"/);
+  await assert.rejects(fx.Party.withDealer(0, t0, t1, { truncation: 'exact-ish' }), /option truncation must be "local", "pairs" or "exact"/);
   await assert.rejects(fx.Party.withOt(0, t0, t1, { fracBits: 99 }), /Party.withOt: fixed_point: invalid argument: fractional bits must be at most 62/);
   await assert.rejects(fx.Party.withDealer(0, t0, t1, { maxFrame: -1 }), /option maxFrame must be a non-negative integer/);
   t0.close();
