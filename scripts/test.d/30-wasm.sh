@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The WASM suite (issue 6): builds the npm package (wasm/build.sh: size-optimized wasm, then
+# wasm-bindgen for --target web and --target nodejs, and the .wasm size raw and gzipped), runs
+# the Node tests (two parties over MessageChannels: products, matrix products, ReLU and the rest
+# of the non-linear layer, data owners, Bristol circuits, bad input and failing transports,
+# each against plaintext) and the browser example in headless Chromium (a data-owner page and
+# two parties in Web Workers; results read from the DOM and compared with plaintext;
+# screenshots in target/wasm-browser/).
+# Installs what it needs, idempotently: the wasm32 target, wasm-bindgen-cli 0.2.130 (the
+# crate's pinned version), node/npm and chromium via apt if missing, and playwright-core into
+# wasm/node_modules (gitignored).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+
+need_pkgs=()
+command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
+[ -x /usr/bin/chromium ] || need_pkgs+=(chromium)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    echo "installing: ${need_pkgs[*]}"
+    apt-get update -qq || true
+    TMPDIR=$(mktemp -d) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends -o DPkg::Lock::Timeout=300 "${need_pkgs[@]}" >/dev/null
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+    echo "Node $node_major is too old: the tests need Node 20 or later (globalThis.crypto, node --test)" >&2
+    exit 1
+fi
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown ||
+    rustup target add wasm32-unknown-unknown
+want=0.2.130
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+    # No --locked: one locked dependency of this release is missing from the registry.
+    cargo install wasm-bindgen-cli --version "$want"
+fi
+
+cd wasm
+if [ "$(node -p 'try { require("playwright-core/package.json").version } catch { "" }')" != 1.65.1 ]; then
+    npm install --no-audit --no-fund
+fi
+
+echo "--- build"
+./build.sh
+echo "--- Node tests"
+node --test tests/node/*.test.mjs
+echo "--- headless Chromium (/usr/bin/chromium)"
+node tests/browser/example.mjs
+echo "--- wasm suite passed"
