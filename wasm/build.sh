@@ -12,8 +12,12 @@ cargo build -p fixshare-wasm --profile wasm-release --target wasm32-unknown-unkn
 wasm="$target_dir/wasm32-unknown-unknown/wasm-release/fixshare_wasm.wasm"
 
 rm -rf pkg/web pkg/node
-wasm-bindgen --target web --out-dir pkg/web "$wasm"
-wasm-bindgen --target nodejs --out-dir pkg/node "$wasm"
+# Without the name section (function names for stack traces: about 200 KB raw); set
+# FIXSHARE_WASM_NAMES=1 to keep it.
+strip=(--remove-name-section --remove-producers-section)
+[ "${FIXSHARE_WASM_NAMES:-0}" = 1 ] && strip=()
+wasm-bindgen --target web "${strip[@]}" --out-dir pkg/web "$wasm"
+wasm-bindgen --target nodejs "${strip[@]}" --out-dir pkg/node "$wasm"
 # The web build is ES modules; tell Node so too, should anyone import it there.
 printf '{ "type": "module" }\n' > pkg/web/package.json
 printf '{ "type": "commonjs" }\n' > pkg/node/package.json
