@@ -44,6 +44,24 @@ pub(crate) fn check_len(
     Ok(())
 }
 
+/// The most elements one argument or result may have (512 MiB of ring elements): larger
+/// requests are refused before anything is allocated, since a failed allocation would trap.
+pub(crate) const MAX_ELEMENTS: u64 = 1 << 26;
+
+/// `rows * cols`, if it is within [`MAX_ELEMENTS`].
+pub(crate) fn elements(op: &str, rows: u64, cols: u64) -> Result<usize, JsError> {
+    let n = rows.saturating_mul(cols);
+    if n > MAX_ELEMENTS {
+        return Err(invalid(
+            op,
+            &format!(
+                "{rows} x {cols} is more than the {MAX_ELEMENTS} elements allowed per operation"
+            ),
+        ));
+    }
+    Ok(n as usize)
+}
+
 /// Party 0 or 1.
 pub(crate) fn role(op: &str, r: u32) -> Result<Role, JsError> {
     match r {

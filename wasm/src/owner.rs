@@ -179,6 +179,7 @@ impl DataOwner {
     /// Receives both servers' shares of `n` results (`Party.sendOwnerOutput`) and reconstructs
     /// them.
     pub async fn reconstruct(&self, n: u32) -> Result<Vec<f64>, JsError> {
+        convert::elements("reconstruct", n.into(), 1)?;
         let mut st = Link::take(&self.state, "reconstruct", "data owner")?;
         let s = &mut *st;
         let mut out = vec![0.0; n as usize];

@@ -369,6 +369,7 @@ impl Party {
     /// Receives this party's share of a `rows x cols` matrix the peer shares with `shareInput`.
     #[wasm_bindgen(js_name = receiveInput)]
     pub async fn receive_input(&self, rows: u32, cols: u32) -> Res<Shares> {
+        convert::elements("receiveInput", rows.into(), cols.into())?;
         session_op!(self, "receive_input", |s| s
             .party
             .receive_input(rows as usize, cols as usize)
@@ -449,6 +450,7 @@ impl Party {
 
     /// The fixed-point matrix product of `x` (m x k) and `y` (k x n), one round.
     pub async fn matmul(&self, x: &Shares, y: &Shares) -> Res<Shares> {
+        convert::elements("matmul", x.0.rows() as u64, y.0.cols() as u64)?;
         session_op!(self, "matmul", |s| s.party.matmul(&x.0, &y.0).await).map(Shares)
     }
 
@@ -568,11 +570,8 @@ impl Party {
     /// `DataOwner.share` over `link`.
     #[wasm_bindgen(js_name = receiveOwnerInput)]
     pub async fn receive_owner_input(&self, link: &OwnerLink, rows: u32, cols: u32) -> Res<Shares> {
-        let n = (rows as u64) * (cols as u64);
-        if n > (u32::MAX as u64) {
-            return Err(invalid("receiveOwnerInput", "rows * cols is too large"));
-        }
-        let v = link.receive(self.role, n as usize).await?;
+        let n = convert::elements("receiveOwnerInput", rows.into(), cols.into())?;
+        let v = link.receive(self.role, n).await?;
         fixshare::Shares::matrix(rows as usize, cols as usize, v)
             .map(Shares)
             .map_err(|e| JsError::new(&e.to_string()))

@@ -164,3 +164,24 @@ test('a peer that sends nothing, a busy party, a second recv', async () => {
   await Promise.allSettled([q0.close(), q1.close()]);
   await dealer;
 });
+
+test('sizes beyond the per-operation limit are refused before allocating', async () => {
+  const s = await session();
+  await assert.rejects(s.p1.receiveInput(1 << 20, 1 << 10), /receiveInput: 1048576 x 1024 is more than the 67108864 elements allowed/);
+  const [o0, l0] = pair();
+  const [o1, l1] = pair();
+  const owner = new fx.DataOwner(o0, o1);
+  await assert.rejects(owner.reconstruct(0xffffffff), /reconstruct: 4294967295 x 1 is more than/);
+  await assert.rejects(s.p0.receiveOwnerInput(new fx.OwnerLink(l0), 1 << 16, 1 << 16), /receiveOwnerInput: 65536 x 65536/);
+  // An outer product whose result would not fit.
+  const v = fx.Shares.fromRaw(1 << 14, 1, new BigUint64Array(1 << 14));
+  await assert.rejects(s.p0.matmul(v, v.transpose()), /matmul: 16384 x 16384 is more than/);
+  // None of these touched the session.
+  const [x0, x1] = await Promise.all([s.p0.shareInput([3], 1, 1), s.p1.receiveInput(1, 1)]);
+  const [r0] = await Promise.all([s.p0.reveal(x0), s.p1.reveal(x1)]);
+  assert.deepEqual([...r0], [3]);
+  await owner.close();
+  l0.close();
+  l1.close();
+  await s.close();
+});
