@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The WASM suite (issue 6): builds the npm package (wasm/build.sh: size-optimized wasm, then
 # wasm-bindgen for --target web and --target nodejs, and the .wasm size raw and gzipped), runs
-# the Node tests (two parties over MessageChannels: products, matrix products, ReLU and the rest
+# the Node tests (two parties over MessageChannels, and in two worker threads: products, matrix products, ReLU and the rest
 # of the non-linear layer, data owners, Bristol circuits, bad input and failing transports,
 # each against plaintext) and the browser example in headless Chromium (a data-owner page and
 # two parties in Web Workers; results read from the DOM and compared with plaintext;
