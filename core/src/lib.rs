@@ -87,6 +87,8 @@ pub use correlated::ot::OtCorrelations;
 #[cfg(feature = "alloc")]
 pub use correlated::preprocessed::Preprocessed;
 #[cfg(feature = "alloc")]
+pub use correlated::source::OfflineSource;
+#[cfg(feature = "alloc")]
 pub use nonlinear::{PiecewiseLinear, Pool2d};
 #[cfg(feature = "alloc")]
 pub use party::{Config, Party, Truncation};

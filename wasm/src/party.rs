@@ -6,80 +6,16 @@ use crate::entropy::fresh_seed;
 use crate::error::{core_error, invalid};
 use crate::owner::OwnerLink;
 use crate::transport::JsTransport;
-use fixshare::correlated::{
-    MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples, TruncationPairs,
-};
 use fixshare::gc::Reveal;
 use fixshare::nonlinear::Pool2d;
-use fixshare::{Correlations, DealerClient, Error, OtCorrelations, Ring, Role, Stats};
+use fixshare::{DealerClient, Error, OfflineSource, OtCorrelations, Role};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-/// Where a party's correlated randomness comes from.
-pub(crate) enum Source {
-    /// A third party, the [`crate::dealer::Dealer`].
-    Dealer(DealerClient<JsTransport>),
-    /// Oblivious transfer with the peer, over a connection of its own.
-    Ot(Box<OtCorrelations<JsTransport>>),
-}
-
-impl Source {
-    fn stats(&self) -> Stats {
-        match self {
-            Source::Dealer(d) => d.stats(),
-            Source::Ot(o) => o.stats(),
-        }
-    }
-}
-
-impl Correlations for Source {
-    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
-        match self {
-            Source::Dealer(d) => d.triples(n).await,
-            Source::Ot(o) => o.triples(n).await,
-        }
-    }
-    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
-        match self {
-            Source::Dealer(d) => d.square_pairs(n).await,
-            Source::Ot(o) => o.square_pairs(n).await,
-        }
-    }
-    async fn matrix_triple<R: Ring>(
-        &mut self,
-        m: usize,
-        k: usize,
-        n: usize,
-    ) -> Result<MatrixTriple<R>, Error> {
-        match self {
-            Source::Dealer(d) => d.matrix_triple(m, k, n).await,
-            Source::Ot(o) => o.matrix_triple(m, k, n).await,
-        }
-    }
-    async fn truncation_pairs<R: Ring>(
-        &mut self,
-        n: usize,
-        shift: u32,
-    ) -> Result<TruncationPairs<R>, Error> {
-        match self {
-            Source::Dealer(d) => d.truncation_pairs(n, shift).await,
-            Source::Ot(o) => o.truncation_pairs(n, shift).await,
-        }
-    }
-    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
-        match self {
-            Source::Dealer(d) => d.random_ot_sender(n).await,
-            Source::Ot(o) => o.random_ot_sender(n).await,
-        }
-    }
-    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
-        match self {
-            Source::Dealer(d) => d.random_ot_receiver(n).await,
-            Source::Ot(o) => o.random_ot_receiver(n).await,
-        }
-    }
-}
+/// Where a party's correlated randomness comes from: the [`crate::dealer::Dealer`], or oblivious
+/// transfer with the peer over a connection of its own.
+pub(crate) type Source = OfflineSource<JsTransport>;
 
 type CoreParty = fixshare::Party<JsTransport, Source>;
 

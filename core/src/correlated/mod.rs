@@ -3,11 +3,12 @@
 //! [`Correlations`] is the one trait every source implements; the online protocols only ever see
 //! this party's share of each correlation. Sources: [`dealer`] (a third party, seed-compressed),
 //! and OT-based generation without a third party. [`preprocessed::Preprocessed`] runs any source
-//! ahead of the online phase.
+//! ahead of the online phase; [`source::OfflineSource`] picks the dealer or OT at run time.
 
 pub mod dealer;
 pub mod ot;
 pub mod preprocessed;
+pub mod source;
 
 use crate::error::{Error, ErrorKind};
 use crate::ring::Ring;

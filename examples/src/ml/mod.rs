@@ -11,8 +11,8 @@ use fixshare::correlated::{
 use fixshare::data_owner::{self, DataOwner};
 use fixshare::ml::{self, DataError, Dataset, FeatureStats, GlmModel, SgdParams, Standardizer};
 use fixshare::{
-    Channel, Config, Dealer, DealerClient, Error, FixedPoint, MemoryTransport, OtCorrelations,
-    Party, Ring, Role, Seed, Stats, Transport, Truncation, block_on_thread, duplex,
+    Channel, Config, Dealer, DealerClient, Error, FixedPoint, MemoryTransport, OfflineSource,
+    OtCorrelations, Party, Ring, Role, Seed, Stats, Transport, Truncation, block_on_thread, duplex,
 };
 use std::fmt;
 use std::thread;
@@ -635,64 +635,14 @@ pub fn run_glm_local(
     })
 }
 
-/// Either offline source, so that one session type serves both.
-pub enum Source<T> {
-    /// The dealer's client.
-    Dealer(DealerClient<T>),
-    /// OT extension with the peer.
-    Ot(Box<OtCorrelations<T>>),
-}
-
-macro_rules! dispatch {
-    ($self:ident, $s:ident => $call:expr) => {
-        match $self {
-            Source::Dealer($s) => $call.await,
-            Source::Ot($s) => $call.await,
-        }
-    };
-}
-
-impl<T: Transport> Correlations for Source<T> {
-    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
-        dispatch!(self, s => s.triples(n))
-    }
-    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
-        dispatch!(self, s => s.square_pairs(n))
-    }
-    async fn matrix_triple<R: Ring>(
-        &mut self,
-        m: usize,
-        k: usize,
-        n: usize,
-    ) -> Result<MatrixTriple<R>, Error> {
-        dispatch!(self, s => s.matrix_triple(m, k, n))
-    }
-    async fn truncation_pairs<R: Ring>(
-        &mut self,
-        n: usize,
-        shift: u32,
-    ) -> Result<TruncationPairs<R>, Error> {
-        dispatch!(self, s => s.truncation_pairs(n, shift))
-    }
-    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
-        dispatch!(self, s => s.random_ot_sender(n))
-    }
-    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
-        dispatch!(self, s => s.random_ot_receiver(n))
-    }
-}
-
-impl<T: Transport> SourceStats for Source<T> {
+impl<T: Transport> SourceStats for OfflineSource<T> {
     fn source_stats(&self) -> Stats {
-        match self {
-            Source::Dealer(s) => s.stats(),
-            Source::Ot(s) => s.stats(),
-        }
+        self.stats()
     }
 }
 
 /// The session type of [`run_pair`].
-pub type LocalParty = Party<MemoryTransport, Timed<Source<MemoryTransport>>, u64>;
+pub type LocalParty = Party<MemoryTransport, Timed<OfflineSource<MemoryTransport>>, u64>;
 
 /// Runs `body` as server 0 and server 1 on two threads joined by in-memory transports, with
 /// the offline phase `offline` (a dealer thread, or OT between them), and returns both results.
@@ -731,10 +681,12 @@ where
             block_on_thread(async move {
                 let t = Instant::now();
                 let src = match offline {
-                    Offline::Dealer => Source::Dealer(DealerClient::connect(role, link).await?),
+                    Offline::Dealer => {
+                        OfflineSource::Dealer(DealerClient::connect(role, link).await?)
+                    }
                     Offline::Ot => {
                         let s = task.seed_for(300 + role.index() as u64);
-                        Source::Ot(Box::new(OtCorrelations::setup(role, link, s).await?))
+                        OfflineSource::Ot(Box::new(OtCorrelations::setup(role, link, s).await?))
                     }
                 };
                 let seed = task.seed_for(role.index() as u64);
