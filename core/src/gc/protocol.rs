@@ -313,8 +313,9 @@ async fn evaluate_side<T: Transport, C: Correlations, H: BlockHash>(
 /// Stream frames carry at most this many bytes (also capped by the channel's maximum frame).
 const STREAM_FRAME: usize = 1 << 17;
 
+/// Bytes per stream frame: whole blocks, at least one.
 fn stream_frame<T: Transport>(peer: &Channel<T>) -> usize {
-    STREAM_FRAME.min(peer.max_frame()).max(16)
+    STREAM_FRAME.min(peer.max_frame()).max(16) / 16 * 16
 }
 
 /// The garbler's side of a stream of known length: blocks are buffered and sent in frames of
@@ -328,7 +329,7 @@ struct StreamWriter<'a, T> {
 
 impl<'a, T: Transport> StreamWriter<'a, T> {
     fn new(peer: &'a mut Channel<T>, total: usize) -> Self {
-        let frame = stream_frame(peer) / 16 * 16;
+        let frame = stream_frame(peer);
         StreamWriter {
             buf: vec![0u8; frame.min(total)],
             peer,
@@ -385,7 +386,7 @@ struct StreamReader<'a, T> {
 
 impl<'a, T: Transport> StreamReader<'a, T> {
     fn new(peer: &'a mut Channel<T>, total: usize) -> Self {
-        let frame = stream_frame(peer) / 16 * 16;
+        let frame = stream_frame(peer);
         StreamReader {
             buf: vec![0u8; frame.min(total)],
             peer,
