@@ -46,8 +46,8 @@ impl DataOwner {
     pub async fn share<R: Ring, T0: Transport, T1: Transport>(
         &mut self,
         values: &[f64],
-        server0: &mut Channel<T0>,
-        server1: &mut Channel<T1>,
+        server0: &mut Channel<'_, T0>,
+        server1: &mut Channel<'_, T1>,
     ) -> Result<(), Error> {
         for &v in values {
             self.fixed.encode::<R>(v).map_err(|e| e.in_op("share"))?;
@@ -75,8 +75,8 @@ impl DataOwner {
     /// Receives both servers' shares of `out.len()` outputs and writes the reconstructed values.
     pub async fn reconstruct<R: Ring, T0: Transport, T1: Transport>(
         &self,
-        server0: &mut Channel<T0>,
-        server1: &mut Channel<T1>,
+        server0: &mut Channel<'_, T0>,
+        server1: &mut Channel<'_, T1>,
         out: &mut [f64],
     ) -> Result<(), Error> {
         let fixed = self.fixed;
@@ -106,8 +106,8 @@ impl DataOwner {
     /// Like [`DataOwner::reconstruct`] into a fixed-capacity vector of `n <= N` values.
     pub async fn reconstruct_vec<R: Ring, T0: Transport, T1: Transport, const N: usize>(
         &self,
-        server0: &mut Channel<T0>,
-        server1: &mut Channel<T1>,
+        server0: &mut Channel<'_, T0>,
+        server1: &mut Channel<'_, T1>,
         n: usize,
     ) -> Result<heapless::Vec<f64, N>, Error> {
         let mut out = heapless::Vec::new();
@@ -133,7 +133,7 @@ pub const OUTPUT_PIECE: usize = 16;
 /// Server 0 expands the seed it receives; server 1 receives the masked values.
 pub async fn receive_shares<R: Ring, T: Transport>(
     role: Role,
-    owner: &mut Channel<T>,
+    owner: &mut Channel<'_, T>,
     out: &mut [R],
 ) -> Result<(), Error> {
     match role {
@@ -173,7 +173,7 @@ pub async fn receive_shares<R: Ring, T: Transport>(
 /// Server side: sends this server's shares of outputs back to a data owner, in the pieces
 /// [`DataOwner::reconstruct`] expects.
 pub async fn send_output<R: Ring, T: Transport>(
-    owner: &mut Channel<T>,
+    owner: &mut Channel<'_, T>,
     shares: &[R],
 ) -> Result<(), Error> {
     for piece in shares.chunks(OUTPUT_PIECE) {

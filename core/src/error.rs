@@ -4,8 +4,8 @@ use core::fmt;
 
 /// An error from a fixshare operation: the operation's name and what went wrong.
 ///
-/// A [`crate::Party`] that returned an error is poisoned: every later call fails with
-/// [`ErrorKind::Poisoned`], because the two parties can no longer be in step.
+/// A session whose operation failed after communicating is poisoned: every later call fails with
+/// [`ErrorKind::Poisoned`], because the parties can no longer be in step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Error {
     op: &'static str,
@@ -28,6 +28,14 @@ pub enum ErrorKind {
         expected: u16,
         /// The tag that arrived.
         got: u16,
+    },
+    /// A frame from the peer arrived on another sub-channel of the link than the one being read:
+    /// the parties are out of step.
+    UnexpectedChannel {
+        /// The sub-channel this side was reading.
+        expected: u8,
+        /// The sub-channel the frame was sent on.
+        got: u8,
     },
     /// A frame from the peer carried the wrong sequence number: a frame was lost or replayed.
     BadSequence {
@@ -75,6 +83,11 @@ pub enum ErrorKind {
     InvalidArgument(&'static str),
     /// The session failed earlier and can no longer be used.
     Poisoned,
+    /// An operation of the session is running, or was abandoned half-way (its future dropped, a
+    /// panic): the parties may be out of step, so the session can no longer be used.
+    Busy,
+    /// The session was closed by its owner.
+    SessionClosed,
     /// A group element from the peer is not a valid point (non-canonical encoding, or the identity).
     InvalidPoint(&'static str),
     /// A boolean circuit is malformed: `line` is the 1-based line of a Bristol Fashion file
@@ -130,6 +143,12 @@ impl fmt::Display for ErrorKind {
                     "peer sent a frame for operation {got:#06x}, expected {expected:#06x}"
                 )
             }
+            ErrorKind::UnexpectedChannel { expected, got } => {
+                write!(
+                    f,
+                    "peer sent a frame on sub-channel {got}, expected sub-channel {expected}"
+                )
+            }
             ErrorKind::BadSequence { expected, got } => {
                 write!(f, "peer sent frame number {got}, expected {expected}")
             }
@@ -154,6 +173,11 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             ErrorKind::Poisoned => write!(f, "the session failed earlier and is poisoned"),
+            ErrorKind::Busy => write!(
+                f,
+                "an operation of the session is running or was abandoned half-way"
+            ),
+            ErrorKind::SessionClosed => write!(f, "the session is closed"),
             ErrorKind::InvalidPoint(what) => write!(f, "invalid group element: {what}"),
             ErrorKind::BadCircuit { line: 0, reason } => write!(f, "bad circuit: {reason}"),
             ErrorKind::BadCircuit { line, reason } => {

@@ -14,7 +14,9 @@
 //! - [`data_owner`]: seed-compressed sharing from devices without an allocator.
 //! - [`correlated`] (`alloc`): the offline phase: triples, matrix triples, truncation pairs, random OTs,
 //!   from a [`Dealer`].
-//! - [`arith`] (`alloc`): the online protocols as pure steps; [`Party`] runs them.
+//! - [`topology`], [`context`] (`alloc`): who takes part, and a party's [`Context`] (links to its
+//!   peers, correlation source, PRG streams, number format, state guard) that protocols run on.
+//! - [`arith`] (`alloc`): the online protocols, as pure steps and as functions of a context.
 //! - [`gc`], [`ot`] (`alloc`): garbled circuits (half-gates, Bristol Fashion) and oblivious
 //!   transfer (Chou-Orlandi base OT, IKNP extension).
 //! - [`nonlinear`] (`alloc`): ReLU, comparisons, sigmoids, max/argmax, max pooling and exact
@@ -51,6 +53,8 @@ pub mod transport;
 #[cfg(feature = "alloc")]
 pub mod arith;
 #[cfg(feature = "alloc")]
+pub mod context;
+#[cfg(feature = "alloc")]
 pub mod correlated;
 #[cfg(feature = "alloc")]
 pub mod gc;
@@ -64,6 +68,8 @@ pub mod ot;
 pub mod party;
 #[cfg(feature = "alloc")]
 pub mod share;
+#[cfg(feature = "alloc")]
+pub mod topology;
 
 pub use data_owner::DataOwner;
 pub use error::{Error, ErrorKind};
@@ -76,7 +82,7 @@ pub use ring::Ring;
 pub use role::Role;
 #[cfg(feature = "std")]
 pub use transport::memory::{MemoryTransport, duplex};
-pub use transport::{Channel, Stats, Transport, TransportError};
+pub use transport::{Channel, Link, Stats, Sub, Transport, TransportError};
 
 #[cfg(feature = "alloc")]
 pub use correlated::Correlations;
@@ -91,6 +97,10 @@ pub use correlated::source::OfflineSource;
 #[cfg(feature = "alloc")]
 pub use nonlinear::{PiecewiseLinear, Pool2d};
 #[cfg(feature = "alloc")]
-pub use party::{Config, Party, Truncation};
+pub use context::{Config, Context, State, Truncation};
+#[cfg(feature = "alloc")]
+pub use party::Party;
 #[cfg(feature = "alloc")]
 pub use share::Shares;
+#[cfg(feature = "alloc")]
+pub use topology::{Duty, Links, PartyId, Topology};

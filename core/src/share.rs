@@ -135,6 +135,27 @@ impl<R: Ring> Shares<R> {
         })
     }
 
+    /// `self + other`, elementwise (local: shares of the sum).
+    pub fn add(&self, other: &Self) -> Result<Self, Error> {
+        self.zip_with(other, "add", R::add)
+    }
+
+    /// `self - other`, elementwise (local).
+    pub fn sub(&self, other: &Self) -> Result<Self, Error> {
+        self.zip_with(other, "sub", R::sub)
+    }
+
+    /// `-self`, elementwise (local).
+    pub fn neg(&self) -> Self {
+        self.map(R::neg)
+    }
+
+    /// `self * c` for a public integer `c`: exact, no truncation (local).
+    pub fn mul_integer(&self, c: i64) -> Self {
+        let c = R::from_i128(c as i128);
+        self.map(|v| v.mul(c))
+    }
+
     /// A share of this one's shape holding `data` (which must have as many elements).
     pub(crate) fn with_data(&self, data: Vec<R>) -> Result<Self, Error> {
         Shares::matrix(self.rows, self.cols, data)

@@ -2,11 +2,12 @@
 //!
 //! Each protocol is split into the message a party computes from its shares and a correlation
 //! (`mask`), and the local step that finishes once the opened values are known (`combine`).
-//! [`crate::Party`] runs the exchange between the two. Local operations (add, sub, neg, public
-//! constants) need no communication and live on `Party` directly.
+//! [`online`] runs the exchange between the two over a [`crate::Context`]. Local operations
+//! (add, sub, neg, integer constants) need no communication and live on [`crate::Shares`].
 
 pub mod beaver;
 pub mod matmul;
+pub mod online;
 pub mod truncation;
 
 use crate::ring::Ring;

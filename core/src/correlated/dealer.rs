@@ -24,7 +24,8 @@ use crate::prg::{Domain, Prg, Seed};
 use crate::ring::{Ring, fill_random};
 use crate::role::Role;
 use crate::share::Shares;
-use crate::transport::{Channel, Stats, Transport, tag};
+use crate::topology::Links;
+use crate::transport::{Link, Stats, Sub, Transport, tag};
 use alloc::vec;
 use alloc::vec::Vec;
 use rand_core::Rng;
@@ -117,8 +118,8 @@ fn random_bits(prg: &mut Prg, n: usize) -> Vec<bool> {
 /// The dealer process: serves both parties until they close their connections.
 pub struct Dealer<T0, T1> {
     seed: Seed,
-    p0: Channel<T0>,
-    p1: Channel<T1>,
+    p0: Link<T0>,
+    p1: Link<T1>,
     max_matrix: usize,
 }
 
@@ -127,8 +128,8 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
     pub fn new(seed: Seed, to_party0: T0, to_party1: T1) -> Self {
         Dealer {
             seed,
-            p0: Channel::new(to_party0),
-            p1: Channel::new(to_party1),
+            p0: Link::new(to_party0),
+            p1: Link::new(to_party1),
             max_matrix: DEFAULT_MAX_MATRIX,
         }
     }
@@ -147,18 +148,21 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
             self.seed.derive(Domain::DEALER_PARTY_SEED, 1),
         ];
         self.p0
+            .channel(Sub::Offline)
             .send_frame("dealer.seed", tag::DEALER_SEED, seeds[0].as_bytes())
             .await?;
-        self.p0.flush("dealer.seed").await?;
+        self.p0.channel(Sub::Offline).flush("dealer.seed").await?;
         self.p1
+            .channel(Sub::Offline)
             .send_frame("dealer.seed", tag::DEALER_SEED, seeds[1].as_bytes())
             .await?;
-        self.p1.flush("dealer.seed").await?;
+        self.p1.channel(Sub::Offline).flush("dealer.seed").await?;
         let mut index = 0u64;
         loop {
             let mut buf = [0u8; REQUEST_LEN];
             match self
                 .p1
+                .channel(Sub::Offline)
                 .recv_frame("dealer.request", tag::DEALER_REQUEST, &mut buf)
                 .await
             {
@@ -169,6 +173,7 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
             let req = Request::decode(&buf)?;
             let mut buf0 = [0u8; REQUEST_LEN];
             self.p0
+                .channel(Sub::Offline)
                 .recv_frame("dealer.request", tag::DEALER_REQUEST, &mut buf0)
                 .await?;
             if Request::decode(&buf0)? != req {
@@ -182,7 +187,7 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                 64 => self.answer::<u64>(&seeds, index, req).await?,
                 _ => self.answer::<u128>(&seeds, index, req).await?,
             }
-            self.p1.flush("dealer").await?;
+            self.p1.channel(Sub::Offline).flush("dealer").await?;
             index += 1;
         }
         Ok((self.p0.stats(), self.p1.stats()))
@@ -218,7 +223,10 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                     let c1: Vec<R> = (0..n)
                         .map(|i| a0[i].add(a1[i]).mul(b0[i].add(b1[i])).sub(c0[i]))
                         .collect();
-                    self.p1.send_ring(op, tag::DEALER_CORRECTION, &c1).await?;
+                    self.p1
+                        .channel(Sub::Offline)
+                        .send_ring(op, tag::DEALER_CORRECTION, &c1)
+                        .await?;
                     left -= n;
                 }
             }
@@ -253,7 +261,10 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                             *o = o.sub(c);
                         }
                     }
-                    self.p1.send_ring(op, tag::DEALER_CORRECTION, &c1).await?;
+                    self.p1
+                        .channel(Sub::Offline)
+                        .send_ring(op, tag::DEALER_CORRECTION, &c1)
+                        .await?;
                     row += rows;
                 }
             }
@@ -277,7 +288,10 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                             .zip(&m0)
                             .map(|(r, &m)| R::from_u64(r.msb() as u64).sub(m)),
                     );
-                    self.p1.send_ring(op, tag::DEALER_CORRECTION, &corr).await?;
+                    self.p1
+                        .channel(Sub::Offline)
+                        .send_ring(op, tag::DEALER_CORRECTION, &corr)
+                        .await?;
                     left -= n;
                 }
             }
@@ -293,6 +307,7 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                         let chosen: Vec<u128> =
                             (0..n).map(|i| pairs[2 * i + c[i] as usize]).collect();
                         self.p1
+                            .channel(Sub::Offline)
                             .send_ring(op, tag::DEALER_CORRECTION, &chosen)
                             .await?;
                     } else {
@@ -307,6 +322,7 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                             pairs.extend_from_slice(&p);
                         }
                         self.p1
+                            .channel(Sub::Offline)
                             .send_ring(op, tag::DEALER_CORRECTION, &pairs)
                             .await?;
                     }
@@ -322,16 +338,17 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
 pub struct DealerClient<T> {
     role: Role,
     seed: Seed,
-    chan: Channel<T>,
+    chan: Link<T>,
     requests: u64,
 }
 
 impl<T: Transport> DealerClient<T> {
     /// Connects to the dealer as `role` and receives this party's seed.
     pub async fn connect(role: Role, transport: T) -> Result<Self, Error> {
-        let mut chan = Channel::new(transport);
+        let mut chan = Link::new(transport);
         let mut seed = [0u8; 32];
-        chan.recv_frame("dealer.seed", tag::DEALER_SEED, &mut seed)
+        chan.channel(Sub::Offline)
+            .recv_frame("dealer.seed", tag::DEALER_SEED, &mut seed)
             .await?;
         Ok(DealerClient {
             role,
@@ -354,9 +371,13 @@ impl<T: Transport> DealerClient<T> {
             dims,
         };
         self.chan
+            .channel(Sub::Offline)
             .send_frame("dealer.request", tag::DEALER_REQUEST, &req.encode())
             .await?;
-        self.chan.flush("dealer.request").await?;
+        self.chan
+            .channel(Sub::Offline)
+            .flush("dealer.request")
+            .await?;
         let index = self.requests;
         self.requests += 1;
         Ok(core::array::from_fn(|c| {
@@ -380,6 +401,7 @@ impl<T: Transport> DealerClient<T> {
         while left > 0 {
             let len = per_block(left.min(BLOCK));
             self.chan
+                .channel(Sub::Offline)
                 .recv_ring("dealer", tag::DEALER_CORRECTION, &mut out[at..at + len])
                 .await?;
             at += len;
@@ -389,8 +411,20 @@ impl<T: Transport> DealerClient<T> {
     }
 }
 
-impl<T: Transport> Correlations for DealerClient<T> {
-    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
+impl<T: Transport, L> Correlations<L> for DealerClient<T> {
+    fn own_stats(&self) -> Stats {
+        self.chan.stats()
+    }
+
+    fn own_activity(&self) -> u64 {
+        self.chan.activity()
+    }
+
+    async fn triples<R: Ring>(
+        &mut self,
+        _links: &mut Links<L>,
+        n: usize,
+    ) -> Result<Triples<R>, Error> {
         let [mut ga, mut gb, mut gc] = self.request::<R>(Kind::Triples, [n as u64, 0, 0]).await?;
         // Each component is one sequential stream (read in multiples of 4 bytes), so the
         // dealer's block-wise generation and this whole-vector generation agree.
@@ -403,7 +437,11 @@ impl<T: Transport> Correlations for DealerClient<T> {
         Ok(Triples { a, b, c })
     }
 
-    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
+    async fn square_pairs<R: Ring>(
+        &mut self,
+        _links: &mut Links<L>,
+        n: usize,
+    ) -> Result<SquarePairs<R>, Error> {
         let [mut ga, _, mut gc] = self.request::<R>(Kind::Squares, [n as u64, 0, 0]).await?;
         let a = random_vec(&mut ga, n);
         let s = match self.role {
@@ -415,6 +453,7 @@ impl<T: Transport> Correlations for DealerClient<T> {
 
     async fn matrix_triple<R: Ring>(
         &mut self,
+        _links: &mut Links<L>,
         m: usize,
         k: usize,
         n: usize,
@@ -431,6 +470,7 @@ impl<T: Transport> Correlations for DealerClient<T> {
                 let mut c = vec![R::ZERO; m * n];
                 for rows in c.chunks_mut((rows_per_frame * n).max(1)) {
                     self.chan
+                        .channel(Sub::Offline)
                         .recv_ring("dealer", tag::DEALER_CORRECTION, rows)
                         .await?;
                 }
@@ -446,6 +486,7 @@ impl<T: Transport> Correlations for DealerClient<T> {
 
     async fn truncation_pairs<R: Ring>(
         &mut self,
+        _links: &mut Links<L>,
         n: usize,
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error> {
@@ -478,7 +519,11 @@ impl<T: Transport> Correlations for DealerClient<T> {
         })
     }
 
-    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
+    async fn random_ot_sender(
+        &mut self,
+        _links: &mut Links<L>,
+        n: usize,
+    ) -> Result<RandomOtSender, Error> {
         let sender = self.role.index() as u64;
         let [mut g, _, _] = self
             .request::<u128>(Kind::Ot, [n as u64, sender, 0])
@@ -492,7 +537,11 @@ impl<T: Transport> Correlations for DealerClient<T> {
         })
     }
 
-    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
+    async fn random_ot_receiver(
+        &mut self,
+        _links: &mut Links<L>,
+        n: usize,
+    ) -> Result<RandomOtReceiver, Error> {
         let sender = self.role.peer().index() as u64;
         let [mut g0, mut g1, _] = self
             .request::<u128>(Kind::Ot, [n as u64, sender, 0])

@@ -2,7 +2,8 @@
 //!
 //! [`Correlations`] is the one trait every source implements; the online protocols only ever see
 //! this party's share of each correlation. Sources: [`dealer`] (a third party, seed-compressed),
-//! and OT-based generation without a third party. [`preprocessed::Preprocessed`] runs any source
+//! OT-based generation without a third party ([`ot`], over the same link as the online phase),
+//! and [`ideal`] (an in-process functionality for tests). [`preprocessed::Preprocessed`] runs any source
 //! ahead of the online phase; [`source::OfflineSource`] picks the dealer or OT at run time.
 
 pub mod dealer;
@@ -13,6 +14,8 @@ pub mod source;
 use crate::error::{Error, ErrorKind};
 use crate::ring::Ring;
 use crate::share::Shares;
+use crate::topology::Links;
+use crate::transport::Stats;
 use alloc::vec::Vec;
 
 /// This party's shares of `n` Beaver triples `c = a * b` (elementwise).
@@ -79,19 +82,31 @@ pub struct RandomOtReceiver {
     pub messages: Vec<u128>,
 }
 
-/// A source of correlated randomness for one party.
+/// A source of correlated randomness for one party, used over the links of type `T` of its session.
 ///
 /// Both parties must request the same correlations in the same order (the online protocols do);
-/// a source may check this and fail with a protocol error when they diverge.
+/// a source may check this and fail with a protocol error when they diverge. A source that talks
+/// to a session peer (OT with the other server) borrows that peer's link from `links` and uses
+/// its [`crate::transport::Sub::Offline`] sub-channel; a source that talks to a party only it
+/// knows (a dealer) owns that connection and reports its traffic by [`Correlations::own_stats`].
 #[allow(async_fn_in_trait)]
-pub trait Correlations {
+pub trait Correlations<T> {
     /// `n` elementwise Beaver triples.
-    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error>;
+    async fn triples<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<Triples<R>, Error>;
     /// `n` square pairs.
-    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error>;
+    async fn square_pairs<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<SquarePairs<R>, Error>;
     /// One matrix triple for an (m x k) by (k x n) product.
     async fn matrix_triple<R: Ring>(
         &mut self,
+        links: &mut Links<T>,
         m: usize,
         k: usize,
         n: usize,
@@ -99,41 +114,83 @@ pub trait Correlations {
     /// `n` truncation pairs for a shift of `shift` bits.
     async fn truncation_pairs<R: Ring>(
         &mut self,
+        links: &mut Links<T>,
         n: usize,
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error>;
     /// `n` random OTs in which this party is the sender (its peer calls [`Correlations::random_ot_receiver`]).
-    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error>;
+    async fn random_ot_sender(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<RandomOtSender, Error>;
     /// `n` random OTs in which this party is the receiver.
-    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error>;
+    async fn random_ot_receiver(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<RandomOtReceiver, Error>;
+    /// Traffic over connections the source owns itself (a dealer's); zero if it owns none.
+    fn own_stats(&self) -> Stats {
+        Stats::default()
+    }
+    /// Transport calls attempted over connections the source owns (see
+    /// [`crate::transport::Link::activity`]); zero if it owns none.
+    fn own_activity(&self) -> u64 {
+        0
+    }
 }
 
-impl<C: Correlations + ?Sized> Correlations for &mut C {
-    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
-        (**self).triples(n).await
+impl<T, C: Correlations<T> + ?Sized> Correlations<T> for &mut C {
+    async fn triples<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<Triples<R>, Error> {
+        (**self).triples(links, n).await
     }
-    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
-        (**self).square_pairs(n).await
+    async fn square_pairs<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<SquarePairs<R>, Error> {
+        (**self).square_pairs(links, n).await
     }
     async fn matrix_triple<R: Ring>(
         &mut self,
+        links: &mut Links<T>,
         m: usize,
         k: usize,
         n: usize,
     ) -> Result<MatrixTriple<R>, Error> {
-        (**self).matrix_triple(m, k, n).await
+        (**self).matrix_triple(links, m, k, n).await
     }
     async fn truncation_pairs<R: Ring>(
         &mut self,
+        links: &mut Links<T>,
         n: usize,
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error> {
-        (**self).truncation_pairs(n, shift).await
+        (**self).truncation_pairs(links, n, shift).await
     }
-    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
-        (**self).random_ot_sender(n).await
+    async fn random_ot_sender(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<RandomOtSender, Error> {
+        (**self).random_ot_sender(links, n).await
     }
-    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
-        (**self).random_ot_receiver(n).await
+    async fn random_ot_receiver(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<RandomOtReceiver, Error> {
+        (**self).random_ot_receiver(links, n).await
+    }
+    fn own_stats(&self) -> Stats {
+        (**self).own_stats()
+    }
+    fn own_activity(&self) -> u64 {
+        (**self).own_activity()
     }
 }

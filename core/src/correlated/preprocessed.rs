@@ -18,6 +18,8 @@ use super::{
 };
 use crate::error::{Error, ErrorKind};
 use crate::ring::Ring;
+use crate::topology::Links;
+use crate::transport::Stats;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::any::Any;
@@ -32,7 +34,7 @@ const MISMATCH: ErrorKind = ErrorKind::InvalidArgument(
     "the online request does not match the next preprocessed correlation",
 );
 
-impl<C: Correlations> Preprocessed<C> {
+impl<C> Preprocessed<C> {
     /// Wraps `source` with an empty queue.
     pub fn new(source: C) -> Self {
         Preprocessed {
@@ -52,38 +54,60 @@ impl<C: Correlations> Preprocessed<C> {
     }
 
     /// Fetches `n` Beaver triples now.
-    pub async fn prefetch_triples<R: Ring>(&mut self, n: usize) -> Result<(), Error> {
-        let t = self.source.triples::<R>(n).await?;
+    pub async fn prefetch_triples<R: Ring, T>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<(), Error>
+    where
+        C: Correlations<T>,
+    {
+        let t = self.source.triples::<R>(links, n).await?;
         self.queue.push_back(Box::new(t));
         Ok(())
     }
 
     /// Fetches `n` square pairs now.
-    pub async fn prefetch_square_pairs<R: Ring>(&mut self, n: usize) -> Result<(), Error> {
-        let t = self.source.square_pairs::<R>(n).await?;
+    pub async fn prefetch_square_pairs<R: Ring, T>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<(), Error>
+    where
+        C: Correlations<T>,
+    {
+        let t = self.source.square_pairs::<R>(links, n).await?;
         self.queue.push_back(Box::new(t));
         Ok(())
     }
 
     /// Fetches a matrix triple for an (m x k) by (k x n) product now.
-    pub async fn prefetch_matrix_triple<R: Ring>(
+    pub async fn prefetch_matrix_triple<R: Ring, T>(
         &mut self,
+        links: &mut Links<T>,
         m: usize,
         k: usize,
         n: usize,
-    ) -> Result<(), Error> {
-        let t = self.source.matrix_triple::<R>(m, k, n).await?;
+    ) -> Result<(), Error>
+    where
+        C: Correlations<T>,
+    {
+        let t = self.source.matrix_triple::<R>(links, m, k, n).await?;
         self.queue.push_back(Box::new(t));
         Ok(())
     }
 
     /// Fetches `n` truncation pairs for `shift` bits now.
-    pub async fn prefetch_truncation_pairs<R: Ring>(
+    pub async fn prefetch_truncation_pairs<R: Ring, T>(
         &mut self,
+        links: &mut Links<T>,
         n: usize,
         shift: u32,
-    ) -> Result<(), Error> {
-        let t = self.source.truncation_pairs::<R>(n, shift).await?;
+    ) -> Result<(), Error>
+    where
+        C: Correlations<T>,
+    {
+        let t = self.source.truncation_pairs::<R>(links, n, shift).await?;
         self.queue.push_back(Box::new((shift, t)));
         Ok(())
     }
@@ -106,23 +130,40 @@ impl<C: Correlations> Preprocessed<C> {
     }
 }
 
-impl<C: Correlations> Correlations for Preprocessed<C> {
-    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
+impl<T, C: Correlations<T>> Correlations<T> for Preprocessed<C> {
+    fn own_stats(&self) -> Stats {
+        self.source.own_stats()
+    }
+
+    fn own_activity(&self) -> u64 {
+        self.source.own_activity()
+    }
+
+    async fn triples<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<Triples<R>, Error> {
         match self.next::<Triples<R>>("preprocessed.triples", |t| t.a.len() == n) {
             Some(r) => r,
-            None => self.source.triples(n).await,
+            None => self.source.triples(links, n).await,
         }
     }
 
-    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
+    async fn square_pairs<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<SquarePairs<R>, Error> {
         match self.next::<SquarePairs<R>>("preprocessed.square_pairs", |t| t.a.len() == n) {
             Some(r) => r,
-            None => self.source.square_pairs(n).await,
+            None => self.source.square_pairs(links, n).await,
         }
     }
 
     async fn matrix_triple<R: Ring>(
         &mut self,
+        links: &mut Links<T>,
         m: usize,
         k: usize,
         n: usize,
@@ -130,52 +171,75 @@ impl<C: Correlations> Correlations for Preprocessed<C> {
         let fits = |t: &MatrixTriple<R>| t.a.shape() == (m, k) && t.b.shape() == (k, n);
         match self.next::<MatrixTriple<R>>("preprocessed.matrix_triple", fits) {
             Some(r) => r,
-            None => self.source.matrix_triple(m, k, n).await,
+            None => self.source.matrix_triple(links, m, k, n).await,
         }
     }
 
     async fn truncation_pairs<R: Ring>(
         &mut self,
+        links: &mut Links<T>,
         n: usize,
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error> {
         let fits = |(s, t): &(u32, TruncationPairs<R>)| *s == shift && t.r.len() == n;
         match self.next::<(u32, TruncationPairs<R>)>("preprocessed.truncation_pairs", fits) {
             Some(r) => r.map(|(_, t)| t),
-            None => self.source.truncation_pairs(n, shift).await,
+            None => self.source.truncation_pairs(links, n, shift).await,
         }
     }
 
-    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
+    async fn random_ot_sender(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<RandomOtSender, Error> {
         match self
             .next::<RandomOtSender>("preprocessed.random_ot_sender", |t| t.messages.len() == n)
         {
             Some(r) => r,
-            None => self.source.random_ot_sender(n).await,
+            None => self.source.random_ot_sender(links, n).await,
         }
     }
 
-    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
+    async fn random_ot_receiver(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<RandomOtReceiver, Error> {
         match self
             .next::<RandomOtReceiver>("preprocessed.random_ot_receiver", |t| t.messages.len() == n)
         {
             Some(r) => r,
-            None => self.source.random_ot_receiver(n).await,
+            None => self.source.random_ot_receiver(links, n).await,
         }
     }
 }
 
-impl<C: Correlations> Preprocessed<C> {
+impl<C> Preprocessed<C> {
     /// Fetches `n` random OTs in which this party sends, now.
-    pub async fn prefetch_random_ot_sender(&mut self, n: usize) -> Result<(), Error> {
-        let t = self.source.random_ot_sender(n).await?;
+    pub async fn prefetch_random_ot_sender<T>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<(), Error>
+    where
+        C: Correlations<T>,
+    {
+        let t = self.source.random_ot_sender(links, n).await?;
         self.queue.push_back(Box::new(t));
         Ok(())
     }
 
     /// Fetches `n` random OTs in which this party receives, now.
-    pub async fn prefetch_random_ot_receiver(&mut self, n: usize) -> Result<(), Error> {
-        let t = self.source.random_ot_receiver(n).await?;
+    pub async fn prefetch_random_ot_receiver<T>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<(), Error>
+    where
+        C: Correlations<T>,
+    {
+        let t = self.source.random_ot_receiver(links, n).await?;
         self.queue.push_back(Box::new(t));
         Ok(())
     }

@@ -8,27 +8,17 @@ use super::{
 };
 use crate::error::Error;
 use crate::ring::Ring;
+use crate::topology::Links;
 use crate::transport::{Stats, Transport};
 use alloc::boxed::Box;
 
-/// Correlated randomness from a dealer, or generated with the peer by oblivious transfer over a
-/// connection of its own: for hosts (a C ABI, WASM, a command line) that pick the source per
-/// session.
+/// Correlated randomness from a dealer, or generated with the peer by oblivious transfer over
+/// the session's link: for hosts (a C ABI, WASM, a command line) that pick the source per session.
 pub enum OfflineSource<T> {
-    /// A third party, seed-compressed ([`DealerClient`]).
+    /// A third party, seed-compressed ([`DealerClient`]), over a connection of its own.
     Dealer(DealerClient<T>),
     /// OT extension with the peer, no third party ([`OtCorrelations`]).
-    Ot(Box<OtCorrelations<T>>),
-}
-
-impl<T: Transport> OfflineSource<T> {
-    /// Traffic with the dealer, or with the peer over the OT connection.
-    pub fn stats(&self) -> Stats {
-        match self {
-            OfflineSource::Dealer(d) => d.stats(),
-            OfflineSource::Ot(o) => o.stats(),
-        }
-    }
+    Ot(Box<OtCorrelations>),
 }
 
 /// Forwards a request to whichever source this is.
@@ -41,32 +31,62 @@ macro_rules! forward {
     };
 }
 
-impl<T: Transport> Correlations for OfflineSource<T> {
-    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
-        forward!(self, s => s.triples(n))
+impl<T: Transport> Correlations<T> for OfflineSource<T> {
+    async fn triples<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<Triples<R>, Error> {
+        forward!(self, s => s.triples(links, n))
     }
-    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
-        forward!(self, s => s.square_pairs(n))
+    async fn square_pairs<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<SquarePairs<R>, Error> {
+        forward!(self, s => s.square_pairs(links, n))
     }
     async fn matrix_triple<R: Ring>(
         &mut self,
+        links: &mut Links<T>,
         m: usize,
         k: usize,
         n: usize,
     ) -> Result<MatrixTriple<R>, Error> {
-        forward!(self, s => s.matrix_triple(m, k, n))
+        forward!(self, s => s.matrix_triple(links, m, k, n))
     }
     async fn truncation_pairs<R: Ring>(
         &mut self,
+        links: &mut Links<T>,
         n: usize,
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error> {
-        forward!(self, s => s.truncation_pairs(n, shift))
+        forward!(self, s => s.truncation_pairs(links, n, shift))
     }
-    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
-        forward!(self, s => s.random_ot_sender(n))
+    async fn random_ot_sender(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<RandomOtSender, Error> {
+        forward!(self, s => s.random_ot_sender(links, n))
     }
-    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
-        forward!(self, s => s.random_ot_receiver(n))
+    async fn random_ot_receiver(
+        &mut self,
+        links: &mut Links<T>,
+        n: usize,
+    ) -> Result<RandomOtReceiver, Error> {
+        forward!(self, s => s.random_ot_receiver(links, n))
+    }
+    fn own_stats(&self) -> Stats {
+        match self {
+            OfflineSource::Dealer(d) => Correlations::<T>::own_stats(d),
+            OfflineSource::Ot(_) => Stats::default(),
+        }
+    }
+    fn own_activity(&self) -> u64 {
+        match self {
+            OfflineSource::Dealer(d) => Correlations::<T>::own_activity(d),
+            OfflineSource::Ot(_) => 0,
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! The two-party driver: Yao's protocol over a [`Channel`], with the evaluator's input labels by
+//! The two-party driver: Yao's protocol over the [`Sub::Circuits`] sub-channel of the link between
+//! the parties, with the evaluator's input labels by
 //! oblivious transfer from the offline phase.
 //!
 //! Party 0 ([`Role::P0`]) garbles and party 1 evaluates. Messages, in order:
@@ -21,7 +22,8 @@ use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
 use crate::hash::{Block, BlockHash};
 use crate::role::Role;
-use crate::transport::{Channel, Transport};
+use crate::topology::{Links, PartyId};
+use crate::transport::{Channel, Sub, Transport};
 use alloc::vec;
 use alloc::vec::Vec;
 use rand_core::CryptoRng;
@@ -81,7 +83,7 @@ fn wires_of(circuit: &Circuit, owners: &[Role], who: Role) -> Vec<usize> {
 /// empty vector. Fails on mismatched inputs before sending anything.
 pub async fn execute<T, C, H, G>(
     role: Role,
-    peer: &mut Channel<T>,
+    links: &mut Links<T>,
     correlations: &mut C,
     hash: &H,
     rng: &mut G,
@@ -89,11 +91,11 @@ pub async fn execute<T, C, H, G>(
 ) -> Result<Vec<bool>, Error>
 where
     T: Transport,
-    C: Correlations,
+    C: Correlations<T>,
     H: BlockHash,
     G: CryptoRng + ?Sized,
 {
-    execute_batch(role, peer, correlations, hash, rng, job, 1).await
+    execute_batch(role, links, correlations, hash, rng, job, 1).await
 }
 
 /// Random OTs consumed per group of copies at most: a group holds them in memory (32 MiB at
@@ -109,7 +111,7 @@ pub const GROUP_OTS: usize = 1 << 20;
 /// This is how the non-linear layer evaluates one small circuit per vector element.
 pub async fn execute_batch<T, C, H, G>(
     role: Role,
-    peer: &mut Channel<T>,
+    links: &mut Links<T>,
     correlations: &mut C,
     hash: &H,
     rng: &mut G,
@@ -118,7 +120,7 @@ pub async fn execute_batch<T, C, H, G>(
 ) -> Result<Vec<bool>, Error>
 where
     T: Transport,
-    C: Correlations,
+    C: Correlations<T>,
     H: BlockHash,
     G: CryptoRng + ?Sized,
 {
@@ -154,8 +156,8 @@ where
         let inputs = &job.inputs[done * per_copy..(done + n) * per_copy];
         let part = Job { inputs, ..job };
         let bits = match role {
-            Role::P0 => garble_side(peer, correlations, hash, rng, &part, &layout, n).await?,
-            Role::P1 => evaluate_side(peer, correlations, hash, &part, &layout, n).await?,
+            Role::P0 => garble_side(links, correlations, hash, rng, &part, &layout, n).await?,
+            Role::P1 => evaluate_side(links, correlations, hash, &part, &layout, n).await?,
         };
         out.extend_from_slice(&bits);
         done += n;
@@ -177,8 +179,8 @@ impl Layout {
     }
 }
 
-async fn garble_side<T: Transport, C: Correlations, H: BlockHash, G: CryptoRng + ?Sized>(
-    peer: &mut Channel<T>,
+async fn garble_side<T: Transport, C: Correlations<T>, H: BlockHash, G: CryptoRng + ?Sized>(
+    links: &mut Links<T>,
     correlations: &mut C,
     hash: &H,
     rng: &mut G,
@@ -192,11 +194,12 @@ async fn garble_side<T: Transport, C: Correlations, H: BlockHash, G: CryptoRng +
     let ots = if total_ots == 0 {
         Vec::new()
     } else {
-        correlations.random_ot_sender(total_ots).await?.messages
+        correlations.random_ot_sender(links, total_ots).await?.messages
     };
     if ots.len() != total_ots {
         return Err(Error::dimension(OP, total_ots, ots.len()));
     }
+    let peer = &mut links.get(PartyId::of(Role::P1))?.channel(Sub::Circuits);
     // The evaluator's bits masked by its OT choices: public to the garbler.
     let mut flips = vec![false; total_ots];
     recv_bits(peer, tag::OT_CHOICE, &mut flips).await?;
@@ -240,8 +243,8 @@ async fn garble_side<T: Transport, C: Correlations, H: BlockHash, G: CryptoRng +
     settle_outputs(peer, job.reveal, true, permute).await
 }
 
-async fn evaluate_side<T: Transport, C: Correlations, H: BlockHash>(
-    peer: &mut Channel<T>,
+async fn evaluate_side<T: Transport, C: Correlations<T>, H: BlockHash>(
+    links: &mut Links<T>,
     correlations: &mut C,
     hash: &H,
     job: &Job<'_>,
@@ -254,7 +257,7 @@ async fn evaluate_side<T: Transport, C: Correlations, H: BlockHash>(
     let ots = if total_ots == 0 {
         None
     } else {
-        let r = correlations.random_ot_receiver(total_ots).await?;
+        let r = correlations.random_ot_receiver(links, total_ots).await?;
         if r.choices.len() != total_ots || r.messages.len() != total_ots {
             return Err(Error::dimension(OP, total_ots, r.choices.len()));
         }
@@ -269,6 +272,7 @@ async fn evaluate_side<T: Transport, C: Correlations, H: BlockHash>(
             .collect(),
         None => Vec::new(),
     };
+    let peer = &mut links.get(PartyId::of(Role::P0))?.channel(Sub::Circuits);
     send_bits(peer, tag::OT_CHOICE, &flips).await?;
     let mut stream = StreamReader::new(peer, layout.stream_bytes(circuit) * copies);
     let chunk = TABLE_CHUNK_ANDS;
@@ -314,21 +318,21 @@ async fn evaluate_side<T: Transport, C: Correlations, H: BlockHash>(
 const STREAM_FRAME: usize = 1 << 17;
 
 /// Bytes per stream frame: whole blocks, at least one.
-fn stream_frame<T: Transport>(peer: &Channel<T>) -> usize {
+fn stream_frame<T: Transport>(peer: &Channel<'_, T>) -> usize {
     STREAM_FRAME.min(peer.max_frame()).max(16) / 16 * 16
 }
 
 /// The garbler's side of a stream of known length: blocks are buffered and sent in frames of
 /// [`stream_frame`] bytes (the last one shorter), so the reader knows every frame's size.
-struct StreamWriter<'a, T> {
-    peer: &'a mut Channel<T>,
+struct StreamWriter<'a, 'c, T> {
+    peer: &'a mut Channel<'c, T>,
     buf: Vec<u8>,
     len: usize,
     left: usize,
 }
 
-impl<'a, T: Transport> StreamWriter<'a, T> {
-    fn new(peer: &'a mut Channel<T>, total: usize) -> Self {
+impl<'a, 'c, T: Transport> StreamWriter<'a, 'c, T> {
+    fn new(peer: &'a mut Channel<'c, T>, total: usize) -> Self {
         let frame = stream_frame(peer);
         StreamWriter {
             buf: vec![0u8; frame.min(total)],
@@ -376,16 +380,16 @@ impl<'a, T: Transport> StreamWriter<'a, T> {
 }
 
 /// The evaluator's side of a stream of known length (see [`StreamWriter`]).
-struct StreamReader<'a, T> {
-    peer: &'a mut Channel<T>,
+struct StreamReader<'a, 'c, T> {
+    peer: &'a mut Channel<'c, T>,
     buf: Vec<u8>,
     pos: usize,
     filled: usize,
     left: usize,
 }
 
-impl<'a, T: Transport> StreamReader<'a, T> {
-    fn new(peer: &'a mut Channel<T>, total: usize) -> Self {
+impl<'a, 'c, T: Transport> StreamReader<'a, 'c, T> {
+    fn new(peer: &'a mut Channel<'c, T>, total: usize) -> Self {
         let frame = stream_frame(peer);
         StreamReader {
             buf: vec![0u8; frame.min(total)],
@@ -442,7 +446,7 @@ impl<'a, T: Transport> StreamReader<'a, T> {
 /// when the peer is to learn the outputs, and XORs in the peer's share when it is to learn them;
 /// with [`Reveal::Shared`] it keeps its share.
 async fn settle_outputs<T: Transport>(
-    peer: &mut Channel<T>,
+    peer: &mut Channel<'_, T>,
     reveal: Reveal,
     garbler: bool,
     mine: Vec<bool>,
@@ -475,13 +479,13 @@ async fn settle_outputs<T: Transport>(
 }
 
 /// Bits per frame (packed 8 per byte).
-fn bits_per_frame<T: Transport>(peer: &Channel<T>) -> usize {
+fn bits_per_frame<T: Transport>(peer: &Channel<'_, T>) -> usize {
     8 * peer.max_frame().min(1 << 16)
 }
 
 /// Sends bits packed eight per byte, least significant first (nothing if empty).
 async fn send_bits<T: Transport>(
-    peer: &mut Channel<T>,
+    peer: &mut Channel<'_, T>,
     tag: u16,
     bits: &[bool],
 ) -> Result<(), Error> {
@@ -500,7 +504,7 @@ async fn send_bits<T: Transport>(
 
 /// Receives `out.len()` bits sent by [`send_bits`]; padding bits must be zero.
 async fn recv_bits<T: Transport>(
-    peer: &mut Channel<T>,
+    peer: &mut Channel<'_, T>,
     tag: u16,
     out: &mut [bool],
 ) -> Result<(), Error> {

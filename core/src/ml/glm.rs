@@ -11,7 +11,8 @@ use super::ops::{append_ones, scale};
 use super::{GlmModel, SgdParams};
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
-use crate::party::Party;
+use crate::context::Context;
+use crate::arith::online;
 use crate::ring::Ring;
 use crate::share::Shares;
 use crate::transport::Transport;
@@ -35,8 +36,8 @@ pub(crate) fn check_params(p: &SgdParams, rows: usize) -> Result<(), Error> {
 /// (`n x 1`) from zero weights, calling `on_epoch(epoch)` after each epoch (1-based). Returns the
 /// shared weights, `(d + 1) x 1`, the bias last; [`super::plain::train_glm`] is the same
 /// computation in plaintext. Both parties call it with the same arguments but their own shares.
-pub async fn train_glm<T: Transport, C: Correlations, R: Ring>(
-    p: &mut Party<T, C, R>,
+pub async fn train_glm<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
     x: &Shares<R>,
     y: &Shares<R>,
     model: GlmModel,
@@ -48,7 +49,7 @@ pub async fn train_glm<T: Transport, C: Correlations, R: Ring>(
     if y.shape() != (n, 1) {
         return Err(Error::dimension("ml.train_glm", n, y.len()));
     }
-    let x1 = append_ones(p, x)?;
+    let x1 = append_ones(ctx, x)?;
     let mut w = Shares::zeros(d + 1, 1);
     for epoch in 1..=params.epochs {
         let mut start = 0;
@@ -56,15 +57,15 @@ pub async fn train_glm<T: Transport, C: Correlations, R: Ring>(
             let end = (start + params.batch).min(n);
             let xb = x1.row_range(start, end)?;
             let yb = y.row_range(start, end)?;
-            let scores = p.matmul(&xb, &w).await?;
+            let scores = online::matmul(ctx, &xb, &w).await?;
             let pred = match model {
                 GlmModel::Linear => scores,
-                GlmModel::Logistic(s) => s.apply(p, &scores).await?,
+                GlmModel::Logistic(s) => s.apply(ctx, &scores).await?,
             };
-            let err = p.sub(&pred, &yb)?;
-            let grad = p.matmul(&xb.transpose(), &err).await?;
-            let step = scale(p, &grad, params.learning_rate / (end - start) as f64).await?;
-            w = p.sub(&w, &step)?;
+            let err = pred.sub(&yb)?;
+            let grad = online::matmul(ctx, &xb.transpose(), &err).await?;
+            let step = scale(ctx, &grad, params.learning_rate / (end - start) as f64).await?;
+            w = w.sub(&step)?;
             start = end;
         }
         on_epoch(epoch);

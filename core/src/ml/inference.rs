@@ -18,7 +18,9 @@ use super::ops::{append_ones, scale};
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
 use crate::nonlinear::Pool2d;
-use crate::party::Party;
+use crate::context::Context;
+use crate::arith::online;
+use crate::nonlinear;
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Shares;
@@ -379,8 +381,8 @@ pub fn forward_plain(
 /// convolution layer, as [`Layer::weight_shape`]), the client passes `Some(input)` (`rows` input
 /// rows); each passes `None` for the other's. Returns this party's share of the output
 /// (`rows x` output width).
-pub async fn forward<T: Transport, C: Correlations, R: Ring>(
-    p: &mut Party<T, C, R>,
+pub async fn forward<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
     net: &Network,
     model_owner: Role,
     weights: Option<&[Vec<f64>]>,
@@ -389,7 +391,7 @@ pub async fn forward<T: Transport, C: Correlations, R: Ring>(
 ) -> Result<Shares<R>, Error> {
     let op = "ml.inference";
     net.check()?;
-    let owner = p.role() == model_owner;
+    let owner = ctx.role()? == model_owner;
     // Each party checks its own private argument before anything is sent.
     match (owner, weights, input) {
         (true, Some(w), None) => net.check_weights(w)?,
@@ -413,14 +415,14 @@ pub async fn forward<T: Transport, C: Correlations, R: Ring>(
         .enumerate()
     {
         let w = match weights {
-            Some(w) => p.share_input(&w[l], shape.0, shape.1).await?,
-            None => p.receive_input(shape.0, shape.1).await?,
+            Some(w) => online::share_input(ctx, &w[l], shape.0, shape.1).await?,
+            None => online::receive_input(ctx, shape.0, shape.1).await?,
         };
         shared.push(w);
     }
     let mut a = match input {
-        Some(x) => p.share_input(x, rows, net.input).await?,
-        None => p.receive_input(rows, net.input).await?,
+        Some(x) => online::share_input(ctx, x, rows, net.input).await?,
+        None => online::receive_input(ctx, rows, net.input).await?,
     };
     let mut ws = shared.into_iter();
     let no_weights = || Error::new(op, ErrorKind::InvalidArgument("missing layer weights"));
@@ -430,7 +432,7 @@ pub async fn forward<T: Transport, C: Correlations, R: Ring>(
         a = match *layer {
             Layer::Dense { .. } => {
                 let w = ws.next().ok_or_else(no_weights)?;
-                p.matmul(&append_ones(p, &a)?, &w).await?
+                online::matmul(ctx, &append_ones(ctx, &a)?, &w).await?
             }
             Layer::Conv {
                 input,
@@ -440,8 +442,8 @@ pub async fn forward<T: Transport, C: Correlations, R: Ring>(
                 padding,
             } => {
                 let w = ws.next().ok_or_else(no_weights)?;
-                let one: R = p.config().fixed.encode(1.0)?;
-                let one = if p.role() == Role::P0 { one } else { R::ZERO };
+                let one: R = ctx.config().fixed.encode(1.0)?;
+                let one = if ctx.role()? == Role::P0 { one } else { R::ZERO };
                 let (cols, positions, k) = im2col(
                     a.as_slice(),
                     rows,
@@ -450,19 +452,19 @@ pub async fn forward<T: Transport, C: Correlations, R: Ring>(
                     (R::ZERO, one),
                 );
                 let cols = Shares::matrix(rows * positions, k, cols)?;
-                let z = p.matmul(&cols, &w).await?;
+                let z = online::matmul(ctx, &cols, &w).await?;
                 Shares::matrix(
                     rows,
                     out,
                     to_channel_major(z.as_slice(), rows, positions, filters),
                 )?
             }
-            Layer::Relu => p.relu(&a).await?,
-            Layer::Square => p.square(&a).await?,
+            Layer::Relu => nonlinear::relu(ctx, &a).await?,
+            Layer::Square => online::square(ctx, &a).await?,
             Layer::MeanPool { input, window } => {
                 let s = block_sums(a.as_slice(), rows, input, window, R::ZERO, R::add);
                 let s = Shares::matrix(rows, out, s)?;
-                scale(p, &s, 1.0 / (window * window) as f64).await?
+                scale(ctx, &s, 1.0 / (window * window) as f64).await?
             }
             Layer::MaxPool {
                 input,
@@ -476,7 +478,7 @@ pub async fn forward<T: Transport, C: Correlations, R: Ring>(
                     window,
                     stride,
                 };
-                p.max_pool(&a, pool).await?
+                nonlinear::max_pool(ctx, &a, pool).await?
             }
         };
         width = out;
@@ -486,18 +488,18 @@ pub async fn forward<T: Transport, C: Correlations, R: Ring>(
 
 /// [`forward`], then the argmax of each output row, opened to the client only: the client gets
 /// `Some(classes)`, the model owner `None`.
-pub async fn classify<T: Transport, C: Correlations, R: Ring>(
-    p: &mut Party<T, C, R>,
+pub async fn classify<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
     net: &Network,
     model_owner: Role,
     weights: Option<&[Vec<f64>]>,
     input: Option<&[f64]>,
     rows: usize,
 ) -> Result<Option<Vec<usize>>, Error> {
-    let out = forward(p, net, model_owner, weights, input, rows).await?;
-    let (_, idx) = p.argmax(&out).await?;
+    let out: Shares<R> = forward(ctx, net, model_owner, weights, input, rows).await?;
+    let (_, idx) = nonlinear::argmax(ctx, &out).await?;
     let client = model_owner.peer();
-    Ok(p.reveal_to(&idx, client).await?.map(|v| {
+    Ok(online::reveal_to(ctx, &idx, client).await?.map(|v| {
         v.into_iter()
             .map(|c| libm::round(c).max(0.0) as usize)
             .collect()

@@ -27,7 +27,8 @@ pub use glm::train_glm;
 
 use crate::correlated::Correlations;
 use crate::error::Error;
-use crate::party::Party;
+use crate::context::Context;
+use crate::nonlinear;
 use crate::ring::Ring;
 use crate::share::Shares;
 use crate::transport::Transport;
@@ -44,14 +45,14 @@ pub enum Sigmoid {
 
 impl Sigmoid {
     /// This approximation of the logistic function, elementwise on shares.
-    pub async fn apply<T: Transport, C: Correlations, R: Ring>(
+    pub async fn apply<T: Transport, C: Correlations<T>, R: Ring>(
         self,
-        p: &mut Party<T, C, R>,
+        ctx: &mut Context<T, C>,
         x: &Shares<R>,
     ) -> Result<Shares<R>, Error> {
         match self {
-            Sigmoid::Piecewise => p.sigmoid_piecewise(x).await,
-            Sigmoid::Accurate => p.sigmoid(x).await,
+            Sigmoid::Piecewise => nonlinear::sigmoid_piecewise(ctx, x).await,
+            Sigmoid::Accurate => nonlinear::sigmoid(ctx, x).await,
         }
     }
 }

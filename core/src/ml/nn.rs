@@ -20,7 +20,9 @@ use super::plain::Mlp;
 use super::{MlpLoss, MlpParams};
 use crate::correlated::Correlations;
 use crate::error::Error;
-use crate::party::Party;
+use crate::context::Context;
+use crate::arith::online;
+use crate::nonlinear;
 use crate::ring::Ring;
 use crate::share::Shares;
 use crate::transport::Transport;
@@ -31,8 +33,8 @@ use alloc::vec::Vec;
 /// after each epoch. Returns each layer's shared weights, `(inputs + 1) x outputs` with the
 /// bias last, in the layout of [`Mlp::layers`]. [`Mlp::train`] is the same computation in
 /// plaintext.
-pub async fn train_mlp<T: Transport, C: Correlations, R: Ring>(
-    p: &mut Party<T, C, R>,
+pub async fn train_mlp<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
     x: &Shares<R>,
     y: &Shares<R>,
     init: &Mlp,
@@ -61,7 +63,7 @@ pub async fn train_mlp<T: Transport, C: Correlations, R: Ring>(
         if layer.len() != (i + 1) * o {
             return Err(Error::dimension(op, (i + 1) * o, layer.len()));
         }
-        w.push(public_matrix(p, layer, i + 1, o)?);
+        w.push(public_matrix(ctx, layer, i + 1, o)?);
     }
     let batch = params.sgd.batch;
     for epoch in 1..=params.sgd.epochs {
@@ -73,15 +75,15 @@ pub async fn train_mlp<T: Transport, C: Correlations, R: Ring>(
             // Forward: the inputs of each layer (with the ones column) and the ReLU derivatives.
             let mut inputs = Vec::with_capacity(nl_count);
             let mut derivs = Vec::with_capacity(nl_count);
-            let mut a = append_ones(p, &xb)?;
+            let mut a = append_ones(ctx, &xb)?;
             let mut out = None;
             for (l, wl) in w.iter().enumerate() {
-                let z = p.matmul(&a, wl).await?;
+                let z = online::matmul(ctx, &a, wl).await?;
                 inputs.push(a);
                 if l + 1 < nl_count {
-                    let (r, d) = p.relu_with_derivative(&z).await?;
+                    let (r, d) = nonlinear::relu_with_derivative(ctx, &z).await?;
                     derivs.push(d);
-                    a = append_ones(p, &r)?;
+                    a = append_ones(ctx, &r)?;
                 } else {
                     out = Some(z);
                     a = Shares::zeros(0, 0);
@@ -90,21 +92,21 @@ pub async fn train_mlp<T: Transport, C: Correlations, R: Ring>(
             let out = out.ok_or(Error::dimension(op, 1, 0))?;
             let out = match params.loss {
                 MlpLoss::Squared => out,
-                MlpLoss::ReluSoftmax => p.relu_softmax(&out).await?,
+                MlpLoss::ReluSoftmax => nonlinear::relu_softmax(ctx, &out).await?,
             };
-            let mut delta = p.sub(&out, &yb)?;
+            let mut delta = out.sub(&yb)?;
             let c = params.sgd.learning_rate / (end - start) as f64;
             for l in (0..nl_count).rev() {
-                let grad = p.matmul(&inputs[l].transpose(), &delta).await?;
+                let grad = online::matmul(ctx, &inputs[l].transpose(), &delta).await?;
                 let below = if l > 0 {
                     let wt = w[l].row_range(0, sizes[l])?.transpose();
-                    let back = p.matmul(&delta, &wt).await?;
-                    Some(p.mul(&back, &derivs[l - 1]).await?)
+                    let back = online::matmul(ctx, &delta, &wt).await?;
+                    Some(online::mul(ctx, &back, &derivs[l - 1]).await?)
                 } else {
                     None
                 };
-                let step = scale(p, &grad, c).await?;
-                w[l] = p.sub(&w[l], &step)?;
+                let step = scale(ctx, &grad, c).await?;
+                w[l] = w[l].sub(&step)?;
                 if let Some(b) = below {
                     delta = b;
                 }

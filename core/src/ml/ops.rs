@@ -3,7 +3,8 @@
 
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
-use crate::party::Party;
+use crate::context::Context;
+use crate::arith::online;
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Shares;
@@ -16,15 +17,15 @@ const SCALE_BITS: i32 = 14;
 /// `x * c` for a public real `c`: multiplies by the integer `round(c 2^e)` and truncates by `e`
 /// bits, with `e >= f` chosen so that the integer has about 14 significant bits. Small factors
 /// such as `learning_rate / batch` thus keep their precision instead of rounding to a few ulps.
-pub async fn scale<T: Transport, C: Correlations, R: Ring>(
-    p: &mut Party<T, C, R>,
+pub async fn scale<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
     x: &Shares<R>,
     c: f64,
 ) -> Result<Shares<R>, Error> {
     if !c.is_finite() {
         return Err(Error::new("ml.scale", ErrorKind::OutOfRange { value: c }));
     }
-    let f = p.config().fixed.frac_bits() as i32;
+    let f = ctx.config().fixed.frac_bits() as i32;
     let mut e = f;
     if c != 0.0 {
         let (_, exp) = libm::frexp(c);
@@ -41,8 +42,8 @@ pub async fn scale<T: Transport, C: Correlations, R: Ring>(
     if k.abs() >= libm::ldexp(1.0, 62) {
         return Err(Error::new("ml.scale", ErrorKind::OutOfRange { value: c }));
     }
-    let y = p.mul_public_integer(x, k as i64);
-    p.truncate(&y, e as u32).await
+    let y = x.mul_integer(k as i64);
+    online::truncate(ctx, y, e as u32).await
 }
 
 /// The ring element of the public fixed-point constant `c` as party `role`'s share (party 0
@@ -52,12 +53,12 @@ fn public_share<R: Ring>(role: Role, c: R) -> R {
 }
 
 /// `[x | 1]`: appends a column of public ones (for the bias).
-pub fn append_ones<T: Transport, C: Correlations, R: Ring>(
-    p: &Party<T, C, R>,
+pub fn append_ones<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &Context<T, C>,
     x: &Shares<R>,
 ) -> Result<Shares<R>, Error> {
-    let one: R = p.config().fixed.encode(1.0)?;
-    let one = public_share(p.role(), one);
+    let one: R = ctx.config().fixed.encode(1.0)?;
+    let one = public_share(ctx.role()?, one);
     let (n, d) = x.shape();
     let mut out = Vec::with_capacity(n * (d + 1));
     for r in 0..n {
@@ -118,14 +119,14 @@ pub fn add_row<R: Ring>(x: &Shares<R>, bias: &Shares<R>) -> Result<Shares<R>, Er
 
 /// Shares of public fixed-point values (`rows x cols`, row-major): party 0 holds the encodings,
 /// party 1 zeros. No communication.
-pub fn public_matrix<T: Transport, C: Correlations, R: Ring>(
-    p: &Party<T, C, R>,
+pub fn public_matrix<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &Context<T, C>,
     values: &[f64],
     rows: usize,
     cols: usize,
 ) -> Result<Shares<R>, Error> {
-    let fixed = p.config().fixed;
-    let role = p.role();
+    let fixed = ctx.config().fixed;
+    let role = ctx.role()?;
     let mut out = Vec::with_capacity(values.len());
     for &v in values {
         out.push(public_share(role, fixed.encode::<R>(v)?));

@@ -48,8 +48,8 @@ pub async fn share_part<R: Ring, T0: Transport, T1: Transport>(
     x: &[f64],
     cols: usize,
     y: Option<&[f64]>,
-    server0: &mut Channel<T0>,
-    server1: &mut Channel<T1>,
+    server0: &mut Channel<'_, T0>,
+    server1: &mut Channel<'_, T1>,
 ) -> Result<(), Error> {
     let op = "ml.share_part";
     let rows = x.len().checked_div(cols).unwrap_or(0);
@@ -85,7 +85,7 @@ pub async fn share_part<R: Ring, T0: Transport, T1: Transport>(
 /// `max_elements` values is refused before any allocation.
 pub async fn receive_part<R: Ring, T: Transport>(
     role: Role,
-    owner: &mut Channel<T>,
+    owner: &mut Channel<'_, T>,
     max_elements: usize,
 ) -> Result<(Shares<R>, Option<Shares<R>>), Error> {
     let op = "ml.receive_part";

@@ -18,7 +18,8 @@ use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
 use crate::gc::{Builder, Circuit, Job, Reveal, Wire, execute_batch};
 use crate::hash::FixedKeyAes;
-use crate::party::Party;
+use crate::arith::online;
+use crate::context::Context;
 use crate::prg::Domain;
 use crate::ring::Ring;
 use crate::role::Role;
@@ -111,89 +112,87 @@ fn from_bits<R: Ring>(bits: &[bool]) -> R {
     R::from_i128(crate::gc::from_bits(bits) as i128)
 }
 
-impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
-    /// Runs `g` on every element of the input share vectors (all of one length `n`) and returns
-    /// this party's shares of the `p` output vectors. Does not check or record poisoning: the
-    /// public operations that call it do.
-    pub(crate) async fn run_gadget(
-        &mut self,
-        op: &'static str,
-        g: &Gadget,
-        inputs: &[&[R]],
-    ) -> Result<Vec<Vec<R>>, Error> {
-        let n = inputs.first().map_or(0, |x| x.len());
-        if inputs.len() != g.inputs || g.width != R::BITS as usize {
-            return Err(Error::new(op, ErrorKind::InvalidArgument("gadget shape")));
-        }
-        if let Some(x) = inputs.iter().find(|x| x.len() != n) {
-            return Err(Error::dimension(op, n, x.len()));
-        }
-        if n == 0 {
-            return Ok(vec![Vec::new(); g.outputs]);
-        }
-        let (w, p) = (g.width, g.outputs);
-        // Elements per circuit; the last circuit is padded with zero shares.
-        let lanes = (LANE_ANDS / g.circuit.and_count().max(1)).clamp(1, n);
-        let copies = n.div_ceil(lanes);
-        let padded = copies * lanes;
-        let circuit = g.circuit.replicate(lanes)?;
-        let owners: Vec<Role> = g
-            .owners
-            .iter()
-            .copied()
-            .cycle()
-            .take(lanes * g.owners.len())
-            .collect();
-        let masks = match self.role {
-            Role::P0 => self.random_ring(padded * p),
-            Role::P1 => Vec::new(),
-        };
-        let mut bits = Vec::with_capacity(padded * w * (g.inputs + p));
-        for i in 0..padded {
-            for x in inputs {
-                push_bits(&mut bits, x.get(i).copied().unwrap_or(R::ZERO), w);
-            }
-            for &r in masks.iter().skip(i * p).take(p) {
-                push_bits(&mut bits, r, w);
-            }
-        }
-        let mut rng = self.fresh_prg(Domain::GARBLING);
-        let job = Job {
-            circuit: &circuit,
-            owners: &owners,
-            inputs: &bits,
-            reveal: Reveal::Evaluator,
-        };
-        let hash = FixedKeyAes::new();
-        let role = self.role;
-        let out = execute_batch(
-            role,
-            &mut self.peer,
-            &mut self.correlations,
-            &hash,
-            &mut rng,
-            job,
-            copies,
-        )
-        .await
-        .map_err(|e| e.in_op(op))?;
-        bits.fill(false);
-        let mut result = vec![Vec::with_capacity(n); p];
-        match role {
-            Role::P0 => {
-                for (i, &m) in masks.iter().take(n * p).enumerate() {
-                    result[i % p].push(m.neg());
-                }
-            }
-            Role::P1 => {
-                if out.len() != padded * p * w {
-                    return Err(Error::dimension(op, padded * p * w, out.len()));
-                }
-                for (i, word) in out.chunks_exact(w).take(n * p).enumerate() {
-                    result[i % p].push(from_bits(word));
-                }
-            }
-        }
-        Ok(result)
+/// Runs `g` on every element of the input share vectors (all of one length `n`) and returns this
+/// party's shares of the `p` output vectors.
+pub(crate) async fn run_gadget<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    op: &'static str,
+    g: &Gadget,
+    inputs: &[&[R]],
+) -> Result<Vec<Vec<R>>, Error> {
+    let n = inputs.first().map_or(0, |x| x.len());
+    if inputs.len() != g.inputs || g.width != R::BITS as usize {
+        return Err(Error::new(op, ErrorKind::InvalidArgument("gadget shape")));
     }
+    if let Some(x) = inputs.iter().find(|x| x.len() != n) {
+        return Err(Error::dimension(op, n, x.len()));
+    }
+    if n == 0 {
+        return Ok(vec![Vec::new(); g.outputs]);
+    }
+    let (w, p) = (g.width, g.outputs);
+    // Elements per circuit; the last circuit is padded with zero shares.
+    let lanes = (LANE_ANDS / g.circuit.and_count().max(1)).clamp(1, n);
+    let copies = n.div_ceil(lanes);
+    let padded = copies * lanes;
+    let circuit = g.circuit.replicate(lanes)?;
+    let owners: Vec<Role> = g
+        .owners
+        .iter()
+        .copied()
+        .cycle()
+        .take(lanes * g.owners.len())
+        .collect();
+    let role = ctx.role()?;
+    let masks: Vec<R> = match role {
+        Role::P0 => online::random_ring(ctx, padded * p),
+        Role::P1 => Vec::new(),
+    };
+    let mut bits = Vec::with_capacity(padded * w * (g.inputs + p));
+    for i in 0..padded {
+        for x in inputs {
+            push_bits(&mut bits, x.get(i).copied().unwrap_or(R::ZERO), w);
+        }
+        for &r in masks.iter().skip(i * p).take(p) {
+            push_bits(&mut bits, r, w);
+        }
+    }
+    let mut rng = ctx.fresh_prg(Domain::GARBLING);
+    let job = Job {
+        circuit: &circuit,
+        owners: &owners,
+        inputs: &bits,
+        reveal: Reveal::Evaluator,
+    };
+    let hash = FixedKeyAes::new();
+    let (links, source) = ctx.split();
+    let out = execute_batch(
+        role,
+        links,
+        source,
+        &hash,
+        &mut rng,
+        job,
+        copies,
+    )
+    .await
+    .map_err(|e| e.in_op(op))?;
+    bits.fill(false);
+    let mut result = vec![Vec::with_capacity(n); p];
+    match role {
+        Role::P0 => {
+            for (i, &m) in masks.iter().take(n * p).enumerate() {
+                result[i % p].push(m.neg());
+            }
+        }
+        Role::P1 => {
+            if out.len() != padded * p * w {
+                return Err(Error::dimension(op, padded * p * w, out.len()));
+            }
+            for (i, word) in out.chunks_exact(w).take(n * p).enumerate() {
+                result[i % p].push(from_bits(word));
+            }
+        }
+    }
+    Ok(result)
 }

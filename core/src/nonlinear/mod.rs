@@ -1,12 +1,12 @@
 //! The non-linear layer: comparisons, ReLU, sigmoids, max, argmax, max pooling and exact
 //! truncation on fixed-point shares, each a small garbled circuit per element (`alloc`).
 //!
-//! Every operation here is a method of [`Party`], vectorized over a [`Shares`] matrix and run in
-//! one garbled-circuit round trip for the whole matrix (max and argmax take one per halving of the
+//! Every operation here is a function of a [`Context`], vectorized over a [`Shares`] matrix and
+//! run in one garbled-circuit round trip for the whole matrix (max and argmax take one per halving of the
 //! row). P0 garbles, P1 evaluates with its input labels by random OT from the offline source, and
 //! the results come back as fresh arithmetic shares (by adding a mask of P0's inside the circuit). Results are exact: they
-//! reconstruct to the plaintext fixed-point reference bit for bit, except [`Party::sigmoid`] and
-//! [`Party::piecewise_linear`], whose final product is truncated like [`Party::mul`].
+//! reconstruct to the plaintext fixed-point reference bit for bit, except [`sigmoid`] and
+//! [`piecewise_linear`], whose final product is truncated like [`online::mul`].
 //!
 //! Comparisons read the sign of a difference, so they are exact while `|x - y| < 2^(k-1)`, which
 //! holds for every pair of values in the fixed-point range.
@@ -26,11 +26,14 @@
 mod functions;
 mod gadget;
 
+use gadget::run_gadget;
+
+use crate::arith::online;
+use crate::context::Context;
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
 use crate::gc::{Circuit, Job, Reveal, execute};
 use crate::hash::FixedKeyAes;
-use crate::party::Party;
 use crate::prg::Domain;
 use crate::ring::Ring;
 use crate::role::Role;
@@ -133,358 +136,352 @@ impl PiecewiseLinear {
     }
 }
 
-impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
-    /// Runs a public operation: checks poisoning, runs `f`, records the outcome.
-    async fn guarded<V>(
-        &mut self,
-        op: &'static str,
-        f: impl AsyncFnOnce(&mut Self) -> Result<V, Error>,
-    ) -> Result<V, Error> {
-        self.check(op)?;
-        let r = f(self).await.map_err(|e| e.in_op(op));
-        self.record(r)
-    }
+/// Attributes an error from the steps of operation `op` to `op`.
+async fn named<V>(op: &'static str, f: impl Future<Output = Result<V, Error>>) -> Result<V, Error> {
+    f.await.map_err(|e| e.in_op(op))
+}
 
-    fn width() -> usize {
-        R::BITS as usize
-    }
+fn width<R: Ring>() -> usize {
+    R::BITS as usize
+}
 
-    fn one_bit(&self) -> u32 {
-        self.config.fixed.frac_bits()
-    }
-
-    /// `max(x, 0)` elementwise.
-    pub async fn relu(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
-        self.guarded("relu", async |p| {
-            let g = functions::relu(Self::width(), None)?;
-            let mut out = p.run_gadget("relu", &g, &[x.as_slice()]).await?;
-            x.with_data(out.swap_remove(0))
-        })
-        .await
-    }
-
-    /// `max(x, 0)` and its derivative (1.0 where `x >= 0`, else 0.0) elementwise, in one round
-    /// trip: what a network's forward pass keeps for its backward pass.
-    pub async fn relu_with_derivative(
-        &mut self,
-        x: &Shares<R>,
-    ) -> Result<(Shares<R>, Shares<R>), Error> {
-        let at = self.one_bit();
-        self.guarded("relu_with_derivative", async |p| {
-            let g = functions::relu(Self::width(), Some(at))?;
-            let mut out = p.run_gadget("relu", &g, &[x.as_slice()]).await?;
-            let d = x.with_data(out.pop().unwrap_or_default())?;
-            Ok((x.with_data(out.pop().unwrap_or_default())?, d))
-        })
-        .await
-    }
-
-    /// The sign test DReLU: 1.0 where `x >= 0`, else 0.0, elementwise.
-    pub async fn drelu(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
-        let at = self.one_bit();
-        self.guarded("drelu", async |p| p.sign_word(x, at, false).await)
-            .await
-    }
-
-    /// The comparison `x < y`: 1.0 where it holds, else 0.0, elementwise.
-    pub async fn less_than(&mut self, x: &Shares<R>, y: &Shares<R>) -> Result<Shares<R>, Error> {
-        let at = self.one_bit();
-        self.guarded("less_than", async |p| {
-            let d = x.zip_with(y, "less_than", R::sub)?;
-            p.sign_word(&d, at, true).await
-        })
-        .await
-    }
-
-    /// `2^at` where `x < 0` (if `negative`) or `x >= 0` (if not), else 0.
-    async fn sign_word(
-        &mut self,
-        x: &Shares<R>,
-        at: u32,
-        negative: bool,
-    ) -> Result<Shares<R>, Error> {
-        let g = functions::sign(Self::width(), at, negative)?;
-        let mut out = self.run_gadget("sign", &g, &[x.as_slice()]).await?;
+/// `max(x, 0)` elementwise.
+pub async fn relu<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    named("relu", async {
+        let g = functions::relu(width::<R>(), None)?;
+        let mut out = run_gadget(ctx, "relu", &g, &[x.as_slice()]).await?;
         x.with_data(out.swap_remove(0))
-    }
+    })
+    .await
+}
 
-    /// SecureML's piecewise sigmoid: 0 below -1/2, `x + 1/2` between, 1 above 1/2, elementwise.
-    /// The comparisons are on `x` itself, so values near the ends of the range are right too.
-    pub async fn sigmoid_piecewise(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
-        let f = self.one_bit();
-        self.guarded("sigmoid_piecewise", async |p| {
-            let g = functions::sigmoid_piecewise(Self::width(), f)?;
-            let mut out = p.run_gadget("sigmoid", &g, &[x.as_slice()]).await?;
-            x.with_data(out.swap_remove(0))
-        })
-        .await
-    }
+/// `max(x, 0)` and its derivative (1.0 where `x >= 0`, else 0.0) elementwise, in one round trip:
+/// what a network's forward pass keeps for its backward pass.
+pub async fn relu_with_derivative<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<(Shares<R>, Shares<R>), Error> {
+    let at = ctx.fixed().frac_bits();
+    named("relu_with_derivative", async {
+        let g = functions::relu(width::<R>(), Some(at))?;
+        let mut out = run_gadget(ctx, "relu", &g, &[x.as_slice()]).await?;
+        let d = x.with_data(out.pop().unwrap_or_default())?;
+        Ok((x.with_data(out.pop().unwrap_or_default())?, d))
+    })
+    .await
+}
 
-    /// The logistic function by [`PiecewiseLinear::sigmoid`] (error below 0.003 plus one ulp):
-    /// one garbled-circuit round trip and one product.
-    pub async fn sigmoid(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
-        self.piecewise_linear(x, &PiecewiseLinear::sigmoid())
-            .await
-            .map_err(|e| e.in_op("sigmoid"))
-    }
+/// The sign test DReLU: 1.0 where `x >= 0`, else 0.0, elementwise.
+pub async fn drelu<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    let at = ctx.fixed().frac_bits();
+    named("drelu", sign_word(ctx, x, at, false)).await
+}
 
-    /// Any [`PiecewiseLinear`] function, elementwise: the circuit compares `x` with every
-    /// breakpoint and returns the segment's slope and intercept as shares; then one product.
-    /// Fails before communicating if a coefficient is outside the fixed-point range.
-    pub async fn piecewise_linear(
-        &mut self,
-        x: &Shares<R>,
-        f: &PiecewiseLinear,
-    ) -> Result<Shares<R>, Error> {
-        let fixed = self.config.fixed;
-        let enc = |v: &[f64]| -> Result<Vec<u128>, Error> {
-            v.iter()
-                .map(|&c| fixed.encode::<R>(c).map(|r| r.to_signed() as u128))
-                .collect()
-        };
+/// The comparison `x < y`: 1.0 where it holds, else 0.0, elementwise.
+pub async fn less_than<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    let at = ctx.fixed().frac_bits();
+    named("less_than", async {
+        let d = x.zip_with(y, "less_than", R::sub)?;
+        sign_word(ctx, &d, at, true).await
+    })
+    .await
+}
+
+/// `2^at` where `x < 0` (if `negative`) or `x >= 0` (if not), else 0.
+async fn sign_word<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    at: u32,
+    negative: bool,
+) -> Result<Shares<R>, Error> {
+    let g = functions::sign(width::<R>(), at, negative)?;
+    let mut out = run_gadget(ctx, "sign", &g, &[x.as_slice()]).await?;
+    x.with_data(out.swap_remove(0))
+}
+
+/// SecureML's piecewise sigmoid: 0 below -1/2, `x + 1/2` between, 1 above 1/2, elementwise.
+/// The comparisons are on `x` itself, so values near the ends of the range are right too.
+pub async fn sigmoid_piecewise<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    let f = ctx.fixed().frac_bits();
+    named("sigmoid_piecewise", async {
+        let g = functions::sigmoid_piecewise(width::<R>(), f)?;
+        let mut out = run_gadget(ctx, "sigmoid", &g, &[x.as_slice()]).await?;
+        x.with_data(out.swap_remove(0))
+    })
+    .await
+}
+
+/// The logistic function by [`PiecewiseLinear::sigmoid`] (error below 0.003 plus one ulp): one
+/// garbled-circuit round trip and one product.
+pub async fn sigmoid<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    named("sigmoid", piecewise_linear(ctx, x, &PiecewiseLinear::sigmoid())).await
+}
+
+/// Any [`PiecewiseLinear`] function, elementwise: the circuit compares `x` with every breakpoint
+/// and returns the segment's slope and intercept as shares; then one product. Fails before
+/// communicating if a coefficient is outside the fixed-point range.
+pub async fn piecewise_linear<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    f: &PiecewiseLinear,
+) -> Result<Shares<R>, Error> {
+    let fixed = ctx.fixed();
+    let enc = |v: &[f64]| -> Result<Vec<u128>, Error> {
+        v.iter()
+            .map(|&c| fixed.encode::<R>(c).map(|r| r.to_signed() as u128))
+            .collect()
+    };
+    named("piecewise_linear", async {
         let (t, a, c) = (enc(&f.breakpoints)?, enc(&f.slopes)?, enc(&f.intercepts)?);
-        self.check("piecewise_linear")?;
-        let r = self.piecewise_inner(x, &t, &a, &c).await;
-        let r = r.map_err(|e| e.in_op("piecewise_linear"));
-        self.record(r)
-    }
-
-    async fn piecewise_inner(
-        &mut self,
-        x: &Shares<R>,
-        t: &[u128],
-        a: &[u128],
-        c: &[u128],
-    ) -> Result<Shares<R>, Error> {
-        let g = functions::piecewise_linear(Self::width(), t, a, c)?;
-        let mut out = self.run_gadget("piecewise", &g, &[x.as_slice()]).await?;
+        let g = functions::piecewise_linear(width::<R>(), &t, &a, &c)?;
+        let mut out = run_gadget(ctx, "piecewise", &g, &[x.as_slice()]).await?;
         let intercept = x.with_data(out.pop().unwrap_or_default())?;
         let slope = x.with_data(out.pop().unwrap_or_default())?;
-        let y = self.mul_inner(&slope, x, true).await?;
+        let y = online::mul(ctx, &slope, x).await?;
         y.zip_with(&intercept, "piecewise_linear", R::add)
-    }
+    })
+    .await
+}
 
-    /// `floor(x / 2^bits)` exactly (MiniONN's truncation): the circuit reconstructs `x`, shifts
-    /// it and re-shares it under a fresh mask. No error at all, at 126 AND gates per element.
-    pub async fn truncate_exact(&mut self, x: &Shares<R>, bits: u32) -> Result<Shares<R>, Error> {
-        self.guarded("truncate_exact", async |p| {
-            p.truncate_exact_inner(x, bits).await
-        })
-        .await
+/// `floor(x / 2^bits)` exactly (MiniONN's truncation): the circuit reconstructs `x`, shifts it and
+/// re-shares it under a fresh mask. No error at all, at 126 AND gates per element.
+pub async fn truncate_exact<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    bits: u32,
+) -> Result<Shares<R>, Error> {
+    if bits >= R::BITS {
+        return Err(Error::new(
+            "truncate_exact",
+            ErrorKind::InvalidArgument("shift too large for the ring"),
+        ));
     }
-
-    pub(crate) async fn truncate_exact_inner(
-        &mut self,
-        x: &Shares<R>,
-        bits: u32,
-    ) -> Result<Shares<R>, Error> {
-        if bits >= R::BITS {
-            return Err(Error::new(
-                "truncate_exact",
-                ErrorKind::InvalidArgument("shift too large for the ring"),
-            ));
-        }
-        let g = functions::shift(Self::width(), bits)?;
-        let mut out = self
-            .run_gadget("truncate_exact", &g, &[x.as_slice()])
-            .await?;
+    named("truncate_exact", async {
+        let g = functions::shift(width::<R>(), bits)?;
+        let mut out = run_gadget(ctx, "truncate_exact", &g, &[x.as_slice()]).await?;
         x.with_data(out.swap_remove(0))
-    }
+    })
+    .await
+}
 
-    /// The largest value of each row: a `rows x 1` result, by a tournament of `ceil(log2 cols)`
-    /// rounds of pairwise `max(a, b) = b + relu(a - b)`.
-    pub async fn max(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
-        self.guarded("max", async |p| Ok(p.tournament(x, false).await?.0))
-            .await
-    }
+/// The largest value of each row: a `rows x 1` result, by a tournament of `ceil(log2 cols)` rounds
+/// of pairwise `max(a, b) = b + relu(a - b)`.
+pub async fn max<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    named("max", async { Ok(tournament(ctx, x, false).await?.0) }).await
+}
 
-    /// The largest value of each row and its column index (the first one on ties), both
-    /// `rows x 1`; indices are fixed-point integers (0.0, 1.0, ...).
-    pub async fn argmax(&mut self, x: &Shares<R>) -> Result<(Shares<R>, Shares<R>), Error> {
-        self.guarded("argmax", async |p| {
-            let (m, i) = p.tournament(x, true).await?;
-            Ok((m, i.unwrap_or_else(|| Shares::zeros(0, 0))))
-        })
-        .await
-    }
+/// The largest value of each row and its column index (the first one on ties), both `rows x 1`;
+/// indices are fixed-point integers (0.0, 1.0, ...).
+pub async fn argmax<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<(Shares<R>, Shares<R>), Error> {
+    named("argmax", async {
+        let (m, i) = tournament(ctx, x, true).await?;
+        Ok((m, i.unwrap_or_else(|| Shares::zeros(0, 0))))
+    })
+    .await
+}
 
-    async fn tournament(
-        &mut self,
-        x: &Shares<R>,
-        with_index: bool,
-    ) -> Result<(Shares<R>, Option<Shares<R>>), Error> {
+async fn tournament<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    with_index: bool,
+) -> Result<(Shares<R>, Option<Shares<R>>), Error> {
+    let (rows, cols) = x.shape();
+    if cols == 0 {
+        return Err(Error::new(
+            "max",
+            ErrorKind::InvalidArgument("rows are empty"),
+        ));
+    }
+    let words = 1 + usize::from(with_index);
+    let g = functions::max_step(width::<R>(), with_index)?;
+    // The candidates, row-major: `width` per row. Indices are public: P0 holds them as its
+    // shares, P1 holds zero.
+    let mut vals = x.as_slice().to_vec();
+    let f = ctx.fixed().frac_bits();
+    let mut idx: Vec<R> = match (with_index, ctx.role()?) {
+        (false, _) => Vec::new(),
+        (true, Role::P0) => (0..rows * cols)
+            .map(|i| R::from_u64((i % cols) as u64).shl(f))
+            .collect(),
+        (true, Role::P1) => vec![R::ZERO; rows * cols],
+    };
+    let mut width = cols;
+    while width > 1 {
+        let (pairs, next) = (width / 2, width.div_ceil(2));
+        let left = |v: &[R], r: usize, j: usize| v[r * width + 2 * j];
+        let right = |v: &[R], r: usize, j: usize| v[r * width + 2 * j + 1];
+        let diff = |v: &[R]| -> Vec<R> {
+            if v.is_empty() {
+                return Vec::new();
+            }
+            (0..rows * pairs)
+                .map(|k| left(v, k / pairs, k % pairs).sub(right(v, k / pairs, k % pairs)))
+                .collect()
+        };
+        let (d, e) = (diff(&vals), diff(&idx));
+        let inputs: [&[R]; 2] = [&d, &e];
+        let out = run_gadget(ctx, "max", &g, &inputs[..words]).await?;
+        // Winner = right + gadget output; an odd last candidate passes through.
+        let advance = |v: &[R], o: &[R]| -> Vec<R> {
+            let mut n = Vec::with_capacity(rows * next);
+            for r in 0..rows {
+                n.extend((0..pairs).map(|j| right(v, r, j).add(o[r * pairs + j])));
+                if width % 2 == 1 {
+                    n.push(v[r * width + width - 1]);
+                }
+            }
+            n
+        };
+        vals = advance(&vals, &out[0]);
+        if with_index {
+            idx = advance(&idx, &out[1]);
+        }
+        width = next;
+    }
+    let m = Shares::matrix(rows, 1, vals)?;
+    let i = with_index
+        .then(|| Shares::matrix(rows, 1, idx))
+        .transpose()?;
+    Ok((m, i))
+}
+
+/// SecureML's softmax replacement, per row: `relu(x_i) / sum_j relu(x_j)` (floor, with the
+/// session's fractional bits), and `1 / cols` across a row whose values are all `<= 0`. One
+/// garbled-circuit round trip; the circuit divides in `2 k (f + 1)` AND gates per value.
+pub async fn relu_softmax<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    let f = ctx.fixed().frac_bits();
+    named("relu_softmax", async {
         let (rows, cols) = x.shape();
         if cols == 0 {
             return Err(Error::new(
-                "max",
+                "relu_softmax",
                 ErrorKind::InvalidArgument("rows are empty"),
             ));
         }
-        let words = 1 + usize::from(with_index);
-        let g = functions::max_step(Self::width(), with_index)?;
-        // The candidates, row-major: `width` per row. Indices are public: P0 holds them as its
-        // shares, P1 holds zero.
-        let mut vals = x.as_slice().to_vec();
-        let f = self.one_bit();
-        let mut idx: Vec<R> = match (with_index, self.role) {
-            (false, _) => Vec::new(),
-            (true, Role::P0) => (0..rows * cols)
-                .map(|i| R::from_u64((i % cols) as u64).shl(f))
-                .collect(),
-            (true, Role::P1) => vec![R::ZERO; rows * cols],
-        };
-        let mut width = cols;
-        while width > 1 {
-            let (pairs, next) = (width / 2, width.div_ceil(2));
-            let left = |v: &[R], r: usize, j: usize| v[r * width + 2 * j];
-            let right = |v: &[R], r: usize, j: usize| v[r * width + 2 * j + 1];
-            let diff = |v: &[R]| -> Vec<R> {
-                if v.is_empty() {
-                    return Vec::new();
-                }
-                (0..rows * pairs)
-                    .map(|k| left(v, k / pairs, k % pairs).sub(right(v, k / pairs, k % pairs)))
-                    .collect()
-            };
-            let (d, e) = (diff(&vals), diff(&idx));
-            let inputs: [&[R]; 2] = [&d, &e];
-            let out = self.run_gadget("max", &g, &inputs[..words]).await?;
-            // Winner = right + gadget output; an odd last candidate passes through.
-            let advance = |v: &[R], o: &[R]| -> Vec<R> {
-                let mut n = Vec::with_capacity(rows * next);
-                for r in 0..rows {
-                    n.extend((0..pairs).map(|j| right(v, r, j).add(o[r * pairs + j])));
-                    if width % 2 == 1 {
-                        n.push(v[r * width + width - 1]);
-                    }
-                }
-                n
-            };
-            vals = advance(&vals, &out[0]);
-            if with_index {
-                idx = advance(&idx, &out[1]);
-            }
-            width = next;
+        let g = functions::relu_softmax(width::<R>(), f, cols)?;
+        // One element per row: the row's values are the gadget's input words.
+        let columns: Vec<Vec<R>> = (0..cols)
+            .map(|j| (0..rows).map(|r| x.as_slice()[r * cols + j]).collect())
+            .collect();
+        let inputs: Vec<&[R]> = columns.iter().map(|c| c.as_slice()).collect();
+        let out = run_gadget(ctx, "relu_softmax", &g, &inputs).await?;
+        let data = (0..rows * cols).map(|i| out[i % cols][i / cols]).collect();
+        x.with_data(data)
+    })
+    .await
+}
+
+/// Max pooling: each row of `x` is an image (`channels x height x width`, channel-major); the
+/// result has one row per image of `channels x out_h x out_w` window maxima.
+pub async fn max_pool<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    pool: Pool2d,
+) -> Result<Shares<R>, Error> {
+    named("max_pool", async {
+        let (oh, ow) = pool.output_size()?;
+        let (c, h, w, k, s) = (
+            pool.channels,
+            pool.height,
+            pool.width,
+            pool.window,
+            pool.stride,
+        );
+        let per_image = c
+            .checked_mul(h)
+            .and_then(|v| v.checked_mul(w))
+            .ok_or_else(|| Error::new("max_pool", ErrorKind::InvalidArgument("shape overflow")))?;
+        if x.cols() != per_image {
+            return Err(Error::dimension("max_pool", per_image, x.cols()));
         }
-        let m = Shares::matrix(rows, 1, vals)?;
-        let i = with_index
-            .then(|| Shares::matrix(rows, 1, idx))
-            .transpose()?;
-        Ok((m, i))
-    }
-
-    /// SecureML's softmax replacement, per row: `relu(x_i) / sum_j relu(x_j)` (floor, with the
-    /// session's fractional bits), and `1 / cols` across a row whose values are all `<= 0`. One
-    /// garbled-circuit round trip; the circuit divides in `2 k (f + 1)` AND gates per value.
-    pub async fn relu_softmax(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
-        let f = self.one_bit();
-        self.guarded("relu_softmax", async |p| {
-            let (rows, cols) = x.shape();
-            if cols == 0 {
-                return Err(Error::new(
-                    "relu_softmax",
-                    ErrorKind::InvalidArgument("rows are empty"),
-                ));
-            }
-            let g = functions::relu_softmax(Self::width(), f, cols)?;
-            // One element per row: the row's values are the gadget's input words.
-            let columns: Vec<Vec<R>> = (0..cols)
-                .map(|j| (0..rows).map(|r| x.as_slice()[r * cols + j]).collect())
-                .collect();
-            let inputs: Vec<&[R]> = columns.iter().map(|c| c.as_slice()).collect();
-            let out = p.run_gadget("relu_softmax", &g, &inputs).await?;
-            let data = (0..rows * cols).map(|i| out[i % cols][i / cols]).collect();
-            x.with_data(data)
-        })
-        .await
-    }
-
-    /// Max pooling: each row of `x` is an image (`channels x height x width`, channel-major);
-    /// the result has one row per image of `channels x out_h x out_w` window maxima.
-    pub async fn max_pool(&mut self, x: &Shares<R>, pool: Pool2d) -> Result<Shares<R>, Error> {
-        self.guarded("max_pool", async |p| {
-            let (oh, ow) = pool.output_size()?;
-            let (c, h, w, k, s) = (
-                pool.channels,
-                pool.height,
-                pool.width,
-                pool.window,
-                pool.stride,
-            );
-            let per_image = c
-                .checked_mul(h)
-                .and_then(|v| v.checked_mul(w))
-                .ok_or_else(|| {
-                    Error::new("max_pool", ErrorKind::InvalidArgument("shape overflow"))
-                })?;
-            if x.cols() != per_image {
-                return Err(Error::dimension("max_pool", per_image, x.cols()));
-            }
-            let mut windows = Vec::with_capacity(x.rows() * c * oh * ow * k * k);
-            for img in x.as_slice().chunks_exact(per_image.max(1)).take(x.rows()) {
-                for ch in 0..c {
-                    for oy in 0..oh {
-                        for ox in 0..ow {
-                            for dy in 0..k {
-                                let row = ch * h * w + (oy * s + dy) * w + ox * s;
-                                windows.extend_from_slice(&img[row..row + k]);
-                            }
+        let mut windows = Vec::with_capacity(x.rows() * c * oh * ow * k * k);
+        for img in x.as_slice().chunks_exact(per_image.max(1)).take(x.rows()) {
+            for ch in 0..c {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        for dy in 0..k {
+                            let row = ch * h * w + (oy * s + dy) * w + ox * s;
+                            windows.extend_from_slice(&img[row..row + k]);
                         }
                     }
                 }
             }
-            let windows = Shares::matrix(x.rows() * c * oh * ow, k * k, windows)?;
-            let (m, _) = p.tournament(&windows, false).await?;
-            m.reshape(x.rows(), c * oh * ow)
-        })
-        .await
-    }
+        }
+        let windows = Shares::matrix(x.rows() * c * oh * ow, k * k, windows)?;
+        let (m, _) = tournament(ctx, &windows, false).await?;
+        m.reshape(x.rows(), c * oh * ow)
+    })
+    .await
 }
 
-impl<T: Transport, C: Correlations, R: Ring> Party<T, C, R> {
-    /// Runs any circuit (for example one read by [`crate::gc::bristol`]) with the peer in this
-    /// session: P0 garbles, P1 evaluates. `owners` says which party supplies each input value,
-    /// `inputs` holds this party's values in the circuit's order, concatenated, least significant
-    /// bit first; `reveal` says who learns the output bits (see [`crate::gc::execute`]).
-    pub async fn run_circuit(
-        &mut self,
-        circuit: &Circuit,
-        owners: &[Role],
-        inputs: &[bool],
-        reveal: Reveal,
-    ) -> Result<Vec<bool>, Error> {
-        self.guarded("run_circuit", async |p| {
-            let mut rng = p.fresh_prg(Domain::GARBLING);
-            let job = Job {
-                circuit,
-                owners,
-                inputs,
-                reveal,
-            };
-            let hash = FixedKeyAes::new();
-            let role = p.role;
-            execute(role, &mut p.peer, &mut p.correlations, &hash, &mut rng, job).await
-        })
-        .await
-    }
+/// Runs any circuit (for example one read by [`crate::gc::bristol`]) between P0 and P1: P0
+/// garbles, P1 evaluates. `owners` says which party supplies each input value, `inputs` holds this
+/// party's values in the circuit's order, concatenated, least significant bit first; `reveal` says
+/// who learns the output bits (see [`crate::gc::execute`]).
+pub async fn run_circuit<T: Transport, C: Correlations<T>>(
+    ctx: &mut Context<T, C>,
+    circuit: &Circuit,
+    owners: &[Role],
+    inputs: &[bool],
+    reveal: Reveal,
+) -> Result<Vec<bool>, Error> {
+    let role = ctx.role()?;
+    let mut rng = ctx.fresh_prg(Domain::GARBLING);
+    let job = Job {
+        circuit,
+        owners,
+        inputs,
+        reveal,
+    };
+    let hash = FixedKeyAes::new();
+    let (links, source) = ctx.split();
+    named("run_circuit", execute(role, links, source, &hash, &mut rng, job)).await
+}
 
-    /// Converts XOR-shared bits (this party's shares, e.g. from [`Reveal::Shared`]) into
-    /// arithmetic shares of the same bits as integers 0 or 1: `b = b0 + b1 - 2 b0 b1`, with the
-    /// product by one Beaver triple per bit (one round).
-    pub async fn bits_to_arithmetic(&mut self, bits: &[bool]) -> Result<Shares<R>, Error> {
-        self.guarded("bits_to_arithmetic", async |p| {
-            let mine: Vec<R> = bits.iter().map(|&b| R::from_u64(u64::from(b))).collect();
-            let zero = vec![R::ZERO; bits.len()];
-            // Each party's bits as a sharing whose other share is zero.
-            let (b0, b1) = match p.role {
-                Role::P0 => (mine, zero),
-                Role::P1 => (zero, mine),
-            };
-            let (b0, b1) = (Shares::vector(b0), Shares::vector(b1));
-            let prod = p.mul_inner(&b0, &b1, false).await?;
-            let sum = b0.zip_with(&b1, "bits_to_arithmetic", R::add)?;
-            sum.zip_with(&prod, "bits_to_arithmetic", |s, q| s.sub(q.add(q)))
-        })
-        .await
-    }
+/// Converts XOR-shared bits (this party's shares, e.g. from [`Reveal::Shared`]) into arithmetic
+/// shares of the same bits as integers 0 or 1: `b = b0 + b1 - 2 b0 b1`, with the product by one
+/// Beaver triple per bit (one round).
+pub async fn bits_to_arithmetic<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    bits: &[bool],
+) -> Result<Shares<R>, Error> {
+    named("bits_to_arithmetic", async {
+        let mine: Vec<R> = bits.iter().map(|&b| R::from_u64(u64::from(b))).collect();
+        let zero = vec![R::ZERO; bits.len()];
+        // Each party's bits as a sharing whose other share is zero.
+        let (b0, b1) = match ctx.role()? {
+            Role::P0 => (mine, zero),
+            Role::P1 => (zero, mine),
+        };
+        let (b0, b1) = (Shares::vector(b0), Shares::vector(b1));
+        let prod = online::mul_integer(ctx, &b0, &b1).await?;
+        let sum = b0.zip_with(&b1, "bits_to_arithmetic", R::add)?;
+        sum.zip_with(&prod, "bits_to_arithmetic", |s, q| s.sub(q.add(q)))
+    })
+    .await
 }

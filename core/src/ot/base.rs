@@ -163,7 +163,7 @@ impl BaseOtReceiver {
 
 /// Runs `n` base OTs as the sender over `chan`: returns the key pairs `(k^0, k^1)`.
 pub async fn send<T: Transport>(
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     prg: &mut Prg,
     n: usize,
 ) -> Result<Vec<[Seed; 2]>, Error> {
@@ -176,7 +176,7 @@ pub async fn send<T: Transport>(
 
 /// The sender's second half: receives the `n` points and derives the key pairs.
 pub(crate) async fn receive_points<T: Transport>(
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     sender: &BaseOtSender,
     n: usize,
 ) -> Result<Vec<[Seed; 2]>, Error> {
@@ -197,7 +197,7 @@ pub(crate) async fn receive_points<T: Transport>(
 
 /// Runs base OTs as the receiver with the given secret choice bits: returns `k^{c_i}`.
 pub async fn receive<T: Transport>(
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     prg: &mut Prg,
     choices: &[Choice],
 ) -> Result<Vec<Seed>, Error> {
@@ -210,7 +210,7 @@ pub async fn receive<T: Transport>(
 
 /// The receiver's second half: computes and sends the points, returns the keys.
 pub(crate) async fn send_points<T: Transport>(
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     prg: &mut Prg,
     receiver: &BaseOtReceiver,
     choices: &[Choice],

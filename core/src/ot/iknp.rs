@@ -286,7 +286,7 @@ impl<H: BlockHash> IknpReceiver<H> {
 
 /// Runs the base OTs for an extension in which this side is the **sender**.
 pub async fn setup_sender<T: Transport, H: BlockHash>(
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     prg: &mut Prg,
     hash: H,
 ) -> Result<IknpSender<H>, Error> {
@@ -297,7 +297,7 @@ pub async fn setup_sender<T: Transport, H: BlockHash>(
 
 /// Runs the base OTs for an extension in which this side is the **receiver**.
 pub async fn setup_receiver<T: Transport, H: BlockHash>(
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     prg: &mut Prg,
     hash: H,
 ) -> Result<IknpReceiver<H>, Error> {
@@ -314,7 +314,7 @@ fn next_blocks(n: usize, done: usize) -> usize {
 /// receiver holds `t_i = q_i ^ r_i delta` (see [`IknpSender::delta`]). Memory: one batch.
 pub async fn send_correlated<T: Transport, H: BlockHash>(
     sender: &mut IknpSender<H>,
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     n: usize,
     sink: impl FnMut(usize, u128),
 ) -> Result<(), Error> {
@@ -323,7 +323,7 @@ pub async fn send_correlated<T: Transport, H: BlockHash>(
 
 pub(crate) async fn send_correlated_tagged<T: Transport, H: BlockHash>(
     sender: &mut IknpSender<H>,
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     tag: u16,
     n: usize,
     mut sink: impl FnMut(usize, u128),
@@ -348,7 +348,7 @@ pub(crate) async fn send_correlated_tagged<T: Transport, H: BlockHash>(
 /// `b` (OTs `128 b .. 128 b + 127`); for each OT `i < n`, calls `sink(i, t_i)`.
 pub async fn receive_correlated<T: Transport, H: BlockHash>(
     receiver: &mut IknpReceiver<H>,
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     n: usize,
     choices: impl FnMut(usize) -> u128,
     sink: impl FnMut(usize, u128),
@@ -358,7 +358,7 @@ pub async fn receive_correlated<T: Transport, H: BlockHash>(
 
 pub(crate) async fn receive_correlated_tagged<T: Transport, H: BlockHash>(
     receiver: &mut IknpReceiver<H>,
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     tag: u16,
     n: usize,
     mut choices: impl FnMut(usize) -> u128,
@@ -390,7 +390,7 @@ pub(crate) async fn receive_correlated_tagged<T: Transport, H: BlockHash>(
 /// Random OTs as the sender, streamed: calls `sink(i, m0_i, m1_i)` for each OT `i < n`.
 pub async fn send_random<T: Transport, H: BlockHash>(
     sender: &mut IknpSender<H>,
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     n: usize,
     sink: impl FnMut(usize, u128, u128),
 ) -> Result<(), Error> {
@@ -399,7 +399,7 @@ pub async fn send_random<T: Transport, H: BlockHash>(
 
 pub(crate) async fn send_random_tagged<T: Transport, H: BlockHash>(
     sender: &mut IknpSender<H>,
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     tag: u16,
     n: usize,
     mut sink: impl FnMut(usize, u128, u128),
@@ -429,7 +429,7 @@ pub(crate) async fn send_random_tagged<T: Transport, H: BlockHash>(
 /// `sink(i, c_i, m_{c_i})` for each OT `i < n`.
 pub async fn receive_random<T: Transport, H: BlockHash>(
     receiver: &mut IknpReceiver<H>,
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     prg: &mut Prg,
     n: usize,
     sink: impl FnMut(usize, bool, u128),
@@ -439,7 +439,7 @@ pub async fn receive_random<T: Transport, H: BlockHash>(
 
 pub(crate) async fn receive_random_tagged<T: Transport, H: BlockHash>(
     receiver: &mut IknpReceiver<H>,
-    chan: &mut Channel<T>,
+    chan: &mut Channel<'_, T>,
     tag: u16,
     prg: &mut Prg,
     n: usize,

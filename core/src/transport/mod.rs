@@ -1,11 +1,19 @@
-//! I/O: the [`Transport`] trait the host implements, and [`Channel`], which frames, checks and
-//! counts every protocol message on top of it.
+//! I/O: the [`Transport`] trait the host implements; [`Link`], one connection to one peer,
+//! multiplexed into numbered sub-channels ([`Sub`]); and [`Channel`], a sub-channel's view that
+//! frames, checks and counts every protocol message.
 //!
-//! A transport moves exact-length byte strings; it knows nothing of protocols. A channel adds a
-//! checked 8-byte header to each frame — operation tag (u16), sequence number (u16), payload length
-//! (u32), little-endian — and rejects a frame whose tag, sequence or length is not what the protocol
-//! step expects, or whose length exceeds the configured maximum, before reading its payload. The
-//! receiver always knows how much it expects, so nothing is ever allocated at the peer's request.
+//! A transport moves exact-length byte strings; it knows nothing of protocols. A link carries the
+//! online phase, the OT offline phase and garbled-circuit streams over one connection, each on its
+//! own sub-channel with its own sequence numbers and counters. Every frame has a checked 10-byte
+//! header — operation tag (u16), sub-channel (u8), a zero byte, sequence number (u16), payload
+//! length (u32), little-endian — and a frame whose tag, sub-channel, sequence or length is not what
+//! the protocol step expects, or whose length exceeds the configured maximum, is rejected before
+//! its payload is read. The receiver always knows how much it expects, so nothing is ever
+//! allocated at the peer's request.
+//!
+//! Both ends of a link run the same sequence of protocol steps, so frames of different
+//! sub-channels arrive in the order they are read: a frame for another sub-channel than the one
+//! being read means the parties are out of step ([`ErrorKind::UnexpectedChannel`]).
 
 #[cfg(feature = "std")]
 pub mod memory;
@@ -88,7 +96,7 @@ impl core::ops::Add for Stats {
 }
 
 /// Size of a frame header in bytes.
-pub const HEADER_LEN: usize = 8;
+pub const HEADER_LEN: usize = 10;
 
 /// Default maximum payload of one frame: 64 MiB. Longer messages are split into several frames.
 pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
@@ -132,41 +140,80 @@ pub mod tag {
     pub const OWNER_OUTPUT: u16 = 0x0303;
 }
 
-/// A framed, checked and counted connection to one peer over a [`Transport`].
-pub struct Channel<T> {
-    io: T,
-    max_frame: usize,
+/// A sub-channel of a [`Link`]: which part of a protocol a frame belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Sub {
+    /// The online phase: inputs, openings, products, data owners' submissions.
+    Online = 0,
+    /// The offline phase: requests to a dealer, base OTs and OT extension between the parties.
+    Offline = 1,
+    /// Garbled-circuit streams: input labels, tables, output decoding.
+    Circuits = 2,
+}
+
+impl Sub {
+    /// Every sub-channel, in the order of their numbers.
+    pub const ALL: [Sub; SUBCHANNELS] = [Sub::Online, Sub::Offline, Sub::Circuits];
+}
+
+/// Number of sub-channels of a link.
+pub const SUBCHANNELS: usize = 3;
+
+/// Framing state and counters of one sub-channel.
+#[derive(Clone, Copy, Debug, Default)]
+struct SubState {
     seq_out: u16,
     seq_in: u16,
-    /// A message was sent since this side last received one.
+    /// A message was sent since this sub-channel last received one.
     sent: bool,
-    /// Bytes were written since the last flush.
-    dirty: bool,
     stats: Stats,
 }
 
-impl<T: Transport> Channel<T> {
-    /// A channel with the default maximum frame size.
+/// One connection to one peer over a [`Transport`], multiplexed into [`Sub`]-channels.
+pub struct Link<T> {
+    io: T,
+    max_frame: usize,
+    /// Bytes were written since the last flush.
+    dirty: bool,
+    /// Transport calls attempted (successful or not): tells whether anything reached the wire.
+    activity: u64,
+    subs: [SubState; SUBCHANNELS],
+}
+
+impl<T> Link<T> {
+    /// A link with the default maximum frame size.
     pub fn new(io: T) -> Self {
-        Channel::with_max_frame(io, DEFAULT_MAX_FRAME)
+        Link::with_max_frame(io, DEFAULT_MAX_FRAME)
     }
 
-    /// A channel whose frames carry at most `max_frame` payload bytes (at least 64).
+    /// A link whose frames carry at most `max_frame` payload bytes (at least 64).
     pub fn with_max_frame(io: T, max_frame: usize) -> Self {
-        Channel {
+        Link {
             io,
             max_frame: max_frame.clamp(64, u32::MAX as usize),
-            seq_out: 0,
-            seq_in: 0,
-            sent: false,
             dirty: false,
-            stats: Stats::default(),
+            activity: 0,
+            subs: [SubState::default(); SUBCHANNELS],
         }
     }
 
-    /// The counters so far.
+    /// The counters of all sub-channels together.
     pub fn stats(&self) -> Stats {
-        self.stats
+        self.subs
+            .iter()
+            .fold(Stats::default(), |acc, s| acc + s.stats)
+    }
+
+    /// The counters of one sub-channel.
+    pub fn sub_stats(&self, sub: Sub) -> Stats {
+        self.subs[sub as usize].stats
+    }
+
+    /// The number of transport calls attempted so far, failed ones included: unchanged across a
+    /// call means nothing was sent or received.
+    pub fn activity(&self) -> u64 {
+        self.activity
     }
 
     /// The maximum payload of one frame.
@@ -184,66 +231,102 @@ impl<T: Transport> Channel<T> {
         self.io
     }
 
+    /// The view of sub-channel `sub` through which frames are sent and received.
+    pub fn channel(&mut self, sub: Sub) -> Channel<'_, T> {
+        Channel { link: self, sub }
+    }
+}
+
+/// A framed, checked and counted view of one sub-channel of a [`Link`].
+pub struct Channel<'a, T> {
+    link: &'a mut Link<T>,
+    sub: Sub,
+}
+
+impl<T: Transport> Channel<'_, T> {
+    /// The counters of this sub-channel so far.
+    pub fn stats(&self) -> Stats {
+        self.link.sub_stats(self.sub)
+    }
+
+    /// The maximum payload of one frame.
+    pub fn max_frame(&self) -> usize {
+        self.link.max_frame
+    }
+
+    fn state(&mut self) -> &mut SubState {
+        &mut self.link.subs[self.sub as usize]
+    }
+
     fn start_message(&mut self) {
-        self.sent = true;
+        self.state().sent = true;
     }
 
     /// Counts a round when a received message answers something this side sent.
     fn end_receive(&mut self) {
-        if self.sent {
-            self.stats.rounds += 1;
-            self.sent = false;
+        let s = self.state();
+        if s.sent {
+            s.stats.rounds += 1;
+            s.sent = false;
         }
     }
 
     async fn raw_send(&mut self, op: &'static str, buf: &[u8]) -> Result<(), Error> {
-        self.dirty = true;
-        self.io
+        self.link.dirty = true;
+        self.link.activity += 1;
+        self.link
+            .io
             .send(buf)
             .await
             .map_err(|e| Error::new(op, e.into()))?;
-        self.stats.bytes_sent += buf.len() as u64;
+        self.state().stats.bytes_sent += buf.len() as u64;
         Ok(())
     }
 
     async fn raw_recv(&mut self, op: &'static str, buf: &mut [u8]) -> Result<(), Error> {
-        if self.dirty {
-            self.io
+        self.link.activity += 1;
+        if self.link.dirty {
+            self.link
+                .io
                 .flush()
                 .await
                 .map_err(|e| Error::new(op, e.into()))?;
-            self.dirty = false;
+            self.link.dirty = false;
         }
-        self.io
+        self.link
+            .io
             .recv(buf)
             .await
             .map_err(|e| Error::new(op, e.into()))?;
-        self.stats.bytes_received += buf.len() as u64;
+        self.state().stats.bytes_received += buf.len() as u64;
         Ok(())
     }
 
     /// Flushes the transport.
     pub async fn flush(&mut self, op: &'static str) -> Result<(), Error> {
-        self.dirty = false;
-        self.io.flush().await.map_err(|e| Error::new(op, e.into()))
+        self.link.dirty = false;
+        self.link.activity += 1;
+        self.link
+            .io
+            .flush()
+            .await
+            .map_err(|e| Error::new(op, e.into()))
     }
 
     async fn send_header(&mut self, op: &'static str, tag: u16, len: usize) -> Result<(), Error> {
-        if len > self.max_frame {
-            return Err(Error::new(
-                op,
-                ErrorKind::FrameTooLarge {
-                    len,
-                    max: self.max_frame,
-                },
-            ));
+        let max = self.link.max_frame;
+        if len > max {
+            return Err(Error::new(op, ErrorKind::FrameTooLarge { len, max }));
         }
+        let sub = self.sub as u8;
+        let state = self.state();
         let mut h = [0u8; HEADER_LEN];
         h[0..2].copy_from_slice(&tag.to_le_bytes());
-        h[2..4].copy_from_slice(&self.seq_out.to_le_bytes());
-        h[4..8].copy_from_slice(&(len as u32).to_le_bytes());
-        self.seq_out = self.seq_out.wrapping_add(1);
-        self.stats.frames_sent += 1;
+        h[2] = sub;
+        h[4..6].copy_from_slice(&state.seq_out.to_le_bytes());
+        h[6..10].copy_from_slice(&(len as u32).to_le_bytes());
+        state.seq_out = state.seq_out.wrapping_add(1);
+        state.stats.frames_sent += 1;
         self.raw_send(op, &h).await
     }
 
@@ -252,8 +335,24 @@ impl<T: Transport> Channel<T> {
         let mut h = [0u8; HEADER_LEN];
         self.raw_recv(op, &mut h).await?;
         let got_tag = u16::from_le_bytes([h[0], h[1]]);
-        let got_seq = u16::from_le_bytes([h[2], h[3]]);
-        let got_len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
+        let (got_sub, reserved) = (h[2], h[3]);
+        let got_seq = u16::from_le_bytes([h[4], h[5]]);
+        let got_len = u32::from_le_bytes([h[6], h[7], h[8], h[9]]) as usize;
+        if got_sub != self.sub as u8 {
+            return Err(Error::new(
+                op,
+                ErrorKind::UnexpectedChannel {
+                    expected: self.sub as u8,
+                    got: got_sub,
+                },
+            ));
+        }
+        if reserved != 0 {
+            return Err(Error::new(
+                op,
+                ErrorKind::Malformed("nonzero reserved byte in a frame header"),
+            ));
+        }
         if got_tag != tag {
             return Err(Error::new(
                 op,
@@ -263,22 +362,21 @@ impl<T: Transport> Channel<T> {
                 },
             ));
         }
-        if got_seq != self.seq_in {
+        let expected = self.state().seq_in;
+        if got_seq != expected {
             return Err(Error::new(
                 op,
                 ErrorKind::BadSequence {
-                    expected: self.seq_in,
+                    expected,
                     got: got_seq,
                 },
             ));
         }
-        if got_len > self.max_frame {
+        let max = self.link.max_frame;
+        if got_len > max {
             return Err(Error::new(
                 op,
-                ErrorKind::FrameTooLarge {
-                    len: got_len,
-                    max: self.max_frame,
-                },
+                ErrorKind::FrameTooLarge { len: got_len, max },
             ));
         }
         if got_len != len {
@@ -290,7 +388,8 @@ impl<T: Transport> Channel<T> {
                 },
             ));
         }
-        self.seq_in = self.seq_in.wrapping_add(1);
+        let state = self.state();
+        state.seq_in = state.seq_in.wrapping_add(1);
         Ok(())
     }
 
@@ -321,7 +420,7 @@ impl<T: Transport> Channel<T> {
 
     /// The frame payload sizes (in elements) that a message of `n` ring elements is split into.
     fn frame_elems<R: Ring>(&self) -> usize {
-        (self.max_frame / R::BYTES).max(1)
+        (self.link.max_frame / R::BYTES).max(1)
     }
 
     /// Sends ring elements as one message (split into frames of at most `max_frame` bytes).

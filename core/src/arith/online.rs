@@ -1,0 +1,333 @@
+//! The online arithmetic between the two share-holding parties, as functions of a [`Context`]:
+//! inputs, openings, products and truncation. Each runs the exchange of one protocol step of
+//! [`super::beaver`], [`super::matmul`] or [`super::truncation`] over the
+//! [`Sub::Online`] sub-channel of the link between P0 and P1.
+//!
+//! These functions apply no state guard of their own, so protocols compose them freely; users call
+//! them through [`crate::Party`] or [`crate::Session`], which guard every operation.
+
+use super::{add_public, beaver, matmul as mm, truncation as tr};
+use crate::context::{Context, Truncation};
+use crate::correlated::Correlations;
+use crate::error::{Error, ErrorKind};
+use crate::prg::{Domain, Prg, Seed};
+use crate::ring::{Ring, fill_random};
+use crate::role::Role;
+use crate::share::Shares;
+use crate::transport::{Sub, Transport, tag};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Secret-shares this party's own values (a `rows x cols` matrix, row-major) with the peer, which
+/// calls [`receive_input`]. The peer receives only a 32-byte seed from which its share expands;
+/// this party keeps `x - share`. Fails before sending if a value is out of range.
+pub async fn share_input<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    values: &[f64],
+    rows: usize,
+    cols: usize,
+) -> Result<Shares<R>, Error> {
+    let mut encoded = vec![R::ZERO; values.len()];
+    ctx.fixed()
+        .encode_slice(values, &mut encoded)
+        .map_err(|e| e.in_op("share_input"))?;
+    let x = Shares::matrix(rows, cols, encoded).map_err(|e| e.in_op("share_input"))?;
+    share_ring_input(ctx, x).await
+}
+
+/// [`share_input`] of values already in the ring.
+pub async fn share_ring_input<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    mut x: Shares<R>,
+) -> Result<Shares<R>, Error> {
+    let seed = ctx.fresh_seed(Domain::INPUT_SHARING);
+    ctx.peer(Sub::Online)?
+        .send_frame("share_input", tag::INPUT, seed.as_bytes())
+        .await?;
+    let mut prg = Prg::new(seed);
+    for v in x.as_mut_slice() {
+        *v = v.sub(R::random(&mut prg));
+    }
+    Ok(x)
+}
+
+/// Receives this party's share of a `rows x cols` matrix that the peer shares with
+/// [`share_input`].
+pub async fn receive_input<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    rows: usize,
+    cols: usize,
+) -> Result<Shares<R>, Error> {
+    let n = rows
+        .checked_mul(cols)
+        .ok_or(Error::dimension("receive_input", usize::MAX, rows))?;
+    let mut seed = [0u8; 32];
+    ctx.peer(Sub::Online)?
+        .recv_frame("receive_input", tag::INPUT, &mut seed)
+        .await?;
+    let mut prg = Prg::new(Seed::from_bytes(seed));
+    let share = (0..n).map(|_| R::random(&mut prg)).collect();
+    Shares::matrix(rows, cols, share)
+}
+
+/// Opens shared values to both parties as ring elements (one round).
+pub async fn open<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<Vec<R>, Error> {
+    open_slice(ctx, "open", tag::OPEN, x.as_slice()).await
+}
+
+/// Opens shared values to both parties and decodes them as fixed-point numbers (one round).
+pub async fn reveal<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<Vec<f64>, Error> {
+    let v = open(ctx, x).await?;
+    let fixed = ctx.fixed();
+    Ok(v.into_iter().map(|v| fixed.decode(v)).collect())
+}
+
+/// Opens shared values to `to` only: `to` gets `Some(values)`, the other party `None`.
+pub async fn reveal_to<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    to: Role,
+) -> Result<Option<Vec<f64>>, Error> {
+    let fixed = ctx.fixed();
+    let me = ctx.role()?;
+    let mut peer = ctx.peer(Sub::Online)?;
+    if to != me {
+        peer.send_ring("reveal_to", tag::REVEAL_TO, x.as_slice())
+            .await?;
+        peer.flush("reveal_to").await?;
+        return Ok(None);
+    }
+    let mut theirs = vec![R::ZERO; x.len()];
+    peer.recv_ring("reveal_to", tag::REVEAL_TO, &mut theirs)
+        .await?;
+    Ok(Some(
+        x.as_slice()
+            .iter()
+            .zip(&theirs)
+            .map(|(&a, &b)| fixed.decode(a.add(b)))
+            .collect(),
+    ))
+}
+
+/// Exchanges shares with the peer and returns their sum: the opened values (one round).
+pub async fn open_slice<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    op: &'static str,
+    tag: u16,
+    mine: &[R],
+) -> Result<Vec<R>, Error> {
+    let mut theirs = vec![R::ZERO; mine.len()];
+    ctx.peer(Sub::Online)?
+        .exchange_ring(op, tag, mine, &mut theirs)
+        .await?;
+    for (t, &m) in theirs.iter_mut().zip(mine) {
+        *t = t.add(m);
+    }
+    Ok(theirs)
+}
+
+/// `x + c` for a public fixed-point constant `c` (local).
+pub fn add_constant<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &Context<T, C>,
+    x: &Shares<R>,
+    c: f64,
+) -> Result<Shares<R>, Error> {
+    let c: R = ctx.fixed().encode(c).map_err(|e| e.in_op("add_public"))?;
+    let role = ctx.role()?;
+    Ok(x.map(|v| add_public(role, v, c)))
+}
+
+/// `x * c` for a public fixed-point constant `c`, truncated as configured.
+pub async fn mul_public<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    c: f64,
+) -> Result<Shares<R>, Error> {
+    let c: R = ctx.fixed().encode(c).map_err(|e| e.in_op("mul_public"))?;
+    let product = x.map(|v| v.mul(c));
+    let f = ctx.fixed().frac_bits();
+    truncate(ctx, product, f).await
+}
+
+/// The fixed-point elementwise product `x * y` (Beaver triples, then truncation): one round.
+pub async fn mul<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    mul_with(ctx, x, y, true).await
+}
+
+/// The ring elementwise product `x * y` without truncation: exact.
+pub async fn mul_integer<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    mul_with(ctx, x, y, false).await
+}
+
+/// The elementwise product, truncated by the fractional bits if `fixed_point` (fused into the
+/// product's last pass when truncation is local).
+async fn mul_with<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+    fixed_point: bool,
+) -> Result<Shares<R>, Error> {
+    x.check_same_shape(y, "mul")?;
+    let role = ctx.role()?;
+    let (links, source) = ctx.split();
+    let t = source.triples::<R>(links, x.len()).await?;
+    let masked = beaver::mask(x.as_slice(), y.as_slice(), &t);
+    let opened = open_slice(ctx, "mul", tag::BEAVER, &masked).await?;
+    let local = local_truncation::<R, T, C>(ctx, fixed_point);
+    let z = beaver::combine(role, &opened, &t, |z| {
+        local.map_or(z, |d| tr::local(role, z, d))
+    });
+    finish_product(ctx, Shares::matrix(x.rows(), x.cols(), z)?, fixed_point, local).await
+}
+
+/// The fixed-point square `x * x` (square pairs, then truncation): one round, one ring element per
+/// value per party.
+pub async fn square<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    let role = ctx.role()?;
+    let (links, source) = ctx.split();
+    let p = source.square_pairs::<R>(links, x.len()).await?;
+    let masked = beaver::mask_square(x.as_slice(), &p);
+    let opened = open_slice(ctx, "square", tag::SQUARE, &masked).await?;
+    let local = local_truncation::<R, T, C>(ctx, true);
+    let z = beaver::combine_square(role, &opened, &p, |z| {
+        local.map_or(z, |d| tr::local(role, z, d))
+    });
+    finish_product(ctx, Shares::matrix(x.rows(), x.cols(), z)?, true, local).await
+}
+
+/// The fixed-point matrix product `x y` (`m x k` by `k x n`) with one matrix triple: one round,
+/// `m k + k n` ring elements per party, then truncation.
+pub async fn matmul<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    matmul_with(ctx, x, y, true).await
+}
+
+/// The ring matrix product `x y` without truncation: exact.
+pub async fn matmul_integer<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    matmul_with(ctx, x, y, false).await
+}
+
+async fn matmul_with<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+    fixed_point: bool,
+) -> Result<Shares<R>, Error> {
+    let (m, k) = x.shape();
+    if y.rows() != k {
+        return Err(Error::dimension("matmul", k, y.rows()));
+    }
+    let n = y.cols();
+    let role = ctx.role()?;
+    let (links, source) = ctx.split();
+    let t = source.matrix_triple::<R>(links, m, k, n).await?;
+    let masked = mm::mask(x.as_slice(), y.as_slice(), &t);
+    let opened = open_slice(ctx, "matmul", tag::MATMUL, &masked).await?;
+    let z = Shares::matrix(m, n, mm::combine(role, &opened, &t))?;
+    finish_product(ctx, z, fixed_point, None).await
+}
+
+/// The fixed-point dot product of two vectors of equal length, as a 1 x 1 share.
+pub async fn dot<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    if x.len() != y.len() {
+        return Err(Error::dimension("dot", x.len(), y.len()));
+    }
+    let row = x.clone().reshape(1, x.len())?;
+    let col = y.clone().reshape(y.len(), 1)?;
+    matmul(ctx, &row, &col)
+        .await
+        .map_err(|e| e.in_op("dot"))
+}
+
+/// The shift to fuse into a product's last pass, when truncation is local.
+fn local_truncation<R: Ring, T, C>(ctx: &Context<T, C>, fixed_point: bool) -> Option<u32> {
+    let d = ctx.fixed().frac_bits();
+    (fixed_point && ctx.config().truncation == Truncation::Local && d > 0 && d < R::BITS - 2)
+        .then_some(d)
+}
+
+/// Truncates a product unless its last pass already did (`fused`).
+async fn finish_product<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    z: Shares<R>,
+    fixed_point: bool,
+    fused: Option<u32>,
+) -> Result<Shares<R>, Error> {
+    if fixed_point && fused.is_none() {
+        let f = ctx.fixed().frac_bits();
+        truncate(ctx, z, f).await
+    } else {
+        Ok(z)
+    }
+}
+
+/// Checks a truncation by `bits` against the ring before anything is sent.
+pub fn check_shift<R: Ring>(op: &'static str, bits: u32) -> Result<(), Error> {
+    if bits >= R::BITS - 2 {
+        return Err(Error::new(
+            op,
+            ErrorKind::InvalidArgument("shift too large for the ring"),
+        ));
+    }
+    Ok(())
+}
+
+/// Divides shared values by `2^bits` with the configured method (see [`Truncation`]).
+pub async fn truncate<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: Shares<R>,
+    bits: u32,
+) -> Result<Shares<R>, Error> {
+    if bits == 0 {
+        return Ok(x);
+    }
+    check_shift::<R>("truncate", bits)?;
+    let role = ctx.role()?;
+    match ctx.config().truncation {
+        Truncation::Local => Ok(x.map(|v| tr::local(role, v, bits))),
+        Truncation::Pairs => {
+            let (links, source) = ctx.split();
+            let p = source.truncation_pairs::<R>(links, x.len(), bits).await?;
+            let masked = tr::mask(role, x.as_slice(), &p);
+            let c = open_slice(ctx, "truncate", tag::TRUNC_PAIR, &masked).await?;
+            Shares::matrix(x.rows(), x.cols(), tr::combine(role, &c, &p, bits))
+        }
+        Truncation::Exact => crate::nonlinear::truncate_exact(ctx, &x, bits).await,
+    }
+}
+
+/// Fresh uniformly random ring elements from this party's own stream (for masks in protocols).
+pub fn random_ring<T, C, R: Ring>(ctx: &mut Context<T, C>, n: usize) -> Vec<R> {
+    let mut prg = ctx.fresh_prg(Domain::PROTOCOL_MASK);
+    let mut v = vec![R::ZERO; n];
+    fill_random(&mut prg, &mut v);
+    v
+}

@@ -1,0 +1,287 @@
+//! The protocols' view of a party: [`Context`] holds its role in a topology, one link per peer,
+//! the correlation source, its PRG streams, the number format and the one state guard.
+//!
+//! Protocol modules ([`crate::arith::online`], [`crate::nonlinear`], [`crate::ml`], ...) are
+//! functions of a `&mut Context`: they compose freely, and the guard is applied once, by
+//! [`Context::guarded`], around each call a user makes ([`crate::Party`] and [`crate::Session`]
+//! do this for every operation they offer).
+
+use crate::correlated::Correlations;
+use crate::error::{Error, ErrorKind};
+use crate::fixed::FixedPoint;
+use crate::prg::{Domain, Prg, Seed};
+use crate::role::Role;
+use crate::topology::{Duty, Links, PartyId, Topology};
+use crate::transport::{Channel, DEFAULT_MAX_FRAME, Link, Stats, Sub, Transport};
+
+/// How products are truncated back to `f` fractional bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Truncation {
+    /// SecureML's local truncation: free, off by at most one ulp, except with probability
+    /// `2^(lx+1-k)` for values below `2^lx` (see [`crate::arith::truncation`]).
+    #[default]
+    Local,
+    /// Truncation pairs from the correlation source: one round, `floor(x / 2^f)` or one ulp more,
+    /// never a large error while `|x| < 2^(k-2)`.
+    Pairs,
+    /// MiniONN's exact truncation in a garbled circuit ([`crate::nonlinear::truncate_exact`]):
+    /// exactly `floor(x / 2^f)`, at 126 AND gates per value (Z_2^64) and one round trip.
+    Exact,
+}
+
+/// Protocol settings all parties must agree on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The fixed-point format.
+    pub fixed: FixedPoint,
+    /// The truncation method after products.
+    pub truncation: Truncation,
+    /// Maximum frame payload in bytes accepted from or sent to a peer.
+    pub max_frame: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            fixed: FixedPoint::default(),
+            truncation: Truncation::Local,
+            max_frame: DEFAULT_MAX_FRAME,
+        }
+    }
+}
+
+/// Where a party is in its life: the one state machine of a session.
+#[derive(Clone, Debug, PartialEq)]
+pub enum State {
+    /// Ready for the next operation.
+    Ready,
+    /// An operation is running, or was abandoned half-way (its future dropped, or a panic): the
+    /// parties may be out of step, so nothing more can run.
+    Busy,
+    /// An operation failed after something was sent or received: the parties are out of step.
+    Poisoned(Error),
+    /// Closed by [`Context::close`].
+    Closed,
+}
+
+/// A party's state for running protocols: see the module docs.
+pub struct Context<T, C> {
+    topology: Topology,
+    me: PartyId,
+    links: Links<T>,
+    source: C,
+    seed: Seed,
+    streams_used: u64,
+    config: Config,
+    state: State,
+}
+
+impl<T: Transport, C: Correlations<T>> Context<T, C> {
+    /// Party `me` of `topology`, with a link to each of its peers (as
+    /// [`Topology::peers`] lists them), the correlation source `source`, this party's secret
+    /// `seed` (host entropy) and the agreed `config`. Fails if a link is missing or extra.
+    pub fn new(
+        topology: Topology,
+        me: PartyId,
+        links: Links<T>,
+        source: C,
+        seed: Seed,
+        config: Config,
+    ) -> Result<Self, Error> {
+        let bad = |why| Err(Error::new("context", ErrorKind::InvalidArgument(why)));
+        if topology.duty(me).is_none() || links.me() != me {
+            return bad("the party is not part of the topology");
+        }
+        if topology.peers(me).any(|p| !links.has(p)) {
+            return bad("a link to a peer of the topology is missing");
+        }
+        if links.iter().any(|(p, _)| !topology.peers(me).any(|q| q == p)) {
+            return bad("a link leads to a party that is not a peer in the topology");
+        }
+        Ok(Context {
+            topology,
+            me,
+            links,
+            source,
+            seed,
+            streams_used: 0,
+            config,
+            state: State::Ready,
+        })
+    }
+
+    /// A share-holding party of two (P0 or P1) over `peer`, the one connection to the other: the
+    /// topology is [`Topology::TwoServers`] (a dealer, if `source` uses one, is the source's own
+    /// business).
+    pub fn two_party(role: Role, peer: Link<T>, source: C, seed: Seed, config: Config) -> Self {
+        let me = PartyId::of(role);
+        let mut links = Links::new(me);
+        // Cannot fail: the peer is not `me`.
+        let _ = links.insert(PartyId::of(role.peer()), peer);
+        Context {
+            topology: Topology::TwoServers,
+            me,
+            links,
+            source,
+            seed,
+            streams_used: 0,
+            config,
+            state: State::Ready,
+        }
+    }
+
+    /// Runs one user-level operation under the state guard: fails with [`ErrorKind::Busy`],
+    /// [`ErrorKind::Poisoned`] or [`ErrorKind::SessionClosed`] unless the context is ready, and
+    /// after a failure poisons it if anything was sent or received during `f` — an error found
+    /// before any communication (a bad shape, size or shift) leaves it ready.
+    pub async fn guarded<V>(
+        &mut self,
+        op: &'static str,
+        f: impl AsyncFnOnce(&mut Self) -> Result<V, Error>,
+    ) -> Result<V, Error> {
+        self.check(op)?;
+        let before = self.activity();
+        self.state = State::Busy;
+        let r = f(self).await;
+        self.state = match &r {
+            Err(e) if self.activity() != before => State::Poisoned(e.clone()),
+            _ => State::Ready,
+        };
+        r
+    }
+
+    /// Fails unless the context is ready for an operation.
+    pub fn check(&self, op: &'static str) -> Result<(), Error> {
+        match self.state {
+            State::Ready => Ok(()),
+            State::Busy => Err(Error::new(op, ErrorKind::Busy)),
+            State::Poisoned(_) => Err(Error::new(op, ErrorKind::Poisoned)),
+            State::Closed => Err(Error::new(op, ErrorKind::SessionClosed)),
+        }
+    }
+
+    /// Transport calls attempted over every connection of this party.
+    fn activity(&self) -> u64 {
+        self.links.activity() + self.source.own_activity()
+    }
+}
+
+impl<T, C> Context<T, C> {
+    /// The state of the session.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The error that poisoned the context, if any.
+    pub fn failure(&self) -> Option<&Error> {
+        match &self.state {
+            State::Poisoned(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Closes the context: every later operation fails with [`ErrorKind::SessionClosed`]. The
+    /// links stay open until the context is dropped or taken apart ([`Context::into_parts`]).
+    pub fn close(&mut self) {
+        self.state = State::Closed;
+    }
+
+    /// The topology.
+    pub fn topology(&self) -> Topology {
+        self.topology
+    }
+
+    /// This party.
+    pub fn me(&self) -> PartyId {
+        self.me
+    }
+
+    /// What this party does.
+    pub fn duty(&self) -> Option<Duty> {
+        self.topology.duty(self.me)
+    }
+
+    /// This party's share-holding role; fails for a party that holds no shares (a helper).
+    pub fn role(&self) -> Result<Role, Error> {
+        self.me.role().ok_or(Error::new(
+            "context",
+            ErrorKind::InvalidArgument("this operation needs a share-holding party (P0 or P1)"),
+        ))
+    }
+
+    /// The protocol settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The fixed-point format.
+    pub fn fixed(&self) -> FixedPoint {
+        self.config.fixed
+    }
+
+    /// The links to the peers.
+    pub fn links(&self) -> &Links<T> {
+        &self.links
+    }
+
+    /// The links to the peers and the correlation source at once, for protocols that hand the
+    /// source the links it may use.
+    pub fn split(&mut self) -> (&mut Links<T>, &mut C) {
+        (&mut self.links, &mut self.source)
+    }
+
+    /// The correlation source.
+    pub fn source(&self) -> &C {
+        &self.source
+    }
+
+    /// Traffic over the links to the peers, all sub-channels.
+    pub fn stats(&self) -> Stats
+    where
+        C: Correlations<T>,
+    {
+        self.links.stats()
+    }
+
+    /// Traffic of the offline phase: the links' offline sub-channels (OT with the peer) and the
+    /// source's own connections (a dealer's).
+    pub fn offline_stats(&self) -> Stats
+    where
+        C: Correlations<T>,
+    {
+        self.links.sub_stats(Sub::Offline) + self.source.own_stats()
+    }
+
+    /// The online traffic: the links' online and garbled-circuit sub-channels.
+    pub fn online_stats(&self) -> Stats {
+        self.links.sub_stats(Sub::Online) + self.links.sub_stats(Sub::Circuits)
+    }
+
+    /// Sub-channel `sub` of the link to `peer`.
+    pub fn channel(&mut self, peer: PartyId, sub: Sub) -> Result<Channel<'_, T>, Error> {
+        Ok(self.links.get(peer)?.channel(sub))
+    }
+
+    /// Sub-channel `sub` of the link to the other share-holding party.
+    pub fn peer(&mut self, sub: Sub) -> Result<Channel<'_, T>, Error> {
+        let other = PartyId::of(self.role()?.peer());
+        self.channel(other, sub)
+    }
+
+    /// A seed for `domain` that this context has never handed out before.
+    pub fn fresh_seed(&mut self, domain: Domain) -> Seed {
+        let seed = self.seed.derive(domain, self.streams_used);
+        self.streams_used += 1;
+        seed
+    }
+
+    /// A generator for `domain` that this context has never used before.
+    pub fn fresh_prg(&mut self, domain: Domain) -> Prg {
+        Prg::new(self.fresh_seed(domain))
+    }
+
+    /// Ends the context, giving back the links and the correlation source.
+    pub fn into_parts(self) -> (Links<T>, C) {
+        (self.links, self.source)
+    }
+}
