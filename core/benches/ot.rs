@@ -16,8 +16,7 @@ use fixshare::correlated::Correlations;
 use fixshare::hash::FixedKeyAes;
 use fixshare::ot::{base, iknp};
 use fixshare::{
-    Channel, Dealer, DealerClient, Domain, OtCorrelations, Role, Seed, Stats, block_on_thread,
-    duplex,
+    Dealer, DealerClient, Domain, Link, OtCorrelations, Role, Seed, Stats, block_on_thread, duplex,
 };
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
@@ -67,7 +66,7 @@ fn base_ot_128() -> Duration {
         let (t0, t1) = pair(move |role, bar| {
             let t = ends.lock().unwrap()[role.index()].take().unwrap();
             block_on_thread(async move {
-                let mut ch = Channel::new(t);
+                let mut ch = Link::new(t);
                 let mut prg = seed(10 + i).prg(Domain::OT, role.index() as u64);
                 bar.wait();
                 let start = Instant::now();
@@ -92,7 +91,7 @@ fn extension(n: usize, correlated: bool) -> (Duration, u64) {
     let (r0, r1) = pair(move |role, bar| {
         let t = ends.lock().unwrap()[role.index()].take().unwrap();
         block_on_thread(async move {
-            let mut ch = Channel::new(t);
+            let mut ch = Link::new(t);
             let mut prg = seed(20).prg(Domain::OT, role.index() as u64);
             if role == Role::P0 {
                 let mut s = iknp::setup_sender(&mut ch, &mut prg, FixedKeyAes::new())

@@ -95,7 +95,10 @@ impl<T: Transport, C: Correlations<T>> Context<T, C> {
         if topology.peers(me).any(|p| !links.has(p)) {
             return bad("a link to a peer of the topology is missing");
         }
-        if links.iter().any(|(p, _)| !topology.peers(me).any(|q| q == p)) {
+        if links
+            .iter()
+            .any(|(p, _)| !topology.peers(me).any(|q| q == p))
+        {
             return bad("a link leads to a party that is not a peer in the topology");
         }
         Ok(Context {
@@ -114,14 +117,10 @@ impl<T: Transport, C: Correlations<T>> Context<T, C> {
     /// topology is [`Topology::TwoServers`] (a dealer, if `source` uses one, is the source's own
     /// business).
     pub fn two_party(role: Role, peer: Link<T>, source: C, seed: Seed, config: Config) -> Self {
-        let me = PartyId::of(role);
-        let mut links = Links::new(me);
-        // Cannot fail: the peer is not `me`.
-        let _ = links.insert(PartyId::of(role.peer()), peer);
         Context {
             topology: Topology::TwoServers,
-            me,
-            links,
+            me: PartyId::of(role),
+            links: Links::pair(role, peer),
             source,
             seed,
             streams_used: 0,

@@ -13,7 +13,7 @@ use crate::fixed::FixedPoint;
 use crate::prg::{Domain, Prg, Seed};
 use crate::ring::Ring;
 use crate::role::Role;
-use crate::transport::{Channel, Transport, tag};
+use crate::transport::{Link, Sub, Transport, tag};
 
 /// Length of the frame a data owner sends to server 0: seed (32) and count (u64).
 pub const SEED_FRAME_LEN: usize = 40;
@@ -46,8 +46,8 @@ impl DataOwner {
     pub async fn share<R: Ring, T0: Transport, T1: Transport>(
         &mut self,
         values: &[f64],
-        server0: &mut Channel<'_, T0>,
-        server1: &mut Channel<'_, T1>,
+        server0: &mut Link<T0>,
+        server1: &mut Link<T1>,
     ) -> Result<(), Error> {
         for &v in values {
             self.fixed.encode::<R>(v).map_err(|e| e.in_op("share"))?;
@@ -59,6 +59,8 @@ impl DataOwner {
         frame[32..].copy_from_slice(&(values.len() as u64).to_le_bytes());
         let mut mask = Prg::new(batch_seed);
         let fixed = self.fixed;
+        let (mut server0, mut server1) =
+            (server0.channel(Sub::Online), server1.channel(Sub::Online));
         server1
             .send_ring_from("share", tag::OWNER_MASKED, values.len(), |i| {
                 // Already range-checked above.
@@ -75,11 +77,13 @@ impl DataOwner {
     /// Receives both servers' shares of `out.len()` outputs and writes the reconstructed values.
     pub async fn reconstruct<R: Ring, T0: Transport, T1: Transport>(
         &self,
-        server0: &mut Channel<'_, T0>,
-        server1: &mut Channel<'_, T1>,
+        server0: &mut Link<T0>,
+        server1: &mut Link<T1>,
         out: &mut [f64],
     ) -> Result<(), Error> {
         let fixed = self.fixed;
+        let (mut server0, mut server1) =
+            (server0.channel(Sub::Online), server1.channel(Sub::Online));
         // Outputs travel in pieces of OUTPUT_PIECE, so one small scratch array holds the ring sums.
         let mut acc = [R::ZERO; OUTPUT_PIECE];
         let n = out.len();
@@ -106,8 +110,8 @@ impl DataOwner {
     /// Like [`DataOwner::reconstruct`] into a fixed-capacity vector of `n <= N` values.
     pub async fn reconstruct_vec<R: Ring, T0: Transport, T1: Transport, const N: usize>(
         &self,
-        server0: &mut Channel<'_, T0>,
-        server1: &mut Channel<'_, T1>,
+        server0: &mut Link<T0>,
+        server1: &mut Link<T1>,
         n: usize,
     ) -> Result<heapless::Vec<f64, N>, Error> {
         let mut out = heapless::Vec::new();
@@ -133,9 +137,10 @@ pub const OUTPUT_PIECE: usize = 16;
 /// Server 0 expands the seed it receives; server 1 receives the masked values.
 pub async fn receive_shares<R: Ring, T: Transport>(
     role: Role,
-    owner: &mut Channel<'_, T>,
+    owner: &mut Link<T>,
     out: &mut [R],
 ) -> Result<(), Error> {
+    let mut owner = owner.channel(Sub::Online);
     match role {
         Role::P0 => {
             let mut frame = [0u8; SEED_FRAME_LEN];
@@ -173,9 +178,10 @@ pub async fn receive_shares<R: Ring, T: Transport>(
 /// Server side: sends this server's shares of outputs back to a data owner, in the pieces
 /// [`DataOwner::reconstruct`] expects.
 pub async fn send_output<R: Ring, T: Transport>(
-    owner: &mut Channel<'_, T>,
+    owner: &mut Link<T>,
     shares: &[R],
 ) -> Result<(), Error> {
+    let mut owner = owner.channel(Sub::Online);
     for piece in shares.chunks(OUTPUT_PIECE) {
         owner
             .send_ring("send_output", tag::OWNER_OUTPUT, piece)

@@ -85,6 +85,8 @@ pub use transport::memory::{MemoryTransport, duplex};
 pub use transport::{Channel, Link, Stats, Sub, Transport, TransportError};
 
 #[cfg(feature = "alloc")]
+pub use context::{Config, Context, State, Truncation};
+#[cfg(feature = "alloc")]
 pub use correlated::Correlations;
 #[cfg(feature = "alloc")]
 pub use correlated::dealer::{Dealer, DealerClient};
@@ -96,8 +98,6 @@ pub use correlated::preprocessed::Preprocessed;
 pub use correlated::source::OfflineSource;
 #[cfg(feature = "alloc")]
 pub use nonlinear::{PiecewiseLinear, Pool2d};
-#[cfg(feature = "alloc")]
-pub use context::{Config, Context, State, Truncation};
 #[cfg(feature = "alloc")]
 pub use party::Party;
 #[cfg(feature = "alloc")]

@@ -153,14 +153,18 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
         rows: usize,
         cols: usize,
     ) -> Result<Shares<R>, Error> {
-        self.run("share_input", async |c| online::share_input(c, values, rows, cols).await)
-            .await
+        self.run("share_input", async |c| {
+            online::share_input(c, values, rows, cols).await
+        })
+        .await
     }
 
     /// Receives this party's share of a `rows x cols` matrix the peer shares.
     pub async fn receive_input(&mut self, rows: usize, cols: usize) -> Result<Shares<R>, Error> {
-        self.run("receive_input", async |c| online::receive_input(c, rows, cols).await)
-            .await
+        self.run("receive_input", async |c| {
+            online::receive_input(c, rows, cols).await
+        })
+        .await
     }
 
     /// Opens shared values to both parties as ring elements (one round).
@@ -170,7 +174,8 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
 
     /// Opens shared values to both parties and decodes them as fixed-point numbers (one round).
     pub async fn reveal(&mut self, x: &Shares<R>) -> Result<Vec<f64>, Error> {
-        self.run("reveal", async |c| online::reveal(c, x).await).await
+        self.run("reveal", async |c| online::reveal(c, x).await)
+            .await
     }
 
     /// Opens shared values to `to` only: `to` gets `Some(values)`, the other party `None`.
@@ -208,8 +213,10 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
 
     /// `x * c` for a public fixed-point constant `c`, truncated as configured.
     pub async fn mul_public(&mut self, x: &Shares<R>, c: f64) -> Result<Shares<R>, Error> {
-        self.run("mul_public", async |ctx| online::mul_public(ctx, x, c).await)
-            .await
+        self.run("mul_public", async |ctx| {
+            online::mul_public(ctx, x, c).await
+        })
+        .await
     }
 
     // ----- products -----
@@ -227,7 +234,8 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
 
     /// The fixed-point square `x * x` (square pairs, then truncation): one round.
     pub async fn square(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
-        self.run("square", async |c| online::square(c, x).await).await
+        self.run("square", async |c| online::square(c, x).await)
+            .await
     }
 
     /// The fixed-point matrix product `x y` (`m x k` by `k x n`) with one matrix triple: one
@@ -243,8 +251,10 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
         x: &Shares<R>,
         y: &Shares<R>,
     ) -> Result<Shares<R>, Error> {
-        self.run("matmul_integer", async |c| online::matmul_integer(c, x, y).await)
-            .await
+        self.run("matmul_integer", async |c| {
+            online::matmul_integer(c, x, y).await
+        })
+        .await
     }
 
     /// The fixed-point dot product of two vectors of equal length, as a 1 x 1 share.
@@ -255,8 +265,10 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
     /// Divides shared values by `2^bits` with the configured method (see
     /// [`crate::Truncation`]).
     pub async fn truncate(&mut self, x: &Shares<R>, bits: u32) -> Result<Shares<R>, Error> {
-        self.run("truncate", async |c| online::truncate(c, x.clone(), bits).await)
-            .await
+        self.run("truncate", async |c| {
+            online::truncate(c, x.clone(), bits).await
+        })
+        .await
     }
 
     /// Fresh uniformly random ring elements from this party's own stream (for masks in protocols
@@ -269,7 +281,8 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
 
     /// `max(x, 0)` elementwise.
     pub async fn relu(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
-        self.run("relu", async |c| nonlinear::relu(c, x).await).await
+        self.run("relu", async |c| nonlinear::relu(c, x).await)
+            .await
     }
 
     /// `max(x, 0)` and its derivative (1.0 where `x >= 0`, else 0.0) elementwise, in one round
@@ -286,7 +299,8 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
 
     /// The sign test DReLU: 1.0 where `x >= 0`, else 0.0, elementwise.
     pub async fn drelu(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
-        self.run("drelu", async |c| nonlinear::drelu(c, x).await).await
+        self.run("drelu", async |c| nonlinear::drelu(c, x).await)
+            .await
     }
 
     /// The comparison `x < y`: 1.0 where it holds, else 0.0, elementwise.
@@ -342,8 +356,10 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
 
     /// SecureML's softmax replacement per row: `relu(x_i) / sum_j relu(x_j)`.
     pub async fn relu_softmax(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
-        self.run("relu_softmax", async |c| nonlinear::relu_softmax(c, x).await)
-            .await
+        self.run("relu_softmax", async |c| {
+            nonlinear::relu_softmax(c, x).await
+        })
+        .await
     }
 
     /// Max pooling over images stored one per row.

@@ -127,6 +127,14 @@ impl<T> Links<T> {
         }
     }
 
+    /// The links of share-holding party `role` in a two-party topology: one, to the other.
+    pub fn pair(role: Role, peer: Link<T>) -> Self {
+        let mut links = Links::new(PartyId::of(role));
+        links.links.resize_with(2, || None);
+        links.links[role.peer().index()] = Some(peer);
+        links
+    }
+
     /// Adds (or replaces) the link to `peer`. Fails if `peer` is this party.
     pub fn insert(&mut self, peer: PartyId, link: Link<T>) -> Result<(), Error> {
         if peer == self.me {
@@ -182,7 +190,8 @@ impl<T> Links<T> {
 
     /// Traffic over all links.
     pub fn stats(&self) -> Stats {
-        self.iter().fold(Stats::default(), |a, (_, l)| a + l.stats())
+        self.iter()
+            .fold(Stats::default(), |a, (_, l)| a + l.stats())
     }
 
     /// Traffic of sub-channel `sub` over all links.

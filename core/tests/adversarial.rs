@@ -6,8 +6,8 @@ mod common;
 use common::{TestParty, input_from_p0, run_pair, seed};
 use fixshare::transport::{HEADER_LEN, tag};
 use fixshare::{
-    Config, Correlations, Dealer, DealerClient, ErrorKind, MemoryTransport, Party, Role, Transport,
-    block_on_thread, duplex,
+    Config, Correlations, Dealer, DealerClient, ErrorKind, Links, MemoryTransport, Party, PartyId,
+    Role, Transport, block_on_thread, duplex,
 };
 use std::thread;
 
@@ -57,8 +57,9 @@ where
 fn header(tag: u16, seq: u16, len: u32) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[..2].copy_from_slice(&tag.to_le_bytes());
-    h[2..4].copy_from_slice(&seq.to_le_bytes());
-    h[4..].copy_from_slice(&len.to_le_bytes());
+    // h[2]: the online sub-channel (0); h[3]: reserved, zero.
+    h[4..6].copy_from_slice(&seq.to_le_bytes());
+    h[6..].copy_from_slice(&len.to_le_bytes());
     h
 }
 
@@ -76,7 +77,9 @@ async fn adversary_sends(
     bytes: Vec<u8>,
     close: bool,
 ) {
-    let _ = src.triples::<u64>(4).await;
+    let _ = src
+        .triples::<u64>(&mut Links::<MemoryTransport>::new(PartyId(1)), 4)
+        .await;
     t.send(&bytes).await.unwrap();
     if close {
         t.close();
@@ -167,23 +170,31 @@ fn peer_closes_before_answering() {
     assert_eq!(kind, ErrorKind::Closed);
 }
 
+/// An argument error found before anything is sent returns its error and leaves the session
+/// usable: the parties are still in step, and the next operations give the plaintext results.
 #[test]
-fn dimension_mismatch() {
+fn dimension_mismatch_leaves_the_session_usable() {
     let (r0, r1) = run_pair(Config::default(), 31, |mut p| async move {
-        let x = input_from_p0(&mut p, &[1.0; 6], 2, 3).await?;
-        let y = input_from_p0(&mut p, &[1.0; 4], 4, 1).await?;
+        let x = input_from_p0(&mut p, &[1.5; 6], 2, 3).await?;
+        let y = input_from_p0(&mut p, &[2.0; 4], 4, 1).await?;
         let e1 = p.mul(&x, &y).await.unwrap_err();
-        let ok_after = p.open(&x).await;
-        Ok((e1, ok_after.map(drop).unwrap_err()))
+        let e2 = p.truncate(&x, 200).await.unwrap_err();
+        assert!(p.failure().is_none());
+        let xy = p.matmul(&x, &x.transpose()).await?;
+        Ok((e1, e2, p.reveal(&xy).await?))
     });
     for r in [r0, r1] {
-        let (e, poisoned) = r.unwrap();
+        let (e, shift, after) = r.unwrap();
         assert!(
             matches!(e.kind(), ErrorKind::DimensionMismatch { .. }),
             "{e}"
         );
         assert_eq!(e.op(), "mul");
-        assert_eq!(*poisoned.kind(), ErrorKind::Poisoned);
+        assert!(
+            matches!(shift.kind(), ErrorKind::InvalidArgument(_)),
+            "{shift}"
+        );
+        assert_eq!(after, [6.75, 6.75, 6.75, 6.75]);
     }
     let (r0, _) = run_pair(Config::default(), 32, |mut p| async move {
         let x = input_from_p0(&mut p, &[1.0; 6], 2, 3).await?;
@@ -210,7 +221,9 @@ fn value_outside_fixed_point_range_sends_nothing() {
         let src = DealerClient::connect(Role::P0, c0).await?;
         let mut p: TestParty = Party::new(Role::P0, a, src, seed(9), Config::default());
         let e = p.share_input(&[1.0, 1e300, 2.0], 3, 1).await.unwrap_err();
-        Ok::<_, fixshare::Error>((e, p.into_parts().0))
+        let (links, _) = p.into_context().into_parts();
+        let peer = links.into_links().next().map(|(_, l)| l.into_inner());
+        Ok::<_, fixshare::Error>((e, peer.expect("the link to the peer")))
     })
     .unwrap();
     assert_eq!(*err.kind(), ErrorKind::OutOfRange { value: 1e300 });

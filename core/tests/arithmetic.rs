@@ -3,6 +3,8 @@
 
 mod common;
 
+use fixshare::transport::HEADER_LEN;
+
 use common::{TestRng, input_from_p0, input_from_p1, run_pair};
 use fixshare::arith::matmul::matmul;
 use fixshare::{Config, FixedPoint, Ring, Truncation};
@@ -338,9 +340,9 @@ fn communication_per_multiplication() {
     // Dealer -> party 1: seed + n corrections (+ headers); dealer -> party 0: the seed only.
     assert!(
         dealer1.bytes_received >= 8 * n as u64
-            && dealer1.bytes_received < 8 * n as u64 + 40 + 8 * 8
+            && dealer1.bytes_received < 8 * n as u64 + 42 + 8 * HEADER_LEN as u64
     );
-    assert_eq!(dealer0.bytes_received, 8 + 32);
+    assert_eq!(dealer0.bytes_received, HEADER_LEN as u64 + 32);
 }
 
 /// The offline phase run ahead: prefetched correlations serve the online phase in order, with
@@ -349,7 +351,8 @@ fn communication_per_multiplication() {
 fn preprocessed_offline_then_online() {
     use common::seed;
     use fixshare::{
-        Dealer, DealerClient, ErrorKind, Party, Preprocessed, Role, block_on_thread, duplex,
+        Dealer, DealerClient, ErrorKind, Links, MemoryTransport, Party, PartyId, Preprocessed,
+        Role, block_on_thread, duplex,
     };
     let (a, b) = duplex();
     let (d0, c0) = duplex();
@@ -359,8 +362,11 @@ fn preprocessed_offline_then_online() {
         std::thread::spawn(move || {
             block_on_thread(async move {
                 let mut src = Preprocessed::new(DealerClient::connect(role, link).await?);
-                src.prefetch_triples::<u64>(3).await?;
-                src.prefetch_matrix_triple::<u64>(1, 3, 1).await?;
+                // A dealer needs no session links: prefetch before the session exists.
+                let mut none = Links::<MemoryTransport>::new(PartyId::of(role));
+                src.prefetch_triples::<u64, _>(&mut none, 3).await?;
+                src.prefetch_matrix_triple::<u64, _>(&mut none, 1, 3, 1)
+                    .await?;
                 let offline_bytes = src.source().stats().bytes_received;
                 let mut p: Party<_, _> = Party::new(
                     role,
@@ -383,14 +389,15 @@ fn preprocessed_offline_then_online() {
                 let late = p.mul(&x, &x).await?;
                 let late = p.reveal(&late).await?;
                 // A prefetched correlation of another shape is refused, not reused.
-                p.correlations_mut().prefetch_triples::<u64>(2).await?;
+                let (links, src) = p.context_mut().split();
+                src.prefetch_triples::<u64, _>(links, 2).await?;
                 let err = p.mul(&x, &x).await.unwrap_err();
                 assert!(matches!(err.kind(), ErrorKind::InvalidArgument(_)), "{err}");
                 Ok::<_, fixshare::Error>((out, late))
             })
         })
     };
-    async fn input_from_p0_generic<T: fixshare::Transport, C: fixshare::Correlations>(
+    async fn input_from_p0_generic<T: fixshare::Transport, C: fixshare::Correlations<T>>(
         p: &mut Party<T, C>,
         v: &[f64],
     ) -> Result<fixshare::Shares<u64>, fixshare::Error> {

@@ -6,7 +6,7 @@ mod common;
 use common::{TestRng, seed};
 use fixshare::data_owner::{self, DataOwner};
 use fixshare::{
-    Channel, Config, Dealer, DealerClient, ErrorKind, FixedPoint, Party, Role, Shares,
+    Config, Dealer, DealerClient, ErrorKind, FixedPoint, Link, Party, Role, Shares,
     block_on_thread, duplex,
 };
 use std::thread;
@@ -28,7 +28,7 @@ fn servers_reconstruct_readings_and_return_their_mean() {
     let owner = thread::spawn(move || {
         block_on_thread(async move {
             let mut owner = DataOwner::new(seed(2), fp);
-            let (mut to0, mut to1) = (Channel::new(o0), Channel::new(o1));
+            let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
             owner
                 .share::<u64, _, _>(&readings_owner, &mut to0, &mut to1)
                 .await?;
@@ -40,7 +40,7 @@ fn servers_reconstruct_readings_and_return_their_mean() {
     let server = |role: Role, owner_link, peer, dealer_link| {
         thread::spawn(move || {
             block_on_thread(async move {
-                let mut owner = Channel::new(owner_link);
+                let mut owner = Link::new(owner_link);
                 let mut share = vec![0u64; n];
                 data_owner::receive_shares(role, &mut owner, &mut share).await?;
                 let src = DealerClient::connect(role, dealer_link).await?;
@@ -100,7 +100,7 @@ fn each_server_alone_sees_nothing_of_the_readings() {
         let (o1, mut s1) = duplex();
         block_on_thread(async move {
             let mut owner = DataOwner::new(seed(owner_seed), FixedPoint::default());
-            let (mut to0, mut to1) = (Channel::new(o0), Channel::new(o1));
+            let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
             owner
                 .share::<u64, _, _>(&values, &mut to0, &mut to1)
                 .await
@@ -129,7 +129,7 @@ fn bad_owner_input_is_rejected_before_sending() {
     let (o1, mut s1) = duplex();
     let err = block_on_thread(async move {
         let mut owner = DataOwner::new(seed(4), FixedPoint::default());
-        let (mut to0, mut to1) = (Channel::new(o0), Channel::new(o1));
+        let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
         owner
             .share::<u32, _, _>(&[1.0, 70000.0], &mut to0, &mut to1)
             .await
@@ -154,13 +154,13 @@ fn server_rejects_a_batch_of_the_wrong_size() {
     let (o1, _s1) = duplex();
     let err = block_on_thread(async move {
         let mut owner = DataOwner::new(seed(4), FixedPoint::default());
-        let (mut to0, mut to1) = (Channel::new(o0), Channel::new(o1));
+        let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
         owner
             .share::<u64, _, _>(&[1.0, 2.0, 3.0], &mut to0, &mut to1)
             .await
             .unwrap();
         let mut share = vec![0u64; 2];
-        data_owner::receive_shares(Role::P0, &mut Channel::new(s0), &mut share)
+        data_owner::receive_shares(Role::P0, &mut Link::new(s0), &mut share)
             .await
             .unwrap_err()
     });
@@ -179,7 +179,7 @@ fn reconstruct_capacity_is_checked() {
     let (o1, _s1) = duplex();
     let err = block_on_thread(async move {
         let owner = DataOwner::new(seed(4), FixedPoint::default());
-        let (mut to0, mut to1) = (Channel::new(o0), Channel::new(o1));
+        let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
         owner
             .reconstruct_vec::<u64, _, _, 2>(&mut to0, &mut to1, 3)
             .await

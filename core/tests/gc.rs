@@ -11,7 +11,7 @@ use common::{TestRng, seed};
 use fixshare::gc::{self, Builder, Circuit, Evaluator, Garbler, Job, Reveal, bristol};
 use fixshare::hash::{ChaChaHash, FixedKeyAes};
 use fixshare::{
-    Channel, Dealer, DealerClient, Domain, Error, ErrorKind, Role, block_on_thread, duplex,
+    Dealer, DealerClient, Domain, Error, ErrorKind, Link, Links, Role, block_on_thread, duplex,
 };
 use std::thread;
 
@@ -44,7 +44,7 @@ fn two_party(circuit: &Circuit, runs: Vec<Run>, tag: u64) -> Vec<(Vec<bool>, Vec
         thread::spawn(move || {
             block_on_thread(async move {
                 let mut dealer = DealerClient::connect(role, dealer).await?;
-                let mut ch = Channel::new(peer);
+                let mut ch = Links::pair(role, Link::new(peer));
                 let hash = FixedKeyAes::new();
                 let s = seed(100 * tag + role.index() as u64);
                 let mut outs = Vec::new();
@@ -471,7 +471,7 @@ fn wrong_input_lengths_are_rejected() {
     thread::spawn(move || block_on_thread(Dealer::new(seed(5), d0, d1).serve()));
     let d = p0_dealer;
     let r = block_on_thread(async move {
-        let mut ch = Channel::new(a);
+        let mut ch = Links::pair(Role::P0, Link::new(a));
         let mut dealer = DealerClient::connect(Role::P0, d).await?;
         let mut rng = seed(1).prg(Domain::GARBLING, 0);
         let job = Job {

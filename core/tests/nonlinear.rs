@@ -7,8 +7,9 @@ mod common;
 use common::{TestRng, seed};
 use fixshare::gc::{Builder, Reveal};
 use fixshare::{
-    Config, Correlations, Error, ErrorKind, FixedPoint, MemoryTransport, OtCorrelations, Party,
-    PiecewiseLinear, Pool2d, Ring, Role, Shares, Transport, Truncation, block_on_thread, duplex,
+    Config, Correlations, Error, ErrorKind, FixedPoint, Link, MemoryTransport, OtCorrelations,
+    Party, PiecewiseLinear, Pool2d, Ring, Role, Shares, Transport, Truncation, block_on_thread,
+    duplex,
 };
 use std::thread;
 
@@ -133,7 +134,7 @@ const POOLS: [Pool2d; 2] = [
 ];
 
 /// Every non-linear operation, generic over the correlation source; returns the opened results.
-async fn compute<T: Transport, C: Correlations>(
+async fn compute<T: Transport, C: Correlations<T>>(
     mut p: Party<T, C, u64>,
     d: Data,
 ) -> Result<Vec<Vec<u64>>, Error> {
@@ -181,20 +182,21 @@ fn run_dealer(config: Config, d: Data, tag: u64) -> (Vec<Vec<u64>>, Vec<Vec<u64>
 }
 
 fn run_ot(config: Config, d: Data, tag: u64) -> (Vec<Vec<u64>>, Vec<Vec<u64>>) {
+    // One connection between the parties: OT, garbled circuits and the online phase share it.
     let (a, b) = duplex();
-    let (oa, ob) = duplex();
-    let spawn = |role: Role, peer: MemoryTransport, ot: MemoryTransport, d: Data| {
+    let spawn = |role: Role, peer: MemoryTransport, d: Data| {
         thread::spawn(move || {
             block_on_thread(async move {
                 let i = role.index() as u64;
-                let src = OtCorrelations::setup(role, ot, seed(900 + 10 * tag + i)).await?;
-                let p = Party::new(role, peer, src, seed(910 + 10 * tag + i), config);
+                let mut link = Link::new(peer);
+                let src = OtCorrelations::setup(role, &mut link, seed(900 + 10 * tag + i)).await?;
+                let p = Party::on_link(role, link, src, seed(910 + 10 * tag + i), config);
                 compute(p, d).await
             })
         })
     };
-    let h0 = spawn(Role::P0, a, oa, d.clone());
-    let h1 = spawn(Role::P1, b, ob, d);
+    let h0 = spawn(Role::P0, a, d.clone());
+    let h1 = spawn(Role::P1, b, d);
     (h0.join().unwrap().unwrap(), h1.join().unwrap().unwrap())
 }
 
@@ -433,15 +435,16 @@ fn bad_input_is_an_error_not_a_panic() {
         assert!(matches!(e.kind(), ErrorKind::OutOfRange { .. }), "{e}");
         assert!(PiecewiseLinear::interpolate(&[1.0, 1.0], |x| x).is_err());
         assert!(PiecewiseLinear::interpolate(&[0.0, 1.0], |x| x / 0.0).is_err());
-        // Mismatched shapes: an error, after which the session is poisoned.
+        // Mismatched shapes: an error before anything is sent, after which the session is usable.
         let y = split(p.role(), &[1, 2], 2, 1, 9);
         let e = p.less_than(&x, &y).await.unwrap_err();
         assert!(
             matches!(e.kind(), ErrorKind::DimensionMismatch { .. }),
             "{e}"
         );
-        let e = p.relu(&x).await.unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::Poisoned), "{e}");
+        assert!(p.failure().is_none());
+        let r = p.relu(&x).await?;
+        assert_eq!(p.open(&r).await?, [1, 2, 3]);
         Ok(())
     });
     for (tag, pool, cols) in [

@@ -11,21 +11,25 @@ use fixshare::correlated::Correlations;
 use fixshare::hash::FixedKeyAes;
 use fixshare::ot::iknp::{self, Delta, IknpReceiver, IknpSender, KAPPA};
 use fixshare::ot::{base, tag};
+use fixshare::transport::HEADER_LEN;
 use fixshare::{
-    Channel, Config, Domain, Error, ErrorKind, FixedPoint, MemoryTransport, OtCorrelations, Party,
-    Ring, Role, Shares, Transport, Truncation, block_on_thread, duplex,
+    Config, Domain, Error, ErrorKind, FixedPoint, Link, Links, MemoryTransport, OtCorrelations,
+    Party, PartyId, Ring, Role, Shares, Sub, Transport, Truncation, block_on_thread, duplex,
 };
 use std::future::Future;
 use std::thread;
 use subtle::Choice;
 
-type OtSource = OtCorrelations<MemoryTransport>;
+type OtSource = OtCorrelations;
+
+/// The links of one party in the OT tests: the one to its peer.
+type TestLinks = Links<MemoryTransport>;
 
 /// Runs `body(role, source)` for both parties on two threads after the OT setup.
 fn run_ot<T, F, Fut>(tag: u64, body: F) -> (Result<T, Error>, Result<T, Error>)
 where
     T: Send + 'static,
-    F: Fn(Role, OtSource) -> Fut + Send + Sync + Clone + 'static,
+    F: Fn(Role, OtSource, TestLinks) -> Fut + Send + Sync + Clone + 'static,
     Fut: Future<Output = Result<T, Error>>,
 {
     let (a, b) = duplex();
@@ -33,10 +37,12 @@ where
         let body = body.clone();
         thread::spawn(move || {
             block_on_thread(async move {
+                let mut links = links_to_peer(role, t)?;
+                let link = links.get(PartyId::of(role.peer()))?;
                 let src =
-                    OtCorrelations::setup(role, t, seed(500 + 10 * tag + role.index() as u64))
+                    OtCorrelations::setup(role, link, seed(500 + 10 * tag + role.index() as u64))
                         .await?;
-                body(role, src).await
+                body(role, src, links).await
             })
         })
     };
@@ -62,7 +68,8 @@ fn base_ot_receiver_gets_the_chosen_key() {
     let (a, b) = duplex();
     let sender = thread::spawn(move || {
         block_on_thread(async move {
-            let mut ch = Channel::new(a);
+            let mut link = Link::new(a);
+            let mut ch = link.channel(Sub::Online);
             let mut prg = seed(1).prg(Domain::OT, 0);
             base::send(&mut ch, &mut prg, N).await
         })
@@ -70,7 +77,8 @@ fn base_ot_receiver_gets_the_chosen_key() {
     let cs = choices.clone();
     let receiver = thread::spawn(move || {
         block_on_thread(async move {
-            let mut ch = Channel::new(b);
+            let mut link = Link::new(b);
+            let mut ch = link.channel(Sub::Online);
             let mut prg = seed(2).prg(Domain::OT, 0);
             let c: Vec<Choice> = cs.iter().map(|&c| Choice::from(c as u8)).collect();
             base::receive(&mut ch, &mut prg, &c).await
@@ -116,7 +124,8 @@ fn iknp_random_and_correlated_ots_over_many_choice_bits() {
     let (a, b) = duplex();
     let sender = thread::spawn(move || {
         block_on_thread(async move {
-            let mut ch = Channel::new(a);
+            let mut link = Link::new(a);
+            let mut ch = link.channel(Sub::Online);
             let mut prg = seed(3).prg(Domain::OT, 0);
             let mut s = iknp::setup_sender(&mut ch, &mut prg, FixedKeyAes::new()).await?;
             let mut random = Vec::new();
@@ -132,7 +141,8 @@ fn iknp_random_and_correlated_ots_over_many_choice_bits() {
     });
     let receiver = thread::spawn(move || {
         block_on_thread(async move {
-            let mut ch = Channel::new(b);
+            let mut link = Link::new(b);
+            let mut ch = link.channel(Sub::Online);
             let mut prg = seed(4).prg(Domain::OT, 0);
             let mut r = iknp::setup_receiver(&mut ch, &mut prg, FixedKeyAes::new()).await?;
             let mut random = Vec::new();
@@ -243,13 +253,13 @@ fn sender_view_is_independent_of_choice_bits() {
 
 fn check_triples<R: Ring>(tag: u64, sizes: Vec<usize>) {
     let sz = sizes.clone();
-    let (r0, r1) = run_ot(tag, move |_, mut src| {
+    let (r0, r1) = run_ot(tag, move |_, mut src, mut links| {
         let sizes = sz.clone();
         async move {
             let mut out = Vec::new();
             for n in sizes {
-                let t = src.triples::<R>(n).await?;
-                let s = src.square_pairs::<R>(n).await?;
+                let t = src.triples::<R>(&mut links, n).await?;
+                let s = src.square_pairs::<R>(&mut links, n).await?;
                 out.push((t.a, t.b, t.c, s.a, s.s));
             }
             Ok(out)
@@ -291,16 +301,16 @@ fn triples_and_square_pairs_reconstruct_for_random_sizes() {
 
 #[test]
 fn truncation_pairs_and_random_ots_from_ot() {
-    let (r0, r1) = run_ot(4, move |role, mut src| async move {
-        let p64 = src.truncation_pairs::<u64>(300, 16).await?;
-        let p32 = src.truncation_pairs::<u32>(50, 8).await?;
+    let (r0, r1) = run_ot(4, move |role, mut src, mut links| async move {
+        let p64 = src.truncation_pairs::<u64>(&mut links, 300, 16).await?;
+        let p32 = src.truncation_pairs::<u32>(&mut links, 50, 8).await?;
         // P0 sends in the first batch, P1 in the second.
         let (s, r) = if role == Role::P0 {
-            let s = src.random_ot_sender(1000).await?;
-            (s, src.random_ot_receiver(1000).await?)
+            let s = src.random_ot_sender(&mut links, 1000).await?;
+            (s, src.random_ot_receiver(&mut links, 1000).await?)
         } else {
-            let r = src.random_ot_receiver(1000).await?;
-            (src.random_ot_sender(1000).await?, r)
+            let r = src.random_ot_receiver(&mut links, 1000).await?;
+            (src.random_ot_sender(&mut links, 1000).await?, r)
         };
         Ok((
             (p64.r, p64.r_shifted, p64.r_msb),
@@ -337,12 +347,12 @@ fn truncation_pairs_and_random_ots_from_ot() {
 
 fn check_matrix<R: Ring>(tag: u64, shapes: Vec<(usize, usize, usize)>) {
     let sh = shapes.clone();
-    let (r0, r1) = run_ot(tag, move |_, mut src| {
+    let (r0, r1) = run_ot(tag, move |_, mut src, mut links| {
         let shapes = sh.clone();
         async move {
             let mut out = Vec::new();
             for (m, k, n) in shapes {
-                let t = src.matrix_triple::<R>(m, k, n).await?;
+                let t = src.matrix_triple::<R>(&mut links, m, k, n).await?;
                 assert_eq!(
                     (t.a.shape(), t.b.shape(), t.c.shape()),
                     ((m, k), (k, n), (m, n))
@@ -418,7 +428,7 @@ fn data(seed: u64) -> Data {
     }
 }
 
-async fn input<T: Transport, C: Correlations>(
+async fn input<T: Transport, C: Correlations<T>>(
     p: &mut Party<T, C, u64>,
     owner: Role,
     v: &[f64],
@@ -434,7 +444,7 @@ async fn input<T: Transport, C: Correlations>(
 
 /// The online protocols, generic over the correlation source: opened mul, square, matmuls, dot,
 /// truncation, and the exact ring products.
-async fn online<T: Transport, C: Correlations>(
+async fn online<T: Transport, C: Correlations<T>>(
     mut p: Party<T, C, u64>,
     d: Data,
 ) -> Result<Vec<Vec<u64>>, Error> {
@@ -469,19 +479,21 @@ fn run_dealer(config: Config, d: Data) -> (Vec<Vec<u64>>, Vec<Vec<u64>>) {
 }
 
 fn run_ot_parties(config: Config, d: Data) -> (Vec<Vec<u64>>, Vec<Vec<u64>>) {
+    // One connection between the parties: the OT offline phase and the online phase share it.
     let (a, b) = duplex();
-    let (oa, ob) = duplex();
-    let spawn = |role: Role, peer: MemoryTransport, ot: MemoryTransport, d: Data| {
+    let spawn = |role: Role, peer: MemoryTransport, d: Data| {
         thread::spawn(move || {
             block_on_thread(async move {
-                let src = OtCorrelations::setup(role, ot, seed(700 + role.index() as u64)).await?;
-                let p = Party::new(role, peer, src, seed(710 + role.index() as u64), config);
+                let mut link = Link::new(peer);
+                let src =
+                    OtCorrelations::setup(role, &mut link, seed(700 + role.index() as u64)).await?;
+                let p = Party::on_link(role, link, src, seed(710 + role.index() as u64), config);
                 online(p, d).await
             })
         })
     };
-    let h0 = spawn(Role::P0, a, oa, d.clone());
-    let h1 = spawn(Role::P1, b, ob, d);
+    let h0 = spawn(Role::P0, a, d.clone());
+    let h1 = spawn(Role::P1, b, d);
     (h0.join().unwrap().unwrap(), h1.join().unwrap().unwrap())
 }
 
@@ -553,6 +565,7 @@ fn online_arithmetic_with_dealer_and_with_ot() {
 fn raw_frame(tag: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
     v.extend_from_slice(&tag.to_le_bytes());
+    v.extend_from_slice(&[Sub::Offline as u8, 0]);
     v.extend_from_slice(&seq.to_le_bytes());
     v.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     v.extend_from_slice(payload);
@@ -561,7 +574,7 @@ fn raw_frame(tag: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
 
 /// Runs the OT setup as P0 against a scripted peer that writes `script` and then hangs up.
 fn setup_against(script: Vec<u8>) -> Error {
-    setup_against_reading(script, 8 + 32 + 8 + 32 * KAPPA)
+    setup_against_reading(script, 2 * HEADER_LEN + 32 + 32 * KAPPA)
 }
 
 /// As [`setup_against`], the peer reading at most `read` bytes before it hangs up.
@@ -576,7 +589,7 @@ fn setup_against_reading(script: Vec<u8>, read: usize) -> Error {
             let _ = b.recv(&mut sink).await;
         })
     });
-    let r = block_on_thread(OtCorrelations::setup(Role::P0, a, seed(1)));
+    let r = block_on_thread(OtCorrelations::setup(Role::P0, &mut Link::new(a), seed(1)));
     peer.join().unwrap();
     match r {
         Ok(_) => panic!("setup succeeded against a bad peer"),
@@ -637,6 +650,7 @@ fn bad_points_lengths_and_hangups_are_errors() {
     // A huge announced length is refused before any allocation.
     let mut huge = Vec::new();
     huge.extend_from_slice(&tag::BASE_A.to_le_bytes());
+    huge.extend_from_slice(&[Sub::Offline as u8, 0]);
     huge.extend_from_slice(&0u16.to_le_bytes());
     huge.extend_from_slice(&u32::MAX.to_le_bytes());
     let e = setup_against(huge);
@@ -653,14 +667,18 @@ fn bad_points_lengths_and_hangups_are_errors() {
 /// errors on the other side, and the source is poisoned afterwards.
 #[test]
 fn mismatched_requests_and_hangups_after_setup() {
-    let (r0, r1) = run_ot(8, move |role, mut src| async move {
+    let (r0, r1) = run_ot(8, move |role, mut src, mut links| async move {
         let n = if role == Role::P0 { 100 } else { 50 };
         let e = src
-            .triples::<u64>(n)
+            .triples::<u64>(&mut links, n)
             .await
             .err()
             .expect("mismatch must fail");
-        let poisoned = src.triples::<u64>(1).await.err().map(|e| e.kind().clone());
+        let poisoned = src
+            .triples::<u64>(&mut links, 1)
+            .await
+            .err()
+            .map(|e| e.kind().clone());
         Ok((e.kind().clone(), poisoned))
     });
     for r in [r0.unwrap(), r1.unwrap()] {
@@ -668,9 +686,9 @@ fn mismatched_requests_and_hangups_after_setup() {
         assert_eq!(r.1, Some(ErrorKind::Poisoned));
     }
     // Both parties ask to be the random-OT sender: an error, not a deadlock.
-    let (r0, r1) = run_ot(11, move |_, mut src| async move {
+    let (r0, r1) = run_ot(11, move |_, mut src, mut links| async move {
         Ok(src
-            .random_ot_sender(10)
+            .random_ot_sender(&mut links, 10)
             .await
             .err()
             .map(|e| e.kind().clone()))
@@ -682,9 +700,11 @@ fn mismatched_requests_and_hangups_after_setup() {
     let (a, b) = duplex();
     let p0 = thread::spawn(move || {
         block_on_thread(async move {
-            let mut src = OtCorrelations::setup(Role::P0, a, seed(900)).await?;
+            let mut links = links_to_peer(Role::P0, a)?;
+            let link = links.get(PartyId::of(Role::P1))?;
+            let mut src = OtCorrelations::setup(Role::P0, link, seed(900)).await?;
             Ok::<_, Error>(
-                src.triples::<u64>(100_000)
+                src.triples::<u64>(&mut links, 100_000)
                     .await
                     .err()
                     .map(|e| e.kind().clone()),
@@ -695,11 +715,14 @@ fn mismatched_requests_and_hangups_after_setup() {
         block_on_thread(async move {
             let t = Cutoff {
                 inner: b,
-                left: 4144 + 40 + 5000,
+                // The setup (two frames of points), the request, and 5000 bytes of the extension.
+                left: (HEADER_LEN + 32) + (HEADER_LEN + 32 * KAPPA) + (HEADER_LEN + 32) + 5000,
             };
-            let mut src = OtCorrelations::setup(Role::P1, t, seed(901)).await?;
+            let mut links = links_to_peer(Role::P1, t)?;
+            let link = links.get(PartyId::of(Role::P0))?;
+            let mut src = OtCorrelations::setup(Role::P1, link, seed(901)).await?;
             Ok::<_, Error>(
-                src.triples::<u64>(100_000)
+                src.triples::<u64>(&mut links, 100_000)
                     .await
                     .err()
                     .map(|e| e.kind().clone()),
@@ -709,11 +732,18 @@ fn mismatched_requests_and_hangups_after_setup() {
     assert_eq!(p1.join().unwrap().unwrap(), Some(ErrorKind::Closed));
     assert_eq!(p0.join().unwrap().unwrap(), Some(ErrorKind::Closed));
     // A receiver of a matrix triple whose peer asks for another shape.
-    let (r0, r1) = run_ot(10, move |role, mut src| async move {
+    let (r0, r1) = run_ot(10, move |role, mut src, mut links| async move {
         let k = if role == Role::P0 { 10 } else { 11 };
-        Ok(src.matrix_triple::<u64>(3, k, 2).await.is_err())
+        Ok(src.matrix_triple::<u64>(&mut links, 3, k, 2).await.is_err())
     });
     assert!(r0.unwrap() && r1.unwrap());
+}
+
+/// The links of `role` with one link, to its peer over `t`.
+fn links_to_peer<T>(role: Role, t: T) -> Result<Links<T>, Error> {
+    let mut links = Links::new(PartyId::of(role));
+    links.insert(PartyId::of(role.peer()), Link::new(t))?;
+    Ok(links)
 }
 
 /// A transport that hangs up after sending `left` bytes.

@@ -191,7 +191,13 @@ async fn mul_with<T: Transport, C: Correlations<T>, R: Ring>(
     let z = beaver::combine(role, &opened, &t, |z| {
         local.map_or(z, |d| tr::local(role, z, d))
     });
-    finish_product(ctx, Shares::matrix(x.rows(), x.cols(), z)?, fixed_point, local).await
+    finish_product(
+        ctx,
+        Shares::matrix(x.rows(), x.cols(), z)?,
+        fixed_point,
+        local,
+    )
+    .await
 }
 
 /// The fixed-point square `x * x` (square pairs, then truncation): one round, one ring element per
@@ -262,9 +268,7 @@ pub async fn dot<T: Transport, C: Correlations<T>, R: Ring>(
     }
     let row = x.clone().reshape(1, x.len())?;
     let col = y.clone().reshape(y.len(), 1)?;
-    matmul(ctx, &row, &col)
-        .await
-        .map_err(|e| e.in_op("dot"))
+    matmul(ctx, &row, &col).await.map_err(|e| e.in_op("dot"))
 }
 
 /// The shift to fuse into a product's last pass, when truncation is local.

@@ -194,7 +194,10 @@ async fn garble_side<T: Transport, C: Correlations<T>, H: BlockHash, G: CryptoRn
     let ots = if total_ots == 0 {
         Vec::new()
     } else {
-        correlations.random_ot_sender(links, total_ots).await?.messages
+        correlations
+            .random_ot_sender(links, total_ots)
+            .await?
+            .messages
     };
     if ots.len() != total_ots {
         return Err(Error::dimension(OP, total_ots, ots.len()));

@@ -9,10 +9,10 @@
 
 use super::ops::{append_ones, scale};
 use super::{GlmModel, SgdParams};
+use crate::arith::online;
+use crate::context::Context;
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
-use crate::context::Context;
-use crate::arith::online;
 use crate::ring::Ring;
 use crate::share::Shares;
 use crate::transport::Transport;

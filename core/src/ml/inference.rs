@@ -15,12 +15,12 @@
 //! [`forward_plain`] is the same network in `f64`, the reference.
 
 use super::ops::{append_ones, scale};
+use crate::arith::online;
+use crate::context::Context;
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
-use crate::nonlinear::Pool2d;
-use crate::context::Context;
-use crate::arith::online;
 use crate::nonlinear;
+use crate::nonlinear::Pool2d;
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Shares;
@@ -443,7 +443,11 @@ pub async fn forward<T: Transport, C: Correlations<T>, R: Ring>(
             } => {
                 let w = ws.next().ok_or_else(no_weights)?;
                 let one: R = ctx.config().fixed.encode(1.0)?;
-                let one = if ctx.role()? == Role::P0 { one } else { R::ZERO };
+                let one = if ctx.role()? == Role::P0 {
+                    one
+                } else {
+                    R::ZERO
+                };
                 let (cols, positions, k) = im2col(
                     a.as_slice(),
                     rows,

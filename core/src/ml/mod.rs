@@ -25,9 +25,9 @@ pub mod share;
 pub use data::{DataError, DataErrorKind, Dataset, FeatureStats, Standardizer};
 pub use glm::train_glm;
 
+use crate::context::Context;
 use crate::correlated::Correlations;
 use crate::error::Error;
-use crate::context::Context;
 use crate::nonlinear;
 use crate::ring::Ring;
 use crate::share::Shares;

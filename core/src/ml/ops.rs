@@ -1,10 +1,10 @@
 //! Local helpers on shares that the trainers and layers share: public scaling with an exact
 //! power-of-two denominator, bias columns, concatenation and row sums.
 
+use crate::arith::online;
+use crate::context::Context;
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
-use crate::context::Context;
-use crate::arith::online;
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Shares;

@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind};
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Shares;
-use crate::transport::{Channel, Transport};
+use crate::transport::{Link, Sub, Transport};
 use alloc::vec;
 
 /// Frame tag of a dataset part's shape.
@@ -48,8 +48,8 @@ pub async fn share_part<R: Ring, T0: Transport, T1: Transport>(
     x: &[f64],
     cols: usize,
     y: Option<&[f64]>,
-    server0: &mut Channel<'_, T0>,
-    server1: &mut Channel<'_, T1>,
+    server0: &mut Link<T0>,
+    server1: &mut Link<T1>,
 ) -> Result<(), Error> {
     let op = "ml.share_part";
     let rows = x.len().checked_div(cols).unwrap_or(0);
@@ -71,8 +71,14 @@ pub async fn share_part<R: Ring, T0: Transport, T1: Transport>(
         targets: y.is_some(),
     }
     .encode();
-    server0.send_frame(op, TAG_SHAPE, &shape).await?;
-    server1.send_frame(op, TAG_SHAPE, &shape).await?;
+    server0
+        .channel(Sub::Online)
+        .send_frame(op, TAG_SHAPE, &shape)
+        .await?;
+    server1
+        .channel(Sub::Online)
+        .send_frame(op, TAG_SHAPE, &shape)
+        .await?;
     owner.share::<R, T0, T1>(x, server0, server1).await?;
     if let Some(y) = y {
         owner.share::<R, T0, T1>(y, server0, server1).await?;
@@ -85,12 +91,15 @@ pub async fn share_part<R: Ring, T0: Transport, T1: Transport>(
 /// `max_elements` values is refused before any allocation.
 pub async fn receive_part<R: Ring, T: Transport>(
     role: Role,
-    owner: &mut Channel<'_, T>,
+    owner: &mut Link<T>,
     max_elements: usize,
 ) -> Result<(Shares<R>, Option<Shares<R>>), Error> {
     let op = "ml.receive_part";
     let mut b = [0u8; 24];
-    owner.recv_frame(op, TAG_SHAPE, &mut b).await?;
+    owner
+        .channel(Sub::Online)
+        .recv_frame(op, TAG_SHAPE, &mut b)
+        .await?;
     let word = |i: usize| {
         let mut w = [0u8; 8];
         w.copy_from_slice(&b[8 * i..8 * i + 8]);

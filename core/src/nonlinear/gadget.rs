@@ -14,12 +14,12 @@
 //! their gates of equal depth are hashed together, and the copies of that circuit run in one
 //! [`crate::gc::execute_batch`].
 
+use crate::arith::online;
+use crate::context::Context;
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
 use crate::gc::{Builder, Circuit, Job, Reveal, Wire, execute_batch};
 use crate::hash::FixedKeyAes;
-use crate::arith::online;
-use crate::context::Context;
 use crate::prg::Domain;
 use crate::ring::Ring;
 use crate::role::Role;
@@ -166,17 +166,9 @@ pub(crate) async fn run_gadget<T: Transport, C: Correlations<T>, R: Ring>(
     };
     let hash = FixedKeyAes::new();
     let (links, source) = ctx.split();
-    let out = execute_batch(
-        role,
-        links,
-        source,
-        &hash,
-        &mut rng,
-        job,
-        copies,
-    )
-    .await
-    .map_err(|e| e.in_op(op))?;
+    let out = execute_batch(role, links, source, &hash, &mut rng, job, copies)
+        .await
+        .map_err(|e| e.in_op(op))?;
     bits.fill(false);
     let mut result = vec![Vec::with_capacity(n); p];
     match role {

@@ -230,7 +230,11 @@ pub async fn sigmoid<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,
     x: &Shares<R>,
 ) -> Result<Shares<R>, Error> {
-    named("sigmoid", piecewise_linear(ctx, x, &PiecewiseLinear::sigmoid())).await
+    named(
+        "sigmoid",
+        piecewise_linear(ctx, x, &PiecewiseLinear::sigmoid()),
+    )
+    .await
 }
 
 /// Any [`PiecewiseLinear`] function, elementwise: the circuit compares `x` with every breakpoint
@@ -460,7 +464,11 @@ pub async fn run_circuit<T: Transport, C: Correlations<T>>(
     };
     let hash = FixedKeyAes::new();
     let (links, source) = ctx.split();
-    named("run_circuit", execute(role, links, source, &hash, &mut rng, job)).await
+    named(
+        "run_circuit",
+        execute(role, links, source, &hash, &mut rng, job),
+    )
+    .await
 }
 
 /// Converts XOR-shared bits (this party's shares, e.g. from [`Reveal::Shared`]) into arithmetic

@@ -165,8 +165,6 @@ pub const SUBCHANNELS: usize = 3;
 struct SubState {
     seq_out: u16,
     seq_in: u16,
-    /// A message was sent since this sub-channel last received one.
-    sent: bool,
     stats: Stats,
 }
 
@@ -176,6 +174,9 @@ pub struct Link<T> {
     max_frame: usize,
     /// Bytes were written since the last flush.
     dirty: bool,
+    /// A message was sent since this link last received one (a round is a wait for the peer,
+    /// whichever sub-channel it happens on).
+    sent: bool,
     /// Transport calls attempted (successful or not): tells whether anything reached the wire.
     activity: u64,
     subs: [SubState; SUBCHANNELS],
@@ -193,6 +194,7 @@ impl<T> Link<T> {
             io,
             max_frame: max_frame.clamp(64, u32::MAX as usize),
             dirty: false,
+            sent: false,
             activity: 0,
             subs: [SubState::default(); SUBCHANNELS],
         }
@@ -259,15 +261,15 @@ impl<T: Transport> Channel<'_, T> {
     }
 
     fn start_message(&mut self) {
-        self.state().sent = true;
+        self.link.sent = true;
     }
 
-    /// Counts a round when a received message answers something this side sent.
+    /// Counts a round (on this sub-channel) when a received message answers something this side
+    /// sent on the link.
     fn end_receive(&mut self) {
-        let s = self.state();
-        if s.sent {
-            s.stats.rounds += 1;
-            s.sent = false;
+        if self.link.sent {
+            self.link.sent = false;
+            self.state().stats.rounds += 1;
         }
     }
 
