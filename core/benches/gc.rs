@@ -18,7 +18,7 @@
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use fixshare::gc::{self, Circuit, Evaluator, Garbler, Job, Reveal, bristol};
 use fixshare::hash::{BlockHash, ChaChaHash, FixedKeyAes};
-use fixshare::{Dealer, DealerClient, Domain, Link, Role, Seed, block_on_thread, duplex};
+use fixshare::{Dealer, DealerClient, Domain, Link, Links, Role, Seed, block_on_thread, duplex};
 use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -105,7 +105,7 @@ fn two_party(c: &Circuit, runs: usize) -> (Duration, u64, u64) {
         thread::spawn(move || {
             block_on_thread(async move {
                 let mut source = DealerClient::connect(role, dealer).await?;
-                let mut ch = Link::new(peer);
+                let mut ch = Links::pair(role, Link::new(peer));
                 let hash = FixedKeyAes::new();
                 let bits = vec![true; 128];
                 let start = Instant::now();

@@ -7,8 +7,8 @@
 
 use fixshare::arith::matmul::matmul;
 use fixshare::{
-    Config, Dealer, DealerClient, FixedPoint, MemoryTransport, Party, Preprocessed, Ring, Role,
-    Seed, Shares, block_on_thread, duplex,
+    Config, Dealer, DealerClient, FixedPoint, Links, MemoryTransport, Party, Preprocessed, Ring,
+    Role, Seed, Shares, block_on_thread, duplex,
 };
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
@@ -119,7 +119,8 @@ fn main() {
                 Role::P1 => p.share_input(&yc, N, 1).await.unwrap(),
                 Role::P0 => p.receive_input(N, 1).await.unwrap(),
             };
-            preprocessed(p).prefetch_triples::<u64>(N).await.unwrap();
+            let (links, src) = preprocessed(p);
+            src.prefetch_triples::<u64, _>(links, N).await.unwrap();
             let mut both = x.as_slice().to_vec();
             both.extend_from_slice(y.as_slice());
             Shares::vector(both)
@@ -175,9 +176,13 @@ fn main() {
                 Role::P1 => p.share_input(&wv2, k, 1).await.unwrap(),
                 Role::P0 => p.receive_input(k, 1).await.unwrap(),
             };
-            let src = preprocessed(p);
-            src.prefetch_matrix_triple::<u64>(m, k, 1).await.unwrap();
-            src.prefetch_matrix_triple::<u64>(k, m, 1).await.unwrap();
+            let (links, src) = preprocessed(p);
+            src.prefetch_matrix_triple::<u64, _>(links, m, k, 1)
+                .await
+                .unwrap();
+            src.prefetch_matrix_triple::<u64, _>(links, k, m, 1)
+                .await
+                .unwrap();
             let mut both = x.as_slice().to_vec();
             both.extend_from_slice(w.as_slice());
             Shares::vector(both)
@@ -228,6 +233,12 @@ fn main() {
     );
 }
 
-fn preprocessed(p: &mut BenchParty) -> &mut Preprocessed<DealerClient<MemoryTransport>> {
-    p.correlations_mut()
+/// The party's links and its prefetching source.
+fn preprocessed(
+    p: &mut BenchParty,
+) -> (
+    &mut Links<MemoryTransport>,
+    &mut Preprocessed<DealerClient<MemoryTransport>>,
+) {
+    p.context_mut().split()
 }

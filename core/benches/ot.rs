@@ -16,7 +16,8 @@ use fixshare::correlated::Correlations;
 use fixshare::hash::FixedKeyAes;
 use fixshare::ot::{base, iknp};
 use fixshare::{
-    Dealer, DealerClient, Domain, Link, OtCorrelations, Role, Seed, Stats, block_on_thread, duplex,
+    Dealer, DealerClient, Domain, Link, Links, MemoryTransport, OtCorrelations, PartyId, Role,
+    Seed, Stats, Sub, block_on_thread, duplex,
 };
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
@@ -66,7 +67,8 @@ fn base_ot_128() -> Duration {
         let (t0, t1) = pair(move |role, bar| {
             let t = ends.lock().unwrap()[role.index()].take().unwrap();
             block_on_thread(async move {
-                let mut ch = Link::new(t);
+                let mut link = Link::new(t);
+                let mut ch = link.channel(Sub::Offline);
                 let mut prg = seed(10 + i).prg(Domain::OT, role.index() as u64);
                 bar.wait();
                 let start = Instant::now();
@@ -91,7 +93,8 @@ fn extension(n: usize, correlated: bool) -> (Duration, u64) {
     let (r0, r1) = pair(move |role, bar| {
         let t = ends.lock().unwrap()[role.index()].take().unwrap();
         block_on_thread(async move {
-            let mut ch = Link::new(t);
+            let mut link = Link::new(t);
+            let mut ch = link.channel(Sub::Offline);
             let mut prg = seed(20).prg(Domain::OT, role.index() as u64);
             if role == Role::P0 {
                 let mut s = iknp::setup_sender(&mut ch, &mut prg, FixedKeyAes::new())
@@ -149,20 +152,20 @@ enum Job {
     Matrix(usize, usize, usize),
 }
 
-async fn job<C: Correlations>(src: &mut C, role: Role, j: Job) {
+async fn job<T, C: Correlations<T>>(src: &mut C, links: &mut Links<T>, role: Role, j: Job) {
     match j {
         Job::RandomOt(n) => {
             if role == Role::P0 {
-                black_box(src.random_ot_sender(n).await.unwrap());
+                black_box(src.random_ot_sender(links, n).await.unwrap());
             } else {
-                black_box(src.random_ot_receiver(n).await.unwrap());
+                black_box(src.random_ot_receiver(links, n).await.unwrap());
             }
         }
         Job::Triples(n) => {
-            black_box(src.triples::<u64>(n).await.unwrap());
+            black_box(src.triples::<u64>(links, n).await.unwrap());
         }
         Job::Matrix(m, k, n) => {
-            black_box(src.matrix_triple::<u64>(m, k, n).await.unwrap());
+            black_box(src.matrix_triple::<u64>(links, m, k, n).await.unwrap());
         }
     }
 }
@@ -174,14 +177,17 @@ fn with_ot(j: Job) -> (Duration, u64) {
     let (r0, r1) = pair(move |role, bar| {
         let t = ends.lock().unwrap()[role.index()].take().unwrap();
         block_on_thread(async move {
-            let mut src = OtCorrelations::setup(role, t, seed(30 + role.index() as u8))
+            let mut links = Links::pair(role, Link::new(t));
+            let peer = PartyId::of(role.peer());
+            let link = links.get(peer).unwrap();
+            let mut src = OtCorrelations::setup(role, link, seed(30 + role.index() as u8))
                 .await
                 .unwrap();
-            let before = src.stats();
+            let before = links.stats();
             bar.wait();
             let start = Instant::now();
-            job(&mut src, role, j).await;
-            let s: Stats = src.stats();
+            job(&mut src, &mut links, role, j).await;
+            let s: Stats = links.stats();
             (start.elapsed(), s.bytes_sent - before.bytes_sent)
         })
     });
@@ -201,7 +207,13 @@ fn with_dealer(j: Job) -> (Duration, u64) {
             let before = src.stats();
             bar.wait();
             let start = Instant::now();
-            job(&mut src, role, j).await;
+            job(
+                &mut src,
+                &mut Links::<MemoryTransport>::new(PartyId::of(role)),
+                role,
+                j,
+            )
+            .await;
             let s = src.stats();
             (start.elapsed(), s.bytes_received - before.bytes_received)
         })
