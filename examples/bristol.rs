@@ -21,7 +21,9 @@
 
 use fixshare::gc::{self, Circuit, Job, Reveal, bristol};
 use fixshare::hash::FixedKeyAes;
-use fixshare::{Channel, Dealer, DealerClient, Domain, Error, Role, Seed, block_on_thread, duplex};
+use fixshare::{
+    Dealer, DealerClient, Domain, Error, Link, Links, Role, Seed, block_on_thread, duplex,
+};
 use std::hash::{BuildHasher, Hasher};
 use std::process::ExitCode;
 use std::thread;
@@ -100,7 +102,7 @@ fn run(
         thread::spawn(move || {
             block_on_thread(async move {
                 let mut source = DealerClient::connect(role, dealer).await?;
-                let mut ch = Channel::new(peer);
+                let mut ch = Links::pair(role, Link::new(peer));
                 let mut rng = entropy().prg(Domain::GARBLING, 0);
                 let job = Job {
                     circuit: &circuit,

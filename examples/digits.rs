@@ -14,7 +14,6 @@
 
 use fixshare_examples::ml;
 
-use fixshare::ml::inference;
 use fixshare::ml::{Dataset, MlpParams, SgdParams};
 use fixshare::{Config, FixedPoint, Role};
 use ml::{MlpTask, Offline};
@@ -114,15 +113,15 @@ fn run() -> Result<(), String> {
         let (net, weights, images) = (net.clone(), weights.clone(), images.clone());
         async move {
             let server = p.role() == Role::P0;
-            let classes = inference::classify(
-                &mut p,
-                &net,
-                Role::P0,
-                server.then_some(&weights[..]),
-                (!server).then_some(&images[..]),
-                rows,
-            )
-            .await?;
+            let classes = p
+                .classify(
+                    &net,
+                    Role::P0,
+                    server.then_some(&weights[..]),
+                    (!server).then_some(&images[..]),
+                    rows,
+                )
+                .await?;
             Ok((classes, p.stats()))
         }
     });

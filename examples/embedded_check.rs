@@ -7,7 +7,7 @@
 
 use fixshare::data_owner::receive_shares;
 use fixshare::{
-    Channel, Config, Dealer, DealerClient, FixedPoint, Party, Role, Seed, Shares, Transport,
+    Config, Dealer, DealerClient, FixedPoint, Link, Party, Role, Seed, Shares, Transport,
     TransportError, block_on_thread, duplex,
 };
 use std::process::ExitCode;
@@ -114,7 +114,7 @@ fn main() -> ExitCode {
     let server = |role: Role, captured: Vec<u8>, peer, link| {
         thread::spawn(move || {
             block_on_thread(async move {
-                let mut device = Channel::new(Replay {
+                let mut device = Link::new(Replay {
                     bytes: captured,
                     at: 0,
                 });

@@ -7,7 +7,7 @@
 
 use fixshare::data_owner::{self, DataOwner};
 use fixshare::{
-    Channel, Config, Dealer, DealerClient, Error, FixedPoint, Party, Role, Seed, Shares,
+    Config, Dealer, DealerClient, Error, FixedPoint, Link, Party, Role, Seed, Shares,
     block_on_thread, duplex,
 };
 use std::thread;
@@ -38,7 +38,7 @@ fn main() -> Result<(), Error> {
     let sensor = thread::spawn(move || {
         block_on_thread(async move {
             let mut owner = DataOwner::new(os_seed(), config.fixed);
-            let (mut to0, mut to1) = (Channel::new(sensor0), Channel::new(sensor1));
+            let (mut to0, mut to1) = (Link::new(sensor0), Link::new(sensor1));
             owner
                 .share::<u64, _, _>(&readings, &mut to0, &mut to1)
                 .await?;
@@ -50,7 +50,7 @@ fn main() -> Result<(), Error> {
     let server = |role: Role, sensor_link, peer, dealer_link| {
         thread::spawn(move || {
             block_on_thread(async move {
-                let mut sensor = Channel::new(sensor_link);
+                let mut sensor = Link::new(sensor_link);
                 let mut x = vec![0u64; n];
                 data_owner::receive_shares(role, &mut sensor, &mut x).await?;
                 let x = Shares::vector(x);

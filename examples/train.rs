@@ -34,7 +34,7 @@
 use fixshare_examples::ml;
 
 use fixshare::ml::{Dataset, GlmModel, Sigmoid};
-use fixshare::{Channel, Dealer, DealerClient, OtCorrelations, Role, Truncation, block_on_thread};
+use fixshare::{Dealer, DealerClient, Link, OtCorrelations, Role, Truncation, block_on_thread};
 use ml::tcp::TcpTransport;
 use ml::{GlmTask, Offline, Partition};
 use std::io::{IsTerminal, Write};
@@ -48,7 +48,6 @@ const USAGE: &str = "usage: train [--data PATH] [--model logistic|linear] [--epo
              [--party 0|1|dealer|owner --listen ADDR --connect ADDR --dealer ADDR --servers A0,A1]";
 
 const HELLO_PEER: u8 = 1;
-const HELLO_OT: u8 = 2;
 const HELLO_OWNER: u8 = 3;
 const HELLO_DEALER: u8 = 10;
 
@@ -275,41 +274,32 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
         "0" | "1" => {
             let r = if role == "0" { Role::P0 } else { Role::P1 };
             let listener = TcpListener::bind(need(&args.listen, "--listen", role)?).map_err(io)?;
-            let ot = task.offline == Offline::Ot;
-            let (peer, ot_link, owner) = if r == Role::P0 {
-                let hellos: &[u8] = if ot {
-                    &[HELLO_PEER, HELLO_OWNER, HELLO_OT]
-                } else {
-                    &[HELLO_PEER, HELLO_OWNER]
-                };
+            // One connection between the servers carries the online phase and, with
+            // `--offline ot`, the OT offline phase.
+            let (peer, owner) = if r == Role::P0 {
+                let hellos: &[u8] = &[HELLO_PEER, HELLO_OWNER];
                 let mut links = TcpTransport::accept(&listener, hellos).map_err(io)?;
-                let ot_link = if ot { links.pop() } else { None };
                 let owner = links.pop().ok_or("missing connection")?;
-                (links.pop().ok_or("missing connection")?, ot_link, owner)
+                (links.pop().ok_or("missing connection")?, owner)
             } else {
                 let to0 = need(&args.connect, "--connect", role)?;
                 let peer = TcpTransport::connect(to0, HELLO_PEER, patience).map_err(io)?;
-                let ot_link = if ot {
-                    Some(TcpTransport::connect(to0, HELLO_OT, patience).map_err(io)?)
-                } else {
-                    None
-                };
                 let mut owner = TcpTransport::accept(&listener, &[HELLO_OWNER]).map_err(io)?;
-                (peer, ot_link, owner.pop().ok_or("missing connection")?)
+                (peer, owner.pop().ok_or("missing connection")?)
             };
-            let mut owners = [Channel::new(owner)];
+            let mut owners = [Link::new(owner)];
+            let mut peer = Link::new(peer);
             let t = Instant::now();
             let report = block_on_thread(async {
-                match ot_link {
-                    Some(link) => {
-                        let src =
-                            OtCorrelations::setup(r, link, task.seed_for(300 + r.index() as u64))
-                                .await?;
+                match task.offline {
+                    Offline::Ot => {
+                        let seed = task.seed_for(300 + r.index() as u64);
+                        let src = OtCorrelations::setup(r, &mut peer, seed).await?;
                         let setup = t.elapsed();
                         let cb = progress(task.sgd.epochs);
                         ml::serve_glm(r, peer, src, setup, &mut owners, task, cb).await
                     }
-                    None => {
+                    Offline::Dealer => {
                         let addr = need(&args.dealer, "--dealer", role).map_err(|_| {
                             fixshare::Error::new(
                                 "train",
@@ -354,10 +344,8 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
             // All checks happen here, before the first connection.
             let prepared =
                 ml::prepare(&data, &one, config.fixed).map_err(|e| format!("bad data: {e}"))?;
-            let mut to0 =
-                Channel::new(TcpTransport::connect(a0, HELLO_OWNER, patience).map_err(io)?);
-            let mut to1 =
-                Channel::new(TcpTransport::connect(a1, HELLO_OWNER, patience).map_err(io)?);
+            let mut to0 = Link::new(TcpTransport::connect(a0, HELLO_OWNER, patience).map_err(io)?);
+            let mut to1 = Link::new(TcpTransport::connect(a1, HELLO_OWNER, patience).map_err(io)?);
             let d = prepared.train.features();
             let w = block_on_thread(ml::own(
                 &prepared.parts[0],

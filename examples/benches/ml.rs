@@ -205,17 +205,18 @@ fn mnist_sized_linear() {
                 while start < n {
                     let end = (start + batch).min(n);
                     let b = end - start;
-                    let src = p.correlations_mut();
-                    src.prefetch_matrix_triple::<u64>(b, d + 1, 1).await?;
-                    src.prefetch_matrix_triple::<u64>(d + 1, b, 1).await?;
+                    let (links, src) = p.context_mut().split();
+                    src.prefetch_matrix_triple::<u64, _>(links, b, d + 1, 1)
+                        .await?;
+                    src.prefetch_matrix_triple::<u64, _>(links, d + 1, b, 1)
+                        .await?;
                     start = end;
                 }
                 let offline = t.elapsed();
                 barrier.wait();
                 let before = p.stats();
                 let t = Instant::now();
-                let w =
-                    fixshare::ml::train_glm(&mut p, &x, &y, GlmModel::Linear, &sgd, |_| {}).await?;
+                let w = p.train_glm(&x, &y, GlmModel::Linear, &sgd, |_| {}).await?;
                 let online = t.elapsed();
                 let after = p.stats();
                 let w = p.open(&w).await?;

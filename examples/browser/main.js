@@ -45,12 +45,13 @@ async function run() {
 
   const peer = new MessageChannel();
   const owner = [new MessageChannel(), new MessageChannel()];
-  const offline = source === 'ot' ? [new MessageChannel()] : [new MessageChannel(), new MessageChannel()];
+  // The dealer's connections; with OT the parties need none but the one between them.
+  const offline = source === 'ot' ? [] : [new MessageChannel(), new MessageChannel()];
   const workers = [0, 1].map(() => new Worker(new URL('./party.js', import.meta.url), { type: 'module' }));
   const reports = workers.map(report);
   workers.forEach((w, role) => {
-    const off = source === 'ot' ? (role === 0 ? offline[0].port1 : offline[0].port2) : offline[role].port2;
-    const ports = { peer: role === 0 ? peer.port1 : peer.port2, owner: owner[role].port2, offline: off };
+    const ports = { peer: role === 0 ? peer.port1 : peer.port2, owner: owner[role].port2 };
+    if (source !== 'ot') ports.dealer = offline[role].port2;
     w.postMessage({ role, n, source, ...ports }, Object.values(ports));
   });
   const dealer = source === 'ot'

@@ -10,7 +10,8 @@
  * results. Neither party sees the other's vector.
  *
  * With --ot there is no dealer: the two parties generate the correlated randomness
- * themselves by oblivious transfer over a second TCP connection between them.
+ * themselves by oblivious transfer, over the same TCP connection as everything else (one
+ * socket between the two processes; the offline phase has a sub-channel of its own on it).
  *
  * Run: ./dot_product [--ot]   (forks the dealer and party 1; the parent is party 0)
  * Exit status 0 when both parties' results match the plaintext reference.
@@ -115,8 +116,8 @@ static int run_dealer(int listener) {
 /* The listening sockets and ports, made before forking. */
 typedef struct ports {
     int offline; /* FXS_OFFLINE_DEALER or FXS_OFFLINE_OT */
-    int dealer_l, peer_l, ot_l;
-    unsigned short dealer, peer, ot;
+    int dealer_l, peer_l;
+    unsigned short dealer, peer;
 } ports;
 
 /* Party 0 accepts on `listener`, party 1 connects to `port`. */
@@ -129,10 +130,10 @@ static int peer_connection(uint32_t role, int listener, unsigned short port, con
     return fd;
 }
 
-/* A party: connects to its offline source and to its peer, shares its vector, computes x . w. */
+/* A party: connects to its peer (and to the dealer, if any), shares its vector, computes x . w. */
 static int run_party(uint32_t role, const ports *p) {
     char who[16];
-    int offline_fd, peer_fd;
+    int dealer_fd = -1, peer_fd;
     uint8_t role_byte = (uint8_t)role;
     fxs_party_config cfg;
     fxs_party *party = NULL;
@@ -148,14 +149,12 @@ static int run_party(uint32_t role, const ports *p) {
     random_seed(cfg.seed);
     cfg.peer = socket_transport(&peer_fd);
     if (p->offline == FXS_OFFLINE_OT) {
-        /* A second connection to the peer, for the oblivious transfers. */
-        offline_fd = peer_connection(role, p->ot_l, p->ot, who);
+        /* No dealer: the oblivious transfers run over the peer connection too. */
         cfg.offline = FXS_OFFLINE_OT;
-        cfg.ot_peer = socket_transport(&offline_fd);
     } else {
-        offline_fd = connect_local(p->dealer);
-        if (socket_send(&offline_fd, &role_byte, 1) != FXS_IO_OK) die(who, "hello to the dealer");
-        cfg.dealer = socket_transport(&offline_fd);
+        dealer_fd = connect_local(p->dealer);
+        if (socket_send(&dealer_fd, &role_byte, 1) != FXS_IO_OK) die(who, "hello to the dealer");
+        cfg.dealer = socket_transport(&dealer_fd);
     }
     check(who, fxs_party_new(&cfg, &party));
 
@@ -172,15 +171,15 @@ static int run_party(uint32_t role, const ports *p) {
     check(who, fxs_party_mul(party, x, w, &prod));   /* elementwise x_i * w_i */
     check(who, fxs_party_relu(party, prod, &relu));  /* max(x_i * w_i, 0) */
     check(who, fxs_party_reveal(party, relu, secure_relu, N));
-    check(who, fxs_party_stats(party, &traffic, &offline));
+    check(who, fxs_party_stats(party, &traffic, &offline)); /* online, offline phase */
 
     /* The plaintext reference (this demo program happens to know both vectors). */
     for (int i = 0; i < N; i++) plain += X[i] * W[i];
-    printf("%s: secure dot product = %.6f, plaintext = %.6f (%llu bytes to the peer, %llu rounds; "
-           "offline phase: %s, %llu bytes received)\n",
+    printf("%s: secure dot product = %.6f, plaintext = %.6f (online: %llu bytes to the peer, "
+           "%llu rounds; offline phase: %s, %llu bytes sent, %llu received)\n",
            who, result, plain, (unsigned long long)traffic.bytes_sent,
            (unsigned long long)traffic.rounds, p->offline == FXS_OFFLINE_OT ? "OT" : "dealer",
-           (unsigned long long)offline.bytes_received);
+           (unsigned long long)offline.bytes_sent, (unsigned long long)offline.bytes_received);
     printf("%s: secure ReLU(x*w) = [", who);
     for (int i = 0; i < N; i++) printf(i ? " %.3f" : "%.3f", secure_relu[i]);
     printf("], plaintext = [");
@@ -198,7 +197,7 @@ static int run_party(uint32_t role, const ports *p) {
     fxs_shares_free(x);
     fxs_party_free(party);
     close(peer_fd);
-    close(offline_fd); /* the dealer stops when both parties have closed */
+    if (dealer_fd >= 0) close(dealer_fd); /* the dealer stops when both parties have closed */
     return fabs(result - plain) <= 1e-3 && worst <= 1e-3 ? 0 : 1;
 }
 
@@ -214,11 +213,10 @@ static int wait_ok(pid_t pid, const char *who) {
 static void close_listeners(const ports *p) {
     if (p->dealer_l >= 0) close(p->dealer_l);
     if (p->peer_l >= 0) close(p->peer_l);
-    if (p->ot_l >= 0) close(p->ot_l);
 }
 
 int main(int argc, char **argv) {
-    ports p = {FXS_OFFLINE_DEALER, -1, -1, -1, 0, 0, 0};
+    ports p = {FXS_OFFLINE_DEALER, -1, -1, 0, 0};
     pid_t dealer = -1, p1;
     int rc, ok = 1;
 
@@ -228,10 +226,7 @@ int main(int argc, char **argv) {
     }
     if (argc == 2) p.offline = FXS_OFFLINE_OT;
     p.peer_l = listen_local(&p.peer);
-    if (p.offline == FXS_OFFLINE_OT)
-        p.ot_l = listen_local(&p.ot);
-    else
-        p.dealer_l = listen_local(&p.dealer);
+    if (p.offline == FXS_OFFLINE_DEALER) p.dealer_l = listen_local(&p.dealer);
 
     fflush(stdout);
     if (p.offline == FXS_OFFLINE_DEALER) {

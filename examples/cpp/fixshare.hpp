@@ -148,8 +148,9 @@ private:
     std::unique_ptr<fxs_link, detail::LinkFree> p_;
 };
 
-// A computing party (owning, move-only). Every method throws fxs::Error on failure; after a
-// communication failure the party is poisoned and further calls throw FXS_STATUS_POISONED.
+// A computing party (owning, move-only). Every method throws fxs::Error on failure. An argument
+// error (status 100-199) is found before anything is sent and leaves the party usable; after a
+// failure in communication the party is poisoned and further calls throw FXS_STATUS_POISONED.
 class Party {
 public:
     explicit Party(const fxs_party_config &config) : role_(config.role) {
@@ -289,9 +290,16 @@ public:
         check(fxs_party_send_owner_output(get(), link.get(), x.get()));
     }
 
+    // Online traffic with the peer (inputs, openings, products, garbled circuits).
     fxs_stats peer_stats() const {
         fxs_stats s{};
         check(fxs_party_stats(get(), &s, nullptr));
+        return s;
+    }
+    // Traffic of the offline phase (the dealer's connection, or the OTs with the peer).
+    fxs_stats offline_stats() const {
+        fxs_stats s{};
+        check(fxs_party_stats(get(), nullptr, &s));
         return s;
     }
 

@@ -4,7 +4,7 @@
 use fixshare_examples::ml;
 
 use fixshare::ml::{DataErrorKind, Dataset, GlmModel};
-use fixshare::{Channel, DataOwner, FixedPoint, Role, Seed, block_on_thread, duplex};
+use fixshare::{DataOwner, FixedPoint, Link, Role, Seed, block_on_thread, duplex};
 use ml::{GlmTask, Offline, Partition, RunError};
 
 fn diabetes() -> Dataset {
@@ -102,7 +102,7 @@ fn an_out_of_range_value_sends_nothing() {
     let (o0, s0) = duplex();
     let (o1, s1) = duplex();
     let mut owner = DataOwner::new(Seed::from_bytes([3; 32]), FixedPoint::default());
-    let (mut to0, mut to1) = (Channel::new(o0), Channel::new(o1));
+    let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
     let x = [1.0, 2.0, 1e15, 4.0];
     let r = block_on_thread(fixshare::ml::share::share_part::<u64, _, _>(
         &mut owner,
@@ -116,7 +116,7 @@ fn an_out_of_range_value_sends_nothing() {
     assert_eq!(to0.stats().bytes_sent + to1.stats().bytes_sent, 0);
     drop((to0, to1));
     for (role, link) in [(Role::P0, s0), (Role::P1, s1)] {
-        let mut ch = Channel::new(link);
+        let mut ch = Link::new(link);
         let got = block_on_thread(fixshare::ml::share::receive_part::<u64, _>(
             role,
             &mut ch,
@@ -129,13 +129,14 @@ fn an_out_of_range_value_sends_nothing() {
 #[test]
 fn a_server_refuses_an_oversized_part_before_allocating() {
     let (o0, s0) = duplex();
-    let mut to0 = Channel::new(o0);
+    let mut to0 = Link::new(o0);
     let mut shape = [0u8; 24];
     shape[..8].copy_from_slice(&u64::MAX.to_le_bytes());
     shape[8..16].copy_from_slice(&3u64.to_le_bytes());
-    block_on_thread(to0.send_frame("test", fixshare::ml::share::TAG_SHAPE, &shape)).unwrap();
-    block_on_thread(to0.flush("test")).unwrap();
-    let mut ch = Channel::new(s0);
+    let mut ch0 = to0.channel(fixshare::Sub::Online);
+    block_on_thread(ch0.send_frame("test", fixshare::ml::share::TAG_SHAPE, &shape)).unwrap();
+    block_on_thread(ch0.flush("test")).unwrap();
+    let mut ch = Link::new(s0);
     let got = block_on_thread(fixshare::ml::share::receive_part::<u64, _>(
         Role::P0,
         &mut ch,
@@ -209,25 +210,25 @@ fn tcp_roles_on_localhost() {
     let server = |role: Role, listener: TcpListener, a0: String| {
         let task = task.clone();
         std::thread::spawn(move || {
-            let (peer, ot, owner) = if role == Role::P0 {
-                let mut l = TcpTransport::accept(&listener, &[1, 2, 3]).unwrap();
+            // One connection between the servers: the OT offline phase shares it.
+            let (peer, owner) = if role == Role::P0 {
+                let mut l = TcpTransport::accept(&listener, &[1, 3]).unwrap();
                 let owner = l.pop().unwrap();
-                let ot = l.pop().unwrap();
-                (l.pop().unwrap(), ot, owner)
+                (l.pop().unwrap(), owner)
             } else {
                 let peer = TcpTransport::connect(&a0, 1, patience).unwrap();
-                let ot = TcpTransport::connect(&a0, 2, patience).unwrap();
                 let owner = TcpTransport::accept(&listener, &[3])
                     .unwrap()
                     .pop()
                     .unwrap();
-                (peer, ot, owner)
+                (peer, owner)
             };
-            let mut owners = [Channel::new(owner)];
+            let mut owners = [Link::new(owner)];
             block_on_thread(async move {
+                let mut peer = Link::new(peer);
                 let src = fixshare::OtCorrelations::setup(
                     role,
-                    ot,
+                    &mut peer,
                     task.seed_for(7 + role.index() as u64),
                 )
                 .await?;
@@ -237,8 +238,8 @@ fn tcp_roles_on_localhost() {
     };
     let s0 = server(Role::P0, l0, a0.clone());
     let s1 = server(Role::P1, l1, a0.clone());
-    let mut to0 = Channel::new(TcpTransport::connect(&a0, 3, patience).unwrap());
-    let mut to1 = Channel::new(TcpTransport::connect(&a1, 3, patience).unwrap());
+    let mut to0 = Link::new(TcpTransport::connect(&a0, 3, patience).unwrap());
+    let mut to1 = Link::new(TcpTransport::connect(&a1, 3, patience).unwrap());
     let d = prepared.train.features();
     let w = block_on_thread(ml::own(
         &prepared.parts[0],
@@ -284,10 +285,10 @@ fn a_server_that_disappears_ends_the_session_with_an_error() {
     let server0 = std::thread::spawn(move || {
         block_on_thread(async move {
             let src = fixshare::DealerClient::connect(Role::P0, c0).await?;
-            let mut owners = [Channel::new(s0)];
+            let mut owners = [Link::new(s0)];
             ml::serve_glm(
                 Role::P0,
-                p0,
+                Link::new(p0),
                 src,
                 std::time::Duration::ZERO,
                 &mut owners,
@@ -298,7 +299,7 @@ fn a_server_that_disappears_ends_the_session_with_an_error() {
         })
     });
     let server1 = std::thread::spawn(move || {
-        let mut ch = Channel::new(s1);
+        let mut ch = Link::new(s1);
         let r = block_on_thread(fixshare::ml::share::receive_part::<u64, _>(
             Role::P1,
             &mut ch,
@@ -310,7 +311,7 @@ fn a_server_that_disappears_ends_the_session_with_an_error() {
     let part = prepared.parts[0].clone();
     let owner = std::thread::spawn(move || {
         block_on_thread(async move {
-            let (mut to0, mut to1) = (Channel::new(o0), Channel::new(o1));
+            let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
             ml::own(
                 &part,
                 Seed::from_bytes([2; 32]),

@@ -50,15 +50,15 @@ fn secure_forward(
         let (net, w, x) = (net.clone(), w.clone(), x.clone());
         async move {
             let owner = p.role() == Role::P0;
-            let out = inference::forward(
-                &mut p,
-                &net,
-                Role::P0,
-                owner.then_some(&w[..]),
-                (!owner).then_some(&x[..]),
-                rows,
-            )
-            .await?;
+            let out = p
+                .forward(
+                    &net,
+                    Role::P0,
+                    owner.then_some(&w[..]),
+                    (!owner).then_some(&x[..]),
+                    rows,
+                )
+                .await?;
             p.reveal_to(&out, Role::P1).await
         }
     });
@@ -190,15 +190,15 @@ fn mismatched_shapes_and_arguments_fail_before_sending() {
                 let w = [vec![0.5; 10]];
                 let x = [1.0; 7];
                 let owner = p.role() == Role::P0;
-                let r = inference::forward(
-                    &mut p,
-                    &good,
-                    Role::P0,
-                    owner.then_some(&w[..]),
-                    (!owner).then_some(&x[..]),
-                    2,
-                )
-                .await;
+                let r = p
+                    .forward(
+                        &good,
+                        Role::P0,
+                        owner.then_some(&w[..]),
+                        (!owner).then_some(&x[..]),
+                        2,
+                    )
+                    .await;
                 if !owner {
                     assert_eq!(p.stats().bytes_sent, 0);
                 }
@@ -259,8 +259,7 @@ fn relu_cnn_with_max_pooling_classifies_like_plaintext() {
             let (net, w, x) = (net2.clone(), w2.clone(), x2.clone());
             async move {
                 let owner = p.role() == Role::P0;
-                inference::classify(
-                    &mut p,
+                p.classify(
                     &net,
                     Role::P0,
                     owner.then_some(&w[..]),
@@ -308,8 +307,7 @@ fn digits_mlp_oblivious_inference_predicts_like_plaintext() {
         let (net, w, raw) = (net.clone(), w.clone(), raw.clone());
         async move {
             let owner = p.role() == Role::P0;
-            inference::classify(
-                &mut p,
+            p.classify(
                 &net,
                 Role::P0,
                 owner.then_some(&w[..]),

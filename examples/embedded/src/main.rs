@@ -16,7 +16,7 @@
 use core::panic::PanicInfo;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hio, hprintln};
-use fixshare::{Channel, DataOwner, FixedPoint, Seed, Transport, TransportError, block_on};
+use fixshare::{Link, DataOwner, FixedPoint, Seed, Transport, TransportError, block_on};
 
 include!(concat!(env!("OUT_DIR"), "/seed.rs"));
 
@@ -78,8 +78,8 @@ fn share_batch() -> Result<(), fixshare::Error> {
         panic!("panic-test feature: deliberate panic");
     }
     let mut owner = DataOwner::new(Seed::from_bytes(DEVICE_SEED), FixedPoint::default());
-    let mut server0 = Channel::new(SemihostingLink { server: 0 });
-    let mut server1 = Channel::new(SemihostingLink { server: 1 });
+    let mut server0 = Link::new(SemihostingLink { server: 0 });
+    let mut server1 = Link::new(SemihostingLink { server: 1 });
     block_on(owner.share::<u64, _, _>(&values, &mut server0, &mut server1))
 }
 

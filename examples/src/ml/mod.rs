@@ -11,7 +11,7 @@ use fixshare::correlated::{
 use fixshare::data_owner::{self, DataOwner};
 use fixshare::ml::{self, DataError, Dataset, FeatureStats, GlmModel, SgdParams, Standardizer};
 use fixshare::{
-    Channel, Config, Dealer, DealerClient, Error, FixedPoint, MemoryTransport, OfflineSource,
+    Config, Dealer, DealerClient, Error, FixedPoint, Link, Links, MemoryTransport, OfflineSource,
     OtCorrelations, Party, Ring, Role, Seed, Stats, Transport, Truncation, block_on_thread, duplex,
 };
 use std::fmt;
@@ -211,24 +211,6 @@ pub struct Timed<C> {
     pub spent: Duration,
 }
 
-/// Traffic of a correlation source.
-pub trait SourceStats {
-    /// Bytes and rounds of the offline phase so far.
-    fn source_stats(&self) -> Stats;
-}
-
-impl<T: Transport> SourceStats for DealerClient<T> {
-    fn source_stats(&self) -> Stats {
-        self.stats()
-    }
-}
-
-impl<T: Transport> SourceStats for OtCorrelations<T> {
-    fn source_stats(&self) -> Stats {
-        self.stats()
-    }
-}
-
 impl<C> Timed<C> {
     /// Wraps `inner`.
     pub fn new(inner: C) -> Self {
@@ -252,33 +234,53 @@ macro_rules! timed {
     }};
 }
 
-impl<C: Correlations> Correlations for Timed<C> {
-    async fn triples<R: Ring>(&mut self, n: usize) -> Result<Triples<R>, Error> {
-        timed!(self, self.inner.triples(n))
+impl<T, C: Correlations<T>> Correlations<T> for Timed<C> {
+    async fn triples<R: Ring>(&mut self, l: &mut Links<T>, n: usize) -> Result<Triples<R>, Error> {
+        timed!(self, self.inner.triples(l, n))
     }
-    async fn square_pairs<R: Ring>(&mut self, n: usize) -> Result<SquarePairs<R>, Error> {
-        timed!(self, self.inner.square_pairs(n))
+    async fn square_pairs<R: Ring>(
+        &mut self,
+        l: &mut Links<T>,
+        n: usize,
+    ) -> Result<SquarePairs<R>, Error> {
+        timed!(self, self.inner.square_pairs(l, n))
     }
     async fn matrix_triple<R: Ring>(
         &mut self,
+        l: &mut Links<T>,
         m: usize,
         k: usize,
         n: usize,
     ) -> Result<MatrixTriple<R>, Error> {
-        timed!(self, self.inner.matrix_triple(m, k, n))
+        timed!(self, self.inner.matrix_triple(l, m, k, n))
     }
     async fn truncation_pairs<R: Ring>(
         &mut self,
+        l: &mut Links<T>,
         n: usize,
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error> {
-        timed!(self, self.inner.truncation_pairs(n, shift))
+        timed!(self, self.inner.truncation_pairs(l, n, shift))
     }
-    async fn random_ot_sender(&mut self, n: usize) -> Result<RandomOtSender, Error> {
-        timed!(self, self.inner.random_ot_sender(n))
+    async fn random_ot_sender(
+        &mut self,
+        l: &mut Links<T>,
+        n: usize,
+    ) -> Result<RandomOtSender, Error> {
+        timed!(self, self.inner.random_ot_sender(l, n))
     }
-    async fn random_ot_receiver(&mut self, n: usize) -> Result<RandomOtReceiver, Error> {
-        timed!(self, self.inner.random_ot_receiver(n))
+    async fn random_ot_receiver(
+        &mut self,
+        l: &mut Links<T>,
+        n: usize,
+    ) -> Result<RandomOtReceiver, Error> {
+        timed!(self, self.inner.random_ot_receiver(l, n))
+    }
+    fn own_stats(&self) -> Stats {
+        self.inner.own_stats()
+    }
+    fn own_activity(&self) -> u64 {
+        self.inner.own_activity()
     }
 }
 
@@ -301,12 +303,12 @@ pub const MAX_PART: usize = 1 << 26;
 /// The server role: receives every owner's part, trains on the shares, sends its share of the
 /// weights to owner 0 (who alone reconstructs the model), and reports time and traffic.
 /// `on_epoch` is called after each epoch.
-pub async fn serve_glm<T: Transport, C: Correlations + SourceStats, O: Transport>(
+pub async fn serve_glm<T: Transport, C: Correlations<T>, O: Transport>(
     role: Role,
-    peer: T,
+    peer: Link<T>,
     source: C,
     setup_time: Duration,
-    owners: &mut [Channel<O>],
+    owners: &mut [Link<O>],
     task: &GlmTask,
     on_epoch: impl FnMut(usize),
 ) -> Result<ServerReport, Error> {
@@ -333,7 +335,7 @@ pub async fn serve_glm<T: Transport, C: Correlations + SourceStats, O: Transport
         Partition::Columns => ml::ops::concat_columns(&xs)?,
     };
     let y = ml::ops::concat_rows(&y.unwrap_or_default())?;
-    let mut p: Party<T, Timed<C>, u64> = Party::new(
+    let mut p: Party<T, Timed<C>, u64> = Party::on_link(
         role,
         peer,
         Timed::new(source),
@@ -341,7 +343,7 @@ pub async fn serve_glm<T: Transport, C: Correlations + SourceStats, O: Transport
         config,
     );
     let t = Instant::now();
-    let w = ml::train_glm(&mut p, &x, &y, task.model, &task.sgd, on_epoch).await?;
+    let w = p.train_glm(&x, &y, task.model, &task.sgd, on_epoch).await?;
     let total = t.elapsed();
     if let Some(owner) = owners.first_mut() {
         data_owner::send_output(owner, w.as_slice()).await?;
@@ -350,8 +352,8 @@ pub async fn serve_glm<T: Transport, C: Correlations + SourceStats, O: Transport
     Ok(ServerReport {
         online: total.saturating_sub(offline),
         offline: offline + setup_time,
-        online_stats: p.stats(),
-        offline_stats: p.correlations().inner().source_stats(),
+        online_stats: p.online_stats(),
+        offline_stats: p.offline_stats(),
     })
 }
 
@@ -361,8 +363,8 @@ pub async fn own<T0: Transport, T1: Transport>(
     part: &OwnerPart,
     seed: Seed,
     fixed: FixedPoint,
-    to0: &mut Channel<T0>,
-    to1: &mut Channel<T1>,
+    to0: &mut Link<T0>,
+    to1: &mut Link<T1>,
     model_len: Option<usize>,
 ) -> Result<Option<Vec<f64>>, Error> {
     let mut owner = DataOwner::new(seed, fixed);
@@ -484,18 +486,18 @@ pub fn run_glm_local(
     let model_len = d + 1;
 
     // Owners' links to the servers.
-    let mut server_links: [Vec<Channel<MemoryTransport>>; 2] = [Vec::new(), Vec::new()];
+    let mut server_links: [Vec<Link<MemoryTransport>>; 2] = [Vec::new(), Vec::new()];
     let mut owner_threads = Vec::new();
     for (k, part) in prepared.parts.iter().cloned().enumerate() {
         let (o0, s0) = duplex();
         let (o1, s1) = duplex();
-        server_links[0].push(Channel::new(s0));
-        server_links[1].push(Channel::new(s1));
+        server_links[0].push(Link::new(s0));
+        server_links[1].push(Link::new(s1));
         let seed = task.seed_for(100 + k as u64);
         let fixed = config.fixed;
         owner_threads.push(thread::spawn(move || {
             block_on_thread(async move {
-                let (mut to0, mut to1) = (Channel::new(o0), Channel::new(o1));
+                let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
                 own(
                     &part,
                     seed,
@@ -511,7 +513,8 @@ pub fn run_glm_local(
 
     let (peer0, peer1) = duplex();
     let mut dealer = None;
-    let mut links: Vec<Option<(MemoryTransport, MemoryTransport)>> = vec![None, None];
+    // Each server's connection to the dealer (with the dealer) and to the other server.
+    let mut links: Vec<Option<(Option<MemoryTransport>, MemoryTransport)>> = vec![None, None];
     match task.offline {
         Offline::Dealer => {
             let (d0, c0) = duplex();
@@ -520,13 +523,12 @@ pub fn run_glm_local(
             dealer = Some(thread::spawn(move || {
                 block_on_thread(Dealer::new(seed, d0, d1).serve())
             }));
-            links[0] = Some((c0, peer0));
-            links[1] = Some((c1, peer1));
+            links[0] = Some((Some(c0), peer0));
+            links[1] = Some((Some(c1), peer1));
         }
         Offline::Ot => {
-            let (o0, o1) = duplex();
-            links[0] = Some((o0, peer0));
-            links[1] = Some((o1, peer1));
+            links[0] = Some((None, peer0));
+            links[1] = Some((None, peer1));
         }
     }
     let mut on_epoch = Some(on_epoch);
@@ -546,15 +548,17 @@ pub fn run_glm_local(
                     }
                 };
                 let t = Instant::now();
-                match task.offline {
-                    Offline::Dealer => {
+                let mut peer = Link::new(peer);
+                match (task.offline, link) {
+                    (Offline::Dealer, Some(link)) => {
                         let src = DealerClient::connect(role, link).await?;
                         let setup = t.elapsed();
                         serve_glm(role, peer, src, setup, &mut owners, &task, on_epoch).await
                     }
-                    Offline::Ot => {
+                    _ => {
+                        // OT over the one connection between the servers.
                         let seed = task.seed_for(300 + role.index() as u64);
-                        let src = OtCorrelations::setup(role, link, seed).await?;
+                        let src = OtCorrelations::setup(role, &mut peer, seed).await?;
                         let setup = t.elapsed();
                         serve_glm(role, peer, src, setup, &mut owners, &task, on_epoch).await
                     }
@@ -635,12 +639,6 @@ pub fn run_glm_local(
     })
 }
 
-impl<T: Transport> SourceStats for OfflineSource<T> {
-    fn source_stats(&self) -> Stats {
-        self.stats()
-    }
-}
-
 /// The session type of [`run_pair`].
 pub type LocalParty = Party<MemoryTransport, Timed<OfflineSource<MemoryTransport>>, u64>;
 
@@ -667,32 +665,29 @@ where
             let (d1, c1) = duplex();
             let s = task.seed_for(200);
             let h = thread::spawn(move || block_on_thread(Dealer::new(s, d0, d1).serve()));
-            (c0, c1, Some(h))
+            (Some(c0), Some(c1), Some(h))
         }
-        Offline::Ot => {
-            let (a, b) = duplex();
-            (a, b, None)
-        }
+        Offline::Ot => (None, None, None),
     };
-    let spawn = |role: Role, peer: MemoryTransport, link: MemoryTransport| {
+    let spawn = |role: Role, peer: MemoryTransport, link: Option<MemoryTransport>| {
         let body = body.clone();
         let task = task.clone();
         thread::spawn(move || {
             block_on_thread(async move {
                 let t = Instant::now();
-                let src = match offline {
-                    Offline::Dealer => {
-                        OfflineSource::Dealer(DealerClient::connect(role, link).await?)
-                    }
-                    Offline::Ot => {
+                let mut peer = Link::with_max_frame(peer, config.max_frame);
+                let src = match link {
+                    Some(link) => OfflineSource::Dealer(DealerClient::connect(role, link).await?),
+                    None => {
                         let s = task.seed_for(300 + role.index() as u64);
-                        OfflineSource::Ot(Box::new(OtCorrelations::setup(role, link, s).await?))
+                        let ot = OtCorrelations::setup(role, &mut peer, s).await?;
+                        OfflineSource::Ot(Box::new(ot))
                     }
                 };
                 let seed = task.seed_for(role.index() as u64);
                 let mut src = Timed::new(src);
                 src.spent = t.elapsed();
-                body(Party::new(role, peer, src, seed, config)).await
+                body(Party::on_link(role, peer, src, seed, config)).await
             })
         })
     };
@@ -840,7 +835,7 @@ pub fn run_mlp_local(
     let model_len: usize = init.layers.iter().map(Vec::len).sum();
     let owners = task.owners.clamp(1, n.max(1));
     let y = one_hot(&train.labels, k);
-    let mut links: [Vec<Channel<MemoryTransport>>; 2] = [Vec::new(), Vec::new()];
+    let mut links: [Vec<Link<MemoryTransport>>; 2] = [Vec::new(), Vec::new()];
     let mut owner_threads = Vec::new();
     for o in 0..owners {
         let rows = (o * n / owners)..((o + 1) * n / owners);
@@ -848,8 +843,8 @@ pub fn run_mlp_local(
         let t = y[rows.start * k..rows.end * k].to_vec();
         let (a0, b0) = duplex();
         let (a1, b1) = duplex();
-        links[0].push(Channel::new(b0));
-        links[1].push(Channel::new(b1));
+        links[0].push(Link::new(b0));
+        links[1].push(Link::new(b1));
         let seed = task.seed.map_or_else(os_seed, |s| {
             GlmTask {
                 seed: Some(s),
@@ -860,7 +855,7 @@ pub fn run_mlp_local(
         owner_threads.push(thread::spawn(move || {
             block_on_thread(async move {
                 let mut owner = DataOwner::new(seed, config.fixed);
-                let (mut to0, mut to1) = (Channel::new(a0), Channel::new(a1));
+                let (mut to0, mut to1) = (Link::new(a0), Link::new(a1));
                 ml::share::share_part::<u64, _, _>(&mut owner, &x, d, None, &mut to0, &mut to1)
                     .await?;
                 ml::share::share_part::<u64, _, _>(&mut owner, &t, k, None, &mut to0, &mut to1)
@@ -908,12 +903,13 @@ pub fn run_mlp_local(
             let x = ml::ops::concat_rows(&xs)?;
             let y = ml::ops::concat_rows(&ys)?;
             let t = Instant::now();
-            let w = ml::nn::train_mlp(&mut p, &x, &y, &init, &params, |e| {
-                if let Some(f) = cb.as_mut() {
-                    f(e)
-                }
-            })
-            .await?;
+            let w = p
+                .train_mlp(&x, &y, &init, &params, |e| {
+                    if let Some(f) = cb.as_mut() {
+                        f(e)
+                    }
+                })
+                .await?;
             let total = t.elapsed();
             let flat: Vec<u64> = w.iter().flat_map(|s| s.as_slice().to_vec()).collect();
             if let Some(owner) = owners.first_mut() {
@@ -923,8 +919,8 @@ pub fn run_mlp_local(
             Ok(ServerReport {
                 online: total.saturating_sub(offline),
                 offline,
-                online_stats: p.stats(),
-                offline_stats: p.correlations().inner().source_stats(),
+                online_stats: p.online_stats(),
+                offline_stats: p.offline_stats(),
             })
         }
     });
