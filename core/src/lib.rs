@@ -91,6 +91,8 @@ pub use correlated::Correlations;
 #[cfg(feature = "alloc")]
 pub use correlated::dealer::{Dealer, DealerClient};
 #[cfg(feature = "alloc")]
+pub use correlated::ideal::IdealCorrelations;
+#[cfg(feature = "alloc")]
 pub use correlated::ot::OtCorrelations;
 #[cfg(feature = "alloc")]
 pub use correlated::preprocessed::Preprocessed;

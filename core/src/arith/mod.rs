@@ -7,6 +7,7 @@
 
 pub mod beaver;
 pub mod matmul;
+pub mod nparty;
 pub mod online;
 pub mod truncation;
 

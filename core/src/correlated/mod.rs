@@ -7,6 +7,7 @@
 //! ahead of the online phase; [`source::OfflineSource`] picks the dealer or OT at run time.
 
 pub mod dealer;
+pub mod ideal;
 pub mod ot;
 pub mod preprocessed;
 pub mod source;

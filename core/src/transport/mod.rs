@@ -126,6 +126,8 @@ pub mod tag {
     pub const TRUNC_PAIR: u16 = 0x0106;
     /// Revealing a value to one party only.
     pub const REVEAL_TO: u16 = 0x0107;
+    /// Opening a value shared among all parties of a topology.
+    pub const OPEN_ALL: u16 = 0x0108;
     /// Dealer: a party's seed.
     pub const DEALER_SEED: u16 = 0x0201;
     /// Dealer: a request for correlations.
