@@ -49,8 +49,8 @@
 
 /**
  * The two parties generate the correlated randomness themselves by oblivious transfer (base
- * OTs and IKNP extension), over a second connection between them, `fxs_party_config.ot_peer`:
- * no third party, more traffic between the parties.
+ * OTs and IKNP extension) over their one connection, `fxs_party_config.peer` (on a sub-channel
+ * of its own, beside the online phase): no third party, more traffic between the parties.
  */
 #define FXS_OFFLINE_OT 1
 
@@ -110,10 +110,10 @@
  * ranges, so a caller can test the class of a failure without knowing every code:
  *
  * - 0: success.
- * - 100-199: the caller's arguments were rejected before anything was sent (NULL pointers,
- *   short buffers, bad shapes or configuration). The object stays usable unless the
- *   function's documentation says otherwise.
- * - 200-299: the object cannot be used any more (an earlier failure poisoned it).
+ * - 100-199: the caller's arguments were rejected before anything was sent or received (NULL
+ *   pointers, short buffers, bad shapes, sizes or configuration). The object stays usable.
+ * - 200-299: the object cannot be used any more (an earlier failure poisoned it, or an
+ *   earlier call was abandoned half-way).
  * - 300-399: a transport callback failed or the connection closed.
  * - 400-499: the peer sent something the protocol did not expect (parties out of step, a
  *   corrupted or malicious message).
@@ -171,11 +171,14 @@ enum fxs_status
      */
     FXS_STATUS_BAD_CIRCUIT = 109,
     /**
-     * An earlier call failed: the session is out of step with its peer and must be freed.
+     * An earlier call failed after communicating: the session is out of step with its peer and
+     * must be freed. Also returned by the failing call itself when its error, found only after
+     * communicating, would otherwise be an argument error (100-199).
      */
     FXS_STATUS_POISONED = 200,
     /**
-     * An earlier call panicked inside fixshare, or a transport callback re-entered the object.
+     * An earlier call was abandoned half-way (it panicked inside fixshare), or a transport
+     * callback re-entered the object while a call on it was running.
      */
     FXS_STATUS_UNUSABLE = 201,
     /**
@@ -192,7 +195,8 @@ enum fxs_status
      */
     FXS_STATUS_WOULD_BLOCK = 302,
     /**
-     * The peer sent a frame of another operation: the parties are out of step.
+     * The peer sent a frame of another operation (or of another phase sharing the connection,
+     * e.g. an offline frame where an online one was expected): the parties are out of step.
      */
     FXS_STATUS_UNEXPECTED_TAG = 400,
     /**
@@ -244,6 +248,10 @@ typedef struct fxs_link fxs_link;
 /**
  * A computing party's session (opaque). Create with `fxs_party_new`, free with
  * `fxs_party_free`.
+ *
+ * Its state (ready, busy, poisoned) is the core session's: an operation that fails before
+ * anything is sent or received leaves it ready, one that fails after communicating poisons it,
+ * and one abandoned half-way (a panic) leaves it busy, so that later calls fail.
  */
 typedef struct fxs_party fxs_party;
 
@@ -359,9 +367,10 @@ typedef struct fxs_data_owner {
  * Configuration of a computing party; fill it with `fxs_party_config_init` first.
  *
  * Both parties must use the same ring width, fractional bits, truncation and offline source.
- * Of the two offline transports, set only the one the offline source uses (`dealer` with
- * `FXS_OFFLINE_DEALER`, `ot_peer` with `FXS_OFFLINE_OT`) and leave the other as
- * `fxs_party_config_init` left it (NULL callbacks): `fxs_party_new` rejects a missing one with
+ * `peer` is always required: it carries the online phase, garbled circuits and, with
+ * `FXS_OFFLINE_OT`, the OT-based offline phase (one connection between the two parties).
+ * Set `dealer` with `FXS_OFFLINE_DEALER` only; with `FXS_OFFLINE_OT` leave it as
+ * `fxs_party_config_init` left it (NULL callbacks): `fxs_party_new` rejects a missing dealer with
  * `FXS_STATUS_NULL_POINTER` and a superfluous one with `FXS_STATUS_INVALID_ARGUMENT`.
  */
 typedef struct fxs_party_config {
@@ -394,23 +403,17 @@ typedef struct fxs_party_config {
      */
     size_t max_frame;
     /**
-     * The connection to the other party.
+     * The connection to the other party (the only one with `FXS_OFFLINE_OT`).
      */
     struct fxs_transport peer;
     /**
      * The connection to the dealer: with `FXS_OFFLINE_DEALER` only.
      */
     struct fxs_transport dealer;
-    /**
-     * A second connection to the other party, used only by the offline phase: with
-     * `FXS_OFFLINE_OT` only. It must be a separate byte stream from `peer` (its own socket),
-     * because the offline and online messages are framed independently.
-     */
-    struct fxs_transport ot_peer;
 } fxs_party_config;
 
 /**
- * Traffic counters of one connection.
+ * Traffic counters (of one connection, or of one phase over several).
  */
 typedef struct fxs_stats {
     /**
@@ -567,7 +570,7 @@ fxs_status fxs_data_owner_init(struct fxs_data_owner *owner, const struct fxs_da
  * masked values. The servers call `fxs_party_receive_owner_input` with the same count.
  *
  * Fails with `FXS_STATUS_OUT_OF_RANGE` before sending anything if a value does not fit (the
- * owner stays usable). A transport failure poisons the owner.
+ * owner stays usable). A failure after communicating (a transport failure) poisons the owner.
  *
  * # Safety
  * `owner` is NULL or an `fxs_data_owner` (initialised or not) not used concurrently; `values`
@@ -577,7 +580,7 @@ fxs_status fxs_data_owner_share(struct fxs_data_owner *owner, const double *valu
 
 /**
  * Receives both servers' shares of `n` outputs (sent with `fxs_party_send_owner_output`) and
- * writes the reconstructed values to `out`. A failure poisons the owner.
+ * writes the reconstructed values to `out`. A failure after communicating poisons the owner.
  *
  * # Safety
  * `owner` as for `fxs_data_owner_share`; `out` is NULL or writable for `n` doubles (NULL only
@@ -621,7 +624,7 @@ fxs_status fxs_party_config_init(struct fxs_party_config *config);
  * Creates a party from `config` (copied) and connects it to its offline source: with the
  * dealer, this blocks until the dealer's seed arrives over `config->dealer`; with OT, both
  * parties must call it at the same time, since it runs the base OTs with the peer over
- * `config->ot_peer` (two rounds).
+ * `config->peer` (two rounds).
  *
  * On success `*out` is the new party; on failure `*out` is NULL.
  *
@@ -642,9 +645,11 @@ fxs_status fxs_party_new(const struct fxs_party_config *config, struct fxs_party
 void fxs_party_free(struct fxs_party *party);
 
 /**
- * Writes the traffic with the peer to `*peer` (garbled circuits included) and with the
- * offline source to `*offline` (the dealer, or the peer over `ot_peer`); either may be NULL.
- * Works on a poisoned party.
+ * Writes the online traffic with the peer to `*peer` (inputs, openings, products, garbled
+ * circuits) and the traffic of the offline phase to `*offline` (the connection to the dealer,
+ * or the OTs with the peer, which share the `peer` connection on a sub-channel of their own);
+ * either may be NULL. The two never overlap: with `FXS_OFFLINE_OT` their sum is everything that
+ * crossed `peer`. Works on a poisoned party.
  *
  * # Safety
  * `party` is NULL or a live party; `peer` and `offline` are NULL or writable.
@@ -866,7 +871,8 @@ void fxs_link_free(struct fxs_link *link);
 /**
  * Receives this server's shares of a `rows x cols` batch (row-major) that a data owner sent
  * with `fxs_data_owner_share` (of `rows * cols` values). Server 0 expands the seed it receives,
- * server 1 receives masked values. A failure poisons the link, not the party.
+ * server 1 receives masked values. A failure after communicating poisons the link, not the
+ * party.
  *
  * # Safety
  * `party` is NULL or a live party; `link` is NULL or a live link; `out` is NULL or writable.
@@ -875,7 +881,8 @@ fxs_status fxs_party_receive_owner_input(struct fxs_party *party, struct fxs_lin
 
 /**
  * Sends this server's shares of `x` to a data owner, which reconstructs them with
- * `fxs_data_owner_reconstruct` (both servers send). A failure poisons the link.
+ * `fxs_data_owner_reconstruct` (both servers send). A failure after communicating poisons the
+ * link, not the party.
  *
  * # Safety
  * `party` is NULL or a live party; `link` is NULL or a live link; `x` is NULL or live shares.

@@ -6,7 +6,7 @@ use crate::transport::CTransport;
 use crate::{fxs_status, fxs_transport, run, slice, slice_mut};
 use core::ffi::c_char;
 use fixshare::transport::DEFAULT_MAX_FRAME;
-use fixshare::{Channel, DataOwner, Error, ErrorKind, FixedPoint, Seed, block_on};
+use fixshare::{DataOwner, Error, ErrorKind, FixedPoint, Link, Seed, block_on};
 
 /// Size of `fxs_data_owner` in 64-bit words.
 pub const FXS_DATA_OWNER_WORDS: usize = 64;
@@ -57,10 +57,12 @@ struct State {
 struct Inner {
     owner: DataOwner,
     ring_bits: u32,
-    server0: Channel<CTransport>,
-    server1: Channel<CTransport>,
-    /// The error that poisoned the session.
-    failed: Option<Error>,
+    server0: Link<CTransport>,
+    server1: Link<CTransport>,
+    /// A call failed after communicating: the servers are out of step with this owner. The
+    /// failure itself is in `last` (calls on a poisoned owner only repeat it), which keeps the
+    /// storage within `FXS_DATA_OWNER_WORDS`.
+    poisoned: bool,
     /// The last failure of any call, with the C function's name.
     last: Option<(&'static str, Failure)>,
 }
@@ -153,9 +155,9 @@ pub unsafe extern "C" fn fxs_data_owner_init(
             inner: Inner {
                 owner: DataOwner::new(Seed::from_bytes(config.seed), fixed),
                 ring_bits: config.ring_bits,
-                server0: Channel::with_max_frame(s0, max_frame),
-                server1: Channel::with_max_frame(s1, max_frame),
-                failed: None,
+                server0: Link::with_max_frame(s0, max_frame),
+                server1: Link::with_max_frame(s1, max_frame),
+                poisoned: false,
                 last: None,
             },
         };
@@ -201,8 +203,8 @@ fn with_owner(
         let st = unsafe { state(owner) }?;
         let result = if st.busy {
             Err(Failure::Unusable)
-        } else if let Some(e) = &st.inner.failed {
-            Err(Failure::Poisoned(e.clone()))
+        } else if let Some(e) = st.inner.failure() {
+            Err(Failure::Poisoned(e))
         } else {
             // Stays set if `body` panics, so the owner is unusable afterwards.
             st.busy = true;
@@ -217,11 +219,44 @@ fn with_owner(
     })
 }
 
+impl Inner {
+    /// The error that poisoned the owner, if it is poisoned.
+    fn failure(&self) -> Option<Error> {
+        if !self.poisoned {
+            return None;
+        }
+        Some(match &self.last {
+            Some((_, Failure::Core(e) | Failure::Poisoned(e))) => e.clone(),
+            _ => Error::new("data owner", ErrorKind::Poisoned),
+        })
+    }
+
+    /// Runs `f` with the servers' links: a failure after anything was sent or received poisons
+    /// the owner (the servers are out of step with it); one found before any I/O does not.
+    fn exchange(
+        &mut self,
+        f: impl FnOnce(
+            &mut DataOwner,
+            &mut Link<CTransport>,
+            &mut Link<CTransport>,
+        ) -> Result<(), Error>,
+    ) -> Result<(), Failure> {
+        let activity = |o: &Inner| o.server0.activity() + o.server1.activity();
+        let before = activity(self);
+        let r = f(&mut self.owner, &mut self.server0, &mut self.server1);
+        if r.is_err() {
+            // `with_owner` records the error itself in `last`.
+            self.poisoned = activity(self) != before;
+        }
+        Ok(r?)
+    }
+}
+
 /// Encodes and secret-shares `n` values: server 0 receives a 40-byte seed frame, server 1 the
 /// masked values. The servers call `fxs_party_receive_owner_input` with the same count.
 ///
 /// Fails with `FXS_STATUS_OUT_OF_RANGE` before sending anything if a value does not fit (the
-/// owner stays usable). A transport failure poisons the owner.
+/// owner stays usable). A failure after communicating (a transport failure) poisons the owner.
 ///
 /// # Safety
 /// `owner` is NULL or an `fxs_data_owner` (initialised or not) not used concurrently; `values`
@@ -235,32 +270,17 @@ pub unsafe extern "C" fn fxs_data_owner_share(
     with_owner("fxs_data_owner_share", owner, |o| {
         // SAFETY: readable for `n` doubles (caller).
         let values = unsafe { slice(values, n, "`values` is NULL") }?;
-        let r = match o.ring_bits {
-            32 => block_on(
-                o.owner
-                    .share::<u32, _, _>(values, &mut o.server0, &mut o.server1),
-            ),
-            64 => block_on(
-                o.owner
-                    .share::<u64, _, _>(values, &mut o.server0, &mut o.server1),
-            ),
-            _ => block_on(
-                o.owner
-                    .share::<u128, _, _>(values, &mut o.server0, &mut o.server1),
-            ),
-        };
-        if let Err(e) = &r {
-            // A value out of range is found before anything is sent.
-            if !matches!(e.kind(), ErrorKind::OutOfRange { .. }) {
-                o.failed = Some(e.clone());
-            }
-        }
-        Ok(r?)
+        let bits = o.ring_bits;
+        o.exchange(|owner, s0, s1| match bits {
+            32 => block_on(owner.share::<u32, _, _>(values, s0, s1)),
+            64 => block_on(owner.share::<u64, _, _>(values, s0, s1)),
+            _ => block_on(owner.share::<u128, _, _>(values, s0, s1)),
+        })
     })
 }
 
 /// Receives both servers' shares of `n` outputs (sent with `fxs_party_send_owner_output`) and
-/// writes the reconstructed values to `out`. A failure poisons the owner.
+/// writes the reconstructed values to `out`. A failure after communicating poisons the owner.
 ///
 /// # Safety
 /// `owner` as for `fxs_data_owner_share`; `out` is NULL or writable for `n` doubles (NULL only
@@ -274,16 +294,12 @@ pub unsafe extern "C" fn fxs_data_owner_reconstruct(
     with_owner("fxs_data_owner_reconstruct", owner, |o| {
         // SAFETY: writable for `n` doubles, not aliased during the call (caller).
         let out = unsafe { slice_mut(out, n, "`out` is NULL") }?;
-        let (s0, s1) = (&mut o.server0, &mut o.server1);
-        let r = match o.ring_bits {
-            32 => block_on(o.owner.reconstruct::<u32, _, _>(s0, s1, out)),
-            64 => block_on(o.owner.reconstruct::<u64, _, _>(s0, s1, out)),
-            _ => block_on(o.owner.reconstruct::<u128, _, _>(s0, s1, out)),
-        };
-        if let Err(e) = &r {
-            o.failed = Some(e.clone());
-        }
-        Ok(r?)
+        let bits = o.ring_bits;
+        o.exchange(|owner, s0, s1| match bits {
+            32 => block_on(owner.reconstruct::<u32, _, _>(s0, s1, out)),
+            64 => block_on(owner.reconstruct::<u64, _, _>(s0, s1, out)),
+            _ => block_on(owner.reconstruct::<u128, _, _>(s0, s1, out)),
+        })
     })
 }
 

@@ -26,10 +26,14 @@
 //!   `*_free(NULL)` does nothing. Pointer arguments are borrowed for the duration of the call
 //!   only, unless a function says otherwise.
 //! - Every body runs inside a panic boundary: a panic inside fixshare becomes
-//!   `FXS_STATUS_PANIC` and leaves the object unusable (but freeable).
-//! - After a communication or protocol failure a party is poisoned: every later call returns
-//!   `FXS_STATUS_POISONED`, because the two parties can no longer be in step. It can still be
-//!   freed. Argument errors found before anything is sent (status 100-199) do not poison.
+//!   `FXS_STATUS_PANIC`; an object whose operation it interrupted half-way is unusable
+//!   afterwards (`FXS_STATUS_UNUSABLE`), but can still be freed.
+//! - A party has one state, kept by the core session: a call that fails after anything was sent
+//!   or received poisons it, and every later call returns `FXS_STATUS_POISONED`, because the two
+//!   parties can no longer be in step (it can still be freed). A call that fails before any
+//!   communication (argument errors, status 100-199) leaves it usable: fix the arguments and
+//!   go on. An error of that class found only after communicating is reported as
+//!   `FXS_STATUS_POISONED`.
 //! - A handle may move between threads, but must not be used by two threads at once.
 //!
 //! ## Ring width

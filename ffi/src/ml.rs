@@ -6,8 +6,8 @@ use crate::party::{FXS_ROLE_P0, FXS_ROLE_P1, with_party};
 use crate::status::Failure;
 use crate::{fxs_status, slice, slice_mut};
 use alloc::vec::Vec;
-use fixshare::ml::inference::{Layer, Network, classify};
-use fixshare::ml::{GlmModel, SgdParams, Sigmoid, train_glm};
+use fixshare::ml::inference::{Layer, Network};
+use fixshare::ml::{GlmModel, SgdParams, Sigmoid};
 use fixshare::{Role, block_on};
 
 /// Linear regression (squared loss): predictions are the scores `X w + b`.
@@ -97,7 +97,7 @@ pub unsafe extern "C" fn fxs_party_train_glm(
                     "`y` must have one column and as many rows as `x`",
                 ));
             }
-            boxed(block_on(train_glm(p, x, y, model, &params, |_| {}))?)
+            boxed(block_on(p.train_glm(x, y, model, &params, |_| {}))?)
         });
         Ok(())
     })
@@ -247,7 +247,7 @@ pub unsafe extern "C" fn fxs_party_classify_dense(
             }
             with_party!(party, p => {
                 encodable(p, all)?;
-                block_on(classify(p, &net, owner, Some(&layers), None, rows))?;
+                block_on(p.classify(&net, owner, Some(&layers), None, rows))?;
             });
         } else {
             if !weights.is_null() {
@@ -274,7 +274,7 @@ pub unsafe extern "C" fn fxs_party_classify_dense(
             let out = unsafe { slice_mut(classes_out, rows, "`classes_out` is NULL") }?;
             let classes = with_party!(party, p => {
                 encodable(p, x)?;
-                block_on(classify(p, &net, owner, None, Some(x), rows))?
+                block_on(p.classify(&net, owner, None, Some(x), rows))?
             });
             // The client always receives `rows` classes (`rows x 1` opened to it).
             for (o, c) in out.iter_mut().zip(classes.unwrap_or_default()) {

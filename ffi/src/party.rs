@@ -9,8 +9,8 @@ use alloc::boxed::Box;
 use fixshare::data_owner::{receive_shares, send_output};
 use fixshare::transport::DEFAULT_MAX_FRAME;
 use fixshare::{
-    Channel, Config, Dealer, DealerClient, Domain, Error, OtCorrelations, Party, Ring, Role, Seed,
-    Shares, Stats, Truncation, block_on,
+    Config, Dealer, DealerClient, Domain, Error, ErrorKind, Link, OtCorrelations, Party, Ring,
+    Role, Seed, Shares, State, Stats, Truncation, block_on,
 };
 
 /// Party 0 (server 0; the garbler in garbled-circuit protocols).
@@ -30,8 +30,8 @@ pub const FXS_TRUNCATION_EXACT: u32 = 2;
 /// The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
 pub const FXS_OFFLINE_DEALER: u32 = 0;
 /// The two parties generate the correlated randomness themselves by oblivious transfer (base
-/// OTs and IKNP extension), over a second connection between them, `fxs_party_config.ot_peer`:
-/// no third party, more traffic between the parties.
+/// OTs and IKNP extension) over their one connection, `fxs_party_config.peer` (on a sub-channel
+/// of its own, beside the online phase): no third party, more traffic between the parties.
 pub const FXS_OFFLINE_OT: u32 = 1;
 
 /// The host's own seed domain: the OT source's seed is derived from `fxs_party_config.seed`
@@ -43,9 +43,10 @@ const SEED_OT: u64 = 0;
 /// Configuration of a computing party; fill it with `fxs_party_config_init` first.
 ///
 /// Both parties must use the same ring width, fractional bits, truncation and offline source.
-/// Of the two offline transports, set only the one the offline source uses (`dealer` with
-/// `FXS_OFFLINE_DEALER`, `ot_peer` with `FXS_OFFLINE_OT`) and leave the other as
-/// `fxs_party_config_init` left it (NULL callbacks): `fxs_party_new` rejects a missing one with
+/// `peer` is always required: it carries the online phase, garbled circuits and, with
+/// `FXS_OFFLINE_OT`, the OT-based offline phase (one connection between the two parties).
+/// Set `dealer` with `FXS_OFFLINE_DEALER` only; with `FXS_OFFLINE_OT` leave it as
+/// `fxs_party_config_init` left it (NULL callbacks): `fxs_party_new` rejects a missing dealer with
 /// `FXS_STATUS_NULL_POINTER` and a superfluous one with `FXS_STATUS_INVALID_ARGUMENT`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -64,17 +65,13 @@ pub struct fxs_party_config {
     pub seed: [u8; 32],
     /// Maximum frame payload in bytes towards the peer; 0 means the default (64 MiB).
     pub max_frame: usize,
-    /// The connection to the other party.
+    /// The connection to the other party (the only one with `FXS_OFFLINE_OT`).
     pub peer: fxs_transport,
     /// The connection to the dealer: with `FXS_OFFLINE_DEALER` only.
     pub dealer: fxs_transport,
-    /// A second connection to the other party, used only by the offline phase: with
-    /// `FXS_OFFLINE_OT` only. It must be a separate byte stream from `peer` (its own socket),
-    /// because the offline and online messages are framed independently.
-    pub ot_peer: fxs_transport,
 }
 
-/// Traffic counters of one connection.
+/// Traffic counters (of one connection, or of one phase over several).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct fxs_stats {
@@ -109,10 +106,12 @@ pub(crate) enum AnyParty {
 
 /// A computing party's session (opaque). Create with `fxs_party_new`, free with
 /// `fxs_party_free`.
+///
+/// Its state (ready, busy, poisoned) is the core session's: an operation that fails before
+/// anything is sent or received leaves it ready, one that fails after communicating poisons it,
+/// and one abandoned half-way (a panic) leaves it busy, so that later calls fail.
 pub struct fxs_party {
     pub(crate) inner: AnyParty,
-    /// Set during a call; still set afterwards only if the call panicked.
-    pub(crate) busy: bool,
 }
 
 pub(crate) enum AnyShares {
@@ -131,7 +130,9 @@ pub struct fxs_shares {
 /// A framed connection to one data owner, on the server side (opaque). Keep one per data owner
 /// for the whole session: frames carry sequence numbers.
 pub struct fxs_link {
-    chan: Channel<CTransport>,
+    link: Link<CTransport>,
+    /// Why the link can no longer be used: a failure after communicating, or [`ErrorKind::Busy`]
+    /// while a call runs (left so if it panics).
     failed: Option<Error>,
 }
 
@@ -179,10 +180,10 @@ pub(crate) fn sh<R: Width>(s: &fxs_shares) -> Result<&Shares<R>, Failure> {
     ))
 }
 
-/// The transport of the chosen offline source, checked.
+/// The chosen offline source, checked: the dealer's transport, or OT over the peer link.
 enum Offline {
     Dealer(CTransport),
-    Ot(CTransport),
+    Ot,
 }
 
 /// Boxes a result for the caller.
@@ -190,8 +191,9 @@ pub(crate) fn boxed<R: Width>(s: Shares<R>) -> *mut fxs_shares {
     Box::into_raw(Box::new(fxs_shares { inner: R::wrap(s) }))
 }
 
-/// Runs a call on a party (`None`: the caller passed NULL) that is not poisoned, and leaves it
-/// unusable if the call panics.
+/// Runs a call on a party (`None`: the caller passed NULL) whose session is ready. The core
+/// session keeps the state: every communicating operation runs guarded (a failure after any I/O
+/// poisons the session, a panic half-way leaves it busy); local operations only read it.
 pub(crate) fn with_party(
     name: &'static str,
     party: Option<&mut fxs_party>,
@@ -199,18 +201,25 @@ pub(crate) fn with_party(
 ) -> fxs_status {
     run(name, || {
         let party = party.ok_or(Failure::null("`party` is NULL"))?;
-        if party.busy {
-            return Err(Failure::Unusable);
-        }
-        let failure = with_party!(party, p => p.failure().cloned());
-        if let Some(e) = failure {
-            return Err(Failure::Poisoned(e));
-        }
-        party.busy = true;
+        with_party!(party, p => ready(p.context_mut().state()))?;
         let r = body(party);
-        party.busy = false;
-        r
+        // The session was ready: poisoned now means this call poisoned it.
+        if with_party!(party, p => p.failure().is_some()) {
+            r.map_err(Failure::poisoned_now)
+        } else {
+            r
+        }
     })
+}
+
+/// Fails unless the session is ready for an operation.
+fn ready(state: &State) -> Result<(), Failure> {
+    match state {
+        State::Ready => Ok(()),
+        State::Poisoned(e) => Err(Failure::Poisoned(e.clone())),
+        State::Busy => Err(Failure::Unusable),
+        State::Closed => Err(Failure::Core(Error::new("party", ErrorKind::SessionClosed))),
+    }
 }
 
 /// Sets `*out` (the caller's out-parameter; `None` if it passed NULL) to NULL and returns it for
@@ -260,7 +269,6 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
                 max_frame: 0,
                 peer: none,
                 dealer: none,
-                ot_peer: none,
             })
         };
         Ok(())
@@ -270,7 +278,7 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
 /// Creates a party from `config` (copied) and connects it to its offline source: with the
 /// dealer, this blocks until the dealer's seed arrives over `config->dealer`; with OT, both
 /// parties must call it at the same time, since it runs the base OTs with the peer over
-/// `config->ot_peer` (two rounds).
+/// `config->peer` (two rounds).
 ///
 /// On success `*out` is the new party; on failure `*out` is NULL.
 ///
@@ -306,11 +314,6 @@ pub unsafe extern "C" fn fxs_party_new(
         let peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
         let unset = |t: &fxs_transport| t.send.is_none() && t.recv.is_none() && t.flush.is_none();
         let offline = match c.offline {
-            FXS_OFFLINE_DEALER if !unset(&c.ot_peer) => {
-                return Err(Failure::invalid(
-                    "ot_peer is set but the offline source is FXS_OFFLINE_DEALER",
-                ));
-            }
             FXS_OFFLINE_DEALER => Offline::Dealer(c_transport(
                 &c.dealer,
                 "dealer.send or dealer.recv is NULL",
@@ -320,10 +323,7 @@ pub unsafe extern "C" fn fxs_party_new(
                     "dealer is set but the offline source is FXS_OFFLINE_OT",
                 ));
             }
-            FXS_OFFLINE_OT => Offline::Ot(c_transport(
-                &c.ot_peer,
-                "ot_peer.send or ot_peer.recv is NULL",
-            )?),
+            FXS_OFFLINE_OT => Offline::Ot,
             _ => {
                 return Err(Failure::invalid(
                     "offline must be FXS_OFFLINE_DEALER or FXS_OFFLINE_OT",
@@ -339,19 +339,21 @@ pub unsafe extern "C" fn fxs_party_new(
             },
         };
         let seed = Seed::from_bytes(c.seed);
+        let mut link = Link::with_max_frame(peer, config.max_frame);
         let source = match offline {
             Offline::Dealer(t) => Source::Dealer(block_on(DealerClient::connect(role, t))?),
-            Offline::Ot(t) => {
+            Offline::Ot => {
                 let ot_seed = seed.derive(FFI_SEEDS, SEED_OT);
-                Source::Ot(Box::new(block_on(OtCorrelations::setup(role, t, ot_seed))?))
+                let ot = block_on(OtCorrelations::setup(role, &mut link, ot_seed))?;
+                Source::Ot(Box::new(ot))
             }
         };
         let inner = match c.ring_bits {
-            32 => AnyParty::R32(Party::new(role, peer, source, seed, config)),
-            64 => AnyParty::R64(Party::new(role, peer, source, seed, config)),
-            _ => AnyParty::R128(Party::new(role, peer, source, seed, config)),
+            32 => AnyParty::R32(Party::on_link(role, link, source, seed, config)),
+            64 => AnyParty::R64(Party::on_link(role, link, source, seed, config)),
+            _ => AnyParty::R128(Party::on_link(role, link, source, seed, config)),
         };
-        *out = Box::into_raw(Box::new(fxs_party { inner, busy: false }));
+        *out = Box::into_raw(Box::new(fxs_party { inner }));
         Ok(())
     })
 }
@@ -372,9 +374,11 @@ pub unsafe extern "C" fn fxs_party_free(party: *mut fxs_party) {
     run_void(move || drop(party));
 }
 
-/// Writes the traffic with the peer to `*peer` (garbled circuits included) and with the
-/// offline source to `*offline` (the dealer, or the peer over `ot_peer`); either may be NULL.
-/// Works on a poisoned party.
+/// Writes the online traffic with the peer to `*peer` (inputs, openings, products, garbled
+/// circuits) and the traffic of the offline phase to `*offline` (the connection to the dealer,
+/// or the OTs with the peer, which share the `peer` connection on a sub-channel of their own);
+/// either may be NULL. The two never overlap: with `FXS_OFFLINE_OT` their sum is everything that
+/// crossed `peer`. Works on a poisoned party.
 ///
 /// # Safety
 /// `party` is NULL or a live party; `peer` and `offline` are NULL or writable.
@@ -388,9 +392,9 @@ pub unsafe extern "C" fn fxs_party_stats(
         // SAFETY: NULL or live (caller).
         let party = unsafe { party.as_ref() }.ok_or(Failure::null("`party` is NULL"))?;
         let (p, o) = match &party.inner {
-            AnyParty::R32(p) => (p.stats(), p.correlations().stats()),
-            AnyParty::R64(p) => (p.stats(), p.correlations().stats()),
-            AnyParty::R128(p) => (p.stats(), p.correlations().stats()),
+            AnyParty::R32(p) => (p.online_stats(), p.offline_stats()),
+            AnyParty::R64(p) => (p.online_stats(), p.offline_stats()),
+            AnyParty::R128(p) => (p.online_stats(), p.offline_stats()),
         };
         // SAFETY: NULL or writable (caller).
         if let Some(peer) = unsafe { peer.as_mut() } {
@@ -936,7 +940,7 @@ pub unsafe extern "C" fn fxs_link_new(
             max_frame
         };
         *out = Box::into_raw(Box::new(fxs_link {
-            chan: Channel::with_max_frame(t, max),
+            link: Link::with_max_frame(t, max),
             failed: None,
         }));
         Ok(())
@@ -957,18 +961,36 @@ pub unsafe extern "C" fn fxs_link_free(link: *mut fxs_link) {
     run_void(move || drop(link));
 }
 
-/// The link the caller passed (`None`: NULL), if it is not poisoned.
+/// The link the caller passed (`None`: NULL), if it is usable.
 fn link_mut(link: Option<&mut fxs_link>) -> Result<&mut fxs_link, Failure> {
     let link = link.ok_or(Failure::null("`link` is NULL"))?;
     match &link.failed {
+        Some(e) if *e.kind() == ErrorKind::Busy => Err(Failure::Unusable),
         Some(e) => Err(Failure::Poisoned(e.clone())),
         None => Ok(link),
     }
 }
 
+/// Runs `f` on the link: a failure after anything was sent or received poisons the link (not
+/// the party), a panic leaves it unusable, an error found before any I/O leaves it usable.
+fn on_link<V>(
+    link: &mut fxs_link,
+    f: impl FnOnce(&mut Link<CTransport>) -> Result<V, Error>,
+) -> Result<V, Failure> {
+    let before = link.link.activity();
+    link.failed = Some(Error::new("link", ErrorKind::Busy));
+    let r = f(&mut link.link);
+    link.failed = match &r {
+        Err(e) if link.link.activity() != before => Some(e.clone()),
+        _ => None,
+    };
+    Ok(r?)
+}
+
 /// Receives this server's shares of a `rows x cols` batch (row-major) that a data owner sent
 /// with `fxs_data_owner_share` (of `rows * cols` values). Server 0 expands the seed it receives,
-/// server 1 receives masked values. A failure poisons the link, not the party.
+/// server 1 receives masked values. A failure after communicating poisons the link, not the
+/// party.
 ///
 /// # Safety
 /// `party` is NULL or a live party; `link` is NULL or a live link; `out` is NULL or writable.
@@ -982,29 +1004,29 @@ pub unsafe extern "C" fn fxs_party_receive_owner_input(
 ) -> fxs_status {
     // SAFETY: NULL or valid for the call (contract of this function).
     let (party, link, out) = unsafe { (party.as_mut(), link.as_mut(), out.as_mut()) };
-    {
-        with_party("fxs_party_receive_owner_input", party, |party| {
-            let out = out_ptr(out)?;
-            let link = link_mut(link)?;
-            let n = rows
-                .checked_mul(cols)
-                .ok_or(Failure::invalid("rows * cols overflows"))?;
-            *out = with_party!(party, p => {
-                let mut v = alloc::vec![zero(p); n];
-                let r = block_on(receive_shares(p.role(), &mut link.chan, &mut v));
-                if let Err(e) = &r {
-                    link.failed = Some(e.clone());
-                }
-                r?;
-                boxed(Shares::matrix(rows, cols, v)?)
-            });
-            Ok(())
-        })
-    }
+    with_party("fxs_party_receive_owner_input", party, |party| {
+        let out = out_ptr(out)?;
+        let link = link_mut(link)?;
+        let n = rows
+            .checked_mul(cols)
+            .ok_or(Failure::invalid("rows * cols overflows"))?;
+        *out = with_party!(party, p => {
+            let mut v = alloc::vec![zero(p); n];
+            let role = p.role();
+            on_link(link, |l| {
+                block_on(p.run("receive_owner_input", async |_| {
+                    receive_shares(role, l, &mut v).await
+                }))
+            })?;
+            boxed(Shares::matrix(rows, cols, v)?)
+        });
+        Ok(())
+    })
 }
 
 /// Sends this server's shares of `x` to a data owner, which reconstructs them with
-/// `fxs_data_owner_reconstruct` (both servers send). A failure poisons the link.
+/// `fxs_data_owner_reconstruct` (both servers send). A failure after communicating poisons the
+/// link, not the party.
 ///
 /// # Safety
 /// `party` is NULL or a live party; `link` is NULL or a live link; `x` is NULL or live shares.
@@ -1016,19 +1038,16 @@ pub unsafe extern "C" fn fxs_party_send_owner_output(
 ) -> fxs_status {
     // SAFETY: NULL or valid for the call (contract of this function).
     let (party, link, x) = unsafe { (party.as_mut(), link.as_mut(), x.as_ref()) };
-    {
-        with_party("fxs_party_send_owner_output", party, |party| {
-            let link = link_mut(link)?;
-            let x = shares_ref(x, "`x` is NULL")?;
-            let r = with_party!(party, p => {
-                block_on(send_output(&mut link.chan, sh_like(p, x)?.as_slice()))
-            });
-            if let Err(e) = &r {
-                link.failed = Some(e.clone());
-            }
-            Ok(r?)
+    with_party("fxs_party_send_owner_output", party, |party| {
+        let link = link_mut(link)?;
+        let x = shares_ref(x, "`x` is NULL")?;
+        with_party!(party, p => {
+            let x = sh_like(p, x)?.as_slice();
+            on_link(link, |l| {
+                block_on(p.run("send_owner_output", async |_| send_output(l, x).await))
+            })
         })
-    }
+    })
 }
 
 /// The shares in `x`, of the party's ring.

@@ -3,5 +3,5 @@
 use crate::transport::CTransport;
 
 /// Correlated randomness from a dealer (`FXS_OFFLINE_DEALER`) or generated with the peer by
-/// oblivious transfer over a second connection (`FXS_OFFLINE_OT`).
+/// oblivious transfer over the peer link (`FXS_OFFLINE_OT`).
 pub(crate) type Source = fixshare::OfflineSource<CTransport>;

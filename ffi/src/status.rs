@@ -9,10 +9,10 @@ use fixshare::{Error, ErrorKind};
 /// ranges, so a caller can test the class of a failure without knowing every code:
 ///
 /// - 0: success.
-/// - 100-199: the caller's arguments were rejected before anything was sent (NULL pointers,
-///   short buffers, bad shapes or configuration). The object stays usable unless the
-///   function's documentation says otherwise.
-/// - 200-299: the object cannot be used any more (an earlier failure poisoned it).
+/// - 100-199: the caller's arguments were rejected before anything was sent or received (NULL
+///   pointers, short buffers, bad shapes, sizes or configuration). The object stays usable.
+/// - 200-299: the object cannot be used any more (an earlier failure poisoned it, or an
+///   earlier call was abandoned half-way).
 /// - 300-399: a transport callback failed or the connection closed.
 /// - 400-499: the peer sent something the protocol did not expect (parties out of step, a
 ///   corrupted or malicious message).
@@ -45,9 +45,12 @@ pub enum fxs_status {
     NotInitialized = 108,
     /// A boolean circuit is malformed (the message gives the line of a Bristol Fashion file).
     BadCircuit = 109,
-    /// An earlier call failed: the session is out of step with its peer and must be freed.
+    /// An earlier call failed after communicating: the session is out of step with its peer and
+    /// must be freed. Also returned by the failing call itself when its error, found only after
+    /// communicating, would otherwise be an argument error (100-199).
     Poisoned = 200,
-    /// An earlier call panicked inside fixshare, or a transport callback re-entered the object.
+    /// An earlier call was abandoned half-way (it panicked inside fixshare), or a transport
+    /// callback re-entered the object while a call on it was running.
     Unusable = 201,
     /// The connection closed before the expected bytes arrived (a callback returned
     /// `FXS_IO_CLOSED`).
@@ -56,7 +59,8 @@ pub enum fxs_status {
     Transport = 301,
     /// A transport could not complete at once; the C ABI needs blocking callbacks.
     WouldBlock = 302,
-    /// The peer sent a frame of another operation: the parties are out of step.
+    /// The peer sent a frame of another operation (or of another phase sharing the connection,
+    /// e.g. an offline frame where an online one was expected): the parties are out of step.
     UnexpectedTag = 400,
     /// A frame was lost, repeated or reordered.
     BadSequence = 401,
@@ -79,7 +83,11 @@ impl fxs_status {
             ErrorKind::Closed => fxs_status::Closed,
             ErrorKind::Transport(_) => fxs_status::Transport,
             ErrorKind::WouldBlock => fxs_status::WouldBlock,
-            ErrorKind::UnexpectedTag { .. } => fxs_status::UnexpectedTag,
+            // A frame of another operation, or of another sub-channel of the link: either way
+            // the parties are out of step.
+            ErrorKind::UnexpectedTag { .. } | ErrorKind::UnexpectedChannel { .. } => {
+                fxs_status::UnexpectedTag
+            }
             ErrorKind::BadSequence { .. } => fxs_status::BadSequence,
             ErrorKind::UnexpectedLength { .. } => fxs_status::UnexpectedLength,
             ErrorKind::FrameTooLarge { .. } => fxs_status::FrameTooLarge,
@@ -89,6 +97,7 @@ impl fxs_status {
             ErrorKind::Capacity { .. } => fxs_status::Capacity,
             ErrorKind::InvalidArgument(_) => fxs_status::InvalidArgument,
             ErrorKind::Poisoned => fxs_status::Poisoned,
+            ErrorKind::Busy | ErrorKind::SessionClosed => fxs_status::Unusable,
             ErrorKind::BadCircuit { .. } => fxs_status::BadCircuit,
             _ => fxs_status::Internal,
         }
@@ -132,7 +141,10 @@ pub(crate) enum Failure {
     Arg(fxs_status, &'static str),
     /// The object failed earlier with this error.
     Poisoned(Error),
-    /// An earlier call panicked, or a callback re-entered the object.
+    /// An error that would be an argument error (100-199), found after the call communicated:
+    /// it poisoned the object, so it is reported as such.
+    Poisoning(Error),
+    /// An earlier call was abandoned half-way (a panic), or a callback re-entered the object.
     Unusable,
     /// A panic was caught in this call.
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
@@ -144,9 +156,20 @@ impl Failure {
         match self {
             Failure::Core(e) => fxs_status::of_kind(e.kind()),
             Failure::Arg(s, _) => *s,
-            Failure::Poisoned(_) => fxs_status::Poisoned,
+            Failure::Poisoned(_) | Failure::Poisoning(_) => fxs_status::Poisoned,
             Failure::Unusable => fxs_status::Unusable,
             Failure::Panic => fxs_status::Panic,
+        }
+    }
+
+    /// This failure of a call that poisoned its object: statuses 100-199 promise a usable
+    /// object, so an error of that class becomes [`Failure::Poisoning`].
+    pub(crate) fn poisoned_now(self) -> Failure {
+        match self {
+            Failure::Core(e) if (100..200).contains(&(fxs_status::of_kind(e.kind()) as u32)) => {
+                Failure::Poisoning(e)
+            }
+            f => f,
         }
     }
 
@@ -176,14 +199,52 @@ impl fmt::Display for Failure {
                 f,
                 "the object failed earlier and can no longer be used; free it (first failure: {e})"
             ),
+            Failure::Poisoning(e) => write!(
+                f,
+                "{e}; found after communicating, so the object can no longer be used; free it"
+            ),
             Failure::Unusable => f.write_str(
-                "the object is unusable: an earlier call panicked, or a transport callback \
-                 re-entered it; free it",
+                "the object is unusable: an earlier call was abandoned half-way (it panicked), \
+                 or a transport callback re-entered it; free it",
             ),
             Failure::Panic => f.write_str(
-                "internal panic inside fixshare (a bug; please report it); the object involved \
-                 is unusable, free it",
+                "internal panic inside fixshare (a bug; please report it); an object whose \
+                 operation was interrupted is unusable, free it",
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_states_and_channels_map_to_their_statuses() {
+        let unexpected = ErrorKind::UnexpectedChannel {
+            expected: 0,
+            got: 1,
+        };
+        assert_eq!(fxs_status::of_kind(&unexpected), fxs_status::UnexpectedTag);
+        assert_eq!(fxs_status::of_kind(&ErrorKind::Busy), fxs_status::Unusable);
+        assert_eq!(
+            fxs_status::of_kind(&ErrorKind::SessionClosed),
+            fxs_status::Unusable
+        );
+        assert_eq!(
+            fxs_status::of_kind(&ErrorKind::Poisoned),
+            fxs_status::Poisoned
+        );
+    }
+
+    #[test]
+    fn argument_errors_after_communicating_are_reported_as_poisoning() {
+        let shape = Failure::Core(Error::dimension("mul", 5, 6));
+        assert_eq!(shape.status(), fxs_status::DimensionMismatch);
+        let now = shape.poisoned_now();
+        assert_eq!(now.status(), fxs_status::Poisoned);
+        // Other classes keep their status.
+        let closed = Failure::Core(Error::new("mul", ErrorKind::Closed)).poisoned_now();
+        assert_eq!(closed.status(), fxs_status::Closed);
     }
 }

@@ -100,7 +100,7 @@ typedef struct session {
     uint32_t ring_bits, frac_bits, truncation, offline;
     scenario_fn scenario;
     void *extra;
-    int peer[2], dealer0[2], dealer1[2], ot[2];
+    int peer[2], dealer0[2], dealer1[2];
     fault faults[2];
     fxs_status dealer_status;
 } session;
@@ -140,9 +140,8 @@ static void *party_thread(void *arg) {
     cfg.peer.flush = NULL;
     cfg.peer.user_data = peer;
     if (s->offline == FXS_OFFLINE_OT) {
-        /* No third party: the second connection between the parties carries the OTs. */
+        /* No third party: the OTs run over the peer connection. */
         cfg.offline = FXS_OFFLINE_OT;
-        cfg.ot_peer = socket_transport(&s->ot[a->role]);
     } else {
         cfg.dealer = socket_transport(dealer_fd);
     }
@@ -151,10 +150,7 @@ static void *party_thread(void *arg) {
     fxs_party_free(party);
     /* Closing the connections lets the peer and the dealer finish. */
     shutdown(peer->fd, SHUT_RDWR);
-    if (s->offline == FXS_OFFLINE_OT)
-        shutdown(s->ot[a->role], SHUT_RDWR);
-    else
-        shutdown(*dealer_fd, SHUT_RDWR);
+    if (s->offline != FXS_OFFLINE_OT) shutdown(*dealer_fd, SHUT_RDWR);
     return NULL;
 }
 
@@ -171,9 +167,7 @@ static void run_session_from(uint32_t offline, uint32_t ring_bits, uint32_t frac
     s.scenario = scenario;
     s.extra = extra;
     make_pair(s.peer);
-    if (offline == FXS_OFFLINE_OT) {
-        make_pair(s.ot);
-    } else {
+    if (offline != FXS_OFFLINE_OT) {
         make_pair(s.dealer0);
         make_pair(s.dealer1);
         pthread_create(&d, NULL, dealer_thread, &s);
@@ -187,10 +181,7 @@ static void run_session_from(uint32_t offline, uint32_t ring_bits, uint32_t frac
     pthread_join(p[1], NULL);
     close(s.peer[0]);
     close(s.peer[1]);
-    if (offline == FXS_OFFLINE_OT) {
-        close(s.ot[0]);
-        close(s.ot[1]);
-    } else {
+    if (offline != FXS_OFFLINE_OT) {
         pthread_join(d, NULL);
         close(s.dealer0[0]);
         close(s.dealer0[1]);
@@ -349,13 +340,12 @@ static void arithmetic(session *s, uint32_t role, fxs_party *party, fault *peer)
     CHECK_STATUS(fxs_shares_shape(NULL, NULL, NULL), FXS_STATUS_NULL_POINTER);
     expect(party, s, u, U, NV, "still usable after argument errors");
 
-    /* A shape error inside a protocol step (both parties make it): poisons the session. */
+    /* A shape error found by a protocol (both parties make it) before anything is sent: the
+     * party stays usable too. */
     CHECK_STATUS(fxs_party_matmul(party, u, v, &r), FXS_STATUS_DIMENSION_MISMATCH);
     CHECK_MSG("fxs_party_matmul: matmul");
-    CHECK_STATUS(fxs_party_add(party, u, v, &r), FXS_STATUS_POISONED);
-    CHECK_MSG("first failure");
-    CHECK_STATUS(fxs_party_reveal(party, u, want, NV), FXS_STATUS_POISONED);
     CHECK(r == NULL);
+    expect(party, s, v, V, NV, "still usable after a protocol's shape error");
     {
         fxs_stats st;
         CHECK_OK(fxs_party_stats(party, &st, NULL));
@@ -366,6 +356,77 @@ static void arithmetic(session *s, uint32_t role, fxs_party *party, fault *peer)
     fxs_shares_free(v);
     fxs_shares_free(a);
     fxs_shares_free(b);
+}
+
+/* ----- the party's state: usable after argument errors, poisoned after a failure in I/O ----- */
+
+static void party_state(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *u = NULL, *v = NULL, *a = NULL, *r = NULL;
+    fxs_stats before, after, off_before, off_after;
+    double want[NV];
+    fxs_status st;
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, U, NV, 1, &u));
+        CHECK_OK(fxs_party_receive_input(party, NV, 1, &v));
+        CHECK_OK(fxs_party_share_input(party, A, 2, 3, &a));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, NV, 1, &u));
+        CHECK_OK(fxs_party_share_input(party, V, NV, 1, &v));
+        CHECK_OK(fxs_party_receive_input(party, 2, 3, &a));
+    }
+
+    /* Argument errors (status 100-199), found before anything is sent or received. */
+    CHECK_OK(fxs_party_stats(party, &before, &off_before));
+    r = (fxs_shares *)&r;
+    CHECK_STATUS(fxs_party_mul(party, u, a, &r), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_MSG("fxs_party_mul: mul: dimension mismatch");
+    CHECK(r == NULL);
+    CHECK_STATUS(fxs_party_truncate(party, u, 200, &r), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("fxs_party_truncate: truncate");
+    CHECK(r == NULL);
+    CHECK_STATUS(fxs_party_matmul(party, u, a, &r), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_STATUS(fxs_party_dot(party, u, a, &r), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_STATUS(fxs_party_truncate_exact(party, u, 200, &r), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_less_than(party, u, a, &r), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_OK(fxs_party_stats(party, &after, &off_after));
+    CHECK(after.bytes_sent == before.bytes_sent && after.bytes_received == before.bytes_received);
+    CHECK(off_after.bytes_sent == off_before.bytes_sent &&
+          off_after.bytes_received == off_before.bytes_received);
+
+    /* ... leave the party usable: the next valid operations succeed and match the plaintext. */
+    CHECK_OK(fxs_party_mul(party, u, v, &r));
+    for (int i = 0; i < NV; i++) want[i] = U[i] * V[i];
+    expect(party, s, r, want, NV, "mul after argument errors");
+    fxs_shares_free(r);
+    r = NULL;
+    CHECK_OK(fxs_party_truncate(party, u, 2, &r));
+    for (int i = 0; i < NV; i++) want[i] = U[i] / 4;
+    expect(party, s, r, want, NV, "truncate after argument errors");
+    fxs_shares_free(r);
+    r = NULL;
+
+    /* A failure after communicating: party 1's connection drops in the middle of a product
+     * (after its first bytes went out). Both parties are poisoned: every later call fails with
+     * FXS_STATUS_POISONED, local operations and argument errors included. */
+    if (role == 1) {
+        peer->mode = FAULT_DISCONNECT;
+        peer->budget = 30;
+    }
+    st = fxs_party_mul(party, u, v, &r);
+    CHECK(st == (role == 0 ? FXS_STATUS_CLOSED : FXS_STATUS_TRANSPORT));
+    CHECK_MSG("fxs_party_mul: ");
+    CHECK(r == NULL);
+    CHECK_STATUS(fxs_party_mul(party, u, v, &r), FXS_STATUS_POISONED);
+    CHECK_MSG("first failure");
+    CHECK(r == NULL);
+    CHECK_STATUS(fxs_party_add(party, u, v, &r), FXS_STATUS_POISONED);
+    CHECK_STATUS(fxs_party_truncate(party, u, 200, &r), FXS_STATUS_POISONED);
+    CHECK_STATUS(fxs_party_reveal(party, u, want, NV), FXS_STATUS_POISONED);
+    CHECK_OK(fxs_party_stats(party, &after, NULL)); /* works on a poisoned party */
+    CHECK(after.bytes_sent > before.bytes_sent);
+    fxs_shares_free(u);
+    fxs_shares_free(v);
+    fxs_shares_free(a);
 }
 
 /* ----- a send callback that fails ----- */
@@ -530,12 +591,16 @@ static void data_owner(void) {
     }
 }
 
-/* ----- the OT connection drops (OT-based offline phase) ----- */
+/* ----- the connection drops before the OT-based offline phase of a product ----- */
 
 static void ot_disconnects(session *s, uint32_t role, fxs_party *party, fault *peer) {
     fxs_shares *u = NULL, *v = NULL, *r = NULL;
-    fxs_stats offline;
-    (void)peer;
+    fxs_stats online, offline;
+    (void)s;
+    /* The base OTs crossed the peer connection, but count as offline traffic only. */
+    CHECK_OK(fxs_party_stats(party, &online, &offline));
+    CHECK(online.bytes_sent == 0 && online.bytes_received == 0 && online.rounds == 0);
+    CHECK(offline.bytes_sent > 0 && offline.bytes_received > 0 && offline.rounds > 0);
     if (role == 0) {
         CHECK_OK(fxs_party_share_input(party, U, NV, 1, &u));
         CHECK_OK(fxs_party_receive_input(party, NV, 1, &v));
@@ -543,10 +608,11 @@ static void ot_disconnects(session *s, uint32_t role, fxs_party *party, fault *p
         CHECK_OK(fxs_party_receive_input(party, NV, 1, &u));
         CHECK_OK(fxs_party_share_input(party, V, NV, 1, &v));
     }
-    CHECK_OK(fxs_party_stats(party, NULL, &offline));
-    CHECK(offline.bytes_sent > 0 && offline.bytes_received > 0); /* the base OTs */
-    /* Party 1 hangs up the OT connection: the triples for the product cannot be made. */
-    if (role == 1) shutdown(s->ot[1], SHUT_RDWR);
+    CHECK_OK(fxs_party_stats(party, &online, NULL));
+    CHECK(online.bytes_sent > 0 && online.bytes_received > 0); /* the inputs */
+    /* Party 1 hangs up: the triples for the product (OT extension over the same connection)
+     * cannot be made. */
+    if (role == 1) shutdown(peer->fd, SHUT_RDWR);
     CHECK_STATUS(fxs_party_mul(party, u, v, &r), FXS_STATUS_CLOSED);
     CHECK_MSG("fxs_party_mul");
     CHECK(r == NULL);
@@ -864,7 +930,7 @@ static int tcp_connect(unsigned short port, uint8_t hello) {
     return fd;
 }
 
-static void aes_party(uint32_t role, int peer_fd, int ot_fd, const fxs_circuit *aes) {
+static void aes_party(uint32_t role, int peer_fd, const fxs_circuit *aes) {
     fxs_party_config cfg;
     fxs_party *party = NULL;
     uint8_t bits[128], ct[128], out[128];
@@ -876,8 +942,7 @@ static void aes_party(uint32_t role, int peer_fd, int ot_fd, const fxs_circuit *
     cfg.role = role;
     seed_for(cfg.seed, (uint8_t)(50 + role));
     cfg.offline = FXS_OFFLINE_OT;
-    cfg.peer = socket_transport(&peer_fd);
-    cfg.ot_peer = socket_transport(&ot_fd);
+    cfg.peer = socket_transport(&peer_fd); /* the one connection: OTs, circuit, everything */
     CHECK_OK(fxs_party_new(&cfg, &party));
     if (party == NULL) return;
     CHECK_OK(fxs_party_run_circuit(party, aes, KEY_P0, 2, bits, 128, FXS_REVEAL_BOTH, out, 128, &written));
@@ -889,7 +954,8 @@ static void aes_party(uint32_t role, int peer_fd, int ot_fd, const fxs_circuit *
 
 static void aes_between_processes(const fxs_circuit *aes) {
     unsigned short port;
-    int listener = tcp_listen(&port), fds[2] = {-1, -1}, st = 0;
+    int listener = tcp_listen(&port), fd = -1, st = 0;
+    uint8_t hello = 0;
     pid_t child;
     fflush(stdout);
     fflush(stderr);
@@ -900,24 +966,18 @@ static void aes_between_processes(const fxs_circuit *aes) {
     }
     if (child == 0) {
         /* Party 1: its own process; reports through its exit status. */
-        int peer_fd = tcp_connect(port, 'p'), ot_fd = tcp_connect(port, 'o');
+        int peer_fd = tcp_connect(port, 'p');
         int before = failed;
         close(listener);
-        aes_party(FXS_ROLE_P1, peer_fd, ot_fd, aes);
+        aes_party(FXS_ROLE_P1, peer_fd, aes);
         close(peer_fd);
-        close(ot_fd);
         exit(failed == before ? 0 : 1);
     }
-    for (int i = 0; i < 2; i++) {
-        uint8_t hello = 0;
-        int fd = accept(listener, NULL, NULL);
-        CHECK(fd >= 0 && socket_recv(&fd, &hello, 1) == FXS_IO_OK && (hello == 'p' || hello == 'o'));
-        fds[hello == 'o'] = fd;
-    }
+    fd = accept(listener, NULL, NULL);
+    CHECK(fd >= 0 && socket_recv(&fd, &hello, 1) == FXS_IO_OK && hello == 'p');
     close(listener);
-    if (fds[0] >= 0 && fds[1] >= 0) aes_party(FXS_ROLE_P0, fds[0], fds[1], aes);
-    close(fds[0]);
-    close(fds[1]);
+    if (fd >= 0) aes_party(FXS_ROLE_P0, fd, aes);
+    close(fd);
     CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
@@ -1459,23 +1519,22 @@ static void no_session(void) {
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
     CHECK_MSG("dealer is set");
     memset(&cfg.dealer, 0, sizeof cfg.dealer);
-    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_NULL_POINTER);
-    CHECK_MSG("ot_peer.send or ot_peer.recv is NULL");
+    memset(&cfg.peer, 0, sizeof cfg.peer);
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_NULL_POINTER); /* OT needs the peer */
+    CHECK_MSG("peer.send or peer.recv is NULL");
     {
-        /* An OT peer that hangs up during the base OTs. */
+        /* A peer that hangs up during the base OTs (which run over the peer connection). */
         int ot[2];
         make_pair(ot);
-        cfg.ot_peer = socket_transport(&ot[0]);
+        cfg.peer = socket_transport(&ot[0]);
         close(ot[1]);
         CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_CLOSED);
         CHECK_MSG("fxs_party_new: ot.setup");
         CHECK(party == NULL);
-        cfg.offline = FXS_OFFLINE_DEALER;
-        cfg.dealer = socket_transport(&dealer[0]);
-        CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
-        CHECK_MSG("ot_peer is set");
-        memset(&cfg.ot_peer, 0, sizeof cfg.ot_peer);
         close(ot[0]);
+        cfg.offline = FXS_OFFLINE_DEALER;
+        cfg.peer = socket_transport(&fds[0]);
+        cfg.dealer = socket_transport(&dealer[0]);
     }
     /* A dealer that hangs up before sending the seed. */
     close(dealer[1]);
@@ -1512,6 +1571,11 @@ int main(int argc, char **argv) {
     run_session(128, 30, FXS_TRUNCATION_PAIRS, arithmetic, NULL);
     run_session(64, 16, FXS_TRUNCATION_LOCAL, send_fails, NULL);
     run_session(64, 16, FXS_TRUNCATION_LOCAL, disconnects, NULL);
+    /* Argument errors leave a party usable; a failure after communicating poisons it. */
+    run_session(64, 16, FXS_TRUNCATION_LOCAL, party_state, NULL);
+    run_session(128, 30, FXS_TRUNCATION_PAIRS, party_state, NULL);
+    run_session_from(FXS_OFFLINE_OT, 64, 16, FXS_TRUNCATION_PAIRS, party_state, NULL);
+    run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_EXACT, party_state, NULL);
     /* The same computations with the OT-based offline phase instead of the dealer. */
     run_session_from(FXS_OFFLINE_OT, 64, 16, FXS_TRUNCATION_PAIRS, arithmetic, NULL);
     run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_LOCAL, arithmetic, NULL);

@@ -1,6 +1,7 @@
-// Tests of the C++17 wrapper (examples/cpp/fixshare.hpp): two parties as threads over socket
-// pairs with the OT-based offline phase (no dealer), the non-linear layer against the plaintext
-// reference, AES-128 as a Bristol circuit (FIPS-197 C.1), and errors as exceptions.
+// Tests of the C++17 wrapper (examples/cpp/fixshare.hpp): two parties as threads over one socket
+// pair with the OT-based offline phase (no dealer; the OTs share the connection), the non-linear
+// layer against the plaintext reference, AES-128 as a Bristol circuit (FIPS-197 C.1), and errors
+// as exceptions.
 //
 // Usage: test_wrapper [CIRCUITS_DIR]   (default core/circuits, from the repository root)
 // Prints "N passed, M failed" and exits non-zero if anything failed.
@@ -100,18 +101,19 @@ bool close_to(const std::vector<double> &got, const std::vector<double> &want, d
     return true;
 }
 
-void party(std::uint32_t role, int peer_fd, int ot_fd, const fxs::Circuit *aes) {
-    FdStream peer(peer_fd), ot(ot_fd);
+void party(std::uint32_t role, int peer_fd, const fxs::Circuit *aes) {
+    FdStream peer(peer_fd);
     fxs_party_config cfg = fxs::Party::default_config();
     cfg.role = role;
     cfg.truncation = FXS_TRUNCATION_EXACT;
     for (int i = 0; i < 32; i++) cfg.seed[i] = static_cast<std::uint8_t>(60 + 7 * role + i);
     cfg.offline = FXS_OFFLINE_OT;
     cfg.peer = fxs::make_transport(peer);
-    cfg.ot_peer = fxs::make_transport(ot);
     try {
         fxs::Party p(cfg);
         const double ulp = std::ldexp(1.0, -16);
+        // The base OTs crossed the peer connection, as offline traffic.
+        CHECK(p.peer_stats().bytes_sent == 0 && p.offline_stats().bytes_sent > 0);
         fxs::Shares x = role == 0 ? p.share_input(kX) : p.receive_input(kX.size());
         fxs::Shares y = role == 1 ? p.share_input(kY) : p.receive_input(kY.size());
         std::vector<double> relu, sign, lt, sig, pw;
@@ -188,7 +190,13 @@ void party(std::uint32_t role, int peer_fd, int ot_fd, const fxs::Circuit *aes) 
         });
         expect_error(__LINE__, FXS_STATUS_DIMENSION_MISMATCH, "different shapes",
                      [&] { p.less_than(x, m); });
+        expect_error(__LINE__, FXS_STATUS_DIMENSION_MISMATCH, "fxs_party_mul: mul",
+                     [&] { p.mul(x, m); });
+        expect_error(__LINE__, FXS_STATUS_INVALID_ARGUMENT, "fxs_party_truncate: truncate",
+                     [&] { p.truncate(x, 200); });
         CHECK(close_to(p.reveal(x), kX, 0));
+        CHECK(close_to(p.reveal(p.mul(x, y)), xy, 0));
+        CHECK(p.peer_stats().bytes_sent > 0 && p.offline_stats().bytes_sent > 0);
 
         // The peer hangs up: CLOSED, then POISONED; the party is still destroyed cleanly.
         if (role == 1) peer.hang_up();
@@ -198,7 +206,6 @@ void party(std::uint32_t role, int peer_fd, int ot_fd, const fxs::Circuit *aes) 
         count(false, __LINE__, std::string("party threw: ") + e.what());
     }
     peer.hang_up();
-    ot.hang_up();
 }
 
 std::string read_text(const std::string &path) {
@@ -224,14 +231,13 @@ int main(int argc, char **argv) {
         in.insert(in.end(), pt.begin(), pt.end());
         CHECK(aes.eval(in) == hex_bits(kCipher, 128));
 
-        int peer[2], ot[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM, 0, peer) != 0 ||
-            socketpair(AF_UNIX, SOCK_STREAM, 0, ot) != 0)
+        int peer[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, peer) != 0)
             throw std::system_error(errno, std::generic_category(), "socketpair");
-        std::thread p1(party, FXS_ROLE_P1, peer[1], ot[1], &aes);
-        party(FXS_ROLE_P0, peer[0], ot[0], &aes);
+        std::thread p1(party, FXS_ROLE_P1, peer[1], &aes);
+        party(FXS_ROLE_P0, peer[0], &aes);
         p1.join();
-        for (int fd : {peer[0], peer[1], ot[0], ot[1]}) ::close(fd);
+        for (int fd : {peer[0], peer[1]}) ::close(fd);
     } catch (const std::exception &e) {
         count(false, __LINE__, std::string("main threw: ") + e.what());
     }
