@@ -88,6 +88,15 @@ pub enum ErrorKind {
     Busy,
     /// The session was closed by its owner.
     SessionClosed,
+    /// Shares of one ring width were passed to a session over another.
+    RingMismatch {
+        /// The session's ring width in bits.
+        expected: u32,
+        /// The shares' ring width in bits.
+        got: u32,
+    },
+    /// The operation or configuration is not supported (yet): what it is.
+    Unsupported(&'static str),
     /// A group element from the peer is not a valid point (non-canonical encoding, or the identity).
     InvalidPoint(&'static str),
     /// A boolean circuit is malformed: `line` is the 1-based line of a Bristol Fashion file
@@ -178,6 +187,11 @@ impl fmt::Display for ErrorKind {
                 "an operation of the session is running or was abandoned half-way"
             ),
             ErrorKind::SessionClosed => write!(f, "the session is closed"),
+            ErrorKind::RingMismatch { expected, got } => write!(
+                f,
+                "shares of Z_2^{got} passed to a session over Z_2^{expected}"
+            ),
+            ErrorKind::Unsupported(what) => write!(f, "not supported: {what}"),
             ErrorKind::InvalidPoint(what) => write!(f, "invalid group element: {what}"),
             ErrorKind::BadCircuit { line: 0, reason } => write!(f, "bad circuit: {reason}"),
             ErrorKind::BadCircuit { line, reason } => {

@@ -67,6 +67,8 @@ pub mod ot;
 #[cfg(feature = "alloc")]
 pub mod party;
 #[cfg(feature = "alloc")]
+pub mod session;
+#[cfg(feature = "alloc")]
 pub mod share;
 #[cfg(feature = "alloc")]
 pub mod topology;
@@ -102,6 +104,8 @@ pub use correlated::source::OfflineSource;
 pub use nonlinear::{PiecewiseLinear, Pool2d};
 #[cfg(feature = "alloc")]
 pub use party::Party;
+#[cfg(feature = "alloc")]
+pub use session::{AnyShares, Session, SessionConfig};
 #[cfg(feature = "alloc")]
 pub use share::Shares;
 #[cfg(feature = "alloc")]

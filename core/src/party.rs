@@ -39,7 +39,7 @@
 //! ```
 
 use crate::arith::online;
-use crate::context::{Config, Context};
+use crate::context::{Config, Context, State};
 use crate::correlated::Correlations;
 use crate::error::Error;
 use crate::gc::{Circuit, Reveal};
@@ -131,6 +131,16 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
     /// The error that poisoned this session, if any.
     pub fn failure(&self) -> Option<&Error> {
         self.ctx.failure()
+    }
+
+    /// The state of the session: ready, busy, poisoned or closed.
+    pub fn state(&self) -> &State {
+        self.ctx.state()
+    }
+
+    /// Closes the session: later operations fail with [`crate::ErrorKind::SessionClosed`].
+    pub fn close(&mut self) {
+        self.ctx.close()
     }
 
     /// Runs protocol steps of your own (module functions of the context) as one guarded

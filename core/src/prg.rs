@@ -50,6 +50,9 @@ impl Domain {
     pub const OT: Domain = Domain(6);
     /// Fresh masks used inside protocols (re-sharing, exact truncation).
     pub const PROTOCOL_MASK: Domain = Domain(7);
+    /// A [`crate::Session`]'s seeds, derived from the one its host supplies (index 0: the party,
+    /// 1: the OT offline source).
+    pub const SESSION: Domain = Domain(8);
     /// Domains reserved for the host and for tests: `Domain::user(n)`.
     pub const fn user(n: u32) -> Domain {
         Domain(0x8000_0000_0000_0000 | n as u64)

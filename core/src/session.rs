@@ -1,0 +1,782 @@
+//! [`Session`]: the top floor of the core, what users and bindings hold.
+//!
+//! One [`SessionConfig`] says everything the parties agree on — topology, ring width (32, 64 or
+//! 128 bits, chosen at run time), fixed-point format, truncation, offline source, non-linear
+//! backend — and [`Session::connect`] builds the party from it: it derives every seed from the
+//! one the host supplies, connects the offline source (a dealer's seed, or the base OTs with the
+//! peer over the same connection), and keeps the one state machine (ready, busy, poisoned,
+//! closed; see [`State`]). Shares travel as [`AnyShares`], whose ring is checked against the
+//! session's, so hosts need no generics: the C ABI and the WASM package translate this API and
+//! nothing else.
+//!
+//! Error rule: an argument error found before anything is sent (a bad shape, size or shift, a
+//! value out of range, shares of another ring) returns its error and leaves the session usable; a
+//! failure after anything was sent or received poisons it.
+//!
+//! The module also re-exports the plain data types a host needs beside the session, so that a
+//! binding imports `fixshare::session` alone.
+
+use crate::context::Context;
+use crate::correlated::dealer::DealerClient;
+use crate::correlated::ot::OtCorrelations;
+use crate::correlated::source::OfflineSource;
+use crate::data_owner;
+use crate::party::Party;
+use crate::prg::Domain;
+use crate::ring::Ring;
+use crate::transport::DEFAULT_MAX_FRAME;
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+
+pub use crate::context::{State, Truncation};
+pub use crate::correlated::dealer::Dealer;
+pub use crate::data_owner::DataOwner;
+pub use crate::error::{Error, ErrorKind};
+pub use crate::executor::block_on;
+pub use crate::fixed::FixedPoint;
+pub use crate::gc::{Circuit, Reveal, bristol};
+pub use crate::ml::inference::{Image, Layer, Network};
+pub use crate::ml::plain::Mlp;
+pub use crate::ml::{GlmModel, MlpLoss, MlpParams, SgdParams, Sigmoid};
+pub use crate::nonlinear::{PiecewiseLinear, Pool2d};
+pub use crate::prg::Seed;
+pub use crate::role::Role;
+pub use crate::share::Shares;
+pub use crate::topology::{PartyId, Topology};
+pub use crate::transport::{Link as OwnerLink, Stats, Transport, TransportError};
+
+/// Where the correlated randomness of the offline phase comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Offline {
+    /// A dealer (a third party that learns nothing), seed-compressed, over its own connection.
+    #[default]
+    Dealer,
+    /// Oblivious transfer with the peer over the session's connection: no third party.
+    Ot,
+}
+
+/// Which protocols compute the non-linear functions (comparisons, ReLU, sigmoids, max, exact
+/// truncation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The best backend the topology and offline source allow (today: garbled circuits).
+    #[default]
+    Auto,
+    /// Garbled circuits between P0 and P1: no third party, constant rounds.
+    GarbledCircuits,
+}
+
+/// Everything the parties of a session agree on, and which party this one is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// The topology: [`Topology::TwoServersDealer`] with [`Offline::Dealer`],
+    /// [`Topology::TwoServers`] with [`Offline::Ot`] (larger topologies come with their protocols).
+    pub topology: Topology,
+    /// This party: P0 or P1.
+    pub party: PartyId,
+    /// Ring width in bits: 32, 64 or 128.
+    pub ring_bits: u32,
+    /// Fractional bits of the fixed-point format (at most `ring_bits - 2` and 62).
+    pub frac_bits: u32,
+    /// Truncation after products.
+    pub truncation: Truncation,
+    /// The offline source.
+    pub offline: Offline,
+    /// The non-linear backend.
+    pub backend: Backend,
+    /// Largest frame payload in bytes sent to or accepted from the peer.
+    pub max_frame: usize,
+}
+
+impl SessionConfig {
+    /// Party `role` of a two-server session with the offline source `offline`, over Z_2^64 with
+    /// 16 fractional bits and local truncation.
+    pub fn two_servers(role: Role, offline: Offline) -> Self {
+        SessionConfig {
+            topology: match offline {
+                Offline::Dealer => Topology::TwoServersDealer,
+                Offline::Ot => Topology::TwoServers,
+            },
+            party: PartyId::of(role),
+            ring_bits: 64,
+            frac_bits: 16,
+            truncation: Truncation::Local,
+            offline,
+            backend: Backend::Auto,
+            max_frame: DEFAULT_MAX_FRAME,
+        }
+    }
+
+    /// Checks the settings; returns this party's role and the protocol settings.
+    pub fn check(&self) -> Result<(Role, crate::Config), Error> {
+        let bad = |why| {
+            Err(Error::new(
+                "session config",
+                ErrorKind::InvalidArgument(why),
+            ))
+        };
+        let role = match (self.topology, self.offline) {
+            (Topology::TwoServersDealer, Offline::Dealer) | (Topology::TwoServers, Offline::Ot) => {
+                match self.party.role() {
+                    Some(role) => role,
+                    None => return bad("the party must be P0 or P1"),
+                }
+            }
+            (Topology::TwoServers | Topology::TwoServersDealer, _) => {
+                return bad("a dealer needs TwoServersDealer, OT needs TwoServers");
+            }
+            _ => {
+                return Err(Error::new(
+                    "session config",
+                    ErrorKind::Unsupported("sessions of three or four servers"),
+                ));
+            }
+        };
+        if ![32, 64, 128].contains(&self.ring_bits) {
+            return bad("the ring width must be 32, 64 or 128 bits");
+        }
+        if self.frac_bits + 2 > self.ring_bits {
+            return bad("fractional bits must be at most the ring width minus 2");
+        }
+        let fixed = FixedPoint::new(self.frac_bits).map_err(|e| e.in_op("session config"))?;
+        let config = crate::Config {
+            fixed,
+            truncation: self.truncation,
+            max_frame: self.max_frame,
+        };
+        Ok((role, config))
+    }
+}
+
+/// Shares of a matrix in the session's ring, whichever it is.
+#[derive(Clone)]
+pub enum AnyShares {
+    /// Z_2^32.
+    R32(Shares<u32>),
+    /// Z_2^64.
+    R64(Shares<u64>),
+    /// Z_2^128.
+    R128(Shares<u128>),
+}
+
+impl AnyShares {
+    /// The ring width in bits.
+    pub fn ring_bits(&self) -> u32 {
+        match self {
+            AnyShares::R32(_) => 32,
+            AnyShares::R64(_) => 64,
+            AnyShares::R128(_) => 128,
+        }
+    }
+
+    /// `(rows, cols)`.
+    pub fn shape(&self) -> (usize, usize) {
+        match self {
+            AnyShares::R32(s) => s.shape(),
+            AnyShares::R64(s) => s.shape(),
+            AnyShares::R128(s) => s.shape(),
+        }
+    }
+
+    /// The transpose (local).
+    pub fn transpose(&self) -> AnyShares {
+        match self {
+            AnyShares::R32(s) => AnyShares::R32(s.transpose()),
+            AnyShares::R64(s) => AnyShares::R64(s.transpose()),
+            AnyShares::R128(s) => AnyShares::R128(s.transpose()),
+        }
+    }
+
+    /// The same elements as a `rows x cols` matrix; fails if the count differs.
+    pub fn reshape(self, rows: usize, cols: usize) -> Result<AnyShares, Error> {
+        Ok(match self {
+            AnyShares::R32(s) => AnyShares::R32(s.reshape(rows, cols)?),
+            AnyShares::R64(s) => AnyShares::R64(s.reshape(rows, cols)?),
+            AnyShares::R128(s) => AnyShares::R128(s.reshape(rows, cols)?),
+        })
+    }
+
+    /// The elements as 64-bit little-endian words, row-major: one word per element in Z_2^32
+    /// and Z_2^64 (zero-extended), two (low, high) in Z_2^128.
+    pub fn to_words(&self) -> Vec<u64> {
+        match self {
+            AnyShares::R32(s) => s.as_slice().iter().map(|&v| u64::from(v)).collect(),
+            AnyShares::R64(s) => s.as_slice().to_vec(),
+            AnyShares::R128(s) => s
+                .as_slice()
+                .iter()
+                .flat_map(|&v| [v as u64, (v >> 64) as u64])
+                .collect(),
+        }
+    }
+
+    /// Shares from words laid out as [`AnyShares::to_words`] writes them; fails if the count does
+    /// not fit the shape or a Z_2^32 word does not fit 32 bits.
+    pub fn from_words(
+        ring_bits: u32,
+        rows: usize,
+        cols: usize,
+        words: &[u64],
+    ) -> Result<Self, Error> {
+        let op = "shares from words";
+        let n = rows
+            .checked_mul(cols)
+            .ok_or(Error::dimension(op, usize::MAX, rows))?;
+        let per = if ring_bits == 128 { 2 } else { 1 };
+        if n.checked_mul(per) != Some(words.len()) {
+            return Err(Error::dimension(op, n * per, words.len()));
+        }
+        Ok(match ring_bits {
+            32 => {
+                let v = words
+                    .iter()
+                    .map(|&w| u32::try_from(w))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| Error::new(op, ErrorKind::InvalidArgument("word over 32 bits")))?;
+                AnyShares::R32(Shares::matrix(rows, cols, v)?)
+            }
+            64 => AnyShares::R64(Shares::matrix(rows, cols, words.to_vec())?),
+            128 => AnyShares::R128(Shares::matrix(
+                rows,
+                cols,
+                words
+                    .chunks_exact(2)
+                    .map(|w| u128::from(w[0]) | (u128::from(w[1]) << 64))
+                    .collect(),
+            )?),
+            _ => {
+                return Err(Error::new(
+                    op,
+                    ErrorKind::InvalidArgument("the ring width must be 32, 64 or 128 bits"),
+                ));
+            }
+        })
+    }
+}
+
+/// A ring a session can run over: the link between [`AnyShares`] and typed [`Shares`].
+pub trait SessionRing: Ring {
+    /// Wraps typed shares.
+    fn wrap(s: Shares<Self>) -> AnyShares;
+    /// The typed shares in `s`, or a ring-mismatch error naming `op`.
+    fn unwrap<'a>(s: &'a AnyShares, op: &'static str) -> Result<&'a Shares<Self>, Error>;
+}
+
+macro_rules! session_ring {
+    ($t:ty, $v:ident) => {
+        impl SessionRing for $t {
+            fn wrap(s: Shares<Self>) -> AnyShares {
+                AnyShares::$v(s)
+            }
+            fn unwrap<'a>(s: &'a AnyShares, op: &'static str) -> Result<&'a Shares<Self>, Error> {
+                match s {
+                    AnyShares::$v(s) => Ok(s),
+                    other => Err(Error::new(
+                        op,
+                        ErrorKind::RingMismatch {
+                            expected: <$t as Ring>::BITS,
+                            got: other.ring_bits(),
+                        },
+                    )),
+                }
+            }
+        }
+        impl From<Shares<$t>> for AnyShares {
+            fn from(s: Shares<$t>) -> Self {
+                AnyShares::$v(s)
+            }
+        }
+    };
+}
+session_ring!(u32, R32);
+session_ring!(u64, R64);
+session_ring!(u128, R128);
+
+/// The typed party of each ring width.
+enum Typed<T> {
+    R32(Party<T, OfflineSource<T>, u32>),
+    R64(Party<T, OfflineSource<T>, u64>),
+    R128(Party<T, OfflineSource<T>, u128>),
+}
+
+/// A share-holding party's session over the ring its [`SessionConfig`] names (see the module
+/// docs).
+pub struct Session<T> {
+    config: SessionConfig,
+    typed: Typed<T>,
+}
+
+/// Runs `$body` with `$p` bound to the typed party and `$R` to its ring.
+macro_rules! on_ring {
+    ($self:expr, $p:ident, $R:ident => $body:expr) => {
+        match &mut $self.typed {
+            Typed::R32($p) => {
+                #[allow(dead_code)]
+                type $R = u32;
+                $body
+            }
+            Typed::R64($p) => {
+                #[allow(dead_code)]
+                type $R = u64;
+                $body
+            }
+            Typed::R128($p) => {
+                #[allow(dead_code)]
+                type $R = u128;
+                $body
+            }
+        }
+    };
+}
+
+/// The same, on a shared reference.
+macro_rules! on_ring_ref {
+    ($self:expr, $p:ident => $body:expr) => {
+        match &$self.typed {
+            Typed::R32($p) => $body,
+            Typed::R64($p) => $body,
+            Typed::R128($p) => $body,
+        }
+    };
+}
+
+/// Seed indices of [`Domain::SESSION`].
+const SEED_PARTY: u64 = 0;
+const SEED_OT: u64 = 1;
+
+impl<T: Transport> Session<T> {
+    /// Connects this party as `config` says: `seed` is 32 bytes of fresh host entropy, `peer` the
+    /// one connection to the other party, `dealer` the connection to the dealer (with
+    /// [`Offline::Dealer`] only). With the dealer this waits for the dealer's seed; with OT both
+    /// parties must connect at the same time (the base OTs take two rounds over `peer`).
+    pub async fn connect(
+        config: SessionConfig,
+        seed: Seed,
+        peer: T,
+        dealer: Option<T>,
+    ) -> Result<Self, Error> {
+        let (role, protocol) = config.check()?;
+        let mut link = OwnerLink::with_max_frame(peer, protocol.max_frame);
+        let source = match (config.offline, dealer) {
+            (Offline::Dealer, Some(d)) => {
+                OfflineSource::Dealer(DealerClient::connect(role, d).await?)
+            }
+            (Offline::Ot, None) => {
+                let ot_seed = seed.derive(Domain::SESSION, SEED_OT);
+                OfflineSource::Ot(Box::new(
+                    OtCorrelations::setup(role, &mut link, ot_seed).await?,
+                ))
+            }
+            (Offline::Dealer, None) => {
+                return Err(Error::new(
+                    "session",
+                    ErrorKind::InvalidArgument("the dealer's connection is missing"),
+                ));
+            }
+            (Offline::Ot, Some(_)) => {
+                return Err(Error::new(
+                    "session",
+                    ErrorKind::InvalidArgument("a dealer connection was given for an OT session"),
+                ));
+            }
+        };
+        let party_seed = seed.derive(Domain::SESSION, SEED_PARTY);
+        let ctx = Context::two_party(role, link, source, party_seed, protocol);
+        let typed = match config.ring_bits {
+            32 => Typed::R32(Party::from_context(ctx)),
+            64 => Typed::R64(Party::from_context(ctx)),
+            _ => Typed::R128(Party::from_context(ctx)),
+        };
+        Ok(Session { config, typed })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// This party's role.
+    pub fn role(&self) -> Role {
+        on_ring_ref!(self, p => p.role())
+    }
+
+    /// The fixed-point format.
+    pub fn fixed(&self) -> FixedPoint {
+        on_ring_ref!(self, p => p.config().fixed)
+    }
+
+    /// The state of the session.
+    pub fn state(&self) -> &State {
+        on_ring_ref!(self, p => p.state())
+    }
+
+    /// The error that poisoned the session, if any.
+    pub fn failure(&self) -> Option<&Error> {
+        on_ring_ref!(self, p => p.failure())
+    }
+
+    /// Closes the session: later operations fail with [`ErrorKind::SessionClosed`].
+    pub fn close(&mut self) {
+        on_ring!(self, p, _R => p.close())
+    }
+
+    /// Online traffic with the peer: inputs, openings, products, garbled circuits.
+    pub fn online_stats(&self) -> Stats {
+        on_ring_ref!(self, p => p.online_stats())
+    }
+
+    /// Offline traffic: OT with the peer, or the dealer's connection.
+    pub fn offline_stats(&self) -> Stats {
+        on_ring_ref!(self, p => p.offline_stats())
+    }
+
+    // ----- inputs and outputs -----
+
+    /// Secret-shares this party's own `rows x cols` values with the peer (which calls
+    /// [`Session::receive_input`]).
+    pub async fn share_input(
+        &mut self,
+        values: &[f64],
+        rows: usize,
+        cols: usize,
+    ) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.share_input(values, rows, cols).await?.into()))
+    }
+
+    /// Receives this party's share of a `rows x cols` matrix the peer shares.
+    pub async fn receive_input(&mut self, rows: usize, cols: usize) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.receive_input(rows, cols).await?.into()))
+    }
+
+    /// Opens shared values to both parties: the ring elements, as a public matrix in an
+    /// [`AnyShares`] of the same shape.
+    pub async fn open(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => {
+            let x = R::unwrap(x, "open")?;
+            let v = p.open(x).await?;
+            Ok(Shares::matrix(x.rows(), x.cols(), v)?.into())
+        })
+    }
+
+    /// Opens shared values to both parties as fixed-point numbers.
+    pub async fn reveal(&mut self, x: &AnyShares) -> Result<Vec<f64>, Error> {
+        on_ring!(self, p, R => p.reveal(R::unwrap(x, "reveal")?).await)
+    }
+
+    /// Opens shared values to `to` only: `to` gets `Some(values)`, the other party `None`.
+    pub async fn reveal_to(&mut self, x: &AnyShares, to: Role) -> Result<Option<Vec<f64>>, Error> {
+        on_ring!(self, p, R => p.reveal_to(R::unwrap(x, "reveal_to")?, to).await)
+    }
+
+    /// Receives this server's shares of a `rows x cols` matrix a data owner sends over `owner`
+    /// (its own connection, outside the session; the other server receives the same shape).
+    pub async fn receive_owner_input<O: Transport>(
+        &mut self,
+        owner: &mut OwnerLink<O>,
+        rows: usize,
+        cols: usize,
+    ) -> Result<AnyShares, Error> {
+        let role = self.role();
+        let n = rows.checked_mul(cols).ok_or(Error::dimension(
+            "receive_owner_input",
+            usize::MAX,
+            rows,
+        ))?;
+        on_ring!(self, p, R => {
+            p.run("receive_owner_input", async |_| {
+                let mut out = vec![<R as Ring>::ZERO; n];
+                data_owner::receive_shares(role, owner, &mut out).await?;
+                Ok(Shares::matrix(rows, cols, out)?.into())
+            })
+            .await
+        })
+    }
+
+    /// Sends this server's shares of `x` to a data owner, which reconstructs them.
+    pub async fn send_owner_output<O: Transport>(
+        &mut self,
+        owner: &mut OwnerLink<O>,
+        x: &AnyShares,
+    ) -> Result<(), Error> {
+        on_ring!(self, p, R => {
+            let x = R::unwrap(x, "send_owner_output")?;
+            p.run("send_owner_output", async |_| data_owner::send_output(owner, x.as_slice()).await)
+                .await
+        })
+    }
+
+    // ----- local operations -----
+
+    /// `x + y` (local).
+    pub fn add(&self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
+        self.check_ring(x, "add")?;
+        LocalOps::add(x, y)
+    }
+
+    /// `x - y` (local).
+    pub fn sub(&self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
+        self.check_ring(x, "sub")?;
+        LocalOps::sub(x, y)
+    }
+
+    /// `-x` (local).
+    pub fn neg(&self, x: &AnyShares) -> Result<AnyShares, Error> {
+        self.check_ring(x, "neg")?;
+        Ok(match x {
+            AnyShares::R32(s) => s.neg().into(),
+            AnyShares::R64(s) => s.neg().into(),
+            AnyShares::R128(s) => s.neg().into(),
+        })
+    }
+
+    /// `x * c` for a public integer `c`: exact (local).
+    pub fn mul_public_integer(&self, x: &AnyShares, c: i64) -> Result<AnyShares, Error> {
+        self.check_ring(x, "mul_public_integer")?;
+        Ok(match x {
+            AnyShares::R32(s) => s.mul_integer(c).into(),
+            AnyShares::R64(s) => s.mul_integer(c).into(),
+            AnyShares::R128(s) => s.mul_integer(c).into(),
+        })
+    }
+
+    /// `x + c` for a public fixed-point constant `c` (local).
+    pub fn add_public(&self, x: &AnyShares, c: f64) -> Result<AnyShares, Error> {
+        match &self.typed {
+            Typed::R32(p) => Ok(p.add_public(u32::unwrap(x, "add_public")?, c)?.into()),
+            Typed::R64(p) => Ok(p.add_public(u64::unwrap(x, "add_public")?, c)?.into()),
+            Typed::R128(p) => Ok(p.add_public(u128::unwrap(x, "add_public")?, c)?.into()),
+        }
+    }
+
+    fn check_ring(&self, x: &AnyShares, op: &'static str) -> Result<(), Error> {
+        if x.ring_bits() != self.config.ring_bits {
+            return Err(Error::new(
+                op,
+                ErrorKind::RingMismatch {
+                    expected: self.config.ring_bits,
+                    got: x.ring_bits(),
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    // ----- products -----
+
+    /// The fixed-point product `x * y`, elementwise.
+    pub async fn mul(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.mul(R::unwrap(x, "mul")?, R::unwrap(y, "mul")?).await?.into()))
+    }
+
+    /// The ring product `x * y`, elementwise, without truncation.
+    pub async fn mul_integer(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.mul_integer(R::unwrap(x, "mul_integer")?, R::unwrap(y, "mul_integer")?).await?.into()))
+    }
+
+    /// `x * c` for a public fixed-point constant `c`, truncated as configured.
+    pub async fn mul_public(&mut self, x: &AnyShares, c: f64) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.mul_public(R::unwrap(x, "mul_public")?, c).await?.into()))
+    }
+
+    /// The fixed-point square `x * x`, elementwise.
+    pub async fn square(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.square(R::unwrap(x, "square")?).await?.into()))
+    }
+
+    /// The fixed-point matrix product `x y`.
+    pub async fn matmul(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.matmul(R::unwrap(x, "matmul")?, R::unwrap(y, "matmul")?).await?.into()))
+    }
+
+    /// The fixed-point dot product of two vectors of equal length, as a 1 x 1 matrix.
+    pub async fn dot(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.dot(R::unwrap(x, "dot")?, R::unwrap(y, "dot")?).await?.into()))
+    }
+
+    /// Divides by `2^bits` with the configured truncation.
+    pub async fn truncate(&mut self, x: &AnyShares, bits: u32) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.truncate(R::unwrap(x, "truncate")?, bits).await?.into()))
+    }
+
+    // ----- the non-linear layer -----
+
+    /// `max(x, 0)`, elementwise.
+    pub async fn relu(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.relu(R::unwrap(x, "relu")?).await?.into()))
+    }
+
+    /// `max(x, 0)` and its derivative, elementwise.
+    pub async fn relu_with_derivative(
+        &mut self,
+        x: &AnyShares,
+    ) -> Result<(AnyShares, AnyShares), Error> {
+        on_ring!(self, p, R => {
+            let (r, d) = p.relu_with_derivative(R::unwrap(x, "relu_with_derivative")?).await?;
+            Ok((r.into(), d.into()))
+        })
+    }
+
+    /// 1.0 where `x >= 0`, else 0.0.
+    pub async fn drelu(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.drelu(R::unwrap(x, "drelu")?).await?.into()))
+    }
+
+    /// 1.0 where `x < y`, else 0.0.
+    pub async fn less_than(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.less_than(R::unwrap(x, "less_than")?, R::unwrap(y, "less_than")?).await?.into()))
+    }
+
+    /// SecureML's piecewise sigmoid.
+    pub async fn sigmoid_piecewise(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.sigmoid_piecewise(R::unwrap(x, "sigmoid_piecewise")?).await?.into()))
+    }
+
+    /// The logistic function, 34 linear segments.
+    pub async fn sigmoid(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.sigmoid(R::unwrap(x, "sigmoid")?).await?.into()))
+    }
+
+    /// Any piecewise-linear function, elementwise.
+    pub async fn piecewise_linear(
+        &mut self,
+        x: &AnyShares,
+        f: &PiecewiseLinear,
+    ) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.piecewise_linear(R::unwrap(x, "piecewise_linear")?, f).await?.into()))
+    }
+
+    /// `floor(x / 2^bits)` exactly.
+    pub async fn truncate_exact(&mut self, x: &AnyShares, bits: u32) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.truncate_exact(R::unwrap(x, "truncate_exact")?, bits).await?.into()))
+    }
+
+    /// The largest value of each row.
+    pub async fn max(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.max(R::unwrap(x, "max")?).await?.into()))
+    }
+
+    /// The largest value of each row and its index.
+    pub async fn argmax(&mut self, x: &AnyShares) -> Result<(AnyShares, AnyShares), Error> {
+        on_ring!(self, p, R => {
+            let (m, i) = p.argmax(R::unwrap(x, "argmax")?).await?;
+            Ok((m.into(), i.into()))
+        })
+    }
+
+    /// SecureML's softmax replacement per row.
+    pub async fn relu_softmax(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.relu_softmax(R::unwrap(x, "relu_softmax")?).await?.into()))
+    }
+
+    /// Max pooling over images stored one per row.
+    pub async fn max_pool(&mut self, x: &AnyShares, pool: Pool2d) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.max_pool(R::unwrap(x, "max_pool")?, pool).await?.into()))
+    }
+
+    /// Runs any circuit with the peer: P0 garbles, P1 evaluates.
+    pub async fn run_circuit(
+        &mut self,
+        circuit: &Circuit,
+        owners: &[Role],
+        inputs: &[bool],
+        reveal: Reveal,
+    ) -> Result<Vec<bool>, Error> {
+        on_ring!(self, p, _R => p.run_circuit(circuit, owners, inputs, reveal).await)
+    }
+
+    /// XOR-shared bits to arithmetic shares of 0 or 1 (integers, not fixed point).
+    pub async fn bits_to_arithmetic(&mut self, bits: &[bool]) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.bits_to_arithmetic(bits).await?.into()))
+    }
+
+    // ----- machine learning -----
+
+    /// Linear or logistic regression by SGD on shares; returns the weights, bias last.
+    pub async fn train_glm(
+        &mut self,
+        x: &AnyShares,
+        y: &AnyShares,
+        model: GlmModel,
+        params: &SgdParams,
+        on_epoch: impl FnMut(usize),
+    ) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.train_glm(R::unwrap(x, "train_glm")?, R::unwrap(y, "train_glm")?, model, params, on_epoch).await?.into()))
+    }
+
+    /// A multilayer perceptron trained from public initial weights; one matrix per layer.
+    pub async fn train_mlp(
+        &mut self,
+        x: &AnyShares,
+        y: &AnyShares,
+        init: &Mlp,
+        params: &MlpParams,
+        on_epoch: impl FnMut(usize),
+    ) -> Result<Vec<AnyShares>, Error> {
+        on_ring!(self, p, R => {
+            let w = p.train_mlp(R::unwrap(x, "train_mlp")?, R::unwrap(y, "train_mlp")?, init, params, on_epoch).await?;
+            Ok(w.into_iter().map(AnyShares::from).collect())
+        })
+    }
+
+    /// MiniONN inference: this party's share of the network's output.
+    pub async fn forward(
+        &mut self,
+        net: &Network,
+        model_owner: Role,
+        weights: Option<&[Vec<f64>]>,
+        input: Option<&[f64]>,
+        rows: usize,
+    ) -> Result<AnyShares, Error> {
+        on_ring!(self, p, R => Ok(p.forward(net, model_owner, weights, input, rows).await?.into()))
+    }
+
+    /// MiniONN classification: the client gets `Some(classes)`.
+    pub async fn classify(
+        &mut self,
+        net: &Network,
+        model_owner: Role,
+        weights: Option<&[Vec<f64>]>,
+        input: Option<&[f64]>,
+        rows: usize,
+    ) -> Result<Option<Vec<usize>>, Error> {
+        on_ring!(self, p, _R => p.classify(net, model_owner, weights, input, rows).await)
+    }
+}
+
+/// Local elementwise operations on shares of one ring (the dispatch of [`Session::add`]).
+trait LocalOps {
+    fn add(&self, y: &AnyShares) -> Result<AnyShares, Error>;
+    fn sub(&self, y: &AnyShares) -> Result<AnyShares, Error>;
+}
+
+impl LocalOps for AnyShares {
+    fn add(&self, y: &AnyShares) -> Result<AnyShares, Error> {
+        match (self, y) {
+            (AnyShares::R32(a), AnyShares::R32(b)) => Ok(a.add(b)?.into()),
+            (AnyShares::R64(a), AnyShares::R64(b)) => Ok(a.add(b)?.into()),
+            (AnyShares::R128(a), AnyShares::R128(b)) => Ok(a.add(b)?.into()),
+            _ => Err(Error::new(
+                "add",
+                ErrorKind::RingMismatch {
+                    expected: self.ring_bits(),
+                    got: y.ring_bits(),
+                },
+            )),
+        }
+    }
+    fn sub(&self, y: &AnyShares) -> Result<AnyShares, Error> {
+        match (self, y) {
+            (AnyShares::R32(a), AnyShares::R32(b)) => Ok(a.sub(b)?.into()),
+            (AnyShares::R64(a), AnyShares::R64(b)) => Ok(a.sub(b)?.into()),
+            (AnyShares::R128(a), AnyShares::R128(b)) => Ok(a.sub(b)?.into()),
+            _ => Err(Error::new(
+                "sub",
+                ErrorKind::RingMismatch {
+                    expected: self.ring_bits(),
+                    got: y.ring_bits(),
+                },
+            )),
+        }
+    }
+}
