@@ -225,7 +225,7 @@ impl AnyShares {
             .ok_or(Error::dimension(op, usize::MAX, rows))?;
         let per = if ring_bits == 128 { 2 } else { 1 };
         if n.checked_mul(per) != Some(words.len()) {
-            return Err(Error::dimension(op, n * per, words.len()));
+            return Err(Error::dimension(op, n.saturating_mul(per), words.len()));
         }
         Ok(match ring_bits {
             32 => {

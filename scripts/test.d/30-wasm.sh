@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The WASM suite (issue 6): builds the npm package (wasm/build.sh: size-optimized wasm, then
 # wasm-bindgen for --target web and --target nodejs, and the .wasm size raw and gzipped), runs
-# the Node tests (two parties over MessageChannels, and in two worker threads: products, matrix products, ReLU and the rest
-# of the non-linear layer, data owners, Bristol circuits, bad input and failing transports,
-# each against plaintext) and the browser example in headless Chromium (a data-owner page and
-# two parties in Web Workers; results read from the DOM and compared with plaintext;
-# screenshots in target/wasm-browser/).
+# the Node tests (two parties over MessageChannels, and in two worker threads, with a dealer or
+# with OT over the one peer connection: products, matrix products, ReLU and the rest of the
+# non-linear layer, data owners, Bristol circuits, bad input and failing transports — an
+# argument error leaves a party usable, a failure after communicating poisons it — each against
+# plaintext) and the browser example in headless Chromium (a data-owner page and two parties in
+# Web Workers; results read from the DOM and compared with plaintext; screenshots in
+# target/wasm-browser/). Honours CARGO_TARGET_DIR (wasm/build.sh finds the .wasm there).
 # Installs what it needs, idempotently: the wasm32 target, wasm-bindgen-cli 0.2.130 (the
 # crate's pinned version), node/npm and chromium via apt if missing, and playwright-core into
 # wasm/node_modules (gitignored).

@@ -4,9 +4,9 @@ use crate::transport::JsTransport;
 use fixshare::{Error, ErrorKind};
 use wasm_bindgen::JsError;
 
-/// The core's error `e`, with the reasons any of `transports` recorded (a rejected Promise, a
-/// short `recv`) appended.
-pub(crate) fn core_error(e: &Error, transports: &[&JsTransport]) -> JsError {
+/// The core's message for `e`, with the reasons any of `transports` recorded (a rejected
+/// Promise, a short `recv`) appended for a transport failure. Every recorded reason is consumed.
+pub(crate) fn message(e: &Error, transports: &[&JsTransport]) -> String {
     let mut msg = e.to_string();
     let io = matches!(e.kind(), ErrorKind::Transport(_) | ErrorKind::Closed);
     for t in transports {
@@ -16,7 +16,12 @@ pub(crate) fn core_error(e: &Error, transports: &[&JsTransport]) -> JsError {
             msg.push_str(&format!(" ({} transport: {note})", t.name()));
         }
     }
-    JsError::new(&msg)
+    msg
+}
+
+/// [`message`] as a JS error.
+pub(crate) fn core_error(e: &Error, transports: &[&JsTransport]) -> JsError {
+    JsError::new(&message(e, transports))
 }
 
 /// A JS error for `op` with `why`.

@@ -4,7 +4,8 @@
 //! browsers, Web Workers and Node, with an async API (every communicating method returns a
 //! Promise) over JS transports.
 //!
-//! - [`party::Party`]: a computing party (`withDealer` or `withOt`), with [`party::Shares`];
+//! - [`party::Party`]: a computing party (`withDealer`, or `withOt` over the one peer
+//!   connection), with [`party::Shares`];
 //!   products, matrix products, truncation, ReLU, sigmoids, max/argmax, max pooling, and
 //!   [`circuit::Circuit`]s run by garbling.
 //! - [`dealer::Dealer`]: the third party supplying correlated randomness.
@@ -12,9 +13,11 @@
 //! - [`port::MessagePortTransport`]: a transport over a `MessagePort`.
 //!
 //! A transport is any JS object with `send(bytes: Uint8Array)` and `recv(n: number)` returning
-//! Promises (see [`transport`]). Errors are rejected Promises (or thrown `Error`s for the
-//! synchronous methods) carrying the core's message; nothing panics on bad input. Seeds come from
-//! `crypto.getRandomValues`.
+//! Promises (see [`transport`]). One transport joins the two parties: the online phase, the OT
+//! offline phase and garbled circuits share it. Errors are rejected Promises (or thrown `Error`s
+//! for the synchronous methods) carrying the core's message; nothing panics on bad input. A
+//! party's state (usable after a rejected argument, poisoned after a failure that followed
+//! communication, closed) is the core's. Seeds come from `crypto.getRandomValues`.
 //!
 //! ## Security
 //! Semi-honest security; the two parties must not collude, nor the dealer with either of them.
@@ -56,12 +59,15 @@ export interface PartyOptions {
   maxFrame?: number;
 }
 
-/** Traffic of a party so far. */
+/** Traffic of a party so far (frame headers included). */
 export interface PartyStats {
+  /** Online phase with the peer: inputs, openings, products, garbled circuits. */
   bytesSent: number;
   bytesReceived: number;
   framesSent: number;
+  /** Times this party waited for the peer after sending, in the online phase. */
   rounds: number;
+  /** Offline phase: with the dealer, or OT with the peer (over the peer transport). */
   offlineBytesSent: number;
   offlineBytesReceived: number;
 }

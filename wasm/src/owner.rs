@@ -7,36 +7,37 @@ use crate::error::{core_error, invalid};
 use crate::transport::JsTransport;
 use fixshare::data_owner::{receive_shares, send_output};
 use fixshare::transport::DEFAULT_MAX_FRAME;
-use fixshare::{Channel, Error, Role};
+use fixshare::{Error, Link, Role};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
-/// The state of a connection used by one operation at a time.
-enum Link<T> {
+/// The state of a connection used by one operation at a time (data owners have no core session
+/// state machine: this is the binding's own).
+enum Slot<T> {
     Ready(T),
     Busy,
     Failed(String),
     Closed,
 }
 
-impl<T> Link<T> {
-    fn take(cell: &RefCell<Link<T>>, op: &str, what: &str) -> Result<T, JsError> {
+impl<T> Slot<T> {
+    fn take(cell: &RefCell<Slot<T>>, op: &str, what: &str) -> Result<T, JsError> {
         let mut slot = cell.borrow_mut();
-        match std::mem::replace(&mut *slot, Link::Busy) {
-            Link::Ready(t) => Ok(t),
-            Link::Busy => Err(invalid(
+        match std::mem::replace(&mut *slot, Slot::Busy) {
+            Slot::Ready(t) => Ok(t),
+            Slot::Busy => Err(invalid(
                 op,
                 &format!(
                     "the {what} is busy with another operation (await each call before the next)"
                 ),
             )),
-            Link::Failed(why) => {
+            Slot::Failed(why) => {
                 let e = invalid(op, &format!("the {what} failed earlier ({why})"));
-                *slot = Link::Failed(why);
+                *slot = Slot::Failed(why);
                 Err(e)
             }
-            Link::Closed => {
-                *slot = Link::Closed;
+            Slot::Closed => {
+                *slot = Slot::Closed;
                 Err(invalid(op, &format!("the {what} is closed")))
             }
         }
@@ -44,19 +45,19 @@ impl<T> Link<T> {
 
     /// Puts `t` back, or records the failure and converts it.
     fn settle<V>(
-        cell: &RefCell<Link<T>>,
+        cell: &RefCell<Slot<T>>,
         t: T,
         r: Result<V, Error>,
         transports: &[&JsTransport],
     ) -> Result<V, JsError> {
         match r {
             Ok(v) => {
-                *cell.borrow_mut() = Link::Ready(t);
+                *cell.borrow_mut() = Slot::Ready(t);
                 Ok(v)
             }
             Err(e) => {
                 let js = core_error(&e, transports);
-                *cell.borrow_mut() = Link::Failed(e.to_string());
+                *cell.borrow_mut() = Slot::Failed(e.to_string());
                 Err(js)
             }
         }
@@ -68,23 +69,23 @@ impl<T> Link<T> {
 #[wasm_bindgen]
 pub struct OwnerLink {
     transport: JsTransport,
-    chan: RefCell<Link<Channel<JsTransport>>>,
+    link: RefCell<Slot<Link<JsTransport>>>,
 }
 
 impl OwnerLink {
     pub(crate) async fn receive(&self, role: Role, n: usize) -> Result<Vec<u64>, JsError> {
         let op = "receiveOwnerInput";
-        let mut chan = Link::take(&self.chan, op, "owner link")?;
+        let mut link = Slot::take(&self.link, op, "owner link")?;
         let mut v = vec![0u64; n];
-        let r = receive_shares(role, &mut chan, &mut v).await;
-        Link::settle(&self.chan, chan, r, &[&self.transport])?;
+        let r = receive_shares(role, &mut link, &mut v).await;
+        Slot::settle(&self.link, link, r, &[&self.transport])?;
         Ok(v)
     }
 
     pub(crate) async fn send(&self, shares: &[u64]) -> Result<(), JsError> {
-        let mut chan = Link::take(&self.chan, "sendOwnerOutput", "owner link")?;
-        let r = send_output(&mut chan, shares).await;
-        Link::settle(&self.chan, chan, r, &[&self.transport])
+        let mut link = Slot::take(&self.link, "sendOwnerOutput", "owner link")?;
+        let r = send_output(&mut link, shares).await;
+        Slot::settle(&self.link, link, r, &[&self.transport])
     }
 }
 
@@ -100,16 +101,16 @@ impl OwnerLink {
         let t = JsTransport::new("data owner", transport).map_err(|e| invalid("OwnerLink", &e))?;
         let max = max_frame.map_or(DEFAULT_MAX_FRAME, |m| m as usize);
         Ok(OwnerLink {
-            chan: RefCell::new(Link::Ready(Channel::with_max_frame(t.clone(), max))),
+            link: RefCell::new(Slot::Ready(Link::with_max_frame(t.clone(), max))),
             transport: t,
         })
     }
 
     /// Closes the link (calls the transport's `close()`).
     pub async fn close(&self) {
-        let prev = std::mem::replace(&mut *self.chan.borrow_mut(), Link::Closed);
-        if let Link::Busy = prev {
-            *self.chan.borrow_mut() = Link::Busy;
+        let prev = std::mem::replace(&mut *self.link.borrow_mut(), Slot::Closed);
+        if let Slot::Busy = prev {
+            *self.link.borrow_mut() = Slot::Busy;
             return;
         }
         self.transport.close().await;
@@ -118,8 +119,8 @@ impl OwnerLink {
 
 struct OwnerState {
     owner: fixshare::DataOwner,
-    s0: Channel<JsTransport>,
-    s1: Channel<JsTransport>,
+    s0: Link<JsTransport>,
+    s1: Link<JsTransport>,
 }
 
 /// A data owner: secret-shares its numbers to the two servers and reconstructs the results
@@ -130,7 +131,7 @@ struct OwnerState {
 pub struct DataOwner {
     t0: JsTransport,
     t1: JsTransport,
-    state: RefCell<Link<Box<OwnerState>>>,
+    state: RefCell<Slot<Box<OwnerState>>>,
 }
 
 #[wasm_bindgen]
@@ -152,10 +153,10 @@ impl DataOwner {
         let t1 = JsTransport::new("server 1", server1).map_err(|e| invalid(op, &e))?;
         let seed = fresh_seed().map_err(|e| invalid(op, &e))?;
         Ok(DataOwner {
-            state: RefCell::new(Link::Ready(Box::new(OwnerState {
+            state: RefCell::new(Slot::Ready(Box::new(OwnerState {
                 owner: fixshare::DataOwner::new(seed, fixed),
-                s0: Channel::new(t0.clone()),
-                s1: Channel::new(t1.clone()),
+                s0: Link::new(t0.clone()),
+                s1: Link::new(t1.clone()),
             }))),
             t0,
             t1,
@@ -170,32 +171,32 @@ impl DataOwner {
         #[wasm_bindgen(unchecked_param_type = "Float64Array | number[]")] values: JsValue,
     ) -> Result<(), JsError> {
         let v = f64s("share", "values", &values)?;
-        let mut st = Link::take(&self.state, "share", "data owner")?;
+        let mut st = Slot::take(&self.state, "share", "data owner")?;
         let s = &mut *st;
         let r = s.owner.share::<u64, _, _>(&v, &mut s.s0, &mut s.s1).await;
-        Link::settle(&self.state, st, r, &[&self.t0, &self.t1])
+        Slot::settle(&self.state, st, r, &[&self.t0, &self.t1])
     }
 
     /// Receives both servers' shares of `n` results (`Party.sendOwnerOutput`) and reconstructs
     /// them.
     pub async fn reconstruct(&self, n: u32) -> Result<Vec<f64>, JsError> {
         convert::elements("reconstruct", n.into(), 1)?;
-        let mut st = Link::take(&self.state, "reconstruct", "data owner")?;
+        let mut st = Slot::take(&self.state, "reconstruct", "data owner")?;
         let s = &mut *st;
         let mut out = vec![0.0; n as usize];
         let r = s
             .owner
             .reconstruct::<u64, _, _>(&mut s.s0, &mut s.s1, &mut out)
             .await;
-        Link::settle(&self.state, st, r, &[&self.t0, &self.t1])?;
+        Slot::settle(&self.state, st, r, &[&self.t0, &self.t1])?;
         Ok(out)
     }
 
     /// Closes both connections (calls the transports' `close()`).
     pub async fn close(&self) {
-        let prev = std::mem::replace(&mut *self.state.borrow_mut(), Link::Closed);
-        if let Link::Busy = prev {
-            *self.state.borrow_mut() = Link::Busy;
+        let prev = std::mem::replace(&mut *self.state.borrow_mut(), Slot::Closed);
+        if let Slot::Busy = prev {
+            *self.state.borrow_mut() = Slot::Busy;
             return;
         }
         self.t0.close().await;

@@ -1,40 +1,30 @@
 //! [`Party`]: one of the two computing parties, with [`Shares`] and the correlation sources.
+//!
+//! The party's life (ready, poisoned after a failure that happened after communicating, closed)
+//! is the core's state machine ([`fixshare::State`]); this module only keeps the core party out
+//! of its cell while an operation runs, so that a second call made before the first settles
+//! rejects with the core's `Busy` error instead of reaching it twice.
 
 use crate::circuit::Circuit;
 use crate::convert::{self, f64s};
 use crate::entropy::fresh_seed;
-use crate::error::{core_error, invalid};
+use crate::error::{core_error, invalid, message};
 use crate::owner::OwnerLink;
-use crate::transport::JsTransport;
+use crate::transport::{JsTransport, method};
 use fixshare::gc::Reveal;
 use fixshare::nonlinear::Pool2d;
-use fixshare::{DealerClient, Error, OfflineSource, OtCorrelations, Role};
+use fixshare::{
+    DealerClient, Error, ErrorKind, Link, OfflineSource, OtCorrelations, Role, State, Sub,
+};
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::ops::{Deref, DerefMut};
 use wasm_bindgen::prelude::*;
 
-/// Where a party's correlated randomness comes from: the [`crate::dealer::Dealer`], or oblivious
-/// transfer with the peer over a connection of its own.
+/// Where a party's correlated randomness comes from: the [`crate::dealer::Dealer`] over a
+/// connection of its own, or oblivious transfer with the peer over the peer connection.
 pub(crate) type Source = OfflineSource<JsTransport>;
 
 type CoreParty = fixshare::Party<JsTransport, Source>;
-
-/// A running session: the core party and the JS transports it uses.
-struct Session {
-    party: CoreParty,
-    peer: JsTransport,
-    offline: JsTransport,
-}
-
-/// What a party's state is between operations.
-enum Slot {
-    Ready(Box<Session>),
-    /// An operation has the session.
-    Busy,
-    /// An operation failed: the two parties are out of step.
-    Failed(String),
-    Closed,
-}
 
 /// This party's share of a secret `rows x cols` matrix (row-major) in Z_2^64.
 ///
@@ -96,84 +86,151 @@ impl Shares {
 /// One of the two computing parties of a session.
 ///
 /// Both parties call the same methods in the same order with operands of the same shapes; each
-/// communicating method returns a Promise, and one operation must settle before the next starts.
-/// After any failure the session is poisoned: later calls reject, since the parties are out of
-/// step.
+/// communicating method returns a Promise, and one operation must settle before the next starts
+/// (a call made earlier rejects, and the pending one goes on). A call rejected for a bad argument
+/// before anything was sent (a shape, a size, a shift) leaves the party usable; a failure after
+/// communicating poisons it: later calls reject, since the parties are out of step.
 #[wasm_bindgen]
 pub struct Party {
     role: Role,
-    slot: Rc<RefCell<Slot>>,
-    /// The transports, to close them whatever state the session is in.
-    transports: [JsTransport; 2],
+    /// The core party; `None` while an operation has it.
+    core: RefCell<Option<Box<CoreParty>>>,
+    /// The transports the party uses (the peer's, and the dealer's if any), to close them and to
+    /// name them in errors.
+    transports: Vec<JsTransport>,
 }
 
 /// The error of a failed operation, or `Ok`.
 type Res<V> = Result<V, JsError>;
 
-impl Party {
-    fn take(&self, op: &str) -> Res<Box<Session>> {
-        let mut slot = self.slot.borrow_mut();
-        match std::mem::replace(&mut *slot, Slot::Busy) {
-            Slot::Ready(s) => Ok(s),
-            Slot::Busy => Err(invalid(
-                op,
-                "the party is busy with another operation (await each call before the next)",
-            )),
-            Slot::Failed(why) => {
-                let e = invalid(
-                    op,
-                    &format!("the session failed earlier and is poisoned ({why})"),
-                );
-                *slot = Slot::Failed(why);
-                Err(e)
-            }
-            Slot::Closed => {
-                *slot = Slot::Closed;
-                Err(invalid(op, "the party is closed"))
-            }
-        }
-    }
+/// The core party lent to one operation; it goes back into its cell when the lease ends, in
+/// whatever state the core left it (an operation abandoned half-way leaves it `Busy`).
+struct Lease<'a> {
+    cell: &'a RefCell<Option<Box<CoreParty>>>,
+    party: Option<Box<CoreParty>>,
+}
 
-    /// Pushes out what the operation sent, puts the session back (or poisons it) and converts
-    /// the error.
-    async fn finish<V>(&self, op: &'static str, s: Box<Session>, r: Result<V, Error>) -> Res<V> {
-        let r = match r {
-            Ok(v) => s
-                .peer
-                .push()
-                .await
-                .map(|()| v)
-                .map_err(|e| Error::new(op, e.into())),
-            Err(e) => Err(e),
-        };
-        match r {
-            Ok(v) => {
-                *self.slot.borrow_mut() = Slot::Ready(s);
-                Ok(v)
-            }
-            Err(e) => {
-                let js = core_error(&e, &[&s.peer, &s.offline]);
-                *self.slot.borrow_mut() = Slot::Failed(e.to_string());
-                Err(js)
-            }
-        }
+impl Deref for Lease<'_> {
+    type Target = CoreParty;
+    fn deref(&self) -> &CoreParty {
+        self.party
+            .as_deref()
+            .expect("a lease holds the party until dropped")
     }
+}
 
-    fn new_party(role: Role, s: Session) -> Party {
-        Party {
-            role,
-            transports: [s.peer.clone(), s.offline.clone()],
-            slot: Rc::new(RefCell::new(Slot::Ready(Box::new(s)))),
+impl DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut CoreParty {
+        self.party
+            .as_deref_mut()
+            .expect("a lease holds the party until dropped")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.party.take() {
+            *self.cell.borrow_mut() = Some(p);
         }
     }
 }
 
-/// Runs `$body` with the session `$s` taken, then [`Party::finish`].
-macro_rules! session_op {
-    ($self:ident, $op:literal, |$s:ident| $body:expr) => {{
-        let mut $s = $self.take($op)?;
-        let r = $body;
-        $self.finish($op, $s, r).await
+/// The core's error for a call made while another operation of the party is pending.
+fn busy(op: &'static str) -> Error {
+    Error::new(op, ErrorKind::Busy)
+}
+
+impl Party {
+    fn wrap(role: Role, party: CoreParty, transports: Vec<JsTransport>) -> Party {
+        Party {
+            role,
+            core: RefCell::new(Some(Box::new(party))),
+            transports,
+        }
+    }
+
+    /// Takes the core party for operation `op`, or fails with `Busy` if another one has it.
+    fn lease(&self, op: &'static str) -> Res<Lease<'_>> {
+        let party = self.core.borrow_mut().take();
+        match party {
+            Some(p) => Ok(Lease {
+                cell: &self.core,
+                party: Some(p),
+            }),
+            None => Err(self.error(None, &busy(op))),
+        }
+    }
+
+    /// Runs `f` on the core party if no operation has it (for the synchronous methods).
+    fn with<V>(&self, op: &'static str, f: impl FnOnce(&CoreParty) -> Result<V, Error>) -> Res<V> {
+        let core = self.core.borrow();
+        let Some(p) = core.as_deref() else {
+            return Err(self.error(None, &busy(op)));
+        };
+        f(p).map_err(|e| self.error(Some(p), &e))
+    }
+
+    /// The JS error for the core's `e`: its message, with the transports' reasons for an I/O
+    /// failure, what poisoned the party, or a hint for a concurrent call.
+    fn error(&self, p: Option<&CoreParty>, e: &Error) -> JsError {
+        if let ErrorKind::Busy = e.kind() {
+            // The transports' reasons belong to the pending operation: leave them to it.
+            return JsError::new(&format!("{e} (await each call before the next)"));
+        }
+        let transports: Vec<&JsTransport> = self.transports.iter().collect();
+        let mut msg = message(e, &transports);
+        if let (ErrorKind::Poisoned, Some(cause)) = (e.kind(), p.and_then(|p| p.failure())) {
+            msg.push_str(&format!(" ({cause})"));
+        }
+        JsError::new(&msg)
+    }
+
+    /// Completes operation `op` whose core call returned `r`: on success pushes out what this
+    /// side still holds for the peer, as a guarded step of its own (a failure there poisons the
+    /// party like any failure after communicating), and converts the error.
+    async fn settle<V>(&self, p: &mut CoreParty, op: &'static str, r: Result<V, Error>) -> Res<V> {
+        let r = match r {
+            Ok(v) => p
+                .run(op, async |c| c.peer(Sub::Online)?.flush(op).await)
+                .await
+                .map(|()| v),
+            Err(e) => Err(e),
+        };
+        r.map_err(|e| self.error(Some(p), &e))
+    }
+
+    /// The role, the session settings and the peer transport from the JS arguments of a
+    /// constructor.
+    fn start(
+        op: &'static str,
+        role: u32,
+        peer: JsValue,
+        options: Option<js_sys::Object>,
+    ) -> Res<(Role, fixshare::Config, JsTransport)> {
+        let role = convert::role(op, role)?;
+        let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
+        if method(&options, "send").is_some() && method(&options, "recv").is_some() {
+            return Err(invalid(
+                op,
+                "options is a transport: the OT offline phase runs over the peer transport, \
+                 call withOt(role, peer, options) without a second transport",
+            ));
+        }
+        let config = convert::config(op, &options)?;
+        let peer = JsTransport::new("peer", peer).map_err(|e| invalid(op, &e))?;
+        Ok((role, config, peer))
+    }
+}
+
+/// Runs operation `$op` with the core party `$p` leased, then [`Party::settle`].
+macro_rules! op {
+    ($self:ident, $op:literal, |$p:ident| $call:expr) => {{
+        let mut lease = $self.lease($op)?;
+        let r = {
+            let $p = &mut *lease;
+            $call.await
+        };
+        $self.settle(&mut lease, $op, r).await
     }};
 }
 
@@ -193,66 +250,41 @@ impl Party {
         >,
     ) -> Res<Party> {
         let op = "Party.withDealer";
-        let role = convert::role(op, role)?;
-        let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
-        let config = convert::config(op, &options)?;
-        let peer = JsTransport::new("peer", peer).map_err(|e| invalid(op, &e))?;
-        let offline = JsTransport::new("dealer", dealer).map_err(|e| invalid(op, &e))?;
+        let (role, config, peer) = Party::start(op, role, peer, options)?;
+        let dealer = JsTransport::new("dealer", dealer).map_err(|e| invalid(op, &e))?;
         let seed = fresh_seed().map_err(|e| invalid(op, &e))?;
-        let client = DealerClient::connect(role, offline.clone())
+        let client = DealerClient::connect(role, dealer.clone())
             .await
-            .map_err(|e| core_error(&e, &[&offline]))?;
-        Ok(Party::new_party(
-            role,
-            Session {
-                party: CoreParty::new(role, peer.clone(), Source::Dealer(client), seed, config),
-                peer,
-                offline,
-            },
-        ))
+            .map_err(|e| core_error(&e, &[&dealer]))?;
+        let party = CoreParty::new(role, peer.clone(), Source::Dealer(client), seed, config);
+        Ok(Party::wrap(role, party, vec![peer, dealer]))
     }
 
     /// Connects as party `role` (0 or 1) to the peer over `peer`, generating correlated
-    /// randomness with the peer by oblivious transfer over `ot`, a second connection to the
-    /// peer reserved for it (no third party). The setup runs 256 base OTs with the peer.
+    /// randomness with the peer by oblivious transfer (no third party). The OT offline phase runs
+    /// over `peer` too, on a sub-channel of its own; the setup runs 256 base OTs with the peer.
+    /// `options` as for `withDealer`.
     #[wasm_bindgen(js_name = withOt)]
     pub async fn with_ot(
         role: u32,
         #[wasm_bindgen(unchecked_param_type = "Transport")] peer: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Transport")] ot: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "PartyOptions")] options: Option<
             js_sys::Object,
         >,
     ) -> Res<Party> {
         let op = "Party.withOt";
-        let role = convert::role(op, role)?;
-        let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
-        let config = convert::config(op, &options)?;
-        let peer = JsTransport::new("peer", peer).map_err(|e| invalid(op, &e))?;
-        let offline = JsTransport::new("ot", ot).map_err(|e| invalid(op, &e))?;
+        let (role, config, peer) = Party::start(op, role, peer, options)?;
         let seed = fresh_seed().map_err(|e| invalid(op, &e))?;
         let ot_seed = fresh_seed().map_err(|e| invalid(op, &e))?;
-        let source = OtCorrelations::setup(role, offline.clone(), ot_seed)
-            .await
-            .map_err(|e| core_error(&e, &[&offline]))?;
-        offline
-            .push()
-            .await
-            .map_err(|e| core_error(&Error::new(op, e.into()), &[&offline]))?;
-        Ok(Party::new_party(
-            role,
-            Session {
-                party: CoreParty::new(
-                    role,
-                    peer.clone(),
-                    Source::Ot(Box::new(source)),
-                    seed,
-                    config,
-                ),
-                peer,
-                offline,
-            },
-        ))
+        let mut link = Link::with_max_frame(peer.clone(), config.max_frame);
+        let setup = async {
+            let ot = OtCorrelations::setup(role, &mut link, ot_seed).await?;
+            link.channel(Sub::Offline).flush(op).await?;
+            Ok::<_, Error>(ot)
+        };
+        let ot = setup.await.map_err(|e| core_error(&e, &[&peer]))?;
+        let party = CoreParty::on_link(role, link, Source::Ot(Box::new(ot)), seed, config);
+        Ok(Party::wrap(role, party, vec![peer]))
     }
 
     /// This party's role: 0 or 1.
@@ -261,27 +293,24 @@ impl Party {
         self.role.index() as u32
     }
 
-    /// Traffic so far: `{ bytesSent, bytesReceived, framesSent, rounds }` with the peer, and
-    /// `offlineBytesSent`, `offlineBytesReceived` with the dealer or on the OT connection.
+    /// Traffic so far: `{ bytesSent, bytesReceived, framesSent, rounds }` of the online phase with
+    /// the peer (inputs, openings, products, garbled circuits), and `offlineBytesSent`,
+    /// `offlineBytesReceived` of the offline phase (with the dealer, or OT with the peer). Readable
+    /// between operations, also after a failure or `close()`.
     #[wasm_bindgen(unchecked_return_type = "PartyStats")]
     pub fn stats(&self) -> Res<js_sys::Object> {
-        let slot = self.slot.borrow();
-        let Slot::Ready(s) = &*slot else {
-            return Err(invalid(
-                "stats",
-                "the party is busy, failed or closed; read stats between operations",
-            ));
-        };
-        let p = s.party.stats();
-        let o = s.party.correlations().stats();
-        Ok(convert::object(&[
-            ("bytesSent", p.bytes_sent as f64),
-            ("bytesReceived", p.bytes_received as f64),
-            ("framesSent", p.frames_sent as f64),
-            ("rounds", p.rounds as f64),
-            ("offlineBytesSent", o.bytes_sent as f64),
-            ("offlineBytesReceived", o.bytes_received as f64),
-        ]))
+        self.with("stats", |p| {
+            let on = p.online_stats();
+            let off = p.offline_stats();
+            Ok(convert::object(&[
+                ("bytesSent", on.bytes_sent as f64),
+                ("bytesReceived", on.bytes_received as f64),
+                ("framesSent", on.frames_sent as f64),
+                ("rounds", on.rounds as f64),
+                ("offlineBytesSent", off.bytes_sent as f64),
+                ("offlineBytesReceived", off.bytes_received as f64),
+            ]))
+        })
     }
 
     /// Secret-shares this party's own `values` (a `rows x cols` matrix, row-major; a
@@ -295,10 +324,11 @@ impl Party {
     ) -> Res<Shares> {
         let v = f64s("shareInput", "values", &values)?;
         convert::check_len("shareInput", "values", v.len(), rows, cols)?;
-        session_op!(self, "share_input", |s| s
-            .party
-            .share_input(&v, rows as usize, cols as usize)
-            .await)
+        op!(self, "share_input", |p| p.share_input(
+            &v,
+            rows as usize,
+            cols as usize
+        ))
         .map(Shares)
     }
 
@@ -306,157 +336,143 @@ impl Party {
     #[wasm_bindgen(js_name = receiveInput)]
     pub async fn receive_input(&self, rows: u32, cols: u32) -> Res<Shares> {
         convert::elements("receiveInput", rows.into(), cols.into())?;
-        session_op!(self, "receive_input", |s| s
-            .party
-            .receive_input(rows as usize, cols as usize)
-            .await)
+        op!(self, "receive_input", |p| p
+            .receive_input(rows as usize, cols as usize))
         .map(Shares)
     }
 
     /// Opens `x` to both parties and decodes it as fixed-point numbers (one round).
     pub async fn reveal(&self, x: &Shares) -> Res<Vec<f64>> {
-        session_op!(self, "reveal", |s| s.party.reveal(&x.0).await)
+        op!(self, "reveal", |p| p.reveal(&x.0))
     }
 
     /// Opens `x` to both parties as raw ring elements.
     pub async fn open(&self, x: &Shares) -> Res<Vec<u64>> {
-        session_op!(self, "open", |s| s.party.open(&x.0).await)
+        op!(self, "open", |p| p.open(&x.0))
     }
 
     /// Opens `x` to party `to` only: it gets the values, the other party `undefined`.
     #[wasm_bindgen(js_name = revealTo)]
     pub async fn reveal_to(&self, x: &Shares, to: u32) -> Res<Option<Vec<f64>>> {
         let to = convert::role("revealTo", to)?;
-        session_op!(self, "reveal_to", |s| s.party.reveal_to(&x.0, to).await)
+        op!(self, "reveal_to", |p| p.reveal_to(&x.0, to))
     }
 
     /// `x + y` (local).
     pub fn add(&self, x: &Shares, y: &Shares) -> Res<Shares> {
-        local("add", x, y, u64::wrapping_add)
+        x.0.add(&y.0)
+            .map(Shares)
+            .map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// `x - y` (local).
     pub fn sub(&self, x: &Shares, y: &Shares) -> Res<Shares> {
-        local("sub", x, y, u64::wrapping_sub)
+        x.0.sub(&y.0)
+            .map(Shares)
+            .map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// `-x` (local).
     pub fn neg(&self, x: &Shares) -> Shares {
-        Shares(
-            fixshare::Shares::matrix(
-                x.0.rows(),
-                x.0.cols(),
-                x.0.as_slice().iter().map(|v| v.wrapping_neg()).collect(),
-            )
-            .unwrap_or_else(|_| fixshare::Shares::zeros(0, 0)),
-        )
+        Shares(x.0.neg())
     }
 
     /// `x + c` for a public fixed-point constant `c` (local).
     #[wasm_bindgen(js_name = addPublic)]
     pub fn add_public(&self, x: &Shares, c: f64) -> Res<Shares> {
-        self.with_ready("addPublic", |p| p.add_public(&x.0, c))
+        self.with("add_public", |p| p.add_public(&x.0, c))
             .map(Shares)
     }
 
     /// `x * c` for a public integer `c` (local, exact).
     #[wasm_bindgen(js_name = mulPublicInteger)]
-    pub fn mul_public_integer(&self, x: &Shares, c: i32) -> Res<Shares> {
-        self.with_ready("mulPublicInteger", |p| {
-            Ok(p.mul_public_integer(&x.0, c as i64))
-        })
-        .map(Shares)
+    pub fn mul_public_integer(&self, x: &Shares, c: i32) -> Shares {
+        Shares(x.0.mul_integer(c.into()))
     }
 
     /// `x * c` for a public fixed-point constant `c`, truncated.
     #[wasm_bindgen(js_name = mulPublic)]
     pub async fn mul_public(&self, x: &Shares, c: f64) -> Res<Shares> {
-        session_op!(self, "mul_public", |s| s.party.mul_public(&x.0, c).await).map(Shares)
+        op!(self, "mul_public", |p| p.mul_public(&x.0, c)).map(Shares)
     }
 
     /// The fixed-point elementwise product `x * y` (Beaver triples, one round).
     pub async fn mul(&self, x: &Shares, y: &Shares) -> Res<Shares> {
-        session_op!(self, "mul", |s| s.party.mul(&x.0, &y.0).await).map(Shares)
+        op!(self, "mul", |p| p.mul(&x.0, &y.0)).map(Shares)
     }
 
     /// The fixed-point square `x * x`.
     pub async fn square(&self, x: &Shares) -> Res<Shares> {
-        session_op!(self, "square", |s| s.party.square(&x.0).await).map(Shares)
+        op!(self, "square", |p| p.square(&x.0)).map(Shares)
     }
 
     /// The fixed-point matrix product of `x` (m x k) and `y` (k x n), one round.
     pub async fn matmul(&self, x: &Shares, y: &Shares) -> Res<Shares> {
         convert::elements("matmul", x.0.rows() as u64, y.0.cols() as u64)?;
-        session_op!(self, "matmul", |s| s.party.matmul(&x.0, &y.0).await).map(Shares)
+        op!(self, "matmul", |p| p.matmul(&x.0, &y.0)).map(Shares)
     }
 
     /// The fixed-point dot product of two vectors of equal length (a 1 x 1 result).
     pub async fn dot(&self, x: &Shares, y: &Shares) -> Res<Shares> {
-        session_op!(self, "dot", |s| s.party.dot(&x.0, &y.0).await).map(Shares)
+        op!(self, "dot", |p| p.dot(&x.0, &y.0)).map(Shares)
     }
 
     /// Divides by `2^bits` with the session's truncation method.
     pub async fn truncate(&self, x: &Shares, bits: u32) -> Res<Shares> {
-        session_op!(self, "truncate", |s| s.party.truncate(&x.0, bits).await).map(Shares)
+        op!(self, "truncate", |p| p.truncate(&x.0, bits)).map(Shares)
     }
 
     /// `max(x, 0)` elementwise (a garbled circuit per batch).
     pub async fn relu(&self, x: &Shares) -> Res<Shares> {
-        session_op!(self, "relu", |s| s.party.relu(&x.0).await).map(Shares)
+        op!(self, "relu", |p| p.relu(&x.0)).map(Shares)
     }
 
     /// `[relu(x), drelu(x)]`: ReLU and its derivative (1.0 where `x >= 0`, else 0.0) together.
     #[wasm_bindgen(js_name = reluWithDerivative, unchecked_return_type = "Promise<[Shares, Shares]>")]
     pub async fn relu_with_derivative(&self, x: &Shares) -> Res<js_sys::Array> {
-        let (r, d) = session_op!(self, "relu_with_derivative", |s| s
-            .party
-            .relu_with_derivative(&x.0)
-            .await)?;
+        let (r, d) = op!(self, "relu_with_derivative", |p| p
+            .relu_with_derivative(&x.0))?;
         Ok(pair(r, d))
     }
 
     /// 1.0 where `x >= 0`, else 0.0, elementwise.
     pub async fn drelu(&self, x: &Shares) -> Res<Shares> {
-        session_op!(self, "drelu", |s| s.party.drelu(&x.0).await).map(Shares)
+        op!(self, "drelu", |p| p.drelu(&x.0)).map(Shares)
     }
 
     /// 1.0 where `x < y`, else 0.0, elementwise.
     #[wasm_bindgen(js_name = lessThan)]
     pub async fn less_than(&self, x: &Shares, y: &Shares) -> Res<Shares> {
-        session_op!(self, "less_than", |s| s.party.less_than(&x.0, &y.0).await).map(Shares)
+        op!(self, "less_than", |p| p.less_than(&x.0, &y.0)).map(Shares)
     }
 
     /// SecureML's sigmoid: 0 below -1/2, `x + 1/2` between, 1 above 1/2.
     #[wasm_bindgen(js_name = sigmoidPiecewise)]
     pub async fn sigmoid_piecewise(&self, x: &Shares) -> Res<Shares> {
-        session_op!(self, "sigmoid_piecewise", |s| s
-            .party
-            .sigmoid_piecewise(&x.0)
-            .await)
-        .map(Shares)
+        op!(self, "sigmoid_piecewise", |p| p.sigmoid_piecewise(&x.0)).map(Shares)
     }
 
     /// The logistic sigmoid, piecewise-linear with many segments.
     pub async fn sigmoid(&self, x: &Shares) -> Res<Shares> {
-        session_op!(self, "sigmoid", |s| s.party.sigmoid(&x.0).await).map(Shares)
+        op!(self, "sigmoid", |p| p.sigmoid(&x.0)).map(Shares)
     }
 
     /// The maximum of each row (`rows x 1`).
     pub async fn max(&self, x: &Shares) -> Res<Shares> {
-        session_op!(self, "max", |s| s.party.max(&x.0).await).map(Shares)
+        op!(self, "max", |p| p.max(&x.0)).map(Shares)
     }
 
     /// `[max, index]` of each row; the index as a fixed-point integer (0.0, 1.0, ...).
     #[wasm_bindgen(unchecked_return_type = "Promise<[Shares, Shares]>")]
     pub async fn argmax(&self, x: &Shares) -> Res<js_sys::Array> {
-        let (m, i) = session_op!(self, "argmax", |s| s.party.argmax(&x.0).await)?;
+        let (m, i) = op!(self, "argmax", |p| p.argmax(&x.0))?;
         Ok(pair(m, i))
     }
 
     /// SecureML's softmax replacement per row: `relu(x_i) / sum_j relu(x_j)`.
     #[wasm_bindgen(js_name = reluSoftmax)]
     pub async fn relu_softmax(&self, x: &Shares) -> Res<Shares> {
-        session_op!(self, "relu_softmax", |s| s.party.relu_softmax(&x.0).await).map(Shares)
+        op!(self, "relu_softmax", |p| p.relu_softmax(&x.0)).map(Shares)
     }
 
     /// Max pooling of images stored one per row (channel-major), with a square window.
@@ -477,17 +493,13 @@ impl Party {
             window: window as usize,
             stride: stride as usize,
         };
-        session_op!(self, "max_pool", |s| s.party.max_pool(&x.0, pool).await).map(Shares)
+        op!(self, "max_pool", |p| p.max_pool(&x.0, pool)).map(Shares)
     }
 
     /// Divides by `2^bits` exactly (floor), inside a garbled circuit.
     #[wasm_bindgen(js_name = truncateExact)]
     pub async fn truncate_exact(&self, x: &Shares, bits: u32) -> Res<Shares> {
-        session_op!(self, "truncate_exact", |s| s
-            .party
-            .truncate_exact(&x.0, bits)
-            .await)
-        .map(Shares)
+        op!(self, "truncate_exact", |p| p.truncate_exact(&x.0, bits)).map(Shares)
     }
 
     /// XOR-shared bits (this party's shares, 0/1, e.g. from `runCircuit(.., "shared")`) as
@@ -495,11 +507,7 @@ impl Party {
     #[wasm_bindgen(js_name = bitsToArithmetic)]
     pub async fn bits_to_arithmetic(&self, bits: Vec<u8>) -> Res<Shares> {
         let b = convert::bits("bitsToArithmetic", "bits", &bits)?;
-        session_op!(self, "bits_to_arithmetic", |s| s
-            .party
-            .bits_to_arithmetic(&b)
-            .await)
-        .map(Shares)
+        op!(self, "bits_to_arithmetic", |p| p.bits_to_arithmetic(&b)).map(Shares)
     }
 
     /// Receives this party's shares of a `rows x cols` batch a data owner sends with
@@ -561,83 +569,30 @@ impl Party {
             .collect::<Res<Vec<Role>>>()?;
         let inputs = convert::bits(op, "inputs", &inputs)?;
         let circuit = circuit.inner();
-        let r = session_op!(self, "run_circuit", |s| s
-            .party
-            .run_circuit(&circuit, &owners, &inputs, reveal)
-            .await)?;
+        let r = op!(self, "run_circuit", |p| p
+            .run_circuit(&circuit, &owners, &inputs, reveal))?;
         Ok(r.into_iter().map(u8::from).collect())
     }
 
-    /// Ends the session: closes the peer and dealer/OT transports (calling their `close()`).
-    /// Rejects only while another operation is pending.
+    /// Ends the session: later calls reject, and the peer and dealer transports are closed
+    /// (their `close()` called; the peer's pending calls then end). Rejects only while another
+    /// operation is pending; closing again does nothing.
     pub async fn close(&self) -> Res<()> {
-        let prev = std::mem::replace(&mut *self.slot.borrow_mut(), Slot::Closed);
-        match prev {
-            Slot::Busy => {
-                *self.slot.borrow_mut() = Slot::Busy;
-                Err(invalid(
-                    "close",
-                    "the party is busy with another operation (await it first)",
-                ))
+        {
+            let mut p = self.lease("close")?;
+            if matches!(p.context_mut().state(), State::Closed) {
+                return Ok(());
             }
-            Slot::Closed => Ok(()),
-            Slot::Ready(s) => {
-                let _ = s.peer.push().await;
-                drop(s);
-                self.close_transports().await;
-                Ok(())
-            }
-            Slot::Failed(_) => {
-                self.close_transports().await;
-                Ok(())
-            }
+            p.context_mut().close();
         }
-    }
-}
-
-impl Party {
-    async fn close_transports(&self) {
         for t in &self.transports {
             t.close().await;
         }
-    }
-
-    /// Runs a local operation on the core party if the session is ready.
-    fn with_ready<V>(&self, op: &str, f: impl FnOnce(&CoreParty) -> Result<V, Error>) -> Res<V> {
-        let slot = self.slot.borrow();
-        match &*slot {
-            Slot::Ready(s) => f(&s.party).map_err(|e| JsError::new(&e.to_string())),
-            _ => Err(invalid(op, "the party is busy, failed or closed")),
-        }
+        Ok(())
     }
 }
 
 /// Two results as a JS array `[a, b]`.
 fn pair(a: fixshare::Shares<u64>, b: fixshare::Shares<u64>) -> js_sys::Array {
     js_sys::Array::of2(&Shares(a).into(), &Shares(b).into())
-}
-
-/// A local elementwise operation on two shares of the same shape.
-fn local(op: &str, x: &Shares, y: &Shares, f: impl Fn(u64, u64) -> u64) -> Res<Shares> {
-    if x.0.shape() != y.0.shape() {
-        return Err(invalid(
-            op,
-            &format!(
-                "the operands are {}x{} and {}x{}; they must have the same shape",
-                x.0.rows(),
-                x.0.cols(),
-                y.0.rows(),
-                y.0.cols()
-            ),
-        ));
-    }
-    let v =
-        x.0.as_slice()
-            .iter()
-            .zip(y.0.as_slice())
-            .map(|(&a, &b)| f(a, b))
-            .collect();
-    fixshare::Shares::matrix(x.0.rows(), x.0.cols(), v)
-        .map(Shares)
-        .map_err(|e| JsError::new(&e.to_string()))
 }

@@ -6,7 +6,13 @@ import { fx, session, pair, numbers, enc, mulRef, ulps, matmulRef } from './help
 
 for (const source of ['dealer', 'ot']) {
   test(`multiplication, matrix product, dot product (${source})`, async () => {
-    const s = await session({ source });
+    // Counts what party 0 hands its peer transport: with OT the offline phase travels there too.
+    let handed = 0;
+    const wrap = (role, t) =>
+      role === 0
+        ? { send: (b) => ((handed += b.length), t.send(b)), recv: (n) => t.recv(n), close: () => t.close() }
+        : t;
+    const s = await session({ source, wrap });
     const x = numbers(257, 100, 1); // party 0's input
     const y = numbers(257, 100, 2); // party 1's input
     const [r0, r1] = await Promise.all(
@@ -29,6 +35,9 @@ for (const source of ['dealer', 'ot']) {
     mref.forEach((e, i) => assert.ok(ulps(r0.m[i], e) <= 1, `matmul at ${i}: ${r0.m[i]}`));
     const dref = matmulRef(x, y, 1, 257, 1)[0];
     assert.ok(ulps(r0.d[0], dref) <= 1, `dot: ${r0.d[0]} vs ${Number(dref) / 65536}`);
+    const st = s.p0.stats();
+    assert.ok(st.bytesSent > 0 && st.rounds > 0 && st.offlineBytesReceived > 0 && st.offlineBytesSent > 0);
+    assert.equal(handed, st.bytesSent + (source === 'ot' ? st.offlineBytesSent : 0), 'bytes over the peer transport');
     await s.close();
   });
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
-import { fx, session, pair } from './helpers.mjs';
+import { fx, session, pair, enc, mulRef, ulps } from './helpers.mjs';
 
 /** Fails if `p` has not settled within `ms`; otherwise returns its outcome. */
 async function settles(p, ms = 5000) {
@@ -34,12 +34,15 @@ test('wrong array lengths and shapes', async () => {
   // The session is still usable: the checks ran before anything was sent.
   const [x0, x1] = await shared(s);
   const [y0, y1] = await Promise.all([s.p0.shareInput([1, 2], 2, 1), s.p1.receiveInput(2, 1)]);
-  assert.throws(() => s.p0.add(x0, y0), /add: the operands are 3x1 and 2x1/);
+  assert.throws(() => s.p0.add(x0, y0), /^Error: add: dimension mismatch: expected 3, got 2$/);
+  assert.throws(() => s.p0.sub(x0, y0), /^Error: sub: dimension mismatch: expected 3, got 2$/);
   assert.throws(() => x0.reshape(2, 2), /reshape: the shares has 3 values/);
   const r = await Promise.all([settles(s.p0.dot(x0, y0)), settles(s.p1.dot(x1, y1))]);
   for (const { err } of r) assert.match(err.message, /^dot: dimension mismatch: expected 3, got 2$/);
-  // A failed session stays failed: the parties may be out of step.
-  await assert.rejects(s.p0.mul(x0, x0), /mul: the session failed earlier and is poisoned \(dot: dimension mismatch/);
+  // Found before anything was sent: the parties are still in step.
+  const [d0, d1] = await Promise.all([s.p0.dot(x0, x0), s.p1.dot(x1, x1)]);
+  const [v0] = await Promise.all([s.p0.reveal(d0), s.p1.reveal(d1)]);
+  assert.ok(ulps(v0[0], enc(14)) <= 1, `x.x = ${v0[0]}`);
   await s.close();
 });
 
@@ -48,7 +51,10 @@ test('out-of-range values, bad options, bad roles, bad transports', async () => 
   await assert.rejects(fx.Party.withDealer(0, {}, {}), /the peer transport must be an object with send\(Uint8Array\) and recv\(n\) methods/);
   const [t0, t1] = pair();
   await assert.rejects(fx.Party.withDealer(0, t0, t1, { truncation: 'exact-ish' }), /option truncation must be "local", "pairs" or "exact"/);
-  await assert.rejects(fx.Party.withOt(0, t0, t1, { fracBits: 99 }), /Party.withOt: fixed_point: invalid argument: fractional bits must be at most 62/);
+  await assert.rejects(fx.Party.withOt(0, t0, { fracBits: 99 }), /Party.withOt: fixed_point: invalid argument: fractional bits must be at most 62/);
+  // The former withOt(role, peer, ot, options): the second transport is refused, not mistaken
+  // for the options.
+  await assert.rejects(fx.Party.withOt(0, t0, t1, { fracBits: 20 }), /Party.withOt: options is a transport: the OT offline phase runs over the peer transport/);
   await assert.rejects(fx.Party.withDealer(0, t0, t1, { maxFrame: -1 }), /option maxFrame must be a non-negative integer/);
   t0.close();
   t1.close();
@@ -87,7 +93,7 @@ test('a transport whose Promise rejects', async () => {
   await s.p0.close();
   const r1 = await settles(p1);
   assert.equal(r1.err.message, 'mul: the peer closed the connection');
-  await assert.rejects(s.p0.mul(x0, x0), /mul: the party is closed/);
+  await assert.rejects(s.p0.mul(x0, x0), /^Error: mul: the session is closed$/);
   await assert.rejects(s.p1.reveal(x1), /reveal: the session failed earlier and is poisoned/);
   await s.close();
 });
@@ -150,7 +156,7 @@ test('a peer that sends nothing, a busy party, a second recv', async () => {
   const [q0, q1] = await Promise.all([fx.Party.withDealer(0, a, p0), fx.Party.withDealer(1, b, p1)]);
   const [x0, x1] = await Promise.all([q0.shareInput([1, 2], 2, 1), q1.receiveInput(2, 1)]);
   const first = q0.mul(x0, x0);
-  await assert.rejects(q0.mul(x0, x0), /mul: the party is busy with another operation/);
+  await assert.rejects(q0.mul(x0, x0), /mul: an operation of the session is running or was abandoned half-way \(await each call before the next\)/);
   const r = await settles(first);
   assert.match(r.err.message, /mul: transport failed with code -2 \(peer transport: recv rejected: recv timed out after 200 ms/);
   await assert.rejects(dealer.constructor.name === 'Promise' ? new fx.Dealer().serve({}, d1) : null, /party 0 transport must be an object/);
@@ -183,5 +189,62 @@ test('sizes beyond the per-operation limit are refused before allocating', async
   await owner.close();
   l0.close();
   l1.close();
+  await s.close();
+});
+
+for (const source of ['dealer', 'ot']) {
+  test(`an argument error leaves the party usable (${source})`, async () => {
+    const s = await session({ source });
+    const x = [1.5, -2.25, 3];
+    const [x0, x1] = await shared(s, x);
+    const [y0] = await shared(s, [4, 5]);
+    // Party 0 alone makes the bad calls: each is refused before anything is sent, so party 1,
+    // which never sees them, is still in step with it.
+    await assert.rejects(s.p0.mul(x0, y0), /^Error: mul: dimension mismatch: expected 3, got 2$/);
+    await assert.rejects(s.p0.truncate(x0, 200), /^Error: truncate: invalid argument: shift too large for the ring$/);
+    await assert.rejects(s.p0.matmul(x0, x0), /^Error: matmul: dimension mismatch: expected 1, got 3$/);
+    // A call made while another is pending is refused too, and the pending one goes on.
+    const pending = s.p0.mul(x0, x0);
+    await assert.rejects(s.p0.truncate(x0, 1), /truncate: an operation of the session is running/);
+    const [z0, z1] = await Promise.all([pending, s.p1.mul(x1, x1)]);
+    const [r0, r1] = await Promise.all([s.p0.reveal(z0), s.p1.reveal(z1)]);
+    assert.deepEqual(r0, r1);
+    x.forEach((v, i) => assert.ok(ulps(r0[i], mulRef(v, v)) <= 1, `x*x at ${i}: ${r0[i]}`));
+    const [t0, t1] = await Promise.all([s.p0.truncate(x0, 1), s.p1.truncate(x1, 1)]);
+    const [h] = await Promise.all([s.p0.reveal(t0), s.p1.reveal(t1)]);
+    x.forEach((v, i) => assert.ok(ulps(h[i], enc(v) >> 1n) <= 1, `x/2 at ${i}: ${h[i]}`));
+    await s.close();
+  });
+}
+
+test('a failure after communicating poisons the party', async () => {
+  // Party 0's peer transport reports each recv; the test closes party 1's end of the connection
+  // once party 0 has sent its part of a product and waits for party 1's.
+  let onRecv = null;
+  const wrap = (role, t) =>
+    role === 0
+      ? {
+          send: (b) => t.send(b),
+          recv: (n) => {
+            onRecv?.();
+            return t.recv(n);
+          },
+          close: () => t.close(),
+        }
+      : t;
+  const s = await session({ wrap });
+  const [x0] = await shared(s);
+  const waiting = new Promise((resolve) => (onRecv = resolve));
+  const mul = settles(s.p0.mul(x0, x0));
+  await waiting;
+  s.transports[1].close();
+  assert.equal((await mul).err.message, 'mul: the peer closed the connection');
+  // Every later call rejects, naming the poisoning and its cause, before touching the transport.
+  await assert.rejects(s.p0.reveal(x0), /^Error: reveal: the session failed earlier and is poisoned \(mul: the peer closed the connection\)$/);
+  await assert.rejects(s.p0.truncate(x0, 200), /truncate: the session failed earlier and is poisoned/);
+  // Its traffic can still be read, and it closes.
+  assert.ok(s.p0.stats().bytesSent > 0);
+  await s.p0.close();
+  await assert.rejects(s.p0.reveal(x0), /^Error: reveal: the session is closed$/);
   await s.close();
 });

@@ -1,5 +1,6 @@
 // Shared helpers of the Node tests: the package (CommonJS build), transports over
-// MessageChannel, sessions of two parties with a dealer or OT, and the plaintext references.
+// MessageChannel, sessions of two parties with a dealer or OT (over the one peer connection),
+// and the plaintext references.
 import { createRequire } from 'node:module';
 import { MessageChannel } from 'node:worker_threads';
 
@@ -30,11 +31,8 @@ export async function session({ source = 'dealer', options, wrap = (_r, t) => t 
       fx.Party.withDealer(1, peers[1], p1, options),
     ]);
   } else {
-    const [o0, o1] = pair();
-    parties = await Promise.all([
-      fx.Party.withOt(0, peers[0], o0, options),
-      fx.Party.withOt(1, peers[1], o1, options),
-    ]);
+    // The OT offline phase runs over the peer transports too.
+    parties = await Promise.all([fx.Party.withOt(0, peers[0], options), fx.Party.withOt(1, peers[1], options)]);
   }
   const [p0, p1] = parties;
   return {
