@@ -44,7 +44,9 @@ pub use crate::prg::Seed;
 pub use crate::role::Role;
 pub use crate::share::Shares;
 pub use crate::topology::{PartyId, Topology};
-pub use crate::transport::{Link as OwnerLink, Stats, Transport, TransportError};
+pub use crate::transport::{
+    DEFAULT_MAX_FRAME, Link as OwnerLink, Stats, Transport, TransportError,
+};
 
 /// Where the correlated randomness of the offline phase comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

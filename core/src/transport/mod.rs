@@ -110,8 +110,32 @@ const EXCHANGE_CHUNK: usize = 8 * 1024;
 /// Bytes each side sends before it reads the same amount in [`Channel::exchange_ring_with`].
 pub const INTERLEAVE: usize = 32 * 1024;
 
-/// Operation tags: which protocol step a frame belongs to.
+/// Operation tags: which protocol step a frame belongs to. The registry: each module owns one
+/// range of 256 tags (its high byte), so tags never collide across modules:
+///
+/// | range | module |
+/// |---|---|
+/// | `0x01xx` | online arithmetic ([`crate::arith`]; here) |
+/// | `0x02xx` | the dealer ([`crate::correlated::dealer`]; here) |
+/// | `0x03xx` | data owners ([`crate::data_owner`]; here) |
+/// | `0x04xx` | garbled circuits ([`crate::gc::tag`]) |
+/// | `0x05xx` | oblivious transfer and the OT offline phase ([`crate::ot::tag`]) |
+/// | `0x06xx` | ML data submissions ([`crate::ml::share`]) |
+/// | `0x07xx` .. `0x0fxx` | reserved for the helper (SecureNN), assistant (PrivPy), FSS and weight-sharing protocols |
 pub mod tag {
+    /// The module that owns `tag`, by the registry above.
+    pub fn module(tag: u16) -> Option<&'static str> {
+        Some(match tag >> 8 {
+            0x01 => "arith",
+            0x02 => "dealer",
+            0x03 => "data_owner",
+            0x04 => "gc",
+            0x05 => "ot",
+            0x06 => "ml",
+            _ => return None,
+        })
+    }
+
     /// A party hands its peer the share of its own input.
     pub const INPUT: u16 = 0x0101;
     /// Opening shares so that both parties learn a value.
@@ -571,5 +595,83 @@ impl<T: Transport> Channel<'_, T> {
         }
         self.end_receive();
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::tag;
+    use alloc::vec::Vec;
+
+    /// Every tag lies in its module's range of the registry, and no two tags are equal.
+    #[test]
+    fn tags_follow_the_registry() {
+        use crate::{gc, ot};
+        let owned: [(&str, &[u16]); 5] = [
+            (
+                "arith",
+                &[
+                    tag::INPUT,
+                    tag::OPEN,
+                    tag::BEAVER,
+                    tag::MATMUL,
+                    tag::SQUARE,
+                    tag::TRUNC_PAIR,
+                    tag::REVEAL_TO,
+                    tag::OPEN_ALL,
+                ],
+            ),
+            (
+                "dealer",
+                &[
+                    tag::DEALER_SEED,
+                    tag::DEALER_REQUEST,
+                    tag::DEALER_CORRECTION,
+                ],
+            ),
+            (
+                "data_owner",
+                &[tag::OWNER_SEED, tag::OWNER_MASKED, tag::OWNER_OUTPUT],
+            ),
+            (
+                "gc",
+                &[
+                    gc::tag::OT_CHOICE,
+                    gc::tag::GARBLED,
+                    gc::tag::DECODE,
+                    gc::tag::OUTPUT,
+                ],
+            ),
+            (
+                "ot",
+                &[
+                    ot::tag::BASE_A,
+                    ot::tag::BASE_B,
+                    ot::tag::EXT_U,
+                    ot::tag::EXT_TAU,
+                    ot::tag::TRIPLE_U,
+                    ot::tag::TRIPLE_TAU,
+                    ot::tag::SQUARE_U,
+                    ot::tag::SQUARE_TAU,
+                    ot::tag::MATRIX_U,
+                    ot::tag::MATRIX_TAU,
+                    ot::tag::TRUNC_U,
+                    ot::tag::TRUNC_TAU,
+                    ot::tag::RANDOM_U,
+                    ot::tag::REQUEST,
+                ],
+            ),
+        ];
+        let mut all: Vec<u16> = Vec::new();
+        for (module, tags) in owned {
+            for &t in tags {
+                assert_eq!(tag::module(t), Some(module), "tag {t:#06x}");
+                all.push(t);
+            }
+        }
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "a tag is used twice");
     }
 }
