@@ -24,7 +24,6 @@ use crate::data_owner;
 use crate::party::Party;
 use crate::prg::Domain;
 use crate::ring::Ring;
-use crate::transport::DEFAULT_MAX_FRAME;
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
