@@ -235,10 +235,7 @@ impl<T, C> Context<T, C> {
     }
 
     /// Traffic over the links to the peers, all sub-channels.
-    pub fn stats(&self) -> Stats
-    where
-        C: Correlations<T>,
-    {
+    pub fn stats(&self) -> Stats {
         self.links.stats()
     }
 
