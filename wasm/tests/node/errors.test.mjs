@@ -105,9 +105,9 @@ test('recv that rejects, throws or resolves to the wrong length', async () => {
     [(t) => ({ send: (b) => t.send(b), recv: () => { throw new TypeError('no recv'); }, close: () => t.close() }),
       /open: transport failed with code -2 \(peer transport: recv threw: no recv\)/],
     [(t) => ({ send: (b) => t.send(b), recv: (n) => t.recv(n).then(() => new Uint8Array(n + 1)), close: () => t.close() }),
-      /open: transport failed with code -2 \(peer transport: recv\(8\) resolved to 9 bytes\)/],
+      /open: transport failed with code -2 \(peer transport: recv\(10\) resolved to 11 bytes\)/],
     [(t) => ({ send: (b) => t.send(b), recv: async () => 'hello', close: () => t.close() }),
-      /open: transport failed with code -2 \(peer transport: recv\(8\) resolved to hello, not a Uint8Array\)/],
+      /open: transport failed with code -2 \(peer transport: recv\(10\) resolved to hello, not a Uint8Array\)/],
   ];
   for (const [bad, message] of cases) {
     let broken = false;
@@ -117,15 +117,19 @@ test('recv that rejects, throws or resolves to the wrong length', async () => {
       return { send: b.send, recv: (n) => (broken ? b.recv(n) : t.recv(n)), close: b.close };
     };
     const s = await session({ wrap });
-    const [x0, x1] = await shared(s);
-    broken = true;
-    const r0 = settles(s.p0.open(x0));
-    const r1 = await settles(s.p1.open(x1));
-    assert.match(r1.err.message, message);
-    await s.p1.close();
-    // Party 0 opened its own share and may have finished; either way its call settled.
-    await r0;
-    await s.close();
+    try {
+      const [x0, x1] = await shared(s);
+      broken = true;
+      const r0 = settles(s.p0.open(x0));
+      const r1 = await settles(s.p1.open(x1));
+      assert.match(r1.err.message, message);
+      await s.p1.close();
+      // Party 0 opened its own share and may have finished; either way its call settled.
+      await r0;
+    } finally {
+      // Also on failure: open ports would keep the test process alive.
+      await s.close();
+    }
   }
 });
 
