@@ -132,7 +132,9 @@ impl<T: Transport, C: Correlations<T>> Context<T, C> {
     /// Runs one user-level operation under the state guard: fails with [`ErrorKind::Busy`],
     /// [`ErrorKind::Poisoned`] or [`ErrorKind::SessionClosed`] unless the context is ready, and
     /// after a failure poisons it if anything was sent or received during `f` — an error found
-    /// before any communication (a bad shape, size or shift) leaves it ready.
+    /// before any communication (a bad shape, size or shift) leaves it ready. After a success the
+    /// links are flushed, so a host whose transport buffers sends never holds back the last
+    /// message of an operation.
     pub async fn guarded<V>(
         &mut self,
         op: &'static str,
@@ -141,7 +143,12 @@ impl<T: Transport, C: Correlations<T>> Context<T, C> {
         self.check(op)?;
         let before = self.activity();
         self.state = State::Busy;
-        let r = f(self).await;
+        let mut r = f(self).await;
+        if r.is_ok()
+            && let Err(e) = self.links.flush_pending(op).await
+        {
+            r = Err(e);
+        }
         self.state = match &r {
             Err(e) if self.activity() != before => State::Poisoned(e.clone()),
             _ => State::Ready,

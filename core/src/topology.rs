@@ -205,6 +205,17 @@ impl<T> Links<T> {
         self.iter().map(|(_, l)| l.activity()).sum()
     }
 
+    /// Flushes every link with buffered bytes (see [`Link::flush_pending`]).
+    pub async fn flush_pending(&mut self, op: &'static str) -> Result<(), Error>
+    where
+        T: crate::transport::Transport,
+    {
+        for (_, link) in self.iter_mut() {
+            link.flush_pending(op).await?;
+        }
+        Ok(())
+    }
+
     /// Gives the links back, with the peer each one leads to.
     pub fn into_links(self) -> impl Iterator<Item = (PartyId, Link<T>)> {
         self.links

@@ -259,6 +259,19 @@ impl<T> Link<T> {
         self.io
     }
 
+    /// Flushes the transport if anything was written since the last flush (a no-op otherwise).
+    pub async fn flush_pending(&mut self, op: &'static str) -> Result<(), Error>
+    where
+        T: Transport,
+    {
+        if !self.dirty {
+            return Ok(());
+        }
+        self.dirty = false;
+        self.activity += 1;
+        self.io.flush().await.map_err(|e| Error::new(op, e.into()))
+    }
+
     /// The view of sub-channel `sub` through which frames are sent and received.
     pub fn channel(&mut self, sub: Sub) -> Channel<'_, T> {
         Channel { link: self, sub }
