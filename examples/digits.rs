@@ -14,10 +14,10 @@
 
 use fixshare_examples::ml;
 
+use fixshare::ml::pipeline;
 use fixshare::ml::{Dataset, MlpParams, SgdParams};
 use fixshare::{Config, FixedPoint, Role};
 use ml::{MlpTask, Offline};
-use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -72,8 +72,9 @@ fn run() -> Result<(), String> {
     let (task, path) = parse()?;
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
     let data = Dataset::from_csv(&text).map_err(|e| format!("{path}: {e}"))?;
-    let (train, test, standardizer) = ml::prepare_classes(&data, 10, FixedPoint::default())
-        .map_err(|e| format!("{path}: {e}"))?;
+    let (train, test, standardizer) =
+        pipeline::prepare_classes::<u64>(&data, 10, FixedPoint::default())
+            .map_err(|e| format!("{path}: {e}"))?;
     println!(
         "data: {path} ({} training and {} test images), network {:?}, {:?}",
         train.labels.len(),
@@ -81,38 +82,25 @@ fn run() -> Result<(), String> {
         task.sizes,
         task.params.sgd
     );
-    let tty = std::io::stderr().is_terminal();
-    let epochs = task.params.sgd.epochs;
-    let start = Instant::now();
-    let progress = move |e: usize| {
-        if tty {
-            let mut err = std::io::stderr().lock();
-            let done = e * 30 / epochs.max(1);
-            let _ = write!(
-                err,
-                "\repoch {e:>3}/{epochs} [{}{}] {:.1}s",
-                "#".repeat(done),
-                " ".repeat(30 - done),
-                start.elapsed().as_secs_f64()
-            );
-            if e == epochs {
-                let _ = writeln!(err);
-            }
-        }
-    };
-    let summary = ml::run_mlp_local(&train, &test, &task, progress).map_err(|e| e.to_string())?;
+    let summary =
+        ml::run_mlp_local(&train, &test, &task, ml::progress_bar()).map_err(|e| e.to_string())?;
     println!("== training on shares\n{summary}");
 
-    // Oblivious inference: server 0 holds the trained model, server 1 plays the client.
-    let (net, weights) = ml::mlp_for_inference(&summary.secure, &standardizer);
-    let (_, raw_test) = data.split_every(5);
+    // Oblivious inference: server 0 holds the trained model (the owners' standardization
+    // folded into its first layer), server 1 plays the client with raw images and knows only
+    // the architecture.
+    let (model_net, weights) =
+        pipeline::mlp_for_inference(&summary.secure, &standardizer).map_err(|e| e.to_string())?;
+    let client_net = pipeline::mlp_network(&task.sizes);
+    let (_, raw_test) = data.split_every(pipeline::TEST_EVERY);
     let rows = raw_test.rows();
     let images = raw_test.x.clone();
     let t = Instant::now();
     let (r0, r1) = ml::run_pair(task.offline, Config::default(), None, move |mut p| {
-        let (net, weights, images) = (net.clone(), weights.clone(), images.clone());
+        let server = p.role() == Role::P0;
+        let net = if server { &model_net } else { &client_net }.clone();
+        let (weights, images) = (weights.clone(), images.clone());
         async move {
-            let server = p.role() == Role::P0;
             let classes = p
                 .classify(
                     &net,

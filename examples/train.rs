@@ -29,15 +29,17 @@
 //! 4, 9, 14, ..) is a test row; features are standardized with the mean and population standard
 //! deviation of the training rows, which the owners compute from per-column counts, sums and
 //! sums of squares of their own rows (only those aggregates pass between owners); for linear
-//! regression the target is standardized the same way.
+//! regression the target is standardized the same way (`fixshare::ml::pipeline::prepare`; the
+//! owner and server roles are `pipeline::own` and the steps of `pipeline::serve_glm`, run here
+//! with clocks and TCP).
 
 use fixshare_examples::ml;
 
+use fixshare::ml::pipeline::{self, Partition};
 use fixshare::ml::{Dataset, GlmModel, Sigmoid};
 use fixshare::{Dealer, DealerClient, Link, OtCorrelations, Role, Truncation, block_on_thread};
 use ml::tcp::TcpTransport;
-use ml::{GlmTask, Offline, Partition};
-use std::io::{IsTerminal, Write};
+use ml::{GlmTask, Offline};
 use std::net::TcpListener;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -167,30 +169,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// A progress bar on stderr, only when stderr is a terminal.
-fn progress(epochs: usize) -> impl FnMut(usize) + Send + 'static {
-    let tty = std::io::stderr().is_terminal();
-    let start = Instant::now();
-    move |epoch| {
-        if !tty {
-            return;
-        }
-        let width = 30;
-        let done = epoch * width / epochs.max(1);
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\repoch {epoch:>3}/{epochs} [{}{}] {:.1}s",
-            "#".repeat(done),
-            " ".repeat(width - done),
-            start.elapsed().as_secs_f64()
-        );
-        if epoch == epochs {
-            let _ = writeln!(err);
-        }
-    }
-}
-
 fn load(path: &str) -> Result<Dataset, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     Dataset::from_csv(&text).map_err(|e| format!("{path}: {e}"))
@@ -244,8 +222,8 @@ fn describe(path: &str, t: &GlmTask, data: &Dataset) {
 fn run_local(args: &Args) -> Result<(), String> {
     let data = load(&args.data)?;
     describe(&args.data, &args.task, &data);
-    let summary = ml::run_glm_local(&data, &args.task, progress(args.task.sgd.epochs))
-        .map_err(|e| e.to_string())?;
+    let summary =
+        ml::run_glm_local(&data, &args.task, ml::progress_bar()).map_err(|e| e.to_string())?;
     println!("{summary}");
     Ok(())
 }
@@ -296,7 +274,7 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
                         let seed = task.seed_for(300 + r.index() as u64);
                         let src = OtCorrelations::setup(r, &mut peer, seed).await?;
                         let setup = t.elapsed();
-                        let cb = progress(task.sgd.epochs);
+                        let cb = ml::progress_bar();
                         ml::serve_glm(r, peer, src, setup, &mut owners, task, cb).await
                     }
                     Offline::Dealer => {
@@ -315,7 +293,7 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
                             })?;
                         let src = DealerClient::connect(r, link).await?;
                         let setup = t.elapsed();
-                        let cb = progress(task.sgd.epochs);
+                        let cb = ml::progress_bar();
                         ml::serve_glm(r, peer, src, setup, &mut owners, task, cb).await
                     }
                 }
@@ -342,12 +320,12 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
             describe(&args.data, &one, &data);
             let config = one.config().map_err(|e| e.to_string())?;
             // All checks happen here, before the first connection.
-            let prepared =
-                ml::prepare(&data, &one, config.fixed).map_err(|e| format!("bad data: {e}"))?;
+            let prepared = pipeline::prepare::<u64>(&data, &one.plan(), config.fixed)
+                .map_err(|e| format!("bad data: {e}"))?;
             let mut to0 = Link::new(TcpTransport::connect(a0, HELLO_OWNER, patience).map_err(io)?);
             let mut to1 = Link::new(TcpTransport::connect(a1, HELLO_OWNER, patience).map_err(io)?);
             let d = prepared.train.features();
-            let w = block_on_thread(ml::own(
+            let w = block_on_thread(pipeline::own::<u64, _, _>(
                 &prepared.parts[0],
                 task.seed_for(100),
                 config.fixed,
@@ -364,18 +342,14 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
                 task.model,
                 &task.sgd,
             );
-            let name = if task.model == GlmModel::Linear {
-                "r2"
-            } else {
-                "accuracy"
-            };
+            let name = ml::metric_name(task.model);
             println!(
                 "secure_{name}: {:.4}",
-                ml::metric(task.model, &prepared.test, &w)
+                pipeline::metric(task.model, &prepared.test, &w)
             );
             println!(
                 "plaintext_{name}: {:.4}",
-                ml::metric(task.model, &prepared.test, &plain)
+                pipeline::metric(task.model, &prepared.test, &plain)
             );
             println!(
                 "weights_rel_rmse: {:.3e}",

@@ -46,7 +46,9 @@ fn logistic() {
         task.seed = Some(1);
         let s = ml_run::run_glm_local(&data, &task, |_| {}).expect("training");
         // The plaintext reference on the same prepared rows, one epoch.
-        let prepared = ml_run::prepare(&data, &task, FixedPoint::default()).expect("prepare");
+        let prepared =
+            fixshare::ml::pipeline::prepare::<u64>(&data, &task.plan(), FixedPoint::default())
+                .expect("prepare");
         let one = SgdParams {
             epochs: 1,
             ..task.sgd

@@ -3,9 +3,10 @@
 
 use fixshare_examples::ml;
 
+use fixshare::ml::pipeline::{self, Partition};
 use fixshare::ml::{DataErrorKind, Dataset, GlmModel};
 use fixshare::{DataOwner, FixedPoint, Link, Role, Seed, block_on_thread, duplex};
-use ml::{GlmTask, Offline, Partition, RunError};
+use ml::{GlmTask, Offline, RunError};
 
 fn diabetes() -> Dataset {
     let text = include_str!("../data/diabetes.csv");
@@ -180,7 +181,10 @@ fn diabetes_linear_regression_by_columns_with_the_dealer() {
     task.owners = 3;
     let mut epochs = Vec::new();
     let (tx, rx) = std::sync::mpsc::channel();
-    let s = ml::run_glm_local(&data, &task, move |e| tx.send(e).unwrap()).unwrap();
+    let s = ml::run_glm_local(&data, &task, move |e: &ml::Epoch| {
+        tx.send(e.progress.epoch).unwrap()
+    })
+    .unwrap();
     epochs.extend(rx.iter());
     println!("{s}");
     assert_eq!(epochs, (1..=20).collect::<Vec<_>>());
@@ -199,7 +203,7 @@ fn tcp_roles_on_localhost() {
     task.sgd.epochs = 3;
     task.owners = 1;
     let fixed = task.config().unwrap().fixed;
-    let prepared = ml::prepare(&data, &task, fixed).unwrap();
+    let prepared = pipeline::prepare::<u64>(&data, &task.plan(), fixed).unwrap();
     let l0 = TcpListener::bind("127.0.0.1:0").unwrap();
     let l1 = TcpListener::bind("127.0.0.1:0").unwrap();
     let (a0, a1) = (
@@ -241,7 +245,7 @@ fn tcp_roles_on_localhost() {
     let mut to0 = Link::new(TcpTransport::connect(&a0, 3, patience).unwrap());
     let mut to1 = Link::new(TcpTransport::connect(&a1, 3, patience).unwrap());
     let d = prepared.train.features();
-    let w = block_on_thread(ml::own(
+    let w = block_on_thread(pipeline::own::<u64, _, _>(
         &prepared.parts[0],
         task.seed_for(100),
         fixed,
@@ -272,7 +276,7 @@ fn a_server_that_disappears_ends_the_session_with_an_error() {
     let mut task = diabetes_task(Offline::Dealer, Partition::Rows, 13);
     task.owners = 1;
     let fixed = task.config().unwrap().fixed;
-    let prepared = ml::prepare(&data, &task, fixed).unwrap();
+    let prepared = pipeline::prepare::<u64>(&data, &task.plan(), fixed).unwrap();
     let (o0, s0) = duplex();
     let (o1, s1) = duplex();
     let (p0, p1) = duplex();
@@ -312,7 +316,7 @@ fn a_server_that_disappears_ends_the_session_with_an_error() {
     let owner = std::thread::spawn(move || {
         block_on_thread(async move {
             let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
-            ml::own(
+            pipeline::own::<u64, _, _>(
                 &part,
                 Seed::from_bytes([2; 32]),
                 fixed,

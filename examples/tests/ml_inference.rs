@@ -5,6 +5,7 @@ use fixshare_examples::ml;
 
 use fixshare::ml::Dataset;
 use fixshare::ml::inference::{self, Image, Layer, Network};
+use fixshare::ml::pipeline;
 use fixshare::{Config, Role};
 use ml::Offline;
 
@@ -284,7 +285,8 @@ fn relu_cnn_with_max_pooling_classifies_like_plaintext() {
 fn digits_mlp_oblivious_inference_predicts_like_plaintext() {
     // A 64-32-10 ReLU network trained in plaintext by the server; the client's raw images.
     let data = Dataset::from_csv(include_str!("../data/digits.csv")).unwrap();
-    let (train, test, s) = ml::prepare_classes(&data, 10, fixshare::FixedPoint::default()).unwrap();
+    let (train, test, s) =
+        pipeline::prepare_classes::<u64>(&data, 10, fixshare::FixedPoint::default()).unwrap();
     let mut mlp = fixshare::ml::plain::Mlp::init(&[64, 32, 10], 5);
     let params = fixshare::ml::MlpParams {
         sgd: fixshare::ml::SgdParams {
@@ -296,10 +298,10 @@ fn digits_mlp_oblivious_inference_predicts_like_plaintext() {
         loss: fixshare::ml::MlpLoss::Squared,
     };
     mlp.train(&train.x, &train.labels, &params);
-    let plain_accuracy = ml::mlp_accuracy(&mlp, &test);
+    let plain_accuracy = pipeline::mlp_accuracy(&mlp, &test);
     assert!(plain_accuracy > 0.9, "plaintext accuracy {plain_accuracy}");
     let plain_pred = mlp.predict(&test.x, test.labels.len());
-    let (net, w) = ml::mlp_for_inference(&mlp, &s);
+    let (net, w) = pipeline::mlp_for_inference(&mlp, &s).unwrap();
     let (_, raw_test) = data.split_every(5);
     let rows = raw_test.rows();
     let raw = raw_test.x.clone();

@@ -4,6 +4,7 @@
 use fixshare_examples::ml;
 
 use fixshare::Truncation;
+use fixshare::ml::pipeline;
 use fixshare::ml::{Dataset, GlmModel, MlpParams, SgdParams, Sigmoid};
 use ml::{GlmTask, MlpTask, Offline};
 
@@ -45,7 +46,8 @@ fn breast_cancer_accurate_sigmoid_with_ot_and_exact_truncation() {
 #[test]
 fn digits_secure_mlp_training_reaches_90_percent() {
     let data = Dataset::from_csv(include_str!("../data/digits.csv")).unwrap();
-    let (train, test, _) = ml::prepare_classes(&data, 10, fixshare::FixedPoint::default()).unwrap();
+    let (train, test, _) =
+        pipeline::prepare_classes::<u64>(&data, 10, fixshare::FixedPoint::default()).unwrap();
     let task = MlpTask {
         sizes: vec![64, 16, 10],
         params: MlpParams {
@@ -72,7 +74,8 @@ fn digits_secure_mlp_training_reaches_90_percent() {
 #[test]
 fn digits_secure_mlp_with_relu_softmax() {
     let data = Dataset::from_csv(include_str!("../data/digits.csv")).unwrap();
-    let (train, test, _) = ml::prepare_classes(&data, 10, fixshare::FixedPoint::default()).unwrap();
+    let (train, test, _) =
+        pipeline::prepare_classes::<u64>(&data, 10, fixshare::FixedPoint::default()).unwrap();
     let task = MlpTask {
         sizes: vec![64, 16, 10],
         params: MlpParams {

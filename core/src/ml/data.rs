@@ -56,6 +56,13 @@ pub enum DataErrorKind {
     },
     /// The target is not 0 or 1 where a binary label is required.
     NotBinary(f64),
+    /// The target is not a class number `0..classes` where a class label is required.
+    NotClass {
+        /// The value.
+        value: f64,
+        /// The number of classes.
+        classes: usize,
+    },
 }
 
 /// An error in a dataset, located by line (1-based, the header is line 1) and column (1-based),
@@ -104,6 +111,9 @@ impl fmt::Display for DataErrorKind {
                 "value {value} is outside the fixed-point range (magnitude below {limit})"
             ),
             DataErrorKind::NotBinary(v) => write!(f, "target {v} is not 0 or 1"),
+            DataErrorKind::NotClass { value, classes } => {
+                write!(f, "target {value} is not a class number 0..{classes}")
+            }
         }
     }
 }
@@ -245,6 +255,17 @@ impl Dataset {
                         DataErrorKind::OutOfRange { value: v, limit },
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every target is a class number `0..classes` (an integer, as a float).
+    pub fn check_class_target(&self, classes: usize) -> Result<(), DataError> {
+        for (i, &v) in self.y.iter().enumerate() {
+            if libm::trunc(v) != v || v < 0.0 || v >= classes as f64 {
+                let kind = DataErrorKind::NotClass { value: v, classes };
+                return Err(self.locate(i, self.features(), kind));
             }
         }
         Ok(())

@@ -44,6 +44,19 @@ pub async fn train_glm<T: Transport, C: Correlations<T>, R: Ring>(
     params: &SgdParams,
     mut on_epoch: impl FnMut(usize),
 ) -> Result<Shares<R>, Error> {
+    train_glm_observed(ctx, x, y, model, params, |_, epoch| on_epoch(epoch)).await
+}
+
+/// [`train_glm`] with a callback that also sees the context after each epoch (for its traffic
+/// counters: see [`super::pipeline::train_glm_with_progress`]).
+pub(crate) async fn train_glm_observed<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+    model: GlmModel,
+    params: &SgdParams,
+    mut after_epoch: impl FnMut(&Context<T, C>, usize),
+) -> Result<Shares<R>, Error> {
     let (n, d) = x.shape();
     check_params(params, n)?;
     if y.shape() != (n, 1) {
@@ -68,7 +81,7 @@ pub async fn train_glm<T: Transport, C: Correlations<T>, R: Ring>(
             w = w.sub(&step)?;
             start = end;
         }
-        on_epoch(epoch);
+        after_epoch(ctx, epoch);
     }
     Ok(w)
 }

@@ -10,6 +10,9 @@
 //! - [`nn`]: a multilayer perceptron trained on shares (dense layers, ReLU, backpropagation).
 //! - [`inference`]: MiniONN oblivious inference (dense, convolution, ReLU, square, pooling, argmax).
 //! - [`ops`]: local helpers (public scaling, bias columns, concatenation).
+//! - [`pipeline`]: the whole run as roles: the owners' preparation (statistics, standardization,
+//!   row or column partitions), the data owner and server roles, training with per-epoch
+//!   [`pipeline::Progress`], metrics, and the network for inference of a trained perceptron.
 //!
 //! Hyperparameters and results are plain structs, and nothing here prints: hosts (the examples,
 //! a C ABI, WASM) report progress through the callbacks.
@@ -19,6 +22,7 @@ pub mod glm;
 pub mod inference;
 pub mod nn;
 pub mod ops;
+pub mod pipeline;
 pub mod plain;
 pub mod share;
 

@@ -41,6 +41,19 @@ pub async fn train_mlp<T: Transport, C: Correlations<T>, R: Ring>(
     params: &MlpParams,
     mut on_epoch: impl FnMut(usize),
 ) -> Result<Vec<Shares<R>>, Error> {
+    train_mlp_observed(ctx, x, y, init, params, |_, epoch| on_epoch(epoch)).await
+}
+
+/// [`train_mlp`] with a callback that also sees the context after each epoch (for its traffic
+/// counters: see [`super::pipeline::train_mlp_with_progress`]).
+pub(crate) async fn train_mlp_observed<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+    init: &Mlp,
+    params: &MlpParams,
+    mut after_epoch: impl FnMut(&Context<T, C>, usize),
+) -> Result<Vec<Shares<R>>, Error> {
     let op = "ml.train_mlp";
     let sizes = &init.sizes;
     let nl_count = init.layers.len();
@@ -113,7 +126,7 @@ pub async fn train_mlp<T: Transport, C: Correlations<T>, R: Ring>(
             }
             start = end;
         }
-        on_epoch(epoch);
+        after_epoch(ctx, epoch);
     }
     Ok(w)
 }

@@ -96,7 +96,38 @@ pub struct Mlp {
     pub layers: Vec<Vec<f64>>,
 }
 
+/// Number of weights, biases included, of a network with layer widths `sizes`.
+pub fn weight_count(sizes: &[usize]) -> usize {
+    sizes.windows(2).map(|io| (io[0] + 1) * io[1]).sum()
+}
+
 impl Mlp {
+    /// The network with layer widths `sizes` whose weights are `flat`: each layer's matrix in
+    /// turn, as [`Mlp::flat`] lists them. `None` if the length does not fit the widths.
+    pub fn from_flat(sizes: &[usize], flat: &[f64]) -> Option<Mlp> {
+        if sizes.len() < 2 || flat.len() != weight_count(sizes) {
+            return None;
+        }
+        let mut at = 0;
+        let layers = sizes
+            .windows(2)
+            .map(|io| {
+                let len = (io[0] + 1) * io[1];
+                at += len;
+                flat[at - len..at].to_vec()
+            })
+            .collect();
+        Some(Mlp {
+            sizes: sizes.to_vec(),
+            layers,
+        })
+    }
+
+    /// Every weight, layer after layer (each `(inputs + 1) x outputs`, row-major, bias last).
+    pub fn flat(&self) -> Vec<f64> {
+        self.layers.concat()
+    }
+
     /// Initial weights, deterministic in `seed` (uniform in +-sqrt(6 / inputs), bias 0).
     pub fn init(sizes: &[usize], seed: u64) -> Mlp {
         let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
