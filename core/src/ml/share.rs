@@ -17,7 +17,7 @@ use crate::transport::{Link, Sub, Transport};
 use alloc::vec;
 
 /// Frame tag of a dataset part's shape.
-pub const TAG_SHAPE: u16 = 0x0401;
+pub const TAG_SHAPE: u16 = 0x0601;
 
 /// The shape of a shared part: `rows x cols` features and, if `targets`, one target per row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

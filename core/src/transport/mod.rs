@@ -619,8 +619,8 @@ mod tests {
     /// Every tag lies in its module's range of the registry, and no two tags are equal.
     #[test]
     fn tags_follow_the_registry() {
-        use crate::{gc, ot};
-        let owned: [(&str, &[u16]); 5] = [
+        use crate::{gc, ml, ot};
+        let owned: [(&str, &[u16]); 6] = [
             (
                 "arith",
                 &[
@@ -674,6 +674,7 @@ mod tests {
                     ot::tag::REQUEST,
                 ],
             ),
+            ("ml", &[ml::share::TAG_SHAPE]),
         ];
         let mut all: Vec<u16> = Vec::new();
         for (module, tags) in owned {
