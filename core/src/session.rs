@@ -342,6 +342,27 @@ macro_rules! on_ring_ref {
     };
 }
 
+/// Session methods `name(&mut self, x) -> AnyShares` that forward to the typed party.
+macro_rules! unary_ops {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        pub async fn $name(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+            on_ring!(self, p, R => Ok(p.$name(R::unwrap(x, stringify!($name))?).await?.into()))
+        }
+    )*};
+}
+
+/// Session methods `name(&mut self, x, y) -> AnyShares` that forward to the typed party.
+macro_rules! binary_ops {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        pub async fn $name(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
+            let op = stringify!($name);
+            on_ring!(self, p, R => Ok(p.$name(R::unwrap(x, op)?, R::unwrap(y, op)?).await?.into()))
+        }
+    )*};
+}
+
 /// Seed indices of [`Domain::SESSION`].
 const SEED_PARTY: u64 = 0;
 const SEED_OT: u64 = 1;
@@ -563,16 +584,46 @@ impl<T: Transport> Session<T> {
         Ok(())
     }
 
-    // ----- products -----
+    // ----- products and the non-linear layer -----
 
-    /// The fixed-point product `x * y`, elementwise.
-    pub async fn mul(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.mul(R::unwrap(x, "mul")?, R::unwrap(y, "mul")?).await?.into()))
+    binary_ops! {
+        /// The fixed-point product `x * y`, elementwise.
+        mul;
+
+        /// The ring product `x * y`, elementwise, without truncation.
+        mul_integer;
+
+        /// The fixed-point matrix product `x y`.
+        matmul;
+
+        /// The fixed-point dot product of two vectors of equal length, as a 1 x 1 matrix.
+        dot;
+
+        /// 1.0 where `x < y`, else 0.0.
+        less_than;
     }
 
-    /// The ring product `x * y`, elementwise, without truncation.
-    pub async fn mul_integer(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.mul_integer(R::unwrap(x, "mul_integer")?, R::unwrap(y, "mul_integer")?).await?.into()))
+    unary_ops! {
+        /// The fixed-point square `x * x`, elementwise.
+        square;
+
+        /// `max(x, 0)`, elementwise.
+        relu;
+
+        /// 1.0 where `x >= 0`, else 0.0.
+        drelu;
+
+        /// SecureML's piecewise sigmoid.
+        sigmoid_piecewise;
+
+        /// The logistic function, 34 linear segments.
+        sigmoid;
+
+        /// The largest value of each row.
+        max;
+
+        /// SecureML's softmax replacement per row.
+        relu_softmax;
     }
 
     /// `x * c` for a public fixed-point constant `c`, truncated as configured.
@@ -580,31 +631,9 @@ impl<T: Transport> Session<T> {
         on_ring!(self, p, R => Ok(p.mul_public(R::unwrap(x, "mul_public")?, c).await?.into()))
     }
 
-    /// The fixed-point square `x * x`, elementwise.
-    pub async fn square(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.square(R::unwrap(x, "square")?).await?.into()))
-    }
-
-    /// The fixed-point matrix product `x y`.
-    pub async fn matmul(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.matmul(R::unwrap(x, "matmul")?, R::unwrap(y, "matmul")?).await?.into()))
-    }
-
-    /// The fixed-point dot product of two vectors of equal length, as a 1 x 1 matrix.
-    pub async fn dot(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.dot(R::unwrap(x, "dot")?, R::unwrap(y, "dot")?).await?.into()))
-    }
-
     /// Divides by `2^bits` with the configured truncation.
     pub async fn truncate(&mut self, x: &AnyShares, bits: u32) -> Result<AnyShares, Error> {
         on_ring!(self, p, R => Ok(p.truncate(R::unwrap(x, "truncate")?, bits).await?.into()))
-    }
-
-    // ----- the non-linear layer -----
-
-    /// `max(x, 0)`, elementwise.
-    pub async fn relu(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.relu(R::unwrap(x, "relu")?).await?.into()))
     }
 
     /// `max(x, 0)` and its derivative, elementwise.
@@ -616,26 +645,6 @@ impl<T: Transport> Session<T> {
             let (r, d) = p.relu_with_derivative(R::unwrap(x, "relu_with_derivative")?).await?;
             Ok((r.into(), d.into()))
         })
-    }
-
-    /// 1.0 where `x >= 0`, else 0.0.
-    pub async fn drelu(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.drelu(R::unwrap(x, "drelu")?).await?.into()))
-    }
-
-    /// 1.0 where `x < y`, else 0.0.
-    pub async fn less_than(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.less_than(R::unwrap(x, "less_than")?, R::unwrap(y, "less_than")?).await?.into()))
-    }
-
-    /// SecureML's piecewise sigmoid.
-    pub async fn sigmoid_piecewise(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.sigmoid_piecewise(R::unwrap(x, "sigmoid_piecewise")?).await?.into()))
-    }
-
-    /// The logistic function, 34 linear segments.
-    pub async fn sigmoid(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.sigmoid(R::unwrap(x, "sigmoid")?).await?.into()))
     }
 
     /// Any piecewise-linear function, elementwise.
@@ -652,22 +661,12 @@ impl<T: Transport> Session<T> {
         on_ring!(self, p, R => Ok(p.truncate_exact(R::unwrap(x, "truncate_exact")?, bits).await?.into()))
     }
 
-    /// The largest value of each row.
-    pub async fn max(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.max(R::unwrap(x, "max")?).await?.into()))
-    }
-
     /// The largest value of each row and its index.
     pub async fn argmax(&mut self, x: &AnyShares) -> Result<(AnyShares, AnyShares), Error> {
         on_ring!(self, p, R => {
             let (m, i) = p.argmax(R::unwrap(x, "argmax")?).await?;
             Ok((m.into(), i.into()))
         })
-    }
-
-    /// SecureML's softmax replacement per row.
-    pub async fn relu_softmax(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.relu_softmax(R::unwrap(x, "relu_softmax")?).await?.into()))
     }
 
     /// Max pooling over images stored one per row.
