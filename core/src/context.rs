@@ -11,6 +11,8 @@ use crate::error::{Error, ErrorKind};
 use crate::fixed::FixedPoint;
 use crate::prg::{Domain, Prg, Seed};
 use crate::role::Role;
+use crate::state::Guard;
+pub use crate::state::State;
 use crate::topology::{Duty, Links, PartyId, Topology};
 use crate::transport::{Channel, DEFAULT_MAX_FRAME, Link, Stats, Sub, Transport};
 
@@ -50,20 +52,6 @@ impl Default for Config {
     }
 }
 
-/// Where a party is in its life: the one state machine of a session.
-#[derive(Clone, Debug, PartialEq)]
-pub enum State {
-    /// Ready for the next operation.
-    Ready,
-    /// An operation is running, or was abandoned half-way (its future dropped, or a panic): the
-    /// parties may be out of step, so nothing more can run.
-    Busy,
-    /// An operation failed after something was sent or received: the parties are out of step.
-    Poisoned(Error),
-    /// Closed by [`Context::close`].
-    Closed,
-}
-
 /// A party's state for running protocols: see the module docs.
 pub struct Context<T, C> {
     topology: Topology,
@@ -73,7 +61,7 @@ pub struct Context<T, C> {
     seed: Seed,
     streams_used: u64,
     config: Config,
-    state: State,
+    guard: Guard,
 }
 
 impl<T: Transport, C: Correlations<T>> Context<T, C> {
@@ -109,7 +97,7 @@ impl<T: Transport, C: Correlations<T>> Context<T, C> {
             seed,
             streams_used: 0,
             config,
-            state: State::Ready,
+            guard: Guard::new(),
         })
     }
 
@@ -125,7 +113,7 @@ impl<T: Transport, C: Correlations<T>> Context<T, C> {
             seed,
             streams_used: 0,
             config,
-            state: State::Ready,
+            guard: Guard::new(),
         }
     }
 
@@ -140,30 +128,21 @@ impl<T: Transport, C: Correlations<T>> Context<T, C> {
         op: &'static str,
         f: impl AsyncFnOnce(&mut Self) -> Result<V, Error>,
     ) -> Result<V, Error> {
-        self.check(op)?;
+        self.guard.enter(op)?;
         let before = self.activity();
-        self.state = State::Busy;
         let mut r = f(self).await;
         if r.is_ok()
             && let Err(e) = self.links.flush_pending(op).await
         {
             r = Err(e);
         }
-        self.state = match &r {
-            Err(e) if self.activity() != before => State::Poisoned(e.clone()),
-            _ => State::Ready,
-        };
-        r
+        let communicated = self.activity() != before;
+        self.guard.leave(r, communicated)
     }
 
     /// Fails unless the context is ready for an operation.
     pub fn check(&self, op: &'static str) -> Result<(), Error> {
-        match self.state {
-            State::Ready => Ok(()),
-            State::Busy => Err(Error::new(op, ErrorKind::Busy)),
-            State::Poisoned(_) => Err(Error::new(op, ErrorKind::Poisoned)),
-            State::Closed => Err(Error::new(op, ErrorKind::SessionClosed)),
-        }
+        self.guard.check(op)
     }
 
     /// Transport calls attempted over every connection of this party.
@@ -175,21 +154,18 @@ impl<T: Transport, C: Correlations<T>> Context<T, C> {
 impl<T, C> Context<T, C> {
     /// The state of the session.
     pub fn state(&self) -> &State {
-        &self.state
+        self.guard.state()
     }
 
     /// The error that poisoned the context, if any.
     pub fn failure(&self) -> Option<&Error> {
-        match &self.state {
-            State::Poisoned(e) => Some(e),
-            _ => None,
-        }
+        self.guard.failure()
     }
 
     /// Closes the context: every later operation fails with [`ErrorKind::SessionClosed`]. The
     /// links stay open until the context is dropped or taken apart ([`Context::into_parts`]).
     pub fn close(&mut self) {
-        self.state = State::Closed;
+        self.guard.close();
     }
 
     /// The topology.

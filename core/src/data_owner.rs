@@ -13,16 +13,20 @@ use crate::fixed::FixedPoint;
 use crate::prg::{Domain, Prg, Seed};
 use crate::ring::Ring;
 use crate::role::Role;
+use crate::state::{Guard, State};
 use crate::transport::{Link, Sub, Transport, tag};
 
 /// Length of the frame a data owner sends to server 0: seed (32) and count (u64).
 pub const SEED_FRAME_LEN: usize = 40;
 
-/// A data owner's sharing session: its seed, number format, and a batch counter.
+/// A data owner's sharing session: its seed, number format, a batch counter, and the state
+/// machine of [`crate::state`] (a value out of range leaves it ready; a failure after anything
+/// was sent or received poisons it).
 pub struct DataOwner {
     seed: Seed,
     fixed: FixedPoint,
     batches: u64,
+    guard: Guard,
 }
 
 impl DataOwner {
@@ -33,7 +37,13 @@ impl DataOwner {
             seed,
             fixed,
             batches: 0,
+            guard: Guard::new(),
         }
+    }
+
+    /// The state: ready, busy (an operation was abandoned half-way) or poisoned.
+    pub fn state(&self) -> &State {
+        self.guard.state()
     }
 
     /// The number format.
@@ -44,6 +54,21 @@ impl DataOwner {
     /// Encodes and secret-shares `values`, sending server 0 its seed and server 1 the masked
     /// values. Fails with [`ErrorKind::OutOfRange`] before sending anything if a value does not fit.
     pub async fn share<R: Ring, T0: Transport, T1: Transport>(
+        &mut self,
+        values: &[f64],
+        server0: &mut Link<T0>,
+        server1: &mut Link<T1>,
+    ) -> Result<(), Error> {
+        self.guard.enter("share")?;
+        let before = server0.activity() + server1.activity();
+        let r = self
+            .share_inner::<R, T0, T1>(values, server0, server1)
+            .await;
+        let communicated = server0.activity() + server1.activity() != before;
+        self.guard.leave(r, communicated)
+    }
+
+    async fn share_inner<R: Ring, T0: Transport, T1: Transport>(
         &mut self,
         values: &[f64],
         server0: &mut Link<T0>,
@@ -76,6 +101,21 @@ impl DataOwner {
 
     /// Receives both servers' shares of `out.len()` outputs and writes the reconstructed values.
     pub async fn reconstruct<R: Ring, T0: Transport, T1: Transport>(
+        &mut self,
+        server0: &mut Link<T0>,
+        server1: &mut Link<T1>,
+        out: &mut [f64],
+    ) -> Result<(), Error> {
+        self.guard.enter("reconstruct")?;
+        let before = server0.activity() + server1.activity();
+        let r = self
+            .reconstruct_inner::<R, T0, T1>(server0, server1, out)
+            .await;
+        let communicated = server0.activity() + server1.activity() != before;
+        self.guard.leave(r, communicated)
+    }
+
+    async fn reconstruct_inner<R: Ring, T0: Transport, T1: Transport>(
         &self,
         server0: &mut Link<T0>,
         server1: &mut Link<T1>,
@@ -109,7 +149,7 @@ impl DataOwner {
 
     /// Like [`DataOwner::reconstruct`] into a fixed-capacity vector of `n <= N` values.
     pub async fn reconstruct_vec<R: Ring, T0: Transport, T1: Transport, const N: usize>(
-        &self,
+        &mut self,
         server0: &mut Link<T0>,
         server1: &mut Link<T1>,
         n: usize,

@@ -48,6 +48,7 @@ pub mod hash;
 pub mod prg;
 pub mod ring;
 pub mod role;
+pub mod state;
 pub mod transport;
 
 #[cfg(feature = "alloc")]
@@ -82,12 +83,13 @@ pub use fixed::FixedPoint;
 pub use prg::{Domain, Prg, Seed};
 pub use ring::Ring;
 pub use role::Role;
+pub use state::State;
 #[cfg(feature = "std")]
 pub use transport::memory::{MemoryTransport, duplex};
 pub use transport::{Channel, Link, Stats, Sub, Transport, TransportError};
 
 #[cfg(feature = "alloc")]
-pub use context::{Config, Context, State, Truncation};
+pub use context::{Config, Context, Truncation};
 #[cfg(feature = "alloc")]
 pub use correlated::Correlations;
 #[cfg(feature = "alloc")]

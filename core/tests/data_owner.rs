@@ -106,7 +106,8 @@ fn each_server_alone_sees_nothing_of_the_readings() {
                 .await
                 .unwrap();
             drop((to0, to1));
-            let (mut b0, mut b1) = (vec![0u8; 48], vec![0u8; 8 + 8 * values.len()]);
+            let h = fixshare::transport::HEADER_LEN;
+            let (mut b0, mut b1) = (vec![0u8; h + 40], vec![0u8; h + 8 * values.len()]);
             use fixshare::Transport;
             s0.recv(&mut b0).await.unwrap();
             s1.recv(&mut b1).await.unwrap();
@@ -115,11 +116,11 @@ fn each_server_alone_sees_nothing_of_the_readings() {
     };
     let (a0, a1) = capture(vec![5.0; 64], 1);
     let (b0, b1) = capture(vec![5.0; 64], 2);
-    assert_eq!(a0.len(), 48);
-    assert_ne!(a0[8..40], b0[8..40], "fresh seed per owner");
-    assert_ne!(a1[8..], b1[8..], "fresh mask per owner");
+    let h = fixshare::transport::HEADER_LEN;
+    assert_ne!(a0[h..h + 32], b0[h..h + 32], "fresh seed per owner");
+    assert_ne!(a1[h..], b1[h..], "fresh mask per owner");
     // Identical readings never appear as identical masked words within a batch.
-    let words: std::collections::HashSet<&[u8]> = a1[8..].chunks(8).collect();
+    let words: std::collections::HashSet<&[u8]> = a1[h..].chunks(8).collect();
     assert_eq!(words.len(), 64);
 }
 
@@ -130,10 +131,13 @@ fn bad_owner_input_is_rejected_before_sending() {
     let err = block_on_thread(async move {
         let mut owner = DataOwner::new(seed(4), FixedPoint::default());
         let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
-        owner
+        let e = owner
             .share::<u32, _, _>(&[1.0, 70000.0], &mut to0, &mut to1)
             .await
-            .unwrap_err()
+            .unwrap_err();
+        // Nothing was sent: the owner stays ready.
+        assert_eq!(*owner.state(), fixshare::State::Ready);
+        e
     });
     assert_eq!(*err.kind(), ErrorKind::OutOfRange { value: 70000.0 });
     use fixshare::Transport;
@@ -178,7 +182,7 @@ fn reconstruct_capacity_is_checked() {
     let (o0, _s0) = duplex();
     let (o1, _s1) = duplex();
     let err = block_on_thread(async move {
-        let owner = DataOwner::new(seed(4), FixedPoint::default());
+        let mut owner = DataOwner::new(seed(4), FixedPoint::default());
         let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
         owner
             .reconstruct_vec::<u64, _, _, 2>(&mut to0, &mut to1, 3)
@@ -192,4 +196,26 @@ fn reconstruct_capacity_is_checked() {
             capacity: 2
         }
     );
+}
+
+#[test]
+fn a_server_that_leaves_poisons_the_owner() {
+    let (o0, _s0) = duplex();
+    let (o1, s1) = duplex();
+    drop(s1);
+    let (first, second) = block_on_thread(async move {
+        let mut owner = DataOwner::new(seed(4), FixedPoint::default());
+        let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
+        let first = owner
+            .share::<u64, _, _>(&[1.0, 2.0], &mut to0, &mut to1)
+            .await
+            .unwrap_err();
+        let second = owner
+            .share::<u64, _, _>(&[1.0], &mut to0, &mut to1)
+            .await
+            .unwrap_err();
+        (first, second)
+    });
+    assert_eq!(*first.kind(), ErrorKind::Closed);
+    assert_eq!(*second.kind(), ErrorKind::Poisoned);
 }
