@@ -44,6 +44,7 @@ use crate::correlated::Correlations;
 use crate::error::Error;
 use crate::gc::{Circuit, Reveal};
 use crate::ml;
+use crate::ml::pipeline::{self, Progress};
 use crate::nonlinear::{self, PiecewiseLinear, Pool2d};
 use crate::prg::Seed;
 use crate::ring::Ring;
@@ -403,33 +404,34 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
 
     // ----- machine learning (see [`crate::ml`]) -----
 
-    /// Trains a linear or logistic regression by SGD on shared `x` (`n x d`) and `y` (`n x 1`);
-    /// see [`ml::train_glm`].
+    /// Trains a linear or logistic regression by SGD on shared `x` (`n x d`) and `y` (`n x 1`),
+    /// reporting each epoch to `on_progress`; see [`ml::train_glm`].
     pub async fn train_glm(
         &mut self,
         x: &Shares<R>,
         y: &Shares<R>,
         model: ml::GlmModel,
         params: &ml::SgdParams,
-        on_epoch: impl FnMut(usize),
+        on_progress: impl FnMut(&Progress),
     ) -> Result<Shares<R>, Error> {
         self.run("train_glm", async |c| {
-            ml::train_glm(c, x, y, model, params, on_epoch).await
+            pipeline::train_glm_with_progress(c, x, y, model, params, on_progress).await
         })
         .await
     }
 
-    /// Trains a multilayer perceptron from public initial weights; see [`ml::nn::train_mlp`].
+    /// Trains a multilayer perceptron from public initial weights, reporting each epoch to
+    /// `on_progress`; see [`ml::nn::train_mlp`].
     pub async fn train_mlp(
         &mut self,
         x: &Shares<R>,
         y: &Shares<R>,
         init: &ml::plain::Mlp,
         params: &ml::MlpParams,
-        on_epoch: impl FnMut(usize),
+        on_progress: impl FnMut(&Progress),
     ) -> Result<Vec<Shares<R>>, Error> {
         self.run("train_mlp", async |c| {
-            ml::nn::train_mlp(c, x, y, init, params, on_epoch).await
+            pipeline::train_mlp_with_progress(c, x, y, init, params, on_progress).await
         })
         .await
     }

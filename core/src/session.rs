@@ -36,6 +36,7 @@ pub use crate::executor::block_on;
 pub use crate::fixed::FixedPoint;
 pub use crate::gc::{Circuit, Reveal, bristol};
 pub use crate::ml::inference::{Image, Layer, Network};
+pub use crate::ml::pipeline::Progress;
 pub use crate::ml::plain::Mlp;
 pub use crate::ml::{GlmModel, MlpLoss, MlpParams, SgdParams, Sigmoid};
 pub use crate::nonlinear::{PiecewiseLinear, Pool2d};
@@ -692,29 +693,31 @@ impl<T: Transport> Session<T> {
 
     // ----- machine learning -----
 
-    /// Linear or logistic regression by SGD on shares; returns the weights, bias last.
+    /// Linear or logistic regression by SGD on shares, reporting each epoch (with the traffic so
+    /// far) to `on_progress`; returns the weights, bias last.
     pub async fn train_glm(
         &mut self,
         x: &AnyShares,
         y: &AnyShares,
         model: GlmModel,
         params: &SgdParams,
-        on_epoch: impl FnMut(usize),
+        on_progress: impl FnMut(&Progress),
     ) -> Result<AnyShares, Error> {
-        on_ring!(self, p, R => Ok(p.train_glm(R::unwrap(x, "train_glm")?, R::unwrap(y, "train_glm")?, model, params, on_epoch).await?.into()))
+        on_ring!(self, p, R => Ok(p.train_glm(R::unwrap(x, "train_glm")?, R::unwrap(y, "train_glm")?, model, params, on_progress).await?.into()))
     }
 
-    /// A multilayer perceptron trained from public initial weights; one matrix per layer.
+    /// A multilayer perceptron trained from public initial weights, reporting each epoch to
+    /// `on_progress`; one weight matrix per layer.
     pub async fn train_mlp(
         &mut self,
         x: &AnyShares,
         y: &AnyShares,
         init: &Mlp,
         params: &MlpParams,
-        on_epoch: impl FnMut(usize),
+        on_progress: impl FnMut(&Progress),
     ) -> Result<Vec<AnyShares>, Error> {
         on_ring!(self, p, R => {
-            let w = p.train_mlp(R::unwrap(x, "train_mlp")?, R::unwrap(y, "train_mlp")?, init, params, on_epoch).await?;
+            let w = p.train_mlp(R::unwrap(x, "train_mlp")?, R::unwrap(y, "train_mlp")?, init, params, on_progress).await?;
             Ok(w.into_iter().map(AnyShares::from).collect())
         })
     }
