@@ -1,16 +1,16 @@
 //! [`Circuit`]: boolean circuits in Bristol Fashion, run by `Party.runCircuit`.
 
 use crate::convert;
-use fixshare::gc::{self, bristol};
+use fixshare::session::{Circuit as CoreCircuit, bristol};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 /// A boolean circuit (XOR, AND, INV gates) read from a Bristol Fashion file.
 #[wasm_bindgen]
-pub struct Circuit(Rc<gc::Circuit>);
+pub struct Circuit(Rc<CoreCircuit>);
 
 impl Circuit {
-    pub(crate) fn inner(&self) -> Rc<gc::Circuit> {
+    pub(crate) fn inner(&self) -> Rc<CoreCircuit> {
         self.0.clone()
     }
 }

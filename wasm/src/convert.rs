@@ -1,7 +1,13 @@
 //! Checked conversions of JS arguments: every bad argument is an `Error` naming the operation.
+//! Only the JS shapes are checked here (a number where a number belongs, an integer where an
+//! integer does); what the values mean (ring widths, fractional bits, layer shapes, SGD
+//! settings) is for the session to check.
 
 use crate::error::invalid;
-use fixshare::{Config, FixedPoint, Role, Truncation};
+use fixshare::session::{
+    GlmModel, Image, Layer, MlpLoss, MlpParams, Network, Offline, Role, SessionConfig, SgdParams,
+    Sigmoid, Truncation,
+};
 use js_sys::{Float64Array, Reflect};
 use wasm_bindgen::{JsCast, JsError, JsValue};
 
@@ -44,8 +50,8 @@ pub(crate) fn check_len(
     Ok(())
 }
 
-/// The most elements one argument or result may have (512 MiB of ring elements): larger
-/// requests are refused before anything is allocated, since a failed allocation would trap.
+/// The most elements one argument or result may have: larger requests are refused before
+/// anything is allocated, since a failed allocation would trap (and leave the Promise pending).
 pub(crate) const MAX_ELEMENTS: u64 = 1 << 26;
 
 /// `rows * cols`, if it is within [`MAX_ELEMENTS`].
@@ -71,66 +77,122 @@ pub(crate) fn role(op: &str, r: u32) -> Result<Role, JsError> {
     }
 }
 
-fn field(o: &JsValue, name: &str) -> JsValue {
+/// Field `name` of `o` (undefined if `o` is not an object).
+pub(crate) fn field(o: &JsValue, name: &str) -> JsValue {
     if !o.is_object() {
         return JsValue::UNDEFINED;
     }
     Reflect::get(o, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// An optional non-negative integer option.
-fn opt_uint(op: &str, o: &JsValue, name: &str) -> Result<Option<u64>, JsError> {
+/// An optional non-negative integer field (at most 2^53).
+pub(crate) fn opt_uint(op: &str, o: &JsValue, name: &str) -> Result<Option<u64>, JsError> {
     let v = field(o, name);
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
     match v.as_f64() {
-        Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= u32::MAX as f64 => Ok(Some(x as u64)),
+        Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= 9_007_199_254_740_992.0 => {
+            Ok(Some(x as u64))
+        }
         _ => Err(invalid(
             op,
-            &format!("option {name} must be a non-negative integer"),
+            &format!("{name} must be a non-negative integer"),
         )),
     }
 }
 
-/// The number format from `{ fracBits }` (default 16).
-pub(crate) fn fixed(op: &str, o: &JsValue) -> Result<FixedPoint, JsError> {
-    match opt_uint(op, o, "fracBits")? {
-        None => Ok(FixedPoint::default()),
-        Some(f) => FixedPoint::new(f as u32).map_err(|e| invalid(op, &e.to_string())),
+/// A required non-negative integer field that fits `usize`.
+fn uint(op: &str, o: &JsValue, name: &str) -> Result<usize, JsError> {
+    match opt_uint(op, o, name)? {
+        Some(v) if v <= u32::MAX as u64 => Ok(v as usize),
+        Some(_) => Err(invalid(op, &format!("{name} is too large"))),
+        None => Err(invalid(op, &format!("{name} is missing"))),
     }
 }
 
-/// Session settings from `{ fracBits, truncation: "local" | "pairs", maxFrame }`.
-pub(crate) fn config(op: &str, o: &JsValue) -> Result<Config, JsError> {
-    if !(o.is_undefined() || o.is_null() || o.is_object()) {
-        return Err(invalid(op, "options must be an object"));
+/// An optional `u32` field.
+fn opt_u32(op: &str, o: &JsValue, name: &str) -> Result<Option<u32>, JsError> {
+    match opt_uint(op, o, name)? {
+        Some(v) if v <= u32::MAX as u64 => Ok(Some(v as u32)),
+        Some(_) => Err(invalid(op, &format!("{name} is too large"))),
+        None => Ok(None),
     }
-    let mut c = Config {
-        fixed: fixed(op, o)?,
-        ..Config::default()
+}
+
+/// An optional string field, one of `allowed`.
+fn opt_choice<'a>(
+    op: &str,
+    o: &JsValue,
+    name: &str,
+    allowed: &[&'a str],
+) -> Result<Option<&'a str>, JsError> {
+    let v = field(o, name);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    let s = v.as_string();
+    match allowed.iter().find(|a| Some(**a) == s.as_deref()) {
+        Some(a) => Ok(Some(a)),
+        None => {
+            let list: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
+            Err(invalid(
+                op,
+                &format!("{name} must be {}", list.join(" or ")),
+            ))
+        }
+    }
+}
+
+/// Checks that `o` is an object, `undefined` or `null`.
+fn options_object(op: &str, o: &JsValue, what: &str) -> Result<(), JsError> {
+    if o.is_undefined() || o.is_null() || o.is_object() {
+        Ok(())
+    } else {
+        Err(invalid(op, &format!("{what} must be an object")))
+    }
+}
+
+/// The session settings of party `role` with `offline`, from `{ ringBits, fracBits,
+/// truncation, maxFrame }` (defaults: those of [`SessionConfig::two_servers`]). The session
+/// checks the values when it connects.
+pub(crate) fn session_config(
+    op: &str,
+    role: Role,
+    offline: Offline,
+    o: &JsValue,
+) -> Result<SessionConfig, JsError> {
+    options_object(op, o, "options")?;
+    let mut c = SessionConfig::two_servers(role, offline);
+    if let Some(r) = opt_u32(op, o, "ringBits").map_err(|_| option_error(op, "ringBits"))? {
+        c.ring_bits = r;
+    }
+    if let Some(f) = opt_u32(op, o, "fracBits").map_err(|_| option_error(op, "fracBits"))? {
+        c.frac_bits = f;
+    }
+    let t = opt_choice(op, o, "truncation", &["local", "pairs", "exact"]).map_err(|_| {
+        invalid(
+            op,
+            "option truncation must be \"local\", \"pairs\" or \"exact\"",
+        )
+    })?;
+    c.truncation = match t {
+        None => c.truncation,
+        Some("pairs") => Truncation::Pairs,
+        Some("exact") => Truncation::Exact,
+        Some(_) => Truncation::Local,
     };
-    let t = field(o, "truncation");
-    if !t.is_undefined() {
-        c.truncation = match t.as_string().as_deref() {
-            Some("local") => Truncation::Local,
-            Some("pairs") => Truncation::Pairs,
-            Some("exact") => Truncation::Exact,
-            _ => {
-                return Err(invalid(
-                    op,
-                    "option truncation must be \"local\", \"pairs\" or \"exact\"",
-                ));
-            }
-        };
-    }
-    if let Some(m) = opt_uint(op, o, "maxFrame")? {
+    if let Some(m) = opt_u32(op, o, "maxFrame").map_err(|_| option_error(op, "maxFrame"))? {
         if m < 64 {
             return Err(invalid(op, "option maxFrame must be at least 64"));
         }
         c.max_frame = m as usize;
     }
     Ok(c)
+}
+
+fn option_error(op: &str, name: &str) -> JsError {
+    invalid(op, &format!("option {name} must be a non-negative integer"))
 }
 
 /// A plain JS object with numeric fields.
@@ -155,4 +217,160 @@ pub(crate) fn bits(op: &str, what: &str, v: &[u8]) -> Result<Vec<bool>, JsError>
             )),
         })
         .collect()
+}
+
+/// SGD settings from `{ epochs, batch, learningRate }` (defaults: [`SgdParams::default`]).
+fn sgd(op: &str, o: &JsValue) -> Result<SgdParams, JsError> {
+    let mut p = SgdParams::default();
+    if let Some(e) = opt_uint(op, o, "epochs")? {
+        p.epochs = e as usize;
+    }
+    if let Some(b) = opt_uint(op, o, "batch")? {
+        p.batch = b as usize;
+    }
+    let lr = field(o, "learningRate");
+    if !lr.is_undefined() && !lr.is_null() {
+        p.learning_rate = lr
+            .as_f64()
+            .ok_or_else(|| invalid(op, "learningRate must be a number"))?;
+    }
+    Ok(p)
+}
+
+/// The model and SGD settings of `trainGlm` from `{ model, sigmoid, epochs, batch,
+/// learningRate }`.
+pub(crate) fn glm(op: &str, o: &JsValue) -> Result<(GlmModel, SgdParams), JsError> {
+    options_object(op, o, "options")?;
+    let sigmoid = match opt_choice(op, o, "sigmoid", &["piecewise", "accurate"])? {
+        Some("accurate") => Sigmoid::Accurate,
+        _ => Sigmoid::Piecewise,
+    };
+    let model = match opt_choice(op, o, "model", &["linear", "logistic"])? {
+        Some("linear") => GlmModel::Linear,
+        Some(_) => GlmModel::Logistic(sigmoid),
+        None => return Err(invalid(op, "model is missing (\"linear\" or \"logistic\")")),
+    };
+    Ok((model, sgd(op, o)?))
+}
+
+/// The MLP settings of `trainMlp` from `{ loss, epochs, batch, learningRate }`, with the seed of
+/// the initial weights.
+pub(crate) fn mlp_params(op: &str, o: &JsValue, init_seed: u64) -> Result<MlpParams, JsError> {
+    let loss = match opt_choice(op, o, "loss", &["squared", "reluSoftmax"])? {
+        Some("reluSoftmax") => MlpLoss::ReluSoftmax,
+        _ => MlpLoss::Squared,
+    };
+    Ok(MlpParams {
+        sgd: sgd(op, o)?,
+        init_seed,
+        loss,
+    })
+}
+
+/// A seed given as a non-negative safe integer or a `bigint` below 2^64.
+pub(crate) fn seed_u64(op: &str, what: &str, v: &JsValue) -> Result<u64, JsError> {
+    if v.is_bigint() {
+        return u64::try_from(v.clone())
+            .map_err(|_| invalid(op, &format!("{what} must be a bigint in 0..2^64")));
+    }
+    match v.as_f64() {
+        Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= 9_007_199_254_740_991.0 => Ok(x as u64),
+        _ => Err(invalid(
+            op,
+            &format!("{what} must be a non-negative safe integer or a bigint"),
+        )),
+    }
+}
+
+/// Layer widths given as an array of non-negative integers.
+pub(crate) fn sizes(op: &str, v: &JsValue) -> Result<Vec<usize>, JsError> {
+    let a = v
+        .dyn_ref::<js_sys::Array>()
+        .ok_or_else(|| invalid(op, "sizes must be an array of layer widths"))?;
+    a.iter()
+        .enumerate()
+        .map(|(i, x)| match x.as_f64() {
+            Some(w) if w >= 0.0 && w.fract() == 0.0 && w <= u32::MAX as f64 => Ok(w as usize),
+            _ => Err(invalid(
+                op,
+                &format!("sizes[{i}] is not a non-negative integer"),
+            )),
+        })
+        .collect()
+}
+
+/// One matrix per element of an array of `Float64Array`s or arrays of numbers.
+pub(crate) fn matrices(op: &str, what: &str, v: &JsValue) -> Result<Vec<Vec<f64>>, JsError> {
+    let a = v
+        .dyn_ref::<js_sys::Array>()
+        .ok_or_else(|| invalid(op, &format!("{what} must be an array of Float64Arrays")))?;
+    a.iter()
+        .enumerate()
+        .map(|(i, m)| f64s(op, &format!("{what}[{i}]"), &m))
+        .collect()
+}
+
+/// An image shape `{ channels, height, width }`.
+fn image(op: &str, o: &JsValue) -> Result<Image, JsError> {
+    if !o.is_object() {
+        return Err(invalid(
+            op,
+            "input must be an image shape { channels, height, width }",
+        ));
+    }
+    Ok(Image {
+        channels: uint(op, o, "channels")?,
+        height: uint(op, o, "height")?,
+        width: uint(op, o, "width")?,
+    })
+}
+
+/// A layer: `{ type: "dense", inputs, outputs }`, `{ type: "conv", input, filters, kernel,
+/// stride, padding }`, `{ type: "relu" }`, `{ type: "square" }`, `{ type: "meanPool", input,
+/// window }` or `{ type: "maxPool", input, window, stride }` (the fields of [`Layer`]).
+fn layer(op: &str, o: &JsValue) -> Result<Layer, JsError> {
+    let kinds = ["dense", "conv", "relu", "square", "meanPool", "maxPool"];
+    let kind = opt_choice(op, o, "type", &kinds)?.ok_or_else(|| invalid(op, "type is missing"))?;
+    Ok(match kind {
+        "dense" => Layer::Dense {
+            inputs: uint(op, o, "inputs")?,
+            outputs: uint(op, o, "outputs")?,
+        },
+        "conv" => Layer::Conv {
+            input: image(op, &field(o, "input"))?,
+            filters: uint(op, o, "filters")?,
+            kernel: uint(op, o, "kernel")?,
+            stride: uint(op, o, "stride")?,
+            padding: uint(op, o, "padding")?,
+        },
+        "relu" => Layer::Relu,
+        "square" => Layer::Square,
+        "meanPool" => Layer::MeanPool {
+            input: image(op, &field(o, "input"))?,
+            window: uint(op, o, "window")?,
+        },
+        _ => Layer::MaxPool {
+            input: image(op, &field(o, "input"))?,
+            window: uint(op, o, "window")?,
+            stride: uint(op, o, "stride")?,
+        },
+    })
+}
+
+/// A network `{ input, layers }` (the fields of [`Network`]).
+pub(crate) fn network(op: &str, o: &JsValue) -> Result<Network, JsError> {
+    if !o.is_object() {
+        return Err(invalid(op, "network must be an object { input, layers }"));
+    }
+    let input = uint(op, o, "input")?;
+    let layers = field(o, "layers");
+    let layers = layers
+        .dyn_ref::<js_sys::Array>()
+        .ok_or_else(|| invalid(op, "layers must be an array"))?;
+    let layers = layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| layer(&format!("{op}: layers[{i}]"), &l))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Network { input, layers })
 }

@@ -4,7 +4,7 @@ use crate::convert;
 use crate::entropy::fresh_seed;
 use crate::error::{core_error, invalid};
 use crate::transport::JsTransport;
-use fixshare::Seed;
+use fixshare::session::{Dealer as CoreDealer, Seed};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -46,7 +46,7 @@ impl Dealer {
             .borrow_mut()
             .take()
             .ok_or_else(|| invalid(op, "this dealer has already served a session"))?;
-        let (s0, s1) = fixshare::Dealer::new(seed, t0.clone(), t1.clone())
+        let (s0, s1) = CoreDealer::new(seed, t0.clone(), t1.clone())
             .serve()
             .await
             .map_err(|e| core_error(&e, &[&t0, &t1]))?;

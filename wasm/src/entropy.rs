@@ -2,7 +2,7 @@
 //! Node 19 and later).
 
 use crate::transport::{describe, method};
-use fixshare::Seed;
+use fixshare::session::Seed;
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::JsValue;
 use zeroize::Zeroize;

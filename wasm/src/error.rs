@@ -1,7 +1,7 @@
 //! Errors as JS `Error`s: the core's message, with the JS transport's reason where one failed.
 
 use crate::transport::JsTransport;
-use fixshare::{Error, ErrorKind};
+use fixshare::session::{Error, ErrorKind};
 use wasm_bindgen::JsError;
 
 /// The core's message for `e`, with the reasons any of `transports` recorded (a rejected

@@ -1,13 +1,16 @@
 //! # fixshare-wasm
 //!
-//! WebAssembly bindings for [`fixshare`]: two-party computation on fixed-point secret shares in
-//! browsers, Web Workers and Node, with an async API (every communicating method returns a
-//! Promise) over JS transports.
+//! WebAssembly bindings for the session API of `fixshare` (`fixshare::session`, and nothing
+//! else of the core): two-party computation on fixed-point secret shares in browsers, Web
+//! Workers and Node, with an async API (every communicating method returns a Promise) over JS
+//! transports.
 //!
-//! - [`party::Party`]: a computing party (`withDealer`, or `withOt` over the one peer
-//!   connection), with [`party::Shares`];
-//!   products, matrix products, truncation, ReLU, sigmoids, max/argmax, max pooling, and
-//!   [`circuit::Circuit`]s run by garbling.
+//! - [`party::Party`]: a computing party, a `Session` of the core (`withDealer`, or `withOt`
+//!   over the one peer connection), over Z_2^32, Z_2^64 or Z_2^128 (`ringBits`), with
+//!   [`party::Shares`]: products, matrix products, truncation, ReLU, sigmoids, max/argmax, max
+//!   pooling, [`circuit::Circuit`]s run by garbling; training of linear and logistic regression
+//!   and of perceptrons, and oblivious inference over dense, convolution, ReLU, square and
+//!   pooling layers ([`ml`]).
 //! - [`dealer::Dealer`]: the third party supplying correlated randomness.
 //! - [`owner::DataOwner`], [`owner::OwnerLink`]: data owners sharing numbers to the servers.
 //! - [`port::MessagePortTransport`]: a transport over a `MessagePort`.
@@ -16,8 +19,9 @@
 //! Promises (see [`transport`]). One transport joins the two parties: the online phase, the OT
 //! offline phase and garbled circuits share it. Errors are rejected Promises (or thrown `Error`s
 //! for the synchronous methods) carrying the core's message; nothing panics on bad input. A
-//! party's state (usable after a rejected argument, poisoned after a failure that followed
-//! communication, closed) is the core's. Seeds come from `crypto.getRandomValues`.
+//! party's seeds, ring checks and state (usable after a rejected argument, poisoned after a
+//! failure that followed communication, closed) are the session's; the one seed a session
+//! needs comes from `crypto.getRandomValues`.
 //!
 //! ## Security
 //! Semi-honest security; the two parties must not collude, nor the dealer with either of them.
@@ -30,6 +34,7 @@ mod transport;
 
 pub mod circuit;
 pub mod dealer;
+pub mod ml;
 pub mod owner;
 pub mod party;
 pub mod port;
@@ -50,7 +55,9 @@ export interface Transport {
 
 /** Session settings; both parties must pass the same. */
 export interface PartyOptions {
-  /** Fractional bits of the fixed-point format (default 16). */
+  /** Ring width in bits: 32, 64 (default) or 128. */
+  ringBits?: 32 | 64 | 128;
+  /** Fractional bits of the fixed-point format (default 16; at most ringBits - 2 and 62). */
   fracBits?: number;
   /** Truncation after products: "local" (SecureML, default), "pairs" (truncation pairs) or
    * "exact" (in a garbled circuit). */
@@ -70,5 +77,52 @@ export interface PartyStats {
   /** Offline phase: with the dealer, or OT with the peer (over the peer transport). */
   offlineBytesSent: number;
   offlineBytesReceived: number;
+}
+
+/** Mini-batch SGD settings (defaults: 10 epochs, batches of 32 rows, learning rate 0.1). */
+export interface SgdOptions {
+  epochs?: number;
+  batch?: number;
+  learningRate?: number;
+}
+
+/** `Party.trainGlm`: linear or logistic regression. */
+export interface GlmOptions extends SgdOptions {
+  model: "linear" | "logistic";
+  /** The sigmoid of logistic regression: SecureML's "piecewise" (default) or "accurate"
+   * (34 linear segments). */
+  sigmoid?: "piecewise" | "accurate";
+}
+
+/** `Party.trainMlp`: a perceptron with layer widths `sizes`, from public initial `weights` or
+ * from those `mlpInit(sizes, seed)` makes. */
+export interface MlpOptions extends SgdOptions {
+  sizes: number[];
+  weights?: (Float64Array | number[])[];
+  seed?: number | bigint;
+  /** "squared" (default: squared loss on the linear outputs) or "reluSoftmax" (SecureML's). */
+  loss?: "squared" | "reluSoftmax";
+}
+
+/** An image shape; a row holds `channels * height * width` values, channel-major. */
+export interface ImageShape {
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/** One layer of a network (its public shape). */
+export type Layer =
+  | { type: "dense"; inputs: number; outputs: number }
+  | { type: "conv"; input: ImageShape; filters: number; kernel: number; stride: number; padding: number }
+  | { type: "relu" }
+  | { type: "square" }
+  | { type: "meanPool"; input: ImageShape; window: number }
+  | { type: "maxPool"; input: ImageShape; window: number; stride: number };
+
+/** A network: values per input row, and the layers in order. */
+export interface Network {
+  input: number;
+  layers: Layer[];
 }
 "#;

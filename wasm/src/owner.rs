@@ -1,18 +1,21 @@
 //! Data owners: [`DataOwner`] (the device or page that owns the numbers) and [`OwnerLink`] (a
-//! server's connection to one data owner).
+//! server's connection to one data owner, used by `Party.receiveOwnerInput` and
+//! `Party.sendOwnerOutput`).
 
 use crate::convert::{self, f64s};
 use crate::entropy::fresh_seed;
 use crate::error::{core_error, invalid};
 use crate::transport::JsTransport;
-use fixshare::data_owner::{receive_shares, send_output};
-use fixshare::transport::DEFAULT_MAX_FRAME;
-use fixshare::{Error, Link, Role};
+use fixshare::session::{
+    DEFAULT_MAX_FRAME, DataOwner as CoreOwner, Error, FixedPoint, Offline, OwnerLink as CoreLink,
+    Role,
+};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
-/// The state of a connection used by one operation at a time (data owners have no core session
-/// state machine: this is the binding's own).
+/// A connection used by one operation at a time. Data owners and owner links live outside a
+/// session, so they have no session state machine: this is the little they need (the link is
+/// lent to the session for one operation; a failure leaves the object unusable).
 enum Slot<T> {
     Ready(T),
     Busy,
@@ -65,27 +68,31 @@ impl<T> Slot<T> {
 }
 
 /// A server's connection to one data owner, for `Party.receiveOwnerInput` and
-/// `Party.sendOwnerOutput`. A failure poisons the link (not the party).
+/// `Party.sendOwnerOutput`. A failure on it poisons the party (as any failure after
+/// communicating) and the link.
 #[wasm_bindgen]
 pub struct OwnerLink {
     transport: JsTransport,
-    link: RefCell<Slot<Link<JsTransport>>>,
+    link: RefCell<Slot<CoreLink<JsTransport>>>,
 }
 
 impl OwnerLink {
-    pub(crate) async fn receive(&self, role: Role, n: usize) -> Result<Vec<u64>, JsError> {
-        let op = "receiveOwnerInput";
-        let mut link = Slot::take(&self.link, op, "owner link")?;
-        let mut v = vec![0u64; n];
-        let r = receive_shares(role, &mut link, &mut v).await;
-        Slot::settle(&self.link, link, r, &[&self.transport])?;
-        Ok(v)
+    /// The link, lent to one operation of a party.
+    pub(crate) fn take(&self, op: &str) -> Result<CoreLink<JsTransport>, JsError> {
+        Slot::take(&self.link, op, "owner link")
     }
 
-    pub(crate) async fn send(&self, shares: &[u64]) -> Result<(), JsError> {
-        let mut link = Slot::take(&self.link, "sendOwnerOutput", "owner link")?;
-        let r = send_output(&mut link, shares).await;
-        Slot::settle(&self.link, link, r, &[&self.transport])
+    /// Gives the link back after the operation: usable again unless `failure` is given.
+    pub(crate) fn give_back(&self, link: CoreLink<JsTransport>, failure: Option<String>) {
+        *self.link.borrow_mut() = match failure {
+            None => Slot::Ready(link),
+            Some(why) => Slot::Failed(why),
+        };
+    }
+
+    /// The JS transport (for the reason of a failure).
+    pub(crate) fn transport(&self) -> &JsTransport {
+        &self.transport
     }
 }
 
@@ -101,7 +108,7 @@ impl OwnerLink {
         let t = JsTransport::new("data owner", transport).map_err(|e| invalid("OwnerLink", &e))?;
         let max = max_frame.map_or(DEFAULT_MAX_FRAME, |m| m as usize);
         Ok(OwnerLink {
-            link: RefCell::new(Slot::Ready(Link::with_max_frame(t.clone(), max))),
+            link: RefCell::new(Slot::Ready(CoreLink::with_max_frame(t.clone(), max))),
             transport: t,
         })
     }
@@ -118,9 +125,9 @@ impl OwnerLink {
 }
 
 struct OwnerState {
-    owner: fixshare::DataOwner,
-    s0: Link<JsTransport>,
-    s1: Link<JsTransport>,
+    owner: CoreOwner,
+    s0: CoreLink<JsTransport>,
+    s1: CoreLink<JsTransport>,
 }
 
 /// A data owner: secret-shares its numbers to the two servers and reconstructs the results
@@ -131,33 +138,61 @@ struct OwnerState {
 pub struct DataOwner {
     t0: JsTransport,
     t1: JsTransport,
+    /// The servers' ring width: 32, 64 or 128.
+    ring_bits: u32,
     state: RefCell<Slot<Box<OwnerState>>>,
+}
+
+/// Runs `$body` with `$R` bound to the ring type of `$bits` (32, 64 or 128, as checked by the
+/// session config).
+macro_rules! on_ring {
+    ($bits:expr, $R:ident => $body:expr) => {
+        match $bits {
+            32 => {
+                type $R = u32;
+                $body
+            }
+            128 => {
+                type $R = u128;
+                $body
+            }
+            _ => {
+                type $R = u64;
+                $body
+            }
+        }
+    };
 }
 
 #[wasm_bindgen]
 impl DataOwner {
-    /// A data owner connected to server 0 and server 1. `options`: `{ fracBits?: number }`
-    /// (the servers' format, default 16).
+    /// A data owner connected to server 0 and server 1. `options`: `{ ringBits?: 32 | 64 | 128,
+    /// fracBits?: number }`, the servers' (defaults 64 and 16).
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "Transport")] server0: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Transport")] server1: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "{ fracBits?: number }")] options: Option<
-            js_sys::Object,
-        >,
+        #[wasm_bindgen(
+            unchecked_optional_param_type = "{ ringBits?: 32 | 64 | 128, fracBits?: number }"
+        )]
+        options: Option<js_sys::Object>,
     ) -> Result<DataOwner, JsError> {
         let op = "DataOwner";
         let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
-        let fixed = convert::fixed(op, &options)?;
+        // The servers' format, checked as their session checks it.
+        let config = convert::session_config(op, Role::P0, Offline::Dealer, &options)?;
+        let (_, checked) = config.check().map_err(|e| invalid(op, &e.to_string()))?;
+        let fixed: FixedPoint = checked.fixed;
         let t0 = JsTransport::new("server 0", server0).map_err(|e| invalid(op, &e))?;
         let t1 = JsTransport::new("server 1", server1).map_err(|e| invalid(op, &e))?;
         let seed = fresh_seed().map_err(|e| invalid(op, &e))?;
         Ok(DataOwner {
             state: RefCell::new(Slot::Ready(Box::new(OwnerState {
-                owner: fixshare::DataOwner::new(seed, fixed),
-                s0: Link::new(t0.clone()),
-                s1: Link::new(t1.clone()),
+                owner: CoreOwner::new(seed, fixed),
+                s0: CoreLink::new(t0.clone()),
+                s1: CoreLink::new(t1.clone()),
             }))),
+            ring_bits: config.ring_bits,
             t0,
             t1,
         })
@@ -173,7 +208,8 @@ impl DataOwner {
         let v = f64s("share", "values", &values)?;
         let mut st = Slot::take(&self.state, "share", "data owner")?;
         let s = &mut *st;
-        let r = s.owner.share::<u64, _, _>(&v, &mut s.s0, &mut s.s1).await;
+        let r =
+            on_ring!(self.ring_bits, R => s.owner.share::<R, _, _>(&v, &mut s.s0, &mut s.s1).await);
         Slot::settle(&self.state, st, r, &[&self.t0, &self.t1])
     }
 
@@ -184,10 +220,10 @@ impl DataOwner {
         let mut st = Slot::take(&self.state, "reconstruct", "data owner")?;
         let s = &mut *st;
         let mut out = vec![0.0; n as usize];
-        let r = s
+        let r = on_ring!(self.ring_bits, R => s
             .owner
-            .reconstruct::<u64, _, _>(&mut s.s0, &mut s.s1, &mut out)
-            .await;
+            .reconstruct::<R, _, _>(&mut s.s0, &mut s.s1, &mut out)
+            .await);
         Slot::settle(&self.state, st, r, &[&self.t0, &self.t1])?;
         Ok(out)
     }

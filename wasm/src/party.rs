@@ -1,9 +1,11 @@
-//! [`Party`]: one of the two computing parties, with [`Shares`] and the correlation sources.
+//! [`Party`]: one of the two computing parties, a [`Session`] of the core, with [`Shares`].
 //!
-//! The party's life (ready, poisoned after a failure that happened after communicating, closed)
-//! is the core's state machine ([`fixshare::State`]); this module only keeps the core party out
-//! of its cell while an operation runs, so that a second call made before the first settles
-//! rejects with the core's `Busy` error instead of reaching it twice.
+//! The session does the work: it derives the seeds, connects the offline source, checks that
+//! shares belong to its ring, keeps the state machine (ready, busy, poisoned after a failure
+//! that followed communication, closed) and flushes the links after every operation. This module
+//! translates JS arguments and errors, and keeps the session out of its cell while an operation
+//! runs, so that a second call made before the first settles rejects with the core's `Busy`
+//! error instead of reaching it twice.
 
 use crate::circuit::Circuit;
 use crate::convert::{self, f64s};
@@ -11,65 +13,73 @@ use crate::entropy::fresh_seed;
 use crate::error::{core_error, invalid, message};
 use crate::owner::OwnerLink;
 use crate::transport::{JsTransport, method};
-use fixshare::gc::Reveal;
-use fixshare::nonlinear::Pool2d;
-use fixshare::{
-    DealerClient, Error, ErrorKind, Link, OfflineSource, OtCorrelations, Role, State, Sub,
+use fixshare::session::{
+    AnyShares, Error, ErrorKind, Offline, OwnerLink as CoreLink, PiecewiseLinear, Pool2d, Reveal,
+    Role, Session, SessionConfig, State,
 };
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
 use wasm_bindgen::prelude::*;
 
-/// Where a party's correlated randomness comes from: the [`crate::dealer::Dealer`] over a
-/// connection of its own, or oblivious transfer with the peer over the peer connection.
-pub(crate) type Source = OfflineSource<JsTransport>;
+pub(crate) type CoreSession = Session<JsTransport>;
 
-type CoreParty = fixshare::Party<JsTransport, Source>;
-
-/// This party's share of a secret `rows x cols` matrix (row-major) in Z_2^64.
+/// This party's share of a secret `rows x cols` matrix (row-major) in the ring of its session:
+/// Z_2^32, Z_2^64 or Z_2^128 (`ringBits`).
 ///
 /// Shares are uniformly random on their own; they are wiped from WASM memory when freed.
 #[wasm_bindgen]
-pub struct Shares(pub(crate) fixshare::Shares<u64>);
+pub struct Shares(pub(crate) AnyShares);
 
 #[wasm_bindgen]
 impl Shares {
     /// Rows.
     #[wasm_bindgen(getter)]
     pub fn rows(&self) -> u32 {
-        self.0.rows() as u32
+        self.0.shape().0 as u32
     }
 
     /// Columns.
     #[wasm_bindgen(getter)]
     pub fn cols(&self) -> u32 {
-        self.0.cols() as u32
+        self.0.shape().1 as u32
     }
 
     /// Number of elements.
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> u32 {
-        self.0.len() as u32
+        let (r, c) = self.0.shape();
+        (r * c) as u32
     }
 
-    /// The raw share values (ring elements), row-major.
+    /// The ring width in bits: 32, 64 or 128.
+    #[wasm_bindgen(getter, js_name = ringBits)]
+    pub fn ring_bits(&self) -> u32 {
+        self.0.ring_bits()
+    }
+
+    /// The raw share values (ring elements) as 64-bit words, row-major: one word per element
+    /// in Z_2^64 and Z_2^32 (zero-extended), two per element in Z_2^128 (low word first).
     #[wasm_bindgen(js_name = toBigUint64Array)]
     pub fn to_big_uint64_array(&self) -> Vec<u64> {
-        self.0.as_slice().to_vec()
+        self.0.to_words()
     }
 
-    /// Shares from raw ring elements (for example received from elsewhere), row-major.
+    /// Shares from raw ring elements (for example received from elsewhere) laid out as
+    /// `toBigUint64Array` writes them, in Z_2^`ringBits` (default 64).
     #[wasm_bindgen(js_name = fromRaw)]
-    pub fn from_raw(rows: u32, cols: u32, raw: Vec<u64>) -> Result<Shares, JsError> {
-        convert::check_len("Shares.fromRaw", "raw", raw.len(), rows, cols)?;
-        fixshare::Shares::matrix(rows as usize, cols as usize, raw)
+    pub fn from_raw(
+        rows: u32,
+        cols: u32,
+        raw: Vec<u64>,
+        #[wasm_bindgen(js_name = ringBits)] ring_bits: Option<u32>,
+    ) -> Result<Shares, JsError> {
+        AnyShares::from_words(ring_bits.unwrap_or(64), rows as usize, cols as usize, &raw)
             .map(Shares)
             .map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// The same elements as a `rows x cols` matrix.
     pub fn reshape(&self, rows: u32, cols: u32) -> Result<Shares, JsError> {
-        convert::check_len("reshape", "the shares", self.0.len(), rows, cols)?;
         self.0
             .clone()
             .reshape(rows as usize, cols as usize)
@@ -88,125 +98,115 @@ impl Shares {
 /// Both parties call the same methods in the same order with operands of the same shapes; each
 /// communicating method returns a Promise, and one operation must settle before the next starts
 /// (a call made earlier rejects, and the pending one goes on). A call rejected for a bad argument
-/// before anything was sent (a shape, a size, a shift) leaves the party usable; a failure after
-/// communicating poisons it: later calls reject, since the parties are out of step.
+/// before anything was sent (a shape, a size, a shift, shares of another ring) leaves the party
+/// usable; a failure after communicating poisons it: later calls reject, since the parties are
+/// out of step.
 #[wasm_bindgen]
 pub struct Party {
-    role: Role,
-    /// The core party; `None` while an operation has it.
-    core: RefCell<Option<Box<CoreParty>>>,
+    /// The session's settings (fixed for its life: readable while an operation runs).
+    config: SessionConfig,
+    /// The session; `None` while an operation has it.
+    core: RefCell<Option<Box<CoreSession>>>,
     /// The transports the party uses (the peer's, and the dealer's if any), to close them and to
     /// name them in errors.
     transports: Vec<JsTransport>,
 }
 
 /// The error of a failed operation, or `Ok`.
-type Res<V> = Result<V, JsError>;
+pub(crate) type Res<V> = Result<V, JsError>;
 
-/// The core party lent to one operation; it goes back into its cell when the lease ends, in
-/// whatever state the core left it (an operation abandoned half-way leaves it `Busy`).
-struct Lease<'a> {
-    cell: &'a RefCell<Option<Box<CoreParty>>>,
-    party: Option<Box<CoreParty>>,
+/// The session lent to one operation; it goes back into its cell when the lease ends, in
+/// whatever state the session left itself (an operation abandoned half-way leaves it `Busy`).
+pub(crate) struct Lease<'a> {
+    cell: &'a RefCell<Option<Box<CoreSession>>>,
+    session: Option<Box<CoreSession>>,
 }
 
 impl Deref for Lease<'_> {
-    type Target = CoreParty;
-    fn deref(&self) -> &CoreParty {
-        self.party
+    type Target = CoreSession;
+    fn deref(&self) -> &CoreSession {
+        self.session
             .as_deref()
-            .expect("a lease holds the party until dropped")
+            .expect("a lease holds the session until dropped")
     }
 }
 
 impl DerefMut for Lease<'_> {
-    fn deref_mut(&mut self) -> &mut CoreParty {
-        self.party
+    fn deref_mut(&mut self) -> &mut CoreSession {
+        self.session
             .as_deref_mut()
-            .expect("a lease holds the party until dropped")
+            .expect("a lease holds the session until dropped")
     }
 }
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        if let Some(p) = self.party.take() {
-            *self.cell.borrow_mut() = Some(p);
+        if let Some(s) = self.session.take() {
+            *self.cell.borrow_mut() = Some(s);
         }
     }
-}
-
-/// The core's error for a call made while another operation of the party is pending.
-fn busy(op: &'static str) -> Error {
-    Error::new(op, ErrorKind::Busy)
 }
 
 impl Party {
-    fn wrap(role: Role, party: CoreParty, transports: Vec<JsTransport>) -> Party {
-        Party {
-            role,
-            core: RefCell::new(Some(Box::new(party))),
-            transports,
-        }
-    }
-
-    /// Takes the core party for operation `op`, or fails with `Busy` if another one has it.
-    fn lease(&self, op: &'static str) -> Res<Lease<'_>> {
-        let party = self.core.borrow_mut().take();
-        match party {
-            Some(p) => Ok(Lease {
+    /// Takes the session for operation `op`, or fails with the core's `Busy` if another one has
+    /// it.
+    pub(crate) fn lease(&self, op: &'static str) -> Res<Lease<'_>> {
+        let session = self.core.borrow_mut().take();
+        match session {
+            Some(s) => Ok(Lease {
                 cell: &self.core,
-                party: Some(p),
+                session: Some(s),
             }),
-            None => Err(self.error(None, &busy(op))),
+            None => Err(self.error(None, &Error::new(op, ErrorKind::Busy), &[])),
         }
     }
 
-    /// Runs `f` on the core party if no operation has it (for the synchronous methods).
-    fn with<V>(&self, op: &'static str, f: impl FnOnce(&CoreParty) -> Result<V, Error>) -> Res<V> {
+    /// Runs `f` on the session if no operation has it (for the synchronous methods).
+    fn with<V>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&CoreSession) -> Result<V, Error>,
+    ) -> Res<V> {
         let core = self.core.borrow();
-        let Some(p) = core.as_deref() else {
-            return Err(self.error(None, &busy(op)));
+        let Some(s) = core.as_deref() else {
+            return Err(self.error(None, &Error::new(op, ErrorKind::Busy), &[]));
         };
-        f(p).map_err(|e| self.error(Some(p), &e))
+        f(s).map_err(|e| self.error(Some(s), &e, &[]))
     }
 
     /// The JS error for the core's `e`: its message, with the transports' reasons for an I/O
-    /// failure, what poisoned the party, or a hint for a concurrent call.
-    fn error(&self, p: Option<&CoreParty>, e: &Error) -> JsError {
+    /// failure (the party's and `extra`), what poisoned the session, or a hint for a concurrent
+    /// call.
+    pub(crate) fn error(
+        &self,
+        s: Option<&CoreSession>,
+        e: &Error,
+        extra: &[&JsTransport],
+    ) -> JsError {
         if let ErrorKind::Busy = e.kind() {
             // The transports' reasons belong to the pending operation: leave them to it.
             return JsError::new(&format!("{e} (await each call before the next)"));
         }
-        let transports: Vec<&JsTransport> = self.transports.iter().collect();
+        let transports: Vec<&JsTransport> = self
+            .transports
+            .iter()
+            .chain(extra.iter().copied())
+            .collect();
         let mut msg = message(e, &transports);
-        if let (ErrorKind::Poisoned, Some(cause)) = (e.kind(), p.and_then(|p| p.failure())) {
+        if let (ErrorKind::Poisoned, Some(cause)) = (e.kind(), s.and_then(|s| s.failure())) {
             msg.push_str(&format!(" ({cause})"));
         }
         JsError::new(&msg)
     }
 
-    /// Completes operation `op` whose core call returned `r`: on success pushes out what this
-    /// side still holds for the peer, as a guarded step of its own (a failure there poisons the
-    /// party like any failure after communicating), and converts the error.
-    async fn settle<V>(&self, p: &mut CoreParty, op: &'static str, r: Result<V, Error>) -> Res<V> {
-        let r = match r {
-            Ok(v) => p
-                .run(op, async |c| c.peer(Sub::Online)?.flush(op).await)
-                .await
-                .map(|()| v),
-            Err(e) => Err(e),
-        };
-        r.map_err(|e| self.error(Some(p), &e))
-    }
-
-    /// The role, the session settings and the peer transport from the JS arguments of a
-    /// constructor.
+    /// The session settings and the peer transport from the JS arguments of a constructor.
     fn start(
         op: &'static str,
         role: u32,
+        offline: Offline,
         peer: JsValue,
         options: Option<js_sys::Object>,
-    ) -> Res<(Role, fixshare::Config, JsTransport)> {
+    ) -> Res<(SessionConfig, JsTransport)> {
         let role = convert::role(op, role)?;
         let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
         if method(&options, "send").is_some() && method(&options, "recv").is_some() {
@@ -216,30 +216,57 @@ impl Party {
                  call withOt(role, peer, options) without a second transport",
             ));
         }
-        let config = convert::config(op, &options)?;
+        let config = convert::session_config(op, role, offline, &options)?;
+        // The session checks its settings again when it connects; here the error comes before
+        // the transports are touched, and names the constructor.
+        config.check().map_err(|e| invalid(op, &e.to_string()))?;
         let peer = JsTransport::new("peer", peer).map_err(|e| invalid(op, &e))?;
-        Ok((role, config, peer))
+        Ok((config, peer))
+    }
+
+    /// Connects the session and wraps it.
+    async fn connect(
+        op: &'static str,
+        config: SessionConfig,
+        peer: JsTransport,
+        dealer: Option<JsTransport>,
+    ) -> Res<Party> {
+        let seed = fresh_seed().map_err(|e| invalid(op, &e))?;
+        let transports: Vec<JsTransport> = [Some(peer.clone()), dealer.clone()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let session = Session::connect(config, seed, peer, dealer)
+            .await
+            .map_err(|e| core_error(&e, &transports.iter().collect::<Vec<_>>()))?;
+        Ok(Party {
+            config,
+            core: RefCell::new(Some(Box::new(session))),
+            transports,
+        })
     }
 }
 
-/// Runs operation `$op` with the core party `$p` leased, then [`Party::settle`].
+/// Runs operation `$op` with the session `$s` leased, converting its error.
 macro_rules! op {
-    ($self:ident, $op:literal, |$p:ident| $call:expr) => {{
+    ($self:ident, $op:literal, |$s:ident| $call:expr) => {{
         let mut lease = $self.lease($op)?;
         let r = {
-            let $p = &mut *lease;
+            let $s = &mut *lease;
             $call.await
         };
-        $self.settle(&mut lease, $op, r).await
+        r.map_err(|e| $self.error(Some(&lease), &e, &[]))
     }};
 }
+pub(crate) use op;
 
 #[wasm_bindgen]
 impl Party {
     /// Connects as party `role` (0 or 1) to the peer over `peer`, with correlated randomness
     /// from a dealer reached over `dealer` (see `Dealer.serve`). `options`:
-    /// `{ fracBits?: number (16), truncation?: "local" | "pairs" | "exact", maxFrame?: number }`, the same
-    /// on both parties. The party's own seed comes from `crypto.getRandomValues`.
+    /// `{ ringBits?: 32 | 64 | 128, fracBits?: number (16), truncation?: "local" | "pairs" |
+    /// "exact", maxFrame?: number }`, the same on both parties. The party's seed comes from
+    /// `crypto.getRandomValues`.
     #[wasm_bindgen(js_name = withDealer)]
     pub async fn with_dealer(
         role: u32,
@@ -250,14 +277,9 @@ impl Party {
         >,
     ) -> Res<Party> {
         let op = "Party.withDealer";
-        let (role, config, peer) = Party::start(op, role, peer, options)?;
+        let (config, peer) = Party::start(op, role, Offline::Dealer, peer, options)?;
         let dealer = JsTransport::new("dealer", dealer).map_err(|e| invalid(op, &e))?;
-        let seed = fresh_seed().map_err(|e| invalid(op, &e))?;
-        let client = DealerClient::connect(role, dealer.clone())
-            .await
-            .map_err(|e| core_error(&e, &[&dealer]))?;
-        let party = CoreParty::new(role, peer.clone(), Source::Dealer(client), seed, config);
-        Ok(Party::wrap(role, party, vec![peer, dealer]))
+        Party::connect(op, config, peer, Some(dealer)).await
     }
 
     /// Connects as party `role` (0 or 1) to the peer over `peer`, generating correlated
@@ -273,24 +295,20 @@ impl Party {
         >,
     ) -> Res<Party> {
         let op = "Party.withOt";
-        let (role, config, peer) = Party::start(op, role, peer, options)?;
-        let seed = fresh_seed().map_err(|e| invalid(op, &e))?;
-        let ot_seed = fresh_seed().map_err(|e| invalid(op, &e))?;
-        let mut link = Link::with_max_frame(peer.clone(), config.max_frame);
-        let setup = async {
-            let ot = OtCorrelations::setup(role, &mut link, ot_seed).await?;
-            link.channel(Sub::Offline).flush(op).await?;
-            Ok::<_, Error>(ot)
-        };
-        let ot = setup.await.map_err(|e| core_error(&e, &[&peer]))?;
-        let party = CoreParty::on_link(role, link, Source::Ot(Box::new(ot)), seed, config);
-        Ok(Party::wrap(role, party, vec![peer]))
+        let (config, peer) = Party::start(op, role, Offline::Ot, peer, options)?;
+        Party::connect(op, config, peer, None).await
     }
 
     /// This party's role: 0 or 1.
     #[wasm_bindgen(getter)]
     pub fn role(&self) -> u32 {
-        self.role.index() as u32
+        self.config.party.index() as u32
+    }
+
+    /// The ring width of the session in bits: 32, 64 or 128.
+    #[wasm_bindgen(getter, js_name = ringBits)]
+    pub fn ring_bits(&self) -> u32 {
+        self.config.ring_bits
     }
 
     /// Traffic so far: `{ bytesSent, bytesReceived, framesSent, rounds }` of the online phase with
@@ -299,9 +317,9 @@ impl Party {
     /// between operations, also after a failure or `close()`.
     #[wasm_bindgen(unchecked_return_type = "PartyStats")]
     pub fn stats(&self) -> Res<js_sys::Object> {
-        self.with("stats", |p| {
-            let on = p.online_stats();
-            let off = p.offline_stats();
+        self.with("stats", |s| {
+            let on = s.online_stats();
+            let off = s.offline_stats();
             Ok(convert::object(&[
                 ("bytesSent", on.bytes_sent as f64),
                 ("bytesReceived", on.bytes_received as f64),
@@ -324,7 +342,7 @@ impl Party {
     ) -> Res<Shares> {
         let v = f64s("shareInput", "values", &values)?;
         convert::check_len("shareInput", "values", v.len(), rows, cols)?;
-        op!(self, "share_input", |p| p.share_input(
+        op!(self, "share_input", |s| s.share_input(
             &v,
             rows as usize,
             cols as usize
@@ -336,143 +354,176 @@ impl Party {
     #[wasm_bindgen(js_name = receiveInput)]
     pub async fn receive_input(&self, rows: u32, cols: u32) -> Res<Shares> {
         convert::elements("receiveInput", rows.into(), cols.into())?;
-        op!(self, "receive_input", |p| p
+        op!(self, "receive_input", |s| s
             .receive_input(rows as usize, cols as usize))
         .map(Shares)
     }
 
     /// Opens `x` to both parties and decodes it as fixed-point numbers (one round).
     pub async fn reveal(&self, x: &Shares) -> Res<Vec<f64>> {
-        op!(self, "reveal", |p| p.reveal(&x.0))
+        op!(self, "reveal", |s| s.reveal(&x.0))
     }
 
-    /// Opens `x` to both parties as raw ring elements.
+    /// Opens `x` to both parties as raw ring elements, laid out as `Shares.toBigUint64Array`
+    /// (two words per element in Z_2^128).
     pub async fn open(&self, x: &Shares) -> Res<Vec<u64>> {
-        op!(self, "open", |p| p.open(&x.0))
+        op!(self, "open", |s| s.open(&x.0)).map(|v| v.to_words())
     }
 
     /// Opens `x` to party `to` only: it gets the values, the other party `undefined`.
     #[wasm_bindgen(js_name = revealTo)]
     pub async fn reveal_to(&self, x: &Shares, to: u32) -> Res<Option<Vec<f64>>> {
         let to = convert::role("revealTo", to)?;
-        op!(self, "reveal_to", |p| p.reveal_to(&x.0, to))
+        op!(self, "reveal_to", |s| s.reveal_to(&x.0, to))
     }
 
     /// `x + y` (local).
     pub fn add(&self, x: &Shares, y: &Shares) -> Res<Shares> {
-        x.0.add(&y.0)
-            .map(Shares)
-            .map_err(|e| JsError::new(&e.to_string()))
+        self.with("add", |s| s.add(&x.0, &y.0)).map(Shares)
     }
 
     /// `x - y` (local).
     pub fn sub(&self, x: &Shares, y: &Shares) -> Res<Shares> {
-        x.0.sub(&y.0)
-            .map(Shares)
-            .map_err(|e| JsError::new(&e.to_string()))
+        self.with("sub", |s| s.sub(&x.0, &y.0)).map(Shares)
     }
 
     /// `-x` (local).
-    pub fn neg(&self, x: &Shares) -> Shares {
-        Shares(x.0.neg())
+    pub fn neg(&self, x: &Shares) -> Res<Shares> {
+        self.with("neg", |s| s.neg(&x.0)).map(Shares)
     }
 
     /// `x + c` for a public fixed-point constant `c` (local).
     #[wasm_bindgen(js_name = addPublic)]
     pub fn add_public(&self, x: &Shares, c: f64) -> Res<Shares> {
-        self.with("add_public", |p| p.add_public(&x.0, c))
+        self.with("add_public", |s| s.add_public(&x.0, c))
             .map(Shares)
     }
 
     /// `x * c` for a public integer `c` (local, exact).
     #[wasm_bindgen(js_name = mulPublicInteger)]
-    pub fn mul_public_integer(&self, x: &Shares, c: i32) -> Shares {
-        Shares(x.0.mul_integer(c.into()))
+    pub fn mul_public_integer(&self, x: &Shares, c: i32) -> Res<Shares> {
+        self.with("mul_public_integer", |s| {
+            s.mul_public_integer(&x.0, c.into())
+        })
+        .map(Shares)
     }
 
     /// `x * c` for a public fixed-point constant `c`, truncated.
     #[wasm_bindgen(js_name = mulPublic)]
     pub async fn mul_public(&self, x: &Shares, c: f64) -> Res<Shares> {
-        op!(self, "mul_public", |p| p.mul_public(&x.0, c)).map(Shares)
+        op!(self, "mul_public", |s| s.mul_public(&x.0, c)).map(Shares)
     }
 
     /// The fixed-point elementwise product `x * y` (Beaver triples, one round).
     pub async fn mul(&self, x: &Shares, y: &Shares) -> Res<Shares> {
-        op!(self, "mul", |p| p.mul(&x.0, &y.0)).map(Shares)
+        op!(self, "mul", |s| s.mul(&x.0, &y.0)).map(Shares)
+    }
+
+    /// The ring product `x * y`, elementwise, without truncation (integers).
+    #[wasm_bindgen(js_name = mulInteger)]
+    pub async fn mul_integer(&self, x: &Shares, y: &Shares) -> Res<Shares> {
+        op!(self, "mul_integer", |s| s.mul_integer(&x.0, &y.0)).map(Shares)
     }
 
     /// The fixed-point square `x * x`.
     pub async fn square(&self, x: &Shares) -> Res<Shares> {
-        op!(self, "square", |p| p.square(&x.0)).map(Shares)
+        op!(self, "square", |s| s.square(&x.0)).map(Shares)
     }
 
     /// The fixed-point matrix product of `x` (m x k) and `y` (k x n), one round.
     pub async fn matmul(&self, x: &Shares, y: &Shares) -> Res<Shares> {
-        convert::elements("matmul", x.0.rows() as u64, y.0.cols() as u64)?;
-        op!(self, "matmul", |p| p.matmul(&x.0, &y.0)).map(Shares)
+        convert::elements("matmul", x.0.shape().0 as u64, y.0.shape().1 as u64)?;
+        op!(self, "matmul", |s| s.matmul(&x.0, &y.0)).map(Shares)
     }
 
     /// The fixed-point dot product of two vectors of equal length (a 1 x 1 result).
     pub async fn dot(&self, x: &Shares, y: &Shares) -> Res<Shares> {
-        op!(self, "dot", |p| p.dot(&x.0, &y.0)).map(Shares)
+        op!(self, "dot", |s| s.dot(&x.0, &y.0)).map(Shares)
     }
 
     /// Divides by `2^bits` with the session's truncation method.
     pub async fn truncate(&self, x: &Shares, bits: u32) -> Res<Shares> {
-        op!(self, "truncate", |p| p.truncate(&x.0, bits)).map(Shares)
+        op!(self, "truncate", |s| s.truncate(&x.0, bits)).map(Shares)
     }
 
     /// `max(x, 0)` elementwise (a garbled circuit per batch).
     pub async fn relu(&self, x: &Shares) -> Res<Shares> {
-        op!(self, "relu", |p| p.relu(&x.0)).map(Shares)
+        op!(self, "relu", |s| s.relu(&x.0)).map(Shares)
     }
 
     /// `[relu(x), drelu(x)]`: ReLU and its derivative (1.0 where `x >= 0`, else 0.0) together.
     #[wasm_bindgen(js_name = reluWithDerivative, unchecked_return_type = "Promise<[Shares, Shares]>")]
     pub async fn relu_with_derivative(&self, x: &Shares) -> Res<js_sys::Array> {
-        let (r, d) = op!(self, "relu_with_derivative", |p| p
+        let (r, d) = op!(self, "relu_with_derivative", |s| s
             .relu_with_derivative(&x.0))?;
         Ok(pair(r, d))
     }
 
     /// 1.0 where `x >= 0`, else 0.0, elementwise.
     pub async fn drelu(&self, x: &Shares) -> Res<Shares> {
-        op!(self, "drelu", |p| p.drelu(&x.0)).map(Shares)
+        op!(self, "drelu", |s| s.drelu(&x.0)).map(Shares)
     }
 
     /// 1.0 where `x < y`, else 0.0, elementwise.
     #[wasm_bindgen(js_name = lessThan)]
     pub async fn less_than(&self, x: &Shares, y: &Shares) -> Res<Shares> {
-        op!(self, "less_than", |p| p.less_than(&x.0, &y.0)).map(Shares)
+        op!(self, "less_than", |s| s.less_than(&x.0, &y.0)).map(Shares)
     }
 
     /// SecureML's sigmoid: 0 below -1/2, `x + 1/2` between, 1 above 1/2.
     #[wasm_bindgen(js_name = sigmoidPiecewise)]
     pub async fn sigmoid_piecewise(&self, x: &Shares) -> Res<Shares> {
-        op!(self, "sigmoid_piecewise", |p| p.sigmoid_piecewise(&x.0)).map(Shares)
+        op!(self, "sigmoid_piecewise", |s| s.sigmoid_piecewise(&x.0)).map(Shares)
     }
 
     /// The logistic sigmoid, piecewise-linear with many segments.
     pub async fn sigmoid(&self, x: &Shares) -> Res<Shares> {
-        op!(self, "sigmoid", |p| p.sigmoid(&x.0)).map(Shares)
+        op!(self, "sigmoid", |s| s.sigmoid(&x.0)).map(Shares)
+    }
+
+    /// The piecewise-linear function through the points `(knots[i], values[i])` (knots strictly
+    /// increasing; constant beyond the first and last), elementwise.
+    #[wasm_bindgen(js_name = piecewiseLinear)]
+    pub async fn piecewise_linear(
+        &self,
+        x: &Shares,
+        knots: Vec<f64>,
+        values: Vec<f64>,
+    ) -> Res<Shares> {
+        let op = "piecewiseLinear";
+        if knots.len() != values.len() {
+            return Err(invalid(
+                op,
+                &format!("{} knots but {} values", knots.len(), values.len()),
+            ));
+        }
+        let at = |t: f64| {
+            knots
+                .iter()
+                .position(|&k| k == t)
+                .map_or(f64::NAN, |i| values[i])
+        };
+        let f =
+            PiecewiseLinear::interpolate(&knots, at).map_err(|e| JsError::new(&e.to_string()))?;
+        op!(self, "piecewise_linear", |s| s.piecewise_linear(&x.0, &f)).map(Shares)
     }
 
     /// The maximum of each row (`rows x 1`).
     pub async fn max(&self, x: &Shares) -> Res<Shares> {
-        op!(self, "max", |p| p.max(&x.0)).map(Shares)
+        op!(self, "max", |s| s.max(&x.0)).map(Shares)
     }
 
     /// `[max, index]` of each row; the index as a fixed-point integer (0.0, 1.0, ...).
     #[wasm_bindgen(unchecked_return_type = "Promise<[Shares, Shares]>")]
     pub async fn argmax(&self, x: &Shares) -> Res<js_sys::Array> {
-        let (m, i) = op!(self, "argmax", |p| p.argmax(&x.0))?;
+        let (m, i) = op!(self, "argmax", |s| s.argmax(&x.0))?;
         Ok(pair(m, i))
     }
 
     /// SecureML's softmax replacement per row: `relu(x_i) / sum_j relu(x_j)`.
     #[wasm_bindgen(js_name = reluSoftmax)]
     pub async fn relu_softmax(&self, x: &Shares) -> Res<Shares> {
-        op!(self, "relu_softmax", |p| p.relu_softmax(&x.0)).map(Shares)
+        op!(self, "relu_softmax", |s| s.relu_softmax(&x.0)).map(Shares)
     }
 
     /// Max pooling of images stored one per row (channel-major), with a square window.
@@ -493,13 +544,13 @@ impl Party {
             window: window as usize,
             stride: stride as usize,
         };
-        op!(self, "max_pool", |p| p.max_pool(&x.0, pool)).map(Shares)
+        op!(self, "max_pool", |s| s.max_pool(&x.0, pool)).map(Shares)
     }
 
     /// Divides by `2^bits` exactly (floor), inside a garbled circuit.
     #[wasm_bindgen(js_name = truncateExact)]
     pub async fn truncate_exact(&self, x: &Shares, bits: u32) -> Res<Shares> {
-        op!(self, "truncate_exact", |p| p.truncate_exact(&x.0, bits)).map(Shares)
+        op!(self, "truncate_exact", |s| s.truncate_exact(&x.0, bits)).map(Shares)
     }
 
     /// XOR-shared bits (this party's shares, 0/1, e.g. from `runCircuit(.., "shared")`) as
@@ -507,24 +558,30 @@ impl Party {
     #[wasm_bindgen(js_name = bitsToArithmetic)]
     pub async fn bits_to_arithmetic(&self, bits: Vec<u8>) -> Res<Shares> {
         let b = convert::bits("bitsToArithmetic", "bits", &bits)?;
-        op!(self, "bits_to_arithmetic", |p| p.bits_to_arithmetic(&b)).map(Shares)
+        op!(self, "bits_to_arithmetic", |s| s.bits_to_arithmetic(&b)).map(Shares)
     }
 
     /// Receives this party's shares of a `rows x cols` batch a data owner sends with
     /// `DataOwner.share` over `link`.
     #[wasm_bindgen(js_name = receiveOwnerInput)]
     pub async fn receive_owner_input(&self, link: &OwnerLink, rows: u32, cols: u32) -> Res<Shares> {
-        let n = convert::elements("receiveOwnerInput", rows.into(), cols.into())?;
-        let v = link.receive(self.role, n).await?;
-        fixshare::Shares::matrix(rows as usize, cols as usize, v)
-            .map(Shares)
-            .map_err(|e| JsError::new(&e.to_string()))
+        let op = "receive_owner_input";
+        convert::elements("receiveOwnerInput", rows.into(), cols.into())?;
+        let mut lease = self.lease(op)?;
+        let mut l = link.take("receiveOwnerInput")?;
+        let r = lease
+            .receive_owner_input(&mut l, rows as usize, cols as usize)
+            .await;
+        self.owner_done(&lease, link, l, r).map(Shares)
     }
 
     /// Sends this party's shares of `x` to a data owner over `link` (`DataOwner.reconstruct`).
     #[wasm_bindgen(js_name = sendOwnerOutput)]
     pub async fn send_owner_output(&self, link: &OwnerLink, x: &Shares) -> Res<()> {
-        link.send(x.0.as_slice()).await
+        let mut lease = self.lease("send_owner_output")?;
+        let mut l = link.take("sendOwnerOutput")?;
+        let r = lease.send_owner_output(&mut l, &x.0).await;
+        self.owner_done(&lease, link, l, r)
     }
 
     /// Runs a boolean circuit with the peer: party 0 garbles, party 1 evaluates.
@@ -569,7 +626,7 @@ impl Party {
             .collect::<Res<Vec<Role>>>()?;
         let inputs = convert::bits(op, "inputs", &inputs)?;
         let circuit = circuit.inner();
-        let r = op!(self, "run_circuit", |p| p
+        let r = op!(self, "run_circuit", |s| s
             .run_circuit(&circuit, &owners, &inputs, reveal))?;
         Ok(r.into_iter().map(u8::from).collect())
     }
@@ -579,11 +636,11 @@ impl Party {
     /// operation is pending; closing again does nothing.
     pub async fn close(&self) -> Res<()> {
         {
-            let mut p = self.lease("close")?;
-            if matches!(p.context_mut().state(), State::Closed) {
+            let mut s = self.lease("close")?;
+            if matches!(s.state(), State::Closed) {
                 return Ok(());
             }
-            p.context_mut().close();
+            s.close();
         }
         for t in &self.transports {
             t.close().await;
@@ -592,7 +649,27 @@ impl Party {
     }
 }
 
+impl Party {
+    /// Completes an operation over an owner link: gives the link back (failed if the session
+    /// was poisoned by it) and converts the error, with the link transport's reason.
+    fn owner_done<V>(
+        &self,
+        s: &CoreSession,
+        link: &OwnerLink,
+        l: CoreLink<JsTransport>,
+        r: Result<V, Error>,
+    ) -> Res<V> {
+        // The link is out of step if this operation poisoned the session.
+        let failure = match &r {
+            Err(e) if s.failure() == Some(e) => Some(e.to_string()),
+            _ => None,
+        };
+        link.give_back(l, failure);
+        r.map_err(|e| self.error(Some(s), &e, &[link.transport()]))
+    }
+}
+
 /// Two results as a JS array `[a, b]`.
-fn pair(a: fixshare::Shares<u64>, b: fixshare::Shares<u64>) -> js_sys::Array {
+fn pair(a: AnyShares, b: AnyShares) -> js_sys::Array {
     js_sys::Array::of2(&Shares(a).into(), &Shares(b).into())
 }

@@ -8,7 +8,7 @@
 //! Sends are gathered and handed to `send` in one piece before every receive (and at the end of
 //! every operation), so a protocol round costs one `send` call per direction.
 
-use fixshare::{Transport, TransportError};
+use fixshare::session::{Transport, TransportError};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
 use std::rc::Rc;

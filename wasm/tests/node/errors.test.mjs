@@ -30,13 +30,17 @@ test('wrong array lengths and shapes', async () => {
   });
   await assert.rejects(s.p0.shareInput('abc', 1, 3), /values must be a Float64Array or an array of numbers/);
   await assert.rejects(s.p0.shareInput([1, 'x'], 2, 1), /values\[1\] is not a number/);
-  assert.throws(() => fx.Shares.fromRaw(2, 2, new BigUint64Array(3)), /raw has 3 values, but a 2 x 2 matrix needs 4/);
+  assert.throws(() => fx.Shares.fromRaw(2, 2, new BigUint64Array(3)), /^Error: shares from words: dimension mismatch: expected 4, got 3$/);
+  // Z_2^128 takes two words per element; Z_2^32 words must fit 32 bits.
+  assert.throws(() => fx.Shares.fromRaw(2, 1, new BigUint64Array(2), 128), /shares from words: dimension mismatch: expected 4, got 2/);
+  assert.throws(() => fx.Shares.fromRaw(1, 1, new BigUint64Array([1n << 40n]), 32), /shares from words: invalid argument: word over 32 bits/);
+  assert.throws(() => fx.Shares.fromRaw(1, 1, new BigUint64Array(1), 48), /the ring width must be 32, 64 or 128 bits/);
   // The session is still usable: the checks ran before anything was sent.
   const [x0, x1] = await shared(s);
   const [y0, y1] = await Promise.all([s.p0.shareInput([1, 2], 2, 1), s.p1.receiveInput(2, 1)]);
   assert.throws(() => s.p0.add(x0, y0), /^Error: add: dimension mismatch: expected 3, got 2$/);
   assert.throws(() => s.p0.sub(x0, y0), /^Error: sub: dimension mismatch: expected 3, got 2$/);
-  assert.throws(() => x0.reshape(2, 2), /reshape: the shares has 3 values/);
+  assert.throws(() => x0.reshape(2, 2), /^Error: reshape: dimension mismatch: expected 3, got 4$/);
   const r = await Promise.all([settles(s.p0.dot(x0, y0)), settles(s.p1.dot(x1, y1))]);
   for (const { err } of r) assert.match(err.message, /^dot: dimension mismatch: expected 3, got 2$/);
   // Found before anything was sent: the parties are still in step.
@@ -51,7 +55,11 @@ test('out-of-range values, bad options, bad roles, bad transports', async () => 
   await assert.rejects(fx.Party.withDealer(0, {}, {}), /the peer transport must be an object with send\(Uint8Array\) and recv\(n\) methods/);
   const [t0, t1] = pair();
   await assert.rejects(fx.Party.withDealer(0, t0, t1, { truncation: 'exact-ish' }), /option truncation must be "local", "pairs" or "exact"/);
-  await assert.rejects(fx.Party.withOt(0, t0, { fracBits: 99 }), /Party.withOt: fixed_point: invalid argument: fractional bits must be at most 62/);
+  await assert.rejects(fx.Party.withOt(0, t0, { fracBits: 99 }), /^Error: Party.withOt: session config: invalid argument: fractional bits must be at most the ring width minus 2$/);
+  await assert.rejects(fx.Party.withOt(0, t0, { ringBits: 48 }), /^Error: Party.withOt: session config: invalid argument: the ring width must be 32, 64 or 128 bits$/);
+  await assert.rejects(fx.Party.withDealer(0, t0, t1, { ringBits: 32, fracBits: 31 }), /fractional bits must be at most the ring width minus 2/);
+  await assert.rejects(fx.Party.withOt(0, t0, { ringBits: '64' }), /Party.withOt: option ringBits must be a non-negative integer/);
+  assert.throws(() => new fx.DataOwner(t0, t1, { ringBits: 16 }), /^Error: DataOwner: session config: invalid argument: the ring width must be 32, 64 or 128 bits$/);
   // The former withOt(role, peer, ot, options): the second transport is refused, not mistaken
   // for the options.
   await assert.rejects(fx.Party.withOt(0, t0, t1, { fracBits: 20 }), /Party.withOt: options is a transport: the OT offline phase runs over the peer transport/);
