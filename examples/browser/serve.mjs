@@ -1,13 +1,17 @@
 // A tiny static server for the example: node examples/browser/serve.mjs [port]
-// Serves this directory, and the web build of the package (wasm/pkg/web, made by
-// wasm/build.sh) under /pkg/, on 127.0.0.1 only.
+// Serves this directory, the web build of the package (wasm/pkg/web, made by wasm/build.sh)
+// under /pkg/, and the examples' datasets (examples/data) under /data/, on 127.0.0.1 only.
 import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const roots = { '/pkg/': path.join(here, '../../wasm/pkg/web'), '/': here };
+const roots = {
+  '/pkg/': path.join(here, '../../wasm/pkg/web'),
+  '/data/': path.join(here, '../data'),
+  '/': here,
+};
 const types = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -15,6 +19,7 @@ const types = {
   '.wasm': 'application/wasm',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json',
+  '.csv': 'text/csv; charset=utf-8',
 };
 
 /** The file behind a URL path, or null if it lies outside the served directories. */

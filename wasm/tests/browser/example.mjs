@@ -3,9 +3,13 @@
 // the test types numbers, waits for the page to finish, reads the reconstructed results from the
 // DOM and compares them with a plaintext fixed-point reference computed here; then it checks
 // that a value out of the fixed-point range ends in an error message on the page (every Promise
-// settled). Screenshots go to target/wasm-browser/.
+// settled). Then the training page (train.html): two workers train logistic regression on the
+// breast-cancer data with the Rust example's defaults, and the secure test accuracy the page
+// shows must equal the Rust run's (`secure_accuracy` in the JSON file FIXSHARE_RUST_TRAIN names,
+// written by scripts/test.d/30-wasm.sh from `cargo run --release --example train`), and the
+// page's plaintext accuracy the Rust plaintext one. Screenshots go to target/wasm-browser/.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -73,6 +77,28 @@ try {
 
   const unexpected = errors.filter((e) => !/^worker:/.test(e));
   assert.deepEqual(unexpected, [], 'no uncaught errors on the page');
+
+  // The training page.
+  const rustFile = process.env.FIXSHARE_RUST_TRAIN;
+  const rust = rustFile ? JSON.parse(await readFile(rustFile, 'utf8')) : null;
+  await page.goto(new URL('train.html', url).href);
+  const t0 = Date.now();
+  await page.click('#run');
+  await page.waitForSelector('#status.done, #status.error', { timeout: 300_000 });
+  const trainStatus = await page.textContent('#status');
+  assert.match(trainStatus, /^done/, `training page status: ${trainStatus}`);
+  const secure = await page.getAttribute('#secure-accuracy', 'data-value');
+  const plain = await page.getAttribute('#plain-accuracy', 'data-value');
+  const right = await page.textContent('#secure-right');
+  await page.screenshot({ path: path.join(shots, 'train.png'), fullPage: true });
+  if (rust) {
+    assert.equal(plain, rust.plaintext_accuracy, 'the page prepares the rows as the Rust owners do');
+    assert.equal(secure, rust.secure_accuracy, `secure test accuracy ${secure} (${right}) vs the Rust run's ${rust.secure_accuracy}`);
+    console.log(`ok - breast_cancer in two Web Workers: secure accuracy ${secure} (${right}) = the Rust run's ${rust.secure_accuracy} (plaintext ${plain}) in ${Date.now() - t0} ms; target/wasm-browser/train.png`);
+  } else {
+    console.log(`ok - breast_cancer in two Web Workers: secure accuracy ${secure} (${right}), plaintext ${plain} # SKIP the Rust comparison: FIXSHARE_RUST_TRAIN is not set`);
+  }
+  assert.deepEqual(errors.filter((e) => !/^worker:/.test(e)), [], 'no uncaught errors on the training page');
 } catch (e) {
   failures++;
   console.error('not ok - browser example:', e);
