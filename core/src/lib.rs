@@ -8,9 +8,14 @@
 //! supplies a [`Transport`] per peer and a [`Seed`] of fresh entropy. Protocols are `async fn`s
 //! generic over the transport; [`block_on`] runs them for hosts whose I/O completes at once.
 //!
+//! - [`session`] (`alloc`): the top floor — a [`Session`] built from one [`SessionConfig`], with
+//!   the ring chosen at run time; what the C ABI and the WASM package translate. [`Party`] is the
+//!   same for Rust users who fix the ring at compile time.
 //! - [`ring`], [`fixed`]: Z_2^k for k = 32, 64, 128 and fixed-point encoding.
 //! - [`prg`]: seeds, domain-separated ChaCha streams.
-//! - [`transport`]: the transport trait, checked framing, counters, an in-memory duplex (`std`).
+//! - [`transport`]: the transport trait, links multiplexed into sub-channels with checked framing
+//!   and counters, the tag registry, an in-memory duplex (`std`).
+//! - [`state`]: the one state machine (ready, busy, poisoned, closed).
 //! - [`data_owner`]: seed-compressed sharing from devices without an allocator.
 //! - [`correlated`] (`alloc`): the offline phase: triples, matrix triples, truncation pairs, random OTs,
 //!   from a [`Dealer`].
@@ -21,15 +26,17 @@
 //!   transfer (Chou-Orlandi base OT, IKNP extension).
 //! - [`nonlinear`] (`alloc`): ReLU, comparisons, sigmoids, max/argmax, max pooling and exact
 //!   truncation on shares, by garbled circuits.
+//! - [`ml`] (`alloc`): training and inference on shares, the owners' and servers' pipeline.
 //!
 //! ## Security
 //! Semi-honest security against one corrupted server (the servers must not collude). With the
-//! dealer, the dealer must not collude with either server. Fixed-point truncation is
+//! dealer, the dealer must not collude with either server. [`IdealCorrelations`] is for tests
+//! only: either party can compute the other's correlations. Fixed-point truncation is
 //! probabilistic: see [`arith::truncation`] for the bounds. Not audited; do not rely on it for
 //! real secrets yet.
 //!
 //! ## Features
-//! - `alloc` (default): share vectors, the dealer, the online protocols, [`Party`].
+//! - `alloc` (default): share vectors, the dealer, the online protocols, [`Session`], [`Party`].
 //! - `std`: the in-memory duplex transport and [`block_on_thread`].
 #![no_std]
 #![forbid(unsafe_code)]
