@@ -5,9 +5,19 @@
 # with OT over the one peer connection: products, matrix products, ReLU and the rest of the
 # non-linear layer, data owners, Bristol circuits, bad input and failing transports — an
 # argument error leaves a party usable, a failure after communicating poisons it — each against
-# plaintext) and the browser example in headless Chromium (a data-owner page and two parties in
-# Web Workers; results read from the DOM and compared with plaintext; screenshots in
-# target/wasm-browser/). Honours CARGO_TARGET_DIR (wasm/build.sh finds the .wasm there).
+# plaintext; rings 32 and 128; linear and logistic regression and perceptron training, and
+# inference over dense, convolution, ReLU, square and pooling layers) and the browser example in
+# headless Chromium (a data-owner page and two parties in Web Workers; results read from the DOM
+# and compared with plaintext; screenshots in target/wasm-browser/). Honours CARGO_TARGET_DIR
+# (wasm/build.sh finds the .wasm there).
+#
+# The must-show of the bindings' parity: first the Rust example
+# `cargo run --release --example train -- --seed 1` (logistic regression on breast_cancer with
+# its defaults) runs, and its `secure_accuracy` and `plaintext_accuracy` go to
+# $target/wasm-train/rust.json, named to the tests by FIXSHARE_RUST_TRAIN; the Node test
+# (two worker threads) and the Chromium check (two Web Workers) train the same model with the
+# WASM package on the same rows and assert that their secure test accuracy equals the Rust
+# run's.
 # Installs what it needs, idempotently: the wasm32 target, wasm-bindgen-cli 0.2.130 (the
 # crate's pinned version), node/npm and chromium via apt if missing, and playwright-core into
 # wasm/node_modules (gitignored).
@@ -46,6 +56,23 @@ fi
 
 echo "--- build"
 ./build.sh
+
+echo "--- the Rust run to compare with: cargo run --release --example train -- --seed 1"
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+mkdir -p "$target_dir/wasm-train"
+rust_log="$target_dir/wasm-train/rust.log"
+(cd "$root" && cargo run --release -q -p fixshare-examples --example train -- --seed 1) | tee "$rust_log"
+secure=$(awk '$1 == "secure_accuracy:" { print $2 }' "$rust_log")
+plain=$(awk '$1 == "plaintext_accuracy:" { print $2 }' "$rust_log")
+if [[ -z "$secure" || -z "$plain" ]]; then
+    echo "the Rust example printed no secure_accuracy / plaintext_accuracy" >&2
+    exit 1
+fi
+export FIXSHARE_RUST_TRAIN="$target_dir/wasm-train/rust.json"
+printf '{ "secure_accuracy": "%s", "plaintext_accuracy": "%s", "seed": 1 }\n' "$secure" "$plain" \
+    > "$FIXSHARE_RUST_TRAIN"
+echo "Rust run: secure_accuracy $secure, plaintext_accuracy $plain ($FIXSHARE_RUST_TRAIN)"
+
 echo "--- Node tests"
 node --test tests/node/*.test.mjs
 echo "--- headless Chromium (/usr/bin/chromium)"

@@ -86,6 +86,13 @@ export interface SgdOptions {
   learningRate?: number;
 }
 
+/** What `onEpoch` of `Party.trainGlm` and `Party.trainMlp` gets after each epoch: the epoch
+ * (from 1), the number of epochs, and the session's traffic so far (as `Party.stats()`). */
+export interface TrainingProgress extends PartyStats {
+  epoch: number;
+  epochs: number;
+}
+
 /** `Party.trainGlm`: linear or logistic regression. */
 export interface GlmOptions extends SgdOptions {
   model: "linear" | "logistic";

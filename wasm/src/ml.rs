@@ -8,16 +8,30 @@
 use crate::convert::{self, MAX_ELEMENTS, field};
 use crate::error::invalid;
 use crate::party::{Party, Res, Shares, op};
-use fixshare::session::{Layer, Mlp, Network, Role};
+use fixshare::session::{Layer, Mlp, Network, Progress, Role};
 use js_sys::{Array, Float64Array, Function};
 use wasm_bindgen::prelude::*;
 
-/// Calls `on_epoch(epoch)` if given. What the callback returns or throws is ignored: training
-/// cannot stop half-way without leaving the peer out of step.
-fn epoch_callback(on_epoch: Option<Function>) -> impl FnMut(usize) {
-    move |epoch| {
+/// Calls `on_epoch(epoch, progress)` after each epoch if given, `progress` the core's
+/// [`Progress`] as `{ epoch, epochs, bytesSent, bytesReceived, framesSent, rounds,
+/// offlineBytesSent, offlineBytesReceived }` (the session's traffic so far). What the callback
+/// returns or throws is ignored: training cannot stop half-way without leaving the peer out of
+/// step.
+fn epoch_callback(on_epoch: Option<Function>) -> impl FnMut(&Progress) {
+    move |p| {
         if let Some(f) = &on_epoch {
-            let _ = f.call1(&JsValue::UNDEFINED, &JsValue::from_f64(epoch as f64));
+            let progress = convert::object(&[
+                ("epoch", p.epoch as f64),
+                ("epochs", p.epochs as f64),
+                ("bytesSent", p.online.bytes_sent as f64),
+                ("bytesReceived", p.online.bytes_received as f64),
+                ("framesSent", p.online.frames_sent as f64),
+                ("rounds", p.online.rounds as f64),
+                ("offlineBytesSent", p.offline.bytes_sent as f64),
+                ("offlineBytesReceived", p.offline.bytes_received as f64),
+            ]);
+            let epoch = JsValue::from_f64(p.epoch as f64);
+            let _ = f.call2(&JsValue::UNDEFINED, &epoch, &progress);
         }
     }
 }
@@ -156,15 +170,17 @@ impl Party {
     /// weights (`(d + 1) x 1`, the bias last). `options`: `{ model: "linear" | "logistic",
     /// sigmoid?: "piecewise" | "accurate" (logistic; default "piecewise", SecureML's), epochs?:
     /// number (10), batch?: number (32), learningRate?: number (0.1) }`. Batches are consecutive
-    /// rows; each step subtracts `learningRate / batch` times the summed gradient. `onEpoch(epoch)`
-    /// is called after each epoch (1, 2, ...); its result and exceptions are ignored.
+    /// rows; each step subtracts `learningRate / batch` times the summed gradient.
+    /// `onEpoch(epoch, progress)` is called after each epoch (1, 2, ...) with the session's
+    /// traffic so far in `progress`; its result and exceptions are ignored (there is no loss to
+    /// report: it would have to be opened).
     #[wasm_bindgen(js_name = trainGlm)]
     pub async fn train_glm(
         &self,
         x: &Shares,
         y: &Shares,
         #[wasm_bindgen(unchecked_param_type = "GlmOptions")] options: JsValue,
-        #[wasm_bindgen(js_name = onEpoch, unchecked_optional_param_type = "(epoch: number) => void")]
+        #[wasm_bindgen(js_name = onEpoch, unchecked_optional_param_type = "(epoch: number, progress: TrainingProgress) => void")]
         on_epoch: Option<Function>,
     ) -> Res<Shares> {
         let (model, sgd) = convert::glm("trainGlm", &options)?;
@@ -187,7 +203,7 @@ impl Party {
         x: &Shares,
         y: &Shares,
         #[wasm_bindgen(unchecked_param_type = "MlpOptions")] options: JsValue,
-        #[wasm_bindgen(js_name = onEpoch, unchecked_optional_param_type = "(epoch: number) => void")]
+        #[wasm_bindgen(js_name = onEpoch, unchecked_optional_param_type = "(epoch: number, progress: TrainingProgress) => void")]
         on_epoch: Option<Function>,
     ) -> Res<Array> {
         let op = "trainMlp";

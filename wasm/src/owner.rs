@@ -4,18 +4,19 @@
 
 use crate::convert::{self, f64s};
 use crate::entropy::fresh_seed;
-use crate::error::{core_error, invalid};
+use crate::error::{invalid, message};
 use crate::transport::JsTransport;
 use fixshare::session::{
-    DEFAULT_MAX_FRAME, DataOwner as CoreOwner, Error, FixedPoint, Offline, OwnerLink as CoreLink,
-    Role,
+    DEFAULT_MAX_FRAME, DataOwner as CoreOwner, Error, ErrorKind, FixedPoint, Offline,
+    OwnerLink as CoreLink, Role, State,
 };
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
-/// A connection used by one operation at a time. Data owners and owner links live outside a
-/// session, so they have no session state machine: this is the little they need (the link is
-/// lent to the session for one operation; a failure leaves the object unusable).
+/// An object used by one operation at a time, lent out of its cell while the operation runs (a
+/// call made meanwhile is refused). The data owner's state (ready, poisoned after a failure
+/// that followed communication) is the core's; an owner link has none of its own in the core,
+/// so a failure on it is recorded here.
 enum Slot<T> {
     Ready(T),
     Busy,
@@ -42,26 +43,6 @@ impl<T> Slot<T> {
             Slot::Closed => {
                 *slot = Slot::Closed;
                 Err(invalid(op, &format!("the {what} is closed")))
-            }
-        }
-    }
-
-    /// Puts `t` back, or records the failure and converts it.
-    fn settle<V>(
-        cell: &RefCell<Slot<T>>,
-        t: T,
-        r: Result<V, Error>,
-        transports: &[&JsTransport],
-    ) -> Result<V, JsError> {
-        match r {
-            Ok(v) => {
-                *cell.borrow_mut() = Slot::Ready(t);
-                Ok(v)
-            }
-            Err(e) => {
-                let js = core_error(&e, transports);
-                *cell.borrow_mut() = Slot::Failed(e.to_string());
-                Err(js)
             }
         }
     }
@@ -164,6 +145,23 @@ macro_rules! on_ring {
     };
 }
 
+impl DataOwner {
+    /// Puts the owner back after an operation, in the state the core left it (ready after a
+    /// value out of range, poisoned after a failure that followed communication), and converts
+    /// the error, with the transports' reasons or what poisoned the owner.
+    fn settle<V>(&self, st: Box<OwnerState>, r: Result<V, Error>) -> Result<V, JsError> {
+        let r = r.map_err(|e| {
+            let mut msg = message(&e, &[&self.t0, &self.t1]);
+            if let (ErrorKind::Poisoned, State::Poisoned(cause)) = (e.kind(), st.owner.state()) {
+                msg.push_str(&format!(" ({cause})"));
+            }
+            JsError::new(&msg)
+        });
+        *self.state.borrow_mut() = Slot::Ready(st);
+        r
+    }
+}
+
 #[wasm_bindgen]
 impl DataOwner {
     /// A data owner connected to server 0 and server 1. `options`: `{ ringBits?: 32 | 64 | 128,
@@ -210,7 +208,7 @@ impl DataOwner {
         let s = &mut *st;
         let r =
             on_ring!(self.ring_bits, R => s.owner.share::<R, _, _>(&v, &mut s.s0, &mut s.s1).await);
-        Slot::settle(&self.state, st, r, &[&self.t0, &self.t1])
+        self.settle(st, r)
     }
 
     /// Receives both servers' shares of `n` results (`Party.sendOwnerOutput`) and reconstructs
@@ -224,7 +222,7 @@ impl DataOwner {
             .owner
             .reconstruct::<R, _, _>(&mut s.s0, &mut s.s1, &mut out)
             .await);
-        Slot::settle(&self.state, st, r, &[&self.t0, &self.t1])?;
+        self.settle(st, r)?;
         Ok(out)
     }
 
