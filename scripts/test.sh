@@ -22,6 +22,9 @@ step "no_std builds of the core"
 cargo build -p fixshare --no-default-features --target thumbv7em-none-eabihf
 cargo build -p fixshare --no-default-features --target wasm32-unknown-unknown
 
+step "the core with its default features alone (no std): unit and doc tests"
+cargo test -p fixshare --release
+
 step "workspace tests (release: some tests run 10^6 secure operations)"
 cargo test --workspace --release
 
