@@ -11,9 +11,100 @@
 #include <stdbool.h>
 
 /**
+ * Both parties learn the outputs of a circuit.
+ */
+#define FXS_REVEAL_BOTH 0
+
+/**
+ * Only party 0 (the garbler) learns the outputs.
+ */
+#define FXS_REVEAL_P0 1
+
+/**
+ * Only party 1 (the evaluator) learns the outputs.
+ */
+#define FXS_REVEAL_P1 2
+
+/**
+ * Nobody learns the outputs: each party gets its XOR share of every output bit (the two
+ * parties' bits XOR to the output).
+ */
+#define FXS_REVEAL_SHARED 3
+
+/**
  * Size of `fxs_data_owner` in 64-bit words.
  */
-#define FXS_DATA_OWNER_WORDS 64
+#define FXS_DATA_OWNER_WORDS 72
+
+/**
+ * Linear regression (squared loss): predictions are the scores `X w + b`.
+ */
+#define FXS_MODEL_LINEAR 0
+
+/**
+ * Logistic regression with SecureML's piecewise sigmoid: 0 below -1/2, `x + 1/2` between, 1
+ * above 1/2 (exact, one garbled-circuit round trip per batch).
+ */
+#define FXS_MODEL_LOGISTIC_PIECEWISE 1
+
+/**
+ * Logistic regression with the 34-segment piecewise-linear sigmoid of `fxs_party_sigmoid`
+ * (error below 0.003; one round trip and one product per batch).
+ */
+#define FXS_MODEL_LOGISTIC_ACCURATE 2
+
+/**
+ * A multilayer perceptron's output is the last layer's linear output, trained with the squared
+ * loss against one-hot targets (output gradient `z - y`: no division).
+ */
+#define FXS_MLP_LOSS_SQUARED 0
+
+/**
+ * SecureML's softmax replacement `relu(z_i) / sum_j relu(z_j)` with the cross-entropy gradient
+ * form (output gradient `f(z) - y`), by `fxs_party_relu_softmax`'s garbled circuit (a division
+ * per value).
+ */
+#define FXS_MLP_LOSS_RELU_SOFTMAX 1
+
+/**
+ * A dense layer `[a | 1] W`, `W` of `(inputs + 1) x outputs` (bias last row). Reads `inputs`
+ * and `outputs`.
+ */
+#define FXS_LAYER_DENSE 0
+
+/**
+ * A 2-D convolution of the image `input` with `filters` kernels of `kernel x kernel`, `stride`
+ * and zero `padding` on each side; its weights are a `(channels * kernel * kernel + 1) x filters`
+ * matrix whose row `(c * kernel + ky) * kernel + kx` holds the kernels' weight at channel `c`,
+ * position `(ky, kx)`, and whose last row is the bias. The output is `filters` images
+ * (channel-major) of `out_h x out_w`, `out_h = (height + 2 padding - kernel) / stride + 1`.
+ * Reads `input`, `filters`, `kernel`, `stride`, `padding`.
+ */
+#define FXS_LAYER_CONV 1
+
+/**
+ * `max(x, 0)`, elementwise (a garbled circuit). Reads nothing else.
+ */
+#define FXS_LAYER_RELU 2
+
+/**
+ * `x^2`, elementwise (one product). Reads nothing else.
+ */
+#define FXS_LAYER_SQUARE 3
+
+/**
+ * The mean over `kernel x kernel` blocks of each channel of the image `input`, with stride
+ * `kernel` (local sums and one public scaling). Reads `input` and `kernel`; `stride` must be 0
+ * or `kernel`, `padding` 0.
+ */
+#define FXS_LAYER_MEAN_POOL 4
+
+/**
+ * The maximum over `kernel x kernel` windows of each channel of the image `input`, `stride`
+ * apart (garbled circuits, as `fxs_party_max_pool`). Reads `input`, `kernel` and `stride`;
+ * `padding` must be 0.
+ */
+#define FXS_LAYER_MAX_POOL 5
 
 /**
  * Party 0 (server 0; the garbler in garbled-circuit protocols).
@@ -53,44 +144,6 @@
  * of its own, beside the online phase): no third party, more traffic between the parties.
  */
 #define FXS_OFFLINE_OT 1
-
-/**
- * Both parties learn the outputs of a circuit.
- */
-#define FXS_REVEAL_BOTH 0
-
-/**
- * Only party 0 (the garbler) learns the outputs.
- */
-#define FXS_REVEAL_P0 1
-
-/**
- * Only party 1 (the evaluator) learns the outputs.
- */
-#define FXS_REVEAL_P1 2
-
-/**
- * Nobody learns the outputs: each party gets its XOR share of every output bit (the two
- * parties' bits XOR to the output).
- */
-#define FXS_REVEAL_SHARED 3
-
-/**
- * Linear regression (squared loss): predictions are the scores `X w + b`.
- */
-#define FXS_MODEL_LINEAR 0
-
-/**
- * Logistic regression with SecureML's piecewise sigmoid: 0 below -1/2, `x + 1/2` between, 1
- * above 1/2 (exact, one garbled-circuit round trip per batch).
- */
-#define FXS_MODEL_LOGISTIC_PIECEWISE 1
-
-/**
- * Logistic regression with the 34-segment piecewise-linear sigmoid of `fxs_party_sigmoid`
- * (error below 0.003; one round trip and one product per batch).
- */
-#define FXS_MODEL_LOGISTIC_ACCURATE 2
 
 /**
  * A callback returned success.
@@ -263,6 +316,40 @@ typedef struct fxs_party fxs_party;
 typedef struct fxs_shares fxs_shares;
 
 /**
+ * The dimensions of a circuit.
+ */
+typedef struct fxs_circuit_info {
+    /**
+     * Number of input values (each a group of wires, e.g. an AES key and a block).
+     */
+    size_t inputs;
+    /**
+     * Number of output values.
+     */
+    size_t outputs;
+    /**
+     * Total input bits (the sum of the input values' widths).
+     */
+    size_t input_bits;
+    /**
+     * Total output bits.
+     */
+    size_t output_bits;
+    /**
+     * Number of wires.
+     */
+    size_t wires;
+    /**
+     * Number of gates.
+     */
+    size_t gates;
+    /**
+     * Number of AND gates (each costs 32 bytes of garbled table from party 0 to party 1).
+     */
+    size_t and_gates;
+} fxs_circuit_info;
+
+/**
  * Sends exactly `len` bytes from `buf`, blocking until they are handed to the connection.
  *
  * Returns `FXS_IO_OK`, `FXS_IO_CLOSED`, or any other non-zero failure code (e.g. `-errno`).
@@ -291,7 +378,7 @@ typedef int (*fxs_flush_fn)(void *user_data);
  *
  * `send` and `recv` are required; `flush` may be NULL when `send` does not buffer. Each call
  * must complete the whole request before returning: the C ABI drives the protocols with one
- * poll (`fixshare::block_on`), so non-blocking, partial or "try again" callbacks are not
+ * poll (`block_on`), so non-blocking, partial or "try again" callbacks are not
  * supported (return an error instead). Callbacks must not unwind (C++: catch every exception)
  * and must not call back into the fixshare object they serve.
  *
@@ -364,6 +451,201 @@ typedef struct fxs_data_owner {
 } fxs_data_owner;
 
 /**
+ * Mini-batch SGD hyperparameters; both parties pass the same values.
+ */
+typedef struct fxs_sgd_params {
+    /**
+     * Passes over the training rows (0 returns the initial weights).
+     */
+    size_t epochs;
+    /**
+     * Rows per batch, positive; batches are consecutive rows in order, the last one of an
+     * epoch may be shorter.
+     */
+    size_t batch;
+    /**
+     * The learning rate, positive and finite: each step subtracts `learning_rate / B` times
+     * the gradient summed over the `B` rows of the batch.
+     */
+    double learning_rate;
+} fxs_sgd_params;
+
+/**
+ * Traffic counters (of one connection, or of one phase over several).
+ */
+typedef struct fxs_stats {
+    /**
+     * Bytes sent, frame headers included.
+     */
+    uint64_t bytes_sent;
+    /**
+     * Bytes received, frame headers included.
+     */
+    uint64_t bytes_received;
+    /**
+     * Frames sent.
+     */
+    uint64_t frames_sent;
+    /**
+     * Communication rounds (waits for the peer after sending).
+     */
+    uint64_t rounds;
+} fxs_stats;
+
+/**
+ * Where a training run is, reported after each epoch.
+ */
+typedef struct fxs_progress {
+    /**
+     * The epoch just finished, from 1.
+     */
+    size_t epoch;
+    /**
+     * The number of epochs of the run.
+     */
+    size_t epochs;
+    /**
+     * Online traffic with the peer so far (the whole session's, as `fxs_party_stats`).
+     */
+    struct fxs_stats online;
+    /**
+     * Offline traffic so far (OT with the peer, or the dealer's connection).
+     */
+    struct fxs_stats offline;
+} fxs_progress;
+
+/**
+ * Called after each training epoch with `user_data` and the progress (valid during the call
+ * only): progress reports, nothing more. It runs inside the training call, so it must not call
+ * any function on the same party, and must not unwind (C++: catch every exception).
+ */
+typedef void (*fxs_progress_fn)(void *user_data, const struct fxs_progress *progress);
+
+/**
+ * Hyperparameters of a multilayer perceptron; both parties pass the same values.
+ */
+typedef struct fxs_mlp_params {
+    /**
+     * The SGD settings.
+     */
+    struct fxs_sgd_params sgd;
+    /**
+     * `FXS_MLP_LOSS_SQUARED` or `FXS_MLP_LOSS_RELU_SOFTMAX`.
+     */
+    uint32_t loss;
+    /**
+     * Seed of the public initial weights when `fxs_party_train_mlp` gets none (the weights
+     * `fxs_mlp_init` writes for this seed).
+     */
+    uint64_t init_seed;
+} fxs_mlp_params;
+
+/**
+ * An image shape: a row of a share matrix holds `channels * height * width` values,
+ * channel-major, then row-major.
+ */
+typedef struct fxs_image {
+    /**
+     * Channels.
+     */
+    size_t channels;
+    /**
+     * Height.
+     */
+    size_t height;
+    /**
+     * Width.
+     */
+    size_t width;
+} fxs_image;
+
+/**
+ * One layer of a network: `kind` (`FXS_LAYER_*`) says which fields it reads (see each kind);
+ * it ignores the others. Every size it reads must be positive (`padding` may be 0).
+ */
+typedef struct fxs_layer {
+    /**
+     * `FXS_LAYER_DENSE`, `_CONV`, `_RELU`, `_SQUARE`, `_MEAN_POOL` or `_MAX_POOL`.
+     */
+    uint32_t kind;
+    /**
+     * Dense: the input width.
+     */
+    size_t inputs;
+    /**
+     * Dense: the output width.
+     */
+    size_t outputs;
+    /**
+     * Convolution and pooling: the input image (its values per row must be the width the
+     * layer before produces).
+     */
+    struct fxs_image input;
+    /**
+     * Convolution: the number of kernels (output channels).
+     */
+    size_t filters;
+    /**
+     * Convolution: the kernel side; pooling: the window side.
+     */
+    size_t kernel;
+    /**
+     * Convolution and max pooling: the step between windows (mean pooling: 0 or `kernel`).
+     */
+    size_t stride;
+    /**
+     * Convolution: zero padding on each side (pooling: 0).
+     */
+    size_t padding;
+} fxs_layer;
+
+/**
+ * A network's public architecture, which both parties pass alike: `input` values per row,
+ * then `n_layers` layers in order. Only dense and convolution layers have weights.
+ */
+typedef struct fxs_network {
+    /**
+     * Values per input row (positive).
+     */
+    size_t input;
+    /**
+     * The layers (NULL only with `n_layers` 0).
+     */
+    const struct fxs_layer *layers;
+    /**
+     * The number of layers.
+     */
+    size_t n_layers;
+} fxs_network;
+
+/**
+ * A max-pooling window over images stored one per row of a share matrix, channel-major
+ * (`channels x height x width` values per row).
+ */
+typedef struct fxs_pool2d {
+    /**
+     * Channels per image.
+     */
+    size_t channels;
+    /**
+     * Image height.
+     */
+    size_t height;
+    /**
+     * Image width.
+     */
+    size_t width;
+    /**
+     * The side of the square window (at most the height and the width).
+     */
+    size_t window;
+    /**
+     * The step between windows (positive).
+     */
+    size_t stride;
+} fxs_pool2d;
+
+/**
  * Configuration of a computing party; fill it with `fxs_party_config_init` first.
  *
  * Both parties must use the same ring width, fractional bits, truncation and offline source.
@@ -395,7 +677,8 @@ typedef struct fxs_party_config {
      */
     uint32_t offline;
     /**
-     * This party's secret randomness: 32 bytes of fresh entropy, never reused.
+     * This party's secret randomness: 32 bytes of fresh entropy, never reused. Every seed the
+     * session needs (its own streams, the OTs) is derived from it.
      */
     uint8_t seed[32];
     /**
@@ -411,109 +694,6 @@ typedef struct fxs_party_config {
      */
     struct fxs_transport dealer;
 } fxs_party_config;
-
-/**
- * Traffic counters (of one connection, or of one phase over several).
- */
-typedef struct fxs_stats {
-    /**
-     * Bytes sent, frame headers included.
-     */
-    uint64_t bytes_sent;
-    /**
-     * Bytes received, frame headers included.
-     */
-    uint64_t bytes_received;
-    /**
-     * Frames sent.
-     */
-    uint64_t frames_sent;
-    /**
-     * Communication rounds (waits for the peer after sending).
-     */
-    uint64_t rounds;
-} fxs_stats;
-
-/**
- * The dimensions of a circuit.
- */
-typedef struct fxs_circuit_info {
-    /**
-     * Number of input values (each a group of wires, e.g. an AES key and a block).
-     */
-    size_t inputs;
-    /**
-     * Number of output values.
-     */
-    size_t outputs;
-    /**
-     * Total input bits (the sum of the input values' widths).
-     */
-    size_t input_bits;
-    /**
-     * Total output bits.
-     */
-    size_t output_bits;
-    /**
-     * Number of wires.
-     */
-    size_t wires;
-    /**
-     * Number of gates.
-     */
-    size_t gates;
-    /**
-     * Number of AND gates (each costs 32 bytes of garbled table from party 0 to party 1).
-     */
-    size_t and_gates;
-} fxs_circuit_info;
-
-/**
- * Mini-batch SGD hyperparameters; both parties pass the same values.
- */
-typedef struct fxs_sgd_params {
-    /**
-     * Passes over the training rows (0 returns the initial zero weights).
-     */
-    size_t epochs;
-    /**
-     * Rows per batch, positive; batches are consecutive rows in order, the last one of an
-     * epoch may be shorter.
-     */
-    size_t batch;
-    /**
-     * The learning rate, positive and finite: each step subtracts `learning_rate / B` times
-     * the gradient summed over the `B` rows of the batch.
-     */
-    double learning_rate;
-} fxs_sgd_params;
-
-/**
- * A max-pooling window over images stored one per row of a share matrix, channel-major
- * (`channels x height x width` values per row).
- */
-typedef struct fxs_pool2d {
-    /**
-     * Channels per image.
-     */
-    size_t channels;
-    /**
-     * Image height.
-     */
-    size_t height;
-    /**
-     * Image width.
-     */
-    size_t width;
-    /**
-     * The side of the square window (at most the height and the width).
-     */
-    size_t window;
-    /**
-     * The step between windows (positive).
-     */
-    size_t stride;
-} fxs_pool2d;
 
 #ifdef __cplusplus
 extern "C" {
@@ -542,6 +722,112 @@ const char *fxs_status_name(uint32_t status);
  * Only in the `std` build; without `std`, use `fxs_data_owner_last_error`.
  */
 const char *fxs_last_error_message(void);
+
+/**
+ * Parses a circuit in Bristol Fashion from `len` bytes of text at `text` (copied; need not be
+ * NUL-terminated), checking every count, wire and gate.
+ *
+ * On success `*out` is the circuit; on failure it is NULL and the status is
+ * `FXS_STATUS_BAD_CIRCUIT`, with the line number and the problem in
+ * `fxs_last_error_message()` (e.g. `fxs_circuit_parse: bristol: bad circuit at line 7: wire
+ * read before it is written`).
+ *
+ * # Safety
+ * `text` is NULL or readable for `len` bytes; `out` is NULL or writable.
+ */
+fxs_status fxs_circuit_parse(const uint8_t *text, size_t len, struct fxs_circuit **out);
+
+/**
+ * Frees a circuit. NULL is fine.
+ *
+ * # Safety
+ * `circuit` is NULL or a live circuit from `fxs_circuit_parse`, not used afterwards.
+ */
+void fxs_circuit_free(struct fxs_circuit *circuit);
+
+/**
+ * Writes the dimensions of `circuit` to `*info`.
+ *
+ * # Safety
+ * `circuit` is NULL or a live circuit; `info` is NULL or writable.
+ */
+fxs_status fxs_circuit_get_info(const struct fxs_circuit *circuit, struct fxs_circuit_info *info);
+
+/**
+ * Writes the bit width of each input value, in order, to `out`, which must hold
+ * `info.inputs` entries (`FXS_STATUS_BUFFER_TOO_SMALL` otherwise). Input value `i` occupies
+ * the input bits after those of values `0..i`.
+ *
+ * # Safety
+ * `circuit` is NULL or a live circuit; `out` is NULL or writable for `out_len` elements.
+ */
+fxs_status fxs_circuit_input_widths(const struct fxs_circuit *circuit, size_t *out, size_t out_len);
+
+/**
+ * Writes the bit width of each output value, in order, to `out` (as
+ * `fxs_circuit_input_widths`).
+ *
+ * # Safety
+ * `circuit` is NULL or a live circuit; `out` is NULL or writable for `out_len` elements.
+ */
+fxs_status fxs_circuit_output_widths(const struct fxs_circuit *circuit, size_t *out, size_t out_len);
+
+/**
+ * Evaluates `circuit` in the clear on all its input bits (`inputs`: `info.input_bits` bytes,
+ * each 0 or 1, input value 0 first, each value least significant bit first) and writes the
+ * `info.output_bits` output bits to `out` in the same layout: the plaintext reference for
+ * `fxs_party_run_circuit`. No party or communication is involved.
+ *
+ * # Safety
+ * `circuit` is NULL or a live circuit; `inputs` is NULL or readable for `n_inputs` bytes;
+ * `out` is NULL or writable for `out_len` bytes.
+ */
+fxs_status fxs_circuit_eval(const struct fxs_circuit *circuit, const uint8_t *inputs, size_t n_inputs, uint8_t *out, size_t out_len);
+
+/**
+ * Runs `circuit` between the two parties by garbled circuits (Yao with half-gates; party 0
+ * garbles, party 1 evaluates): both call this function with the same circuit, `owners` and
+ * `reveal`, each with its own input bits. The evaluator's input labels come by oblivious
+ * transfer from the party's offline source (the dealer or OT); the frames travel over the
+ * peer connection, between the party's other operations. Semi-honest security: neither party learns the other's inputs, only the
+ * outputs `reveal` gives it.
+ *
+ * - `owners`: one entry per input value of the circuit (`info.inputs`), `FXS_ROLE_P0` or
+ *   `FXS_ROLE_P1`: the party that supplies that value.
+ * - `inputs`: this party's input bits, one byte each (0 or 1): its own values in the
+ *   circuit's order, concatenated, each least significant bit (lowest wire) first. Exactly
+ *   the sum of the widths of the values it owns (`n_inputs`; may be 0 with `inputs` NULL).
+ * - `reveal`: `FXS_REVEAL_BOTH`, `FXS_REVEAL_P0`, `FXS_REVEAL_P1` or `FXS_REVEAL_SHARED`.
+ * - `out`: on a party that learns the outputs (or gets XOR shares of them, with
+ *   `FXS_REVEAL_SHARED`), `info.output_bits` bytes (0 or 1), output value 0 first, each least
+ *   significant bit first; `out_len` must be at least that. Not touched (and may be NULL) on a
+ *   party that learns nothing. `*out_bits` (if not NULL) is set to the number of bits written.
+ *
+ * Argument errors (NULL pointers, a wrong number of owners or input bits
+ * (`FXS_STATUS_DIMENSION_MISMATCH`), a byte that is not 0 or 1, a short `out`) are found before
+ * anything is sent and leave the party usable; a failure during the run poisons it.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `circuit` is NULL or a live circuit; `owners` is NULL or
+ * readable for `n_owners` elements; `inputs` is NULL or readable for `n_inputs` bytes; `out` is
+ * NULL or writable for `out_len` bytes; `out_bits` is NULL or writable.
+ */
+fxs_status fxs_party_run_circuit(struct fxs_party *party, const struct fxs_circuit *circuit, const uint32_t *owners, size_t n_owners, const uint8_t *inputs, size_t n_inputs, uint32_t reveal, uint8_t *out, size_t out_len, size_t *out_bits_written);
+
+/**
+ * Turns this party's XOR shares of `n_bits` bits (one byte each, 0 or 1; for example the
+ * outputs of `fxs_party_run_circuit` with `FXS_REVEAL_SHARED`) into shares of the same bits as
+ * fixed-point values 0.0 or 1.0, an `n_bits x 1` matrix, with one Beaver triple per bit (one
+ * round). Both parties call it with their shares of the same bits: this is how a circuit's
+ * secret result continues in arithmetic.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `bits` is NULL or readable for `n_bits` bytes; `out` is NULL
+ * or writable.
+ */
+fxs_status fxs_party_bits_to_shares(struct fxs_party *party, const uint8_t *bits, size_t n_bits, struct fxs_shares **out);
 
 /**
  * Fills `config` with the defaults: 64-bit ring, 16 fractional bits, default frame limit, a
@@ -608,6 +894,307 @@ fxs_status fxs_data_owner_last_error(const struct fxs_data_owner *owner, char *b
  * `owner` as for `fxs_data_owner_share`.
  */
 void fxs_data_owner_clear(struct fxs_data_owner *owner);
+
+/**
+ * Trains a linear or logistic regression on shared features `x` (`n x d`) and targets `y`
+ * (`n x 1`, for logistic regression 0.0 or 1.0) by mini-batch SGD from zero weights
+ * (SecureML): per batch `X_b` (with a column of ones for the bias), the scores `X_b w`, the
+ * model's function `f` (`model`: `FXS_MODEL_LINEAR`, `FXS_MODEL_LOGISTIC_PIECEWISE` or
+ * `FXS_MODEL_LOGISTIC_ACCURATE`), and `w -= learning_rate / B * X_b^T (f(X_b w) - y_b)`: two
+ * matrix products (one matrix triple each) and, for logistic regression, one sigmoid.
+ * Both parties call it with the same shapes, `params` and `model`, each with its own shares.
+ * `on_progress` (may be NULL) is called with `user_data` after each epoch.
+ *
+ * On success `*weights_out` holds new shares of the `(d + 1) x 1` weights, the bias last
+ * (open them with `fxs_party_reveal`, or keep computing on them); on failure it is NULL.
+ * A NULL argument, an unknown `model`, a zero batch, a learning rate that is not positive and
+ * finite, no rows, or `y` not `n x 1` (`FXS_STATUS_DIMENSION_MISMATCH`) are rejected before
+ * anything is sent.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` and `y` are NULL or live shares; `params` is NULL or
+ * readable; `on_progress` is NULL or a function as `fxs_progress_fn` describes;
+ * `weights_out` is NULL or writable.
+ */
+fxs_status fxs_party_train_glm(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, const struct fxs_sgd_params *params, uint32_t model, fxs_progress_fn on_progress, void *user_data, struct fxs_shares **weights_out);
+
+/**
+ * Writes the public initial weights of a multilayer perceptron with layer widths
+ * `sizes[0 .. n_sizes]` (input first) for `seed`: what `fxs_party_train_mlp` starts from when
+ * it gets no initial weights and `params->init_seed` is `seed`, for a plaintext reference or to
+ * start from them explicitly. Layer `l` is a `(sizes[l] + 1) x sizes[l + 1]` row-major matrix,
+ * the bias last row (uniform in `+-sqrt(6 / sizes[l])`, bias 0); the layers follow one another
+ * in `out`, which must hold their total, the sum of `(sizes[l] + 1) * sizes[l + 1]`
+ * (`FXS_STATUS_BUFFER_TOO_SMALL` otherwise). No party is involved.
+ *
+ * # Safety
+ * `sizes` is NULL or readable for `n_sizes` values; `out` is NULL or writable for `out_len`
+ * doubles.
+ */
+fxs_status fxs_mlp_init(const size_t *sizes, size_t n_sizes, uint64_t seed, double *out, size_t out_len);
+
+/**
+ * Trains a multilayer perceptron on shared inputs `x` (`n x sizes[0]`) and one-hot targets `y`
+ * (`n x sizes[n_sizes - 1]`, 1.0 at each row's class, 0.0 elsewhere) by mini-batch SGD
+ * (SecureML): dense layers `z = [a | 1] W_l` with the layer widths `sizes[0 .. n_sizes]` (input
+ * first), ReLU after every layer but the last, and `params->loss` on the output. Per batch and
+ * layer: one matrix product forward, two backward, one ReLU with its derivative forward, one
+ * elementwise product backward.
+ *
+ * The initial weights are public: `init_weights`, `init_len` doubles (the matrices `W_0, W_1,
+ * ...` one after the other, `W_l` a `(sizes[l] + 1) x sizes[l + 1]` row-major matrix whose last
+ * row is the bias: `init_len` is the sum of `(sizes[l] + 1) * sizes[l + 1]`), or, with
+ * `init_weights` NULL and `init_len` 0, those of `fxs_mlp_init` for `params->init_seed`. Both
+ * parties pass the same. `on_progress` (may be NULL) is called with `user_data` after each
+ * epoch.
+ *
+ * On success `weights_out[l]` holds new shares of the trained `W_l` for each of the
+ * `n_sizes - 1` layers (free each with `fxs_shares_free`); `weights_out` has room for
+ * `n_weights_out >= n_sizes - 1` pointers, and on failure the first `n_weights_out` are NULL.
+ * Argument errors (NULLs, an unknown loss, a zero batch, a learning rate that is not positive
+ * and finite, fewer than 2 sizes or a zero width, a wrong `init_len` or shape of `x` or `y`
+ * (`FXS_STATUS_DIMENSION_MISMATCH`), a short `weights_out` (`FXS_STATUS_BUFFER_TOO_SMALL`),
+ * initial weights outside the fixed-point range) are found before anything is sent.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` and `y` are NULL or live shares; `sizes` is NULL or
+ * readable for `n_sizes` values; `init_weights` is NULL or readable for `init_len` doubles;
+ * `params` is NULL or readable; `on_progress` is NULL or a function as `fxs_progress_fn`
+ * describes; `weights_out` is NULL or writable for `n_weights_out` pointers.
+ */
+fxs_status fxs_party_train_mlp(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, const size_t *sizes, size_t n_sizes, const double *init_weights, size_t init_len, const struct fxs_mlp_params *params, fxs_progress_fn on_progress, void *user_data, struct fxs_shares **weights_out, size_t n_weights_out);
+
+/**
+ * Writes the width of the output rows of `net` to `*output_width` and the total number of its
+ * weights (of its dense and convolution layers, in order, each `(rows x cols)` as the layer
+ * kind says) to `*weights_len`; either may be NULL. Fails as `fxs_party_classify` does on a bad
+ * network (`FXS_STATUS_INVALID_ARGUMENT`, e.g. when a layer's input is not the width the layer
+ * before produces).
+ *
+ * # Safety
+ * `net` is NULL or a readable `fxs_network` (its `layers` readable for `n_layers` layers);
+ * `output_width` and `weights_len` are NULL or writable.
+ */
+fxs_status fxs_network_info(const struct fxs_network *net, size_t *output_width, size_t *weights_len);
+
+/**
+ * Oblivious classification (MiniONN) with the network `net`: the model owner (`model_owner`,
+ * `FXS_ROLE_P0` or `FXS_ROLE_P1`) holds the weights, the other party (the client) holds `rows`
+ * input rows of `net->input` values, and only the client learns the predicted classes, the
+ * argmax of each output row (the first on ties). Neither learns the other's data; the
+ * architecture (`net`, `rows`) is public and both parties pass the same.
+ *
+ * `net` lists the layers (`fxs_layer`): dense, convolution, ReLU, square, mean pooling and max
+ * pooling, in any order whose shapes chain (an image layer's `input` holds the values per row
+ * the layer before produces). Dense and convolution layers cost one matrix product each, ReLU
+ * and max pooling garbled circuits, the square one product, mean pooling nothing but a public
+ * scaling; then one argmax.
+ *
+ * - The model owner passes `weights`: the matrices of the dense and convolution layers in
+ *   order, one after the other, `weights_len` doubles in all (`fxs_network_info` gives the
+ *   count); `input` and `classes_out` are NULL.
+ * - The client passes `input`, `rows * net->input` doubles row-major (images channel-major),
+ *   and `classes_out` with room for `classes_len >= rows` classes; `weights` is NULL.
+ *
+ * Argument errors (NULLs; a bad layer list: an unknown kind, a zero size, shapes that do not
+ * chain; a wrong `weights_len`: `FXS_STATUS_DIMENSION_MISMATCH`; a short `classes_out`:
+ * `FXS_STATUS_BUFFER_TOO_SMALL`; the wrong side's data, no rows, values outside the
+ * fixed-point range) are found before anything is sent and leave the party usable.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `net` is NULL or a readable `fxs_network` (its `layers`
+ * readable for `n_layers` layers); `weights` is NULL or readable for `weights_len` doubles;
+ * `input` is NULL or readable for `rows * net->input` doubles; `classes_out` is NULL or
+ * writable for `classes_len` values.
+ */
+fxs_status fxs_party_classify(struct fxs_party *party, uint32_t model_owner, const struct fxs_network *net, const double *weights, size_t weights_len, const double *input, size_t rows, size_t *classes_out, size_t classes_len);
+
+/**
+ * Oblivious inference (MiniONN) with the network `net` as `fxs_party_classify`, without the
+ * argmax: on success `*out` holds this party's shares of the `rows x output_width` output
+ * (`fxs_network_info` gives the width; free them with `fxs_shares_free`), for example to open
+ * to the client with `fxs_party_reveal_to` or to compute on. The model owner passes `weights`
+ * (`input` NULL), the client `input` (`weights` NULL). Argument errors are found before anything
+ * is sent, as for `fxs_party_classify`.
+ *
+ * # Safety
+ * As for `fxs_party_classify`; `out` is NULL or writable.
+ */
+fxs_status fxs_party_forward(struct fxs_party *party, uint32_t model_owner, const struct fxs_network *net, const double *weights, size_t weights_len, const double *input, size_t rows, struct fxs_shares **out);
+
+/**
+ * Oblivious inference of a dense network with ReLU between its layers (MiniONN): the model
+ * owner (`model_owner`, `FXS_ROLE_P0` or `FXS_ROLE_P1`) holds the weights, the other party
+ * (the client) holds `rows` input rows, and only the client learns the predicted classes, the
+ * argmax of each output row (the first on ties). Neither learns the other's data; the shape
+ * (`sizes`, `rows`) is public and both parties pass the same. `fxs_party_classify` is the same
+ * for any layer list.
+ *
+ * `sizes[0 .. n_sizes]` are the layer widths, input first (`{4, 8, 3}`: 4 inputs, a hidden
+ * layer of 8, 3 classes). Layer `l` computes `[a | 1] W_l`, with `W_l` a
+ * `(sizes[l] + 1) x sizes[l + 1]` row-major matrix whose last row is the bias; ReLU follows
+ * every layer but the last.
+ *
+ * - The model owner passes `weights`: the matrices `W_0, W_1, ...` one after the other,
+ *   `weights_len` doubles in all; `input` and `classes_out` are NULL.
+ * - The client passes `input`, `rows * sizes[0]` doubles row-major, and `classes_out` with room
+ *   for `classes_len >= rows` classes; `weights` is NULL.
+ *
+ * Costs one matrix product per layer, one ReLU per hidden layer, one argmax. Argument errors
+ * (NULLs, a wrong `weights_len`: `FXS_STATUS_DIMENSION_MISMATCH`; a short `classes_out`:
+ * `FXS_STATUS_BUFFER_TOO_SMALL`; the wrong side's data, no rows, a zero width, values outside
+ * the fixed-point range) are found before anything is sent.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `sizes` is NULL or readable for `n_sizes` values; `weights`
+ * is NULL or readable for `weights_len` doubles; `input` is NULL or readable for
+ * `rows * sizes[0]` doubles; `classes_out` is NULL or writable for `classes_len` values.
+ */
+fxs_status fxs_party_classify_dense(struct fxs_party *party, uint32_t model_owner, const size_t *sizes, size_t n_sizes, const double *weights, size_t weights_len, const double *input, size_t rows, size_t *classes_out, size_t classes_len);
+
+/**
+ * ReLU, `max(x, 0)`, elementwise (exact).
+ *
+ * On success `*out` holds new shares of the shape of `x` (free them with `fxs_shares_free`);
+ * on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_relu(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * ReLU and its derivative (1.0 where `x >= 0`, else 0.0) in one round trip: what a network's
+ * forward pass keeps for its backward pass.
+ *
+ * On success `*out_relu` and `*out_derivative` hold new shares of the shape of `x`; on
+ * failure both are NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out_relu` and
+ * `out_derivative` are NULL or writable.
+ */
+fxs_status fxs_party_relu_with_derivative(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out_relu, struct fxs_shares **out_derivative);
+
+/**
+ * DReLU, the sign test: 1.0 where `x >= 0`, else 0.0, elementwise.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_drelu(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The comparison `x < y`: 1.0 where it holds, else 0.0, elementwise. The shapes must be equal
+ * (`FXS_STATUS_DIMENSION_MISMATCH` otherwise, before anything is sent).
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+ */
+fxs_status fxs_party_less_than(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, struct fxs_shares **out);
+
+/**
+ * SecureML's piecewise sigmoid, elementwise: 0 below -1/2, `x + 1/2` between, 1 above 1/2
+ * (exact).
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_sigmoid_piecewise(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The logistic function `1 / (1 + e^-x)`, elementwise, by a 34-segment piecewise-linear
+ * approximation (error below 0.003, plus the truncation of one product): one garbled-circuit
+ * round trip, then one product.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_sigmoid(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * Any piecewise-linear function, elementwise: the linear interpolation through the points
+ * `(knots[i], values[i])` for `i < n` (at least two knots, finite and strictly increasing;
+ * finite values), constant beyond the first and the last knot. One garbled-circuit round trip
+ * (the segment of each value), then one product.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL. Bad knots or
+ * values (`FXS_STATUS_INVALID_ARGUMENT`) are found before anything is sent.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `knots` and `values` are NULL or
+ * readable for `n` doubles; `out` is NULL or writable.
+ */
+fxs_status fxs_party_piecewise_linear(struct fxs_party *party, const struct fxs_shares *x, const double *knots, const double *values, size_t n, struct fxs_shares **out);
+
+/**
+ * The largest value of each row of `x` (`rows x cols`, `cols > 0`): `*out` is `rows x 1`.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_max(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The largest value of each row of `x` (`cols > 0`) and its column index (the first one on
+ * ties), both `rows x 1`; the indices are shares of fixed-point integers (0.0, 1.0, ...).
+ *
+ * On success `*out_max` and `*out_index` hold new shares; on failure both are NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out_max` and `out_index` are
+ * NULL or writable.
+ */
+fxs_status fxs_party_argmax(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out_max, struct fxs_shares **out_index);
+
+/**
+ * SecureML's softmax replacement per row of `x` (`cols > 0`): `relu(x_i) / sum_j relu(x_j)`
+ * (rounded down to the fixed-point precision), or `1 / cols` for each value of a row without a
+ * positive value (a division per value in a garbled circuit). `*out` has the shape of `x`.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_relu_softmax(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * Max pooling: each row of `x` is an image of `pool->channels x pool->height x pool->width`
+ * values (channel-major, then row-major); `*out` has one row per image of
+ * `channels x out_h x out_w` window maxima, `out_h = (height - window) / stride + 1` (and
+ * likewise `out_w`). A bad window (`FXS_STATUS_INVALID_ARGUMENT`) or a row length other than
+ * `channels * height * width` (`FXS_STATUS_DIMENSION_MISMATCH`) is rejected before anything is
+ * sent.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `pool` is NULL or readable;
+ * `out` is NULL or writable.
+ */
+fxs_status fxs_party_max_pool(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_pool2d *pool, struct fxs_shares **out);
+
+/**
+ * `floor(x / 2^bits)` exactly, in a garbled circuit (MiniONN's truncation; `bits` below the
+ * ring width), whatever `fxs_party_config.truncation` says.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_truncate_exact(struct fxs_party *party, const struct fxs_shares *x, uint32_t bits, struct fxs_shares **out);
 
 /**
  * Fills `config` with the defaults: role 0, 64-bit ring, 16 fractional bits, local
@@ -770,6 +1357,19 @@ fxs_status fxs_party_mul_public(struct fxs_party *party, const struct fxs_shares
 fxs_status fxs_party_mul(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, struct fxs_shares **out);
 
 /**
+ * The elementwise ring product `x * y` without truncation (Beaver triples, one round): for
+ * integers (e.g. the 0/1 results of comparisons times integer shares), or to truncate later
+ * once. On fixed-point inputs the result carries twice the fractional bits. Shapes must be
+ * equal.
+ *
+ * On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+ */
+fxs_status fxs_party_mul_integer(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, struct fxs_shares **out);
+
+/**
  * The elementwise fixed-point square `x * x` (one round, then truncation).
  *
  * On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
@@ -830,6 +1430,16 @@ fxs_status fxs_shares_shape(const struct fxs_shares *x, size_t *rows, size_t *co
 fxs_status fxs_shares_transpose(const struct fxs_shares *x, struct fxs_shares **out);
 
 /**
+ * The elements of `x` (row-major) as a `rows x cols` matrix, new shares in `*out` (local);
+ * `FXS_STATUS_DIMENSION_MISMATCH` if `rows * cols` is not the number of elements. For example
+ * a batch of images as one row each, or one image's values as a column.
+ *
+ * # Safety
+ * `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_shares_reshape(const struct fxs_shares *x, size_t rows, size_t cols, struct fxs_shares **out);
+
+/**
  * Frees shares, erasing them. NULL is fine.
  *
  * # Safety
@@ -888,279 +1498,6 @@ fxs_status fxs_party_receive_owner_input(struct fxs_party *party, struct fxs_lin
  * `party` is NULL or a live party; `link` is NULL or a live link; `x` is NULL or live shares.
  */
 fxs_status fxs_party_send_owner_output(struct fxs_party *party, struct fxs_link *link, const struct fxs_shares *x);
-
-/**
- * Parses a circuit in Bristol Fashion from `len` bytes of text at `text` (copied; need not be
- * NUL-terminated), checking every count, wire and gate.
- *
- * On success `*out` is the circuit; on failure it is NULL and the status is
- * `FXS_STATUS_BAD_CIRCUIT`, with the line number and the problem in
- * `fxs_last_error_message()` (e.g. `fxs_circuit_parse: bristol: bad circuit at line 7: wire
- * read before it is written`).
- *
- * # Safety
- * `text` is NULL or readable for `len` bytes; `out` is NULL or writable.
- */
-fxs_status fxs_circuit_parse(const uint8_t *text, size_t len, struct fxs_circuit **out);
-
-/**
- * Frees a circuit. NULL is fine.
- *
- * # Safety
- * `circuit` is NULL or a live circuit from `fxs_circuit_parse`, not used afterwards.
- */
-void fxs_circuit_free(struct fxs_circuit *circuit);
-
-/**
- * Writes the dimensions of `circuit` to `*info`.
- *
- * # Safety
- * `circuit` is NULL or a live circuit; `info` is NULL or writable.
- */
-fxs_status fxs_circuit_get_info(const struct fxs_circuit *circuit, struct fxs_circuit_info *info);
-
-/**
- * Writes the bit width of each input value, in order, to `out`, which must hold
- * `info.inputs` entries (`FXS_STATUS_BUFFER_TOO_SMALL` otherwise). Input value `i` occupies
- * the input bits after those of values `0..i`.
- *
- * # Safety
- * `circuit` is NULL or a live circuit; `out` is NULL or writable for `out_len` elements.
- */
-fxs_status fxs_circuit_input_widths(const struct fxs_circuit *circuit, size_t *out, size_t out_len);
-
-/**
- * Writes the bit width of each output value, in order, to `out` (as
- * `fxs_circuit_input_widths`).
- *
- * # Safety
- * `circuit` is NULL or a live circuit; `out` is NULL or writable for `out_len` elements.
- */
-fxs_status fxs_circuit_output_widths(const struct fxs_circuit *circuit, size_t *out, size_t out_len);
-
-/**
- * Evaluates `circuit` in the clear on all its input bits (`inputs`: `info.input_bits` bytes,
- * each 0 or 1, input value 0 first, each value least significant bit first) and writes the
- * `info.output_bits` output bits to `out` in the same layout: the plaintext reference for
- * `fxs_party_run_circuit`. No party or communication is involved.
- *
- * # Safety
- * `circuit` is NULL or a live circuit; `inputs` is NULL or readable for `n_inputs` bytes;
- * `out` is NULL or writable for `out_len` bytes.
- */
-fxs_status fxs_circuit_eval(const struct fxs_circuit *circuit, const uint8_t *inputs, size_t n_inputs, uint8_t *out, size_t out_len);
-
-/**
- * Runs `circuit` between the two parties by garbled circuits (Yao with half-gates; party 0
- * garbles, party 1 evaluates): both call this function with the same circuit, `owners` and
- * `reveal`, each with its own input bits. The evaluator's input labels come by oblivious
- * transfer from the party's offline source (the dealer or OT); the frames travel over the
- * peer connection, between the party's other operations. Semi-honest security: neither party learns the other's inputs, only the
- * outputs `reveal` gives it.
- *
- * - `owners`: one entry per input value of the circuit (`info.inputs`), `FXS_ROLE_P0` or
- *   `FXS_ROLE_P1`: the party that supplies that value.
- * - `inputs`: this party's input bits, one byte each (0 or 1): its own values in the
- *   circuit's order, concatenated, each least significant bit (lowest wire) first. Exactly
- *   the sum of the widths of the values it owns (`n_inputs`; may be 0 with `inputs` NULL).
- * - `reveal`: `FXS_REVEAL_BOTH`, `FXS_REVEAL_P0`, `FXS_REVEAL_P1` or `FXS_REVEAL_SHARED`.
- * - `out`: on a party that learns the outputs (or gets XOR shares of them, with
- *   `FXS_REVEAL_SHARED`), `info.output_bits` bytes (0 or 1), output value 0 first, each least
- *   significant bit first; `out_len` must be at least that. Not touched (and may be NULL) on a
- *   party that learns nothing. `*out_bits` (if not NULL) is set to the number of bits written.
- *
- * Argument errors (NULL pointers, a wrong number of owners or input bits
- * (`FXS_STATUS_DIMENSION_MISMATCH`), a byte that is not 0 or 1, a short `out`) are found before
- * anything is sent and leave the party usable; a failure during the run poisons it.
- *
- * # Safety
- * `party` is NULL or a live party; `circuit` is NULL or a live circuit; `owners` is NULL or
- * readable for `n_owners` elements; `inputs` is NULL or readable for `n_inputs` bytes; `out` is
- * NULL or writable for `out_len` bytes; `out_bits` is NULL or writable.
- */
-fxs_status fxs_party_run_circuit(struct fxs_party *party, const struct fxs_circuit *circuit, const uint32_t *owners, size_t n_owners, const uint8_t *inputs, size_t n_inputs, uint32_t reveal, uint8_t *out, size_t out_len, size_t *out_bits_written);
-
-/**
- * Turns this party's XOR shares of `n_bits` bits (one byte each, 0 or 1; for example the
- * outputs of `fxs_party_run_circuit` with `FXS_REVEAL_SHARED`) into shares of the same bits as
- * fixed-point values 0.0 or 1.0, an `n_bits x 1` matrix, with one Beaver triple per bit (one
- * round). Both parties call it with their shares of the same bits: this is how a circuit's
- * secret result continues in arithmetic.
- *
- * On success `*out` holds new shares; on failure it is NULL.
- *
- * # Safety
- * `party` is NULL or a live party; `bits` is NULL or readable for `n_bits` bytes; `out` is NULL
- * or writable.
- */
-fxs_status fxs_party_bits_to_shares(struct fxs_party *party, const uint8_t *bits, size_t n_bits, struct fxs_shares **out);
-
-/**
- * Trains a linear or logistic regression on shared features `x` (`n x d`) and targets `y`
- * (`n x 1`, for logistic regression 0.0 or 1.0) by mini-batch SGD from zero weights
- * (SecureML): per batch `X_b` (with a column of ones for the bias), the scores `X_b w`, the
- * model's function `f` (`model`: `FXS_MODEL_LINEAR`, `FXS_MODEL_LOGISTIC_PIECEWISE` or
- * `FXS_MODEL_LOGISTIC_ACCURATE`), and `w -= learning_rate / B * X_b^T (f(X_b w) - y_b)`: two
- * matrix products (one matrix triple each) and, for logistic regression, one sigmoid.
- * Both parties call it with the same shapes, `params` and `model`, each with its own shares.
- *
- * On success `*weights_out` holds new shares of the `(d + 1) x 1` weights, the bias last
- * (open them with `fxs_party_reveal`, or keep computing on them); on failure it is NULL.
- * A NULL argument, an unknown `model`, a zero batch, a learning rate that is not positive and
- * finite, no rows, or `y` not `n x 1` (`FXS_STATUS_DIMENSION_MISMATCH`) are rejected before
- * anything is sent.
- *
- * # Safety
- * `party` is NULL or a live party; `x` and `y` are NULL or live shares; `params` is NULL or
- * readable; `weights_out` is NULL or writable.
- */
-fxs_status fxs_party_train_glm(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, const struct fxs_sgd_params *params, uint32_t model, struct fxs_shares **weights_out);
-
-/**
- * Oblivious inference of a dense network with ReLU between its layers (MiniONN): the model
- * owner (`model_owner`, `FXS_ROLE_P0` or `FXS_ROLE_P1`) holds the weights, the other party
- * (the client) holds `rows` input rows, and only the client learns the predicted classes, the
- * argmax of each output row (the first on ties). Neither learns the other's data; the shape
- * (`sizes`, `rows`) is public and both parties pass the same.
- *
- * `sizes[0 .. n_sizes]` are the layer widths, input first (`{4, 8, 3}`: 4 inputs, a hidden
- * layer of 8, 3 classes). Layer `l` computes `[a | 1] W_l`, with `W_l` a
- * `(sizes[l] + 1) x sizes[l + 1]` row-major matrix whose last row is the bias; ReLU follows
- * every layer but the last.
- *
- * - The model owner passes `weights`: the matrices `W_0, W_1, ...` one after the other,
- *   `weights_len` doubles in all; `input` and `classes_out` are NULL.
- * - The client passes `input`, `rows * sizes[0]` doubles row-major, and `classes_out` with room
- *   for `classes_len >= rows` classes; `weights` is NULL.
- *
- * Costs one matrix product per layer, one ReLU per hidden layer, one argmax. Argument errors
- * (NULLs, a wrong `weights_len`: `FXS_STATUS_DIMENSION_MISMATCH`; a short `classes_out`:
- * `FXS_STATUS_BUFFER_TOO_SMALL`; the wrong side's data, no rows, a zero width, values outside
- * the fixed-point range) are found before anything is sent.
- *
- * # Safety
- * `party` is NULL or a live party; `sizes` is NULL or readable for `n_sizes` values; `weights`
- * is NULL or readable for `weights_len` doubles; `input` is NULL or readable for
- * `rows * sizes[0]` doubles; `classes_out` is NULL or writable for `classes_len` values.
- */
-fxs_status fxs_party_classify_dense(struct fxs_party *party, uint32_t model_owner, const size_t *sizes, size_t n_sizes, const double *weights, size_t weights_len, const double *input, size_t rows, size_t *classes_out, size_t classes_len);
-
-/**
- * ReLU, `max(x, 0)`, elementwise (exact).
- *
- * On success `*out` holds new shares of the shape of `x` (free them with `fxs_shares_free`);
- * on failure it is NULL.
- *
- * # Safety
- * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
- */
-fxs_status fxs_party_relu(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
-
-/**
- * ReLU and its derivative (1.0 where `x >= 0`, else 0.0) in one round trip: what a network's
- * forward pass keeps for its backward pass.
- *
- * On success `*out_relu` and `*out_derivative` hold new shares of the shape of `x`; on
- * failure both are NULL.
- *
- * # Safety
- * `party` is NULL or a live party; `x` is NULL or live shares; `out_relu` and
- * `out_derivative` are NULL or writable.
- */
-fxs_status fxs_party_relu_with_derivative(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out_relu, struct fxs_shares **out_derivative);
-
-/**
- * DReLU, the sign test: 1.0 where `x >= 0`, else 0.0, elementwise.
- *
- * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
- *
- * # Safety
- * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
- */
-fxs_status fxs_party_drelu(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
-
-/**
- * The comparison `x < y`: 1.0 where it holds, else 0.0, elementwise. The shapes must be equal
- * (`FXS_STATUS_DIMENSION_MISMATCH` otherwise, before anything is sent).
- *
- * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
- *
- * # Safety
- * `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
- */
-fxs_status fxs_party_less_than(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, struct fxs_shares **out);
-
-/**
- * SecureML's piecewise sigmoid, elementwise: 0 below -1/2, `x + 1/2` between, 1 above 1/2
- * (exact).
- *
- * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
- *
- * # Safety
- * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
- */
-fxs_status fxs_party_sigmoid_piecewise(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
-
-/**
- * The logistic function `1 / (1 + e^-x)`, elementwise, by a 34-segment piecewise-linear
- * approximation (error below 0.003, plus the truncation of one product): one garbled-circuit
- * round trip, then one product.
- *
- * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
- *
- * # Safety
- * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
- */
-fxs_status fxs_party_sigmoid(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
-
-/**
- * The largest value of each row of `x` (`rows x cols`, `cols > 0`): `*out` is `rows x 1`.
- *
- * On success `*out` holds new shares; on failure it is NULL.
- *
- * # Safety
- * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
- */
-fxs_status fxs_party_max(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
-
-/**
- * The largest value of each row of `x` (`cols > 0`) and its column index (the first one on
- * ties), both `rows x 1`; the indices are shares of fixed-point integers (0.0, 1.0, ...).
- *
- * On success `*out_max` and `*out_index` hold new shares; on failure both are NULL.
- *
- * # Safety
- * `party` is NULL or a live party; `x` is NULL or live shares; `out_max` and `out_index` are
- * NULL or writable.
- */
-fxs_status fxs_party_argmax(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out_max, struct fxs_shares **out_index);
-
-/**
- * Max pooling: each row of `x` is an image of `pool->channels x pool->height x pool->width`
- * values (channel-major, then row-major); `*out` has one row per image of
- * `channels x out_h x out_w` window maxima, `out_h = (height - window) / stride + 1` (and
- * likewise `out_w`). A bad window (`FXS_STATUS_INVALID_ARGUMENT`) or a row length other than
- * `channels * height * width` (`FXS_STATUS_DIMENSION_MISMATCH`) is rejected before anything is
- * sent.
- *
- * On success `*out` holds new shares; on failure it is NULL.
- *
- * # Safety
- * `party` is NULL or a live party; `x` is NULL or live shares; `pool` is NULL or readable;
- * `out` is NULL or writable.
- */
-fxs_status fxs_party_max_pool(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_pool2d *pool, struct fxs_shares **out);
-
-/**
- * `floor(x / 2^bits)` exactly, in a garbled circuit (MiniONN's truncation; `bits` below the
- * ring width), whatever `fxs_party_config.truncation` says.
- *
- * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
- *
- * # Safety
- * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
- */
-fxs_status fxs_party_truncate_exact(struct fxs_party *party, const struct fxs_shares *x, uint32_t bits, struct fxs_shares **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -82,7 +84,120 @@ struct LinkFree {
 struct CircuitFree {
     void operator()(fxs_circuit *c) const noexcept { fxs_circuit_free(c); }
 };
+
+// A progress callback for fxs_progress_fn: the first exception it throws is kept (none crosses
+// into fixshare) and rethrown once the training call returns.
+struct Progress {
+    explicit Progress(const std::function<void(const fxs_progress &)> &f) : fn(f) {}
+    static void call(void *user, const fxs_progress *progress) noexcept {
+        auto *p = static_cast<Progress *>(user);
+        if (p->error) return;
+        try {
+            p->fn(*progress);
+        } catch (...) {
+            p->error = std::current_exception();
+        }
+    }
+    fxs_progress_fn function() const noexcept { return fn ? &Progress::call : nullptr; }
+    void *user() noexcept { return this; }
+    void rethrow() const {
+        if (error) std::rethrow_exception(error);
+    }
+    const std::function<void(const fxs_progress &)> &fn;
+    std::exception_ptr error;
+};
 }  // namespace detail
+
+// Called after each training epoch: the epoch (from 1), the number of epochs, the traffic so far.
+using ProgressFn = std::function<void(const fxs_progress &)>;
+
+// Layers of a network for Party::classify_* and Party::forward_* (see fxs_layer).
+inline fxs_image image(std::size_t channels, std::size_t height, std::size_t width) {
+    fxs_image i{};
+    i.channels = channels;
+    i.height = height;
+    i.width = width;
+    return i;
+}
+inline fxs_layer dense(std::size_t inputs, std::size_t outputs) {
+    fxs_layer l{};
+    l.kind = FXS_LAYER_DENSE;
+    l.inputs = inputs;
+    l.outputs = outputs;
+    return l;
+}
+inline fxs_layer conv(const fxs_image &input, std::size_t filters, std::size_t kernel,
+                      std::size_t stride = 1, std::size_t padding = 0) {
+    fxs_layer l{};
+    l.kind = FXS_LAYER_CONV;
+    l.input = input;
+    l.filters = filters;
+    l.kernel = kernel;
+    l.stride = stride;
+    l.padding = padding;
+    return l;
+}
+inline fxs_layer relu() {
+    fxs_layer l{};
+    l.kind = FXS_LAYER_RELU;
+    return l;
+}
+inline fxs_layer square() {
+    fxs_layer l{};
+    l.kind = FXS_LAYER_SQUARE;
+    return l;
+}
+inline fxs_layer mean_pool(const fxs_image &input, std::size_t window) {
+    fxs_layer l{};
+    l.kind = FXS_LAYER_MEAN_POOL;
+    l.input = input;
+    l.kernel = window;
+    return l;
+}
+inline fxs_layer max_pool(const fxs_image &input, std::size_t window, std::size_t stride) {
+    fxs_layer l{};
+    l.kind = FXS_LAYER_MAX_POOL;
+    l.input = input;
+    l.kernel = window;
+    l.stride = stride;
+    return l;
+}
+
+// A network's public architecture: `input` values per row, then the layers.
+struct Network {
+    std::size_t input = 0;
+    std::vector<fxs_layer> layers;
+    fxs_network get() const noexcept {
+        fxs_network n{};
+        n.input = input;
+        n.layers = layers.data();
+        n.n_layers = layers.size();
+        return n;
+    }
+    // The width of the output rows.
+    std::size_t output_width() const {
+        fxs_network n = get();
+        std::size_t w = 0;
+        check(fxs_network_info(&n, &w, nullptr));
+        return w;
+    }
+    // The number of weights the model owner passes.
+    std::size_t weights_len() const {
+        fxs_network n = get();
+        std::size_t w = 0;
+        check(fxs_network_info(&n, nullptr, &w));
+        return w;
+    }
+};
+
+// The public initial weights of an MLP with layer widths `sizes` for `seed` (fxs_mlp_init).
+inline std::vector<double> mlp_init(const std::vector<std::size_t> &sizes, std::uint64_t seed) {
+    std::size_t n = 0;
+    for (std::size_t l = 0; l + 1 < sizes.size(); l++) n += (sizes[l] + 1) * sizes[l + 1];
+    std::vector<double> w(n);
+    check(fxs_mlp_init(sizes.data(), sizes.size(), seed, w.data(), w.size()));
+    return w;
+}
 
 // A Bristol Fashion circuit (owning, move-only; read-only once parsed). A malformed circuit
 // throws fxs::Error with FXS_STATUS_BAD_CIRCUIT and the line number in what().
@@ -127,6 +242,11 @@ public:
     Shares transpose() const {
         fxs_shares *out = nullptr;
         check(fxs_shares_transpose(p_.get(), &out));
+        return Shares(out);
+    }
+    Shares reshape(std::size_t rows, std::size_t cols) const {
+        fxs_shares *out = nullptr;
+        check(fxs_shares_reshape(p_.get(), rows, cols, &out));
         return Shares(out);
     }
 
@@ -190,6 +310,8 @@ public:
     Shares add(const Shares &x, const Shares &y) { return op(fxs_party_add, x, y); }
     Shares sub(const Shares &x, const Shares &y) { return op(fxs_party_sub, x, y); }
     Shares mul(const Shares &x, const Shares &y) { return op(fxs_party_mul, x, y); }
+    // The ring product without truncation (integers; twice the fractional bits otherwise).
+    Shares mul_integer(const Shares &x, const Shares &y) { return op(fxs_party_mul_integer, x, y); }
     Shares matmul(const Shares &x, const Shares &y) { return op(fxs_party_matmul, x, y); }
     Shares dot(const Shares &x, const Shares &y) { return op(fxs_party_dot, x, y); }
     Shares neg(const Shares &x) {
@@ -219,6 +341,17 @@ public:
     Shares sigmoid_piecewise(const Shares &x) { return op(fxs_party_sigmoid_piecewise, x); }
     Shares sigmoid(const Shares &x) { return op(fxs_party_sigmoid, x); }
     Shares max(const Shares &x) { return op(fxs_party_max, x); }
+    Shares relu_softmax(const Shares &x) { return op(fxs_party_relu_softmax, x); }
+    // The linear interpolation through (knots[i], values[i]), constant beyond the ends.
+    Shares piecewise_linear(const Shares &x, const std::vector<double> &knots,
+                            const std::vector<double> &values) {
+        if (knots.size() != values.size())
+            throw std::invalid_argument("knots.size() != values.size()");
+        return make([&](fxs_shares **o) {
+            return fxs_party_piecewise_linear(get(), x.get(), knots.data(), values.data(),
+                                              knots.size(), o);
+        });
+    }
     Shares less_than(const Shares &x, const Shares &y) { return op(fxs_party_less_than, x, y); }
     // (relu, derivative) and (max, index).
     std::pair<Shares, Shares> relu_with_derivative(const Shares &x) {
@@ -235,11 +368,37 @@ public:
     }
 
     // Machine learning. SGD on shares (both parties): the (d + 1) x 1 weights, the bias last.
+    // `on_progress` (optional) is called after each epoch; an exception it throws is rethrown
+    // when training ends.
     Shares train_glm(const Shares &x, const Shares &y, const fxs_sgd_params &params,
-                     std::uint32_t model) {
-        return make([&](fxs_shares **o) {
-            return fxs_party_train_glm(get(), x.get(), y.get(), &params, model, o);
+                     std::uint32_t model, const ProgressFn &on_progress = {}) {
+        detail::Progress progress(on_progress);
+        Shares w = make([&](fxs_shares **o) {
+            return fxs_party_train_glm(get(), x.get(), y.get(), &params, model,
+                                       progress.function(), progress.user(), o);
         });
+        progress.rethrow();
+        return w;
+    }
+    // A multilayer perceptron with layer widths `sizes` (input first) on inputs `x` and one-hot
+    // targets `y`, from the public initial weights `init` (all layers one after the other) or,
+    // if `init` is empty, those of fxs::mlp_init(sizes, params.init_seed). Returns each
+    // layer's (sizes[l] + 1) x sizes[l + 1] weights, the bias last row.
+    std::vector<Shares> train_mlp(const Shares &x, const Shares &y,
+                                  const std::vector<std::size_t> &sizes,
+                                  const fxs_mlp_params &params,
+                                  const std::vector<double> &init = {},
+                                  const ProgressFn &on_progress = {}) {
+        detail::Progress progress(on_progress);
+        std::vector<fxs_shares *> raw(sizes.empty() ? 0 : sizes.size() - 1, nullptr);
+        fxs_status st = fxs_party_train_mlp(
+            get(), x.get(), y.get(), sizes.data(), sizes.size(), init.empty() ? nullptr : init.data(),
+            init.size(), &params, progress.function(), progress.user(), raw.data(), raw.size());
+        std::vector<Shares> w;
+        for (fxs_shares *r : raw) w.emplace_back(r);  // owns them whatever happens next
+        check(st);
+        progress.rethrow();
+        return w;
     }
     // Oblivious inference of a dense ReLU network: the model owner passes the weights (all
     // layers one after the other) and gets an empty vector; the client passes `rows` input rows
@@ -260,6 +419,38 @@ public:
         check(fxs_party_classify_dense(get(), role() ^ 1u, sizes.data(), sizes.size(), nullptr, 0,
                                        input.data(), rows, classes.data(), classes.size()));
         return classes;
+    }
+    // The same for any network (dense, convolution, ReLU, square, mean and max pooling).
+    void classify_owner(const Network &net, const std::vector<double> &weights, std::size_t rows) {
+        fxs_network n = net.get();
+        check(fxs_party_classify(get(), role(), &n, weights.data(), weights.size(), nullptr, rows,
+                                 nullptr, 0));
+    }
+    std::vector<std::size_t> classify_client(const Network &net, const std::vector<double> &input,
+                                             std::size_t rows) {
+        if (input.size() != rows * net.input)
+            throw std::invalid_argument("input.size() != rows * net.input");
+        fxs_network n = net.get();
+        std::vector<std::size_t> classes(rows);
+        check(fxs_party_classify(get(), role() ^ 1u, &n, nullptr, 0, input.data(), rows,
+                                 classes.data(), classes.size()));
+        return classes;
+    }
+    // The network's output without the argmax, as shares on both sides (rows x output width).
+    Shares forward_owner(const Network &net, const std::vector<double> &weights, std::size_t rows) {
+        fxs_network n = net.get();
+        return make([&](fxs_shares **o) {
+            return fxs_party_forward(get(), role(), &n, weights.data(), weights.size(), nullptr,
+                                     rows, o);
+        });
+    }
+    Shares forward_client(const Network &net, const std::vector<double> &input, std::size_t rows) {
+        if (input.size() != rows * net.input)
+            throw std::invalid_argument("input.size() != rows * net.input");
+        fxs_network n = net.get();
+        return make([&](fxs_shares **o) {
+            return fxs_party_forward(get(), role() ^ 1u, &n, nullptr, 0, input.data(), rows, o);
+        });
     }
 
     // Runs a circuit with the peer; returns the output bits this party learns (empty if none).

@@ -1,12 +1,11 @@
 //! Boolean circuits in Bristol Fashion, evaluated between the two parties by garbled circuits.
 
-use crate::party::{AnyParty, fxs_party, out_ptr, with_party};
+use crate::party::{fxs_party, fxs_shares, out_ptr, role_of, shares_op, with_party};
 use crate::status::Failure;
 use crate::{fxs_status, run, run_void, slice, slice_mut};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use fixshare::gc::{Circuit, Reveal, bristol};
-use fixshare::{Role, block_on};
+use fixshare::session::{Circuit, Reveal, Role, block_on, bristol};
 
 /// Both parties learn the outputs of a circuit.
 pub const FXS_REVEAL_BOTH: u32 = 0;
@@ -276,7 +275,7 @@ pub unsafe extern "C" fn fxs_party_run_circuit(
 ) -> fxs_status {
     // SAFETY: NULL or valid for the call (contract of this function).
     let (party, written) = unsafe { (party.as_mut(), out_bits_written.as_mut()) };
-    with_party("fxs_party_run_circuit", party, |party| {
+    with_party("fxs_party_run_circuit", party, |s| {
         let written = written.map(|w| {
             *w = 0;
             w
@@ -292,15 +291,9 @@ pub unsafe extern "C" fn fxs_party_run_circuit(
         }
         let owners = owner_codes
             .iter()
-            .map(|&o| match o {
-                crate::party::FXS_ROLE_P0 => Ok(Role::P0),
-                crate::party::FXS_ROLE_P1 => Ok(Role::P1),
-                _ => Err(Failure::invalid(
-                    "an owner is neither FXS_ROLE_P0 nor FXS_ROLE_P1",
-                )),
-            })
+            .map(|&o| role_of(o, "an owner is neither FXS_ROLE_P0 nor FXS_ROLE_P1"))
             .collect::<Result<Vec<Role>, Failure>>()?;
-        let role = with_party!(party, p => p.role());
+        let role = s.role();
         let mine: usize = c
             .input_widths()
             .iter()
@@ -338,7 +331,7 @@ pub unsafe extern "C" fn fxs_party_run_circuit(
         } else {
             None
         };
-        let result = with_party!(party, p => block_on(p.run_circuit(c, &owners, &bits, reveal))?);
+        let result = block_on(s.run_circuit(c, &owners, &bits, reveal))?;
         if let Some(out) = out {
             for (o, b) in out.iter_mut().zip(&result) {
                 *o = u8::from(*b);
@@ -367,17 +360,15 @@ pub unsafe extern "C" fn fxs_party_bits_to_shares(
     party: *mut fxs_party,
     bits: *const u8,
     n_bits: usize,
-    out: *mut *mut crate::party::fxs_shares,
+    out: *mut *mut fxs_shares,
 ) -> fxs_status {
     // SAFETY: NULL or valid for the call (contract of this function).
     let (party, out) = unsafe { (party.as_mut(), out.as_mut()) };
-    crate::party::shares_op("fxs_party_bits_to_shares", party, out, |party| {
+    shares_op("fxs_party_bits_to_shares", party, out, |s| {
         // SAFETY: NULL or readable for `n_bits` bytes (caller).
         let bits = unsafe { read_bits(bits, n_bits) }?;
-        Ok(with_party!(party, p => {
-            let one = 1i64 << p.config().fixed.frac_bits();
-            let ints = block_on(p.bits_to_arithmetic(&bits))?;
-            crate::party::boxed(p.mul_public_integer(&ints, one))
-        }))
+        let one = 1i64 << s.fixed().frac_bits();
+        let ints = block_on(s.bits_to_arithmetic(&bits))?;
+        Ok(s.mul_public_integer(&ints, one)?)
     })
 }

@@ -1,15 +1,14 @@
 //! Data owners: secret-share readings to the two servers and reconstruct results, in storage the
 //! caller provides. Needs no allocator, so it is also the whole API of the `no_std` build.
 
+use crate::api::{DataOwner, Error, ErrorKind, FixedPoint, OwnerLink, Seed, State, block_on};
 use crate::status::Failure;
 use crate::transport::CTransport;
 use crate::{fxs_status, fxs_transport, run, slice, slice_mut};
 use core::ffi::c_char;
-use fixshare::transport::DEFAULT_MAX_FRAME;
-use fixshare::{DataOwner, Error, ErrorKind, FixedPoint, Link, Seed, block_on};
 
 /// Size of `fxs_data_owner` in 64-bit words.
-pub const FXS_DATA_OWNER_WORDS: usize = 64;
+pub const FXS_DATA_OWNER_WORDS: usize = 72;
 
 /// Configuration of a data owner; fill it with `fxs_data_owner_config_init` first, then set the
 /// seed and the transports.
@@ -46,30 +45,26 @@ pub struct fxs_data_owner {
 const MAGIC: u64 = 0x6678_735f_6f77_6e72;
 
 /// What lives inside `fxs_data_owner`. `magic` first (repr(C)), so it can be read without
-/// assuming the storage holds a valid `State`.
+/// assuming the storage holds a valid `Storage`.
 #[repr(C)]
-struct State {
+struct Storage {
     magic: u64,
-    busy: bool,
     inner: Inner,
 }
 
 struct Inner {
+    /// The core's data owner, which keeps the one state machine (ready, busy, poisoned).
     owner: DataOwner,
     ring_bits: u32,
-    server0: Link<CTransport>,
-    server1: Link<CTransport>,
-    /// A call failed after communicating: the servers are out of step with this owner. The
-    /// failure itself is in `last` (calls on a poisoned owner only repeat it), which keeps the
-    /// storage within `FXS_DATA_OWNER_WORDS`.
-    poisoned: bool,
+    server0: OwnerLink<CTransport>,
+    server1: OwnerLink<CTransport>,
     /// The last failure of any call, with the C function's name.
     last: Option<(&'static str, Failure)>,
 }
 
 const _: () = {
-    assert!(core::mem::size_of::<State>() <= core::mem::size_of::<fxs_data_owner>());
-    assert!(core::mem::align_of::<State>() <= core::mem::align_of::<fxs_data_owner>());
+    assert!(core::mem::size_of::<Storage>() <= core::mem::size_of::<fxs_data_owner>());
+    assert!(core::mem::align_of::<Storage>() <= core::mem::align_of::<fxs_data_owner>());
 };
 
 /// Fills `config` with the defaults: 64-bit ring, 16 fractional bits, default frame limit, a
@@ -107,7 +102,7 @@ pub unsafe extern "C" fn fxs_data_owner_config_init(
 }
 
 /// Checks a ring width and a number of fractional bits.
-pub(crate) fn number_format(ring_bits: u32, frac_bits: u32) -> Result<FixedPoint, Failure> {
+fn number_format(ring_bits: u32, frac_bits: u32) -> Result<FixedPoint, Failure> {
     if ![32, 64, 128].contains(&ring_bits) {
         return Err(Failure::invalid("ring_bits must be 32, 64 or 128"));
     }
@@ -115,6 +110,14 @@ pub(crate) fn number_format(ring_bits: u32, frac_bits: u32) -> Result<FixedPoint
         return Err(Failure::invalid("frac_bits must be at most ring_bits - 2"));
     }
     FixedPoint::new(frac_bits).map_err(|_| Failure::invalid("frac_bits must be at most 62"))
+}
+
+/// A framed link over `t`; `max_frame` 0 means the default.
+fn owner_link(t: CTransport, max_frame: usize) -> OwnerLink<CTransport> {
+    match max_frame {
+        0 => OwnerLink::new(t),
+        max => OwnerLink::with_max_frame(t, max),
+    }
 }
 
 /// Checks a transport's required callbacks.
@@ -143,28 +146,22 @@ pub unsafe extern "C" fn fxs_data_owner_init(
         // SAFETY: NULL or a readable config (caller).
         let config = unsafe { config.as_ref() }.ok_or(Failure::null("`config` is NULL"))?;
         let fixed = number_format(config.ring_bits, config.frac_bits)?;
-        let max_frame = match config.max_frame {
-            0 => DEFAULT_MAX_FRAME,
-            m => m,
-        };
         let s0 = c_transport(&config.server0, "server0.send or server0.recv is NULL")?;
         let s1 = c_transport(&config.server1, "server1.send or server1.recv is NULL")?;
-        let state = State {
+        let storage = Storage {
             magic: MAGIC,
-            busy: false,
             inner: Inner {
                 owner: DataOwner::new(Seed::from_bytes(config.seed), fixed),
                 ring_bits: config.ring_bits,
-                server0: Link::with_max_frame(s0, max_frame),
-                server1: Link::with_max_frame(s1, max_frame),
-                poisoned: false,
+                server0: owner_link(s0, config.max_frame),
+                server1: owner_link(s1, config.max_frame),
                 last: None,
             },
         };
-        // SAFETY: `owner` is non-NULL, writable, and large and aligned enough for a `State`
+        // SAFETY: `owner` is non-NULL, writable, and large and aligned enough for a `Storage`
         // (const assertions above; the C declaration gives the storage u64 alignment). `write`
         // does not drop the old contents, which may be anything.
-        unsafe { owner.cast::<State>().write(state) };
+        unsafe { owner.cast::<Storage>().write(storage) };
         Ok(())
     })
 }
@@ -175,7 +172,7 @@ pub unsafe extern "C" fn fxs_data_owner_init(
 /// `owner` is NULL or points to an `fxs_data_owner` that is either initialised by
 /// `fxs_data_owner_init` (and not cleared) or does not start with the marker, and that nothing
 /// else accesses during `'a`.
-unsafe fn state<'a>(owner: *mut fxs_data_owner) -> Result<&'a mut State, Failure> {
+unsafe fn storage<'a>(owner: *mut fxs_data_owner) -> Result<&'a mut Storage, Failure> {
     if owner.is_null() {
         return Err(Failure::null("`owner` is NULL"));
     }
@@ -187,69 +184,36 @@ unsafe fn state<'a>(owner: *mut fxs_data_owner) -> Result<&'a mut State, Failure
             "the data owner is not initialised (call fxs_data_owner_init)",
         ));
     }
-    // SAFETY: the marker shows that `fxs_data_owner_init` wrote a `State` here (caller), and
+    // SAFETY: the marker shows that `fxs_data_owner_init` wrote a `Storage` here (caller), and
     // the storage is not otherwise accessed during `'a`.
-    Ok(unsafe { &mut *owner.cast::<State>() })
+    Ok(unsafe { &mut *owner.cast::<Storage>() })
 }
 
-/// Runs a call on an initialised, healthy owner and records its failure in the owner.
+/// Runs a call on an initialised owner whose state (the core's) is ready, and records its failure
+/// in the owner. The core's data owner keeps the state: an error before anything was sent leaves
+/// it ready, one after communicating poisons it, a panic half-way leaves it busy.
 fn with_owner(
     name: &'static str,
     owner: *mut fxs_data_owner,
     body: impl FnOnce(&mut Inner) -> Result<(), Failure>,
 ) -> fxs_status {
     run(name, || {
-        // SAFETY: the contract of the exported function calling this (same as `state`).
-        let st = unsafe { state(owner) }?;
-        let result = if st.busy {
-            Err(Failure::Unusable)
-        } else if let Some(e) = st.inner.failure() {
-            Err(Failure::Poisoned(e))
-        } else {
-            // Stays set if `body` panics, so the owner is unusable afterwards.
-            st.busy = true;
-            let r = body(&mut st.inner);
-            st.busy = false;
-            r
+        // SAFETY: the contract of the exported function calling this (same as `storage`).
+        let st = unsafe { storage(owner) }?;
+        let result = match st.inner.owner.state() {
+            State::Ready => body(&mut st.inner),
+            State::Busy => Err(Failure::Unusable),
+            State::Poisoned(e) => Err(Failure::Poisoned(e.clone())),
+            State::Closed => Err(Failure::Core(Error::new(
+                "data owner",
+                ErrorKind::SessionClosed,
+            ))),
         };
         if let Err(f) = &result {
             st.inner.last = Some((name, f.clone()));
         }
         result
     })
-}
-
-impl Inner {
-    /// The error that poisoned the owner, if it is poisoned.
-    fn failure(&self) -> Option<Error> {
-        if !self.poisoned {
-            return None;
-        }
-        Some(match &self.last {
-            Some((_, Failure::Core(e) | Failure::Poisoned(e))) => e.clone(),
-            _ => Error::new("data owner", ErrorKind::Poisoned),
-        })
-    }
-
-    /// Runs `f` with the servers' links: a failure after anything was sent or received poisons
-    /// the owner (the servers are out of step with it); one found before any I/O does not.
-    fn exchange(
-        &mut self,
-        f: impl FnOnce(
-            &mut DataOwner,
-            &mut Link<CTransport>,
-            &mut Link<CTransport>,
-        ) -> Result<(), Error>,
-    ) -> Result<(), Failure> {
-        let activity = |o: &Inner| o.server0.activity() + o.server1.activity();
-        let before = activity(self);
-        let r = f(&mut self.owner, &mut self.server0, &mut self.server1);
-        if r.is_err() {
-            // `with_owner` records the error itself in `last`.
-            self.poisoned = activity(self) != before;
-        }
-        Ok(r?)
-    }
 }
 
 /// Encodes and secret-shares `n` values: server 0 receives a 40-byte seed frame, server 1 the
@@ -270,12 +234,12 @@ pub unsafe extern "C" fn fxs_data_owner_share(
     with_owner("fxs_data_owner_share", owner, |o| {
         // SAFETY: readable for `n` doubles (caller).
         let values = unsafe { slice(values, n, "`values` is NULL") }?;
-        let bits = o.ring_bits;
-        o.exchange(|owner, s0, s1| match bits {
-            32 => block_on(owner.share::<u32, _, _>(values, s0, s1)),
-            64 => block_on(owner.share::<u64, _, _>(values, s0, s1)),
-            _ => block_on(owner.share::<u128, _, _>(values, s0, s1)),
-        })
+        let (s0, s1) = (&mut o.server0, &mut o.server1);
+        Ok(match o.ring_bits {
+            32 => block_on(o.owner.share::<u32, _, _>(values, s0, s1)),
+            64 => block_on(o.owner.share::<u64, _, _>(values, s0, s1)),
+            _ => block_on(o.owner.share::<u128, _, _>(values, s0, s1)),
+        }?)
     })
 }
 
@@ -294,12 +258,12 @@ pub unsafe extern "C" fn fxs_data_owner_reconstruct(
     with_owner("fxs_data_owner_reconstruct", owner, |o| {
         // SAFETY: writable for `n` doubles, not aliased during the call (caller).
         let out = unsafe { slice_mut(out, n, "`out` is NULL") }?;
-        let bits = o.ring_bits;
-        o.exchange(|owner, s0, s1| match bits {
-            32 => block_on(owner.reconstruct::<u32, _, _>(s0, s1, out)),
-            64 => block_on(owner.reconstruct::<u64, _, _>(s0, s1, out)),
-            _ => block_on(owner.reconstruct::<u128, _, _>(s0, s1, out)),
-        })
+        let (s0, s1) = (&mut o.server0, &mut o.server1);
+        Ok(match o.ring_bits {
+            32 => block_on(o.owner.reconstruct::<u32, _, _>(s0, s1, out)),
+            64 => block_on(o.owner.reconstruct::<u64, _, _>(s0, s1, out)),
+            _ => block_on(o.owner.reconstruct::<u128, _, _>(s0, s1, out)),
+        }?)
     })
 }
 
@@ -319,8 +283,8 @@ pub unsafe extern "C" fn fxs_data_owner_last_error(
     needed: *mut usize,
 ) -> fxs_status {
     run("fxs_data_owner_last_error", || {
-        // SAFETY: the state is only read (contract of this function).
-        let st = unsafe { state(owner.cast_mut()) }?;
+        // SAFETY: the storage is only read (contract of this function).
+        let st = unsafe { storage(owner.cast_mut()) }?;
         // SAFETY: writable for `len` bytes (caller).
         let buf = unsafe { slice_mut(buf.cast::<u8>(), len, "`buf` is NULL") }?;
         let mut w = Truncating {
@@ -369,11 +333,11 @@ impl core::fmt::Write for Truncating<'_> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fxs_data_owner_clear(owner: *mut fxs_data_owner) {
     let clear = || {
-        // SAFETY: the contract of this function (same as `state`).
-        if let Ok(st) = unsafe { state(owner) } {
+        // SAFETY: the contract of this function (same as `storage`).
+        if let Ok(st) = unsafe { storage(owner) } {
             st.magic = 0;
-            // SAFETY: the storage held an initialised `State` (marker checked); after this its
-            // marker is 0, so it is never read as a `State` again. `Seed` erases itself on drop.
+            // SAFETY: the storage held an initialised `Storage` (marker checked); after this its
+            // marker is 0, so it is never read as a `Storage` again. `Seed` erases itself on drop.
             unsafe { core::ptr::drop_in_place(&mut st.inner) };
         }
     };

@@ -9,9 +9,10 @@
 //!   on share matrices held in opaque `fxs_shares` handles, Bristol Fashion circuits by garbled
 //!   circuits (`fxs_circuit_*`, `fxs_party_run_circuit`), and the server side of data-owner
 //!   input; its offline phase comes from a dealer or from OT with the peer (`FXS_OFFLINE_OT`);
-//!   machine learning on shares: linear and logistic regression by SGD
-//!   (`fxs_party_train_glm`) and oblivious inference of dense networks
-//!   (`fxs_party_classify_dense`);
+//!   machine learning on shares: linear and logistic regression and multilayer perceptrons by
+//!   SGD (`fxs_party_train_glm`, `fxs_party_train_mlp`) and oblivious inference of networks of
+//!   dense, convolution, ReLU, square and pooling layers (`fxs_party_classify`,
+//!   `fxs_party_forward`, `fxs_party_classify_dense`);
 //! - a **data owner** (`fxs_data_owner_*`): secret-shares readings to the two servers and
 //!   reconstructs results, in caller-provided storage, without an allocator. This part also
 //!   builds without `std` (`--no-default-features --features panic-handler`) as a static
@@ -36,6 +37,12 @@
 //!   `FXS_STATUS_POISONED`.
 //! - A handle may move between threads, but must not be used by two threads at once.
 //!
+//! ## One floor of the core
+//! The party functions translate `fixshare::session` (its `Session`, `AnyShares` and plain
+//! types) and nothing else: types and status codes in, types and status codes out. The session
+//! chooses the ring at run time, derives every seed from `fxs_party_config.seed`, and keeps the
+//! one state machine.
+//!
 //! ## Ring width
 //! Sessions run in Z_2^32, Z_2^64 or Z_2^128 (`ring_bits` in the configuration); shares carry
 //! their width, and mixing widths returns `FXS_STATUS_RING_MISMATCH`.
@@ -49,20 +56,32 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-pub mod data_owner;
-#[cfg(feature = "std")]
-#[macro_use]
-pub mod party;
 #[cfg(feature = "std")]
 pub mod circuit;
+pub mod data_owner;
 #[cfg(feature = "std")]
 pub mod ml;
 #[cfg(feature = "std")]
 pub mod nonlinear;
 #[cfg(feature = "std")]
-mod source;
+pub mod party;
 mod status;
 mod transport;
+
+/// The core API of the parts also built without `std` (the data owner, statuses, transports):
+/// `fixshare::session`, the one module this crate imports from the core.
+#[cfg(feature = "std")]
+use fixshare::session as api;
+
+/// Without `std` the core is built without `alloc`, where `fixshare::session` does not exist:
+/// the same few plain types (the data owner's) from the crate root.
+#[cfg(not(feature = "std"))]
+mod api {
+    pub(crate) use fixshare::{
+        DataOwner, Error, ErrorKind, FixedPoint, Link as OwnerLink, Seed, State, Transport,
+        TransportError, block_on,
+    };
+}
 
 use status::Failure;
 pub use status::fxs_status;

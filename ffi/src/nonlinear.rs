@@ -2,12 +2,12 @@
 //! exact truncation, each by garbled circuits (one round trip per call; max, argmax and max
 //! pooling one per halving of a row).
 
-use crate::fxs_status;
 use crate::party::{
-    AnyParty, Width, boxed, fxs_party, fxs_shares, out_ptr, sh, shares_op, shares_ref, with_party,
+    CSession, boxed, fxs_party, fxs_shares, out_ptr, shares_op, shares_ref, with_party,
 };
 use crate::status::Failure;
-use fixshare::{Pool2d, Shares, block_on};
+use crate::{fxs_status, slice};
+use fixshare::session::{AnyShares, Error, PiecewiseLinear, Pool2d, block_on};
 
 /// A max-pooling window over images stored one per row of a share matrix, channel-major
 /// (`channels x height x width` values per row).
@@ -26,20 +26,25 @@ pub struct fxs_pool2d {
     pub stride: usize,
 }
 
-/// Runs `$body` (a call on the typed party `$p` with the typed shares `$x`) for a unary
-/// operation whose result goes to `*out`.
-macro_rules! unary {
-    ($name:literal, $party:ident, $x:ident, $out:ident, |$p:ident, $xs:ident| $body:expr) => {{
-        // SAFETY: each pointer is NULL or valid for the call (contract of the function).
-        let (party, out, x) = unsafe { ($party.as_mut(), $out.as_mut(), $x.as_ref()) };
-        shares_op($name, party, out, |party| {
-            let x = shares_ref(x, "`x` is NULL")?;
-            Ok(with_party!(party, $p => {
-                let $xs = sh(x)?;
-                boxed(block_on($body)?)
-            }))
-        })
-    }};
+/// Runs a unary operation `f` on the shares `x`, its result to `*out`.
+///
+/// # Safety
+/// Each pointer is NULL or valid for the call (the contract of the exported function).
+unsafe fn unary(
+    name: &'static str,
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+    f: impl FnOnce(&mut CSession, &AnyShares) -> Result<AnyShares, Failure>,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (caller).
+    let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
+    shares_op(name, party, out, |s| f(s, shares_ref(x, "`x` is NULL")?))
+}
+
+/// A protocol's result, its error translated.
+fn done(r: Result<AnyShares, Error>) -> Result<AnyShares, Failure> {
+    Ok(r?)
 }
 
 /// Runs an operation with two results, `*out1` and `*out2` (both NULL on failure).
@@ -48,26 +53,21 @@ fn pair_op(
     party: Option<&mut fxs_party>,
     out1: Option<&mut *mut fxs_shares>,
     out2: Option<&mut *mut fxs_shares>,
-    body: impl FnOnce(&mut fxs_party) -> Result<(*mut fxs_shares, *mut fxs_shares), Failure>,
+    body: impl FnOnce(&mut CSession) -> Result<(AnyShares, AnyShares), Failure>,
 ) -> fxs_status {
-    with_party(name, party, |party| {
+    with_party(name, party, |s| {
         let out1 = out_ptr(out1)?;
         let out2 = out_ptr(out2)?;
-        let (a, b) = body(party)?;
-        *out1 = a;
-        *out2 = b;
+        let (a, b) = body(s)?;
+        *out1 = boxed(a);
+        *out2 = boxed(b);
         Ok(())
     })
 }
 
-/// Boxes a pair of results.
-fn boxed2<R: Width>((a, b): (Shares<R>, Shares<R>)) -> (*mut fxs_shares, *mut fxs_shares) {
-    (boxed(a), boxed(b))
-}
-
 /// Rejects rows without values (before anything is sent).
-fn nonempty_rows<R: Width>(x: &Shares<R>) -> Result<&Shares<R>, Failure> {
-    if x.cols() == 0 {
+fn nonempty_rows(x: &AnyShares) -> Result<&AnyShares, Failure> {
+    if x.shape().1 == 0 {
         return Err(Failure::invalid("`x` has no columns"));
     }
     Ok(x)
@@ -86,7 +86,12 @@ pub unsafe extern "C" fn fxs_party_relu(
     x: *const fxs_shares,
     out: *mut *mut fxs_shares,
 ) -> fxs_status {
-    unary!("fxs_party_relu", party, x, out, |p, x| p.relu(x))
+    // SAFETY: the contract of this function.
+    unsafe {
+        unary("fxs_party_relu", party, x, out, |s, x| {
+            done(block_on(s.relu(x)))
+        })
+    }
 }
 
 /// ReLU and its derivative (1.0 where `x >= 0`, else 0.0) in one round trip: what a network's
@@ -114,9 +119,9 @@ pub unsafe extern "C" fn fxs_party_relu_with_derivative(
             x.as_ref(),
         )
     };
-    pair_op("fxs_party_relu_with_derivative", party, o1, o2, |party| {
+    pair_op("fxs_party_relu_with_derivative", party, o1, o2, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
-        Ok(with_party!(party, p => boxed2(block_on(p.relu_with_derivative(sh(x)?))?)))
+        Ok(block_on(s.relu_with_derivative(x))?)
     })
 }
 
@@ -132,7 +137,12 @@ pub unsafe extern "C" fn fxs_party_drelu(
     x: *const fxs_shares,
     out: *mut *mut fxs_shares,
 ) -> fxs_status {
-    unary!("fxs_party_drelu", party, x, out, |p, x| p.drelu(x))
+    // SAFETY: the contract of this function.
+    unsafe {
+        unary("fxs_party_drelu", party, x, out, |s, x| {
+            done(block_on(s.drelu(x)))
+        })
+    }
 }
 
 /// The comparison `x < y`: 1.0 where it holds, else 0.0, elementwise. The shapes must be equal
@@ -151,19 +161,16 @@ pub unsafe extern "C" fn fxs_party_less_than(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
-    shares_op("fxs_party_less_than", party, out, |party| {
+    shares_op("fxs_party_less_than", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
         let y = shares_ref(y, "`y` is NULL")?;
-        Ok(with_party!(party, p => {
-            let (x, y) = (sh(x)?, sh(y)?);
-            if x.shape() != y.shape() {
-                return Err(Failure::Arg(
-                    fxs_status::DimensionMismatch,
-                    "`x` and `y` have different shapes",
-                ));
-            }
-            boxed(block_on(p.less_than(x, y))?)
-        }))
+        if x.shape() != y.shape() {
+            return Err(Failure::Arg(
+                fxs_status::DimensionMismatch,
+                "`x` and `y` have different shapes",
+            ));
+        }
+        Ok(block_on(s.less_than(x, y))?)
     })
 }
 
@@ -180,8 +187,12 @@ pub unsafe extern "C" fn fxs_party_sigmoid_piecewise(
     x: *const fxs_shares,
     out: *mut *mut fxs_shares,
 ) -> fxs_status {
-    unary!("fxs_party_sigmoid_piecewise", party, x, out, |p, x| p
-        .sigmoid_piecewise(x))
+    // SAFETY: the contract of this function.
+    unsafe {
+        unary("fxs_party_sigmoid_piecewise", party, x, out, |s, x| {
+            done(block_on(s.sigmoid_piecewise(x)))
+        })
+    }
 }
 
 /// The logistic function `1 / (1 + e^-x)`, elementwise, by a 34-segment piecewise-linear
@@ -198,7 +209,52 @@ pub unsafe extern "C" fn fxs_party_sigmoid(
     x: *const fxs_shares,
     out: *mut *mut fxs_shares,
 ) -> fxs_status {
-    unary!("fxs_party_sigmoid", party, x, out, |p, x| p.sigmoid(x))
+    // SAFETY: the contract of this function.
+    unsafe {
+        unary("fxs_party_sigmoid", party, x, out, |s, x| {
+            done(block_on(s.sigmoid(x)))
+        })
+    }
+}
+
+/// Any piecewise-linear function, elementwise: the linear interpolation through the points
+/// `(knots[i], values[i])` for `i < n` (at least two knots, finite and strictly increasing;
+/// finite values), constant beyond the first and the last knot. One garbled-circuit round trip
+/// (the segment of each value), then one product.
+///
+/// On success `*out` holds new shares of the shape of `x`; on failure it is NULL. Bad knots or
+/// values (`FXS_STATUS_INVALID_ARGUMENT`) are found before anything is sent.
+///
+/// # Safety
+/// `party` is NULL or a live party; `x` is NULL or live shares; `knots` and `values` are NULL or
+/// readable for `n` doubles; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_piecewise_linear(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    knots: *const f64,
+    values: *const f64,
+    n: usize,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
+    shares_op("fxs_party_piecewise_linear", party, out, |s| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        // SAFETY: NULL or readable for `n` doubles (contract).
+        let knots = unsafe { slice(knots, n, "`knots` is NULL") }?;
+        // SAFETY: NULL or readable for `n` doubles (contract).
+        let values = unsafe { slice(values, n, "`values` is NULL") }?;
+        // The knots are strictly increasing (checked by `interpolate`): each has one value.
+        let at = |t: f64| {
+            knots
+                .iter()
+                .position(|&k| k == t)
+                .map_or(f64::NAN, |i| values[i])
+        };
+        let f = PiecewiseLinear::interpolate(knots, at)?;
+        Ok(block_on(s.piecewise_linear(x, &f))?)
+    })
 }
 
 /// The largest value of each row of `x` (`rows x cols`, `cols > 0`): `*out` is `rows x 1`.
@@ -213,8 +269,12 @@ pub unsafe extern "C" fn fxs_party_max(
     x: *const fxs_shares,
     out: *mut *mut fxs_shares,
 ) -> fxs_status {
-    unary!("fxs_party_max", party, x, out, |p, x| p
-        .max(nonempty_rows(x)?))
+    // SAFETY: the contract of this function.
+    unsafe {
+        unary("fxs_party_max", party, x, out, |s, x| {
+            done(block_on(s.max(nonempty_rows(x)?)))
+        })
+    }
 }
 
 /// The largest value of each row of `x` (`cols > 0`) and its column index (the first one on
@@ -241,10 +301,32 @@ pub unsafe extern "C" fn fxs_party_argmax(
             x.as_ref(),
         )
     };
-    pair_op("fxs_party_argmax", party, o1, o2, |party| {
+    pair_op("fxs_party_argmax", party, o1, o2, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
-        Ok(with_party!(party, p => boxed2(block_on(p.argmax(nonempty_rows(sh(x)?)?))?)))
+        Ok(block_on(s.argmax(nonempty_rows(x)?))?)
     })
+}
+
+/// SecureML's softmax replacement per row of `x` (`cols > 0`): `relu(x_i) / sum_j relu(x_j)`
+/// (rounded down to the fixed-point precision), or `1 / cols` for each value of a row without a
+/// positive value (a division per value in a garbled circuit). `*out` has the shape of `x`.
+///
+/// On success `*out` holds new shares; on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_relu_softmax(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: the contract of this function.
+    unsafe {
+        unary("fxs_party_relu_softmax", party, x, out, |s, x| {
+            done(block_on(s.relu_softmax(nonempty_rows(x)?)))
+        })
+    }
 }
 
 /// Max pooling: each row of `x` is an image of `pool->channels x pool->height x pool->width`
@@ -269,7 +351,7 @@ pub unsafe extern "C" fn fxs_party_max_pool(
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x, pool) =
         unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), pool.as_ref()) };
-    shares_op("fxs_party_max_pool", party, out, |party| {
+    shares_op("fxs_party_max_pool", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
         let c = pool.ok_or(Failure::null("`pool` is NULL"))?;
         let pool = Pool2d {
@@ -285,16 +367,13 @@ pub unsafe extern "C" fn fxs_party_max_pool(
             .checked_mul(c.height)
             .and_then(|v| v.checked_mul(c.width))
             .ok_or(Failure::invalid("channels * height * width overflows"))?;
-        Ok(with_party!(party, p => {
-            let x = sh(x)?;
-            if x.cols() != per_image {
-                return Err(Failure::Arg(
-                    fxs_status::DimensionMismatch,
-                    "the columns of `x` are not channels * height * width",
-                ));
-            }
-            boxed(block_on(p.max_pool(x, pool))?)
-        }))
+        if x.shape().1 != per_image {
+            return Err(Failure::Arg(
+                fxs_status::DimensionMismatch,
+                "the columns of `x` are not channels * height * width",
+            ));
+        }
+        Ok(block_on(s.max_pool(x, pool))?)
     })
 }
 
@@ -312,15 +391,13 @@ pub unsafe extern "C" fn fxs_party_truncate_exact(
     bits: u32,
     out: *mut *mut fxs_shares,
 ) -> fxs_status {
-    unary!("fxs_party_truncate_exact", party, x, out, |p, x| {
-        if bits >= ring_bits(x) {
-            return Err(Failure::invalid("`bits` must be below the ring width"));
-        }
-        p.truncate_exact(x, bits)
-    })
-}
-
-/// The ring width of typed shares.
-fn ring_bits<R: Width>(_x: &Shares<R>) -> u32 {
-    R::BITS
+    // SAFETY: the contract of this function.
+    unsafe {
+        unary("fxs_party_truncate_exact", party, x, out, |s, x| {
+            if bits >= x.ring_bits() {
+                return Err(Failure::invalid("`bits` must be below the ring width"));
+            }
+            done(block_on(s.truncate_exact(x, bits)))
+        })
+    }
 }

@@ -1,16 +1,14 @@
-//! Computing parties, their shares, the dealer, and the server side of data-owner input.
+//! Computing parties, their shares, the dealer, and the server side of data-owner input: thin
+//! translations of [`fixshare::session`].
 
-use crate::data_owner::{c_transport, number_format};
-use crate::source::Source;
+use crate::data_owner::c_transport;
 use crate::status::Failure;
 use crate::transport::CTransport;
 use crate::{fxs_status, fxs_transport, run, run_void, slice, slice_mut};
 use alloc::boxed::Box;
-use fixshare::data_owner::{receive_shares, send_output};
-use fixshare::transport::DEFAULT_MAX_FRAME;
-use fixshare::{
-    Config, Dealer, DealerClient, Domain, Error, ErrorKind, Link, OtCorrelations, Party, Ring,
-    Role, Seed, Shares, State, Stats, Truncation, block_on,
+use fixshare::session::{
+    AnyShares, Dealer, Error, ErrorKind, Offline, OwnerLink, Role, Seed, Session, SessionConfig,
+    State, Stats, Truncation, block_on,
 };
 
 /// Party 0 (server 0; the garbler in garbled-circuit protocols).
@@ -34,12 +32,6 @@ pub const FXS_OFFLINE_DEALER: u32 = 0;
 /// of its own, beside the online phase): no third party, more traffic between the parties.
 pub const FXS_OFFLINE_OT: u32 = 1;
 
-/// The host's own seed domain: the OT source's seed is derived from `fxs_party_config.seed`
-/// here, apart from every stream the party derives from the seed itself.
-const FFI_SEEDS: Domain = Domain::user(0x00ff_1000);
-/// Index of the OT source's seed in [`FFI_SEEDS`].
-const SEED_OT: u64 = 0;
-
 /// Configuration of a computing party; fill it with `fxs_party_config_init` first.
 ///
 /// Both parties must use the same ring width, fractional bits, truncation and offline source.
@@ -61,7 +53,8 @@ pub struct fxs_party_config {
     pub truncation: u32,
     /// `FXS_OFFLINE_DEALER` (default) or `FXS_OFFLINE_OT`.
     pub offline: u32,
-    /// This party's secret randomness: 32 bytes of fresh entropy, never reused.
+    /// This party's secret randomness: 32 bytes of fresh entropy, never reused. Every seed the
+    /// session needs (its own streams, the OTs) is derived from it.
     pub seed: [u8; 32],
     /// Maximum frame payload in bytes towards the peer; 0 means the default (64 MiB).
     pub max_frame: usize,
@@ -96,13 +89,8 @@ impl From<Stats> for fxs_stats {
     }
 }
 
-pub(crate) type P<R> = Party<CTransport, Source, R>;
-
-pub(crate) enum AnyParty {
-    R32(P<u32>),
-    R64(P<u64>),
-    R128(P<u128>),
-}
+/// The session a party wraps.
+pub(crate) type CSession = Session<CTransport>;
 
 /// A computing party's session (opaque). Create with `fxs_party_new`, free with
 /// `fxs_party_free`.
@@ -111,13 +99,7 @@ pub(crate) enum AnyParty {
 /// anything is sent or received leaves it ready, one that fails after communicating poisons it,
 /// and one abandoned half-way (a panic) leaves it busy, so that later calls fail.
 pub struct fxs_party {
-    pub(crate) inner: AnyParty,
-}
-
-pub(crate) enum AnyShares {
-    R32(Shares<u32>),
-    R64(Shares<u64>),
-    R128(Shares<u128>),
+    session: CSession,
 }
 
 /// One party's additive shares of a secret `rows x cols` matrix (opaque; a vector is a
@@ -130,81 +112,42 @@ pub struct fxs_shares {
 /// A framed connection to one data owner, on the server side (opaque). Keep one per data owner
 /// for the whole session: frames carry sequence numbers.
 pub struct fxs_link {
-    link: Link<CTransport>,
+    link: OwnerLink<CTransport>,
     /// Why the link can no longer be used: a failure after communicating, or [`ErrorKind::Busy`]
     /// while a call runs (left so if it panics).
     failed: Option<Error>,
 }
 
-/// A ring width whose shares an `fxs_shares` can hold.
-pub(crate) trait Width: Ring {
-    fn wrap(s: Shares<Self>) -> AnyShares;
-    fn get(s: &AnyShares) -> Option<&Shares<Self>>;
-}
-
-macro_rules! width {
-    ($t:ty, $v:ident) => {
-        impl Width for $t {
-            fn wrap(s: Shares<Self>) -> AnyShares {
-                AnyShares::$v(s)
-            }
-            fn get(s: &AnyShares) -> Option<&Shares<Self>> {
-                match s {
-                    AnyShares::$v(s) => Some(s),
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-width!(u32, R32);
-width!(u64, R64);
-width!(u128, R128);
-
-/// Runs `$body` with `$p` bound to the typed party inside `$party`.
-macro_rules! with_party {
-    ($party:expr, $p:ident => $body:expr) => {
-        match &mut $party.inner {
-            AnyParty::R32($p) => $body,
-            AnyParty::R64($p) => $body,
-            AnyParty::R128($p) => $body,
-        }
-    };
-}
-
-/// The typed shares in `s`, which must match the party's ring (inferred from the use).
-pub(crate) fn sh<R: Width>(s: &fxs_shares) -> Result<&Shares<R>, Failure> {
-    R::get(&s.inner).ok_or(Failure::Arg(
-        fxs_status::RingMismatch,
-        "the shares belong to a session with another ring width",
-    ))
-}
-
-/// The chosen offline source, checked: the dealer's transport, or OT over the peer link.
-enum Offline {
-    Dealer(CTransport),
-    Ot,
+/// The role a C constant names (`what` describes the argument).
+pub(crate) fn role_of(code: u32, what: &'static str) -> Result<Role, Failure> {
+    match code {
+        FXS_ROLE_P0 => Ok(Role::P0),
+        FXS_ROLE_P1 => Ok(Role::P1),
+        _ => Err(Failure::invalid(what)),
+    }
 }
 
 /// Boxes a result for the caller.
-pub(crate) fn boxed<R: Width>(s: Shares<R>) -> *mut fxs_shares {
-    Box::into_raw(Box::new(fxs_shares { inner: R::wrap(s) }))
+pub(crate) fn boxed(s: AnyShares) -> *mut fxs_shares {
+    Box::into_raw(Box::new(fxs_shares { inner: s }))
 }
 
-/// Runs a call on a party (`None`: the caller passed NULL) whose session is ready. The core
-/// session keeps the state: every communicating operation runs guarded (a failure after any I/O
-/// poisons the session, a panic half-way leaves it busy); local operations only read it.
+/// Runs a call on a party (`None`: the caller passed NULL) whose session is ready, and
+/// translates the session's state into statuses: a session that is not ready fails at once
+/// (with its first failure in the message), and an error of the argument class (100-199) that
+/// poisoned the session (found after communicating) is reported as `FXS_STATUS_POISONED`.
 pub(crate) fn with_party(
     name: &'static str,
     party: Option<&mut fxs_party>,
-    body: impl FnOnce(&mut fxs_party) -> Result<(), Failure>,
+    body: impl FnOnce(&mut CSession) -> Result<(), Failure>,
 ) -> fxs_status {
     run(name, || {
         let party = party.ok_or(Failure::null("`party` is NULL"))?;
-        with_party!(party, p => ready(p.context_mut().state()))?;
-        let r = body(party);
+        let session = &mut party.session;
+        ready(session.state())?;
+        let r = body(session);
         // The session was ready: poisoned now means this call poisoned it.
-        if with_party!(party, p => p.failure().is_some()) {
+        if session.failure().is_some() {
             r.map_err(Failure::poisoned_now)
         } else {
             r
@@ -230,12 +173,18 @@ pub(crate) fn out_ptr<T>(out: Option<&mut *mut T>) -> Result<&mut *mut T, Failur
     Ok(out)
 }
 
-/// Shares the caller passed (`None`: NULL, described by `what`).
+/// The shares the caller passed (`None`: NULL, described by `what`).
 pub(crate) fn shares_ref<'a>(
     s: Option<&'a fxs_shares>,
     what: &'static str,
-) -> Result<&'a fxs_shares, Failure> {
-    s.ok_or(Failure::null(what))
+) -> Result<&'a AnyShares, Failure> {
+    s.map(|s| &s.inner).ok_or(Failure::null(what))
+}
+
+/// The number of elements of `x`.
+pub(crate) fn len(x: &AnyShares) -> usize {
+    let (rows, cols) = x.shape();
+    rows * cols
 }
 
 /// Fills `config` with the defaults: role 0, 64-bit ring, 16 fractional bits, local
@@ -295,12 +244,7 @@ pub unsafe extern "C" fn fxs_party_new(
         let out = out_ptr(unsafe { out.as_mut() })?;
         // SAFETY: NULL or readable (caller).
         let c = unsafe { config.as_ref() }.ok_or(Failure::null("`config` is NULL"))?;
-        let role = match c.role {
-            FXS_ROLE_P0 => Role::P0,
-            FXS_ROLE_P1 => Role::P1,
-            _ => return Err(Failure::invalid("role must be FXS_ROLE_P0 or FXS_ROLE_P1")),
-        };
-        let fixed = number_format(c.ring_bits, c.frac_bits)?;
+        let role = role_of(c.role, "role must be FXS_ROLE_P0 or FXS_ROLE_P1")?;
         let truncation = match c.truncation {
             FXS_TRUNCATION_LOCAL => Truncation::Local,
             FXS_TRUNCATION_PAIRS => Truncation::Pairs,
@@ -313,47 +257,36 @@ pub unsafe extern "C" fn fxs_party_new(
         };
         let peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
         let unset = |t: &fxs_transport| t.send.is_none() && t.recv.is_none() && t.flush.is_none();
-        let offline = match c.offline {
-            FXS_OFFLINE_DEALER => Offline::Dealer(c_transport(
-                &c.dealer,
-                "dealer.send or dealer.recv is NULL",
-            )?),
+        let (offline, dealer) = match c.offline {
+            FXS_OFFLINE_DEALER => (
+                Offline::Dealer,
+                Some(c_transport(
+                    &c.dealer,
+                    "dealer.send or dealer.recv is NULL",
+                )?),
+            ),
             FXS_OFFLINE_OT if !unset(&c.dealer) => {
                 return Err(Failure::invalid(
                     "dealer is set but the offline source is FXS_OFFLINE_OT",
                 ));
             }
-            FXS_OFFLINE_OT => Offline::Ot,
+            FXS_OFFLINE_OT => (Offline::Ot, None),
             _ => {
                 return Err(Failure::invalid(
                     "offline must be FXS_OFFLINE_DEALER or FXS_OFFLINE_OT",
                 ));
             }
         };
-        let config = Config {
-            fixed,
-            truncation,
-            max_frame: match c.max_frame {
-                0 => DEFAULT_MAX_FRAME,
-                m => m,
-            },
-        };
+        let mut config = SessionConfig::two_servers(role, offline);
+        config.ring_bits = c.ring_bits;
+        config.frac_bits = c.frac_bits;
+        config.truncation = truncation;
+        if c.max_frame != 0 {
+            config.max_frame = c.max_frame;
+        }
         let seed = Seed::from_bytes(c.seed);
-        let mut link = Link::with_max_frame(peer, config.max_frame);
-        let source = match offline {
-            Offline::Dealer(t) => Source::Dealer(block_on(DealerClient::connect(role, t))?),
-            Offline::Ot => {
-                let ot_seed = seed.derive(FFI_SEEDS, SEED_OT);
-                let ot = block_on(OtCorrelations::setup(role, &mut link, ot_seed))?;
-                Source::Ot(Box::new(ot))
-            }
-        };
-        let inner = match c.ring_bits {
-            32 => AnyParty::R32(Party::on_link(role, link, source, seed, config)),
-            64 => AnyParty::R64(Party::on_link(role, link, source, seed, config)),
-            _ => AnyParty::R128(Party::on_link(role, link, source, seed, config)),
-        };
-        *out = Box::into_raw(Box::new(fxs_party { inner }));
+        let session = block_on(Session::connect(config, seed, peer, dealer))?;
+        *out = Box::into_raw(Box::new(fxs_party { session }));
         Ok(())
     })
 }
@@ -391,18 +324,13 @@ pub unsafe extern "C" fn fxs_party_stats(
     run("fxs_party_stats", || {
         // SAFETY: NULL or live (caller).
         let party = unsafe { party.as_ref() }.ok_or(Failure::null("`party` is NULL"))?;
-        let (p, o) = match &party.inner {
-            AnyParty::R32(p) => (p.online_stats(), p.offline_stats()),
-            AnyParty::R64(p) => (p.online_stats(), p.offline_stats()),
-            AnyParty::R128(p) => (p.online_stats(), p.offline_stats()),
-        };
         // SAFETY: NULL or writable (caller).
         if let Some(peer) = unsafe { peer.as_mut() } {
-            *peer = p.into();
+            *peer = party.session.online_stats().into();
         }
         // SAFETY: NULL or writable (caller).
         if let Some(offline) = unsafe { offline.as_mut() } {
-            *offline = o.into();
+            *offline = party.session.offline_stats().into();
         }
         Ok(())
     })
@@ -428,14 +356,14 @@ pub unsafe extern "C" fn fxs_party_share_input(
 ) -> fxs_status {
     // SAFETY: NULL or valid for the call (contract of this function).
     let (party, out) = unsafe { (party.as_mut(), out.as_mut()) };
-    with_party("fxs_party_share_input", party, |party| {
+    with_party("fxs_party_share_input", party, |s| {
         let out = out_ptr(out)?;
         let n = rows
             .checked_mul(cols)
             .ok_or(Failure::invalid("rows * cols overflows"))?;
         // SAFETY: NULL or readable for `rows * cols` doubles (contract).
         let values = unsafe { slice(values, n, "`values` is NULL") }?;
-        *out = with_party!(party, p => boxed(block_on(p.share_input(values, rows, cols))?));
+        *out = boxed(block_on(s.share_input(values, rows, cols))?);
         Ok(())
     })
 }
@@ -454,9 +382,9 @@ pub unsafe extern "C" fn fxs_party_receive_input(
 ) -> fxs_status {
     // SAFETY: NULL or valid for the call (contract of this function).
     let (party, out) = unsafe { (party.as_mut(), out.as_mut()) };
-    with_party("fxs_party_receive_input", party, |party| {
+    with_party("fxs_party_receive_input", party, |s| {
         let out = out_ptr(out)?;
-        *out = with_party!(party, p => boxed(block_on(p.receive_input(rows, cols))?));
+        *out = boxed(block_on(s.receive_input(rows, cols))?);
         Ok(())
     })
 }
@@ -477,9 +405,9 @@ pub unsafe extern "C" fn fxs_party_reveal(
 ) -> fxs_status {
     // SAFETY: NULL or valid for the call (contract of this function).
     let (party, x) = unsafe { (party.as_mut(), x.as_ref()) };
-    with_party("fxs_party_reveal", party, |party| {
+    with_party("fxs_party_reveal", party, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
-        let n = x_len(x);
+        let n = len(x);
         if out_len < n {
             return Err(Failure::Arg(
                 fxs_status::BufferTooSmall,
@@ -488,7 +416,7 @@ pub unsafe extern "C" fn fxs_party_reveal(
         }
         // SAFETY: NULL or writable for `out_len >= n` doubles (contract).
         let out = unsafe { slice_mut(out, n, "`out` is NULL") }?;
-        let values = with_party!(party, p => block_on(p.reveal(sh(x)?))?);
+        let values = block_on(s.reveal(x))?;
         out.copy_from_slice(&values);
         Ok(())
     })
@@ -509,15 +437,11 @@ pub unsafe extern "C" fn fxs_party_reveal_to(
 ) -> fxs_status {
     // SAFETY: NULL or valid for the call (contract of this function).
     let (party, x) = unsafe { (party.as_mut(), x.as_ref()) };
-    with_party("fxs_party_reveal_to", party, |party| {
+    with_party("fxs_party_reveal_to", party, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
-        let to = match to {
-            FXS_ROLE_P0 => Role::P0,
-            FXS_ROLE_P1 => Role::P1,
-            _ => return Err(Failure::invalid("`to` must be FXS_ROLE_P0 or FXS_ROLE_P1")),
-        };
-        let me = with_party!(party, p => p.role());
-        let n = x_len(x);
+        let to = role_of(to, "`to` must be FXS_ROLE_P0 or FXS_ROLE_P1")?;
+        let me = s.role();
+        let n = len(x);
         let out = if me == to {
             if out_len < n {
                 return Err(Failure::Arg(
@@ -530,20 +454,12 @@ pub unsafe extern "C" fn fxs_party_reveal_to(
         } else {
             None
         };
-        let values = with_party!(party, p => block_on(p.reveal_to(sh(x)?, to))?);
+        let values = block_on(s.reveal_to(x, to))?;
         if let (Some(out), Some(values)) = (out, values) {
             out.copy_from_slice(&values);
         }
         Ok(())
     })
-}
-
-fn x_len(x: &fxs_shares) -> usize {
-    match &x.inner {
-        AnyShares::R32(s) => s.len(),
-        AnyShares::R64(s) => s.len(),
-        AnyShares::R128(s) => s.len(),
-    }
 }
 
 // ----- arithmetic -----
@@ -553,11 +469,11 @@ pub(crate) fn shares_op(
     name: &'static str,
     party: Option<&mut fxs_party>,
     out: Option<&mut *mut fxs_shares>,
-    body: impl FnOnce(&mut fxs_party) -> Result<*mut fxs_shares, Failure>,
+    body: impl FnOnce(&mut CSession) -> Result<AnyShares, Failure>,
 ) -> fxs_status {
-    with_party(name, party, |party| {
+    with_party(name, party, |s| {
         let out = out_ptr(out)?;
-        *out = body(party)?;
+        *out = boxed(body(s)?);
         Ok(())
     })
 }
@@ -577,10 +493,10 @@ pub unsafe extern "C" fn fxs_party_add(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
-    shares_op("fxs_party_add", party, out, |party| {
+    shares_op("fxs_party_add", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
         let y = shares_ref(y, "`y` is NULL")?;
-        Ok(with_party!(party, p => boxed(p.add(sh(x)?, sh(y)?)?)))
+        Ok(s.add(x, y)?)
     })
 }
 
@@ -599,10 +515,10 @@ pub unsafe extern "C" fn fxs_party_sub(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
-    shares_op("fxs_party_sub", party, out, |party| {
+    shares_op("fxs_party_sub", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
         let y = shares_ref(y, "`y` is NULL")?;
-        Ok(with_party!(party, p => boxed(p.sub(sh(x)?, sh(y)?)?)))
+        Ok(s.sub(x, y)?)
     })
 }
 
@@ -620,9 +536,9 @@ pub unsafe extern "C" fn fxs_party_neg(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
-    shares_op("fxs_party_neg", party, out, |party| {
+    shares_op("fxs_party_neg", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
-        Ok(with_party!(party, p => boxed(p.neg(sh(x)?))))
+        Ok(s.neg(x)?)
     })
 }
 
@@ -641,9 +557,9 @@ pub unsafe extern "C" fn fxs_party_add_public(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
-    shares_op("fxs_party_add_public", party, out, |party| {
+    shares_op("fxs_party_add_public", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
-        Ok(with_party!(party, p => boxed(p.add_public(sh(x)?, c)?)))
+        Ok(s.add_public(x, c)?)
     })
 }
 
@@ -662,9 +578,9 @@ pub unsafe extern "C" fn fxs_party_mul_public_integer(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
-    shares_op("fxs_party_mul_public_integer", party, out, |party| {
+    shares_op("fxs_party_mul_public_integer", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
-        Ok(with_party!(party, p => boxed(p.mul_public_integer(sh(x)?, c))))
+        Ok(s.mul_public_integer(x, c)?)
     })
 }
 
@@ -684,9 +600,9 @@ pub unsafe extern "C" fn fxs_party_mul_public(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
-    shares_op("fxs_party_mul_public", party, out, |party| {
+    shares_op("fxs_party_mul_public", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
-        Ok(with_party!(party, p => boxed(block_on(p.mul_public(sh(x)?, c))?)))
+        Ok(block_on(s.mul_public(x, c))?)
     })
 }
 
@@ -706,10 +622,35 @@ pub unsafe extern "C" fn fxs_party_mul(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
-    shares_op("fxs_party_mul", party, out, |party| {
+    shares_op("fxs_party_mul", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
         let y = shares_ref(y, "`y` is NULL")?;
-        Ok(with_party!(party, p => boxed(block_on(p.mul(sh(x)?, sh(y)?))?)))
+        Ok(block_on(s.mul(x, y))?)
+    })
+}
+
+/// The elementwise ring product `x * y` without truncation (Beaver triples, one round): for
+/// integers (e.g. the 0/1 results of comparisons times integer shares), or to truncate later
+/// once. On fixed-point inputs the result carries twice the fractional bits. Shapes must be
+/// equal.
+///
+/// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_mul_integer(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    y: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
+    shares_op("fxs_party_mul_integer", party, out, |s| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        let y = shares_ref(y, "`y` is NULL")?;
+        Ok(block_on(s.mul_integer(x, y))?)
     })
 }
 
@@ -727,9 +668,9 @@ pub unsafe extern "C" fn fxs_party_square(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
-    shares_op("fxs_party_square", party, out, |party| {
+    shares_op("fxs_party_square", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
-        Ok(with_party!(party, p => boxed(block_on(p.square(sh(x)?))?)))
+        Ok(block_on(s.square(x))?)
     })
 }
 
@@ -749,10 +690,10 @@ pub unsafe extern "C" fn fxs_party_matmul(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
-    shares_op("fxs_party_matmul", party, out, |party| {
+    shares_op("fxs_party_matmul", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
         let y = shares_ref(y, "`y` is NULL")?;
-        Ok(with_party!(party, p => boxed(block_on(p.matmul(sh(x)?, sh(y)?))?)))
+        Ok(block_on(s.matmul(x, y))?)
     })
 }
 
@@ -772,10 +713,10 @@ pub unsafe extern "C" fn fxs_party_dot(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
-    shares_op("fxs_party_dot", party, out, |party| {
+    shares_op("fxs_party_dot", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
         let y = shares_ref(y, "`y` is NULL")?;
-        Ok(with_party!(party, p => boxed(block_on(p.dot(sh(x)?, sh(y)?))?)))
+        Ok(block_on(s.dot(x, y))?)
     })
 }
 
@@ -795,9 +736,9 @@ pub unsafe extern "C" fn fxs_party_truncate(
 ) -> fxs_status {
     // SAFETY: each pointer is NULL or valid for the call (contract of this function).
     let (party, out, x) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref()) };
-    shares_op("fxs_party_truncate", party, out, |party| {
+    shares_op("fxs_party_truncate", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
-        Ok(with_party!(party, p => boxed(block_on(p.truncate(sh(x)?, bits))?)))
+        Ok(block_on(s.truncate(x, bits))?)
     })
 }
 
@@ -816,11 +757,7 @@ pub unsafe extern "C" fn fxs_shares_shape(
     run("fxs_shares_shape", || {
         // SAFETY: NULL or live (caller).
         let x = shares_ref(unsafe { x.as_ref() }, "`x` is NULL")?;
-        let shape = match &x.inner {
-            AnyShares::R32(s) => s.shape(),
-            AnyShares::R64(s) => s.shape(),
-            AnyShares::R128(s) => s.shape(),
-        };
+        let shape = x.shape();
         // SAFETY: NULL or writable (caller).
         if let Some(rows) = unsafe { rows.as_mut() } {
             *rows = shape.0;
@@ -848,11 +785,36 @@ pub unsafe extern "C" fn fxs_shares_transpose(
         let out = out_ptr(unsafe { out.as_mut() })?;
         // SAFETY: NULL or live (caller).
         let x = shares_ref(unsafe { x.as_ref() }, "`x` is NULL")?;
-        *out = match &x.inner {
-            AnyShares::R32(s) => boxed(s.transpose()),
-            AnyShares::R64(s) => boxed(s.transpose()),
-            AnyShares::R128(s) => boxed(s.transpose()),
-        };
+        *out = boxed(x.transpose());
+        Ok(())
+    })
+}
+
+/// The elements of `x` (row-major) as a `rows x cols` matrix, new shares in `*out` (local);
+/// `FXS_STATUS_DIMENSION_MISMATCH` if `rows * cols` is not the number of elements. For example
+/// a batch of images as one row each, or one image's values as a column.
+///
+/// # Safety
+/// `x` is NULL or live shares; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_shares_reshape(
+    x: *const fxs_shares,
+    rows: usize,
+    cols: usize,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    run("fxs_shares_reshape", || {
+        // SAFETY: NULL or writable (caller).
+        let out = out_ptr(unsafe { out.as_mut() })?;
+        // SAFETY: NULL or live (caller).
+        let x = shares_ref(unsafe { x.as_ref() }, "`x` is NULL")?;
+        if rows.checked_mul(cols) != Some(len(x)) {
+            return Err(Failure::Arg(
+                fxs_status::DimensionMismatch,
+                "`rows * cols` is not the number of elements of `x`",
+            ));
+        }
+        *out = boxed(x.clone().reshape(rows, cols)?);
         Ok(())
     })
 }
@@ -934,15 +896,11 @@ pub unsafe extern "C" fn fxs_link_new(
         // SAFETY: NULL or readable (caller).
         let t = unsafe { transport.as_ref() }.ok_or(Failure::null("`transport` is NULL"))?;
         let t = c_transport(t, "transport.send or transport.recv is NULL")?;
-        let max = if max_frame == 0 {
-            DEFAULT_MAX_FRAME
-        } else {
-            max_frame
+        let link = match max_frame {
+            0 => OwnerLink::new(t),
+            max => OwnerLink::with_max_frame(t, max),
         };
-        *out = Box::into_raw(Box::new(fxs_link {
-            link: Link::with_max_frame(t, max),
-            failed: None,
-        }));
+        *out = Box::into_raw(Box::new(fxs_link { link, failed: None }));
         Ok(())
     })
 }
@@ -971,11 +929,12 @@ fn link_mut(link: Option<&mut fxs_link>) -> Result<&mut fxs_link, Failure> {
     }
 }
 
-/// Runs `f` on the link: a failure after anything was sent or received poisons the link (not
-/// the party), a panic leaves it unusable, an error found before any I/O leaves it usable.
+/// Runs `f` on the link: a failure after anything was sent or received over it poisons the link
+/// (not the party, whose own connections it does not touch), a panic leaves it unusable, an
+/// error found before any I/O leaves it usable.
 fn on_link<V>(
     link: &mut fxs_link,
-    f: impl FnOnce(&mut Link<CTransport>) -> Result<V, Error>,
+    f: impl FnOnce(&mut OwnerLink<CTransport>) -> Result<V, Error>,
 ) -> Result<V, Failure> {
     let before = link.link.activity();
     link.failed = Some(Error::new("link", ErrorKind::Busy));
@@ -1004,22 +963,13 @@ pub unsafe extern "C" fn fxs_party_receive_owner_input(
 ) -> fxs_status {
     // SAFETY: NULL or valid for the call (contract of this function).
     let (party, link, out) = unsafe { (party.as_mut(), link.as_mut(), out.as_mut()) };
-    with_party("fxs_party_receive_owner_input", party, |party| {
+    with_party("fxs_party_receive_owner_input", party, |s| {
         let out = out_ptr(out)?;
         let link = link_mut(link)?;
-        let n = rows
-            .checked_mul(cols)
+        rows.checked_mul(cols)
             .ok_or(Failure::invalid("rows * cols overflows"))?;
-        *out = with_party!(party, p => {
-            let mut v = alloc::vec![zero(p); n];
-            let role = p.role();
-            on_link(link, |l| {
-                block_on(p.run("receive_owner_input", async |_| {
-                    receive_shares(role, l, &mut v).await
-                }))
-            })?;
-            boxed(Shares::matrix(rows, cols, v)?)
-        });
+        let x = on_link(link, |l| block_on(s.receive_owner_input(l, rows, cols)))?;
+        *out = boxed(x);
         Ok(())
     })
 }
@@ -1038,24 +988,9 @@ pub unsafe extern "C" fn fxs_party_send_owner_output(
 ) -> fxs_status {
     // SAFETY: NULL or valid for the call (contract of this function).
     let (party, link, x) = unsafe { (party.as_mut(), link.as_mut(), x.as_ref()) };
-    with_party("fxs_party_send_owner_output", party, |party| {
+    with_party("fxs_party_send_owner_output", party, |s| {
         let link = link_mut(link)?;
         let x = shares_ref(x, "`x` is NULL")?;
-        with_party!(party, p => {
-            let x = sh_like(p, x)?.as_slice();
-            on_link(link, |l| {
-                block_on(p.run("send_owner_output", async |_| send_output(l, x).await))
-            })
-        })
+        on_link(link, |l| block_on(s.send_owner_output(l, x)))
     })
-}
-
-/// The shares in `x`, of the party's ring.
-fn sh_like<'a, R: Width>(_party: &P<R>, x: &'a fxs_shares) -> Result<&'a Shares<R>, Failure> {
-    sh(x)
-}
-
-/// Zero of the party's ring.
-fn zero<R: Width>(_party: &P<R>) -> R {
-    R::ZERO
 }

@@ -1,7 +1,7 @@
 //! Status codes, and the failures behind them.
 
+use crate::api::{Error, ErrorKind};
 use core::fmt;
-use fixshare::{Error, ErrorKind};
 
 /// The result of every fallible `fxs_*` function.
 ///
@@ -99,6 +99,10 @@ impl fxs_status {
             ErrorKind::Poisoned => fxs_status::Poisoned,
             ErrorKind::Busy | ErrorKind::SessionClosed => fxs_status::Unusable,
             ErrorKind::BadCircuit { .. } => fxs_status::BadCircuit,
+            ErrorKind::RingMismatch { .. } => fxs_status::RingMismatch,
+            ErrorKind::Unsupported(_) => fxs_status::Unsupported,
+            // A peer's group element that is not a valid point: invalid content of a message.
+            ErrorKind::InvalidPoint(_) => fxs_status::Malformed,
             _ => fxs_status::Internal,
         }
     }
@@ -143,6 +147,7 @@ pub(crate) enum Failure {
     Poisoned(Error),
     /// An error that would be an argument error (100-199), found after the call communicated:
     /// it poisoned the object, so it is reported as such.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     Poisoning(Error),
     /// An earlier call was abandoned half-way (a panic), or a callback re-entered the object.
     Unusable,
@@ -164,6 +169,7 @@ impl Failure {
 
     /// This failure of a call that poisoned its object: statuses 100-199 promise a usable
     /// object, so an error of that class becomes [`Failure::Poisoning`].
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn poisoned_now(self) -> Failure {
         match self {
             Failure::Core(e) if (100..200).contains(&(fxs_status::of_kind(e.kind()) as u32)) => {

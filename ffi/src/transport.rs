@@ -1,7 +1,7 @@
 //! Transports supplied by the host as C callbacks.
 
+use crate::api::{Transport, TransportError};
 use core::ffi::{c_int, c_void};
-use fixshare::{Transport, TransportError};
 
 /// A callback returned success.
 pub const FXS_IO_OK: c_int = 0;
@@ -33,7 +33,7 @@ pub type fxs_flush_fn = Option<unsafe extern "C" fn(user_data: *mut c_void) -> c
 ///
 /// `send` and `recv` are required; `flush` may be NULL when `send` does not buffer. Each call
 /// must complete the whole request before returning: the C ABI drives the protocols with one
-/// poll (`fixshare::block_on`), so non-blocking, partial or "try again" callbacks are not
+/// poll (`block_on`), so non-blocking, partial or "try again" callbacks are not
 /// supported (return an error instead). Callbacks must not unwind (C++: catch every exception)
 /// and must not call back into the fixshare object they serve.
 ///

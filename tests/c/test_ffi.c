@@ -4,8 +4,10 @@
  * disconnects in the middle of an operation, use after an error, freeing failed objects).
  * Both offline sources (the dealer, and OT between the parties), and Bristol Fashion circuits
  * by garbled circuits (AES-128 against FIPS-197 C.1, malformed circuits, bad arguments).
- * Machine learning: logistic and linear regression by SGD on shares against a plaintext SGD in
- * this file, and oblivious inference of a small dense network against its plaintext argmax.
+ * Machine learning: logistic and linear regression and a multilayer perceptron by SGD on shares
+ * against plaintext SGD in this file (with progress callbacks), and oblivious inference of a
+ * small dense network and of a network with convolutions, ReLU, square, mean and max pooling
+ * against a plaintext forward pass. Shares of one ring width used with a party of another.
  *
  * Parties, the dealer and the data owner run as threads joined by UNIX socket pairs; AES-128
  * also runs between two processes over TCP on 127.0.0.1 with the OT-based offline phase.
@@ -272,6 +274,16 @@ static void arithmetic(session *s, uint32_t role, fxs_party *party, fault *peer)
     expect(party, s, r, want, NV, "mul");
     fxs_shares_free(r);
 
+    /* The ring product without truncation: twice the fractional bits, so U V 2^f as a value
+     * (exact: U and V are multiples of 1/4). */
+    for (int i = 0; i < NV; i++) want[i] = ldexp(U[i] * V[i], (int)s->frac_bits);
+    CHECK_OK(fxs_party_mul_integer(party, u, v, &r));
+    expect(party, s, r, want, NV, "mul_integer");
+    fxs_shares_free(r);
+    r = (fxs_shares *)&r;
+    CHECK_STATUS(fxs_party_mul_integer(party, u, a, &r), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK(r == NULL);
+
     for (int i = 0; i < NV; i++) want[i] = U[i] * U[i];
     CHECK_OK(fxs_party_square(party, u, &r));
     expect(party, s, r, want, NV, "square");
@@ -316,6 +328,21 @@ static void arithmetic(session *s, uint32_t role, fxs_party *party, fault *peer)
         CHECK(rows == 3 && cols == 2);
     }
     fxs_shares_free(r);
+
+    /* A reshape keeps the elements in row-major order. */
+    CHECK_OK(fxs_shares_reshape(a, 3, 2, &r));
+    {
+        size_t rows = 0, cols = 0;
+        CHECK_OK(fxs_shares_shape(r, &rows, &cols));
+        CHECK(rows == 3 && cols == 2);
+    }
+    expect(party, s, r, A, 6, "reshape");
+    fxs_shares_free(r);
+    r = (fxs_shares *)&r;
+    CHECK_STATUS(fxs_shares_reshape(a, 4, 2, &r), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK(r == NULL);
+    CHECK_STATUS(fxs_shares_reshape(a, SIZE_MAX, 2, &r), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_STATUS(fxs_shares_reshape(NULL, 3, 2, &r), FXS_STATUS_NULL_POINTER);
 
     /* Argument errors found before anything is sent: the session stays usable. */
     r = (fxs_shares *)&r; /* must be reset to NULL on failure */
@@ -1080,6 +1107,31 @@ static void nonlinear(session *s, uint32_t role, fxs_party *party, fault *peer) 
     fxs_shares_free(r2);
 
     {
+        /* A piecewise-linear function: 1/2 below -1, down to 0 at 0, up to 1 at 2, then 1. */
+        const double knots[3] = {-1.0, 0.0, 2.0}, values[3] = {0.5, 0.0, 1.0};
+        const double bad_knots[3] = {-1.0, 2.0, 0.0};
+        for (int i = 0; i < NN; i++)
+            want[i] = NX[i] <= -1 ? 0.5 : NX[i] <= 0 ? -0.5 * NX[i] : NX[i] < 2 ? 0.5 * NX[i] : 1.0;
+        CHECK_OK(fxs_party_piecewise_linear(party, x, knots, values, 3, &r));
+        expect_within(party, r, want, NN, 4 * exact, "piecewise_linear");
+        fxs_shares_free(r);
+        r = (fxs_shares *)&r;
+        CHECK_STATUS(fxs_party_piecewise_linear(party, x, bad_knots, values, 3, &r), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK(r == NULL);
+        CHECK_MSG("strictly increasing");
+        CHECK_STATUS(fxs_party_piecewise_linear(party, x, knots, values, 1, &r), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_piecewise_linear(party, x, knots, NULL, 3, &r), FXS_STATUS_NULL_POINTER);
+    }
+
+    /* ReLU softmax per row: relu(m_i) / sum_j relu(m_j), rounded down; a row without a positive
+     * value gives 1 / 4 everywhere. */
+    for (int i = 0; i < 4; i++) want[i] = (M[i] > 0 ? M[i] : 0.0) / 4.75;
+    for (int i = 4; i < 8; i++) want[i] = 0.25;
+    CHECK_OK(fxs_party_relu_softmax(party, m, &r));
+    expect_within(party, r, want, 8, 2 * exact, "relu_softmax");
+    fxs_shares_free(r);
+
+    {
         /* 2 x 2 windows, stride 2; then 3 x 3 windows, stride 1: two images, one channel. */
         fxs_pool2d pool = {1, 4, 4, 2, 2};
         size_t rows = 0, cols = 0;
@@ -1156,6 +1208,7 @@ static void nonlinear(session *s, uint32_t role, fxs_party *party, fault *peer) 
         CHECK_STATUS(fxs_party_max(party, empty, &r), FXS_STATUS_INVALID_ARGUMENT);
         CHECK_MSG("no columns");
         CHECK_STATUS(fxs_party_argmax(party, empty, &r, &r2), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_STATUS(fxs_party_relu_softmax(party, empty, &r), FXS_STATUS_INVALID_ARGUMENT);
         CHECK(r == NULL && r2 == NULL);
         fxs_shares_free(empty);
     }
@@ -1250,15 +1303,44 @@ static int ml_correct(const double w[MLD + 1]) {
     return right;
 }
 
+/* A progress callback: counts the epochs reported, checks they come in order with the run's
+ * length, and that the online traffic grows. */
+typedef struct progress {
+    size_t calls, last, epochs;
+    uint64_t online_sent;
+    int ok;
+} progress;
+
+static void on_epoch(void *user_data, const fxs_progress *p) {
+    progress *g = (progress *)user_data;
+    g->calls++;
+    g->ok = g->ok && p != NULL && p->epoch == g->calls && p->epochs == g->epochs &&
+            p->online.bytes_sent > g->online_sent && p->online.rounds > 0;
+    if (p != NULL) {
+        g->last = p->epoch;
+        g->online_sent = p->online.bytes_sent;
+    }
+}
+
+static progress progress_for(size_t epochs) {
+    progress g;
+    memset(&g, 0, sizeof g);
+    g.epochs = epochs;
+    g.ok = 1;
+    return g;
+}
+
 /* Trains on shares, reveals the weights and compares them with the plaintext SGD. */
 static void train_and_compare(fxs_party *party, const fxs_shares *x, const fxs_shares *y,
                               const fxs_sgd_params *p, uint32_t model, double tol, const char *what) {
     fxs_shares *w = NULL;
     double got[MLD + 1] = {0}, want[MLD + 1];
     size_t rows = 0, cols = 0;
+    progress prog = progress_for(p->epochs);
     int ok = 1;
     plain_sgd(p, model, want);
-    CHECK_OK(fxs_party_train_glm(party, x, y, p, model, &w));
+    CHECK_OK(fxs_party_train_glm(party, x, y, p, model, on_epoch, &prog, &w));
+    CHECK(prog.calls == p->epochs && prog.last == p->epochs && prog.ok); /* once per epoch */
     CHECK_OK(fxs_shares_shape(w, &rows, &cols));
     CHECK(rows == MLD + 1 && cols == 1);
     CHECK_OK(fxs_party_reveal(party, w, got, MLD + 1));
@@ -1287,40 +1369,40 @@ static void ml_train(session *s, uint32_t role, fxs_party *party, fault *peer) {
 
     /* Argument errors, found before anything is sent: the party stays usable. */
     w = (fxs_shares *)&w;
-    CHECK_STATUS(fxs_party_train_glm(party, x, y, NULL, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, NULL, FXS_MODEL_LOGISTIC_PIECEWISE, NULL, NULL, &w), FXS_STATUS_NULL_POINTER);
     CHECK(w == NULL);
     CHECK_MSG("fxs_party_train_glm: `params` is NULL");
     bad = p;
     bad.batch = 0;
-    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LOGISTIC_PIECEWISE, NULL, NULL, &w), FXS_STATUS_INVALID_ARGUMENT);
     CHECK_MSG("batch");
     bad = p;
     bad.learning_rate = -0.5;
-    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LINEAR, &w), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LINEAR, NULL, NULL, &w), FXS_STATUS_INVALID_ARGUMENT);
     bad.learning_rate = NAN;
-    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LINEAR, &w), FXS_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, 7, &w), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &bad, FXS_MODEL_LINEAR, NULL, NULL, &w), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, 7, NULL, NULL, &w), FXS_STATUS_INVALID_ARGUMENT);
     CHECK_MSG("model must be");
-    CHECK_STATUS(fxs_party_train_glm(party, x, x, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_STATUS(fxs_party_train_glm(party, x, x, &p, FXS_MODEL_LINEAR, NULL, NULL, &w), FXS_STATUS_DIMENSION_MISMATCH);
     CHECK_MSG("`y` must have one column");
     {
         fxs_shares *yt = NULL, *short_y = NULL;
         CHECK_OK(fxs_shares_transpose(y, &yt));
-        CHECK_STATUS(fxs_party_train_glm(party, x, yt, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_DIMENSION_MISMATCH);
+        CHECK_STATUS(fxs_party_train_glm(party, x, yt, &p, FXS_MODEL_LINEAR, NULL, NULL, &w), FXS_STATUS_DIMENSION_MISMATCH);
         fxs_shares_free(yt);
         /* Fewer labels than rows. */
         if (role == 1)
             CHECK_OK(fxs_party_share_input(party, MLY, MLN - 1, 1, &short_y));
         else
             CHECK_OK(fxs_party_receive_input(party, MLN - 1, 1, &short_y));
-        CHECK_STATUS(fxs_party_train_glm(party, x, short_y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_DIMENSION_MISMATCH);
+        CHECK_STATUS(fxs_party_train_glm(party, x, short_y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, NULL, NULL, &w), FXS_STATUS_DIMENSION_MISMATCH);
         CHECK(w == NULL);
         fxs_shares_free(short_y);
     }
-    CHECK_STATUS(fxs_party_train_glm(party, NULL, y, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_NULL_POINTER);
-    CHECK_STATUS(fxs_party_train_glm(party, x, NULL, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_NULL_POINTER);
-    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, NULL), FXS_STATUS_NULL_POINTER);
-    CHECK_STATUS(fxs_party_train_glm(NULL, x, y, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_glm(party, NULL, y, &p, FXS_MODEL_LINEAR, NULL, NULL, &w), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_glm(party, x, NULL, &p, FXS_MODEL_LINEAR, NULL, NULL, &w), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, NULL, NULL, NULL), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_glm(NULL, x, y, &p, FXS_MODEL_LINEAR, NULL, NULL, &w), FXS_STATUS_NULL_POINTER);
 
     /* Logistic regression (SecureML's sigmoid, then the accurate one) and linear regression. */
     train_and_compare(party, x, y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, tol, "train_glm logistic (piecewise) == plaintext SGD");
@@ -1330,7 +1412,7 @@ static void ml_train(session *s, uint32_t role, fxs_party *party, fault *peer) {
     p.learning_rate = 0.25;
     train_and_compare(party, x, y, &p, FXS_MODEL_LINEAR, tol, "train_glm linear == plaintext SGD");
     p.epochs = 0; /* no steps: the zero weights */
-    CHECK_OK(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, &w));
+    CHECK_OK(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, NULL, NULL, &w));
     {
         const double zero[MLD + 1] = {0};
         expect_within(party, w, zero, MLD + 1, 0.0, "train_glm with 0 epochs: zero weights");
@@ -1440,6 +1522,540 @@ static void ml_classify(session *s, uint32_t role, fxs_party *party, fault *peer
     }
 }
 
+/* ----- a multilayer perceptron trained on shares against a plaintext MLP in C ----- */
+
+#define MLH 2                                  /* hidden width */
+#define MLK 2                                  /* classes */
+#define MLP_W ((MLD + 1) * MLH + (MLH + 1) * MLK) /* weights of W0 and W1 */
+static const size_t MLP_SIZES[3] = {MLD, MLH, MLK};
+static double MLYH[MLN * MLK]; /* one-hot labels (party 1's) */
+
+static void mlp_dataset(void) {
+    for (int i = 0; i < MLN; i++)
+        for (int k = 0; k < MLK; k++) MLYH[i * MLK + k] = (int)MLY[i] == k ? 1.0 : 0.0;
+}
+
+/* SecureML's softmax replacement in place, as the garbled circuit computes it (up to its
+ * rounding down): relu(v_i) / sum_j relu(v_j), or 1 / K when no value is positive. */
+static void plain_relu_softmax(double *v, int k) {
+    double sum = 0;
+    for (int j = 0; j < k; j++) sum += v[j] > 0 ? v[j] : 0.0;
+    for (int j = 0; j < k; j++) v[j] = sum > 0 ? (v[j] > 0 ? v[j] : 0.0) / sum : 1.0 / k;
+}
+
+/* The plaintext MLP (MLD - MLH - MLK, ReLU after the hidden layer): layer l is
+ * z = [a | 1] W_l with W_l an (inputs + 1) x outputs row-major matrix, bias last. */
+static void plain_mlp_forward(const double *w, const double *x, double z0[MLH], double z1[MLK]) {
+    const double *w1 = w + (MLD + 1) * MLH;
+    for (int j = 0; j < MLH; j++) {
+        z0[j] = w[MLD * MLH + j];
+        for (int k = 0; k < MLD; k++) z0[j] += x[k] * w[k * MLH + j];
+    }
+    for (int j = 0; j < MLK; j++) {
+        z1[j] = w1[MLH * MLK + j];
+        for (int k = 0; k < MLH; k++) z1[j] += (z0[k] > 0 ? z0[k] : 0.0) * w1[k * MLK + j];
+    }
+}
+
+static double smaller(double a, double b) { return a < b ? a : b; }
+
+/* Plaintext mini-batch SGD of that MLP from the weights in `w` (updated in place), the steps
+ * fxs_party_train_mlp takes: per batch of consecutive rows, the forward pass, the output
+ * gradient f(z) - y (f the identity, or the ReLU softmax), then for each layer from the last,
+ * the gradient for the layer below (with the weights before this step, times the ReLU
+ * derivative, 1 where z >= 0) and w -= lr / B * [a | 1]^T delta. Returns the smallest distance
+ * to a kink of the computation: |z| of a hidden pre-activation (the ReLU derivative) and, for
+ * the ReLU softmax, of an output. */
+static double plain_mlp_train(double *w, const fxs_mlp_params *p) {
+    double margin = 1e300;
+    double *w1 = w + (MLD + 1) * MLH;
+    for (size_t e = 0; e < p->sgd.epochs; e++)
+        for (size_t start = 0; start < MLN; start += p->sgd.batch) {
+            size_t end = start + p->sgd.batch < MLN ? start + p->sgd.batch : MLN, b = end - start;
+            double z0[MLN][MLH], z1[MLN][MLK], d0[MLN][MLH], g0[(MLD + 1) * MLH] = {0},
+                                                           g1[(MLH + 1) * MLK] = {0};
+            const double c = p->sgd.learning_rate / (double)b;
+            for (size_t r = 0; r < b; r++) {
+                plain_mlp_forward(w, MLX + (start + r) * MLD, z0[r], z1[r]);
+                for (int j = 0; j < MLH; j++) margin = smaller(margin, fabs(z0[r][j]));
+                if (p->loss == FXS_MLP_LOSS_RELU_SOFTMAX) {
+                    for (int j = 0; j < MLK; j++) margin = smaller(margin, fabs(z1[r][j]));
+                    plain_relu_softmax(z1[r], MLK);
+                }
+                for (int j = 0; j < MLK; j++) z1[r][j] -= MLYH[(start + r) * MLK + j]; /* delta */
+                for (int q = 0; q < MLH; q++) {
+                    double v = 0;
+                    for (int j = 0; j < MLK; j++) v += z1[r][j] * w1[q * MLK + j];
+                    d0[r][q] = z0[r][q] >= 0 ? v : 0.0;
+                }
+                for (int q = 0; q <= MLH; q++) {
+                    double a = q < MLH ? (z0[r][q] > 0 ? z0[r][q] : 0.0) : 1.0;
+                    for (int j = 0; j < MLK; j++) g1[q * MLK + j] += a * z1[r][j];
+                }
+                for (int q = 0; q <= MLD; q++) {
+                    double a = q < MLD ? MLX[(start + r) * MLD + q] : 1.0;
+                    for (int j = 0; j < MLH; j++) g0[q * MLH + j] += a * d0[r][j];
+                }
+            }
+            for (int i = 0; i < (MLH + 1) * MLK; i++) w1[i] -= c * g1[i];
+            for (int i = 0; i < (MLD + 1) * MLH; i++) w[i] -= c * g0[i];
+        }
+    return margin;
+}
+
+/* Training rows the MLP with weights w classifies right. */
+static int mlp_correct(const double *w) {
+    int right = 0;
+    for (int i = 0; i < MLN; i++) {
+        double z0[MLH], z1[MLK];
+        plain_mlp_forward(w, MLX + i * MLD, z0, z1);
+        right += (z1[1] > z1[0]) == (MLY[i] > 0.5);
+    }
+    return right;
+}
+
+/* Trains the MLP on shares (from `init`, or from the seed when init is NULL), reveals the
+ * weights and compares them with the plaintext training from `start`. */
+static void mlp_train_and_compare(fxs_party *party, const session *s, const fxs_shares *x,
+                                  const fxs_shares *y, const double *init, const double *start,
+                                  const fxs_mlp_params *p, const char *what) {
+    fxs_shares *w[3] = {NULL, NULL, NULL};
+    double want[MLP_W], got[MLP_W];
+    size_t rows = 0, cols = 0;
+    progress prog = progress_for(p->sgd.epochs);
+    int ok = 1;
+    const double tol = 64 * ulp(s); /* 0.001 with 16 fractional bits */
+    memcpy(want, start, sizeof want);
+    /* No kink of ReLU (or of the ReLU softmax) within reach of the fixed-point noise. */
+    CHECK(plain_mlp_train(want, p) > 0.005);
+    CHECK_OK(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, init, init ? MLP_W : 0, p, on_epoch,
+                                 &prog, w, 3));
+    CHECK(prog.calls == p->sgd.epochs && prog.last == p->sgd.epochs && prog.ok);
+    CHECK(w[2] == NULL); /* two layers: only weights_out[0] and [1] are written */
+    CHECK_OK(fxs_shares_shape(w[0], &rows, &cols));
+    CHECK(rows == MLD + 1 && cols == MLH);
+    CHECK_OK(fxs_shares_shape(w[1], &rows, &cols));
+    CHECK(rows == MLH + 1 && cols == MLK);
+    CHECK_OK(fxs_party_reveal(party, w[0], got, (MLD + 1) * MLH));
+    CHECK_OK(fxs_party_reveal(party, w[1], got + (MLD + 1) * MLH, (MLH + 1) * MLK));
+    for (int i = 0; i < MLP_W; i++) ok = ok && fabs(got[i] - want[i]) <= tol;
+    count(ok, __FILE__, __LINE__, what);
+    if (!ok || getenv("FXS_TEST_VERBOSE")) {
+        double worst = 0;
+        for (int i = 0; i < MLP_W; i++) worst = fabs(got[i] - want[i]) > worst ? fabs(got[i] - want[i]) : worst;
+        fprintf(stderr, "%s: largest difference %.3g (tolerance %.3g)\n", what, worst, tol);
+    }
+    /* Training did something, and the secure model classifies like the plaintext one. */
+    {
+        double d = 0;
+        for (int i = 0; i < MLP_W; i++) d += fabs(want[i] - start[i]);
+        CHECK(d > 0.1);
+    }
+    CHECK(mlp_correct(got) == mlp_correct(want));
+    CHECK(mlp_correct(want) >= MLN * 9 / 10);
+    fxs_shares_free(w[0]);
+    fxs_shares_free(w[1]);
+}
+
+static void ml_mlp(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *x = NULL, *y = NULL, *w[2] = {NULL, NULL}, *yt = NULL;
+    fxs_mlp_params p, bad;
+    fxs_stats before, after;
+    double init[MLP_W], mine[MLP_W];
+    (void)peer;
+    memset(&p, 0, sizeof p);
+    p.sgd.epochs = 4;
+    p.sgd.batch = 8;
+    p.sgd.learning_rate = 0.5;
+    p.loss = FXS_MLP_LOSS_SQUARED;
+    p.init_seed = 285;
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, MLX, MLN, MLD, &x));
+        CHECK_OK(fxs_party_receive_input(party, MLN, MLK, &y));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, MLN, MLD, &x));
+        CHECK_OK(fxs_party_share_input(party, MLYH, MLN, MLK, &y));
+    }
+    /* The public initial weights of the seed (what the party uses without init_weights). */
+    CHECK_OK(fxs_mlp_init(MLP_SIZES, 3, p.init_seed, init, MLP_W));
+    CHECK_STATUS(fxs_mlp_init(MLP_SIZES, 3, p.init_seed, init, MLP_W - 1), FXS_STATUS_BUFFER_TOO_SMALL);
+    CHECK_STATUS(fxs_mlp_init(MLP_SIZES, 1, p.init_seed, init, MLP_W), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_mlp_init(NULL, 3, p.init_seed, init, MLP_W), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_mlp_init(MLP_SIZES, 3, p.init_seed, NULL, MLP_W), FXS_STATUS_NULL_POINTER);
+    CHECK(init[MLD * MLH] == 0.0 && init[MLP_W - 1] == 0.0 && init[0] != 0.0); /* biases 0 */
+
+    /* Argument errors, found before anything is sent: the party stays usable. */
+    CHECK_OK(fxs_party_stats(party, &before, NULL));
+    w[0] = (fxs_shares *)&w;
+    w[1] = (fxs_shares *)&w;
+    CHECK_STATUS(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, NULL, 0, &p, NULL, NULL, w, 1), FXS_STATUS_BUFFER_TOO_SMALL);
+    CHECK(w[0] == NULL); /* cleared on failure */
+    CHECK_MSG("fxs_party_train_mlp: `n_weights_out`");
+    CHECK_STATUS(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, NULL, 0, &p, NULL, NULL, NULL, 2), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, NULL, 0, NULL, NULL, NULL, w, 2), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_mlp(party, NULL, y, MLP_SIZES, 3, NULL, 0, &p, NULL, NULL, w, 2), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_mlp(party, x, NULL, MLP_SIZES, 3, NULL, 0, &p, NULL, NULL, w, 2), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_mlp(party, x, y, NULL, 3, NULL, 0, &p, NULL, NULL, w, 2), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_mlp(NULL, x, y, MLP_SIZES, 3, NULL, 0, &p, NULL, NULL, w, 2), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_train_mlp(party, x, y, MLP_SIZES, 1, NULL, 0, &p, NULL, NULL, w, 2), FXS_STATUS_INVALID_ARGUMENT);
+    {
+        const size_t zero_width[3] = {MLD, 0, MLK}, wide_input[3] = {MLD + 1, MLH, MLK};
+        CHECK_STATUS(fxs_party_train_mlp(party, x, y, zero_width, 3, NULL, 0, &p, NULL, NULL, w, 2), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("positive");
+        /* x has MLD columns, not MLD + 1. */
+        CHECK_STATUS(fxs_party_train_mlp(party, x, y, wide_input, 3, NULL, 0, &p, NULL, NULL, w, 2), FXS_STATUS_DIMENSION_MISMATCH);
+        CHECK_MSG("dimension mismatch");
+    }
+    CHECK_OK(fxs_shares_transpose(y, &yt));
+    CHECK_STATUS(fxs_party_train_mlp(party, x, yt, MLP_SIZES, 3, NULL, 0, &p, NULL, NULL, w, 2), FXS_STATUS_DIMENSION_MISMATCH);
+    fxs_shares_free(yt);
+    CHECK_STATUS(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, init, MLP_W - 1, &p, NULL, NULL, w, 2), FXS_STATUS_DIMENSION_MISMATCH);
+    CHECK_MSG("init_len");
+    CHECK_STATUS(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, NULL, MLP_W, &p, NULL, NULL, w, 2), FXS_STATUS_NULL_POINTER);
+    memcpy(mine, init, sizeof mine);
+    mine[MLP_W - 1] = 1e300; /* the last layer's bias: out of range */
+    CHECK_STATUS(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, mine, MLP_W, &p, NULL, NULL, w, 2), FXS_STATUS_OUT_OF_RANGE);
+    bad = p;
+    bad.loss = 9;
+    CHECK_STATUS(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, NULL, 0, &bad, NULL, NULL, w, 2), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("loss must be");
+    bad = p;
+    bad.sgd.batch = 0;
+    CHECK_STATUS(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, NULL, 0, &bad, NULL, NULL, w, 2), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("batch");
+    bad.sgd.batch = 8;
+    bad.sgd.learning_rate = INFINITY;
+    CHECK_STATUS(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, NULL, 0, &bad, NULL, NULL, w, 2), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK(w[0] == NULL && w[1] == NULL);
+    CHECK_OK(fxs_party_stats(party, &after, NULL));
+    CHECK(after.bytes_sent == before.bytes_sent && after.bytes_received == before.bytes_received);
+
+    /* No epochs: the initial weights, shared. */
+    bad = p;
+    bad.sgd.epochs = 0;
+    CHECK_OK(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, NULL, 0, &bad, NULL, NULL, w, 2));
+    expect_within(party, w[0], init, (MLD + 1) * MLH, ulp(s), "train_mlp with 0 epochs: the seed's weights (W0)");
+    expect_within(party, w[1], init + (MLD + 1) * MLH, (MLH + 1) * MLK, ulp(s), "train_mlp with 0 epochs: the seed's weights (W1)");
+    fxs_shares_free(w[0]);
+    fxs_shares_free(w[1]);
+
+    /* The squared loss from the seed's weights; the ReLU softmax from the caller's own. */
+    mlp_train_and_compare(party, s, x, y, NULL, init, &p, "train_mlp (squared loss, seeded init) == plaintext MLP SGD");
+    for (int i = 0; i < MLP_W; i++) mine[i] = init[i] * 0.75 + (i % 3 == 0 ? 0.125 : 0.0);
+    p.loss = FXS_MLP_LOSS_RELU_SOFTMAX;
+    p.sgd.epochs = 3;
+    p.sgd.batch = 10;
+    mlp_train_and_compare(party, s, x, y, mine, mine, &p, "train_mlp (ReLU softmax, caller's init) == plaintext MLP SGD");
+    fxs_shares_free(x);
+    fxs_shares_free(y);
+}
+
+/* ----- convolution and pooling inference against a plaintext forward pass in C ----- */
+
+#define CNN_ROWS 4
+#define CNN_IN 36 /* one 6 x 6 image per row */
+#define CNN_LAYERS 7
+#define CNN_W (10 * 2 + 9 * 2 + 3 * 3) /* conv 1 -> 2 (3 x 3), conv 2 -> 2 (2 x 2), dense 2 -> 3 */
+#define CNN_MAX 128                     /* the widest row */
+
+static double CNN_WEIGHTS[CNN_W], CNN_X[CNN_ROWS * CNN_IN];
+
+static fxs_image image(size_t channels, size_t height, size_t width) {
+    fxs_image i;
+    i.channels = channels;
+    i.height = height;
+    i.width = width;
+    return i;
+}
+
+static fxs_layer layer_of(uint32_t kind) {
+    fxs_layer l;
+    memset(&l, 0, sizeof l);
+    l.kind = kind;
+    return l;
+}
+
+/* conv 3x3 pad 1 -> ReLU -> max pool 2x2/2 -> conv 2x2 -> square -> mean pool 2x2 -> dense. */
+static void cnn_layers(fxs_layer *l) {
+    l[0] = layer_of(FXS_LAYER_CONV);
+    l[0].input = image(1, 6, 6);
+    l[0].filters = 2;
+    l[0].kernel = 3;
+    l[0].stride = 1;
+    l[0].padding = 1; /* -> 2 x 6 x 6 */
+    l[1] = layer_of(FXS_LAYER_RELU);
+    l[2] = layer_of(FXS_LAYER_MAX_POOL);
+    l[2].input = image(2, 6, 6);
+    l[2].kernel = 2;
+    l[2].stride = 2; /* -> 2 x 3 x 3 */
+    l[3] = layer_of(FXS_LAYER_CONV);
+    l[3].input = image(2, 3, 3);
+    l[3].filters = 2;
+    l[3].kernel = 2;
+    l[3].stride = 1; /* -> 2 x 2 x 2 */
+    l[4] = layer_of(FXS_LAYER_SQUARE);
+    l[5] = layer_of(FXS_LAYER_MEAN_POOL);
+    l[5].input = image(2, 2, 2);
+    l[5].kernel = 2; /* -> 2 x 1 x 1 */
+    l[6] = layer_of(FXS_LAYER_DENSE);
+    l[6].inputs = 2;
+    l[6].outputs = 3;
+}
+
+/* Deterministic weights and images: multiples of 1/32 in [-1/2, 1/2) and [-1, 1). */
+static void cnn_data(void) {
+    uint32_t st = 413;
+    for (int i = 0; i < CNN_W; i++) {
+        st = st * 1664525u + 1013904223u;
+        CNN_WEIGHTS[i] = (double)((int)(st >> 27) - 16) / 32.0;
+    }
+    for (int i = 0; i < CNN_ROWS * CNN_IN; i++) {
+        st = st * 1664525u + 1013904223u;
+        CNN_X[i] = (double)((int)(st >> 26) - 32) / 32.0;
+    }
+}
+
+/* The plaintext forward pass of one row through any layer list: a is the row (width values),
+ * w the weights of the dense and convolution layers in order; returns the output width. */
+static size_t plain_forward(const fxs_layer *layers, size_t n, const double *w, const double *row,
+                            size_t width, double out[CNN_MAX]) {
+    double a[CNN_MAX], z[CNN_MAX];
+    memcpy(a, row, width * sizeof a[0]);
+    for (size_t i = 0; i < n; i++) {
+        const fxs_layer *l = &layers[i];
+        const size_t C = l->input.channels, H = l->input.height, W = l->input.width;
+        size_t m = 0;
+        if (l->kind == FXS_LAYER_DENSE) {
+            for (size_t j = 0; j < l->outputs; j++) {
+                z[j] = w[l->inputs * l->outputs + j];
+                for (size_t k = 0; k < l->inputs; k++) z[j] += a[k] * w[k * l->outputs + j];
+            }
+            w += (l->inputs + 1) * l->outputs;
+            m = l->outputs;
+        } else if (l->kind == FXS_LAYER_CONV) {
+            const size_t K = l->kernel, S = l->stride, P = l->padding, F = l->filters;
+            const size_t oh = (H + 2 * P - K) / S + 1, ow = (W + 2 * P - K) / S + 1;
+            for (size_t f = 0; f < F; f++)
+                for (size_t oy = 0; oy < oh; oy++)
+                    for (size_t ox = 0; ox < ow; ox++) {
+                        double v = w[C * K * K * F + f];
+                        for (size_t c = 0; c < C; c++)
+                            for (size_t ky = 0; ky < K; ky++)
+                                for (size_t kx = 0; kx < K; kx++) {
+                                    long y = (long)(oy * S + ky) - (long)P, x = (long)(ox * S + kx) - (long)P;
+                                    if (y < 0 || x < 0 || y >= (long)H || x >= (long)W) continue;
+                                    v += a[(c * H + (size_t)y) * W + (size_t)x] * w[((c * K + ky) * K + kx) * F + f];
+                                }
+                        z[(f * oh + oy) * ow + ox] = v;
+                    }
+            w += (C * K * K + 1) * F;
+            m = F * oh * ow;
+        } else if (l->kind == FXS_LAYER_RELU || l->kind == FXS_LAYER_SQUARE) {
+            for (size_t j = 0; j < width; j++)
+                z[j] = l->kind == FXS_LAYER_RELU ? (a[j] > 0 ? a[j] : 0.0) : a[j] * a[j];
+            m = width;
+        } else { /* pooling: mean with stride = window, or max */
+            const size_t K = l->kernel, S = l->kind == FXS_LAYER_MEAN_POOL ? K : l->stride;
+            const size_t oh = (H - K) / S + 1, ow = (W - K) / S + 1;
+            for (size_t c = 0; c < C; c++)
+                for (size_t oy = 0; oy < oh; oy++)
+                    for (size_t ox = 0; ox < ow; ox++) {
+                        double v = l->kind == FXS_LAYER_MEAN_POOL ? 0.0 : -1e300;
+                        for (size_t dy = 0; dy < K; dy++)
+                            for (size_t dx = 0; dx < K; dx++) {
+                                double e = a[(c * H + oy * S + dy) * W + ox * S + dx];
+                                if (l->kind == FXS_LAYER_MEAN_POOL)
+                                    v += e / (double)(K * K);
+                                else if (e > v)
+                                    v = e;
+                            }
+                        z[(c * oh + oy) * ow + ox] = v;
+                    }
+            m = C * oh * ow;
+        }
+        memcpy(a, z, m * sizeof a[0]);
+        width = m;
+    }
+    memcpy(out, a, width * sizeof a[0]);
+    return width;
+}
+
+static void ml_cnn(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    const uint32_t owner = *(const uint32_t *)s->extra;
+    const int is_owner = role == owner;
+    const double *wts = is_owner ? CNN_WEIGHTS : NULL, *in = is_owner ? NULL : CNN_X;
+    fxs_layer layers[CNN_LAYERS], bad_layers[CNN_LAYERS];
+    fxs_network net, bad;
+    fxs_shares *out = NULL;
+    fxs_stats before, after;
+    double want[CNN_ROWS * 3], got[CNN_ROWS * 3];
+    size_t classes[CNN_ROWS], want_class[CNN_ROWS], width = 0, nw = 0, rows = 0, cols = 0;
+    size_t *cls = is_owner ? NULL : classes;
+    int seen[3] = {0, 0, 0}, ok = 1;
+    const double tol = 64 * ulp(s); /* 0.001 with 16 fractional bits */
+    (void)peer;
+    cnn_layers(layers);
+    net.input = CNN_IN;
+    net.layers = layers;
+    net.n_layers = CNN_LAYERS;
+
+    /* The plaintext reference: outputs and classes, with no near ties. */
+    for (int r = 0; r < CNN_ROWS; r++) {
+        double o[CNN_MAX], second = -1e300;
+        size_t best = 0;
+        CHECK(plain_forward(layers, CNN_LAYERS, CNN_WEIGHTS, CNN_X + r * CNN_IN, CNN_IN, o) == 3);
+        for (size_t j = 0; j < 3; j++) want[r * 3 + j] = o[j];
+        for (size_t j = 1; j < 3; j++)
+            if (o[j] > o[best]) best = j;
+        for (size_t j = 0; j < 3; j++)
+            if (j != best && o[j] > second) second = o[j];
+        CHECK(o[best] - second > 0.1);
+        want_class[r] = best;
+        seen[best] = 1;
+    }
+    CHECK(seen[0] + seen[1] + seen[2] >= 2);
+    CHECK_OK(fxs_network_info(&net, &width, &nw));
+    CHECK(width == 3 && nw == CNN_W);
+
+    /* Argument errors: a bad layer list, NULLs, the wrong side's data, found before anything is
+     * sent; the party stays usable. */
+    CHECK_OK(fxs_party_stats(party, &before, NULL));
+    out = (fxs_shares *)&out;
+    CHECK_STATUS(fxs_party_forward(party, owner, NULL, wts, CNN_W, in, CNN_ROWS, &out), FXS_STATUS_NULL_POINTER);
+    CHECK(out == NULL);
+    CHECK_MSG("fxs_party_forward: `net` is NULL");
+    CHECK_STATUS(fxs_party_classify(party, owner, NULL, wts, CNN_W, in, CNN_ROWS, cls, CNN_ROWS), FXS_STATUS_NULL_POINTER);
+    bad = net;
+    bad.layers = NULL;
+    CHECK_STATUS(fxs_party_classify(party, owner, &bad, wts, CNN_W, in, CNN_ROWS, cls, CNN_ROWS), FXS_STATUS_NULL_POINTER);
+    bad = net;
+    bad.input = 0;
+    CHECK_STATUS(fxs_party_classify(party, owner, &bad, wts, CNN_W, in, CNN_ROWS, cls, CNN_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+    bad.input = 35; /* not the first convolution's image */
+    CHECK_STATUS(fxs_party_classify(party, owner, &bad, wts, CNN_W, in, CNN_ROWS, cls, CNN_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("do not chain");
+    bad = net;
+    bad.layers = bad_layers;
+    {
+        static const struct {
+            int layer;
+            const char *needle;
+        } cases[] = {{0, "kind"}, {1, "positive"}, {2, "do not chain"}, {3, "padding"},
+                     {4, "stride"}, {5, "overflow"}, {6, "positive"}, {7, "overflow"}};
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            memcpy(bad_layers, layers, sizeof layers);
+            switch (k) {
+            case 0: bad_layers[1].kind = 99; break;                           /* unknown kind */
+            case 1: bad_layers[0].filters = 0; break;                         /* zero size */
+            case 2: bad_layers[3].input = image(2, 4, 4); break;              /* shapes do not chain */
+            case 3: bad_layers[2].padding = 1; break;                         /* pooling with padding */
+            case 4: bad_layers[5].stride = 1; break;                          /* mean pool moves by its window */
+            case 5: bad_layers[0].input = image(SIZE_MAX / 2, 6, 6); break;   /* sizes overflow */
+            case 6: bad_layers[6].outputs = 0; break;                         /* zero width */
+            default: bad_layers[0].padding = SIZE_MAX / 2; break;             /* padding overflows */
+            }
+            CHECK_STATUS(fxs_party_classify(party, owner, &bad, wts, CNN_W, in, CNN_ROWS, cls, CNN_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+            count(strstr(fxs_last_error_message(), cases[k].needle) != NULL, __FILE__, __LINE__, cases[k].needle);
+            CHECK_STATUS(fxs_network_info(&bad, &width, &nw), FXS_STATUS_INVALID_ARGUMENT);
+        }
+    }
+    CHECK_STATUS(fxs_network_info(NULL, &width, &nw), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_classify(party, 7, &net, wts, CNN_W, in, CNN_ROWS, cls, CNN_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_classify(party, owner, &net, wts, CNN_W, in, 0, cls, CNN_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_classify(party, owner, &net, wts, CNN_W, in, SIZE_MAX / 4, cls, CNN_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_forward(party, owner, &net, wts, CNN_W, in, CNN_ROWS, NULL), FXS_STATUS_NULL_POINTER);
+    CHECK_STATUS(fxs_party_classify(NULL, owner, &net, wts, CNN_W, in, CNN_ROWS, cls, CNN_ROWS), FXS_STATUS_NULL_POINTER);
+    if (is_owner) {
+        double big[CNN_W];
+        CHECK_STATUS(fxs_party_classify(party, owner, &net, CNN_WEIGHTS, CNN_W + 1, NULL, CNN_ROWS, NULL, 0), FXS_STATUS_DIMENSION_MISMATCH);
+        CHECK_MSG("weights_len");
+        CHECK_STATUS(fxs_party_forward(party, owner, &net, CNN_WEIGHTS, CNN_W, CNN_X, CNN_ROWS, &out), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("model owner passes the weights only");
+        CHECK_STATUS(fxs_party_forward(party, owner, &net, NULL, CNN_W, NULL, CNN_ROWS, &out), FXS_STATUS_NULL_POINTER);
+        memcpy(big, CNN_WEIGHTS, sizeof big);
+        big[CNN_W - 1] = 1e300; /* the dense layer's bias: would fail after the convolutions were sent */
+        CHECK_STATUS(fxs_party_forward(party, owner, &net, big, CNN_W, NULL, CNN_ROWS, &out), FXS_STATUS_OUT_OF_RANGE);
+    } else {
+        double big[CNN_ROWS * CNN_IN];
+        CHECK_STATUS(fxs_party_classify(party, owner, &net, NULL, 0, CNN_X, CNN_ROWS, NULL, CNN_ROWS), FXS_STATUS_NULL_POINTER);
+        CHECK_MSG("classes_out");
+        CHECK_STATUS(fxs_party_classify(party, owner, &net, NULL, 0, CNN_X, CNN_ROWS, classes, CNN_ROWS - 1), FXS_STATUS_BUFFER_TOO_SMALL);
+        CHECK_STATUS(fxs_party_forward(party, owner, &net, CNN_WEIGHTS, CNN_W, CNN_X, CNN_ROWS, &out), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("client passes the input only");
+        memcpy(big, CNN_X, sizeof big);
+        big[CNN_ROWS * CNN_IN - 1] = NAN;
+        CHECK_STATUS(fxs_party_forward(party, owner, &net, NULL, 0, big, CNN_ROWS, &out), FXS_STATUS_OUT_OF_RANGE);
+    }
+    CHECK(out == NULL);
+    CHECK_OK(fxs_party_stats(party, &after, NULL));
+    CHECK(after.bytes_sent == before.bytes_sent && after.bytes_received == before.bytes_received);
+
+    /* The forward pass on shares, opened to both, against the plaintext outputs. */
+    CHECK_OK(fxs_party_forward(party, owner, &net, wts, CNN_W, in, CNN_ROWS, &out));
+    CHECK_OK(fxs_shares_shape(out, &rows, &cols));
+    CHECK(rows == CNN_ROWS && cols == 3);
+    CHECK_OK(fxs_party_reveal(party, out, got, CNN_ROWS * 3));
+    for (int i = 0; i < CNN_ROWS * 3; i++) ok = ok && fabs(got[i] - want[i]) <= tol;
+    count(ok, __FILE__, __LINE__, "forward (conv, ReLU, max pool, conv, square, mean pool, dense) == plaintext");
+    if (!ok || getenv("FXS_TEST_VERBOSE")) {
+        double worst = 0;
+        for (int i = 0; i < CNN_ROWS * 3; i++) worst = fabs(got[i] - want[i]) > worst ? fabs(got[i] - want[i]) : worst;
+        fprintf(stderr, "forward: largest difference %.3g (tolerance %.3g)\n", worst, tol);
+    }
+    fxs_shares_free(out);
+
+    /* Classification: only the client learns the classes. */
+    for (int r = 0; r < CNN_ROWS; r++) classes[r] = 99;
+    CHECK_OK(fxs_party_classify(party, owner, &net, wts, CNN_W, in, CNN_ROWS, cls, is_owner ? 0 : CNN_ROWS));
+    if (!is_owner) {
+        ok = 1;
+        for (int r = 0; r < CNN_ROWS; r++) ok = ok && classes[r] == want_class[r];
+        count(ok, __FILE__, __LINE__, "classify (convolutions and pooling) == plaintext argmax");
+    }
+}
+
+/* ----- shares of one ring width used with a party of another ----- */
+
+typedef struct kept_shares {
+    fxs_shares *x[2]; /* each party's shares from a session over Z_2^64 */
+} kept_shares;
+
+static void keep_shares(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    kept_shares *k = (kept_shares *)s->extra;
+    (void)peer;
+    if (role == 0)
+        CHECK_OK(fxs_party_share_input(party, U, NV, 1, &k->x[role]));
+    else
+        CHECK_OK(fxs_party_receive_input(party, NV, 1, &k->x[role]));
+}
+
+static void mixed_rings(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    kept_shares *k = (kept_shares *)s->extra;
+    fxs_shares *v = NULL, *r = NULL;
+    double out[NV];
+    (void)peer;
+    if (role == 0)
+        CHECK_OK(fxs_party_receive_input(party, NV, 1, &v));
+    else
+        CHECK_OK(fxs_party_share_input(party, V, NV, 1, &v));
+    r = (fxs_shares *)&r;
+    CHECK_STATUS(fxs_party_add(party, k->x[role], v, &r), FXS_STATUS_RING_MISMATCH);
+    CHECK(r == NULL);
+    CHECK_MSG("fxs_party_add: add: shares of Z_2^64 passed to a session over Z_2^32");
+    CHECK_STATUS(fxs_party_mul(party, v, k->x[role], &r), FXS_STATUS_RING_MISMATCH);
+    CHECK_STATUS(fxs_party_relu(party, k->x[role], &r), FXS_STATUS_RING_MISMATCH);
+    CHECK_STATUS(fxs_party_reveal(party, k->x[role], out, NV), FXS_STATUS_RING_MISMATCH);
+    {
+        /* Local reshapes keep the ring. */
+        fxs_shares *t = NULL;
+        CHECK_OK(fxs_shares_reshape(k->x[role], 1, NV, &t));
+        CHECK_STATUS(fxs_party_neg(party, t, &r), FXS_STATUS_RING_MISMATCH);
+        fxs_shares_free(t);
+    }
+    expect(party, s, v, V, NV, "usable after shares of another ring");
+    fxs_shares_free(v);
+}
+
 /* The peer disconnects before training: both fail, are poisoned, and can be freed. */
 static void ml_disconnects(session *s, uint32_t role, fxs_party *party, fault *peer) {
     fxs_shares *x = NULL, *y = NULL, *w = NULL;
@@ -1456,15 +2072,36 @@ static void ml_disconnects(session *s, uint32_t role, fxs_party *party, fault *p
     }
     if (role == 1) shutdown(peer->fd, SHUT_RDWR);
     w = (fxs_shares *)&w;
-    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, &w), FXS_STATUS_CLOSED);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, NULL, NULL, &w), FXS_STATUS_CLOSED);
     CHECK_MSG("fxs_party_train_glm: matmul");
     CHECK(w == NULL);
-    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, &w), FXS_STATUS_POISONED);
+    CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, NULL, NULL, &w), FXS_STATUS_POISONED);
     CHECK(w == NULL);
     if (role == owner)
         CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NET_W, sizeof NET_W / sizeof NET_W[0], NULL, NET_ROWS, NULL, 0), FXS_STATUS_POISONED);
     else
         CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, NULL, 0, NET_X, NET_ROWS, classes, NET_ROWS), FXS_STATUS_POISONED);
+    {
+        fxs_layer layers[CNN_LAYERS];
+        fxs_network net;
+        fxs_shares *ws[2] = {NULL, NULL};
+        fxs_mlp_params mp;
+        cnn_layers(layers);
+        net.input = CNN_IN;
+        net.layers = layers;
+        net.n_layers = CNN_LAYERS;
+        memset(&mp, 0, sizeof mp);
+        mp.sgd = p;
+        if (role == owner)
+            CHECK_STATUS(fxs_party_classify(party, owner, &net, CNN_WEIGHTS, CNN_W, NULL, CNN_ROWS, NULL, 0), FXS_STATUS_POISONED);
+        else
+            CHECK_STATUS(fxs_party_classify(party, owner, &net, NULL, 0, CNN_X, CNN_ROWS, classes, NET_ROWS), FXS_STATUS_POISONED);
+        CHECK_STATUS(fxs_party_forward(party, owner, &net, role == owner ? CNN_WEIGHTS : NULL, role == owner ? CNN_W : 0,
+                                       role == owner ? NULL : CNN_X, CNN_ROWS, &w), FXS_STATUS_POISONED);
+        CHECK_MSG("first failure");
+        CHECK_STATUS(fxs_party_train_mlp(party, x, y, MLP_SIZES, 3, NULL, 0, &mp, NULL, NULL, ws, 2), FXS_STATUS_POISONED);
+        CHECK(ws[0] == NULL && ws[1] == NULL);
+    }
     fxs_shares_free(x);
     fxs_shares_free(y);
 }
@@ -1499,7 +2136,7 @@ static void no_session(void) {
     cfg.dealer = socket_transport(&dealer[0]);
     cfg.ring_bits = 48;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
-    CHECK_MSG("ring_bits");
+    CHECK_MSG("fxs_party_new: session config: invalid argument: the ring width");
     cfg.ring_bits = 32;
     cfg.frac_bits = 31;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
@@ -1601,7 +2238,28 @@ int main(int argc, char **argv) {
         owner = FXS_ROLE_P0;
         run_session_from(FXS_OFFLINE_OT, 64, 16, FXS_TRUNCATION_EXACT, ml_classify, &owner);
     }
+    /* A multilayer perceptron by SGD, and inference with convolutions and pooling. */
+    mlp_dataset();
+    run_session(64, 16, FXS_TRUNCATION_LOCAL, ml_mlp, NULL);
+    run_session_from(FXS_OFFLINE_OT, 128, 30, FXS_TRUNCATION_PAIRS, ml_mlp, NULL);
+    cnn_data();
+    {
+        uint32_t owner = FXS_ROLE_P1;
+        run_session(64, 16, FXS_TRUNCATION_LOCAL, ml_cnn, &owner);
+        owner = FXS_ROLE_P0;
+        run_session_from(FXS_OFFLINE_OT, 64, 20, FXS_TRUNCATION_EXACT, ml_cnn, &owner);
+        run_session_from(FXS_OFFLINE_OT, 128, 30, FXS_TRUNCATION_PAIRS, ml_cnn, &owner);
+    }
     run_session(64, 16, FXS_TRUNCATION_LOCAL, ml_disconnects, NULL);
+    {
+        /* Shares from a session over Z_2^64 passed to one over Z_2^32. */
+        kept_shares k;
+        memset(&k, 0, sizeof k);
+        run_session(64, 16, FXS_TRUNCATION_LOCAL, keep_shares, &k);
+        run_session(32, 8, FXS_TRUNCATION_LOCAL, mixed_rings, &k);
+        fxs_shares_free(k.x[0]);
+        fxs_shares_free(k.x[1]);
+    }
     data_owner();
 
     bad_circuits();

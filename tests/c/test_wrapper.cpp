@@ -1,7 +1,7 @@
 // Tests of the C++17 wrapper (examples/cpp/fixshare.hpp): two parties as threads over one socket
 // pair with the OT-based offline phase (no dealer; the OTs share the connection), the non-linear
-// layer against the plaintext reference, AES-128 as a Bristol circuit (FIPS-197 C.1), and errors
-// as exceptions.
+// layer against the plaintext reference, regression, a perceptron and a convolution network on
+// shares, AES-128 as a Bristol circuit (FIPS-197 C.1), and errors as exceptions.
 //
 // Usage: test_wrapper [CIRCUITS_DIR]   (default core/circuits, from the repository root)
 // Prints "N passed, M failed" and exits non-zero if anything failed.
@@ -16,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -167,6 +168,85 @@ void party(std::uint32_t role, int peer_fd, const fxs::Circuit *aes) {
             auto classes = role == 1 ? p.classify_dense_owner(sizes, w, 2)
                                      : p.classify_dense_client(sizes, in, 2);
             CHECK(role == 1 ? classes.empty() : classes == std::vector<std::size_t>({0, 1}));
+        }
+
+        // A 2-3-2 perceptron on shares: 0 epochs give the seed's public weights; training reports
+        // each epoch; an exception thrown by the callback comes back after the call.
+        {
+            const std::vector<double> fx = {0.5, -1.0, 1.5, 0.0, -0.5, 0.25, 1.0, -1.5};
+            const std::vector<double> fy = {1, 0, 0, 1, 1, 0, 0, 1};  // one-hot
+            fxs::Shares sx = role == 0 ? p.share_input(fx, 4, 2) : p.receive_input(4, 2);
+            fxs::Shares sy = role == 1 ? p.share_input(fy, 4, 2) : p.receive_input(4, 2);
+            const std::vector<std::size_t> sizes = {2, 3, 2};
+            fxs_mlp_params mp{};
+            mp.sgd.batch = 2;
+            mp.sgd.learning_rate = 0.25;
+            mp.loss = FXS_MLP_LOSS_SQUARED;
+            mp.init_seed = 5;
+            const std::vector<double> init = fxs::mlp_init(sizes, 5);
+            CHECK(init.size() == 3 * 3 + 4 * 2);
+            auto w0 = p.train_mlp(sx, sy, sizes, mp);
+            std::vector<double> got = p.reveal(w0[0]), got1 = p.reveal(w0[1]);
+            got.insert(got.end(), got1.begin(), got1.end());
+            CHECK(w0.size() == 2 && close_to(got, init, ulp));
+            mp.sgd.epochs = 2;
+            std::size_t calls = 0;
+            auto w = p.train_mlp(sx, sy, sizes, mp, init, [&](const fxs_progress &g) {
+                CHECK(g.epoch == ++calls && g.epochs == 2 && g.online.bytes_sent > 0);
+            });
+            CHECK(calls == 2 && w.size() == 2 && w[0].rows() == 3 && w[0].cols() == 3 &&
+                  w[1].rows() == 4 && w[1].cols() == 2);
+            try {
+                p.train_mlp(sx, sy, sizes, mp, {},
+                            [](const fxs_progress &) { throw std::runtime_error("stop"); });
+                CHECK(false);
+            } catch (const std::runtime_error &e) {
+                CHECK(std::string(e.what()) == "stop");
+            }
+            expect_error(__LINE__, FXS_STATUS_INVALID_ARGUMENT, "fxs_party_train_mlp",
+                         [&] { p.train_mlp(sx, sy, {2}, mp); });
+            expect_error(__LINE__, FXS_STATUS_DIMENSION_MISMATCH, "init_len",
+                         [&] { p.train_mlp(sx, sy, sizes, mp, {1.0, 2.0}); });
+            CHECK(close_to(p.reveal(p.relu_softmax(sy)), fy, 0));
+            // |x| as a piecewise-linear function, and the untruncated product of integers.
+            CHECK(close_to(p.reveal(p.piecewise_linear(sx, {-2.0, 0.0, 2.0}, {2.0, 0.0, 2.0})),
+                           {0.5, 1.0, 1.5, 0.0, 0.5, 0.25, 1.0, 1.5}, 2 * ulp));
+            fxs::Shares two = p.mul_public_integer(sy, 2);  // fixed-point 2.0 and 0.0
+            std::vector<double> prod;
+            for (double v : fy) prod.push_back(v * 4 * 65536);  // (2 v)^2 with 32 fractional bits
+            CHECK(close_to(p.reveal(p.mul_integer(two, two)), prod, 0));
+            CHECK(p.reveal(sx.reshape(2, 4)) == p.reveal(sx) && sx.reshape(1, 8).cols() == 8);
+        }
+
+        // A convolution network owned by party 1: two 4 x 4 images, a 2 x 2 kernel with stride 2,
+        // ReLU, 2 x 2 max pooling, a dense layer to 2 classes.
+        {
+            fxs::Network net;
+            net.input = 16;
+            net.layers = {fxs::conv(fxs::image(1, 4, 4), 1, 2, 2), fxs::relu(),
+                          fxs::max_pool(fxs::image(1, 2, 2), 2, 2), fxs::dense(1, 2)};
+            CHECK(net.output_width() == 2 && net.weights_len() == 9);
+            const std::vector<double> w = {1, -1, 0.5, 0.25, 0, 1, -1, 0, 0.5};
+            std::vector<double> in(32, 1.0);
+            for (std::size_t i = 16; i < 32; i++) in[i] = -1.0;
+            // Image 0: every window 0.75, so outputs (0.75, -0.25); image 1: ReLU 0, so (0, 0.5).
+            fxs::Shares out = role == 1 ? p.forward_owner(net, w, 2) : p.forward_client(net, in, 2);
+            CHECK(close_to(p.reveal(out), {0.75, -0.25, 0.0, 0.5}, 4 * ulp));
+            if (role == 1) {
+                p.classify_owner(net, w, 2);
+            } else {
+                CHECK(p.classify_client(net, in, 2) == std::vector<std::size_t>({0, 1}));
+            }
+            fxs::Network bad = net;
+            bad.layers[2] = fxs::max_pool(fxs::image(1, 3, 3), 2, 2);
+            expect_error(__LINE__, FXS_STATUS_INVALID_ARGUMENT, "do not chain",
+                         [&] { bad.output_width(); });
+            expect_error(__LINE__, FXS_STATUS_INVALID_ARGUMENT, "fxs_party_classify", [&] {
+                if (role == 1)
+                    p.classify_owner(bad, w, 2);
+                else
+                    p.classify_client(bad, in, 2);
+            });
         }
 
         // AES-128 between the parties: party 0 the key, party 1 the block.
