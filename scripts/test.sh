@@ -18,6 +18,9 @@ step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "the bindings use the session API only"
+bash scripts/check-bindings.sh
+
 step "no_std builds of the core"
 cargo build -p fixshare --no-default-features --target thumbv7em-none-eabihf
 cargo build -p fixshare --no-default-features --target wasm32-unknown-unknown

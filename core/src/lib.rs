@@ -55,6 +55,7 @@ pub mod hash;
 pub mod prg;
 pub mod ring;
 pub mod role;
+pub mod session;
 pub mod state;
 pub mod transport;
 
@@ -74,8 +75,6 @@ pub mod nonlinear;
 pub mod ot;
 #[cfg(feature = "alloc")]
 pub mod party;
-#[cfg(feature = "alloc")]
-pub mod session;
 #[cfg(feature = "alloc")]
 pub mod share;
 #[cfg(feature = "alloc")]

@@ -23,6 +23,19 @@ pub enum State {
     Closed,
 }
 
+impl State {
+    /// Fails with [`ErrorKind::Busy`], [`ErrorKind::Poisoned`] or [`ErrorKind::SessionClosed`]
+    /// unless the state is ready.
+    pub fn check(&self, op: &'static str) -> Result<(), Error> {
+        match self {
+            State::Ready => Ok(()),
+            State::Busy => Err(Error::new(op, ErrorKind::Busy)),
+            State::Poisoned(_) => Err(Error::new(op, ErrorKind::Poisoned)),
+            State::Closed => Err(Error::new(op, ErrorKind::SessionClosed)),
+        }
+    }
+}
+
 /// The state machine: see the module docs.
 #[derive(Clone, Debug)]
 pub struct Guard {
@@ -59,12 +72,7 @@ impl Guard {
     /// Fails with [`ErrorKind::Busy`], [`ErrorKind::Poisoned`] or [`ErrorKind::SessionClosed`]
     /// unless the state is ready.
     pub fn check(&self, op: &'static str) -> Result<(), Error> {
-        match self.state {
-            State::Ready => Ok(()),
-            State::Busy => Err(Error::new(op, ErrorKind::Busy)),
-            State::Poisoned(_) => Err(Error::new(op, ErrorKind::Poisoned)),
-            State::Closed => Err(Error::new(op, ErrorKind::SessionClosed)),
-        }
+        self.state.check(op)
     }
 
     /// Starts operation `op` (see [`Guard::check`]): the state is busy until [`Guard::leave`].

@@ -68,20 +68,9 @@ pub mod party;
 mod status;
 mod transport;
 
-/// The core API of the parts also built without `std` (the data owner, statuses, transports):
-/// `fixshare::session`, the one module this crate imports from the core.
-#[cfg(feature = "std")]
+/// The core API: `fixshare::session`, the one module this crate imports from the core (without
+/// `alloc` it holds the data owner's API, all the no_std build uses).
 use fixshare::session as api;
-
-/// Without `std` the core is built without `alloc`, where `fixshare::session` does not exist:
-/// the same few plain types (the data owner's) from the crate root.
-#[cfg(not(feature = "std"))]
-mod api {
-    pub(crate) use fixshare::{
-        DataOwner, Error, ErrorKind, FixedPoint, Link as OwnerLink, Seed, State, Transport,
-        TransportError, block_on,
-    };
-}
 
 use status::Failure;
 pub use status::fxs_status;

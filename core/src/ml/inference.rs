@@ -40,9 +40,14 @@ pub struct Image {
 }
 
 impl Image {
-    /// Values per image.
+    /// Values per image (saturating at `usize::MAX`; see [`Image::checked_len`]).
     pub fn len(self) -> usize {
-        self.channels * self.height * self.width
+        self.checked_len().unwrap_or(usize::MAX)
+    }
+
+    /// Values per image, or `None` if the product overflows.
+    pub fn checked_len(self) -> Option<usize> {
+        product3(self.channels, self.height, self.width)
     }
 
     /// Whether the image has no values.
@@ -98,8 +103,13 @@ pub enum Layer {
 }
 
 fn out_side(side: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    let padded = side + 2 * padding;
+    let padded = padding.checked_mul(2)?.checked_add(side)?;
     (kernel >= 1 && stride >= 1 && padded >= kernel).then(|| (padded - kernel) / stride + 1)
+}
+
+/// `a * b * c`, or `None` on overflow.
+fn product3(a: usize, b: usize, c: usize) -> Option<usize> {
+    a.checked_mul(b)?.checked_mul(c)
 }
 
 impl Layer {
@@ -117,13 +127,13 @@ impl Layer {
             } => {
                 let oh = out_side(input.height, kernel, stride, padding)?;
                 let ow = out_side(input.width, kernel, stride, padding)?;
-                (width == input.len()).then_some(filters * oh * ow)
+                (Some(width) == input.checked_len()).then(|| product3(filters, oh, ow))?
             }
             Layer::Relu | Layer::Square => Some(width),
             Layer::MeanPool { input, window } => {
                 let oh = out_side(input.height, window, window, 0)?;
                 let ow = out_side(input.width, window, window, 0)?;
-                (width == input.len()).then_some(input.channels * oh * ow)
+                (Some(width) == input.checked_len()).then(|| product3(input.channels, oh, ow))?
             }
             Layer::MaxPool {
                 input,
@@ -132,7 +142,7 @@ impl Layer {
             } => {
                 let oh = out_side(input.height, window, stride, 0)?;
                 let ow = out_side(input.width, window, stride, 0)?;
-                (width == input.len()).then_some(input.channels * oh * ow)
+                (Some(width) == input.checked_len()).then(|| product3(input.channels, oh, ow))?
             }
         }
     }
@@ -140,13 +150,16 @@ impl Layer {
     /// Number of weights (bias included) the layer has, and their matrix shape.
     pub fn weight_shape(&self) -> Option<(usize, usize)> {
         match *self {
-            Layer::Dense { inputs, outputs } => Some((inputs + 1, outputs)),
+            Layer::Dense { inputs, outputs } => Some((inputs.checked_add(1)?, outputs)),
             Layer::Conv {
                 input,
                 filters,
                 kernel,
                 ..
-            } => Some((input.channels * kernel * kernel + 1, filters)),
+            } => Some((
+                product3(input.channels, kernel, kernel)?.checked_add(1)?,
+                filters,
+            )),
             _ => None,
         }
     }
@@ -174,15 +187,23 @@ impl Network {
         Ok(w)
     }
 
-    /// Checks that `weights` has one matrix of the right size per dense or convolution layer.
+    /// Checks that `weights` has one matrix of the right size per dense or convolution layer
+    /// (and that the layers' weight shapes do not overflow).
     pub fn check_weights(&self, weights: &[Vec<f64>]) -> Result<(), Error> {
-        let shapes: Vec<_> = self.layers.iter().filter_map(Layer::weight_shape).collect();
+        let overflow = || Error::new("ml.network", ErrorKind::InvalidArgument("shape overflow"));
+        let mut shapes = Vec::new();
+        for l in &self.layers {
+            if matches!(l, Layer::Dense { .. } | Layer::Conv { .. }) {
+                shapes.push(l.weight_shape().ok_or_else(overflow)?);
+            }
+        }
         if shapes.len() != weights.len() {
             return Err(Error::dimension("ml.network", shapes.len(), weights.len()));
         }
         for ((r, c), w) in shapes.iter().zip(weights) {
-            if r * c != w.len() {
-                return Err(Error::dimension("ml.network", r * c, w.len()));
+            let n = r.checked_mul(*c).unwrap_or(usize::MAX);
+            if n != w.len() {
+                return Err(Error::dimension("ml.network", n, w.len()));
             }
         }
         Ok(())
@@ -392,11 +413,24 @@ pub async fn forward<T: Transport, C: Correlations<T>, R: Ring>(
     let op = "ml.inference";
     net.check()?;
     let owner = ctx.role()? == model_owner;
-    // Each party checks its own private argument before anything is sent.
+    // Each party checks its own private argument (shapes, and every value in the fixed-point
+    // range) before anything is sent.
+    let fixed = ctx.fixed();
+    let encodable = |v: &[f64]| -> Result<(), Error> {
+        v.iter()
+            .try_for_each(|&x| fixed.encode::<R>(x).map(drop))
+            .map_err(|e| e.in_op(op))
+    };
+    let n_in = rows
+        .checked_mul(net.input)
+        .ok_or(Error::dimension(op, usize::MAX, rows))?;
     match (owner, weights, input) {
-        (true, Some(w), None) => net.check_weights(w)?,
-        (false, None, Some(x)) if x.len() == rows * net.input => {}
-        (false, None, Some(x)) => return Err(Error::dimension(op, rows * net.input, x.len())),
+        (true, Some(w), None) => {
+            net.check_weights(w)?;
+            w.iter().try_for_each(|m| encodable(m))?;
+        }
+        (false, None, Some(x)) if x.len() == n_in => encodable(x)?,
+        (false, None, Some(x)) => return Err(Error::dimension(op, n_in, x.len())),
         _ => {
             return Err(Error::new(
                 op,

@@ -1,20 +1,4 @@
-//! [`Session`]: the top floor of the core, what users and bindings hold.
-//!
-//! One [`SessionConfig`] says everything the parties agree on — topology, ring width (32, 64 or
-//! 128 bits, chosen at run time), fixed-point format, truncation, offline source, non-linear
-//! backend — and [`Session::connect`] builds the party from it: it derives every seed from the
-//! one the host supplies, connects the offline source (a dealer's seed, or the base OTs with the
-//! peer over the same connection), and keeps the one state machine (ready, busy, poisoned,
-//! closed; see [`State`]). Shares travel as [`AnyShares`], whose ring is checked against the
-//! session's, so hosts need no generics: the C ABI and the WASM package translate this API and
-//! nothing else.
-//!
-//! Error rule: an argument error found before anything is sent (a bad shape, size or shift, a
-//! value out of range, shares of another ring) returns its error and leaves the session usable; a
-//! failure after anything was sent or received poisons it.
-//!
-//! The module also re-exports the plain data types a host needs beside the session, so that a
-//! binding imports `fixshare::session` alone.
+//! The session itself (`alloc`); see [`super`].
 
 use crate::context::Context;
 use crate::correlated::dealer::DealerClient;
@@ -28,25 +12,7 @@ use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
-pub use crate::context::{State, Truncation};
-pub use crate::correlated::dealer::Dealer;
-pub use crate::data_owner::DataOwner;
-pub use crate::error::{Error, ErrorKind};
-pub use crate::executor::block_on;
-pub use crate::fixed::FixedPoint;
-pub use crate::gc::{Circuit, Reveal, bristol};
-pub use crate::ml::inference::{Image, Layer, Network};
-pub use crate::ml::pipeline::Progress;
-pub use crate::ml::plain::Mlp;
-pub use crate::ml::{GlmModel, MlpLoss, MlpParams, SgdParams, Sigmoid};
-pub use crate::nonlinear::{PiecewiseLinear, Pool2d};
-pub use crate::prg::Seed;
-pub use crate::role::Role;
-pub use crate::share::Shares;
-pub use crate::topology::{PartyId, Topology};
-pub use crate::transport::{
-    DEFAULT_MAX_FRAME, Link as OwnerLink, Stats, Transport, TransportError,
-};
+use super::*;
 
 /// Where the correlated randomness of the offline phase comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -565,6 +531,7 @@ impl<T: Transport> Session<T> {
 
     /// `x + c` for a public fixed-point constant `c` (local).
     pub fn add_public(&self, x: &AnyShares, c: f64) -> Result<AnyShares, Error> {
+        self.state().check("add_public")?;
         match &self.typed {
             Typed::R32(p) => Ok(p.add_public(u32::unwrap(x, "add_public")?, c)?.into()),
             Typed::R64(p) => Ok(p.add_public(u64::unwrap(x, "add_public")?, c)?.into()),
@@ -572,7 +539,10 @@ impl<T: Transport> Session<T> {
         }
     }
 
+    /// Fails unless the session is ready and `x` is of its ring: local operations, too, refuse a
+    /// poisoned, busy or closed session.
     fn check_ring(&self, x: &AnyShares, op: &'static str) -> Result<(), Error> {
+        self.state().check(op)?;
         if x.ring_bits() != self.config.ring_bits {
             return Err(Error::new(
                 op,
