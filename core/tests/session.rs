@@ -173,10 +173,13 @@ fn a_closed_session_refuses_operations() {
     let (r0, r1) = pair(32, Offline::Dealer, async |s: &mut S| {
         let x = input(s, Role::P0, &[1.0], 1, 1).await?;
         s.close();
-        Ok(s.reveal(&x).await.unwrap_err())
+        // Local operations refuse a closed session too.
+        let local = s.add(&x, &x).err().unwrap();
+        Ok((s.reveal(&x).await.unwrap_err(), local))
     });
-    for e in [r0.unwrap(), r1.unwrap()] {
-        assert_eq!(*e.kind(), ErrorKind::SessionClosed);
+    for (a, b) in [r0.unwrap(), r1.unwrap()] {
+        assert_eq!(*a.kind(), ErrorKind::SessionClosed);
+        assert_eq!(*b.kind(), ErrorKind::SessionClosed);
     }
 }
 
