@@ -41,6 +41,7 @@ impl Dealer {
         let op = "Dealer.serve";
         let t0 = JsTransport::new("party 0", to_party0).map_err(|e| invalid(op, &e))?;
         let t1 = JsTransport::new("party 1", to_party1).map_err(|e| invalid(op, &e))?;
+        JsTransport::group(&[&t0, &t1]);
         let seed = self
             .seed
             .borrow_mut()

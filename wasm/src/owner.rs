@@ -183,6 +183,7 @@ impl DataOwner {
         let fixed: FixedPoint = checked.fixed;
         let t0 = JsTransport::new("server 0", server0).map_err(|e| invalid(op, &e))?;
         let t1 = JsTransport::new("server 1", server1).map_err(|e| invalid(op, &e))?;
+        JsTransport::group(&[&t0, &t1]);
         let seed = fresh_seed().map_err(|e| invalid(op, &e))?;
         Ok(DataOwner {
             state: RefCell::new(Slot::Ready(Box::new(OwnerState {

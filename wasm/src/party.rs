@@ -236,6 +236,7 @@ impl Party {
             .into_iter()
             .flatten()
             .collect();
+        JsTransport::group(&transports.iter().collect::<Vec<_>>());
         let session = Session::connect(config, seed, peer, dealer)
             .await
             .map_err(|e| core_error(&e, &transports.iter().collect::<Vec<_>>()))?;

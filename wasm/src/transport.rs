@@ -6,12 +6,17 @@
 //! another shape fails the operation with the JS reason in its message. `close()` is optional.
 //!
 //! Sends are gathered and handed to `send` in one piece before every receive (and at the end of
-//! every operation), so a protocol round costs one `send` call per direction.
+//! every operation), so a protocol round costs one `send` call per direction. The transports of
+//! one object (a party's peer and dealer connections, a data owner's or the dealer's two) form a
+//! group ([`JsTransport::group`]): a receive on any of them first hands every member's gathered
+//! bytes over, so that an operation waiting on one connection (a party waiting for the dealer's
+//! answer) never holds back bytes another peer waits for (its input shares to the other party,
+//! which the dealer needs that party's request for).
 
 use fixshare::session::{Transport, TransportError};
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -32,6 +37,8 @@ struct Inner {
     out: RefCell<Vec<u8>>,
     /// Why the last JS call failed, for the error message.
     note: RefCell<Option<String>>,
+    /// The other transports of the same object (see [`JsTransport::group`]).
+    group: RefCell<Vec<Weak<Inner>>>,
 }
 
 /// A JS transport object; clones share the connection and its send buffer.
@@ -83,10 +90,23 @@ impl JsTransport {
                 recv,
                 out: RefCell::new(Vec::new()),
                 note: RefCell::new(None),
+                group: RefCell::new(Vec::new()),
             }))),
             _ => Err(format!(
                 "the {name} transport must be an object with send(Uint8Array) and recv(n) methods"
             )),
+        }
+    }
+
+    /// Joins `members` into one group: a receive on any of them first hands every member's
+    /// gathered bytes to its `send`.
+    pub(crate) fn group(members: &[&JsTransport]) {
+        for t in members {
+            *t.0.group.borrow_mut() = members
+                .iter()
+                .filter(|o| !Rc::ptr_eq(&o.0, &t.0))
+                .map(|o| Rc::downgrade(&o.0))
+                .collect();
         }
     }
 
@@ -153,8 +173,21 @@ impl Transport for JsTransport {
     }
 
     async fn recv(&mut self, buf: &mut [u8]) -> Result<(), TransportError> {
-        // Whatever this side still holds must reach the peer before it can answer.
+        // Whatever this side still holds must reach the peer before it can answer, and whatever
+        // the object holds for its other peers (they may have to act before this one can).
         self.push().await?;
+        let others: Vec<JsTransport> = self
+            .0
+            .group
+            .borrow()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(JsTransport)
+            .collect();
+        for other in others {
+            // A failure there fails this operation (the reason is recorded on `other`).
+            other.push().await?;
+        }
         let n = buf.len();
         let got = self
             .call(&self.0.recv, &JsValue::from_f64(n as f64), "recv")
