@@ -30,9 +30,7 @@ impl Dealer {
     /// Serves party 0 over `toParty0` and party 1 over `toParty1` until party 1 closes its
     /// connection between requests. Resolves to the traffic `{ bytesToParty0, bytesToParty1 }`.
     /// A dealer serves one session.
-    #[wasm_bindgen(
-        unchecked_return_type = "Promise<{ bytesToParty0: number, bytesToParty1: number }>"
-    )]
+    #[wasm_bindgen(unchecked_return_type = "{ bytesToParty0: number, bytesToParty1: number }")]
     pub async fn serve(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Transport")] to_party0: JsValue,

@@ -197,7 +197,7 @@ impl Party {
     /// (public initial weights, one matrix per layer, as mlpInit returns them), seed?: number |
     /// bigint (else: the initial weights mlpInit(sizes, seed) makes), loss?: "squared" |
     /// "reluSoftmax", epochs?, batch?, learningRate? }`. `onEpoch` as for `trainGlm`.
-    #[wasm_bindgen(js_name = trainMlp, unchecked_return_type = "Promise<Shares[]>")]
+    #[wasm_bindgen(js_name = trainMlp, unchecked_return_type = "Shares[]")]
     pub async fn train_mlp(
         &self,
         x: &Shares,

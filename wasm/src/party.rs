@@ -453,7 +453,7 @@ impl Party {
     }
 
     /// `[relu(x), drelu(x)]`: ReLU and its derivative (1.0 where `x >= 0`, else 0.0) together.
-    #[wasm_bindgen(js_name = reluWithDerivative, unchecked_return_type = "Promise<[Shares, Shares]>")]
+    #[wasm_bindgen(js_name = reluWithDerivative, unchecked_return_type = "[Shares, Shares]")]
     pub async fn relu_with_derivative(&self, x: &Shares) -> Res<js_sys::Array> {
         let (r, d) = op!(self, "relu_with_derivative", |s| s
             .relu_with_derivative(&x.0))?;
@@ -515,7 +515,7 @@ impl Party {
     }
 
     /// `[max, index]` of each row; the index as a fixed-point integer (0.0, 1.0, ...).
-    #[wasm_bindgen(unchecked_return_type = "Promise<[Shares, Shares]>")]
+    #[wasm_bindgen(unchecked_return_type = "[Shares, Shares]")]
     pub async fn argmax(&self, x: &Shares) -> Res<js_sys::Array> {
         let (m, i) = op!(self, "argmax", |s| s.argmax(&x.0))?;
         Ok(pair(m, i))
