@@ -363,8 +363,16 @@ impl<T: Transport> DealerClient<T> {
         self.chan.stats()
     }
 
-    /// Sends the request and returns the component generators of this party's share.
-    async fn request<R: Ring>(&mut self, kind: Kind, dims: [u64; 3]) -> Result<[Prg; 3], Error> {
+    /// Sends the request and returns the component generators of this party's share. First
+    /// flushes the session's links: the other party may be waiting for bytes this party has
+    /// buffered, while the dealer waits for that party's request.
+    async fn request<R: Ring, L: Transport>(
+        &mut self,
+        links: &mut Links<L>,
+        kind: Kind,
+        dims: [u64; 3],
+    ) -> Result<[Prg; 3], Error> {
+        links.flush_pending("dealer.request").await?;
         let req = Request {
             kind,
             ring_bits: R::BITS,
@@ -411,7 +419,7 @@ impl<T: Transport> DealerClient<T> {
     }
 }
 
-impl<T: Transport, L> Correlations<L> for DealerClient<T> {
+impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
     fn own_stats(&self) -> Stats {
         self.chan.stats()
     }
@@ -422,10 +430,12 @@ impl<T: Transport, L> Correlations<L> for DealerClient<T> {
 
     async fn triples<R: Ring>(
         &mut self,
-        _links: &mut Links<L>,
+        links: &mut Links<L>,
         n: usize,
     ) -> Result<Triples<R>, Error> {
-        let [mut ga, mut gb, mut gc] = self.request::<R>(Kind::Triples, [n as u64, 0, 0]).await?;
+        let [mut ga, mut gb, mut gc] = self
+            .request::<R, L>(links, Kind::Triples, [n as u64, 0, 0])
+            .await?;
         // Each component is one sequential stream (read in multiples of 4 bytes), so the
         // dealer's block-wise generation and this whole-vector generation agree.
         let a = random_vec(&mut ga, n);
@@ -439,10 +449,12 @@ impl<T: Transport, L> Correlations<L> for DealerClient<T> {
 
     async fn square_pairs<R: Ring>(
         &mut self,
-        _links: &mut Links<L>,
+        links: &mut Links<L>,
         n: usize,
     ) -> Result<SquarePairs<R>, Error> {
-        let [mut ga, _, mut gc] = self.request::<R>(Kind::Squares, [n as u64, 0, 0]).await?;
+        let [mut ga, _, mut gc] = self
+            .request::<R, L>(links, Kind::Squares, [n as u64, 0, 0])
+            .await?;
         let a = random_vec(&mut ga, n);
         let s = match self.role {
             Role::P0 => random_vec(&mut gc, n),
@@ -453,13 +465,13 @@ impl<T: Transport, L> Correlations<L> for DealerClient<T> {
 
     async fn matrix_triple<R: Ring>(
         &mut self,
-        _links: &mut Links<L>,
+        links: &mut Links<L>,
         m: usize,
         k: usize,
         n: usize,
     ) -> Result<MatrixTriple<R>, Error> {
         let [mut ga, mut gb, mut gc] = self
-            .request::<R>(Kind::Matrix, [m as u64, k as u64, n as u64])
+            .request::<R, L>(links, Kind::Matrix, [m as u64, k as u64, n as u64])
             .await?;
         let b = random_vec::<R>(&mut gb, k * n);
         let a = random_vec::<R>(&mut ga, m * k);
@@ -486,13 +498,13 @@ impl<T: Transport, L> Correlations<L> for DealerClient<T> {
 
     async fn truncation_pairs<R: Ring>(
         &mut self,
-        _links: &mut Links<L>,
+        links: &mut Links<L>,
         n: usize,
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error> {
         super::check_truncation_shift::<R>("dealer.truncation", shift)?;
         let [mut gr, mut gs, mut gm] = self
-            .request::<R>(Kind::Truncation, [n as u64, shift as u64, 0])
+            .request::<R, L>(links, Kind::Truncation, [n as u64, shift as u64, 0])
             .await?;
         let r = random_vec(&mut gr, n);
         let (r_shifted, r_msb) = match self.role {
@@ -521,12 +533,12 @@ impl<T: Transport, L> Correlations<L> for DealerClient<T> {
 
     async fn random_ot_sender(
         &mut self,
-        _links: &mut Links<L>,
+        links: &mut Links<L>,
         n: usize,
     ) -> Result<RandomOtSender, Error> {
         let sender = self.role.index() as u64;
         let [mut g, _, _] = self
-            .request::<u128>(Kind::Ot, [n as u64, sender, 0])
+            .request::<u128, L>(links, Kind::Ot, [n as u64, sender, 0])
             .await?;
         let flat: Vec<u128> = match self.role {
             Role::P0 => random_vec(&mut g, 2 * n),
@@ -539,12 +551,12 @@ impl<T: Transport, L> Correlations<L> for DealerClient<T> {
 
     async fn random_ot_receiver(
         &mut self,
-        _links: &mut Links<L>,
+        links: &mut Links<L>,
         n: usize,
     ) -> Result<RandomOtReceiver, Error> {
         let sender = self.role.peer().index() as u64;
         let [mut g0, mut g1, _] = self
-            .request::<u128>(Kind::Ot, [n as u64, sender, 0])
+            .request::<u128, L>(links, Kind::Ot, [n as u64, sender, 0])
             .await?;
         let choices = random_bits(&mut g0, n);
         let messages = match self.role {
