@@ -62,6 +62,7 @@ use alloc::vec::Vec;
 /// communicating poisons it: every later call fails with [`crate::ErrorKind::Poisoned`], because
 /// the two parties can no longer be in step.
 pub struct Party<T, C, R: Ring = u64> {
+    role: Role,
     ctx: Context<T, C>,
     _ring: core::marker::PhantomData<R>,
 }
@@ -77,20 +78,26 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
 
     /// [`Party::new`] over a link already in use (for example by [`crate::OtCorrelations::setup`]).
     pub fn on_link(role: Role, peer: Link<T>, correlations: C, seed: Seed, config: Config) -> Self {
-        Party::from_context(Context::two_party(role, peer, correlations, seed, config))
-    }
-
-    /// A party over any context whose party holds shares (P0 or P1 of any topology).
-    pub fn from_context(ctx: Context<T, C>) -> Self {
         Party {
-            ctx,
+            role,
+            ctx: Context::two_party(role, peer, correlations, seed, config),
             _ring: core::marker::PhantomData,
         }
     }
 
-    /// This party's role; P0 for a context whose party holds no shares.
+    /// A party over any context whose party holds shares (P0 or P1 of any topology); fails for a
+    /// helper or an assistant.
+    pub fn from_context(ctx: Context<T, C>) -> Result<Self, Error> {
+        Ok(Party {
+            role: ctx.role()?,
+            ctx,
+            _ring: core::marker::PhantomData,
+        })
+    }
+
+    /// This party's role.
     pub fn role(&self) -> Role {
-        self.ctx.role().unwrap_or(Role::P0)
+        self.role
     }
 
     /// The session settings.

@@ -373,9 +373,9 @@ impl<T: Transport> Session<T> {
         let party_seed = seed.derive(Domain::SESSION, SEED_PARTY);
         let ctx = Context::two_party(role, link, source, party_seed, protocol);
         let typed = match config.ring_bits {
-            32 => Typed::R32(Party::from_context(ctx)),
-            64 => Typed::R64(Party::from_context(ctx)),
-            _ => Typed::R128(Party::from_context(ctx)),
+            32 => Typed::R32(Party::from_context(ctx)?),
+            64 => Typed::R64(Party::from_context(ctx)?),
+            _ => Typed::R128(Party::from_context(ctx)?),
         };
         Ok(Session { config, typed })
     }
