@@ -309,6 +309,32 @@ macro_rules! on_ring_ref {
     };
 }
 
+/// A local operation (no communication) named `$op`: fails unless the session is ready (a
+/// poisoned, busy or closed session refuses local operations too), then runs `$body` with `$p`
+/// bound to the typed party and `$R` to its ring.
+macro_rules! local {
+    ($self:expr, $op:expr, $p:ident, $R:ident => $body:expr) => {{
+        $self.state().check($op)?;
+        match &$self.typed {
+            Typed::R32($p) => {
+                #[allow(dead_code)]
+                type $R = u32;
+                $body
+            }
+            Typed::R64($p) => {
+                #[allow(dead_code)]
+                type $R = u64;
+                $body
+            }
+            Typed::R128($p) => {
+                #[allow(dead_code)]
+                type $R = u128;
+                $body
+            }
+        }
+    }};
+}
+
 /// Session methods `name(&mut self, x) -> AnyShares` that forward to the typed party.
 macro_rules! unary_ops {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
@@ -499,60 +525,29 @@ impl<T: Transport> Session<T> {
 
     /// `x + y` (local).
     pub fn add(&self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
-        self.check_ring(x, "add")?;
-        LocalOps::add(x, y)
+        local!(self, "add", _p, R => Ok(R::unwrap(x, "add")?.add(R::unwrap(y, "add")?)?.into()))
     }
 
     /// `x - y` (local).
     pub fn sub(&self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
-        self.check_ring(x, "sub")?;
-        LocalOps::sub(x, y)
+        local!(self, "sub", _p, R => Ok(R::unwrap(x, "sub")?.sub(R::unwrap(y, "sub")?)?.into()))
     }
 
     /// `-x` (local).
     pub fn neg(&self, x: &AnyShares) -> Result<AnyShares, Error> {
-        self.check_ring(x, "neg")?;
-        Ok(match x {
-            AnyShares::R32(s) => s.neg().into(),
-            AnyShares::R64(s) => s.neg().into(),
-            AnyShares::R128(s) => s.neg().into(),
-        })
+        local!(self, "neg", _p, R => Ok(R::unwrap(x, "neg")?.neg().into()))
     }
 
     /// `x * c` for a public integer `c`: exact (local).
     pub fn mul_public_integer(&self, x: &AnyShares, c: i64) -> Result<AnyShares, Error> {
-        self.check_ring(x, "mul_public_integer")?;
-        Ok(match x {
-            AnyShares::R32(s) => s.mul_integer(c).into(),
-            AnyShares::R64(s) => s.mul_integer(c).into(),
-            AnyShares::R128(s) => s.mul_integer(c).into(),
-        })
+        let op = "mul_public_integer";
+        local!(self, op, _p, R => Ok(R::unwrap(x, op)?.mul_integer(c).into()))
     }
 
     /// `x + c` for a public fixed-point constant `c` (local).
     pub fn add_public(&self, x: &AnyShares, c: f64) -> Result<AnyShares, Error> {
-        self.state().check("add_public")?;
-        match &self.typed {
-            Typed::R32(p) => Ok(p.add_public(u32::unwrap(x, "add_public")?, c)?.into()),
-            Typed::R64(p) => Ok(p.add_public(u64::unwrap(x, "add_public")?, c)?.into()),
-            Typed::R128(p) => Ok(p.add_public(u128::unwrap(x, "add_public")?, c)?.into()),
-        }
-    }
-
-    /// Fails unless the session is ready and `x` is of its ring: local operations, too, refuse a
-    /// poisoned, busy or closed session.
-    fn check_ring(&self, x: &AnyShares, op: &'static str) -> Result<(), Error> {
-        self.state().check(op)?;
-        if x.ring_bits() != self.config.ring_bits {
-            return Err(Error::new(
-                op,
-                ErrorKind::RingMismatch {
-                    expected: self.config.ring_bits,
-                    got: x.ring_bits(),
-                },
-            ));
-        }
-        Ok(())
+        let op = "add_public";
+        local!(self, op, p, R => Ok(p.add_public(R::unwrap(x, op)?, c)?.into()))
     }
 
     // ----- products and the non-linear layer -----
@@ -714,42 +709,5 @@ impl<T: Transport> Session<T> {
         rows: usize,
     ) -> Result<Option<Vec<usize>>, Error> {
         on_ring!(self, p, _R => p.classify(net, model_owner, weights, input, rows).await)
-    }
-}
-
-/// Local elementwise operations on shares of one ring (the dispatch of [`Session::add`]).
-trait LocalOps {
-    fn add(&self, y: &AnyShares) -> Result<AnyShares, Error>;
-    fn sub(&self, y: &AnyShares) -> Result<AnyShares, Error>;
-}
-
-impl LocalOps for AnyShares {
-    fn add(&self, y: &AnyShares) -> Result<AnyShares, Error> {
-        match (self, y) {
-            (AnyShares::R32(a), AnyShares::R32(b)) => Ok(a.add(b)?.into()),
-            (AnyShares::R64(a), AnyShares::R64(b)) => Ok(a.add(b)?.into()),
-            (AnyShares::R128(a), AnyShares::R128(b)) => Ok(a.add(b)?.into()),
-            _ => Err(Error::new(
-                "add",
-                ErrorKind::RingMismatch {
-                    expected: self.ring_bits(),
-                    got: y.ring_bits(),
-                },
-            )),
-        }
-    }
-    fn sub(&self, y: &AnyShares) -> Result<AnyShares, Error> {
-        match (self, y) {
-            (AnyShares::R32(a), AnyShares::R32(b)) => Ok(a.sub(b)?.into()),
-            (AnyShares::R64(a), AnyShares::R64(b)) => Ok(a.sub(b)?.into()),
-            (AnyShares::R128(a), AnyShares::R128(b)) => Ok(a.sub(b)?.into()),
-            _ => Err(Error::new(
-                "sub",
-                ErrorKind::RingMismatch {
-                    expected: self.ring_bits(),
-                    got: y.ring_bits(),
-                },
-            )),
-        }
     }
 }
