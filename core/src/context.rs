@@ -31,6 +31,17 @@ pub enum Truncation {
     Exact,
 }
 
+/// Which protocols compute the non-linear functions (comparisons, ReLU, sigmoids, max, exact
+/// truncation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The best backend the topology and offline source allow (today: garbled circuits).
+    #[default]
+    Auto,
+    /// Garbled circuits between P0 and P1: no third party, constant rounds.
+    GarbledCircuits,
+}
+
 /// Protocol settings all parties must agree on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -40,6 +51,8 @@ pub struct Config {
     pub truncation: Truncation,
     /// Maximum frame payload in bytes accepted from or sent to a peer.
     pub max_frame: usize,
+    /// The non-linear backend.
+    pub backend: Backend,
 }
 
 impl Default for Config {
@@ -48,6 +61,7 @@ impl Default for Config {
             fixed: FixedPoint::default(),
             truncation: Truncation::Local,
             max_frame: DEFAULT_MAX_FRAME,
+            backend: Backend::Auto,
         }
     }
 }

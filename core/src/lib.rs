@@ -95,7 +95,7 @@ pub use transport::memory::{MemoryTransport, duplex};
 pub use transport::{Channel, Link, Stats, Sub, Transport, TransportError};
 
 #[cfg(feature = "alloc")]
-pub use context::{Config, Context, Truncation};
+pub use context::{Backend, Config, Context, Truncation};
 #[cfg(feature = "alloc")]
 pub use correlated::Correlations;
 #[cfg(feature = "alloc")]

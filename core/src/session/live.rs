@@ -24,17 +24,6 @@ pub enum Offline {
     Ot,
 }
 
-/// Which protocols compute the non-linear functions (comparisons, ReLU, sigmoids, max, exact
-/// truncation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Backend {
-    /// The best backend the topology and offline source allow (today: garbled circuits).
-    #[default]
-    Auto,
-    /// Garbled circuits between P0 and P1: no third party, constant rounds.
-    GarbledCircuits,
-}
-
 /// Everything the parties of a session agree on, and which party this one is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
@@ -112,6 +101,7 @@ impl SessionConfig {
             fixed,
             truncation: self.truncation,
             max_frame: self.max_frame,
+            backend: self.backend,
         };
         Ok((role, config))
     }

@@ -29,7 +29,7 @@ pub use crate::transport::{
 };
 
 #[cfg(feature = "alloc")]
-pub use crate::context::Truncation;
+pub use crate::context::{Backend, Truncation};
 #[cfg(feature = "alloc")]
 pub use crate::correlated::dealer::Dealer;
 #[cfg(feature = "alloc")]
@@ -52,4 +52,4 @@ pub use crate::topology::{PartyId, Topology};
 #[cfg(feature = "alloc")]
 mod live;
 #[cfg(feature = "alloc")]
-pub use live::{AnyShares, Backend, Offline, Session, SessionConfig, SessionRing};
+pub use live::{AnyShares, Offline, Session, SessionConfig, SessionRing};
