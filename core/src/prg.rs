@@ -53,6 +53,11 @@ impl Domain {
     /// A [`crate::Session`]'s seeds, derived from the one its host supplies (index 0: the party,
     /// 1: the OT offline source).
     pub const SESSION: Domain = Domain(8);
+    /// The nonces of sealed weights ([`crate::weights`]; index = the sealer's stream).
+    pub const WEIGHT_SEALING: Domain = Domain(9);
+    /// A trainer's plaintext training randomness: initialization, shuffles, dropout masks
+    /// ([`crate::ml::float`]; index = the local epoch's number).
+    pub const LOCAL_TRAINING: Domain = Domain(10);
     /// Domains reserved for the host and for tests: `Domain::user(n)`.
     pub const fn user(n: u32) -> Domain {
         Domain(0x8000_0000_0000_0000 | n as u64)

@@ -18,6 +18,7 @@
 //! a C ABI, WASM) report progress through the callbacks.
 
 pub mod data;
+pub mod float;
 pub mod glm;
 pub mod inference;
 pub mod nn;
