@@ -53,6 +53,11 @@ pub struct Config {
     pub max_frame: usize,
     /// The non-linear backend.
     pub backend: Backend,
+    /// The largest number of elements one operation may hold in one buffer (an operand, a
+    /// result, a correlation): larger sizes are refused with [`ErrorKind::TooLarge`] before
+    /// anything is allocated or sent (see [`crate::limits`]). Default
+    /// [`crate::limits::DEFAULT_MAX_ELEMENTS`] (2^28).
+    pub max_elements: usize,
 }
 
 impl Default for Config {
@@ -62,7 +67,48 @@ impl Default for Config {
             truncation: Truncation::Local,
             max_frame: DEFAULT_MAX_FRAME,
             backend: Backend::Auto,
+            max_elements: crate::limits::DEFAULT_MAX_ELEMENTS,
         }
+    }
+}
+
+impl Config {
+    /// The defaults with `frac_bits` fractional bits, checked against a ring of `ring_bits` bits
+    /// (see [`Config::check`]): fractional bits above the ring width minus 2 are refused here,
+    /// not at the first product.
+    pub fn new(ring_bits: u32, frac_bits: u32) -> Result<Self, Error> {
+        let config = Config {
+            fixed: FixedPoint::new(frac_bits).map_err(|e| e.in_op("config"))?,
+            ..Config::default()
+        };
+        config.check(ring_bits)?;
+        Ok(config)
+    }
+
+    /// Checks the settings for a ring of `ring_bits` bits: the ring is Z_2^32, Z_2^64 or
+    /// Z_2^128, the fractional bits are at most the ring width minus 2 (products and truncation
+    /// need two bits of headroom), and `max_elements` is at least 1.
+    pub fn check(&self, ring_bits: u32) -> Result<(), Error> {
+        let bad = |why| Err(Error::new("config", ErrorKind::InvalidArgument(why)));
+        if ![32, 64, 128].contains(&ring_bits) {
+            return bad("the ring width must be 32, 64 or 128 bits");
+        }
+        if self.fixed.frac_bits() > ring_bits - 2 {
+            return bad(
+                "the fractional bits exceed the ring width minus 2 (at most 30 in Z_2^32, 62 in \
+                 Z_2^64 and Z_2^128)",
+            );
+        }
+        if self.max_elements == 0 {
+            return bad("max_elements must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// `rows * cols` checked against [`Config::max_elements`] for operation `op`: see
+    /// [`crate::limits::elements`].
+    pub fn elements(&self, op: &'static str, rows: usize, cols: usize) -> Result<usize, Error> {
+        crate::limits::elements(op, rows, cols, self.max_elements)
     }
 }
 

@@ -79,6 +79,17 @@ pub enum ErrorKind {
         /// The capacity available.
         capacity: usize,
     },
+    /// An operation would hold a `rows x cols` buffer whose element count overflows `usize` or
+    /// exceeds the configured maximum ([`crate::limits`], `Config::max_elements`): refused before
+    /// anything is allocated or sent.
+    TooLarge {
+        /// The rows (or the first size) of the refused buffer.
+        rows: usize,
+        /// The columns (or the second size) of the refused buffer.
+        cols: usize,
+        /// The maximum number of elements per operation.
+        max: usize,
+    },
     /// An argument or configuration is invalid.
     InvalidArgument(&'static str),
     /// The session failed earlier and can no longer be used.
@@ -180,6 +191,16 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Capacity { needed, capacity } => {
                 write!(f, "needs capacity {needed}, have {capacity}")
             }
+            ErrorKind::TooLarge { rows, cols, max } => match rows.checked_mul(*cols) {
+                Some(n) => write!(
+                    f,
+                    "{rows} x {cols} = {n} elements exceed the maximum of {max} per operation"
+                ),
+                None => write!(
+                    f,
+                    "{rows} x {cols} elements overflow the address space (the maximum is {max} per operation)"
+                ),
+            },
             ErrorKind::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             ErrorKind::Poisoned => write!(f, "the session failed earlier and is poisoned"),
             ErrorKind::Busy => write!(

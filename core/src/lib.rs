@@ -11,6 +11,8 @@
 //! - [`session`] (`alloc`): the top floor — a [`Session`] built from one [`SessionConfig`], with
 //!   the ring chosen at run time; what the C ABI and the WASM package translate. [`Party`] is the
 //!   same for Rust users who fix the ring at compile time.
+//! - [`limits`]: the one rule for sizes (checked products against a configured maximum of
+//!   elements per operation, before anything is allocated).
 //! - [`ring`], [`fixed`]: Z_2^k for k = 32, 64, 128 and fixed-point encoding.
 //! - [`prg`]: seeds, domain-separated ChaCha streams.
 //! - [`transport`]: the transport trait, links multiplexed into sub-channels with checked framing
@@ -52,6 +54,7 @@ pub mod error;
 pub mod executor;
 pub mod fixed;
 pub mod hash;
+pub mod limits;
 pub mod prg;
 pub mod ring;
 pub mod role;

@@ -71,6 +71,11 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
     /// A session as `role`, talking to the other party over `peer` (one connection: the online
     /// phase, the OT offline phase and garbled circuits share it), consuming correlated randomness
     /// from `correlations`, with this party's secret `seed` (host entropy).
+    ///
+    /// `config` is not checked here (this constructor cannot fail): build it with
+    /// [`Config::new`], or use [`Party::from_context`], to refuse a configuration that does not
+    /// fit ring `R` at once; otherwise inputs, products and truncations refuse it before
+    /// sending anything.
     pub fn new(role: Role, peer: T, correlations: C, seed: Seed, config: Config) -> Self {
         let link = Link::with_max_frame(peer, config.max_frame);
         Party::on_link(role, link, correlations, seed, config)
@@ -86,8 +91,10 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
     }
 
     /// A party over any context whose party holds shares (P0 or P1 of any topology); fails for a
-    /// helper or an assistant.
+    /// helper or an assistant, and for a configuration that does not fit ring `R`
+    /// ([`Config::check`]: for example more fractional bits than the ring width minus 2).
     pub fn from_context(ctx: Context<T, C>) -> Result<Self, Error> {
+        ctx.config().check(R::BITS)?;
         Ok(Party {
             role: ctx.role()?,
             ctx,

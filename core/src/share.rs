@@ -42,23 +42,24 @@ impl<R: Ring> Shares<R> {
 
     /// A `rows x cols` matrix of shares given row-major.
     pub fn matrix(rows: usize, cols: usize, data: Vec<R>) -> Result<Self, Error> {
-        match rows.checked_mul(cols) {
-            Some(n) if n == data.len() => Ok(Shares { rows, cols, data }),
-            _ => Err(Error::dimension(
-                "shares",
-                rows.saturating_mul(cols),
-                data.len(),
-            )),
+        let n = crate::limits::product("shares", rows, cols)?;
+        if n != data.len() {
+            return Err(Error::dimension("shares", n, data.len()));
         }
+        Ok(Shares { rows, cols, data })
     }
 
-    /// Shares of zero (each party holds zeros) of the given shape.
-    pub fn zeros(rows: usize, cols: usize) -> Self {
-        Shares {
+    /// Shares of zero (each party holds zeros) of the given shape; fails with
+    /// [`crate::ErrorKind::TooLarge`] if `rows * cols` overflows (in every build). Sizes from
+    /// outside should be checked against a configured maximum first
+    /// ([`crate::Config::elements`]).
+    pub fn zeros(rows: usize, cols: usize) -> Result<Self, Error> {
+        let n = crate::limits::product("shares", rows, cols)?;
+        Ok(Shares {
             rows,
             cols,
-            data: alloc::vec![R::ZERO; rows * cols],
-        }
+            data: alloc::vec![R::ZERO; n],
+        })
     }
 
     /// Rows.

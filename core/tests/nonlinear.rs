@@ -472,7 +472,7 @@ fn bad_input_is_an_error_not_a_panic() {
         );
     }
     let e = session(56, |mut p| async move {
-        Ok(p.max(&Shares::zeros(2, 0)).await.unwrap_err())
+        Ok(p.max(&Shares::zeros(2, 0)?).await.unwrap_err())
     });
     assert!(matches!(e.kind(), ErrorKind::InvalidArgument(_)), "{e}");
 }

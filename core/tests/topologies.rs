@@ -55,7 +55,7 @@ async fn all_parties(ctx: &mut Ctx) -> Result<(Vec<f64>, Option<Vec<f64>>), fixs
     let n = ctx.topology().parties();
     let me = ctx.me();
     // Each party shares its input among all; everyone adds the shares it holds.
-    let mut sum: Shares<u64> = Shares::zeros(5, 1);
+    let mut sum: Shares<u64> = Shares::zeros(5, 1)?;
     for owner in 0..n {
         let x = if owner == me.index() {
             let mut v = vec![0u64; 5];

@@ -39,7 +39,9 @@ pub enum fxs_status {
     Unsupported = 105,
     /// Shares of one ring width were used with a party of another.
     RingMismatch = 106,
-    /// A fixed-capacity buffer inside fixshare is too small.
+    /// A size is over a limit: an operation's operands or result exceed the maximum number of
+    /// elements per operation (or their size overflows), or a fixed-capacity buffer inside
+    /// fixshare is too small. Refused before anything is allocated or sent.
     Capacity = 107,
     /// An object in caller-provided storage was not initialised (or was cleared).
     NotInitialized = 108,
@@ -94,7 +96,7 @@ impl fxs_status {
             ErrorKind::Malformed(_) => fxs_status::Malformed,
             ErrorKind::DimensionMismatch { .. } => fxs_status::DimensionMismatch,
             ErrorKind::OutOfRange { .. } => fxs_status::OutOfRange,
-            ErrorKind::Capacity { .. } => fxs_status::Capacity,
+            ErrorKind::Capacity { .. } | ErrorKind::TooLarge { .. } => fxs_status::Capacity,
             ErrorKind::InvalidArgument(_) => fxs_status::InvalidArgument,
             ErrorKind::Poisoned => fxs_status::Poisoned,
             ErrorKind::Busy | ErrorKind::SessionClosed => fxs_status::Unusable,

@@ -39,16 +39,15 @@ pub async fn share_to_all<T: Transport, C, R: Ring>(
 }
 
 /// Receives this party's share of a `rows x cols` matrix that `owner` shares with
-/// [`share_to_all`].
+/// [`share_to_all`]; a shape over [`crate::Config::max_elements`] fails before anything is
+/// received.
 pub async fn receive_from<T: Transport, C, R: Ring>(
     ctx: &mut Context<T, C>,
     owner: PartyId,
     rows: usize,
     cols: usize,
 ) -> Result<Shares<R>, Error> {
-    let n = rows
-        .checked_mul(cols)
-        .ok_or(Error::dimension("receive_from", usize::MAX, rows))?;
+    let n = ctx.config().elements("receive_from", rows, cols)?;
     let mut seed = [0u8; 32];
     ctx.channel(owner, Sub::Online)?
         .recv_frame("receive_from", tag::INPUT, &mut seed)

@@ -18,16 +18,34 @@ use crate::transport::{Sub, Transport, tag};
 use alloc::vec;
 use alloc::vec::Vec;
 
+/// Checks, before anything is allocated or sent, that the number format fits ring `R` and that
+/// a `rows x cols` buffer is within [`crate::Config::max_elements`]; returns its element count.
+fn admit<T, C, R: Ring>(
+    ctx: &Context<T, C>,
+    op: &'static str,
+    rows: usize,
+    cols: usize,
+) -> Result<usize, Error> {
+    let config = ctx.config();
+    config.check(R::BITS).map_err(|e| e.in_op(op))?;
+    config.elements(op, rows, cols)
+}
+
 /// Secret-shares this party's own values (a `rows x cols` matrix, row-major) with the peer, which
 /// calls [`receive_input`]. The peer receives only a 32-byte seed from which its share expands;
-/// this party keeps `x - share`. Fails before sending if a value is out of range.
+/// this party keeps `x - share`. Fails before sending if a value is out of range, if `values`
+/// does not hold `rows * cols` values, or if the shape exceeds [`crate::Config::max_elements`].
 pub async fn share_input<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,
     values: &[f64],
     rows: usize,
     cols: usize,
 ) -> Result<Shares<R>, Error> {
-    let mut encoded = vec![R::ZERO; values.len()];
+    let n = admit::<T, C, R>(ctx, "share_input", rows, cols)?;
+    if n != values.len() {
+        return Err(Error::dimension("share_input", n, values.len()));
+    }
+    let mut encoded = vec![R::ZERO; n];
     ctx.fixed()
         .encode_slice(values, &mut encoded)
         .map_err(|e| e.in_op("share_input"))?;
@@ -52,15 +70,14 @@ pub async fn share_ring_input<T: Transport, C: Correlations<T>, R: Ring>(
 }
 
 /// Receives this party's share of a `rows x cols` matrix that the peer shares with
-/// [`share_input`].
+/// [`share_input`]. A shape whose size overflows or exceeds [`crate::Config::max_elements`] fails
+/// with [`ErrorKind::TooLarge`] before anything is received.
 pub async fn receive_input<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,
     rows: usize,
     cols: usize,
 ) -> Result<Shares<R>, Error> {
-    let n = rows
-        .checked_mul(cols)
-        .ok_or(Error::dimension("receive_input", usize::MAX, rows))?;
+    let n = admit::<T, C, R>(ctx, "receive_input", rows, cols)?;
     let mut seed = [0u8; 32];
     ctx.peer(Sub::Online)?
         .recv_frame("receive_input", tag::INPUT, &mut seed)
@@ -138,6 +155,7 @@ pub fn add_constant<T: Transport, C: Correlations<T>, R: Ring>(
     x: &Shares<R>,
     c: f64,
 ) -> Result<Shares<R>, Error> {
+    admit::<T, C, R>(ctx, "add_public", x.rows(), x.cols())?;
     let c: R = ctx.fixed().encode(c).map_err(|e| e.in_op("add_public"))?;
     let role = ctx.role()?;
     Ok(x.map(|v| add_public(role, v, c)))
@@ -149,6 +167,7 @@ pub async fn mul_public<T: Transport, C: Correlations<T>, R: Ring>(
     x: &Shares<R>,
     c: f64,
 ) -> Result<Shares<R>, Error> {
+    admit::<T, C, R>(ctx, "mul_public", x.rows(), x.cols())?;
     let c: R = ctx.fixed().encode(c).map_err(|e| e.in_op("mul_public"))?;
     let product = x.map(|v| v.mul(c));
     let f = ctx.fixed().frac_bits();
@@ -182,6 +201,7 @@ async fn mul_with<T: Transport, C: Correlations<T>, R: Ring>(
     fixed_point: bool,
 ) -> Result<Shares<R>, Error> {
     x.check_same_shape(y, "mul")?;
+    admit::<T, C, R>(ctx, "mul", x.rows(), x.cols())?;
     let role = ctx.role()?;
     let (links, source) = ctx.split();
     let t = source.triples::<R>(links, x.len()).await?;
@@ -206,6 +226,7 @@ pub async fn square<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,
     x: &Shares<R>,
 ) -> Result<Shares<R>, Error> {
+    admit::<T, C, R>(ctx, "square", x.rows(), x.cols())?;
     let role = ctx.role()?;
     let (links, source) = ctx.split();
     let p = source.square_pairs::<R>(links, x.len()).await?;
@@ -248,6 +269,10 @@ async fn matmul_with<T: Transport, C: Correlations<T>, R: Ring>(
         return Err(Error::dimension("matmul", k, y.rows()));
     }
     let n = y.cols();
+    // Every buffer of the product and its matrix triple: A (m x k), B (k x n), C and Z (m x n).
+    admit::<T, C, R>(ctx, "matmul", m, k)?;
+    admit::<T, C, R>(ctx, "matmul", k, n)?;
+    admit::<T, C, R>(ctx, "matmul", m, n)?;
     let role = ctx.role()?;
     let (links, source) = ctx.split();
     let t = source.matrix_triple::<R>(links, m, k, n).await?;
@@ -314,6 +339,7 @@ pub async fn truncate<T: Transport, C: Correlations<T>, R: Ring>(
         return Ok(x);
     }
     check_shift::<R>("truncate", bits)?;
+    admit::<T, C, R>(ctx, "truncate", x.rows(), x.cols())?;
     let role = ctx.role()?;
     match ctx.config().truncation {
         Truncation::Local => Ok(x.map(|v| tr::local(role, v, bits))),

@@ -63,7 +63,7 @@ pub(crate) async fn train_glm_observed<T: Transport, C: Correlations<T>, R: Ring
         return Err(Error::dimension("ml.train_glm", n, y.len()));
     }
     let x1 = append_ones(ctx, x)?;
-    let mut w = Shares::zeros(d + 1, 1);
+    let mut w = Shares::zeros(d + 1, 1)?;
     for epoch in 1..=params.epochs {
         let mut start = 0;
         while start < n {

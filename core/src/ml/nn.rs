@@ -99,7 +99,7 @@ pub(crate) async fn train_mlp_observed<T: Transport, C: Correlations<T>, R: Ring
                     a = append_ones(ctx, &r)?;
                 } else {
                     out = Some(z);
-                    a = Shares::zeros(0, 0);
+                    a = Shares::zeros(0, 0)?;
                 }
             }
             let out = out.ok_or(Error::dimension(op, 1, 0))?;

@@ -301,7 +301,7 @@ pub async fn argmax<T: Transport, C: Correlations<T>, R: Ring>(
 ) -> Result<(Shares<R>, Shares<R>), Error> {
     named("argmax", async {
         let (m, i) = tournament(ctx, x, true).await?;
-        Ok((m, i.unwrap_or_else(|| Shares::zeros(0, 0))))
+        Ok((m, i.map_or_else(|| Shares::zeros(0, 0), Ok)?))
     })
     .await
 }

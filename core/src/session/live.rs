@@ -102,6 +102,7 @@ impl SessionConfig {
             truncation: self.truncation,
             max_frame: self.max_frame,
             backend: self.backend,
+            ..crate::Config::default()
         };
         Ok((role, config))
     }
