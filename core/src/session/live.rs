@@ -93,7 +93,7 @@ impl SessionConfig {
         if ![32, 64, 128].contains(&self.ring_bits) {
             return bad("the ring width must be 32, 64 or 128 bits");
         }
-        if self.frac_bits + 2 > self.ring_bits {
+        if self.frac_bits > self.ring_bits - 2 {
             return bad("fractional bits must be at most the ring width minus 2");
         }
         let fixed = FixedPoint::new(self.frac_bits).map_err(|e| e.in_op("session config"))?;
