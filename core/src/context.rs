@@ -35,11 +35,15 @@ pub enum Truncation {
 /// truncation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Backend {
-    /// The best backend the topology and offline source allow (today: garbled circuits).
+    /// The best backend the offline source allows: [`Backend::Fss`] with a dealer, else
+    /// [`Backend::GarbledCircuits`].
     #[default]
     Auto,
     /// Garbled circuits between P0 and P1: no third party, constant rounds.
     GarbledCircuits,
+    /// Function secret sharing with keys from the dealer ([`crate::fss`]): one round and one
+    /// ring element per party for a comparison or ReLU. Needs a source that deals keys.
+    Fss,
 }
 
 /// Protocol settings all parties must agree on.

@@ -69,6 +69,8 @@ pub mod context;
 #[cfg(feature = "alloc")]
 pub mod correlated;
 #[cfg(feature = "alloc")]
+pub mod fss;
+#[cfg(feature = "alloc")]
 pub mod gc;
 #[cfg(feature = "alloc")]
 pub mod ml;

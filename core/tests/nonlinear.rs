@@ -7,9 +7,9 @@ mod common;
 use common::{TestRng, seed};
 use fixshare::gc::{Builder, Reveal};
 use fixshare::{
-    Config, Correlations, Error, ErrorKind, FixedPoint, Link, MemoryTransport, OtCorrelations,
-    Party, PiecewiseLinear, Pool2d, Ring, Role, Shares, Transport, Truncation, block_on_thread,
-    duplex,
+    Backend, Config, Correlations, Error, ErrorKind, FixedPoint, Link, MemoryTransport,
+    OtCorrelations, Party, PiecewiseLinear, Pool2d, Ring, Role, Shares, Transport, Truncation,
+    block_on_thread, duplex,
 };
 use std::thread;
 
@@ -334,9 +334,17 @@ fn check(out: &[Vec<u64>], d: &Data, source: &str) {
 #[test]
 fn nonlinear_ops_match_the_reference_with_dealer_and_with_ot() {
     let d = data(41);
+    // With a dealer, `Backend::Auto` is FSS; the garbled circuits run with the dealer too.
     let (a, b) = run_dealer(Config::default(), d.clone(), 41);
     assert_eq!(a, b);
-    check(&a, &d, "dealer");
+    check(&a, &d, "dealer, fss");
+    let gc = Config {
+        backend: Backend::GarbledCircuits,
+        ..Config::default()
+    };
+    let (a, b) = run_dealer(gc, d.clone(), 43);
+    assert_eq!(a, b);
+    check(&a, &d, "dealer, garbled circuits");
     let (a, b) = run_ot(Config::default(), d.clone(), 42);
     assert_eq!(a, b);
     check(&a, &d, "ot");

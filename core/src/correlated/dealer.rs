@@ -20,6 +20,9 @@ use super::{
     TruncationPairs,
 };
 use crate::error::{Error, ErrorKind};
+use crate::fss::dcf::CorrectionWords;
+use crate::fss::{Gate, GateKeys, KeyStreams, OwnPart, deal};
+use crate::hash::FixedKeyAes;
 use crate::prg::{Domain, Prg, Seed};
 use crate::ring::{Ring, fill_random};
 use crate::role::Role;
@@ -33,6 +36,18 @@ use rand_core::Rng;
 /// Elements per correction frame.
 const BLOCK: usize = 8192;
 
+/// Function-secret-sharing keys per frame group: about 2 MB of correction words for ReLU on Z_2^64.
+const GATE_BLOCK: usize = 1024;
+
+/// The key streams of request `index` for the party holding `seed`.
+fn key_streams(seed: &Seed, index: u64) -> KeyStreams {
+    KeyStreams {
+        mask: component(seed, index, 0),
+        roots: [component(seed, index, 1), component(seed, index, 2)],
+        constants: component(seed, index, 3),
+    }
+}
+
 /// Default bound on the `k x n` factor of a matrix triple the dealer will hold (2^24 elements).
 pub const DEFAULT_MAX_MATRIX: usize = 1 << 24;
 
@@ -44,6 +59,8 @@ enum Kind {
     Truncation = 4,
     /// Random OTs; `dims[1]` is the sender's role index.
     Ot = 5,
+    /// Function-secret-sharing keys; `dims[1..]` is the gate's code and parameter.
+    Gate = 6,
 }
 
 /// One request: what to generate, in which ring, of which size.
@@ -75,6 +92,7 @@ impl Request {
             3 => Kind::Matrix,
             4 => Kind::Truncation,
             5 => Kind::Ot,
+            6 => Kind::Gate,
             _ => {
                 return Err(Error::new(
                     "dealer",
@@ -187,6 +205,7 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                 64 => self.answer::<u64>(&seeds, index, req).await?,
                 _ => self.answer::<u128>(&seeds, index, req).await?,
             }
+            self.p0.channel(Sub::Offline).flush("dealer").await?;
             self.p1.channel(Sub::Offline).flush("dealer").await?;
             index += 1;
         }
@@ -329,9 +348,41 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                     left -= n;
                 }
             }
+            Kind::Gate => {
+                let gate = Gate::decode::<R>(req.dims[1], req.dims[2])?;
+                let mut streams = [key_streams(&seeds[0], index), key_streams(&seeds[1], index)];
+                let aes = FixedKeyAes::new();
+                let mut left = size(req.dims[0])?;
+                while left > 0 {
+                    let n = left.min(GATE_BLOCK);
+                    let p0 = OwnPart::<R>::derive(gate, Role::P0, n, &mut streams[0]);
+                    let p1 = OwnPart::<R>::derive(gate, Role::P1, n, &mut streams[1]);
+                    let (words, constants) = deal(gate, &aes, [&p0, &p1]);
+                    for cw in &words {
+                        send_words(&mut self.p0, cw).await?;
+                        send_words(&mut self.p1, cw).await?;
+                    }
+                    self.p1
+                        .channel(Sub::Offline)
+                        .send_ring(op, tag::DEALER_CORRECTION, &constants)
+                        .await?;
+                    left -= n;
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// Sends correction words of function-secret-sharing keys (the same to both parties).
+async fn send_words<R: Ring, T: Transport>(
+    link: &mut Link<T>,
+    cw: &CorrectionWords<R>,
+) -> Result<(), Error> {
+    let mut ch = link.channel(Sub::Offline);
+    ch.send_ring("dealer", tag::DEALER_KEYS, &cw.seeds).await?;
+    ch.send_ring("dealer", tag::DEALER_KEYS, &cw.values).await?;
+    ch.send_ring("dealer", tag::DEALER_KEYS, &cw.last).await
 }
 
 /// A party's connection to the [`Dealer`]: implements [`Correlations`].
@@ -422,6 +473,73 @@ impl<T: Transport> DealerClient<T> {
 impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
     fn own_stats(&self) -> Stats {
         self.chan.stats()
+    }
+
+    fn deals_gate_keys(&self) -> bool {
+        true
+    }
+
+    async fn gate_keys<R: Ring>(
+        &mut self,
+        links: &mut Links<L>,
+        gate: Gate,
+        n: usize,
+    ) -> Result<GateKeys<R>, Error> {
+        gate.check::<R>()?;
+        let (code, param) = gate.encode();
+        let index = self.requests;
+        self.request::<R, L>(links, Kind::Gate, [n as u64, code, param])
+            .await?;
+        let mut streams = key_streams(&self.seed, index);
+        let own = OwnPart::<R>::derive(gate, self.role, n, &mut streams);
+        let shapes = gate.dcfs::<R>();
+        let mut words: Vec<CorrectionWords<R>> = shapes
+            .iter()
+            .map(|d| CorrectionWords::zeros(n, d.bits, d.width))
+            .collect();
+        let per_gate = gate.constants();
+        let mut constants = match self.role {
+            Role::P0 => None,
+            Role::P1 => Some(vec![R::ZERO; n * per_gate]),
+        };
+        let mut done = 0;
+        while done < n {
+            let m = (n - done).min(GATE_BLOCK);
+            for (cw, d) in words.iter_mut().zip(&shapes) {
+                let (b, w) = (d.bits as usize, d.width);
+                let mut ch = self.chan.channel(Sub::Offline);
+                ch.recv_ring(
+                    "dealer",
+                    tag::DEALER_KEYS,
+                    &mut cw.seeds[done * b..(done + m) * b],
+                )
+                .await?;
+                ch.recv_ring(
+                    "dealer",
+                    tag::DEALER_KEYS,
+                    &mut cw.values[done * b * w..(done + m) * b * w],
+                )
+                .await?;
+                ch.recv_ring(
+                    "dealer",
+                    tag::DEALER_KEYS,
+                    &mut cw.last[done * w..(done + m) * w],
+                )
+                .await?;
+            }
+            if let Some(c) = constants.as_mut() {
+                self.chan
+                    .channel(Sub::Offline)
+                    .recv_ring(
+                        "dealer",
+                        tag::DEALER_CORRECTION,
+                        &mut c[done * per_gate..(done + m) * per_gate],
+                    )
+                    .await?;
+            }
+            done += m;
+        }
+        Ok(GateKeys::assemble(gate, self.role, own, words, constants))
     }
 
     fn own_activity(&self) -> u64 {

@@ -11,6 +11,8 @@ use super::{
 };
 use crate::arith::matmul::matmul;
 use crate::error::{Error, ErrorKind};
+use crate::fss::{Gate, GateKeys, KeyStreams, OwnPart, deal};
+use crate::hash::FixedKeyAes;
 use crate::prg::{Domain, Prg, Seed};
 use crate::ring::{Ring, fill_random};
 use crate::role::Role;
@@ -181,6 +183,37 @@ impl<T> Correlations<T> for IdealCorrelations {
         Ok(RandomOtReceiver {
             choices,
             messages: chosen,
+        })
+    }
+
+    fn deals_gate_keys(&self) -> bool {
+        true
+    }
+
+    async fn gate_keys<R: Ring>(
+        &mut self,
+        _: &mut Links<T>,
+        gate: Gate,
+        n: usize,
+    ) -> Result<GateKeys<R>, Error> {
+        gate.check::<R>()?;
+        self.next("ideal.gate_keys", Some(n))?;
+        let request = self.seed.derive(IDEAL, self.requests);
+        let part = |role: Role| {
+            let party = request.derive(IDEAL, role.index() as u64);
+            let mut streams = KeyStreams {
+                mask: party.prg(IDEAL, 0),
+                roots: [party.prg(IDEAL, 1), party.prg(IDEAL, 2)],
+                constants: party.prg(IDEAL, 3),
+            };
+            OwnPart::<R>::derive(gate, role, n, &mut streams)
+        };
+        let parts = [part(Role::P0), part(Role::P1)];
+        let (words, constants) = deal(gate, &FixedKeyAes::new(), [&parts[0], &parts[1]]);
+        let [p0, p1] = parts;
+        Ok(match self.role {
+            Role::P0 => GateKeys::assemble(gate, Role::P0, p0, words, None),
+            Role::P1 => GateKeys::assemble(gate, Role::P1, p1, words, Some(constants)),
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod preprocessed;
 pub mod source;
 
 use crate::error::{Error, ErrorKind};
+use crate::fss::{Gate, GateKeys};
 use crate::ring::Ring;
 use crate::share::Shares;
 use crate::topology::Links;
@@ -131,6 +132,25 @@ pub trait Correlations<T> {
         links: &mut Links<T>,
         n: usize,
     ) -> Result<RandomOtReceiver, Error>;
+    /// `n` keys of function secret sharing for `gate` (see [`crate::fss`]). Only a source with
+    /// a dealer makes them ([`Correlations::deals_gate_keys`]); others refuse with
+    /// [`ErrorKind::Unsupported`].
+    async fn gate_keys<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        gate: Gate,
+        n: usize,
+    ) -> Result<GateKeys<R>, Error> {
+        let _ = (links, gate, n);
+        Err(Error::new(
+            "gate_keys",
+            ErrorKind::Unsupported("function secret sharing needs a dealer"),
+        ))
+    }
+    /// Whether [`Correlations::gate_keys`] works: what `Backend::Auto` picks the FSS backend by.
+    fn deals_gate_keys(&self) -> bool {
+        false
+    }
     /// Traffic over connections the source owns itself (a dealer's); zero if it owns none.
     fn own_stats(&self) -> Stats {
         Stats::default()
@@ -187,6 +207,17 @@ impl<T, C: Correlations<T> + ?Sized> Correlations<T> for &mut C {
         n: usize,
     ) -> Result<RandomOtReceiver, Error> {
         (**self).random_ot_receiver(links, n).await
+    }
+    async fn gate_keys<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        gate: Gate,
+        n: usize,
+    ) -> Result<GateKeys<R>, Error> {
+        (**self).gate_keys(links, gate, n).await
+    }
+    fn deals_gate_keys(&self) -> bool {
+        (**self).deals_gate_keys()
     }
     fn own_stats(&self) -> Stats {
         (**self).own_stats()

@@ -17,6 +17,7 @@ use super::{
     TruncationPairs,
 };
 use crate::error::{Error, ErrorKind};
+use crate::fss::{Gate, GateKeys};
 use crate::ring::Ring;
 use crate::topology::Links;
 use crate::transport::Stats;
@@ -112,6 +113,21 @@ impl<C> Preprocessed<C> {
         Ok(())
     }
 
+    /// Fetches `n` function-secret-sharing keys for `gate` now.
+    pub async fn prefetch_gate_keys<R: Ring, T>(
+        &mut self,
+        links: &mut Links<T>,
+        gate: Gate,
+        n: usize,
+    ) -> Result<(), Error>
+    where
+        C: Correlations<T>,
+    {
+        let k = self.source.gate_keys::<R>(links, gate, n).await?;
+        self.queue.push_back(Box::new(k));
+        Ok(())
+    }
+
     /// Takes the next queued correlation if the queue is not empty: `Some(Ok)` when it has type
     /// `V` and passes `fits`, `Some(Err)` on a mismatch, `None` when the queue is empty.
     fn next<V: 'static>(
@@ -137,6 +153,23 @@ impl<T, C: Correlations<T>> Correlations<T> for Preprocessed<C> {
 
     fn own_activity(&self) -> u64 {
         self.source.own_activity()
+    }
+
+    fn deals_gate_keys(&self) -> bool {
+        self.source.deals_gate_keys()
+    }
+
+    async fn gate_keys<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        gate: Gate,
+        n: usize,
+    ) -> Result<GateKeys<R>, Error> {
+        let fits = |k: &GateKeys<R>| k.gate() == gate && k.len() == n;
+        match self.next::<GateKeys<R>>("preprocessed.gate_keys", fits) {
+            Some(r) => r,
+            None => self.source.gate_keys(links, gate, n).await,
+        }
     }
 
     async fn triples<R: Ring>(

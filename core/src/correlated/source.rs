@@ -7,6 +7,7 @@ use super::{
     TruncationPairs,
 };
 use crate::error::Error;
+use crate::fss::{Gate, GateKeys};
 use crate::ring::Ring;
 use crate::topology::Links;
 use crate::transport::{Stats, Transport};
@@ -76,6 +77,17 @@ impl<T: Transport> Correlations<T> for OfflineSource<T> {
         n: usize,
     ) -> Result<RandomOtReceiver, Error> {
         forward!(self, s => s.random_ot_receiver(links, n))
+    }
+    async fn gate_keys<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        gate: Gate,
+        n: usize,
+    ) -> Result<GateKeys<R>, Error> {
+        forward!(self, s => s.gate_keys(links, gate, n))
+    }
+    fn deals_gate_keys(&self) -> bool {
+        matches!(self, OfflineSource::Dealer(_))
     }
     fn own_stats(&self) -> Stats {
         match self {

@@ -23,13 +23,14 @@
 //! Semi-honest, as [`crate::gc`]: P1 sees garbled labels and its outputs masked by P0's fresh
 //! uniform masks; P0 sees P1's input bits masked by random OT choices.
 
+mod fss;
 mod functions;
 mod gadget;
 
 use gadget::run_gadget;
 
 use crate::arith::online;
-use crate::context::Context;
+use crate::context::{Backend, Context};
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
 use crate::gc::{Circuit, Job, Reveal, execute};
@@ -145,12 +146,35 @@ fn width<R: Ring>() -> usize {
     R::BITS as usize
 }
 
+/// Whether the context's backend is FSS: [`Backend::Auto`] picks it when the source deals keys.
+fn uses_fss<T, C: Correlations<T>>(ctx: &Context<T, C>) -> Result<bool, Error> {
+    let deals = ctx.source().deals_gate_keys();
+    match ctx.config().backend {
+        Backend::Auto => Ok(deals),
+        Backend::GarbledCircuits => Ok(false),
+        Backend::Fss if deals => Ok(true),
+        Backend::Fss => Err(Error::new(
+            "backend",
+            ErrorKind::Unsupported("the FSS backend needs a dealer as the offline source"),
+        )),
+    }
+}
+
+/// `v << at` for each element: 0/1 shares as fixed-point 0.0/1.0 (for `at` = fractional bits).
+fn scaled<R: Ring>(v: Vec<R>, at: u32) -> Vec<R> {
+    v.into_iter().map(|d| d.shl(at)).collect()
+}
+
 /// `max(x, 0)` elementwise.
 pub async fn relu<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,
     x: &Shares<R>,
 ) -> Result<Shares<R>, Error> {
     named("relu", async {
+        if uses_fss(ctx)? {
+            let (_, relu) = fss::sign(ctx, x.as_slice(), true).await?;
+            return x.with_data(relu.unwrap_or_default());
+        }
         let g = functions::relu(width::<R>(), None)?;
         let mut out = run_gadget(ctx, "relu", &g, &[x.as_slice()]).await?;
         x.with_data(out.swap_remove(0))
@@ -166,6 +190,13 @@ pub async fn relu_with_derivative<T: Transport, C: Correlations<T>, R: Ring>(
 ) -> Result<(Shares<R>, Shares<R>), Error> {
     let at = ctx.fixed().frac_bits();
     named("relu_with_derivative", async {
+        if uses_fss(ctx)? {
+            let (d, relu) = fss::sign(ctx, x.as_slice(), true).await?;
+            return Ok((
+                x.with_data(relu.unwrap_or_default())?,
+                x.with_data(scaled(d, at))?,
+            ));
+        }
         let g = functions::relu(width::<R>(), Some(at))?;
         let mut out = run_gadget(ctx, "relu", &g, &[x.as_slice()]).await?;
         let d = x.with_data(out.pop().unwrap_or_default())?;
@@ -204,6 +235,20 @@ async fn sign_word<T: Transport, C: Correlations<T>, R: Ring>(
     at: u32,
     negative: bool,
 ) -> Result<Shares<R>, Error> {
+    if uses_fss(ctx)? {
+        let (d, _) = fss::sign(ctx, x.as_slice(), false).await?;
+        let one = if ctx.role()? == Role::P0 {
+            R::ONE
+        } else {
+            R::ZERO
+        };
+        let d = if negative {
+            d.into_iter().map(|v| one.sub(v)).collect()
+        } else {
+            d
+        };
+        return x.with_data(scaled(d, at));
+    }
     let g = functions::sign(width::<R>(), at, negative)?;
     let mut out = run_gadget(ctx, "sign", &g, &[x.as_slice()]).await?;
     x.with_data(out.swap_remove(0))
@@ -217,6 +262,10 @@ pub async fn sigmoid_piecewise<T: Transport, C: Correlations<T>, R: Ring>(
 ) -> Result<Shares<R>, Error> {
     let f = ctx.fixed().frac_bits();
     named("sigmoid_piecewise", async {
+        if uses_fss(ctx)? {
+            let clipped = PiecewiseLinear::interpolate(&[-0.5, 0.5], |x| x + 0.5)?;
+            return fss::spline(ctx, x, &clipped).await;
+        }
         let g = functions::sigmoid_piecewise(width::<R>(), f)?;
         let mut out = run_gadget(ctx, "sigmoid", &g, &[x.as_slice()]).await?;
         x.with_data(out.swap_remove(0))
@@ -252,6 +301,9 @@ pub async fn piecewise_linear<T: Transport, C: Correlations<T>, R: Ring>(
             .collect()
     };
     named("piecewise_linear", async {
+        if uses_fss(ctx)? {
+            return fss::spline(ctx, x, f).await;
+        }
         let (t, a, c) = (enc(&f.breakpoints)?, enc(&f.slopes)?, enc(&f.intercepts)?);
         let g = functions::piecewise_linear(width::<R>(), &t, &a, &c)?;
         let mut out = run_gadget(ctx, "piecewise", &g, &[x.as_slice()]).await?;
@@ -277,6 +329,9 @@ pub async fn truncate_exact<T: Transport, C: Correlations<T>, R: Ring>(
         ));
     }
     named("truncate_exact", async {
+        if uses_fss(ctx)? {
+            return fss::shift(ctx, x, bits).await;
+        }
         let g = functions::shift(width::<R>(), bits)?;
         let mut out = run_gadget(ctx, "truncate_exact", &g, &[x.as_slice()]).await?;
         x.with_data(out.swap_remove(0))
@@ -319,7 +374,12 @@ async fn tournament<T: Transport, C: Correlations<T>, R: Ring>(
         ));
     }
     let words = 1 + usize::from(with_index);
-    let g = functions::max_step(width::<R>(), with_index)?;
+    let fss = uses_fss(ctx)?;
+    let g = if fss {
+        None
+    } else {
+        Some(functions::max_step(width::<R>(), with_index)?)
+    };
     // The candidates, row-major: `width` per row. Indices are public: P0 holds them as its
     // shares, P1 holds zero.
     let mut vals = x.as_slice().to_vec();
@@ -345,8 +405,23 @@ async fn tournament<T: Transport, C: Correlations<T>, R: Ring>(
                 .collect()
         };
         let (d, e) = (diff(&vals), diff(&idx));
-        let inputs: [&[R]; 2] = [&d, &e];
-        let out = run_gadget(ctx, "max", &g, &inputs[..words]).await?;
+        let out = if fss {
+            // relu(a - b), and [a >= b] (a - b) for the indices by one product.
+            let (ge, relu) = fss::sign(ctx, &d, true).await?;
+            let mut out = vec![relu.unwrap_or_default()];
+            if with_index {
+                let (ge, e) = (Shares::vector(ge), Shares::vector(e));
+                let picked = online::mul_integer(ctx, &ge, &e).await?;
+                out.push(picked.as_slice().to_vec());
+            }
+            out
+        } else {
+            let inputs: [&[R]; 2] = [&d, &e];
+            let g = g
+                .as_ref()
+                .ok_or(Error::new("max", ErrorKind::Malformed("no circuit")))?;
+            run_gadget(ctx, "max", g, &inputs[..words]).await?
+        };
         // Winner = right + gadget output; an odd last candidate passes through.
         let advance = |v: &[R], o: &[R]| -> Vec<R> {
             let mut n = Vec::with_capacity(rows * next);

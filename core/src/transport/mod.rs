@@ -121,6 +121,7 @@ pub const INTERLEAVE: usize = 32 * 1024;
 /// | `0x04xx` | garbled circuits ([`crate::gc::tag`]) |
 /// | `0x05xx` | oblivious transfer and the OT offline phase ([`crate::ot::tag`]) |
 /// | `0x06xx` | ML data submissions ([`crate::ml::share`]) |
+/// | `0x09xx` | function-secret-sharing gates ([`crate::fss::tag`]) |
 /// | `0x07xx` .. `0x0fxx` | reserved for the helper (SecureNN), assistant (PrivPy), FSS and weight-sharing protocols |
 pub mod tag {
     /// The module that owns `tag`, by the registry above.
@@ -132,6 +133,7 @@ pub mod tag {
             0x04 => "gc",
             0x05 => "ot",
             0x06 => "ml",
+            0x09 => "fss",
             _ => return None,
         })
     }
@@ -158,6 +160,8 @@ pub mod tag {
     pub const DEALER_REQUEST: u16 = 0x0202;
     /// Dealer: corrections for party 1.
     pub const DEALER_CORRECTION: u16 = 0x0203;
+    /// Dealer: correction words of function-secret-sharing keys, for both parties.
+    pub const DEALER_KEYS: u16 = 0x0204;
     /// Data owner: the seed for server 0.
     pub const OWNER_SEED: u16 = 0x0301;
     /// Data owner: the masked values for server 1.
@@ -619,8 +623,8 @@ mod tests {
     /// Every tag lies in its module's range of the registry, and no two tags are equal.
     #[test]
     fn tags_follow_the_registry() {
-        use crate::{gc, ml, ot};
-        let owned: [(&str, &[u16]); 6] = [
+        use crate::{fss, gc, ml, ot};
+        let owned: [(&str, &[u16]); 7] = [
             (
                 "arith",
                 &[
@@ -640,6 +644,7 @@ mod tests {
                     tag::DEALER_SEED,
                     tag::DEALER_REQUEST,
                     tag::DEALER_CORRECTION,
+                    tag::DEALER_KEYS,
                 ],
             ),
             (
@@ -675,6 +680,7 @@ mod tests {
                 ],
             ),
             ("ml", &[ml::share::TAG_SHAPE]),
+            ("fss", &[fss::tag::OPEN]),
         ];
         let mut all: Vec<u16> = Vec::new();
         for (module, tags) in owned {

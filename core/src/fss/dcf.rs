@@ -1,0 +1,531 @@
+//! Distributed comparison functions: two keys whose evaluations at any public `x` are additive
+//! shares of `beta * [x < alpha]`, for a secret `n`-bit threshold `alpha` and a secret payload
+//! `beta` of `width` ring elements.
+//!
+//! The construction is the DCF of Boyle, Chandran, Gilboa, Gupta, Ishai, Kumar and Rathee
+//! (Eurocrypt 2021, section 3): a binary tree over the bits of `x`, most significant first. Each
+//! party walks the path of `x` from its root seed, expanding a node's seed with a PRG into two child
+//! seeds, their control bits and a value share for each child. Off the path of `alpha` the two
+//! parties' seeds agree, so their value shares cancel; one correction word per level, common to
+//! both keys, keeps them agreeing and adds `beta` where `x` leaves the path of `alpha` to the left
+//! (where `x < alpha` is decided).
+//!
+//! ## PRG and encoding
+//! The PRG is fixed-key AES in Matyas–Meyer–Oseas form, block `j` of `G(s)` being
+//! `pi(s ^ j) ^ s ^ j`: block 0 gives the left child's seed, block 1 the right child's, the next
+//! `v` blocks the left child's value share and the `v` after them the right child's (`v` blocks
+//! hold `width` ring elements); the final output converts the last seed by `v` more blocks. A
+//! child's control bit is bit 0 of its seed block; seeds keep 126 bits (the two low bits are
+//! cleared), so a level's correction word is one block — the seed correction with the left and
+//! right control-bit corrections in its two low bits — and `width` ring elements. An evaluation
+//! costs `1 + v` AES blocks per level (one child's seed and values, never both) plus `v` at the
+//! end; evaluations run in batches so that the AES pipeline stays full.
+//!
+//! ## Key sizes
+//! Per key: the root seed (derived from the dealer's seed for the party, never sent) and, sent to
+//! both parties, `n` correction words of `16 + width * k/8` bytes plus `width` final elements:
+//! 2,032 bytes for a 63-bit comparison with two 64-bit payload elements.
+
+// Keys and points are processed in lockstep over parallel arrays (seeds, control bits, values),
+// indexed by key or point and by party: index loops say that more plainly than zipped iterators.
+#![allow(clippy::needless_range_loop)]
+
+use crate::hash::{Block, FixedKeyAes};
+use crate::ring::Ring;
+use alloc::vec;
+use alloc::vec::Vec;
+use zeroize::Zeroize;
+
+/// Clears the two low bits of a seed: bit 0 carries a control bit in expanded blocks, bits 0 and
+/// 1 carry the control-bit corrections in correction words.
+const SEED_BITS: u128 = !3;
+
+/// Points evaluated together: `POINTS * (1 + v)` blocks per AES batch.
+const POINTS: usize = 64;
+
+/// Keys generated together.
+const KEYS: usize = 16;
+
+/// Blocks holding `width` elements of `R`.
+fn value_blocks<R: Ring>(width: usize) -> usize {
+    (width * R::BITS as usize).div_ceil(128).max(1)
+}
+
+/// Adds the `width` elements encoded in `blocks` (little-endian, packed) to `acc`.
+#[inline(always)]
+fn add_converted<R: Ring>(blocks: &[Block], acc: &mut [R]) {
+    let k = R::BITS as usize;
+    for (j, a) in acc.iter_mut().enumerate() {
+        let bit = j * k;
+        let v = blocks[bit / 128] >> (bit % 128);
+        *a = a.add(R::from_i128(v as i128));
+    }
+}
+
+/// The Matyas–Meyer–Oseas expansion in place: `b <- pi(b) ^ b`.
+fn expand(aes: &FixedKeyAes, blocks: &mut [Block], scratch: &mut Vec<Block>) {
+    scratch.clear();
+    scratch.extend_from_slice(blocks);
+    aes.permute_in_place(blocks);
+    for (b, s) in blocks.iter_mut().zip(scratch.iter()) {
+        *b ^= s;
+    }
+}
+
+/// The correction words of a batch of keys, common to both parties' keys.
+pub struct CorrectionWords<R: Ring> {
+    /// Per key and level: the seed correction, with the left (bit 0) and right (bit 1)
+    /// control-bit corrections in the low bits.
+    pub(crate) seeds: Vec<Block>,
+    /// Per key and level: `width` value corrections.
+    pub(crate) values: Vec<R>,
+    /// Per key: `width` corrections of the final output.
+    pub(crate) last: Vec<R>,
+}
+
+impl<R: Ring> CorrectionWords<R> {
+    /// No keys.
+    pub(crate) fn new() -> Self {
+        CorrectionWords {
+            seeds: Vec::new(),
+            values: Vec::new(),
+            last: Vec::new(),
+        }
+    }
+
+    /// Correction words of `count` keys as zeros, to be received into.
+    pub(crate) fn zeros(count: usize, bits: u32, width: usize) -> Self {
+        let levels = count * bits as usize;
+        CorrectionWords {
+            seeds: vec![0; levels],
+            values: vec![R::ZERO; levels * width],
+            last: vec![R::ZERO; count * width],
+        }
+    }
+}
+
+impl<R: Ring> Drop for CorrectionWords<R> {
+    fn drop(&mut self) {
+        self.seeds.zeroize();
+        self.values.zeroize();
+        self.last.zeroize();
+    }
+}
+
+/// One party's keys for a batch of DCFs of the same input length and payload width.
+pub struct DcfKeys<R: Ring> {
+    bits: u32,
+    width: usize,
+    party: u8,
+    roots: Vec<Block>,
+    cw: CorrectionWords<R>,
+}
+
+impl<R: Ring> Drop for DcfKeys<R> {
+    fn drop(&mut self) {
+        self.roots.zeroize();
+    }
+}
+
+impl<R: Ring> DcfKeys<R> {
+    /// Party `party`'s keys from its root seeds and the correction words of the same keys.
+    pub(crate) fn new(
+        bits: u32,
+        width: usize,
+        party: u8,
+        mut roots: Vec<Block>,
+        cw: CorrectionWords<R>,
+    ) -> Self {
+        for r in roots.iter_mut() {
+            *r &= SEED_BITS;
+        }
+        DcfKeys {
+            bits,
+            width,
+            party,
+            roots,
+            cw,
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Whether there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    /// Input length in bits.
+    pub fn bits(&self) -> u32 {
+        self.bits
+    }
+
+    /// Ring elements per output.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Evaluates key `key_of(p)` at `points[p]` (its low `bits` bits) for every `p`, writing this
+    /// party's `width` output shares for point `p` to `out[p * width..]`.
+    pub fn evaluate(
+        &self,
+        aes: &FixedKeyAes,
+        points: &[u128],
+        key_of: impl Fn(usize) -> usize,
+        out: &mut [R],
+    ) {
+        let (w, bits) = (self.width, self.bits as usize);
+        let vb = value_blocks::<R>(w);
+        let per = 1 + vb;
+        let mut blocks = vec![0u128; POINTS * per];
+        let mut scratch = Vec::with_capacity(POINTS * per);
+        let mut s = [0u128; POINTS];
+        let mut t = [0u8; POINTS];
+        for (chunk, (pts, outs)) in points
+            .chunks(POINTS)
+            .zip(out.chunks_mut(POINTS * w))
+            .enumerate()
+        {
+            let base = chunk * POINTS;
+            let n = pts.len();
+            outs.fill(R::ZERO);
+            for p in 0..n {
+                s[p] = self.roots[key_of(base + p)];
+                t[p] = self.party;
+            }
+            for level in 0..bits {
+                let shift = bits - 1 - level;
+                for p in 0..n {
+                    let side = (pts[p] >> shift) as usize & 1;
+                    blocks[p * per] = s[p] ^ side as u128;
+                    for j in 0..vb {
+                        blocks[p * per + 1 + j] = s[p] ^ (2 + side * vb + j) as u128;
+                    }
+                }
+                expand(aes, &mut blocks[..n * per], &mut scratch);
+                for p in 0..n {
+                    let side = (pts[p] >> shift) as usize & 1;
+                    let at = key_of(base + p) * bits + level;
+                    let cw = self.cw.seeds[at];
+                    let tau = blocks[p * per];
+                    let acc = &mut outs[p * w..(p + 1) * w];
+                    add_converted(&blocks[p * per + 1..(p + 1) * per], acc);
+                    if t[p] == 1 {
+                        for (a, c) in acc.iter_mut().zip(&self.cw.values[at * w..(at + 1) * w]) {
+                            *a = a.add(*c);
+                        }
+                        s[p] = (tau ^ cw) & SEED_BITS;
+                        t[p] = ((tau ^ (cw >> side)) & 1) as u8;
+                    } else {
+                        s[p] = tau & SEED_BITS;
+                        t[p] = (tau & 1) as u8;
+                    }
+                }
+            }
+            // The final output: the last seed converted, plus the last correction if t = 1.
+            for p in 0..n {
+                for j in 0..vb {
+                    blocks[p * vb + j] = s[p] ^ (2 + 2 * vb + j) as u128;
+                }
+            }
+            expand(aes, &mut blocks[..n * vb], &mut scratch);
+            for p in 0..n {
+                let key = key_of(base + p);
+                let acc = &mut outs[p * w..(p + 1) * w];
+                add_converted(&blocks[p * vb..(p + 1) * vb], acc);
+                if t[p] == 1 {
+                    for (a, c) in acc.iter_mut().zip(&self.cw.last[key * w..(key + 1) * w]) {
+                        *a = a.add(*c);
+                    }
+                }
+                if self.party == 1 {
+                    for a in acc.iter_mut() {
+                        *a = a.neg();
+                    }
+                }
+            }
+        }
+        s.zeroize();
+        blocks.zeroize();
+        scratch.zeroize();
+    }
+}
+
+/// Generates the correction words of keys for `beta[key * width..] * [x < alpha[key]]` over
+/// `bits`-bit inputs, from each party's root seeds (`roots[b][key]`), appending them to `out`.
+pub(crate) fn generate<R: Ring>(
+    aes: &FixedKeyAes,
+    bits: u32,
+    width: usize,
+    alpha: &[u128],
+    beta: &[R],
+    roots: [&[Block]; 2],
+    out: &mut CorrectionWords<R>,
+) {
+    let bits_us = bits as usize;
+    let vb = value_blocks::<R>(width);
+    let per = 2 + 2 * vb;
+    let mut blocks = vec![0u128; 2 * KEYS * per];
+    let mut scratch = Vec::with_capacity(blocks.len());
+    let mut values = vec![R::ZERO; 4 * width];
+    let mut v_alpha = vec![R::ZERO; KEYS * width];
+    for (chunk, alphas) in alpha.chunks(KEYS).enumerate() {
+        let n = alphas.len();
+        let base = chunk * KEYS;
+        let mut s = [[0u128; KEYS]; 2];
+        let mut t = [[0u8; KEYS]; 2];
+        for k in 0..n {
+            for b in 0..2 {
+                s[b][k] = roots[b][base + k] & SEED_BITS;
+                t[b][k] = b as u8;
+            }
+        }
+        v_alpha[..n * width].fill(R::ZERO);
+        let first = out.seeds.len();
+        out.seeds.resize(first + n * bits_us, 0);
+        out.values.resize((first + n * bits_us) * width, R::ZERO);
+        for level in 0..bits_us {
+            let shift = bits_us - 1 - level;
+            for k in 0..n {
+                for b in 0..2 {
+                    let at = (k * 2 + b) * per;
+                    for j in 0..per {
+                        blocks[at + j] = s[b][k] ^ j as u128;
+                    }
+                }
+            }
+            expand(aes, &mut blocks[..2 * n * per], &mut scratch);
+            for k in 0..n {
+                let a = (alphas[k] >> shift) as usize & 1;
+                let (keep, lose) = (a, 1 - a);
+                let node = |b: usize| &blocks[(k * 2 + b) * per..(k * 2 + b + 1) * per];
+                // values[(b * 2 + side) * width..]: party b's value share of child `side`.
+                values.fill(R::ZERO);
+                for b in 0..2 {
+                    for side in 0..2 {
+                        let v = &node(b)[2 + side * vb..2 + (side + 1) * vb];
+                        add_converted(v, &mut values[(b * 2 + side) * width..][..width]);
+                    }
+                }
+                let val = |b: usize, side: usize, j: usize| values[(b * 2 + side) * width + j];
+                let t1 = t[1][k];
+                let sign = |v: R| if t1 == 1 { v.neg() } else { v };
+                let at = first + k * bits_us + level;
+                let va = &mut v_alpha[k * width..(k + 1) * width];
+                for j in 0..width {
+                    let mut cw = val(1, lose, j).sub(val(0, lose, j)).sub(va[j]);
+                    if lose == 0 {
+                        cw = cw.add(beta[(base + k) * width + j]);
+                    }
+                    let cw = sign(cw);
+                    out.values[at * width + j] = cw;
+                    va[j] = va[j]
+                        .sub(val(1, keep, j))
+                        .add(val(0, keep, j))
+                        .add(sign(cw));
+                }
+                let seed = |b: usize, side: usize| node(b)[side] & SEED_BITS;
+                let ctl = |b: usize, side: usize| (node(b)[side] & 1) as u8;
+                let s_cw = seed(0, lose) ^ seed(1, lose);
+                let t_cw = [
+                    ctl(0, 0) ^ ctl(1, 0) ^ a as u8 ^ 1,
+                    ctl(0, 1) ^ ctl(1, 1) ^ a as u8,
+                ];
+                out.seeds[at] = s_cw | u128::from(t_cw[0]) | u128::from(t_cw[1]) << 1;
+                for b in 0..2 {
+                    let tb = t[b][k];
+                    s[b][k] = seed(b, keep) ^ if tb == 1 { s_cw } else { 0 };
+                    t[b][k] = ctl(b, keep) ^ (tb & t_cw[keep]);
+                }
+            }
+        }
+        // The final correction: cancels the converted last seeds and V_alpha on alpha's path.
+        for k in 0..n {
+            for b in 0..2 {
+                for j in 0..vb {
+                    blocks[(k * 2 + b) * vb + j] = s[b][k] ^ (2 + 2 * vb + j) as u128;
+                }
+            }
+        }
+        expand(aes, &mut blocks[..2 * n * vb], &mut scratch);
+        for k in 0..n {
+            values.fill(R::ZERO);
+            for b in 0..2 {
+                let at = (k * 2 + b) * vb;
+                add_converted(
+                    &blocks[at..at + vb],
+                    &mut values[b * width..(b + 1) * width],
+                );
+            }
+            for j in 0..width {
+                let cw = values[width + j].sub(values[j]).sub(v_alpha[k * width + j]);
+                out.last.push(if t[1][k] == 1 { cw.neg() } else { cw });
+            }
+        }
+        s.zeroize();
+    }
+    blocks.zeroize();
+    scratch.zeroize();
+    values.zeroize();
+    v_alpha.zeroize();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prg::{Domain, Seed};
+    use crate::ring::fill_random;
+
+    fn keys<R: Ring>(
+        bits: u32,
+        width: usize,
+        alpha: &[u128],
+        beta: &[R],
+        seed: u8,
+    ) -> [DcfKeys<R>; 2] {
+        let aes = FixedKeyAes::new();
+        let n = alpha.len();
+        let mut g = Seed::from_bytes([seed; 32]).prg(Domain::user(1), 0);
+        let mut roots = [vec![0u128; n], vec![0u128; n]];
+        fill_random(&mut g, &mut roots[0]);
+        fill_random(&mut g, &mut roots[1]);
+        let mut cw = CorrectionWords::new();
+        generate(
+            &aes,
+            bits,
+            width,
+            alpha,
+            beta,
+            [&roots[0], &roots[1]],
+            &mut cw,
+        );
+        let copy = CorrectionWords {
+            seeds: cw.seeds.clone(),
+            values: cw.values.clone(),
+            last: cw.last.clone(),
+        };
+        let [r0, r1] = roots;
+        [
+            DcfKeys::new(bits, width, 0, r0, cw),
+            DcfKeys::new(bits, width, 1, r1, copy),
+        ]
+    }
+
+    /// Reconstructs every key's output at every point `points[p]` for key `p % keys`.
+    fn reconstruct<R: Ring>(k: &[DcfKeys<R>; 2], points: &[u128]) -> Vec<R> {
+        let aes = FixedKeyAes::new();
+        let w = k[0].width();
+        let count = k[0].len();
+        let mut o0 = vec![R::ZERO; points.len() * w];
+        let mut o1 = vec![R::ZERO; points.len() * w];
+        k[0].evaluate(&aes, points, |p| p % count, &mut o0);
+        k[1].evaluate(&aes, points, |p| p % count, &mut o1);
+        o0.iter().zip(&o1).map(|(a, b)| a.add(*b)).collect()
+    }
+
+    #[test]
+    fn exhaustive_for_small_inputs() {
+        for bits in 1..=10u32 {
+            let all = 1u128 << bits;
+            // Thresholds: both ends, the middle, and a few more.
+            let alphas: Vec<u128> = [0, 1, all / 2, all - 1, (all * 2) / 3]
+                .iter()
+                .map(|a| a % all)
+                .collect();
+            let beta: Vec<u64> = (0..alphas.len() * 2)
+                .map(|i| 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1))
+                .collect();
+            let k = keys::<u64>(bits, 2, &alphas, &beta, bits as u8);
+            for (key, &alpha) in alphas.iter().enumerate() {
+                let points: Vec<u128> = (0..all).collect();
+                let one = [
+                    DcfKeys::new(bits, 2, 0, vec![k[0].roots[key]], words(&k[0], key)),
+                    DcfKeys::new(bits, 2, 1, vec![k[1].roots[key]], words(&k[1], key)),
+                ];
+                let got = reconstruct(&one, &points);
+                for x in 0..all {
+                    for j in 0..2 {
+                        let want = if x < alpha { beta[key * 2 + j] } else { 0 };
+                        assert_eq!(
+                            got[x as usize * 2 + j],
+                            want,
+                            "bits {bits} alpha {alpha} x {x}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn words<R: Ring>(k: &DcfKeys<R>, key: usize) -> CorrectionWords<R> {
+        let (b, w) = (k.bits as usize, k.width);
+        CorrectionWords {
+            seeds: k.cw.seeds[key * b..(key + 1) * b].to_vec(),
+            values: k.cw.values[key * b * w..(key + 1) * b * w].to_vec(),
+            last: k.cw.last[key * w..(key + 1) * w].to_vec(),
+        }
+    }
+
+    fn check_wide<R: Ring>(bits: u32, width: usize) {
+        let mask = if bits == 128 {
+            u128::MAX
+        } else {
+            (1u128 << bits) - 1
+        };
+        let mut g = Seed::from_bytes([7; 32]).prg(Domain::user(2), bits as u64);
+        let mut alphas = vec![0u128; 40];
+        fill_random(&mut g, &mut alphas);
+        alphas[0] = 0;
+        alphas[1] = mask;
+        alphas[2] = 1;
+        alphas[3] = mask >> 1;
+        for a in alphas.iter_mut() {
+            *a &= mask;
+        }
+        let mut beta = vec![R::ZERO; alphas.len() * width];
+        fill_random(&mut g, &mut beta);
+        let k = keys::<R>(bits, width, &alphas, &beta, 3);
+        // Points per key: 0, the maximum, alpha and its neighbours, and a random point.
+        let mut points = Vec::new();
+        for round in 0..6 {
+            for &a in &alphas {
+                let mut r = [0u128];
+                fill_random(&mut g, &mut r);
+                points.push(match round {
+                    0 => 0,
+                    1 => mask,
+                    2 => a,
+                    3 => a.wrapping_sub(1) & mask,
+                    4 => a.wrapping_add(1) & mask,
+                    _ => r[0] & mask,
+                });
+            }
+        }
+        let got = reconstruct(&k, &points);
+        for (p, &x) in points.iter().enumerate() {
+            let key = p % alphas.len();
+            for j in 0..width {
+                let want = if x < alphas[key] {
+                    beta[key * width + j]
+                } else {
+                    R::ZERO
+                };
+                assert_eq!(got[p * width + j], want, "bits {bits} key {key} x {x:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn wide_inputs_at_the_edges() {
+        check_wide::<u64>(63, 2);
+        check_wide::<u64>(64, 1);
+        check_wide::<u32>(31, 3);
+        check_wide::<u32>(32, 2);
+        check_wide::<u128>(127, 2);
+        check_wide::<u128>(128, 1);
+        check_wide::<u64>(16, 1);
+    }
+}

@@ -1,0 +1,97 @@
+//! The FSS backend's protocol steps: a batch of gate keys from the offline source, one opening of
+//! the masked inputs, then local evaluation (see [`crate::fss`]).
+
+use super::PiecewiseLinear;
+use crate::arith::online;
+use crate::context::Context;
+use crate::correlated::Correlations;
+use crate::error::Error;
+use crate::fss::{Gate, GateKeys, tag};
+use crate::hash::FixedKeyAes;
+use crate::ring::Ring;
+use crate::share::Shares;
+use crate::transport::Transport;
+use alloc::vec::Vec;
+
+/// Keys for `x.len()` gates and the opened `x + r`: the gate's one round.
+async fn open_masked<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    gate: Gate,
+    x: &[R],
+) -> Result<(GateKeys<R>, Vec<R>), Error> {
+    let (links, source) = ctx.split();
+    let keys = source.gate_keys::<R>(links, gate, x.len()).await?;
+    let masked = keys.mask_inputs(x);
+    let opened = online::open_slice(ctx, "fss", tag::OPEN, &masked).await?;
+    Ok((keys, opened))
+}
+
+/// Shares of `[x >= 0]` as 0 or 1, and with `relu` also of `max(x, 0)`: one round.
+pub(super) async fn sign<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &[R],
+    relu: bool,
+) -> Result<(Vec<R>, Option<Vec<R>>), Error> {
+    let (keys, opened) = open_masked(ctx, Gate::Sign { product: relu }, x).await?;
+    Ok(keys.sign(&FixedKeyAes::new(), &opened))
+}
+
+/// `floor(x / 2^bits)` exactly: one round.
+pub(super) async fn shift<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    bits: u32,
+) -> Result<Shares<R>, Error> {
+    if bits == 0 {
+        return Ok(x.clone());
+    }
+    let (keys, opened) = open_masked(ctx, Gate::Shift { bits }, x.as_slice()).await?;
+    x.with_data(keys.shift(&FixedKeyAes::new(), &opened))
+}
+
+/// A [`PiecewiseLinear`] function: one comparison key per element, evaluated at every breakpoint,
+/// selects the piece's slope times `x` and its intercept in one round; the product is then
+/// truncated like [`online::mul`]'s, unless every slope is an integer (then the result is exact).
+pub(super) async fn spline<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    f: &PiecewiseLinear,
+) -> Result<Shares<R>, Error> {
+    let fixed = ctx.fixed();
+    let frac = fixed.frac_bits();
+    let enc =
+        |v: &[f64]| -> Result<Vec<R>, Error> { v.iter().map(|&c| fixed.encode::<R>(c)).collect() };
+    let (t, a, b) = (enc(&f.breakpoints)?, enc(&f.slopes)?, enc(&f.intercepts)?);
+    // Integer slopes need no truncation: use them unscaled.
+    let integer = a.iter().all(|s| s.sar(frac).shl(frac) == *s);
+    let a: Vec<R> = if integer {
+        a.iter().map(|s| s.sar(frac)).collect()
+    } else {
+        a
+    };
+    let (keys, opened) = open_masked(ctx, Gate::Compare { product: true }, x.as_slice()).await?;
+    let (less, times) = keys.compare(&FixedKeyAes::new(), &opened, &t);
+    let times = times.unwrap_or_default();
+    let s = t.len();
+    // f(x) = a_S x + b_S + sum_j [x < t_j] ((a_(j-1) - a_j) x + (b_(j-1) - b_j)).
+    let role_one = keys.public(R::ONE);
+    let mut slope_part = Vec::with_capacity(x.len());
+    let mut intercept_part = Vec::with_capacity(x.len());
+    for (i, &xi) in x.as_slice().iter().enumerate() {
+        let mut p = a[s].mul(xi);
+        let mut q = b[s].mul(role_one);
+        for j in 0..s {
+            p = p.add(a[j].sub(a[j + 1]).mul(times[i * s + j]));
+            q = q.add(b[j].sub(b[j + 1]).mul(less[i * s + j]));
+        }
+        slope_part.push(p);
+        intercept_part.push(q);
+    }
+    let products = x.with_data(slope_part)?;
+    let products = if integer {
+        products
+    } else {
+        online::truncate(ctx, products, frac).await?
+    };
+    products.zip_with(&x.with_data(intercept_part)?, "piecewise_linear", R::add)
+}
