@@ -164,7 +164,11 @@
  *
  * - 0: success.
  * - 100-199: the caller's arguments were rejected before anything was sent or received (NULL
- *   pointers, short buffers, bad shapes, sizes or configuration). The object stays usable.
+ *   pointers, short buffers, bad shapes, shifts, sizes or configuration). The object stays
+ *   usable: fix the arguments and call again. Sizes are checked with overflow-free arithmetic
+ *   against a maximum of 2^28 elements per operation (operands, results and their correlated
+ *   randomness) before anything is allocated: a larger or overflowing shape is
+ *   `FXS_STATUS_CAPACITY`, and the message names the operation and both sizes.
  * - 200-299: the object cannot be used any more (an earlier failure poisoned it, or an
  *   earlier call was abandoned half-way).
  * - 300-399: a transport callback failed or the connection closed.
@@ -212,7 +216,9 @@ enum fxs_status
      */
     FXS_STATUS_RING_MISMATCH = 106,
     /**
-     * A fixed-capacity buffer inside fixshare is too small.
+     * A size is over a limit: an operation's operands or result exceed the maximum number of
+     * elements per operation (or their size overflows), or a fixed-capacity buffer inside
+     * fixshare is too small. Refused before anything is allocated or sent.
      */
     FXS_STATUS_CAPACITY = 107,
     /**
@@ -1257,7 +1263,8 @@ fxs_status fxs_party_share_input(struct fxs_party *party, const double *values, 
 
 /**
  * Receives this party's shares of a `rows x cols` matrix that the peer shares with
- * `fxs_party_share_input`.
+ * `fxs_party_share_input`. A shape whose size overflows or exceeds 2^28 elements fails with
+ * `FXS_STATUS_CAPACITY` before anything is received (the party stays usable).
  *
  * # Safety
  * `party` is NULL or a live party; `out` is NULL or writable.
@@ -1381,7 +1388,9 @@ fxs_status fxs_party_square(struct fxs_party *party, const struct fxs_shares *x,
 
 /**
  * The fixed-point matrix product `x y` of an `m x k` and a `k x n` matrix (one matrix
- * triple, one round, then truncation); `*out` is `m x n`.
+ * triple, one round, then truncation); `*out` is `m x n`. A product with more than 2^28
+ * elements in `m x k`, `k x n` or `m x n` fails with `FXS_STATUS_CAPACITY` before anything is
+ * allocated or sent (the party stays usable).
  *
  * On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
  *

@@ -106,7 +106,9 @@ fn number_format(ring_bits: u32, frac_bits: u32) -> Result<FixedPoint, Failure> 
     if ![32, 64, 128].contains(&ring_bits) {
         return Err(Failure::invalid("ring_bits must be 32, 64 or 128"));
     }
-    if frac_bits + 2 > ring_bits {
+    // The ring width is 32, 64 or 128 here, so `ring_bits - 2` cannot wrap; `frac_bits + 2`
+    // could (frac_bits near UINT32_MAX).
+    if frac_bits > ring_bits - 2 {
         return Err(Failure::invalid("frac_bits must be at most ring_bits - 2"));
     }
     FixedPoint::new(frac_bits).map_err(|_| Failure::invalid("frac_bits must be at most 62"))

@@ -68,6 +68,9 @@ pub mod party;
 mod status;
 mod transport;
 
+#[cfg(all(test, feature = "std"))]
+mod hardening_tests;
+
 /// The core API: `fixshare::session`, the one module this crate imports from the core (without
 /// `alloc` it holds the data owner's API, all the no_std build uses).
 use fixshare::session as api;

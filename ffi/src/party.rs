@@ -369,7 +369,8 @@ pub unsafe extern "C" fn fxs_party_share_input(
 }
 
 /// Receives this party's shares of a `rows x cols` matrix that the peer shares with
-/// `fxs_party_share_input`.
+/// `fxs_party_share_input`. A shape whose size overflows or exceeds 2^28 elements fails with
+/// `FXS_STATUS_CAPACITY` before anything is received (the party stays usable).
 ///
 /// # Safety
 /// `party` is NULL or a live party; `out` is NULL or writable.
@@ -675,7 +676,9 @@ pub unsafe extern "C" fn fxs_party_square(
 }
 
 /// The fixed-point matrix product `x y` of an `m x k` and a `k x n` matrix (one matrix
-/// triple, one round, then truncation); `*out` is `m x n`.
+/// triple, one round, then truncation); `*out` is `m x n`. A product with more than 2^28
+/// elements in `m x k`, `k x n` or `m x n` fails with `FXS_STATUS_CAPACITY` before anything is
+/// allocated or sent (the party stays usable).
 ///
 /// On success `*out` holds new shares (free them with `fxs_shares_free`); on failure it is NULL.
 ///

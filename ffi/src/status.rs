@@ -10,7 +10,11 @@ use core::fmt;
 ///
 /// - 0: success.
 /// - 100-199: the caller's arguments were rejected before anything was sent or received (NULL
-///   pointers, short buffers, bad shapes, sizes or configuration). The object stays usable.
+///   pointers, short buffers, bad shapes, shifts, sizes or configuration). The object stays
+///   usable: fix the arguments and call again. Sizes are checked with overflow-free arithmetic
+///   against a maximum of 2^28 elements per operation (operands, results and their correlated
+///   randomness) before anything is allocated: a larger or overflowing shape is
+///   `FXS_STATUS_CAPACITY`, and the message names the operation and both sizes.
 /// - 200-299: the object cannot be used any more (an earlier failure poisoned it, or an
 ///   earlier call was abandoned half-way).
 /// - 300-399: a transport callback failed or the connection closed.

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -579,6 +580,13 @@ static void data_owner(void) {
     CHECK_STATUS(fxs_data_owner_init(&owner, &cfg), FXS_STATUS_INVALID_ARGUMENT);
     CHECK_MSG("ring_bits");
     cfg.ring_bits = 64;
+    /* Fractional bits near UINT32_MAX: an argument error, not an overflow (issue 18). */
+    cfg.frac_bits = UINT32_MAX;
+    CHECK_STATUS(fxs_data_owner_init(&owner, &cfg), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("frac_bits must be at most ring_bits - 2");
+    cfg.frac_bits = UINT32_MAX - 1;
+    CHECK_STATUS(fxs_data_owner_init(&owner, &cfg), FXS_STATUS_INVALID_ARGUMENT);
+    cfg.frac_bits = 16;
     CHECK_STATUS(fxs_data_owner_init(NULL, &cfg), FXS_STATUS_NULL_POINTER);
     CHECK_OK(fxs_data_owner_init(&owner, &cfg));
 
@@ -2106,6 +2114,71 @@ static void ml_disconnects(session *s, uint32_t role, fxs_party *party, fault *p
     fxs_shares_free(y);
 }
 
+/* ----- sizes: refused before anything is allocated or sent (issue 18) ----- */
+
+static void oversized(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    enum { N = 1 << 17 };
+    fxs_shares *empty = NULL, *wide = NULL, *col = NULL, *row = NULL, *r = NULL, *u = NULL;
+    fxs_stats before, after;
+    double *v = (double *)calloc(N, sizeof(double)), want[NV];
+    (void)peer;
+    CHECK(v != NULL);
+    if (v == NULL) return;
+    for (int i = 0; i < N; i++) v[i] = (double)(i % 7);
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, NULL, 1, 0, &empty));
+        CHECK_OK(fxs_party_share_input(party, v, N, 1, &col));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, 1, 0, &empty));
+        CHECK_OK(fxs_party_receive_input(party, N, 1, &col));
+    }
+    CHECK_OK(fxs_shares_reshape(empty, 0, (size_t)1 << 40, &wide));
+    CHECK_OK(fxs_shares_transpose(col, &row));
+    CHECK_OK(fxs_party_stats(party, &before, NULL));
+
+    /* A shape whose size overflows: a clear message, not "expected N, got N". */
+    r = (fxs_shares *)&r;
+    CHECK_STATUS(fxs_party_receive_input(party, SIZE_MAX, 2, &r), FXS_STATUS_CAPACITY);
+    CHECK_MSG("fxs_party_receive_input: receive_input: 18446744073709551615 x 2 elements overflow");
+    CHECK(strstr(fxs_last_error_message(), "expected") == NULL);
+    CHECK(r == NULL);
+    /* Over the maximum of elements per operation (2^28 by default): refused before receiving. */
+    CHECK_STATUS(fxs_party_receive_input(party, 1 << 20, 1 << 20, &r), FXS_STATUS_CAPACITY);
+    CHECK_MSG("1048576 x 1048576 = 1099511627776 elements exceed the maximum of 268435456");
+    /* 1 x 0 by 0 x 2^40: the result alone would be 8 TiB (this aborted the process before). */
+    CHECK_STATUS(fxs_party_matmul(party, empty, wide, &r), FXS_STATUS_CAPACITY);
+    CHECK_MSG("fxs_party_matmul: matmul: 1 x 1099511627776");
+    /* The outer product of two 2^17 vectors: 2^34 elements. */
+    CHECK_STATUS(fxs_party_matmul(party, col, row, &r), FXS_STATUS_CAPACITY);
+    CHECK_MSG("131072 x 131072 = 17179869184 elements exceed");
+    CHECK(r == NULL);
+    CHECK_OK(fxs_party_stats(party, &after, NULL));
+    CHECK(after.bytes_sent == before.bytes_sent && after.bytes_received == before.bytes_received);
+
+    /* The party is still usable. */
+    if (role == 0) {
+        CHECK_OK(fxs_party_share_input(party, U, NV, 1, &u));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, NV, 1, &u));
+    }
+    CHECK_OK(fxs_party_mul(party, u, u, &r));
+    for (int i = 0; i < NV; i++) want[i] = U[i] * U[i];
+    expect(party, s, r, want, NV, "mul after refused sizes");
+    fxs_shares_free(r);
+    fxs_shares_free(u);
+    fxs_shares_free(row);
+    fxs_shares_free(col);
+    fxs_shares_free(wide);
+    fxs_shares_free(empty);
+    free(v);
+}
+
+/* The peak resident memory of this process so far, in kB (Linux: ru_maxrss is in kB). */
+static long peak_rss_kb(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
 /* ----- configuration and argument errors without a session ----- */
 
 static void no_session(void) {
@@ -2140,6 +2213,13 @@ static void no_session(void) {
     cfg.ring_bits = 32;
     cfg.frac_bits = 31;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("fractional bits must be at most the ring width minus 2");
+    /* Fractional bits near UINT32_MAX: an argument error, not an overflow (issue 18). */
+    cfg.frac_bits = UINT32_MAX;
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
+    cfg.frac_bits = UINT32_MAX - 1;
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK(party == NULL);
     cfg.frac_bits = 16;
     cfg.ring_bits = 64;
     cfg.role = 2;
@@ -2202,6 +2282,14 @@ int main(int argc, char **argv) {
     const char *circuits_dir = argc > 1 ? argv[1] : "core/circuits";
     circuit_extra cx;
     no_session();
+    /* Oversized shapes are refused before anything is allocated: the process stays small. */
+    run_session(64, 16, FXS_TRUNCATION_LOCAL, oversized, NULL);
+    run_session_from(FXS_OFFLINE_OT, 128, 30, FXS_TRUNCATION_PAIRS, oversized, NULL);
+    {
+        long peak = peak_rss_kb();
+        count(peak > 0 && peak < 256 * 1024, __FILE__, __LINE__,
+              "peak RSS after the oversized shapes is below 256 MiB");
+    }
     run_session(64, 16, FXS_TRUNCATION_LOCAL, arithmetic, NULL);
     run_session(64, 16, FXS_TRUNCATION_PAIRS, arithmetic, NULL);
     run_session(32, 8, FXS_TRUNCATION_LOCAL, arithmetic, NULL);

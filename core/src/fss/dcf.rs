@@ -72,7 +72,8 @@ fn expand(aes: &FixedKeyAes, blocks: &mut [Block], scratch: &mut Vec<Block>) {
     }
 }
 
-/// The correction words of a batch of keys, common to both parties' keys.
+/// The correction words of a batch of keys, common to both parties' keys. Both parties see them,
+/// and without a root seed they are pseudorandom, so they are not zeroized (the roots are).
 pub struct CorrectionWords<R: Ring> {
     /// Per key and level: the seed correction, with the left (bit 0) and right (bit 1)
     /// control-bit corrections in the low bits.
@@ -101,14 +102,6 @@ impl<R: Ring> CorrectionWords<R> {
             values: vec![R::ZERO; levels * width],
             last: vec![R::ZERO; count * width],
         }
-    }
-}
-
-impl<R: Ring> Drop for CorrectionWords<R> {
-    fn drop(&mut self) {
-        self.seeds.zeroize();
-        self.values.zeroize();
-        self.last.zeroize();
     }
 }
 
@@ -198,31 +191,33 @@ impl<R: Ring> DcfKeys<R> {
             }
             for level in 0..bits {
                 let shift = bits - 1 - level;
-                for p in 0..n {
+                for (p, blk) in blocks.chunks_exact_mut(per).take(n).enumerate() {
                     let side = (pts[p] >> shift) as usize & 1;
-                    blocks[p * per] = s[p] ^ side as u128;
-                    for j in 0..vb {
-                        blocks[p * per + 1 + j] = s[p] ^ (2 + side * vb + j) as u128;
+                    blk[0] = s[p] ^ side as u128;
+                    for (j, b) in blk[1..].iter_mut().enumerate() {
+                        *b = s[p] ^ (2 + side * vb + j) as u128;
                     }
                 }
                 expand(aes, &mut blocks[..n * per], &mut scratch);
-                for p in 0..n {
-                    let side = (pts[p] >> shift) as usize & 1;
+                // Branch-free in the control bit t: corrections apply under a mask of t.
+                for (p, (blk, acc)) in blocks
+                    .chunks_exact(per)
+                    .zip(outs.chunks_exact_mut(w))
+                    .take(n)
+                    .enumerate()
+                {
+                    let side = (pts[p] >> shift) as u32 & 1;
                     let at = key_of(base + p) * bits + level;
-                    let cw = self.cw.seeds[at];
-                    let tau = blocks[p * per];
-                    let acc = &mut outs[p * w..(p + 1) * w];
-                    add_converted(&blocks[p * per + 1..(p + 1) * per], acc);
-                    if t[p] == 1 {
-                        for (a, c) in acc.iter_mut().zip(&self.cw.values[at * w..(at + 1) * w]) {
-                            *a = a.add(*c);
-                        }
-                        s[p] = (tau ^ cw) & SEED_BITS;
-                        t[p] = ((tau ^ (cw >> side)) & 1) as u8;
-                    } else {
-                        s[p] = tau & SEED_BITS;
-                        t[p] = (tau & 1) as u8;
+                    let mask = 0u128.wrapping_sub(u128::from(t[p]));
+                    let tr = R::from_u64(u64::from(t[p]));
+                    let cw = self.cw.seeds[at] & mask;
+                    let tau = blk[0];
+                    add_converted(&blk[1..], acc);
+                    for (a, c) in acc.iter_mut().zip(&self.cw.values[at * w..(at + 1) * w]) {
+                        *a = a.add(c.mul(tr));
                     }
+                    s[p] = (tau ^ cw) & SEED_BITS;
+                    t[p] = ((tau ^ (cw >> side)) & 1) as u8;
                 }
             }
             // The final output: the last seed converted, plus the last correction if t = 1.
@@ -236,10 +231,9 @@ impl<R: Ring> DcfKeys<R> {
                 let key = key_of(base + p);
                 let acc = &mut outs[p * w..(p + 1) * w];
                 add_converted(&blocks[p * vb..(p + 1) * vb], acc);
-                if t[p] == 1 {
-                    for (a, c) in acc.iter_mut().zip(&self.cw.last[key * w..(key + 1) * w]) {
-                        *a = a.add(*c);
-                    }
+                let tr = R::from_u64(u64::from(t[p]));
+                for (a, c) in acc.iter_mut().zip(&self.cw.last[key * w..(key + 1) * w]) {
+                    *a = a.add(c.mul(tr));
                 }
                 if self.party == 1 {
                     for a in acc.iter_mut() {
@@ -311,8 +305,9 @@ pub(crate) fn generate<R: Ring>(
                     }
                 }
                 let val = |b: usize, side: usize, j: usize| values[(b * 2 + side) * width + j];
-                let t1 = t[1][k];
-                let sign = |v: R| if t1 == 1 { v.neg() } else { v };
+                // (-1)^t1, without a branch on the control bit.
+                let sign_t1 = R::ONE.sub(R::from_u64(2 * u64::from(t[1][k])));
+                let sign = |v: R| v.mul(sign_t1);
                 let at = first + k * bits_us + level;
                 let va = &mut v_alpha[k * width..(k + 1) * width];
                 for j in 0..width {
@@ -337,7 +332,7 @@ pub(crate) fn generate<R: Ring>(
                 out.seeds[at] = s_cw | u128::from(t_cw[0]) | u128::from(t_cw[1]) << 1;
                 for b in 0..2 {
                     let tb = t[b][k];
-                    s[b][k] = seed(b, keep) ^ if tb == 1 { s_cw } else { 0 };
+                    s[b][k] = seed(b, keep) ^ (s_cw & 0u128.wrapping_sub(u128::from(tb)));
                     t[b][k] = ctl(b, keep) ^ (tb & t_cw[keep]);
                 }
             }
@@ -362,7 +357,8 @@ pub(crate) fn generate<R: Ring>(
             }
             for j in 0..width {
                 let cw = values[width + j].sub(values[j]).sub(v_alpha[k * width + j]);
-                out.last.push(if t[1][k] == 1 { cw.neg() } else { cw });
+                let sign_t1 = R::ONE.sub(R::from_u64(2 * u64::from(t[1][k])));
+                out.last.push(cw.mul(sign_t1));
             }
         }
         s.zeroize();

@@ -1,0 +1,563 @@
+//! Measures one secure operation: two servers (and the dealer) in one process, over in-memory
+//! links or TCP on 127.0.0.1, with the same operation in plaintext in the same run.
+//!
+//! ```text
+//! cargo run --release --example ops -- --op relu --n 1000000
+//! cargo run --release --example ops -- --op relu --n 100000 --backend gc --offline ot
+//! cargo run --release --example ops -- --op matmul --shape 128x784x128 --transport tcp
+//! ```
+//!
+//! The offline phase (keys, triples) is fetched before the clock starts wherever the operation's
+//! needs are known ahead (every operation but the garbled-circuit backend's random OTs, which
+//! come as the circuit runs). Ends with `name: value` lines: `ops_per_second`, `online_seconds`,
+//! `offline_seconds`, `online_bytes_per_op_per_party`, `offline_bytes_per_op`, `rounds`,
+//! `max_abs_error` (against `f64` on the same inputs), `plaintext_ops_per_second`.
+
+use fixshare::correlated::Correlations;
+use fixshare::correlated::preprocessed::Preprocessed;
+use fixshare::correlated::source::OfflineSource;
+use fixshare::fss::Gate;
+use fixshare::nonlinear::Pool2d;
+use fixshare::{
+    Backend, Config, Dealer, DealerClient, Error, FixedPoint, Link, MemoryTransport,
+    OtCorrelations, Party, Role, Shares, Transport, block_on_thread, duplex,
+};
+use fixshare_examples::ml::os_seed;
+use fixshare_examples::ml::tcp::TcpTransport;
+use std::hint::black_box;
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "usage: ops --op mul|matmul|relu|drelu|gt0|sigmoid|sigmoid-accurate|trunc-exact|max|argmax|maxpool
+           [--n N] [--shape MxKxN] [--backend auto|gc|fss] [--offline dealer|ot]
+           [--transport memory|tcp]";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    Mul,
+    Matmul,
+    Relu,
+    Drelu,
+    Gt0,
+    Sigmoid,
+    SigmoidAccurate,
+    TruncExact,
+    Max,
+    Argmax,
+    Maxpool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Args {
+    op: Op,
+    n: usize,
+    shape: (usize, usize, usize),
+    backend: Backend,
+    dealer: bool,
+    tcp: bool,
+}
+
+/// Max pooling as SecureNN's Table 8 measures it: 24x24x16 images, 2x2 windows.
+const POOL: Pool2d = Pool2d {
+    channels: 16,
+    height: 24,
+    width: 24,
+    window: 2,
+    stride: 2,
+};
+
+/// Values per row for max and argmax.
+const ROW: usize = 10;
+
+fn parse() -> Result<Args, String> {
+    let mut args = Args {
+        op: Op::Relu,
+        n: 100_000,
+        shape: (128, 784, 128),
+        backend: Backend::Auto,
+        dealer: true,
+        tcp: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--op" => {
+                args.op = match value()?.as_str() {
+                    "mul" => Op::Mul,
+                    "matmul" => Op::Matmul,
+                    "relu" => Op::Relu,
+                    "drelu" => Op::Drelu,
+                    "gt0" => Op::Gt0,
+                    "sigmoid" => Op::Sigmoid,
+                    "sigmoid-accurate" => Op::SigmoidAccurate,
+                    "trunc-exact" => Op::TruncExact,
+                    "max" => Op::Max,
+                    "argmax" => Op::Argmax,
+                    "maxpool" => Op::Maxpool,
+                    other => return Err(format!("unknown op {other}")),
+                }
+            }
+            "--n" => {
+                args.n = value()?
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0 && n <= 1 << 26)
+                    .ok_or("--n must be 1..=2^26")?
+            }
+            "--shape" => {
+                let v = value()?;
+                let dims: Vec<usize> = v.split('x').filter_map(|d| d.parse().ok()).collect();
+                match dims[..] {
+                    [m, k, n] if m > 0 && k > 0 && n > 0 && m * k + k * n + m * n <= 1 << 26 => {
+                        args.shape = (m, k, n)
+                    }
+                    _ => return Err(format!("--shape must be MxKxN (small enough), not {v}")),
+                }
+            }
+            "--backend" => {
+                args.backend = match value()?.as_str() {
+                    "auto" => Backend::Auto,
+                    "gc" => Backend::GarbledCircuits,
+                    "fss" => Backend::Fss,
+                    other => return Err(format!("unknown backend {other}")),
+                }
+            }
+            "--offline" => {
+                args.dealer = match value()?.as_str() {
+                    "dealer" => true,
+                    "ot" => false,
+                    other => return Err(format!("unknown offline source {other}")),
+                }
+            }
+            "--transport" => {
+                args.tcp = match value()?.as_str() {
+                    "memory" => false,
+                    "tcp" => true,
+                    other => return Err(format!("unknown transport {other}")),
+                }
+            }
+            "--help" | "-h" => return Err(USAGE.into()),
+            other => return Err(format!("unknown flag {other}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+/// The inputs in plaintext: `(x, y)` (y only for products), shaped for the op.
+struct Inputs {
+    rows: usize,
+    cols: usize,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    y_rows: usize,
+    y_cols: usize,
+}
+
+fn inputs(args: &Args) -> Inputs {
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut uniform = |lo: f64, hi: f64| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        lo + (hi - lo) * (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (rows, cols, y_rows, y_cols) = match args.op {
+        Op::Matmul => {
+            let (m, k, n) = args.shape;
+            (m, k, k, n)
+        }
+        Op::Mul => (args.n, 1, args.n, 1),
+        Op::Max | Op::Argmax => (args.n.div_ceil(ROW), ROW, 0, 0),
+        Op::Maxpool => {
+            let per = POOL.channels * POOL.height * POOL.width;
+            (args.n.div_ceil(per), per, 0, 0)
+        }
+        _ => (args.n, 1, 0, 0),
+    };
+    // On the fixed-point grid, so that the f64 reference sees the values the servers compute on.
+    let fixed = FixedPoint::default();
+    let mut on_grid = |_| fixed.decode(fixed.encode::<u64>(uniform(-8.0, 8.0)).unwrap_or(0));
+    let x = (0..rows * cols).map(&mut on_grid).collect();
+    let y = (0..y_rows * y_cols).map(&mut on_grid).collect();
+    Inputs {
+        rows,
+        cols,
+        x,
+        y,
+        y_rows,
+        y_cols,
+    }
+}
+
+/// Operations per run: elements for elementwise ops, products for matmul, outputs for max.
+fn ops_count(args: &Args, inp: &Inputs) -> usize {
+    match args.op {
+        Op::Matmul => args.shape.0 * args.shape.1 * args.shape.2,
+        Op::Max | Op::Argmax => inp.rows,
+        Op::Maxpool => inp.rows,
+        _ => inp.rows * inp.cols,
+    }
+}
+
+/// Shares of `v` (P0 holds `v - r`, P1 holds `r`, with `r` from a seed both know).
+fn share(role: Role, fixed: FixedPoint, v: &[f64], rows: usize, cols: usize) -> Shares<u64> {
+    let mut s = 0x2545_f491_4f6c_dd1du64 ^ (rows * cols) as u64;
+    let data = v
+        .iter()
+        .map(|&x| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let e = fixed.encode::<u64>(x).expect("inputs are in range");
+            match role {
+                Role::P0 => e.wrapping_sub(s),
+                Role::P1 => s,
+            }
+        })
+        .collect();
+    Shares::matrix(rows, cols, data).expect("shape")
+}
+
+type Source<T> = Preprocessed<OfflineSource<T>>;
+
+/// Fetches what the op's online phase asks the source for, in the same order.
+async fn prefetch<T: Transport>(
+    p: &mut Party<T, Source<T>, u64>,
+    args: &Args,
+    inp: &Inputs,
+    fss: bool,
+) -> Result<(), Error> {
+    let bits = p.config().fixed.frac_bits();
+    let (links, src) = p.context_mut().split();
+    let n = inp.rows * inp.cols;
+    match args.op {
+        Op::Mul => src.prefetch_triples::<u64, T>(links, n).await,
+        Op::Matmul => {
+            let (m, k, nn) = args.shape;
+            src.prefetch_matrix_triple::<u64, T>(links, m, k, nn).await
+        }
+        _ if !fss => Ok(()),
+        Op::Relu => {
+            src.prefetch_gate_keys::<u64, T>(links, Gate::Sign { product: true }, n)
+                .await
+        }
+        Op::Drelu | Op::Gt0 => {
+            src.prefetch_gate_keys::<u64, T>(links, Gate::Sign { product: false }, n)
+                .await
+        }
+        Op::Sigmoid | Op::SigmoidAccurate => {
+            src.prefetch_gate_keys::<u64, T>(links, Gate::Compare { product: true }, n)
+                .await
+        }
+        Op::TruncExact => {
+            src.prefetch_gate_keys::<u64, T>(links, Gate::Shift { bits }, n)
+                .await
+        }
+        Op::Max | Op::Argmax | Op::Maxpool => {
+            let (rows, cols) = match args.op {
+                Op::Maxpool => {
+                    let (oh, ow) = POOL.output_size()?;
+                    (
+                        inp.rows * POOL.channels * oh * ow,
+                        POOL.window * POOL.window,
+                    )
+                }
+                _ => (inp.rows, inp.cols),
+            };
+            // The tournament's levels: one ReLU key per pair (and a triple per index product).
+            let mut width = cols;
+            while width > 1 {
+                let pairs = rows * (width / 2);
+                src.prefetch_gate_keys::<u64, T>(links, Gate::Sign { product: true }, pairs)
+                    .await?;
+                if args.op == Op::Argmax {
+                    src.prefetch_triples::<u64, T>(links, pairs).await?;
+                }
+                width = width.div_ceil(2);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs the op and returns the opened result.
+async fn run_op<T: Transport>(
+    p: &mut Party<T, Source<T>, u64>,
+    args: &Args,
+    x: &Shares<u64>,
+    y: &Shares<u64>,
+) -> Result<Shares<u64>, Error> {
+    match args.op {
+        Op::Mul => p.mul(x, y).await,
+        Op::Matmul => p.matmul(x, y).await,
+        Op::Relu => p.relu(x).await,
+        Op::Drelu | Op::Gt0 => p.drelu(x).await,
+        Op::Sigmoid => p.sigmoid_piecewise(x).await,
+        Op::SigmoidAccurate => p.sigmoid(x).await,
+        Op::TruncExact => {
+            let bits = p.config().fixed.frac_bits();
+            p.truncate_exact(x, bits).await
+        }
+        Op::Max => p.max(x).await,
+        Op::Argmax => Ok(p.argmax(x).await?.1),
+        Op::Maxpool => p.max_pool(x, POOL).await,
+    }
+}
+
+/// The op in plaintext `f64` (the reference for the error) and its own running time.
+fn plaintext(args: &Args, inp: &Inputs, fixed: FixedPoint) -> (Vec<f64>, Duration) {
+    let t = Instant::now();
+    let out: Vec<f64> = match args.op {
+        Op::Mul => inp.x.iter().zip(&inp.y).map(|(a, b)| a * b).collect(),
+        Op::Matmul => {
+            let (m, k, n) = args.shape;
+            let mut c = vec![0.0; m * n];
+            for i in 0..m {
+                for l in 0..k {
+                    let a = inp.x[i * k + l];
+                    for j in 0..n {
+                        c[i * n + j] += a * inp.y[l * n + j];
+                    }
+                }
+            }
+            c
+        }
+        Op::Relu => inp.x.iter().map(|&v| v.max(0.0)).collect(),
+        Op::Drelu | Op::Gt0 => inp
+            .x
+            .iter()
+            .map(|&v| f64::from(u8::from(v >= 0.0)))
+            .collect(),
+        Op::Sigmoid => inp.x.iter().map(|&v| (v + 0.5).clamp(0.0, 1.0)).collect(),
+        Op::SigmoidAccurate => inp.x.iter().map(|&v| 1.0 / (1.0 + (-v).exp())).collect(),
+        // The shift of the encoded value, as an integer.
+        Op::TruncExact => inp
+            .x
+            .iter()
+            .map(|&v| (fixed.encode::<u64>(v).unwrap_or(0) as i64 >> fixed.frac_bits()) as f64)
+            .collect(),
+        Op::Max | Op::Argmax => inp
+            .x
+            .chunks(inp.cols)
+            .map(|r| {
+                let (i, m) = r
+                    .iter()
+                    .enumerate()
+                    .fold((0, f64::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+                if args.op == Op::Max { m } else { i as f64 }
+            })
+            .collect(),
+        Op::Maxpool => {
+            let (oh, ow) = POOL.output_size().expect("valid pool");
+            let (h, w, k, s) = (POOL.height, POOL.width, POOL.window, POOL.stride);
+            let mut out = Vec::new();
+            for img in inp.x.chunks(inp.cols) {
+                for c in 0..POOL.channels {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let mut m = f64::MIN;
+                            for dy in 0..k {
+                                for dx in 0..k {
+                                    m = m.max(img[c * h * w + (oy * s + dy) * w + ox * s + dx]);
+                                }
+                            }
+                            out.push(m);
+                        }
+                    }
+                }
+            }
+            out
+        }
+    };
+    (black_box(out), t.elapsed())
+}
+
+/// What one server measured.
+struct Report {
+    opened: Vec<u64>,
+    online: Duration,
+    offline: Duration,
+    online_bytes: u64,
+    offline_bytes: u64,
+    rounds: u64,
+}
+
+async fn server<T: Transport>(
+    role: Role,
+    peer: T,
+    dealer: Option<T>,
+    args: Args,
+    config: Config,
+) -> Result<Report, Error> {
+    let t = Instant::now();
+    let mut link = Link::with_max_frame(peer, config.max_frame);
+    let source = match dealer {
+        Some(d) => OfflineSource::Dealer(DealerClient::connect(role, d).await?),
+        None => OfflineSource::Ot(Box::new(
+            OtCorrelations::setup(role, &mut link, os_seed()).await?,
+        )),
+    };
+    let fss = match args.backend {
+        Backend::Auto => source.deals_gate_keys(),
+        b => b == Backend::Fss,
+    };
+    let mut p = Party::on_link(role, link, Preprocessed::new(source), os_seed(), config);
+    let inp = inputs(&args);
+    let x = share(role, config.fixed, &inp.x, inp.rows, inp.cols);
+    let y = share(role, config.fixed, &inp.y, inp.y_rows, inp.y_cols);
+    prefetch(&mut p, &args, &inp, fss).await?;
+    let offline = t.elapsed();
+    let before = p.online_stats();
+    let t = Instant::now();
+    let z = run_op(&mut p, &args, &x, &y).await?;
+    let online = t.elapsed();
+    let after = p.online_stats();
+    let opened = p.open(&z).await?;
+    Ok(Report {
+        opened,
+        online,
+        offline,
+        online_bytes: after.bytes_sent - before.bytes_sent,
+        offline_bytes: p.offline_stats().bytes_sent + p.offline_stats().bytes_received,
+        rounds: after.rounds - before.rounds,
+    })
+}
+
+/// Connected transports for the servers (and dealer): in memory or over TCP loopback.
+fn run(args: Args, config: Config) -> Result<[Report; 2], String> {
+    fn go<T: Transport + Send + 'static>(
+        args: Args,
+        config: Config,
+        peers: [T; 2],
+        dealer: Option<([T; 2], [T; 2])>,
+    ) -> Result<[Report; 2], String> {
+        let [p0, p1] = peers;
+        let (mine, dealers) = match dealer {
+            Some((parties, dealer_side)) => {
+                let [c0, c1] = parties;
+                let [d0, d1] = dealer_side;
+                let seed = os_seed();
+                let h = thread::spawn(move || block_on_thread(Dealer::new(seed, d0, d1).serve()));
+                ([Some(c0), Some(c1)], Some(h))
+            }
+            None => ([None, None], None),
+        };
+        let [c0, c1] = mine;
+        let s0 = thread::spawn(move || block_on_thread(server(Role::P0, p0, c0, args, config)));
+        let s1 = thread::spawn(move || block_on_thread(server(Role::P1, p1, c1, args, config)));
+        let r0 = s0.join().expect("server 0 panicked");
+        let r1 = s1.join().expect("server 1 panicked");
+        if let Some(h) = dealers {
+            h.join()
+                .expect("dealer panicked")
+                .map_err(|e| e.to_string())?;
+        }
+        Ok([
+            r0.map_err(|e| e.to_string())?,
+            r1.map_err(|e| e.to_string())?,
+        ])
+    }
+    if args.tcp {
+        let tcp_pair = || -> std::io::Result<[TcpTransport; 2]> {
+            let l = TcpListener::bind("127.0.0.1:0")?;
+            let addr = l.local_addr()?.to_string();
+            let a = thread::spawn(move || TcpTransport::connect(&addr, 1, Duration::from_secs(10)));
+            let mut b = TcpTransport::accept(&l, &[1])?;
+            let a = a.join().expect("connect thread panicked")?;
+            Ok([a, b.remove(0)])
+        };
+        let io = |e: std::io::Error| format!("tcp: {e}");
+        let peers = tcp_pair().map_err(io)?;
+        let dealer = if args.dealer {
+            let [c0, d0] = tcp_pair().map_err(io)?;
+            let [c1, d1] = tcp_pair().map_err(io)?;
+            Some(([c0, c1], [d0, d1]))
+        } else {
+            None
+        };
+        go(args, config, peers, dealer)
+    } else {
+        let (a, b) = duplex();
+        let dealer = args.dealer.then(|| {
+            let (c0, d0) = duplex();
+            let (c1, d1) = duplex();
+            ([c0, c1], [d0, d1])
+        });
+        go::<MemoryTransport>(args, config, [a, b], dealer)
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = Config {
+        backend: args.backend,
+        ..Config::default()
+    };
+    let inp = inputs(&args);
+    let ops = ops_count(&args, &inp);
+    let (reference, plain_time) = plaintext(&args, &inp, config.fixed);
+    let reports = match run(args, config) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let fixed = config.fixed;
+    let max_err = reports[0]
+        .opened
+        .iter()
+        .zip(&reference)
+        .map(|(&v, &want)| {
+            let got = match args.op {
+                // trunc-exact's output is an integer, not a fixed-point value.
+                Op::TruncExact => v as i64 as f64,
+                _ => fixed.decode(v),
+            };
+            (got - want).abs()
+        })
+        .fold(0.0, f64::max);
+    let online = reports[0].online.max(reports[1].online).as_secs_f64();
+    let offline = reports[0].offline.max(reports[1].offline).as_secs_f64();
+    let per_party = (reports[0].online_bytes + reports[1].online_bytes) as f64 / 2.0;
+    let offline_bytes = reports[0].offline_bytes + reports[1].offline_bytes;
+    println!("op: {:?}", args.op);
+    println!("ops: {ops}");
+    println!("backend: {:?}", args.backend);
+    println!(
+        "offline_source: {}",
+        if args.dealer { "dealer" } else { "ot" }
+    );
+    println!("transport: {}", if args.tcp { "tcp" } else { "memory" });
+    println!("ops_per_second: {:.4e}", ops as f64 / online);
+    println!("online_seconds: {online:.6}");
+    println!("offline_seconds: {offline:.6}");
+    println!(
+        "online_bytes_per_op_per_party: {:.2}",
+        per_party / ops as f64
+    );
+    println!(
+        "offline_bytes_per_op: {:.2}",
+        offline_bytes as f64 / ops as f64
+    );
+    println!("rounds: {}", reports[0].rounds);
+    println!("max_abs_error: {max_err:.3e}");
+    println!(
+        "plaintext_ops_per_second: {:.4e}",
+        ops as f64 / plain_time.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "plaintext_ratio: {:.4}",
+        plain_time.as_secs_f64() / online.max(1e-12)
+    );
+    ExitCode::SUCCESS
+}
