@@ -24,5 +24,5 @@
 mod net;
 mod schedule;
 
-pub use net::{Activation, Loss, MAX_PARAMS, Model, OptState, Optimizer, Spec};
+pub use net::{Activation, Loss, MAX_PARAMS, Model, OptState, Optimizer, Spec, param_count};
 pub use schedule::{Rows, accuracy, centralized, local_round, partition};

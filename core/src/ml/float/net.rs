@@ -248,8 +248,8 @@ impl Spec {
     }
 }
 
-/// The parameter count of layer widths `sizes`, `None` on overflow.
-pub(crate) fn param_count(sizes: &[usize]) -> Option<usize> {
+/// The number of weights and biases of a network with layer widths `sizes`, `None` on overflow.
+pub fn param_count(sizes: &[usize]) -> Option<usize> {
     sizes.windows(2).try_fold(0usize, |acc, w| {
         w[0].checked_mul(w[1])?.checked_add(w[1])?.checked_add(acc)
     })
