@@ -29,6 +29,7 @@
 //! - [`nonlinear`] (`alloc`): ReLU, comparisons, sigmoids, max/argmax, max pooling and exact
 //!   truncation on shares, by garbled circuits.
 //! - [`ml`] (`alloc`): training and inference on shares, the owners' and servers' pipeline.
+//! - [`weights`] (`alloc`): Phong–Phuong training by sharing sealed weights (SNT server, FNT ring).
 //!
 //! ## Security
 //! Semi-honest security against one corrupted server (the servers must not collude). With the
@@ -84,6 +85,8 @@ pub mod party;
 pub mod share;
 #[cfg(feature = "alloc")]
 pub mod topology;
+#[cfg(feature = "alloc")]
+pub mod weights;
 
 pub use data_owner::DataOwner;
 pub use error::{Error, ErrorKind};

@@ -122,7 +122,8 @@ pub const INTERLEAVE: usize = 32 * 1024;
 /// | `0x05xx` | oblivious transfer and the OT offline phase ([`crate::ot::tag`]) |
 /// | `0x06xx` | ML data submissions ([`crate::ml::share`]) |
 /// | `0x09xx` | function-secret-sharing gates ([`crate::fss::tag`]) |
-/// | `0x07xx` .. `0x0fxx` | reserved for the helper (SecureNN), assistant (PrivPy), FSS and weight-sharing protocols |
+/// | `0x0axx` | weight sharing, SNT and FNT ([`crate::weights::tag`]) |
+/// | `0x07xx` .. `0x08xx`, `0x0bxx` .. `0x0fxx` | reserved for the helper (SecureNN) and assistant (PrivPy) protocols |
 pub mod tag {
     /// The module that owns `tag`, by the registry above.
     pub fn module(tag: u16) -> Option<&'static str> {
@@ -134,6 +135,7 @@ pub mod tag {
             0x05 => "ot",
             0x06 => "ml",
             0x09 => "fss",
+            0x0a => "weights",
             _ => return None,
         })
     }
@@ -623,8 +625,8 @@ mod tests {
     /// Every tag lies in its module's range of the registry, and no two tags are equal.
     #[test]
     fn tags_follow_the_registry() {
-        use crate::{fss, gc, ml, ot};
-        let owned: [(&str, &[u16]); 7] = [
+        use crate::{fss, gc, ml, ot, weights};
+        let owned: [(&str, &[u16]); 8] = [
             (
                 "arith",
                 &[
@@ -681,6 +683,15 @@ mod tests {
             ),
             ("ml", &[ml::share::TAG_SHAPE]),
             ("fss", &[fss::tag::OPEN]),
+            (
+                "weights",
+                &[
+                    weights::tag::REQUEST,
+                    weights::tag::REPLY,
+                    weights::tag::SEALED,
+                    weights::tag::PASS,
+                ],
+            ),
         ];
         let mut all: Vec<u16> = Vec::new();
         for (module, tags) in owned {
