@@ -141,10 +141,8 @@ fn input(
 fn stats(p: *mut fxs_party) -> fxs_stats {
     let mut s = fxs_stats::default();
     // SAFETY: live party, writable stats.
-    assert_eq!(
-        unsafe { fxs_party_stats(p, &mut s, null_mut()) },
-        fxs_status::Ok
-    );
+    let st = unsafe { fxs_party_stats(p, &mut s, null_mut()) };
+    assert_eq!(st, fxs_status::Ok);
     s
 }
 
