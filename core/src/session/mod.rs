@@ -21,6 +21,7 @@ pub use crate::data_owner::DataOwner;
 pub use crate::error::{Error, ErrorKind};
 pub use crate::executor::block_on;
 pub use crate::fixed::FixedPoint;
+pub use crate::limits;
 pub use crate::prg::Seed;
 pub use crate::role::Role;
 pub use crate::state::State;
