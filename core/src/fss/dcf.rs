@@ -524,4 +524,53 @@ mod tests {
         check_wide::<u128>(128, 1);
         check_wide::<u64>(16, 1);
     }
+
+    /// Chi-square statistic between the byte histograms of two equally long samples.
+    fn chi_square(a: &[u8], b: &[u8]) -> f64 {
+        let hist = |bytes: &[u8]| {
+            let mut h = [0f64; 256];
+            for &x in bytes {
+                h[x as usize] += 1.0;
+            }
+            h
+        };
+        let (ha, hb) = (hist(a), hist(b));
+        (0..256)
+            .filter(|&i| ha[i] + hb[i] > 0.0)
+            .map(|i| (ha[i] - hb[i]).powi(2) / (ha[i] + hb[i]))
+            .sum()
+    }
+
+    /// A key holder sees its root seed and the correction words: for two different thresholds
+    /// (and payloads) their bytes are distributed alike, while the thresholds' own bytes are told
+    /// apart by the same test.
+    #[test]
+    fn keys_for_different_thresholds_look_alike() {
+        let n = 2000;
+        let view = |alpha: u128, beta: u64, seed: u8| -> Vec<u8> {
+            let k = keys::<u64>(63, 2, &vec![alpha; n], &vec![beta; 2 * n], seed);
+            let mut bytes = Vec::new();
+            for key in [&k[0], &k[1]] {
+                bytes.extend(key.roots.iter().flat_map(|r| r.to_le_bytes()));
+            }
+            // The control bits in the two low bits of each seed correction are uniform too.
+            bytes.extend(k[0].cw.seeds.iter().flat_map(|r| r.to_le_bytes()));
+            bytes.extend(k[0].cw.values.iter().flat_map(|r| r.to_le_bytes()));
+            bytes.extend(k[0].cw.last.iter().flat_map(|r| r.to_le_bytes()));
+            bytes
+        };
+        let a = view(0, 1, 11);
+        let b = view((1 << 62) + 12345, u64::MAX - 7, 12);
+        assert_eq!(a.len(), b.len());
+        // The 0.1% critical value of chi-square with 255 degrees of freedom.
+        let critical = 330.5;
+        let stat = chi_square(&a, &b);
+        assert!(
+            stat < critical,
+            "keys depend on the threshold: chi-square {stat}"
+        );
+        let raw =
+            |v: u128| -> Vec<u8> { (0..a.len() / 16).flat_map(|_| v.to_le_bytes()).collect() };
+        assert!(chi_square(&raw(0), &raw((1 << 62) + 12345)) > critical);
+    }
 }
