@@ -323,3 +323,55 @@ fn fractional_bits_near_uint32_max_are_argument_errors() {
     let st = unsafe { fxs_party_matmul(null_mut(), null(), null(), null_mut()) };
     assert_eq!(st, fxs_status::NullPointer);
 }
+
+#[test]
+fn networks_and_perceptrons_over_the_maximum_are_refused_before_allocating() {
+    use crate::ml::{
+        FXS_LAYER_DENSE, FXS_LAYER_MAX_POOL, fxs_image, fxs_layer, fxs_mlp_init, fxs_network,
+        fxs_network_info,
+    };
+    let layer = |kind, inputs, outputs, side, kernel, stride| fxs_layer {
+        kind,
+        inputs,
+        outputs,
+        input: fxs_image {
+            channels: 1,
+            height: side,
+            width: side,
+        },
+        filters: 0,
+        kernel,
+        stride,
+        padding: 0,
+    };
+    let info = |input, l: &fxs_layer| {
+        let net = fxs_network {
+            input,
+            layers: l,
+            n_layers: 1,
+        };
+        let (mut width, mut weights) = (0usize, 0usize);
+        // SAFETY: a readable network of one layer; writable outputs.
+        unsafe { fxs_network_info(&net, &mut width, &mut weights) }
+    };
+    // 2^20 x 2^20 weights in one dense layer (8 TiB as doubles).
+    let dense = layer(FXS_LAYER_DENSE, 1 << 20, 1 << 20, 0, 0, 0);
+    assert_eq!(info(1 << 20, &dense), fxs_status::Capacity, "{}", message());
+    assert!(
+        message().contains("weights: 1099512676352 x 1"),
+        "{}",
+        message()
+    );
+    // Max pooling of a 2^14 x 2^14 image by 2^12 x 2^12 windows at stride 1: 2^50 values.
+    let pool = layer(FXS_LAYER_MAX_POOL, 0, 0, 1 << 14, 1 << 12, 1);
+    assert_eq!(info(1 << 28, &pool), fxs_status::Capacity, "{}", message());
+    // A reasonable network passes.
+    let small = layer(FXS_LAYER_DENSE, 4, 3, 0, 0, 0);
+    assert_eq!(info(4, &small), fxs_status::Ok, "{}", message());
+    // An MLP of 2^15 + 1 by 2^15 weights: refused before the weights are drawn.
+    let sizes = [1usize << 15, 1 << 15];
+    let mut out = [0.0; 4];
+    // SAFETY: readable sizes, writable output of 4 doubles.
+    let st = unsafe { fxs_mlp_init(sizes.as_ptr(), 2, 1, out.as_mut_ptr(), out.len()) };
+    assert_eq!(st, fxs_status::Capacity, "{}", message());
+}

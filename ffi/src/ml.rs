@@ -9,6 +9,7 @@ use crate::status::Failure;
 use crate::{fxs_status, run, slice, slice_mut};
 use alloc::vec::Vec;
 use core::ffi::c_void;
+use fixshare::session::limits::{self, DEFAULT_MAX_ELEMENTS};
 use fixshare::session::{
     GlmModel, Image, Layer, Mlp, MlpLoss, MlpParams, Network, Progress, Role, SgdParams, Sigmoid,
     block_on,
@@ -268,12 +269,14 @@ fn mlp_counts(sizes: &[usize]) -> Result<Vec<usize>, Failure> {
     Ok(counts)
 }
 
-/// The sum of the weight counts, if it fits.
+/// The sum of the weight counts, if it fits the maximum of elements per operation (the weights
+/// are allocated, as plaintext and as shares, before anything is sent).
 fn total(counts: &[usize]) -> Result<usize, Failure> {
-    counts
+    let n = counts
         .iter()
         .try_fold(0usize, |a, &n| a.checked_add(n))
-        .ok_or(Failure::invalid("the network has too many weights"))
+        .ok_or(Failure::invalid("the network has too many weights"))?;
+    Ok(limits::elements("weights", n, 1, DEFAULT_MAX_ELEMENTS)?)
 }
 
 /// `all` cut into consecutive matrices of `counts` values.
@@ -410,6 +413,14 @@ pub unsafe extern "C" fn fxs_party_train_mlp(
         // SAFETY: NULL or readable for `n_sizes` values (contract).
         let sizes = unsafe { sizes_arg(sizes, n_sizes) }?;
         let counts = mlp_counts(sizes)?;
+        // The activations of all rows at the widest layer, before anything is allocated.
+        let widest = sizes.iter().max().map_or(0, |w| w.saturating_add(1));
+        limits::elements(
+            "fxs_party_train_mlp",
+            x.shape().0,
+            widest,
+            DEFAULT_MAX_ELEMENTS,
+        )?;
         let out = out.ok_or(Failure::null("`weights_out` is NULL"))?;
         if out.len() < counts.len() {
             return Err(Failure::Arg(
@@ -552,12 +563,22 @@ fn layer(l: &fxs_layer) -> Result<(Layer, Option<usize>, usize), Failure> {
             let (input, len) = image(l.input)?;
             positive(&[l.kernel, l.stride])?;
             no_padding()?;
+            // The windows of one row: `channels * out_h * out_w` windows of `kernel^2` values
+            // (a window larger than the image is the core's error to report).
+            let out = |side: usize| side.saturating_sub(l.kernel) / l.stride + 1;
+            let windows = input
+                .channels
+                .checked_mul(out(input.height))
+                .and_then(|v| v.checked_mul(out(input.width)))
+                .and_then(|v| v.checked_mul(l.kernel))
+                .and_then(|v| v.checked_mul(l.kernel))
+                .ok_or_else(too_big)?;
             let layer = Layer::MaxPool {
                 input,
                 window: l.kernel,
                 stride: l.stride,
             };
-            (layer, None, len)
+            (layer, None, len.max(windows))
         }
         _ => return Err(Failure::invalid("a layer's kind is not one of FXS_LAYER_*")),
     })
@@ -583,13 +604,14 @@ fn network(input: usize, layers: &[fxs_layer], rows: usize) -> Result<Net, Failu
     let net = Network { input, layers: out };
     // Whether the shapes chain (each layer's input is the width the one before produces).
     net.check()?;
-    if rows
-        .checked_add(1)
-        .and_then(|r| r.checked_mul(widest.saturating_add(1)))
-        .is_none()
-    {
-        return Err(Failure::invalid("`rows` times a layer width overflows"));
-    }
+    // Every matrix of the forward pass (rows times a layer's widest row) within the maximum of
+    // elements per operation, before anything is allocated or sent.
+    limits::elements(
+        "network",
+        rows.max(1),
+        widest.saturating_add(1),
+        DEFAULT_MAX_ELEMENTS,
+    )?;
     Ok(Net { net, counts })
 }
 

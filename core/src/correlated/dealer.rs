@@ -38,6 +38,7 @@ const BLOCK: usize = 8192;
 
 /// Function-secret-sharing keys per frame group: about 2 MB of correction words for ReLU on Z_2^64.
 const GATE_BLOCK: usize = 1024;
+const _: () = assert!(GATE_BLOCK % crate::fss::dcf::GROUP == 0);
 
 /// The key streams of request `index` for the party holding `seed`.
 fn key_streams(seed: &Seed, index: u64) -> KeyStreams {

@@ -43,8 +43,22 @@ const SEED_BITS: u128 = !3;
 /// Points evaluated together: `POINTS * (1 + v)` blocks per AES batch.
 const POINTS: usize = 64;
 
-/// Keys generated together.
+/// Keys per group of the correction words' layout (see [`slot`]): a batch of keys sent or
+/// stored separately must hold a multiple of it, except the last batch.
+pub(crate) const GROUP: usize = POINTS;
+
+/// Keys generated together (a divisor of [`POINTS`]).
 const KEYS: usize = 16;
+
+/// Where level `level` of key `key` sits in the correction words of `count` keys: keys in
+/// groups of [`POINTS`], each group stored level by level, so that evaluating a group's points
+/// (the common case: one point per key) streams through memory instead of jumping between keys.
+#[inline(always)]
+fn slot(count: usize, bits: usize, key: usize, level: usize) -> usize {
+    let group = key / POINTS * POINTS;
+    let len = POINTS.min(count - group);
+    group * bits + level * len + (key - group)
+}
 
 /// Blocks holding `width` elements of `R`.
 fn value_blocks<R: Ring>(width: usize) -> usize {
@@ -85,15 +99,6 @@ pub struct CorrectionWords<R: Ring> {
 }
 
 impl<R: Ring> CorrectionWords<R> {
-    /// No keys.
-    pub(crate) fn new() -> Self {
-        CorrectionWords {
-            seeds: Vec::new(),
-            values: Vec::new(),
-            last: Vec::new(),
-        }
-    }
-
     /// Correction words of `count` keys as zeros, to be received into.
     pub(crate) fn zeros(count: usize, bits: u32, width: usize) -> Self {
         let levels = count * bits as usize;
@@ -171,6 +176,7 @@ impl<R: Ring> DcfKeys<R> {
         out: &mut [R],
     ) {
         let (w, bits) = (self.width, self.bits as usize);
+        let count = self.roots.len();
         let vb = value_blocks::<R>(w);
         let per = 1 + vb;
         let mut blocks = vec![0u128; POINTS * per];
@@ -207,7 +213,7 @@ impl<R: Ring> DcfKeys<R> {
                     .enumerate()
                 {
                     let side = (pts[p] >> shift) as u32 & 1;
-                    let at = key_of(base + p) * bits + level;
+                    let at = slot(count, bits, key_of(base + p), level);
                     let mask = 0u128.wrapping_sub(u128::from(t[p]));
                     let tr = R::from_u64(u64::from(t[p]));
                     let cw = self.cw.seeds[at] & mask;
@@ -249,7 +255,7 @@ impl<R: Ring> DcfKeys<R> {
 }
 
 /// Generates the correction words of keys for `beta[key * width..] * [x < alpha[key]]` over
-/// `bits`-bit inputs, from each party's root seeds (`roots[b][key]`), appending them to `out`.
+/// `bits`-bit inputs, from each party's root seeds (`roots[b][key]`).
 pub(crate) fn generate<R: Ring>(
     aes: &FixedKeyAes,
     bits: u32,
@@ -257,9 +263,11 @@ pub(crate) fn generate<R: Ring>(
     alpha: &[u128],
     beta: &[R],
     roots: [&[Block]; 2],
-    out: &mut CorrectionWords<R>,
-) {
+) -> CorrectionWords<R> {
     let bits_us = bits as usize;
+    let count = alpha.len();
+    let mut out = CorrectionWords::zeros(count, bits, width);
+    out.last.clear();
     let vb = value_blocks::<R>(width);
     let per = 2 + 2 * vb;
     let mut blocks = vec![0u128; 2 * KEYS * per];
@@ -278,9 +286,6 @@ pub(crate) fn generate<R: Ring>(
             }
         }
         v_alpha[..n * width].fill(R::ZERO);
-        let first = out.seeds.len();
-        out.seeds.resize(first + n * bits_us, 0);
-        out.values.resize((first + n * bits_us) * width, R::ZERO);
         for level in 0..bits_us {
             let shift = bits_us - 1 - level;
             for k in 0..n {
@@ -308,7 +313,7 @@ pub(crate) fn generate<R: Ring>(
                 // (-1)^t1, without a branch on the control bit.
                 let sign_t1 = R::ONE.sub(R::from_u64(2 * u64::from(t[1][k])));
                 let sign = |v: R| v.mul(sign_t1);
-                let at = first + k * bits_us + level;
+                let at = slot(count, bits_us, base + k, level);
                 let va = &mut v_alpha[k * width..(k + 1) * width];
                 for j in 0..width {
                     let mut cw = val(1, lose, j).sub(val(0, lose, j)).sub(va[j]);
@@ -367,6 +372,7 @@ pub(crate) fn generate<R: Ring>(
     scratch.zeroize();
     values.zeroize();
     v_alpha.zeroize();
+    out
 }
 
 #[cfg(test)]
@@ -388,16 +394,7 @@ mod tests {
         let mut roots = [vec![0u128; n], vec![0u128; n]];
         fill_random(&mut g, &mut roots[0]);
         fill_random(&mut g, &mut roots[1]);
-        let mut cw = CorrectionWords::new();
-        generate(
-            &aes,
-            bits,
-            width,
-            alpha,
-            beta,
-            [&roots[0], &roots[1]],
-            &mut cw,
-        );
+        let cw = generate(&aes, bits, width, alpha, beta, [&roots[0], &roots[1]]);
         let copy = CorrectionWords {
             seeds: cw.seeds.clone(),
             values: cw.values.clone(),
@@ -458,9 +455,13 @@ mod tests {
 
     fn words<R: Ring>(k: &DcfKeys<R>, key: usize) -> CorrectionWords<R> {
         let (b, w) = (k.bits as usize, k.width);
+        let count = k.len();
+        let at = |level| slot(count, b, key, level);
         CorrectionWords {
-            seeds: k.cw.seeds[key * b..(key + 1) * b].to_vec(),
-            values: k.cw.values[key * b * w..(key + 1) * b * w].to_vec(),
+            seeds: (0..b).map(|l| k.cw.seeds[at(l)]).collect(),
+            values: (0..b)
+                .flat_map(|l| k.cw.values[at(l) * w..(at(l) + 1) * w].to_vec())
+                .collect(),
             last: k.cw.last[key * w..(key + 1) * w].to_vec(),
         }
     }

@@ -305,15 +305,13 @@ pub(crate) fn deal<R: Ring>(
                 Gate::Shift { .. } => beta.push(R::ONE),
             }
         }
-        let mut cw = CorrectionWords::new();
-        dcf::generate(
+        let cw = dcf::generate(
             aes,
             shape.bits,
             shape.width,
             &alpha,
             &beta,
             [&parts[0].roots[d], &parts[1].roots[d]],
-            &mut cw,
         );
         alpha.zeroize();
         beta.zeroize();
