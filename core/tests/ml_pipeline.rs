@@ -9,8 +9,8 @@ use fixshare::ml::pipeline::{self, Classes, GlmPlan, OwnerPart, Partition, Progr
 use fixshare::ml::plain::{self, Mlp};
 use fixshare::ml::{Dataset, GlmModel, MlpLoss, MlpParams, SgdParams, Sigmoid, inference};
 use fixshare::{
-    Config, Context, Dealer, DealerClient, Error, ErrorKind, Link, MemoryTransport, Role, Shares,
-    block_on_thread, duplex,
+    Backend, Config, Context, Dealer, DealerClient, Error, ErrorKind, Link, MemoryTransport, Role,
+    Shares, block_on_thread, duplex,
 };
 use std::thread::{self, JoinHandle};
 
@@ -78,6 +78,7 @@ type ServerContext = Context<MemoryTransport, DealerClient<MemoryTransport>>;
 /// results once the dealer has finished.
 fn run_servers<V: Send + 'static, F>(
     tag: u64,
+    config: Config,
     links: OwnerLinks,
     server: impl Fn(ServerContext, Vec<Link<MemoryTransport>>) -> F + Send + Sync + Clone + 'static,
 ) -> [Result<V, Error>; 2]
@@ -97,13 +98,7 @@ where
                 block_on_thread(async move {
                     let source = DealerClient::connect(role, dl).await?;
                     let own_seed = seed(10 * tag + role.index() as u64);
-                    let ctx = Context::two_party(
-                        role,
-                        Link::new(peer),
-                        source,
-                        own_seed,
-                        Config::default(),
-                    );
+                    let ctx = Context::two_party(role, Link::new(peer), source, own_seed, config);
                     server(ctx, owners).await
                 })
             })
@@ -121,7 +116,7 @@ struct GlmRun {
     progress: [Vec<Progress>; 2],
 }
 
-fn run_glm(data: &Dataset, plan: GlmPlan, tag: u64) -> GlmRun {
+fn run_glm(data: &Dataset, plan: GlmPlan, config: Config, tag: u64) -> GlmRun {
     let fixed = Config::default().fixed;
     let prepared = pipeline::prepare::<u64>(data, &plan, fixed).expect("the table is fine");
     let model_len = prepared.train.features() + 1;
@@ -136,7 +131,7 @@ fn run_glm(data: &Dataset, plan: GlmPlan, tag: u64) -> GlmRun {
             (k == 0).then_some(model_len),
         ))
     });
-    let [r0, r1] = run_servers(tag, links, move |mut ctx, mut owners| async move {
+    let [r0, r1] = run_servers(tag, config, links, move |mut ctx, mut owners| async move {
         let mut progress = Vec::new();
         let w: Shares<u64> =
             pipeline::serve_glm(&mut ctx, &mut owners, &plan, pipeline::MAX_PART, |p| {
@@ -210,7 +205,7 @@ fn linear_regression_by_rows_matches_plaintext_and_reports_every_epoch() {
         owners: 3,
         ..GlmPlan::new(GlmModel::Linear)
     };
-    let run = run_glm(&data, plan, 1);
+    let run = run_glm(&data, plan, Config::default(), 1);
     assert_eq!(run.prepared.parts.len(), 3);
     assert_eq!(run.prepared.train.rows() + run.prepared.test.rows(), 150);
     assert_eq!(run.prepared.test.rows(), 30);
@@ -234,20 +229,35 @@ fn logistic_regression_by_columns_matches_plaintext() {
         owners: 2,
         ..GlmPlan::new(GlmModel::Logistic(Sigmoid::Piecewise))
     };
-    let run = run_glm(&data, plan, 2);
-    // Two owners: features 0..2 and 2..5, the second with the targets.
-    let cols: Vec<(usize, bool)> = run
-        .prepared
-        .parts
-        .iter()
-        .map(|p| (p.cols, p.y.is_some()))
-        .collect();
-    assert_eq!(cols, [(2, false), (3, true)]);
-    check_against_plain(&run, &plan);
-    assert!(pipeline::metric(plan.model, &run.prepared.test, &run.weights) > 0.8);
-    for p in &run.progress {
-        check_progress(p, 4);
+    // The sigmoid by the dealer's FSS keys (the default with a dealer) and by garbled circuits:
+    // the same accuracy.
+    let mut accuracy = Vec::new();
+    for (backend, tag) in [(Backend::Fss, 2), (Backend::GarbledCircuits, 3)] {
+        let config = Config {
+            backend,
+            ..Config::default()
+        };
+        let run = run_glm(&data, plan, config, tag);
+        // Two owners: features 0..2 and 2..5, the second with the targets.
+        let cols: Vec<(usize, bool)> = run
+            .prepared
+            .parts
+            .iter()
+            .map(|p| (p.cols, p.y.is_some()))
+            .collect();
+        assert_eq!(cols, [(2, false), (3, true)]);
+        check_against_plain(&run, &plan);
+        accuracy.push(pipeline::metric(
+            plan.model,
+            &run.prepared.test,
+            &run.weights,
+        ));
+        for p in &run.progress {
+            check_progress(p, 4);
+        }
     }
+    assert!(accuracy[0] > 0.8);
+    assert_eq!(accuracy[0], accuracy[1], "FSS and garbled circuits");
 }
 
 #[test]
@@ -297,9 +307,15 @@ fn targets_that_do_not_fit_the_partition_are_refused() {
         partition: Partition::Columns,
         ..plan
     };
-    let results = run_servers(3, links, move |mut ctx, mut owners| async move {
-        pipeline::serve_glm::<_, _, _, u64>(&mut ctx, &mut owners, &columns, 1 << 20, |_| {}).await
-    });
+    let results = run_servers(
+        3,
+        Config::default(),
+        links,
+        move |mut ctx, mut owners| async move {
+            pipeline::serve_glm::<_, _, _, u64>(&mut ctx, &mut owners, &columns, 1 << 20, |_| {})
+                .await
+        },
+    );
     for r in results {
         assert!(matches!(r.unwrap_err().kind(), ErrorKind::Malformed(_)));
     }
@@ -354,7 +370,7 @@ fn perceptron_training_matches_plaintext_and_folds_the_standardization() {
         ))
     });
     let (server_init, server_params) = (init.clone(), params.clone());
-    let results = run_servers(4, links, move |mut ctx, mut owners| {
+    let results = run_servers(4, Config::default(), links, move |mut ctx, mut owners| {
         let (init, params) = (server_init.clone(), server_params.clone());
         async move {
             let mut epochs = Vec::new();
