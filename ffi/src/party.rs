@@ -6,6 +6,7 @@ use crate::status::Failure;
 use crate::transport::CTransport;
 use crate::{fxs_status, fxs_transport, run, run_void, slice, slice_mut};
 use alloc::boxed::Box;
+use fixshare::session::limits::{self, DEFAULT_MAX_ELEMENTS};
 use fixshare::session::{
     AnyShares, Dealer, Error, ErrorKind, Offline, OwnerLink, Role, Seed, Session, SessionConfig,
     State, Stats, Truncation, block_on,
@@ -358,9 +359,7 @@ pub unsafe extern "C" fn fxs_party_share_input(
     let (party, out) = unsafe { (party.as_mut(), out.as_mut()) };
     with_party("fxs_party_share_input", party, |s| {
         let out = out_ptr(out)?;
-        let n = rows
-            .checked_mul(cols)
-            .ok_or(Failure::invalid("rows * cols overflows"))?;
+        let n = limits::elements("share_input", rows, cols, DEFAULT_MAX_ELEMENTS)?;
         // SAFETY: NULL or readable for `rows * cols` doubles (contract).
         let values = unsafe { slice(values, n, "`values` is NULL") }?;
         *out = boxed(block_on(s.share_input(values, rows, cols))?);
@@ -969,8 +968,8 @@ pub unsafe extern "C" fn fxs_party_receive_owner_input(
     with_party("fxs_party_receive_owner_input", party, |s| {
         let out = out_ptr(out)?;
         let link = link_mut(link)?;
-        rows.checked_mul(cols)
-            .ok_or(Failure::invalid("rows * cols overflows"))?;
+        // The session allocates the batch before it receives: the size rule first.
+        limits::elements("receive_owner_input", rows, cols, DEFAULT_MAX_ELEMENTS)?;
         let x = on_link(link, |l| block_on(s.receive_owner_input(l, rows, cols)))?;
         *out = boxed(x);
         Ok(())

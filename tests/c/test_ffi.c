@@ -1493,8 +1493,11 @@ static void ml_classify(session *s, uint32_t role, fxs_party *party, fault *peer
         CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 1, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
         CHECK_STATUS(fxs_party_classify_dense(party, owner, zero_width, 3, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
         CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, wts, nw, in, 0, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
-        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, wts, nw, in, SIZE_MAX, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
-        CHECK_MSG("overflows");
+        /* Rows whose matrices overflow, or exceed 2^28 elements: a size error (issue 18). */
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, wts, nw, in, SIZE_MAX, cls, NET_ROWS), FXS_STATUS_CAPACITY);
+        CHECK_MSG("overflow");
+        CHECK_STATUS(fxs_party_classify_dense(party, owner, NET_SIZES, 3, wts, nw, in, (size_t)1 << 28, cls, NET_ROWS), FXS_STATUS_CAPACITY);
+        CHECK_MSG("exceed the maximum of 268435456 per operation");
         CHECK_STATUS(fxs_party_classify_dense(party, 2, NET_SIZES, 3, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_INVALID_ARGUMENT);
         CHECK_STATUS(fxs_party_classify_dense(NULL, owner, NET_SIZES, 3, wts, nw, in, NET_ROWS, cls, NET_ROWS), FXS_STATUS_NULL_POINTER);
     }
@@ -1970,7 +1973,7 @@ static void ml_cnn(session *s, uint32_t role, fxs_party *party, fault *peer) {
     CHECK_STATUS(fxs_network_info(NULL, &width, &nw), FXS_STATUS_NULL_POINTER);
     CHECK_STATUS(fxs_party_classify(party, 7, &net, wts, CNN_W, in, CNN_ROWS, cls, CNN_ROWS), FXS_STATUS_INVALID_ARGUMENT);
     CHECK_STATUS(fxs_party_classify(party, owner, &net, wts, CNN_W, in, 0, cls, CNN_ROWS), FXS_STATUS_INVALID_ARGUMENT);
-    CHECK_STATUS(fxs_party_classify(party, owner, &net, wts, CNN_W, in, SIZE_MAX / 4, cls, CNN_ROWS), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(fxs_party_classify(party, owner, &net, wts, CNN_W, in, SIZE_MAX / 4, cls, CNN_ROWS), FXS_STATUS_CAPACITY);
     CHECK_STATUS(fxs_party_forward(party, owner, &net, wts, CNN_W, in, CNN_ROWS, NULL), FXS_STATUS_NULL_POINTER);
     CHECK_STATUS(fxs_party_classify(NULL, owner, &net, wts, CNN_W, in, CNN_ROWS, cls, CNN_ROWS), FXS_STATUS_NULL_POINTER);
     if (is_owner) {
