@@ -6,7 +6,7 @@ mod common;
 
 use common::seed;
 use fixshare::session::{
-    AnyShares, Dealer, ErrorKind, Offline, Role, Session, SessionConfig, State, Topology,
+    AnyShares, Backend, Dealer, ErrorKind, Offline, Role, Session, SessionConfig, State, Topology,
     Truncation,
 };
 use fixshare::{MemoryTransport, PartyId, block_on_thread, duplex};
@@ -208,6 +208,11 @@ fn bad_configurations_are_refused_before_connecting() {
         SessionConfig {
             party: PartyId(2),
             ..base
+        },
+        // Function secret sharing needs the dealer.
+        SessionConfig {
+            backend: Backend::Fss,
+            ..SessionConfig::two_servers(Role::P0, Offline::Ot)
         },
     ];
     for c in cases {

@@ -40,7 +40,8 @@ pub struct SessionConfig {
     pub truncation: Truncation,
     /// The offline source.
     pub offline: Offline,
-    /// The non-linear backend.
+    /// The non-linear backend: [`Backend::Auto`] is FSS with the dealer and garbled circuits with
+    /// OT; [`Backend::Fss`] needs the dealer.
     pub backend: Backend,
     /// Largest frame payload in bytes sent to or accepted from the peer.
     pub max_frame: usize,
@@ -95,6 +96,9 @@ impl SessionConfig {
         }
         if self.frac_bits > self.ring_bits - 2 {
             return bad("fractional bits must be at most the ring width minus 2");
+        }
+        if self.backend == Backend::Fss && self.offline != Offline::Dealer {
+            return bad("the FSS backend needs the dealer as offline source");
         }
         let fixed = FixedPoint::new(self.frac_bits).map_err(|e| e.in_op("session config"))?;
         let config = crate::Config {
