@@ -275,6 +275,24 @@ fn prefetched_keys_serve_the_online_phase_and_a_mismatch_is_refused() {
 }
 
 #[test]
+fn a_batch_of_keys_beyond_the_limit_is_refused_before_anything_is_sent() {
+    let (a, _) = run::<u64, _, _>(fss(), 7, move |mut p| async move {
+        let (links, src) = p.context_mut().split();
+        let gate = Gate::Sign { product: true };
+        let err = src
+            .prefetch_gate_keys::<u64, _>(links, gate, fixshare::fss::MAX_GATES + 1)
+            .await
+            .unwrap_err();
+        // Nothing went to the dealer: the session goes on.
+        let x = split(p.role(), &[7u64 << 16], 1);
+        let y = p.relu(&x).await?;
+        Ok((err.kind().clone(), p.open(&y).await?))
+    });
+    assert!(matches!(a.0, ErrorKind::TooLarge { .. }), "{:?}", a.0);
+    assert_eq!(a.1, [7 << 16]);
+}
+
+#[test]
 fn the_fss_backend_without_a_dealer_is_a_clear_error_and_the_party_stays_usable() {
     let (a, b) = duplex();
     let spawn = |role: Role, t: MemoryTransport| {

@@ -351,6 +351,7 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
             }
             Kind::Gate => {
                 let gate = Gate::decode::<R>(req.dims[1], req.dims[2])?;
+                crate::fss::check_gates("dealer", size(req.dims[0])?)?;
                 let mut streams = [key_streams(&seeds[0], index), key_streams(&seeds[1], index)];
                 let aes = FixedKeyAes::new();
                 let mut left = size(req.dims[0])?;
@@ -487,6 +488,7 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
         n: usize,
     ) -> Result<GateKeys<R>, Error> {
         gate.check::<R>()?;
+        crate::fss::check_gates("dealer.gate_keys", n)?;
         let (code, param) = gate.encode();
         let index = self.requests;
         self.request::<R, L>(links, Kind::Gate, [n as u64, code, param])

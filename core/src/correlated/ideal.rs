@@ -197,6 +197,7 @@ impl<T> Correlations<T> for IdealCorrelations {
         n: usize,
     ) -> Result<GateKeys<R>, Error> {
         gate.check::<R>()?;
+        crate::fss::check_gates("ideal.gate_keys", n)?;
         self.next("ideal.gate_keys", Some(n))?;
         let request = self.seed.derive(IDEAL, self.requests);
         let part = |role: Role| {

@@ -46,6 +46,16 @@ use alloc::vec::Vec;
 use dcf::{CorrectionWords, DcfKeys};
 use zeroize::Zeroize;
 
+/// Most gates in one batch of keys: bounds a party's key memory (about 2 KB per ReLU key on
+/// Z_2^64, so 2 GiB per batch). Sources refuse larger requests; the protocols split larger inputs
+/// into batches of this size, one round each.
+pub const MAX_GATES: usize = 1 << 20;
+
+/// Checks a request for `n` gates against [`MAX_GATES`] before anything is allocated.
+pub(crate) fn check_gates(op: &'static str, n: usize) -> Result<(), Error> {
+    crate::limits::elements(op, n, 1, MAX_GATES).map(|_| ())
+}
+
 /// What a batch of dealer keys computes (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Gate {

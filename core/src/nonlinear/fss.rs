@@ -6,7 +6,7 @@ use crate::arith::online;
 use crate::context::Context;
 use crate::correlated::Correlations;
 use crate::error::Error;
-use crate::fss::{Gate, GateKeys, tag};
+use crate::fss::{Gate, GateKeys, MAX_GATES, tag};
 use crate::hash::FixedKeyAes;
 use crate::ring::Ring;
 use crate::share::Shares;
@@ -26,14 +26,25 @@ async fn open_masked<T: Transport, C: Correlations<T>, R: Ring>(
     Ok((keys, opened))
 }
 
-/// Shares of `[x >= 0]` as 0 or 1, and with `relu` also of `max(x, 0)`: one round.
+/// Shares of `[x >= 0]` as 0 or 1, and with `relu` also of `max(x, 0)`: one round (per
+/// [`MAX_GATES`] elements).
 pub(super) async fn sign<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,
     x: &[R],
     relu: bool,
 ) -> Result<(Vec<R>, Option<Vec<R>>), Error> {
-    let (keys, opened) = open_masked(ctx, Gate::Sign { product: relu }, x).await?;
-    Ok(keys.sign(&FixedKeyAes::new(), &opened))
+    let aes = FixedKeyAes::new();
+    let mut d = Vec::with_capacity(x.len());
+    let mut out = relu.then(|| Vec::with_capacity(x.len()));
+    for batch in x.chunks(MAX_GATES) {
+        let (keys, opened) = open_masked(ctx, Gate::Sign { product: relu }, batch).await?;
+        let (db, rb) = keys.sign(&aes, &opened);
+        d.extend(db);
+        if let (Some(out), Some(rb)) = (out.as_mut(), rb) {
+            out.extend(rb);
+        }
+    }
+    Ok((d, out))
 }
 
 /// `floor(x / 2^bits)` exactly: one round.
@@ -45,8 +56,13 @@ pub(super) async fn shift<T: Transport, C: Correlations<T>, R: Ring>(
     if bits == 0 {
         return Ok(x.clone());
     }
-    let (keys, opened) = open_masked(ctx, Gate::Shift { bits }, x.as_slice()).await?;
-    x.with_data(keys.shift(&FixedKeyAes::new(), &opened))
+    let aes = FixedKeyAes::new();
+    let mut y = Vec::with_capacity(x.len());
+    for batch in x.as_slice().chunks(MAX_GATES) {
+        let (keys, opened) = open_masked(ctx, Gate::Shift { bits }, batch).await?;
+        y.extend(keys.shift(&aes, &opened));
+    }
+    x.with_data(y)
 }
 
 /// A [`PiecewiseLinear`] function: one comparison key per element, evaluated at every breakpoint,
