@@ -15,7 +15,7 @@
 use fixshare_examples::ml;
 
 use fixshare::ml::pipeline;
-use fixshare::ml::{Dataset, MlpParams, SgdParams};
+use fixshare::ml::{MlpParams, SgdParams};
 use fixshare::{Config, FixedPoint, Role};
 use ml::{MlpTask, Offline};
 use std::process::ExitCode;
@@ -70,8 +70,7 @@ fn parse() -> Result<(MlpTask, String), String> {
 
 fn run() -> Result<(), String> {
     let (task, path) = parse()?;
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-    let data = Dataset::from_csv(&text).map_err(|e| format!("{path}: {e}"))?;
+    let data = ml::load_csv(&path)?;
     let (train, test, standardizer) =
         pipeline::prepare_classes::<u64>(&data, 10, FixedPoint::default())
             .map_err(|e| format!("{path}: {e}"))?;

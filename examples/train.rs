@@ -170,8 +170,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn load(path: &str) -> Result<Dataset, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    Dataset::from_csv(&text).map_err(|e| format!("{path}: {e}"))
+    ml::load_csv(path)
 }
 
 fn main() -> ExitCode {
@@ -321,6 +320,8 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
             let config = one.config().map_err(|e| e.to_string())?;
             // All checks happen here, before the first connection.
             let prepared = pipeline::prepare::<u64>(&data, &one.plan(), config.fixed)
+                .map_err(|e| format!("bad data: {e}"))?;
+            ml::require_test_rows(data.rows(), prepared.test.rows())
                 .map_err(|e| format!("bad data: {e}"))?;
             let mut to0 = Link::new(TcpTransport::connect(a0, HELLO_OWNER, patience).map_err(io)?);
             let mut to1 = Link::new(TcpTransport::connect(a1, HELLO_OWNER, patience).map_err(io)?);

@@ -71,6 +71,29 @@ fn bad_csv_cells_are_named_by_line_and_column() {
 }
 
 #[test]
+fn an_empty_test_split_is_refused_not_reported_as_a_result() {
+    let four = Dataset::from_csv("a,b,y\n1,2,3\n4,5,6\n7,8,9\n1,1,1\n").unwrap();
+    let mut task = GlmTask::new(GlmModel::Linear);
+    task.seed = Some(3);
+    match ml::run_glm_local(&four, &task, |_| {}) {
+        Err(RunError::Data(e)) => {
+            assert_eq!(
+                e.kind,
+                DataErrorKind::EmptyTestSplit {
+                    rows: 4,
+                    every: pipeline::TEST_EVERY
+                }
+            );
+            assert!(e.to_string().contains("4 rows leave no test row"), "{e}");
+        }
+        other => panic!("expected a data error, got {other:?}"),
+    }
+    // Five rows give one test row and run.
+    let five = Dataset::from_csv("a,b,y\n1,2,3\n4,5,6\n7,8,9\n1,1,1\n2,3,4\n").unwrap();
+    assert!(ml::run_glm_local(&five, &task, |_| {}).is_ok());
+}
+
+#[test]
 fn bad_rows_in_a_real_file_are_found() {
     // Breaks one cell of the real diabetes file at line 100 (data row 99), column 3 (bmi).
     let text = include_str!("../data/diabetes.csv");

@@ -125,3 +125,53 @@ fn a_bad_csv_fails_before_connecting() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn files_the_owner_cannot_use_are_refused_with_their_line_and_column() {
+    let bin = train_binary();
+    let dir = std::env::temp_dir().join(format!("fixshare-train-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let closed = port();
+    let servers = format!("{closed},{closed}");
+    let cases: [(&str, &[u8], &str); 4] = [
+        // Four rows: every 5th row is a test row, so there is none (issue 18: the example
+        // printed `secure_accuracy: 0.0000` as if it were a result).
+        (
+            "four.csv",
+            b"a,b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n",
+            "4 rows leave no test row",
+        ),
+        (
+            "latin1.csv",
+            b"a,b,label\n1,2,0\n3,\xe94,1\n",
+            "line 3, column 2: invalid UTF-8 at byte 3 of the line",
+        ),
+        (
+            "dup.csv",
+            b"\xef\xbb\xbfa,a,label\r1,2,0\r",
+            "line 1, column 2 (a): duplicate column name \"a\" (also column 1)",
+        ),
+        (
+            "tiny.csv",
+            b"a,b,label\r\n1,2,0\r\n3,1e-400,1\r\n",
+            "line 3, column 2 (b): \"1e-400\" is too small",
+        ),
+    ];
+    for (name, bytes, message) in cases {
+        let csv = dir.join(name);
+        std::fs::write(&csv, bytes).unwrap();
+        for extra in [vec![], vec!["--party", "owner", "--servers", &servers]] {
+            let mut args = vec!["--data", csv.to_str().unwrap()];
+            args.extend(extra);
+            let out = Command::new(&bin).args(&args).output().unwrap();
+            let (stdout, err) = (
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+            );
+            assert!(!out.status.success(), "{name}: {stdout}");
+            assert!(err.contains(message), "{name}: {err}");
+            assert!(!stdout.contains("accuracy"), "{name}: {stdout}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -45,8 +45,33 @@ pub enum DataErrorKind {
     },
     /// The cell is empty.
     Missing,
-    /// The cell is not a finite decimal number.
+    /// The cell is not a finite decimal number (the cell's text, cut to [`QUOTE_MAX`]
+    /// characters and an ellipsis).
     NotNumeric(String),
+    /// The cell is a nonzero number too small for a normal `f64` (for example `1e-400`, which
+    /// would read as 0, or the subnormal `1e-310`): refused rather than silently changed.
+    Underflow(String),
+    /// The line is not valid UTF-8; `byte` is the 1-based offset in the line of the first bad
+    /// byte (the column is the cell it falls in).
+    InvalidUtf8 {
+        /// The 1-based byte offset within the line.
+        byte: usize,
+    },
+    /// Two header cells have the same name (the column of the error is the second).
+    DuplicateColumn {
+        /// The name, cut to [`QUOTE_MAX`] characters.
+        name: String,
+        /// The 1-based column of its first occurrence.
+        first: usize,
+    },
+    /// The deterministic split (every `every`-th row a test row) leaves no test row: metrics on
+    /// an empty test set would mean nothing.
+    EmptyTestSplit {
+        /// Rows in the file.
+        rows: usize,
+        /// One row in `every` is a test row.
+        every: usize,
+    },
     /// The value does not fit the fixed-point range of the ring.
     OutOfRange {
         /// The value.
@@ -65,6 +90,18 @@ pub enum DataErrorKind {
     },
 }
 
+/// The most characters of a cell or a name an error message quotes (longer text is cut and
+/// ends with an ellipsis), so that a huge bad cell does not flood a log.
+pub const QUOTE_MAX: usize = 40;
+
+/// `text` cut to [`QUOTE_MAX`] characters, with an ellipsis if it was longer.
+fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_MAX) {
+        Some((at, _)) => alloc::format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// An error in a dataset, located by line (1-based, the header is line 1) and column (1-based),
 /// with the column's name where known. `line` and `column` are 0 when they do not apply.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,7 +117,8 @@ pub struct DataError {
 }
 
 impl DataError {
-    fn file(kind: DataErrorKind) -> Self {
+    /// An error about the whole file (no line or column).
+    pub fn file(kind: DataErrorKind) -> Self {
         DataError {
             line: 0,
             column: 0,
@@ -106,6 +144,21 @@ impl fmt::Display for DataErrorKind {
             }
             DataErrorKind::Missing => write!(f, "missing value"),
             DataErrorKind::NotNumeric(s) => write!(f, "not a number: {s:?}"),
+            DataErrorKind::Underflow(s) => write!(
+                f,
+                "{s:?} is too small for a normal double (it would read as 0 or lose precision)"
+            ),
+            DataErrorKind::InvalidUtf8 { byte } => {
+                write!(f, "invalid UTF-8 at byte {byte} of the line")
+            }
+            DataErrorKind::DuplicateColumn { name, first } => {
+                write!(f, "duplicate column name {name:?} (also column {first})")
+            }
+            DataErrorKind::EmptyTestSplit { rows, every } => write!(
+                f,
+                "{rows} rows leave no test row (every {every}th row is one): at least {every} \
+                 rows are needed for test metrics"
+            ),
             DataErrorKind::OutOfRange { value, limit } => write!(
                 f,
                 "value {value} is outside the fixed-point range (magnitude below {limit})"
@@ -139,16 +192,45 @@ impl core::error::Error for DataError {}
 
 impl Dataset {
     /// Parses a CSV text: a header row, then rows of numeric cells separated by commas, the last
-    /// column the target. Blank lines are skipped; cells may be surrounded by spaces. The first
-    /// bad cell fails the whole file, naming its line and column.
+    /// column the target. See [`Dataset::from_csv_bytes`].
     pub fn from_csv(text: &str) -> Result<Dataset, DataError> {
-        let mut lines = text
-            .split('\n')
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-            .filter(|(_, l)| !l.trim().is_empty());
+        Dataset::from_csv_bytes(text.as_bytes())
+    }
+
+    /// Parses CSV bytes: a header row of distinct names, then rows of numeric cells separated by
+    /// commas, the last column the target. Lines end with LF, CRLF or CR; a UTF-8 byte-order mark
+    /// at the start is skipped; blank lines are skipped; cells may be surrounded by spaces. The
+    /// first problem fails the whole file, naming its line and column: invalid UTF-8, a
+    /// duplicate header name, a missing or non-numeric cell (quoted up to [`QUOTE_MAX`]
+    /// characters), a number that underflows a normal `f64`, a ragged row.
+    pub fn from_csv_bytes(bytes: &[u8]) -> Result<Dataset, DataError> {
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        let mut lines = Lines {
+            rest: bytes,
+            line: 0,
+        }
+        .filter(|(_, l)| match l {
+            Ok(l) => !l.trim().is_empty(),
+            Err(_) => true,
+        });
         let (_, header) = lines.next().ok_or(DataError::file(DataErrorKind::Empty))?;
-        let names: Vec<String> = header.split(',').map(|s| s.trim().to_string()).collect();
+        let header = header?;
+        let mut names: Vec<String> = Vec::new();
+        for (c, name) in header.split(',').enumerate() {
+            let name = name.trim();
+            if let Some(first) = names.iter().position(|n| n == name) {
+                return Err(DataError {
+                    line: 1,
+                    column: c + 1,
+                    column_name: quote(name),
+                    kind: DataErrorKind::DuplicateColumn {
+                        name: quote(name),
+                        first: first + 1,
+                    },
+                });
+            }
+            names.push(name.to_string());
+        }
         if names.len() < 2 {
             return Err(DataError {
                 line: 1,
@@ -160,6 +242,7 @@ impl Dataset {
         let d = names.len() - 1;
         let (mut x, mut y, mut at) = (Vec::new(), Vec::new(), Vec::new());
         for (line, row) in lines {
+            let row = row?;
             let mut count = 0;
             for (c, cell) in row.split(',').enumerate() {
                 count += 1;
@@ -169,18 +252,10 @@ impl Dataset {
                 let err = |kind| DataError {
                     line,
                     column: c + 1,
-                    column_name: names[c].clone(),
+                    column_name: quote(&names[c]),
                     kind,
                 };
-                let cell = cell.trim();
-                if cell.is_empty() {
-                    return Err(err(DataErrorKind::Missing));
-                }
-                let v: f64 = cell
-                    .parse()
-                    .ok()
-                    .filter(|v: &f64| v.is_finite())
-                    .ok_or_else(|| err(DataErrorKind::NotNumeric(cell.to_string())))?;
+                let v = number(cell.trim()).map_err(err)?;
                 if c < d { x.push(v) } else { y.push(v) }
             }
             if count != d + 1 {
@@ -321,6 +396,69 @@ impl Dataset {
     }
 }
 
+/// The lines of a CSV file: `(1-based number, text)`, split at LF, CRLF or a lone CR; a line
+/// that is not UTF-8 is an error naming the line, its cell and the byte.
+struct Lines<'a> {
+    rest: &'a [u8],
+    line: usize,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (usize, Result<&'a str, DataError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        self.line += 1;
+        let end = self
+            .rest
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .unwrap_or(self.rest.len());
+        let (text, mut rest) = self.rest.split_at(end);
+        if rest.starts_with(b"\r\n") {
+            rest = &rest[2..];
+        } else if !rest.is_empty() {
+            rest = &rest[1..];
+        }
+        self.rest = rest;
+        let line = self.line;
+        Some((
+            line,
+            core::str::from_utf8(text).map_err(|e| {
+                let bad = e.valid_up_to();
+                DataError {
+                    line,
+                    column: text[..bad].iter().filter(|&&b| b == b',').count() + 1,
+                    column_name: String::new(),
+                    kind: DataErrorKind::InvalidUtf8 { byte: bad + 1 },
+                }
+            }),
+        ))
+    }
+}
+
+/// A cell's number: finite, and not a nonzero value that underflows a normal `f64`.
+fn number(cell: &str) -> Result<f64, DataErrorKind> {
+    if cell.is_empty() {
+        return Err(DataErrorKind::Missing);
+    }
+    let v: f64 = cell
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| DataErrorKind::NotNumeric(quote(cell)))?;
+    // The digits before the exponent: a nonzero digit there with a zero or subnormal result
+    // means the value underflowed.
+    let mantissa = cell.split(['e', 'E']).next().unwrap_or("");
+    let nonzero = mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b));
+    if v.is_subnormal() || (v == 0.0 && nonzero) {
+        return Err(DataErrorKind::Underflow(quote(cell)));
+    }
+    Ok(v)
+}
+
 /// Per-feature sums a data owner computes over its own rows: what it contributes to the shared
 /// standardization statistics (count, sum and sum of squares per column, nothing per row).
 #[derive(Clone, Debug, PartialEq)]
@@ -441,6 +579,66 @@ mod tests {
         );
         let e = Dataset::from_csv("a,y\n1,inf\n").unwrap_err();
         assert_eq!((e.line, e.column), (2, 2));
+    }
+
+    #[test]
+    fn line_endings_bom_and_encoding() {
+        let want = Dataset::from_csv("a,y\n1,0\n2,1\n").unwrap();
+        for text in [
+            "a,y\r1,0\r2,1\r",
+            "a,y\r\n1,0\r\n2,1",
+            "\u{feff}a,y\n1,0\r\n\r\n2,1\r",
+        ] {
+            let d = Dataset::from_csv(text).unwrap();
+            assert_eq!(
+                (&d.feature_names, &d.x, &d.y),
+                (&want.feature_names, &want.x, &want.y)
+            );
+        }
+        // CR-only lines are numbered like any others.
+        let e = Dataset::from_csv("a,y\r1,0\rq,1\r").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 1));
+        let e = Dataset::from_csv_bytes(b"a,y\n1,0\n2,\xff1\n").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 2));
+        assert_eq!(e.kind, DataErrorKind::InvalidUtf8 { byte: 3 });
+        assert_eq!(
+            e.to_string(),
+            "line 3, column 2: invalid UTF-8 at byte 3 of the line"
+        );
+        let e = Dataset::from_csv_bytes(b"a,\xc3y\n1,0\n").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 2));
+    }
+
+    #[test]
+    fn duplicate_names_long_cells_and_underflow() {
+        let e = Dataset::from_csv("a, b ,a,y\n1,2,3,4\n").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 3));
+        assert_eq!(
+            e.kind,
+            DataErrorKind::DuplicateColumn {
+                name: "a".into(),
+                first: 1
+            }
+        );
+        let cell = "x".repeat(1 << 20);
+        let e = Dataset::from_csv(&alloc::format!("a,y\n{cell},1\n")).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.len() < 120, "{} bytes", msg.len());
+        assert!(
+            msg.contains(&alloc::format!("\"{}…\"", "x".repeat(QUOTE_MAX))),
+            "{msg}"
+        );
+        for tiny in ["1e-400", "-2.5e-320", "0.000001e-310"] {
+            let e = Dataset::from_csv(&alloc::format!("a,y\n{tiny},1\n")).unwrap_err();
+            assert_eq!(e.kind, DataErrorKind::Underflow(tiny.into()), "{tiny}");
+            assert_eq!((e.line, e.column), (2, 1));
+        }
+        for fine in ["0", "-0.0", "0e-400", "1e-300", "2.2250738585072014e-308"] {
+            assert!(
+                Dataset::from_csv(&alloc::format!("a,y\n{fine},1\n")).is_ok(),
+                "{fine}"
+            );
+        }
     }
 
     #[test]

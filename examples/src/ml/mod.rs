@@ -13,7 +13,7 @@ use fixshare::correlated::{
 };
 use fixshare::ml::pipeline::{self, Classes, GlmPlan, MAX_PART, Partition, Progress};
 use fixshare::ml::plain::Mlp;
-use fixshare::ml::{self, DataError, Dataset, GlmModel, MlpParams, SgdParams};
+use fixshare::ml::{self, DataError, DataErrorKind, Dataset, GlmModel, MlpParams, SgdParams};
 use fixshare::{
     Config, Dealer, DealerClient, Error, FixedPoint, Link, Links, MemoryTransport, OfflineSource,
     OtCorrelations, Party, Ring, Role, Seed, Stats, Transport, Truncation, block_on_thread, duplex,
@@ -22,6 +22,25 @@ use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// Reads a CSV file as [`Dataset::from_csv_bytes`] parses it: every failure, invalid UTF-8
+/// included, names the file, the line and the column.
+pub fn load_csv(path: &str) -> Result<Dataset, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    Dataset::from_csv_bytes(&bytes).map_err(|e| format!("{path}: {e}"))
+}
+
+/// Refuses a split without test rows (fewer rows than [`pipeline::TEST_EVERY`]): the metrics
+/// of an empty test set would print as results and mean nothing.
+pub fn require_test_rows(rows: usize, test_rows: usize) -> Result<(), DataError> {
+    if test_rows == 0 {
+        return Err(DataError::file(DataErrorKind::EmptyTestSplit {
+            rows,
+            every: pipeline::TEST_EVERY,
+        }));
+    }
+    Ok(())
+}
 
 /// Which offline phase supplies the correlated randomness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -437,6 +456,7 @@ pub fn run_glm_local(
 ) -> Result<Summary, RunError> {
     let config = task.config()?;
     let prepared = pipeline::prepare::<u64>(data, &task.plan(), config.fixed)?;
+    require_test_rows(data.rows(), prepared.test.rows())?;
     let d = prepared.train.features();
     let model_len = d + 1;
 
@@ -684,6 +704,7 @@ pub fn run_mlp_local(
     on_epoch: impl FnMut(&Epoch) + Send + 'static,
 ) -> Result<MlpSummary, RunError> {
     use std::sync::{Arc, Mutex};
+    require_test_rows(train.rows() + test.rows(), test.rows())?;
     let config = Config::default();
     let k = *task.sizes.last().unwrap_or(&1);
     let init = Mlp::init(&task.sizes, task.params.init_seed);
