@@ -152,6 +152,24 @@ impl FixedKeyAes {
     }
 }
 
+impl FixedKeyAes {
+    /// Replaces every block `b` by `pi(b) ^ b` (Matyas–Meyer–Oseas), in pipelined batches: the
+    /// PRG of [`crate::fss::dcf`] when seeds are random.
+    pub fn mmo_in_place(&self, blocks: &mut [Block]) {
+        let mut buf = [Array([0u8; 16]); AES_BATCH];
+        for chunk in blocks.chunks_mut(AES_BATCH) {
+            let buf = &mut buf[..chunk.len()];
+            for (b, x) in buf.iter_mut().zip(chunk.iter()) {
+                b.0 = x.to_le_bytes();
+            }
+            self.cipher.encrypt_blocks(buf);
+            for (b, x) in buf.iter().zip(chunk.iter_mut()) {
+                *x ^= u128::from_le_bytes(b.0);
+            }
+        }
+    }
+}
+
 impl BlockHash for FixedKeyAes {
     fn hash_in_place(&self, tweaks: &[Block], blocks: &mut [Block]) {
         let n = tweaks.len().min(blocks.len());

@@ -76,16 +76,6 @@ fn add_converted<R: Ring>(blocks: &[Block], acc: &mut [R]) {
     }
 }
 
-/// The Matyas–Meyer–Oseas expansion in place: `b <- pi(b) ^ b`.
-fn expand(aes: &FixedKeyAes, blocks: &mut [Block], scratch: &mut Vec<Block>) {
-    scratch.clear();
-    scratch.extend_from_slice(blocks);
-    aes.permute_in_place(blocks);
-    for (b, s) in blocks.iter_mut().zip(scratch.iter()) {
-        *b ^= s;
-    }
-}
-
 /// The correction words of a batch of keys, common to both parties' keys. Both parties see them,
 /// and without a root seed they are pseudorandom, so they are not zeroized (the roots are).
 pub struct CorrectionWords<R: Ring> {
@@ -180,7 +170,6 @@ impl<R: Ring> DcfKeys<R> {
         let vb = value_blocks::<R>(w);
         let per = 1 + vb;
         let mut blocks = vec![0u128; POINTS * per];
-        let mut scratch = Vec::with_capacity(POINTS * per);
         let mut s = [0u128; POINTS];
         let mut t = [0u8; POINTS];
         for (chunk, (pts, outs)) in points
@@ -204,7 +193,7 @@ impl<R: Ring> DcfKeys<R> {
                         *b = s[p] ^ (2 + side * vb + j) as u128;
                     }
                 }
-                expand(aes, &mut blocks[..n * per], &mut scratch);
+                aes.mmo_in_place(&mut blocks[..n * per]);
                 // Branch-free in the control bit t: corrections apply under a mask of t.
                 for (p, (blk, acc)) in blocks
                     .chunks_exact(per)
@@ -232,7 +221,7 @@ impl<R: Ring> DcfKeys<R> {
                     blocks[p * vb + j] = s[p] ^ (2 + 2 * vb + j) as u128;
                 }
             }
-            expand(aes, &mut blocks[..n * vb], &mut scratch);
+            aes.mmo_in_place(&mut blocks[..n * vb]);
             for p in 0..n {
                 let key = key_of(base + p);
                 let acc = &mut outs[p * w..(p + 1) * w];
@@ -250,7 +239,6 @@ impl<R: Ring> DcfKeys<R> {
         }
         s.zeroize();
         blocks.zeroize();
-        scratch.zeroize();
     }
 }
 
@@ -271,7 +259,6 @@ pub(crate) fn generate<R: Ring>(
     let vb = value_blocks::<R>(width);
     let per = 2 + 2 * vb;
     let mut blocks = vec![0u128; 2 * KEYS * per];
-    let mut scratch = Vec::with_capacity(blocks.len());
     let mut values = vec![R::ZERO; 4 * width];
     let mut v_alpha = vec![R::ZERO; KEYS * width];
     for (chunk, alphas) in alpha.chunks(KEYS).enumerate() {
@@ -296,7 +283,7 @@ pub(crate) fn generate<R: Ring>(
                     }
                 }
             }
-            expand(aes, &mut blocks[..2 * n * per], &mut scratch);
+            aes.mmo_in_place(&mut blocks[..2 * n * per]);
             for k in 0..n {
                 let a = (alphas[k] >> shift) as usize & 1;
                 let (keep, lose) = (a, 1 - a);
@@ -350,7 +337,7 @@ pub(crate) fn generate<R: Ring>(
                 }
             }
         }
-        expand(aes, &mut blocks[..2 * n * vb], &mut scratch);
+        aes.mmo_in_place(&mut blocks[..2 * n * vb]);
         for k in 0..n {
             values.fill(R::ZERO);
             for b in 0..2 {
@@ -369,7 +356,6 @@ pub(crate) fn generate<R: Ring>(
         s.zeroize();
     }
     blocks.zeroize();
-    scratch.zeroize();
     values.zeroize();
     v_alpha.zeroize();
     out
