@@ -23,6 +23,7 @@ use crate::error::{Error, ErrorKind};
 use crate::fss::dcf::CorrectionWords;
 use crate::fss::{Gate, GateKeys, KeyStreams, OwnPart, deal};
 use crate::hash::FixedKeyAes;
+use crate::limits::DEFAULT_MAX_ELEMENTS;
 use crate::prg::{Domain, Prg, Seed};
 use crate::ring::{Ring, fill_random};
 use crate::role::Role;
@@ -252,7 +253,10 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
             }
             Kind::Matrix => {
                 let (m, k, n) = (size(req.dims[0])?, size(req.dims[1])?, size(req.dims[2])?);
+                // B (k x n) is held whole, C goes out in frames of at least one row (n):
+                // both bounded, so an empty inner dimension cannot make a row of any length.
                 if k.checked_mul(n).is_none_or(|kn| kn > self.max_matrix)
+                    || n > self.max_matrix
                     || m.checked_mul(n).is_none()
                 {
                     return Err(too_big());
@@ -591,6 +595,10 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
         k: usize,
         n: usize,
     ) -> Result<MatrixTriple<R>, Error> {
+        // Every buffer of the triple, checked before the request (the dealer checks again).
+        for (rows, cols) in [(m, k), (k, n), (m, n)] {
+            crate::limits::elements("dealer.matrix_triple", rows, cols, DEFAULT_MAX_ELEMENTS)?;
+        }
         let [mut ga, mut gb, mut gc] = self
             .request::<R, L>(links, Kind::Matrix, [m as u64, k as u64, n as u64])
             .await?;

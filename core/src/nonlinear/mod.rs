@@ -498,7 +498,11 @@ pub async fn max_pool<T: Transport, C: Correlations<T>, R: Ring>(
         if x.cols() != per_image {
             return Err(Error::dimension("max_pool", per_image, x.cols()));
         }
-        let mut windows = Vec::with_capacity(x.rows() * c * oh * ow * k * k);
+        // The window buffer: checked against the session's maximum before it is allocated.
+        let per_out = crate::limits::product("max_pool", c, oh * ow)?;
+        let outputs = crate::limits::product("max_pool", x.rows(), per_out)?;
+        let cells = ctx.config().elements("max_pool", outputs, k * k)?;
+        let mut windows = Vec::with_capacity(cells);
         for img in x.as_slice().chunks_exact(per_image.max(1)).take(x.rows()) {
             for ch in 0..c {
                 for oy in 0..oh {
