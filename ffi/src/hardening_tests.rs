@@ -169,7 +169,28 @@ fn still_usable(role: u32, p: *mut fxs_party) {
 fn argument_errors(role: u32, p: *mut fxs_party) {
     let x = input(role, p, &[1.0, 2.0], 2, 1);
     let y = input(role, p, &[1.0, 2.0, 3.0], 3, 1);
+    let image = input(role, p, &vec![0.5; 1 << 16], 1, 1 << 16);
     let before = stats(p);
+    // Max pooling of a 256 x 256 image by 128 x 128 windows at stride 1: 129^2 windows of 2^14
+    // values, over the maximum: refused before the window buffer is allocated.
+    let pool = crate::nonlinear::fxs_pool2d {
+        channels: 1,
+        height: 256,
+        width: 256,
+        window: 128,
+        stride: 1,
+    };
+    let mut r = null_mut();
+    // SAFETY: live party and shares, readable pool, writable `r`.
+    let st = unsafe { crate::nonlinear::fxs_party_max_pool(p, image, &pool, &mut r) };
+    assert_eq!(st, fxs_status::Capacity, "{}", message());
+    assert!(
+        message().contains("max_pool: 1 x 272646144"),
+        "{}",
+        message()
+    );
+    // SAFETY: shares from `input`, freed once.
+    unsafe { fxs_shares_free(image) };
     let mut r = null_mut();
     // SAFETY: live party and shares; `r` writable.
     unsafe {

@@ -7,6 +7,7 @@ use crate::party::{
 };
 use crate::status::Failure;
 use crate::{fxs_status, slice};
+use fixshare::session::limits::{self, DEFAULT_MAX_ELEMENTS};
 use fixshare::session::{AnyShares, Error, PiecewiseLinear, Pool2d, block_on};
 
 /// A max-pooling window over images stored one per row of a share matrix, channel-major
@@ -361,7 +362,17 @@ pub unsafe extern "C" fn fxs_party_max_pool(
             window: c.window,
             stride: c.stride,
         };
-        pool.output_size()?;
+        let (out_h, out_w) = pool.output_size()?;
+        // The windows of all images (`rows * channels * out_h * out_w` windows of `window^2`
+        // values) within the maximum of elements per operation, before anything is allocated.
+        let windows = c
+            .channels
+            .checked_mul(out_h)
+            .and_then(|v| v.checked_mul(out_w))
+            .and_then(|v| v.checked_mul(c.window))
+            .and_then(|v| v.checked_mul(c.window))
+            .unwrap_or(usize::MAX);
+        limits::elements("max_pool", x.shape().0, windows, DEFAULT_MAX_ELEMENTS)?;
         let per_image = c
             .channels
             .checked_mul(c.height)

@@ -545,6 +545,15 @@ impl Party {
             window: window as usize,
             stride: stride as usize,
         };
+        // The windows of all images, `window^2` values each, before anything is allocated (a
+        // bad window is the session's error to report).
+        if let Ok((out_h, out_w)) = pool.output_size() {
+            let per_row = u64::from(channels)
+                .saturating_mul(out_h as u64)
+                .saturating_mul(out_w as u64)
+                .saturating_mul(u64::from(window) * u64::from(window));
+            convert::elements("maxPool", x.0.shape().0 as u64, per_row)?;
+        }
         op!(self, "max_pool", |s| s.max_pool(&x.0, pool)).map(Shares)
     }
 
