@@ -37,7 +37,7 @@ pub mod snt;
 mod trainer;
 
 pub use seal::{Expect, Header, ModelId, Round, Sealer, WeightKey, open};
-pub use trainer::{Plan, Trainer, TrainerStats};
+pub use trainer::{Observer, Plan, Trainer, TrainerStats};
 
 use crate::error::{Error, ErrorKind};
 

@@ -48,6 +48,9 @@ pub struct TrainerStats {
     pub sealed_len: u64,
 }
 
+/// A progress callback: the version just sealed and the statistics so far.
+pub type Observer<'a> = &'a dyn Fn(u64, &TrainerStats);
+
 /// One trainer: its place in the plan, its rows, the key and its seeds. The drivers in
 /// [`super::snt`] and [`super::fnt`] move its sealed weights.
 pub struct Trainer<'a> {
@@ -59,6 +62,7 @@ pub struct Trainer<'a> {
     seed: &'a Seed,
     sealer: Sealer,
     clock: &'a dyn Fn() -> f64,
+    observer: Option<Observer<'a>>,
     stats: TrainerStats,
 }
 
@@ -97,8 +101,16 @@ impl<'a> Trainer<'a> {
             seed,
             sealer,
             clock,
+            observer: None,
             stats: TrainerStats::default(),
         })
+    }
+
+    /// Calls `observer(version, stats)` after each seal (for progress reports: a version that
+    /// is a multiple of the number of trainers ends a central epoch).
+    pub fn with_observer(mut self, observer: Observer<'a>) -> Trainer<'a> {
+        self.observer = Some(observer);
+        self
     }
 
     /// The plan.
@@ -179,6 +191,9 @@ impl<'a> Trainer<'a> {
         self.stats.seal_seconds += (self.clock)() - t;
         self.stats.seals += 1;
         self.stats.sealed_len = sealed.len() as u64;
+        if let Some(f) = self.observer {
+            f(version, &self.stats);
+        }
         Ok(sealed)
     }
 }
