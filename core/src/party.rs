@@ -334,6 +334,12 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
             .await
     }
 
+    /// The equality test `x == y`: 1.0 where it holds, else 0.0, elementwise.
+    pub async fn equal(&mut self, x: &Shares<R>, y: &Shares<R>) -> Result<Shares<R>, Error> {
+        self.run("equal", async |c| nonlinear::equal(c, x, y).await)
+            .await
+    }
+
     /// SecureML's piecewise sigmoid: 0 below -1/2, `x + 1/2` between, 1 above 1/2, elementwise.
     pub async fn sigmoid_piecewise(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
         self.run("sigmoid_piecewise", async |c| {

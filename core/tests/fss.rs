@@ -114,7 +114,16 @@ fn edges<R: Ring>(f: u32) -> Vec<R> {
 fn check_gates<R: Ring>(tag: u64) {
     let f = FixedPoint::default().frac_bits();
     let xs = edges::<R>(f);
-    let ys: Vec<R> = xs.iter().rev().copied().collect();
+    // The values reversed, and every third one equal to its x (for the equality test).
+    let ys: Vec<R> = (0..xs.len())
+        .map(|i| {
+            if i % 3 == 0 {
+                xs[i]
+            } else {
+                xs[xs.len() - 1 - i]
+            }
+        })
+        .collect();
     let (a, b) = run::<R, _, _>(fss(), tag, {
         let (xs, ys) = (xs.clone(), ys.clone());
         move |mut p| {
@@ -132,6 +141,8 @@ fn check_gates<R: Ring>(tag: u64) {
                 out.push(p.open(&d).await?);
                 let lt = p.less_than(&x, &y).await?;
                 out.push(p.open(&lt).await?);
+                let eq = p.equal(&x, &y).await?;
+                out.push(p.open(&eq).await?);
                 let s = p.sigmoid_piecewise(&x).await?;
                 out.push(p.open(&s).await?);
                 for bits in [1, f, R::BITS - 2] {
@@ -170,6 +181,11 @@ fn check_gates<R: Ring>(tag: u64) {
         .zip(&ys)
         .map(|(&x, &y)| if x.sub(y).msb() { one } else { R::ZERO });
     expect("less_than", lt.collect());
+    let eq = xs
+        .iter()
+        .zip(&ys)
+        .map(|(&x, &y)| if x == y { one } else { R::ZERO });
+    expect("equal", eq.collect());
     let sig = xs.iter().map(|&x| {
         let v = x.to_signed();
         if v < -half.to_signed() {

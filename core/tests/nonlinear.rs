@@ -173,6 +173,12 @@ async fn compute<T: Transport, C: Correlations<T>>(
     }
     let sm = p.relu_softmax(&m).await?;
     out.push(p.open(&sm).await?);
+    // Equality: of x and y (rarely equal), and of x and a fresh sharing of x (always).
+    let eq = p.equal(&x, &y).await?;
+    out.push(p.open(&eq).await?);
+    let same = split(role, &d.x, n, 1, 5);
+    let eq = p.equal(&x, &same).await?;
+    out.push(p.open(&eq).await?);
     Ok(out)
 }
 
@@ -329,6 +335,16 @@ fn check(out: &[Vec<u64>], d: &Data, source: &str) {
         }));
     }
     assert_eq!(out[13], softmax, "{source}: relu_softmax");
+    let eq: Vec<u64> =
+        d.x.iter()
+            .zip(&d.y)
+            .map(|(x, y)| u64::from(x == y) << F)
+            .collect();
+    assert_eq!(out[14], eq, "{source}: equal");
+    assert!(
+        out[15].iter().all(|&v| v == 1 << F),
+        "{source}: equal to itself"
+    );
 }
 
 #[test]

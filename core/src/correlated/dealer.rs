@@ -20,7 +20,7 @@ use super::{
     TruncationPairs,
 };
 use crate::error::{Error, ErrorKind};
-use crate::fss::dcf::CorrectionWords;
+use crate::fss::dcf::{CorrectionWords, Function};
 use crate::fss::{Gate, GateKeys, KeyStreams, OwnPart, deal};
 use crate::hash::FixedKeyAes;
 use crate::limits::DEFAULT_MAX_ELEMENTS;
@@ -39,7 +39,7 @@ const BLOCK: usize = 8192;
 
 /// Function-secret-sharing keys per frame group: about 2 MB of correction words for ReLU on Z_2^64.
 const GATE_BLOCK: usize = 1024;
-const _: () = assert!(GATE_BLOCK % crate::fss::dcf::GROUP == 0);
+const _: () = assert!(GATE_BLOCK.is_multiple_of(crate::fss::dcf::GROUP));
 
 /// The key streams of request `index` for the party holding `seed`.
 fn key_streams(seed: &Seed, index: u64) -> KeyStreams {
@@ -502,7 +502,7 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
         let shapes = gate.dcfs::<R>();
         let mut words: Vec<CorrectionWords<R>> = shapes
             .iter()
-            .map(|d| CorrectionWords::zeros(n, d.bits, d.width))
+            .map(|d| CorrectionWords::zeros(d.function, n, d.bits, d.width))
             .collect();
         let per_gate = gate.constants();
         let mut constants = match self.role {
@@ -514,6 +514,11 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
             let m = (n - done).min(GATE_BLOCK);
             for (cw, d) in words.iter_mut().zip(&shapes) {
                 let (b, w) = (d.bits as usize, d.width);
+                // Values per level: none for a point function.
+                let lw = match d.function {
+                    Function::LessThan => w,
+                    Function::Equal => 0,
+                };
                 let mut ch = self.chan.channel(Sub::Offline);
                 ch.recv_ring(
                     "dealer",
@@ -524,7 +529,7 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
                 ch.recv_ring(
                     "dealer",
                     tag::DEALER_KEYS,
-                    &mut cw.values[done * b * w..(done + m) * b * w],
+                    &mut cw.values[done * b * lw..(done + m) * b * lw],
                 )
                 .await?;
                 ch.recv_ring(

@@ -76,6 +76,27 @@ fn add_converted<R: Ring>(blocks: &[Block], acc: &mut [R]) {
     }
 }
 
+/// The function a batch of keys shares: `beta [x < alpha]` (a distributed comparison function)
+/// or `beta [x == alpha]` (the distributed point function it generalizes: the same tree without
+/// value corrections on the levels, and `beta` added at the leaf of `alpha`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    /// `beta [x < alpha]`.
+    LessThan,
+    /// `beta [x == alpha]`.
+    Equal,
+}
+
+impl Function {
+    /// Value blocks per level: none for a point function.
+    fn level_blocks<R: Ring>(self, width: usize) -> usize {
+        match self {
+            Function::LessThan => value_blocks::<R>(width),
+            Function::Equal => 0,
+        }
+    }
+}
+
 /// The correction words of a batch of keys, common to both parties' keys. Both parties see them,
 /// and without a root seed they are pseudorandom, so they are not zeroized (the roots are).
 pub struct CorrectionWords<R: Ring> {
@@ -89,12 +110,16 @@ pub struct CorrectionWords<R: Ring> {
 }
 
 impl<R: Ring> CorrectionWords<R> {
-    /// Correction words of `count` keys as zeros, to be received into.
-    pub(crate) fn zeros(count: usize, bits: u32, width: usize) -> Self {
+    /// Correction words of `count` keys for `function` as zeros, to be received into.
+    pub(crate) fn zeros(function: Function, count: usize, bits: u32, width: usize) -> Self {
         let levels = count * bits as usize;
+        let per_level = match function {
+            Function::LessThan => width,
+            Function::Equal => 0,
+        };
         CorrectionWords {
             seeds: vec![0; levels],
-            values: vec![R::ZERO; levels * width],
+            values: vec![R::ZERO; levels * per_level],
             last: vec![R::ZERO; count * width],
         }
     }
@@ -102,6 +127,7 @@ impl<R: Ring> CorrectionWords<R> {
 
 /// One party's keys for a batch of DCFs of the same input length and payload width.
 pub struct DcfKeys<R: Ring> {
+    function: Function,
     bits: u32,
     width: usize,
     party: u8,
@@ -118,6 +144,7 @@ impl<R: Ring> Drop for DcfKeys<R> {
 impl<R: Ring> DcfKeys<R> {
     /// Party `party`'s keys from its root seeds and the correction words of the same keys.
     pub(crate) fn new(
+        function: Function,
         bits: u32,
         width: usize,
         party: u8,
@@ -128,6 +155,7 @@ impl<R: Ring> DcfKeys<R> {
             *r &= SEED_BITS;
         }
         DcfKeys {
+            function,
             bits,
             width,
             party,
@@ -168,8 +196,9 @@ impl<R: Ring> DcfKeys<R> {
         let (w, bits) = (self.width, self.bits as usize);
         let count = self.roots.len();
         let vb = value_blocks::<R>(w);
-        let per = 1 + vb;
-        let mut blocks = vec![0u128; POINTS * per];
+        let lv = self.function.level_blocks::<R>(w);
+        let per = 1 + lv;
+        let mut blocks = vec![0u128; POINTS * per.max(vb)];
         let mut s = [0u128; POINTS];
         let mut t = [0u8; POINTS];
         for (chunk, (pts, outs)) in points
@@ -190,7 +219,7 @@ impl<R: Ring> DcfKeys<R> {
                     let side = (pts[p] >> shift) as usize & 1;
                     blk[0] = s[p] ^ side as u128;
                     for (j, b) in blk[1..].iter_mut().enumerate() {
-                        *b = s[p] ^ (2 + side * vb + j) as u128;
+                        *b = s[p] ^ (2 + side * lv + j) as u128;
                     }
                 }
                 aes.mmo_in_place(&mut blocks[..n * per]);
@@ -207,9 +236,11 @@ impl<R: Ring> DcfKeys<R> {
                     let tr = R::from_u64(u64::from(t[p]));
                     let cw = self.cw.seeds[at] & mask;
                     let tau = blk[0];
-                    add_converted(&blk[1..], acc);
-                    for (a, c) in acc.iter_mut().zip(&self.cw.values[at * w..(at + 1) * w]) {
-                        *a = a.add(c.mul(tr));
+                    if lv > 0 {
+                        add_converted(&blk[1..], acc);
+                        for (a, c) in acc.iter_mut().zip(&self.cw.values[at * w..(at + 1) * w]) {
+                            *a = a.add(c.mul(tr));
+                        }
                     }
                     s[p] = (tau ^ cw) & SEED_BITS;
                     t[p] = ((tau ^ (cw >> side)) & 1) as u8;
@@ -242,10 +273,12 @@ impl<R: Ring> DcfKeys<R> {
     }
 }
 
-/// Generates the correction words of keys for `beta[key * width..] * [x < alpha[key]]` over
-/// `bits`-bit inputs, from each party's root seeds (`roots[b][key]`).
+/// Generates the correction words of keys for `beta[key * width..] * [x < alpha[key]]` (or
+/// `== alpha[key]`, by `function`) over `bits`-bit inputs, from each party's root seeds
+/// (`roots[b][key]`).
 pub(crate) fn generate<R: Ring>(
     aes: &FixedKeyAes,
+    function: Function,
     bits: u32,
     width: usize,
     alpha: &[u128],
@@ -254,11 +287,12 @@ pub(crate) fn generate<R: Ring>(
 ) -> CorrectionWords<R> {
     let bits_us = bits as usize;
     let count = alpha.len();
-    let mut out = CorrectionWords::zeros(count, bits, width);
+    let mut out = CorrectionWords::zeros(function, count, bits, width);
     out.last.clear();
     let vb = value_blocks::<R>(width);
-    let per = 2 + 2 * vb;
-    let mut blocks = vec![0u128; 2 * KEYS * per];
+    let lv = function.level_blocks::<R>(width);
+    let per = 2 + 2 * lv;
+    let mut blocks = vec![0u128; 2 * KEYS * per.max(vb)];
     let mut values = vec![R::ZERO; 4 * width];
     let mut v_alpha = vec![R::ZERO; KEYS * width];
     for (chunk, alphas) in alpha.chunks(KEYS).enumerate() {
@@ -289,30 +323,33 @@ pub(crate) fn generate<R: Ring>(
                 let (keep, lose) = (a, 1 - a);
                 let node = |b: usize| &blocks[(k * 2 + b) * per..(k * 2 + b + 1) * per];
                 // values[(b * 2 + side) * width..]: party b's value share of child `side`.
-                values.fill(R::ZERO);
-                for b in 0..2 {
-                    for side in 0..2 {
-                        let v = &node(b)[2 + side * vb..2 + (side + 1) * vb];
-                        add_converted(v, &mut values[(b * 2 + side) * width..][..width]);
-                    }
-                }
-                let val = |b: usize, side: usize, j: usize| values[(b * 2 + side) * width + j];
-                // (-1)^t1, without a branch on the control bit.
-                let sign_t1 = R::ONE.sub(R::from_u64(2 * u64::from(t[1][k])));
-                let sign = |v: R| v.mul(sign_t1);
+                let t1 = t[1][k];
                 let at = slot(count, bits_us, base + k, level);
-                let va = &mut v_alpha[k * width..(k + 1) * width];
-                for j in 0..width {
-                    let mut cw = val(1, lose, j).sub(val(0, lose, j)).sub(va[j]);
-                    if lose == 0 {
-                        cw = cw.add(beta[(base + k) * width + j]);
+                if lv > 0 {
+                    values.fill(R::ZERO);
+                    for b in 0..2 {
+                        for side in 0..2 {
+                            let v = &node(b)[2 + side * lv..2 + (side + 1) * lv];
+                            add_converted(v, &mut values[(b * 2 + side) * width..][..width]);
+                        }
                     }
-                    let cw = sign(cw);
-                    out.values[at * width + j] = cw;
-                    va[j] = va[j]
-                        .sub(val(1, keep, j))
-                        .add(val(0, keep, j))
-                        .add(sign(cw));
+                    let val = |b: usize, side: usize, j: usize| values[(b * 2 + side) * width + j];
+                    // (-1)^t1, without a branch on the control bit.
+                    let sign_t1 = R::ONE.sub(R::from_u64(2 * u64::from(t1)));
+                    let sign = |v: R| v.mul(sign_t1);
+                    let va = &mut v_alpha[k * width..(k + 1) * width];
+                    for j in 0..width {
+                        let mut cw = val(1, lose, j).sub(val(0, lose, j)).sub(va[j]);
+                        if lose == 0 {
+                            cw = cw.add(beta[(base + k) * width + j]);
+                        }
+                        let cw = sign(cw);
+                        out.values[at * width + j] = cw;
+                        va[j] = va[j]
+                            .sub(val(1, keep, j))
+                            .add(val(0, keep, j))
+                            .add(sign(cw));
+                    }
                 }
                 let seed = |b: usize, side: usize| node(b)[side] & SEED_BITS;
                 let ctl = |b: usize, side: usize| (node(b)[side] & 1) as u8;
@@ -329,7 +366,8 @@ pub(crate) fn generate<R: Ring>(
                 }
             }
         }
-        // The final correction: cancels the converted last seeds and V_alpha on alpha's path.
+        // The final correction: on alpha's path, cancels the converted last seeds and V_alpha
+        // (and adds beta, for a point function).
         for k in 0..n {
             for b in 0..2 {
                 for j in 0..vb {
@@ -348,7 +386,15 @@ pub(crate) fn generate<R: Ring>(
                 );
             }
             for j in 0..width {
-                let cw = values[width + j].sub(values[j]).sub(v_alpha[k * width + j]);
+                // A point function adds beta at alpha's leaf; a comparison adds nothing there.
+                let target = match function {
+                    Function::LessThan => R::ZERO,
+                    Function::Equal => beta[(base + k) * width + j],
+                };
+                let cw = values[width + j]
+                    .sub(values[j])
+                    .sub(v_alpha[k * width + j])
+                    .add(target);
                 let sign_t1 = R::ONE.sub(R::from_u64(2 * u64::from(t[1][k])));
                 out.last.push(cw.mul(sign_t1));
             }
@@ -368,6 +414,7 @@ mod tests {
     use crate::ring::fill_random;
 
     fn keys<R: Ring>(
+        function: Function,
         bits: u32,
         width: usize,
         alpha: &[u128],
@@ -380,7 +427,15 @@ mod tests {
         let mut roots = [vec![0u128; n], vec![0u128; n]];
         fill_random(&mut g, &mut roots[0]);
         fill_random(&mut g, &mut roots[1]);
-        let cw = generate(&aes, bits, width, alpha, beta, [&roots[0], &roots[1]]);
+        let cw = generate(
+            &aes,
+            function,
+            bits,
+            width,
+            alpha,
+            beta,
+            [&roots[0], &roots[1]],
+        );
         let copy = CorrectionWords {
             seeds: cw.seeds.clone(),
             values: cw.values.clone(),
@@ -388,8 +443,8 @@ mod tests {
         };
         let [r0, r1] = roots;
         [
-            DcfKeys::new(bits, width, 0, r0, cw),
-            DcfKeys::new(bits, width, 1, r1, copy),
+            DcfKeys::new(function, bits, width, 0, r0, cw),
+            DcfKeys::new(function, bits, width, 1, r1, copy),
         ]
     }
 
@@ -407,32 +462,35 @@ mod tests {
 
     #[test]
     fn exhaustive_for_small_inputs() {
-        for bits in 1..=10u32 {
-            let all = 1u128 << bits;
-            // Thresholds: both ends, the middle, and a few more.
-            let alphas: Vec<u128> = [0, 1, all / 2, all - 1, (all * 2) / 3]
-                .iter()
-                .map(|a| a % all)
-                .collect();
-            let beta: Vec<u64> = (0..alphas.len() * 2)
-                .map(|i| 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1))
-                .collect();
-            let k = keys::<u64>(bits, 2, &alphas, &beta, bits as u8);
-            for (key, &alpha) in alphas.iter().enumerate() {
-                let points: Vec<u128> = (0..all).collect();
-                let one = [
-                    DcfKeys::new(bits, 2, 0, vec![k[0].roots[key]], words(&k[0], key)),
-                    DcfKeys::new(bits, 2, 1, vec![k[1].roots[key]], words(&k[1], key)),
-                ];
-                let got = reconstruct(&one, &points);
-                for x in 0..all {
-                    for j in 0..2 {
-                        let want = if x < alpha { beta[key * 2 + j] } else { 0 };
-                        assert_eq!(
-                            got[x as usize * 2 + j],
-                            want,
-                            "bits {bits} alpha {alpha} x {x}"
-                        );
+        for function in [Function::LessThan, Function::Equal] {
+            for bits in 1..=10u32 {
+                let all = 1u128 << bits;
+                // Thresholds: both ends, the middle, and a few more.
+                let alphas: Vec<u128> = [0, 1, all / 2, all - 1, (all * 2) / 3]
+                    .iter()
+                    .map(|a| a % all)
+                    .collect();
+                let beta: Vec<u64> = (0..alphas.len() * 2)
+                    .map(|i| 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1))
+                    .collect();
+                let k = keys::<u64>(function, bits, 2, &alphas, &beta, bits as u8);
+                for (key, &alpha) in alphas.iter().enumerate() {
+                    let points: Vec<u128> = (0..all).collect();
+                    let one = [0, 1].map(|b| {
+                        let roots = vec![k[b].roots[key]];
+                        DcfKeys::new(function, bits, 2, b as u8, roots, words(&k[b], key))
+                    });
+                    let got = reconstruct(&one, &points);
+                    for x in 0..all {
+                        let holds = match function {
+                            Function::LessThan => x < alpha,
+                            Function::Equal => x == alpha,
+                        };
+                        for j in 0..2 {
+                            let want = if holds { beta[key * 2 + j] } else { 0 };
+                            let at = x as usize * 2 + j;
+                            assert_eq!(got[at], want, "{function:?} {bits} bits, {alpha} at {x}");
+                        }
                     }
                 }
             }
@@ -441,18 +499,19 @@ mod tests {
 
     fn words<R: Ring>(k: &DcfKeys<R>, key: usize) -> CorrectionWords<R> {
         let (b, w) = (k.bits as usize, k.width);
+        let lw = k.cw.values.len() / (k.len() * b);
         let count = k.len();
         let at = |level| slot(count, b, key, level);
         CorrectionWords {
             seeds: (0..b).map(|l| k.cw.seeds[at(l)]).collect(),
             values: (0..b)
-                .flat_map(|l| k.cw.values[at(l) * w..(at(l) + 1) * w].to_vec())
+                .flat_map(|l| k.cw.values[at(l) * lw..(at(l) + 1) * lw].to_vec())
                 .collect(),
             last: k.cw.last[key * w..(key + 1) * w].to_vec(),
         }
     }
 
-    fn check_wide<R: Ring>(bits: u32, width: usize) {
+    fn check_wide<R: Ring>(function: Function, bits: u32, width: usize) {
         let mask = if bits == 128 {
             u128::MAX
         } else {
@@ -470,7 +529,7 @@ mod tests {
         }
         let mut beta = vec![R::ZERO; alphas.len() * width];
         fill_random(&mut g, &mut beta);
-        let k = keys::<R>(bits, width, &alphas, &beta, 3);
+        let k = keys::<R>(function, bits, width, &alphas, &beta, 3);
         // Points per key: 0, the maximum, alpha and its neighbours, and a random point.
         let mut points = Vec::new();
         for round in 0..6 {
@@ -491,7 +550,11 @@ mod tests {
         for (p, &x) in points.iter().enumerate() {
             let key = p % alphas.len();
             for j in 0..width {
-                let want = if x < alphas[key] {
+                let holds = match function {
+                    Function::LessThan => x < alphas[key],
+                    Function::Equal => x == alphas[key],
+                };
+                let want = if holds {
                     beta[key * width + j]
                 } else {
                     R::ZERO
@@ -503,13 +566,15 @@ mod tests {
 
     #[test]
     fn wide_inputs_at_the_edges() {
-        check_wide::<u64>(63, 2);
-        check_wide::<u64>(64, 1);
-        check_wide::<u32>(31, 3);
-        check_wide::<u32>(32, 2);
-        check_wide::<u128>(127, 2);
-        check_wide::<u128>(128, 1);
-        check_wide::<u64>(16, 1);
+        for f in [Function::LessThan, Function::Equal] {
+            check_wide::<u64>(f, 63, 2);
+            check_wide::<u64>(f, 64, 1);
+            check_wide::<u32>(f, 31, 3);
+            check_wide::<u32>(f, 32, 2);
+            check_wide::<u128>(f, 127, 2);
+            check_wide::<u128>(f, 128, 1);
+            check_wide::<u64>(f, 16, 1);
+        }
     }
 
     /// Chi-square statistic between the byte histograms of two equally long samples.
@@ -535,7 +600,14 @@ mod tests {
     fn keys_for_different_thresholds_look_alike() {
         let n = 2000;
         let view = |alpha: u128, beta: u64, seed: u8| -> Vec<u8> {
-            let k = keys::<u64>(63, 2, &vec![alpha; n], &vec![beta; 2 * n], seed);
+            let k = keys::<u64>(
+                Function::LessThan,
+                63,
+                2,
+                &vec![alpha; n],
+                &vec![beta; 2 * n],
+                seed,
+            );
             let mut bytes = Vec::new();
             for key in [&k[0], &k[1]] {
                 bytes.extend(key.roots.iter().flat_map(|r| r.to_le_bytes()));

@@ -43,7 +43,7 @@ use crate::ring::{Ring, fill_random};
 use crate::role::Role;
 use alloc::vec;
 use alloc::vec::Vec;
-use dcf::{CorrectionWords, DcfKeys};
+use dcf::{CorrectionWords, DcfKeys, Function};
 use zeroize::Zeroize;
 
 /// Most gates in one batch of keys: bounds a party's key memory (about 2 KB per ReLU key on
@@ -74,11 +74,14 @@ pub enum Gate {
         /// The shift, `1 <= bits <= k - 2`.
         bits: u32,
     },
+    /// `[x == c]` for public constants `c` (a point function at the mask).
+    Equal,
 }
 
 /// One DCF of a gate: input bits and payload width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct DcfShape {
+    pub(crate) function: Function,
     pub(crate) bits: u32,
     pub(crate) width: usize,
 }
@@ -90,6 +93,7 @@ impl Gate {
             Gate::Sign { product } => (1 + u64::from(product), 0),
             Gate::Compare { product } => (3 + u64::from(product), 0),
             Gate::Shift { bits } => (5, u64::from(bits)),
+            Gate::Equal => (6, 0),
         }
     }
 
@@ -101,6 +105,7 @@ impl Gate {
             5 => Gate::Shift {
                 bits: u32::try_from(param).unwrap_or(u32::MAX),
             },
+            6 => Gate::Equal,
             _ => return Err(Error::new("fss", ErrorKind::Malformed("unknown gate"))),
         };
         gate.check::<R>()?;
@@ -128,22 +133,20 @@ impl Gate {
     /// The DCFs of one gate in ring `R` (one or two).
     pub(crate) fn dcfs<R: Ring>(self) -> Vec<DcfShape> {
         let width = 1 + usize::from(self.product());
+        let less = |bits, width| DcfShape {
+            function: Function::LessThan,
+            bits,
+            width,
+        };
         match self {
-            Gate::Sign { .. } => vec![DcfShape {
-                bits: R::BITS - 1,
-                width,
-            }],
-            Gate::Compare { .. } => vec![DcfShape {
+            Gate::Sign { .. } => vec![less(R::BITS - 1, width)],
+            Gate::Compare { .. } => vec![less(R::BITS, width)],
+            Gate::Shift { bits } => vec![less(R::BITS, 1), less(bits, 1)],
+            Gate::Equal => vec![DcfShape {
+                function: Function::Equal,
                 bits: R::BITS,
-                width,
+                width: 1,
             }],
-            Gate::Shift { bits } => vec![
-                DcfShape {
-                    bits: R::BITS,
-                    width: 1,
-                },
-                DcfShape { bits, width: 1 },
-            ],
         }
     }
 
@@ -151,7 +154,7 @@ impl Gate {
     pub(crate) fn constants(self) -> usize {
         match self {
             Gate::Sign { product } => 1 + usize::from(product),
-            Gate::Compare { .. } => 0,
+            Gate::Compare { .. } | Gate::Equal => 0,
             Gate::Shift { .. } => 1,
         }
     }
@@ -161,7 +164,13 @@ impl Gate {
         let cw: usize = self
             .dcfs::<R>()
             .iter()
-            .map(|d| d.bits as usize * (16 + d.width * R::BYTES) + d.width * R::BYTES)
+            .map(|d| {
+                let per_level = match d.function {
+                    Function::LessThan => d.width * R::BYTES,
+                    Function::Equal => 0,
+                };
+                d.bits as usize * (16 + per_level) + d.width * R::BYTES
+            })
             .sum();
         cw + self.constants() * R::BYTES
     }
@@ -312,11 +321,12 @@ pub(crate) fn deal<R: Ring>(
                     beta.push(R::ONE.shl(k - bits));
                     constants.push(ri.shr(bits));
                 }
-                Gate::Shift { .. } => beta.push(R::ONE),
+                Gate::Shift { .. } | Gate::Equal => beta.push(R::ONE),
             }
         }
         let cw = dcf::generate(
             aes,
+            shape.function,
             shape.bits,
             shape.width,
             &alpha,
@@ -352,7 +362,14 @@ impl<R: Ring> GateKeys<R> {
             .zip(words)
             .zip(own.roots.iter_mut())
             .map(|((shape, cw), roots)| {
-                DcfKeys::new(shape.bits, shape.width, party, core::mem::take(roots), cw)
+                DcfKeys::new(
+                    shape.function,
+                    shape.bits,
+                    shape.width,
+                    party,
+                    core::mem::take(roots),
+                    cw,
+                )
             })
             .collect();
         GateKeys {
@@ -453,6 +470,23 @@ impl<R: Ring> GateKeys<R> {
         }
         v.zeroize();
         (less, times)
+    }
+
+    /// [`Gate::Equal`]: for every opened `x^` and every public `c` in `constants`, shares of
+    /// `[x == c]` (0 or 1), laid out `out[i * constants.len() + j]`: the point function at `r`
+    /// evaluated at `x^ - c`.
+    pub(crate) fn equal(&self, aes: &FixedKeyAes, opened: &[R], constants: &[R]) -> Vec<R> {
+        let raw = |v: R| v.to_signed() as u128;
+        let per = constants.len();
+        let points: Vec<u128> = opened
+            .iter()
+            .flat_map(|&xh| constants.iter().map(move |&c| raw(xh.sub(c))))
+            .collect();
+        let mut out = vec![R::ZERO; points.len()];
+        if per > 0 {
+            self.dcfs[0].evaluate(aes, &points, |p| p / per, &mut out);
+        }
+        out
     }
 
     /// [`Gate::Shift`]: shares of `floor(x / 2^bits)` for every opened `x^`.
@@ -609,6 +643,29 @@ mod tests {
                 assert_eq!(p[at], if below { x } else { R::ZERO }, "[{x:?} < {c:?}] x");
             }
         }
+    }
+
+    fn check_equal<R: Ring>() {
+        let xs = edges::<R>();
+        let mut cs = edges::<R>();
+        cs.truncate(20);
+        let k = keys::<R>(Gate::Equal, xs.len(), 8);
+        let xh = open(&k, &xs, 9);
+        let aes = FixedKeyAes::new();
+        let e = sum(&k[0].equal(&aes, &xh, &cs), &k[1].equal(&aes, &xh, &cs));
+        for (i, &x) in xs.iter().enumerate() {
+            for (j, &c) in cs.iter().enumerate() {
+                let want = R::from_u64(u64::from(x == c));
+                assert_eq!(e[i * cs.len() + j], want, "{x:?} == {c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn equality_with_constants_is_exact() {
+        check_equal::<u32>();
+        check_equal::<u64>();
+        check_equal::<u128>();
     }
 
     #[test]

@@ -47,6 +47,20 @@ pub(super) async fn sign<T: Transport, C: Correlations<T>, R: Ring>(
     Ok((d, out))
 }
 
+/// Shares of `[x == 0]` as 0 or 1: one round (per [`MAX_GATES`] elements).
+pub(super) async fn equal_zero<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &[R],
+) -> Result<Vec<R>, Error> {
+    let aes = FixedKeyAes::new();
+    let mut e = Vec::with_capacity(x.len());
+    for batch in x.chunks(MAX_GATES) {
+        let (keys, opened) = open_masked(ctx, Gate::Equal, batch).await?;
+        e.extend(keys.equal(&aes, &opened, &[R::ZERO]));
+    }
+    Ok(e)
+}
+
 /// `floor(x / 2^bits)` exactly: one round.
 pub(super) async fn shift<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,

@@ -43,6 +43,15 @@ pub(crate) fn sign(width: usize, at: u32, negative: bool) -> Result<Gadget, Erro
     })
 }
 
+/// `2^at` where `x == 0`, else 0.
+pub(crate) fn is_zero(width: usize, at: u32) -> Result<Gadget, Error> {
+    Gadget::new(width, 1, 1, |b, x| {
+        let zero = b.constant_word(0, width);
+        let bit = b.eq(&x[0], &zero);
+        vec![bit_word(b, bit, at, width)]
+    })
+}
+
 /// SecureML's piecewise sigmoid with `f` fractional bits: 0 below -1/2, `x + 1/2` up to 1/2, then 1.
 /// The comparisons read `x`, so no value wraps around.
 pub(crate) fn sigmoid_piecewise(width: usize, f: u32) -> Result<Gadget, Error> {

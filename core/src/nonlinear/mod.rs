@@ -228,6 +228,27 @@ pub async fn less_than<T: Transport, C: Correlations<T>, R: Ring>(
     .await
 }
 
+/// The equality test `x == y`: 1.0 where it holds, else 0.0, elementwise (with FSS one point
+/// function per element at the dealer's mask).
+pub async fn equal<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    let at = ctx.fixed().frac_bits();
+    named("equal", async {
+        let d = x.zip_with(y, "equal", R::sub)?;
+        if uses_fss(ctx)? {
+            let e = fss::equal_zero(ctx, d.as_slice()).await?;
+            return d.with_data(scaled(e, at));
+        }
+        let g = functions::is_zero(width::<R>(), at)?;
+        let mut out = run_gadget(ctx, "equal", &g, &[d.as_slice()]).await?;
+        d.with_data(out.swap_remove(0))
+    })
+    .await
+}
+
 /// `2^at` where `x < 0` (if `negative`) or `x >= 0` (if not), else 0.
 async fn sign_word<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,
