@@ -17,7 +17,8 @@
 //! `--seed`). Split: mnist's last 2000 rows are the test set; other files test on every 5th row.
 //! Ends with `name: value` lines: `accuracy`, `centralized_accuracy`, `weights_max_abs_diff`,
 //! `seconds`, `centralized_seconds`, `slowdown`, `bytes_sent`, `bytes_per_central_epoch`,
-//! `seal_seconds` (all seals), `seal_ms_per_upload`, `open_ms_per_download`, `sealed_bytes`.
+//! `seal_seconds` (all seals), `seal_ms_per_upload`, `open_ms_per_download`, `sealed_bytes`,
+//! `seal_ms_alone`, `open_ms_alone` (the final weights sealed and opened ten times, the fastest).
 
 use fixshare::ml::float::{self, Model, Rows};
 use fixshare::ml::{Dataset, FeatureStats, Standardizer};
@@ -324,5 +325,37 @@ fn run() -> Result<(), String> {
         "sealed_bytes: {}",
         stats.first().map_or(0, |s| s.sealed_len)
     );
+    // Sealing and opening the final weights alone, ten times each (the fastest of ten): the
+    // cost per upload without other threads around.
+    let nonce_seed = Seed::from_bytes(fixshare_snt::os_entropy().map_err(|e| e.to_string())?);
+    let mut sealer = Sealer::new(&nonce_seed, 0);
+    let (mut seal_best, mut open_best) = (f64::INFINITY, f64::INFINITY);
+    let expect = fixshare::weights::Expect {
+        model: plan.model,
+        trainers: plan.trainers,
+        version: plan.final_version(),
+    };
+    for _ in 0..10 {
+        let t = Instant::now();
+        let sealed = sealer
+            .seal(
+                &key,
+                plan.model,
+                plan.trainers,
+                last,
+                plan.final_version(),
+                &reference,
+            )
+            .map_err(|e| e.to_string())?;
+        seal_best = seal_best.min(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let opened = fixshare::weights::open(&key, &expect, &sealed).map_err(|e| e.to_string())?;
+        open_best = open_best.min(t.elapsed().as_secs_f64());
+        if opened != reference {
+            return Err("the final weights did not survive sealing".into());
+        }
+    }
+    println!("seal_ms_alone: {:.3}", 1e3 * seal_best);
+    println!("open_ms_alone: {:.3}", 1e3 * open_best);
     Ok(())
 }
