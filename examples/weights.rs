@@ -200,7 +200,7 @@ fn run() -> Result<(), String> {
     let clock = || start.elapsed().as_secs_f64();
     let last = l as u32 - 1;
     let report = |version: u64, st: &TrainerStats| {
-        if version % u64::from(s.trainers) == 0 && version > 0 {
+        if version.is_multiple_of(u64::from(s.trainers)) && version > 0 {
             println!(
                 "  central epoch {}/{}: {:.2} s, sealed {} bytes",
                 version / u64::from(s.trainers),
