@@ -30,7 +30,7 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: ops --op mul|matmul|relu|drelu|gt0|sigmoid|sigmoid-accurate|trunc-exact|max|argmax|maxpool
+const USAGE: &str = "usage: ops --op mul|matmul|relu|drelu|gt0|eq|sigmoid|sigmoid-accurate|trunc|trunc-exact|max|argmax|maxpool
            [--n N] [--shape MxKxN] [--backend auto|gc|fss] [--offline dealer|ot]
            [--transport memory|tcp]";
 
@@ -41,8 +41,10 @@ enum Op {
     Relu,
     Drelu,
     Gt0,
+    Eq,
     Sigmoid,
     SigmoidAccurate,
+    Trunc,
     TruncExact,
     Max,
     Argmax,
@@ -91,6 +93,8 @@ fn parse() -> Result<Args, String> {
                     "relu" => Op::Relu,
                     "drelu" => Op::Drelu,
                     "gt0" => Op::Gt0,
+                    "eq" => Op::Eq,
+                    "trunc" => Op::Trunc,
                     "sigmoid" => Op::Sigmoid,
                     "sigmoid-accurate" => Op::SigmoidAccurate,
                     "trunc-exact" => Op::TruncExact,
@@ -169,7 +173,7 @@ fn inputs(args: &Args) -> Inputs {
             let (m, k, n) = args.shape;
             (m, k, k, n)
         }
-        Op::Mul => (args.n, 1, args.n, 1),
+        Op::Mul | Op::Eq => (args.n, 1, args.n, 1),
         Op::Max | Op::Argmax => (args.n.div_ceil(ROW), ROW, 0, 0),
         Op::Maxpool => {
             let per = POOL.channels * POOL.height * POOL.width;
@@ -180,8 +184,14 @@ fn inputs(args: &Args) -> Inputs {
     // On the fixed-point grid, so that the f64 reference sees the values the servers compute on.
     let fixed = FixedPoint::default();
     let mut on_grid = |_| fixed.decode(fixed.encode::<u64>(uniform(-8.0, 8.0)).unwrap_or(0));
-    let x = (0..rows * cols).map(&mut on_grid).collect();
-    let y = (0..y_rows * y_cols).map(&mut on_grid).collect();
+    let x: Vec<f64> = (0..rows * cols).map(&mut on_grid).collect();
+    let mut y: Vec<f64> = (0..y_rows * y_cols).map(&mut on_grid).collect();
+    if args.op == Op::Eq {
+        // Half the pairs equal.
+        for i in (0..y.len()).step_by(2) {
+            y[i] = x[i];
+        }
+    }
     Inputs {
         rows,
         cols,
@@ -248,6 +258,11 @@ async fn prefetch<T: Transport>(
             src.prefetch_gate_keys::<u64, T>(links, Gate::Sign { product: false }, n)
                 .await
         }
+        Op::Eq => {
+            src.prefetch_gate_keys::<u64, T>(links, Gate::Equal, n)
+                .await
+        }
+        Op::Trunc => Ok(()),
         Op::Sigmoid | Op::SigmoidAccurate => {
             src.prefetch_gate_keys::<u64, T>(links, Gate::Compare { product: true }, n)
                 .await
@@ -295,6 +310,11 @@ async fn run_op<T: Transport>(
         Op::Matmul => p.matmul(x, y).await,
         Op::Relu => p.relu(x).await,
         Op::Drelu | Op::Gt0 => p.drelu(x).await,
+        Op::Eq => p.equal(x, y).await,
+        Op::Trunc => {
+            let bits = p.config().fixed.frac_bits();
+            p.truncate(x, bits).await
+        }
         Op::Sigmoid => p.sigmoid_piecewise(x).await,
         Op::SigmoidAccurate => p.sigmoid(x).await,
         Op::TruncExact => {
@@ -333,8 +353,14 @@ fn plaintext(args: &Args, inp: &Inputs, fixed: FixedPoint) -> (Vec<f64>, Duratio
             .collect(),
         Op::Sigmoid => inp.x.iter().map(|&v| (v + 0.5).clamp(0.0, 1.0)).collect(),
         Op::SigmoidAccurate => inp.x.iter().map(|&v| 1.0 / (1.0 + (-v).exp())).collect(),
+        Op::Eq => inp
+            .x
+            .iter()
+            .zip(&inp.y)
+            .map(|(a, b)| f64::from(u8::from(a == b)))
+            .collect(),
         // The shift of the encoded value, as an integer.
-        Op::TruncExact => inp
+        Op::Trunc | Op::TruncExact => inp
             .x
             .iter()
             .map(|&v| (fixed.encode::<u64>(v).unwrap_or(0) as i64 >> fixed.frac_bits()) as f64)
@@ -520,7 +546,7 @@ fn main() -> ExitCode {
         .map(|(&v, &want)| {
             let got = match args.op {
                 // trunc-exact's output is an integer, not a fixed-point value.
-                Op::TruncExact => v as i64 as f64,
+                Op::Trunc | Op::TruncExact => v as i64 as f64,
                 _ => fixed.decode(v),
             };
             (got - want).abs()
