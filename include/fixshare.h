@@ -128,10 +128,27 @@
 #define FXS_TRUNCATION_PAIRS 1
 
 /**
- * Exact truncation in a garbled circuit (MiniONN): exactly `floor(x / 2^f)` after every
- * product, at about 126 AND gates per value in Z_2^64 and one round trip.
+ * Exact truncation (MiniONN's): exactly `floor(x / 2^f)` after every product, in one round, by
+ * the non-linear backend (a dealer's FSS keys, or about 126 AND gates per value in Z_2^64).
  */
 #define FXS_TRUNCATION_EXACT 2
+
+/**
+ * The non-linear backend the offline source allows: FSS with the dealer, garbled circuits with
+ * OT.
+ */
+#define FXS_BACKEND_AUTO 0
+
+/**
+ * Garbled circuits between the parties (no third party, constant rounds), also with a dealer.
+ */
+#define FXS_BACKEND_GARBLED_CIRCUITS 1
+
+/**
+ * Function secret sharing with keys from the dealer: one round and one ring element per party
+ * for a comparison or ReLU. Needs `FXS_OFFLINE_DEALER`.
+ */
+#define FXS_BACKEND_FSS 2
 
 /**
  * The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
@@ -683,6 +700,11 @@ typedef struct fxs_party_config {
      */
     uint32_t offline;
     /**
+     * `FXS_BACKEND_AUTO` (default), `FXS_BACKEND_GARBLED_CIRCUITS` or `FXS_BACKEND_FSS`: what
+     * computes comparisons, ReLU, sigmoids, max and exact truncation.
+     */
+    uint32_t backend;
+    /**
      * This party's secret randomness: 32 bytes of fresh entropy, never reused. Every seed the
      * session needs (its own streams, the OTs) is derived from it.
      */
@@ -1116,8 +1138,8 @@ fxs_status fxs_party_sigmoid_piecewise(struct fxs_party *party, const struct fxs
 
 /**
  * The logistic function `1 / (1 + e^-x)`, elementwise, by a 34-segment piecewise-linear
- * approximation (error below 0.003, plus the truncation of one product): one garbled-circuit
- * round trip, then one product.
+ * approximation (error below 0.003, plus the truncation of one product): one round of the
+ * backend, then one product (with FSS, the product comes with the same round).
  *
  * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
  *
@@ -1129,8 +1151,8 @@ fxs_status fxs_party_sigmoid(struct fxs_party *party, const struct fxs_shares *x
 /**
  * Any piecewise-linear function, elementwise: the linear interpolation through the points
  * `(knots[i], values[i])` for `i < n` (at least two knots, finite and strictly increasing;
- * finite values), constant beyond the first and the last knot. One garbled-circuit round trip
- * (the segment of each value), then one product.
+ * finite values), constant beyond the first and the last knot. One round of the backend (the
+ * segment of each value), then one product (with FSS, in the same round).
  *
  * On success `*out` holds new shares of the shape of `x`; on failure it is NULL. Bad knots or
  * values (`FXS_STATUS_INVALID_ARGUMENT`) are found before anything is sent.
@@ -1192,8 +1214,8 @@ fxs_status fxs_party_relu_softmax(struct fxs_party *party, const struct fxs_shar
 fxs_status fxs_party_max_pool(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_pool2d *pool, struct fxs_shares **out);
 
 /**
- * `floor(x / 2^bits)` exactly, in a garbled circuit (MiniONN's truncation; `bits` below the
- * ring width), whatever `fxs_party_config.truncation` says.
+ * `floor(x / 2^bits)` exactly, by the backend (MiniONN's truncation; `bits` below the ring
+ * width), whatever `fxs_party_config.truncation` says.
  *
  * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
  *

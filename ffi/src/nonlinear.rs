@@ -1,6 +1,7 @@
 //! The non-linear layer on shares: ReLU, comparisons, sigmoids, max, argmax, max pooling and
-//! exact truncation, each by garbled circuits (one round trip per call; max, argmax and max
-//! pooling one per halving of a row).
+//! exact truncation, by the party's backend (`fxs_party_config.backend`): the dealer's FSS keys
+//! (one round per call) or garbled circuits (one round trip per call); max, argmax and max
+//! pooling take one per halving of a row.
 
 use crate::party::{
     CSession, boxed, fxs_party, fxs_shares, out_ptr, shares_op, shares_ref, with_party,
@@ -197,8 +198,8 @@ pub unsafe extern "C" fn fxs_party_sigmoid_piecewise(
 }
 
 /// The logistic function `1 / (1 + e^-x)`, elementwise, by a 34-segment piecewise-linear
-/// approximation (error below 0.003, plus the truncation of one product): one garbled-circuit
-/// round trip, then one product.
+/// approximation (error below 0.003, plus the truncation of one product): one round of the
+/// backend, then one product (with FSS, the product comes with the same round).
 ///
 /// On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
 ///
@@ -220,8 +221,8 @@ pub unsafe extern "C" fn fxs_party_sigmoid(
 
 /// Any piecewise-linear function, elementwise: the linear interpolation through the points
 /// `(knots[i], values[i])` for `i < n` (at least two knots, finite and strictly increasing;
-/// finite values), constant beyond the first and the last knot. One garbled-circuit round trip
-/// (the segment of each value), then one product.
+/// finite values), constant beyond the first and the last knot. One round of the backend (the
+/// segment of each value), then one product (with FSS, in the same round).
 ///
 /// On success `*out` holds new shares of the shape of `x`; on failure it is NULL. Bad knots or
 /// values (`FXS_STATUS_INVALID_ARGUMENT`) are found before anything is sent.
@@ -388,8 +389,8 @@ pub unsafe extern "C" fn fxs_party_max_pool(
     })
 }
 
-/// `floor(x / 2^bits)` exactly, in a garbled circuit (MiniONN's truncation; `bits` below the
-/// ring width), whatever `fxs_party_config.truncation` says.
+/// `floor(x / 2^bits)` exactly, by the backend (MiniONN's truncation; `bits` below the ring
+/// width), whatever `fxs_party_config.truncation` says.
 ///
 /// On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
 ///

@@ -8,8 +8,8 @@ use crate::{fxs_status, fxs_transport, run, run_void, slice, slice_mut};
 use alloc::boxed::Box;
 use fixshare::session::limits::{self, DEFAULT_MAX_ELEMENTS};
 use fixshare::session::{
-    AnyShares, Dealer, Error, ErrorKind, Offline, OwnerLink, Role, Seed, Session, SessionConfig,
-    State, Stats, Truncation, block_on,
+    AnyShares, Backend, Dealer, Error, ErrorKind, Offline, OwnerLink, Role, Seed, Session,
+    SessionConfig, State, Stats, Truncation, block_on,
 };
 
 /// Party 0 (server 0; the garbler in garbled-circuit protocols).
@@ -22,9 +22,18 @@ pub const FXS_ROLE_P1: u32 = 1;
 pub const FXS_TRUNCATION_LOCAL: u32 = 0;
 /// Truncation pairs from the offline source: one round, never a large error.
 pub const FXS_TRUNCATION_PAIRS: u32 = 1;
-/// Exact truncation in a garbled circuit (MiniONN): exactly `floor(x / 2^f)` after every
-/// product, at about 126 AND gates per value in Z_2^64 and one round trip.
+/// Exact truncation (MiniONN's): exactly `floor(x / 2^f)` after every product, in one round, by
+/// the non-linear backend (a dealer's FSS keys, or about 126 AND gates per value in Z_2^64).
 pub const FXS_TRUNCATION_EXACT: u32 = 2;
+
+/// The non-linear backend the offline source allows: FSS with the dealer, garbled circuits with
+/// OT.
+pub const FXS_BACKEND_AUTO: u32 = 0;
+/// Garbled circuits between the parties (no third party, constant rounds), also with a dealer.
+pub const FXS_BACKEND_GARBLED_CIRCUITS: u32 = 1;
+/// Function secret sharing with keys from the dealer: one round and one ring element per party
+/// for a comparison or ReLU. Needs `FXS_OFFLINE_DEALER`.
+pub const FXS_BACKEND_FSS: u32 = 2;
 
 /// The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
 pub const FXS_OFFLINE_DEALER: u32 = 0;
@@ -54,6 +63,9 @@ pub struct fxs_party_config {
     pub truncation: u32,
     /// `FXS_OFFLINE_DEALER` (default) or `FXS_OFFLINE_OT`.
     pub offline: u32,
+    /// `FXS_BACKEND_AUTO` (default), `FXS_BACKEND_GARBLED_CIRCUITS` or `FXS_BACKEND_FSS`: what
+    /// computes comparisons, ReLU, sigmoids, max and exact truncation.
+    pub backend: u32,
     /// This party's secret randomness: 32 bytes of fresh entropy, never reused. Every seed the
     /// session needs (its own streams, the OTs) is derived from it.
     pub seed: [u8; 32],
@@ -215,6 +227,7 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
                 frac_bits: 16,
                 truncation: FXS_TRUNCATION_LOCAL,
                 offline: FXS_OFFLINE_DEALER,
+                backend: FXS_BACKEND_AUTO,
                 seed: [0; 32],
                 max_frame: 0,
                 peer: none,
@@ -256,6 +269,16 @@ pub unsafe extern "C" fn fxs_party_new(
                 ));
             }
         };
+        let backend = match c.backend {
+            FXS_BACKEND_AUTO => Backend::Auto,
+            FXS_BACKEND_GARBLED_CIRCUITS => Backend::GarbledCircuits,
+            FXS_BACKEND_FSS => Backend::Fss,
+            _ => {
+                return Err(Failure::invalid(
+                    "backend must be FXS_BACKEND_AUTO, _GARBLED_CIRCUITS or _FSS",
+                ));
+            }
+        };
         let peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
         let unset = |t: &fxs_transport| t.send.is_none() && t.recv.is_none() && t.flush.is_none();
         let (offline, dealer) = match c.offline {
@@ -282,6 +305,7 @@ pub unsafe extern "C" fn fxs_party_new(
         config.ring_bits = c.ring_bits;
         config.frac_bits = c.frac_bits;
         config.truncation = truncation;
+        config.backend = backend;
         if c.max_frame != 0 {
             config.max_frame = c.max_frame;
         }

@@ -100,7 +100,7 @@ struct session;
 typedef void (*scenario_fn)(struct session *s, uint32_t role, fxs_party *party, fault *peer);
 
 typedef struct session {
-    uint32_t ring_bits, frac_bits, truncation, offline;
+    uint32_t ring_bits, frac_bits, truncation, offline, backend;
     scenario_fn scenario;
     void *extra;
     int peer[2], dealer0[2], dealer1[2];
@@ -135,6 +135,7 @@ static void *party_thread(void *arg) {
     cfg.ring_bits = s->ring_bits;
     cfg.frac_bits = s->frac_bits;
     cfg.truncation = s->truncation;
+    cfg.backend = s->backend;
     seed_for(cfg.seed, (uint8_t)(1 + a->role));
     peer->fd = s->peer[a->role];
     peer->mode = FAULT_NONE;
@@ -157,12 +158,14 @@ static void *party_thread(void *arg) {
     return NULL;
 }
 
-static void run_session_from(uint32_t offline, uint32_t ring_bits, uint32_t frac_bits,
-                             uint32_t truncation, scenario_fn scenario, void *extra) {
+static void run_session_with(uint32_t offline, uint32_t backend, uint32_t ring_bits,
+                             uint32_t frac_bits, uint32_t truncation, scenario_fn scenario,
+                             void *extra) {
     session s;
     pthread_t d, p[2];
     party_arg args[2];
     memset(&s, 0, sizeof s);
+    s.backend = backend;
     s.ring_bits = ring_bits;
     s.frac_bits = frac_bits;
     s.truncation = truncation;
@@ -191,6 +194,11 @@ static void run_session_from(uint32_t offline, uint32_t ring_bits, uint32_t frac
         close(s.dealer1[0]);
         close(s.dealer1[1]);
     }
+}
+
+static void run_session_from(uint32_t offline, uint32_t ring_bits, uint32_t frac_bits,
+                             uint32_t truncation, scenario_fn scenario, void *extra) {
+    run_session_with(offline, FXS_BACKEND_AUTO, ring_bits, frac_bits, truncation, scenario, extra);
 }
 
 /* A session with the dealer as offline source. */
@@ -2231,6 +2239,10 @@ static void no_session(void) {
     cfg.truncation = 9;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
     cfg.truncation = FXS_TRUNCATION_PAIRS;
+    cfg.backend = 3;
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("backend must be");
+    cfg.backend = FXS_BACKEND_AUTO;
     /* The offline source and its transport must agree. */
     cfg.offline = 5;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
@@ -2239,6 +2251,11 @@ static void no_session(void) {
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
     CHECK_MSG("dealer is set");
     memset(&cfg.dealer, 0, sizeof cfg.dealer);
+    /* FSS keys come from the dealer only. */
+    cfg.backend = FXS_BACKEND_FSS;
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("the FSS backend needs the dealer");
+    cfg.backend = FXS_BACKEND_AUTO;
     memset(&cfg.peer, 0, sizeof cfg.peer);
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_NULL_POINTER); /* OT needs the peer */
     CHECK_MSG("peer.send or peer.recv is NULL");
@@ -2313,8 +2330,11 @@ int main(int argc, char **argv) {
     /* Exact truncation after every product. */
     run_session(64, 16, FXS_TRUNCATION_EXACT, arithmetic, NULL);
     run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_EXACT, arithmetic, NULL);
-    /* The non-linear layer, with both offline sources and all ring widths. */
+    /* The non-linear layer, with both offline sources and all ring widths; with the dealer by
+       FSS (the default there) and by garbled circuits. */
     run_session(64, 16, FXS_TRUNCATION_LOCAL, nonlinear, NULL);
+    run_session_with(FXS_OFFLINE_DEALER, FXS_BACKEND_GARBLED_CIRCUITS, 64, 16,
+                     FXS_TRUNCATION_LOCAL, nonlinear, NULL);
     run_session(128, 30, FXS_TRUNCATION_EXACT, nonlinear, NULL);
     run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_PAIRS, nonlinear, NULL);
     run_session_from(FXS_OFFLINE_OT, 64, 20, FXS_TRUNCATION_EXACT, nonlinear, NULL);
