@@ -267,7 +267,7 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                 let b: Vec<R> = b0.iter().zip(&b1).map(|(&x, &y)| x.add(y)).collect();
                 let rows_per_frame = (BLOCK / n.max(1)).max(1);
                 let mut row = 0;
-                while row < m {
+                while row < m && n > 0 {
                     let rows = rows_per_frame.min(m - row);
                     let mut c1 = vec![R::ZERO; rows * n];
                     for r in 0..rows {
