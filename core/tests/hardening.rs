@@ -283,3 +283,16 @@ fn a_party_built_with_a_bad_format_refuses_inputs_and_products_before_sending() 
     assert_eq!(p.stats().bytes_sent, 0);
     assert_eq!(*p.state(), fixshare::State::Ready);
 }
+
+/// Found by the dealer fuzz target: a matrix triple with `n = 0` columns made the dealer send
+/// empty frames that party 1 never read, so the next correlation failed and poisoned both.
+#[test]
+fn an_empty_matrix_product_keeps_the_dealer_in_step() {
+    pair(Config::default(), 11, async |p| {
+        let x = input_from_p0(p, &[1.0; 9], 3, 3).await?;
+        let empty = input_from_p1(p, &[], 3, 0).await?;
+        let z = p.matmul(&x, &empty).await?;
+        assert_eq!(z.shape(), (3, 0));
+        Ok(())
+    });
+}
