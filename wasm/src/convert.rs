@@ -5,8 +5,8 @@
 
 use crate::error::invalid;
 use fixshare::session::{
-    GlmModel, Image, Layer, MlpLoss, MlpParams, Network, Offline, Role, SessionConfig, SgdParams,
-    Sigmoid, Truncation,
+    Backend, GlmModel, Image, Layer, MlpLoss, MlpParams, Network, Offline, Role, SessionConfig,
+    SgdParams, Sigmoid, Truncation,
 };
 use js_sys::{Float64Array, Reflect};
 use wasm_bindgen::{JsCast, JsError, JsValue};
@@ -154,7 +154,7 @@ fn options_object(op: &str, o: &JsValue, what: &str) -> Result<(), JsError> {
 }
 
 /// The session settings of party `role` with `offline`, from `{ ringBits, fracBits,
-/// truncation, maxFrame }` (defaults: those of [`SessionConfig::two_servers`]). The session
+/// truncation, backend, maxFrame }` (defaults: those of [`SessionConfig::two_servers`]). The session
 /// checks the values when it connects.
 pub(crate) fn session_config(
     op: &str,
@@ -181,6 +181,13 @@ pub(crate) fn session_config(
         Some("pairs") => Truncation::Pairs,
         Some("exact") => Truncation::Exact,
         Some(_) => Truncation::Local,
+    };
+    let b = opt_choice(op, o, "backend", &["auto", "gc", "fss"])
+        .map_err(|_| invalid(op, "option backend must be \"auto\", \"gc\" or \"fss\""))?;
+    c.backend = match b {
+        None | Some("auto") => Backend::Auto,
+        Some("gc") => Backend::GarbledCircuits,
+        Some(_) => Backend::Fss,
     };
     if let Some(m) = opt_u32(op, o, "maxFrame").map_err(|_| option_error(op, "maxFrame"))? {
         if m < 64 {

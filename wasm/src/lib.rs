@@ -60,8 +60,12 @@ export interface PartyOptions {
   /** Fractional bits of the fixed-point format (default 16; at most ringBits - 2 and 62). */
   fracBits?: number;
   /** Truncation after products: "local" (SecureML, default), "pairs" (truncation pairs) or
-   * "exact" (in a garbled circuit). */
+   * "exact" (exact, by the backend). */
   truncation?: "local" | "pairs" | "exact";
+  /** What computes comparisons, ReLU, sigmoids, max and exact truncation: "auto" (default: FSS
+   * with a dealer, garbled circuits with OT), "gc" (garbled circuits) or "fss" (the dealer's
+   * function-secret-sharing keys: one round, one ring element per party; needs a dealer). */
+  backend?: "auto" | "gc" | "fss";
   /** Largest frame payload in bytes sent to or accepted from the peer (default 64 MiB). */
   maxFrame?: number;
 }

@@ -55,6 +55,8 @@ test('out-of-range values, bad options, bad roles, bad transports', async () => 
   await assert.rejects(fx.Party.withDealer(0, {}, {}), /the peer transport must be an object with send\(Uint8Array\) and recv\(n\) methods/);
   const [t0, t1] = pair();
   await assert.rejects(fx.Party.withDealer(0, t0, t1, { truncation: 'exact-ish' }), /option truncation must be "local", "pairs" or "exact"/);
+  await assert.rejects(fx.Party.withDealer(0, t0, t1, { backend: 'cuda' }), /option backend must be "auto", "gc" or "fss"/);
+  await assert.rejects(fx.Party.withOt(0, t0, { backend: 'fss' }), /the FSS backend needs the dealer as offline source/);
   await assert.rejects(fx.Party.withOt(0, t0, { fracBits: 99 }), /^Error: Party.withOt: session config: invalid argument: fractional bits must be at most the ring width minus 2$/);
   await assert.rejects(fx.Party.withOt(0, t0, { ringBits: 48 }), /^Error: Party.withOt: session config: invalid argument: the ring width must be 32, 64 or 128 bits$/);
   await assert.rejects(fx.Party.withDealer(0, t0, t1, { ringBits: 32, fracBits: 31 }), /fractional bits must be at most the ring width minus 2/);

@@ -1,13 +1,14 @@
-// The non-linear layer (garbled circuits inside a session) from JS, against plaintext.
+// The non-linear layer from JS, against plaintext: with the dealer by FSS (its default) and by
+// garbled circuits, with OT by garbled circuits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { session, numbers, enc } from './helpers.mjs';
 
 const dec = (v) => Number(v) / 65536;
 
-for (const source of ['dealer', 'ot']) {
-  test(`ReLU, DReLU, comparison, sigmoid, max/argmax, pooling, exact truncation (${source})`, async () => {
-    const s = await session({ source });
+for (const [source, backend] of [['dealer', 'auto'], ['dealer', 'gc'], ['ot', 'auto']]) {
+  test(`ReLU, DReLU, comparison, sigmoid, max/argmax, pooling, exact truncation (${source}, ${backend})`, async () => {
+    const s = await session({ source, options: { backend } });
     const x = numbers(24, 8, 11);
     x[0] = 0; // the boundary: drelu(0) = 1
     const y = numbers(24, 8, 12);
