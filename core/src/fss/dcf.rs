@@ -271,6 +271,129 @@ impl<R: Ring> DcfKeys<R> {
         s.zeroize();
         blocks.zeroize();
     }
+
+    /// Evaluates key `k` at each of `points[k * per..(k + 1) * per]` for every key `k` (`per`
+    /// points per key), writing this party's `width` output shares for point `p` to
+    /// `out[p * width..]`: the same results as [`DcfKeys::evaluate`], but points of one key that
+    /// share their leading bits walk that part of the tree once. Splines evaluate one key at a
+    /// breakpoint-shifted copy of `x^` per breakpoint; when the breakpoints are close together
+    /// those copies differ only in their low bits.
+    pub fn evaluate_grouped(&self, aes: &FixedKeyAes, points: &[u128], per: usize, out: &mut [R]) {
+        match per {
+            0 => return,
+            1 => return self.evaluate(aes, points, |p| p, out),
+            _ => {}
+        }
+        let (w, bits) = (self.width, self.bits as usize);
+        let count = self.roots.len();
+        let vb = value_blocks::<R>(w);
+        let lv = self.function.level_blocks::<R>(w);
+        let per_child = 1 + lv;
+        let low = |v: u128| {
+            if bits >= 128 {
+                v
+            } else {
+                v & ((1u128 << bits) - 1)
+            }
+        };
+        // Nodes of the walk: (key, seed, control bit, range of the key's sorted points), and
+        // their accumulated outputs (`w` per node).
+        let mut nodes: Vec<(usize, u128, u8, usize, usize)> = Vec::new();
+        let mut next: Vec<(usize, u128, u8, usize, usize)> = Vec::new();
+        let mut acc: Vec<R> = Vec::new();
+        let mut next_acc: Vec<R> = Vec::new();
+        let mut blocks: Vec<u128> = Vec::new();
+        // Each key's points (value, index), sorted by value.
+        let mut order: Vec<(u128, usize)> = Vec::with_capacity(KEYS * per);
+        for first in (0..count).step_by(KEYS) {
+            let keys = first..count.min(first + KEYS);
+            // Each key's points, sorted, so that a node's points with a given next bit are
+            // contiguous.
+            order.clear();
+            nodes.clear();
+            acc.clear();
+            for k in keys.clone() {
+                let start = order.len();
+                order.extend((k * per..(k + 1) * per).map(|p| (low(points[p]), p)));
+                order[start..].sort_unstable_by_key(|&(v, _)| v);
+                nodes.push((k, self.roots[k], self.party, start, order.len()));
+                acc.extend(core::iter::repeat_n(R::ZERO, w));
+            }
+            for level in 0..bits {
+                let shift = bits - 1 - level;
+                let bit = |v: u128| (v >> shift) as usize & 1;
+                // The children each node needs, and their PRG blocks.
+                next.clear();
+                blocks.clear();
+                for &(k, s, t, lo, hi) in &nodes {
+                    let mid = lo + order[lo..hi].partition_point(|&(v, _)| bit(v) == 0);
+                    for (side, a, b) in [(0, lo, mid), (1, mid, hi)] {
+                        if a < b {
+                            next.push((k, s, t, a, b));
+                            blocks.push(s ^ side as u128);
+                            blocks.extend((0..lv).map(|j| s ^ (2 + side * lv + j) as u128));
+                        }
+                    }
+                }
+                aes.mmo_in_place(&mut blocks);
+                next_acc.clear();
+                let mut parent = 0;
+                for (c, node) in next.iter_mut().enumerate() {
+                    let (k, _, t, lo, _) = *node;
+                    // Children come in order of their parents.
+                    while !(nodes[parent].0 == k && nodes[parent].3 <= lo && lo < nodes[parent].4) {
+                        parent += 1;
+                    }
+                    let side = bit(order[lo].0);
+                    let blk = &blocks[c * per_child..(c + 1) * per_child];
+                    let at = slot(count, bits, k, level);
+                    let mask = 0u128.wrapping_sub(u128::from(t));
+                    let cw = self.cw.seeds[at] & mask;
+                    let start = next_acc.len();
+                    next_acc.extend_from_slice(&acc[parent * w..(parent + 1) * w]);
+                    if lv > 0 {
+                        let a = &mut next_acc[start..];
+                        add_converted(&blk[1..], a);
+                        let tr = R::from_u64(u64::from(t));
+                        for (x, c) in a.iter_mut().zip(&self.cw.values[at * w..(at + 1) * w]) {
+                            *x = x.add(c.mul(tr));
+                        }
+                    }
+                    node.1 = (blk[0] ^ cw) & SEED_BITS;
+                    node.2 = ((blk[0] ^ (cw >> side)) & 1) as u8;
+                }
+                core::mem::swap(&mut nodes, &mut next);
+                core::mem::swap(&mut acc, &mut next_acc);
+            }
+            // The leaves: the last seed converted, the last correction, this party's sign.
+            blocks.clear();
+            for &(_, s, ..) in &nodes {
+                blocks.extend((0..vb).map(|j| s ^ (2 + 2 * vb + j) as u128));
+            }
+            aes.mmo_in_place(&mut blocks);
+            for (n, &(k, _, t, lo, hi)) in nodes.iter().enumerate() {
+                let leaf = &mut acc[n * w..(n + 1) * w];
+                add_converted(&blocks[n * vb..(n + 1) * vb], leaf);
+                let tr = R::from_u64(u64::from(t));
+                for (x, c) in leaf.iter_mut().zip(&self.cw.last[k * w..(k + 1) * w]) {
+                    *x = x.add(c.mul(tr));
+                    if self.party == 1 {
+                        *x = x.neg();
+                    }
+                }
+                for &(_, p) in &order[lo..hi] {
+                    out[p * w..(p + 1) * w].copy_from_slice(leaf);
+                }
+            }
+        }
+        for node in nodes.iter_mut().chain(next.iter_mut()) {
+            node.1 = 0;
+        }
+        acc.zeroize();
+        next_acc.zeroize();
+        blocks.zeroize();
+        order.iter_mut().for_each(|o| o.0 = 0);
+    }
 }
 
 /// Generates the correction words of keys for `beta[key * width..] * [x < alpha[key]]` (or
@@ -560,6 +683,43 @@ mod tests {
                     R::ZERO
                 };
                 assert_eq!(got[p * width + j], want, "bits {bits} key {key} x {x:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn grouped_evaluation_equals_pointwise_evaluation() {
+        let aes = FixedKeyAes::new();
+        for function in [Function::LessThan, Function::Equal] {
+            for (bits, width) in [(64u32, 2usize), (63, 1), (12, 2)] {
+                let mask = (1u128 << bits) - 1;
+                let mut g = Seed::from_bytes([9; 32]).prg(Domain::user(3), u64::from(bits));
+                let n = 70;
+                let mut alphas = vec![0u128; n];
+                fill_random(&mut g, &mut alphas);
+                alphas.iter_mut().for_each(|a| *a &= mask);
+                let mut beta = vec![0u64; n * width];
+                fill_random(&mut g, &mut beta);
+                let k = keys::<u64>(function, bits, width, &alphas, &beta, 4);
+                // Per key: a cluster around alpha (duplicates included), a far point, 0.
+                let per = 9;
+                let mut points = Vec::new();
+                for &a in &alphas {
+                    let mut r = [0u128];
+                    fill_random(&mut g, &mut r);
+                    for d in [0i128, 1, -1, 5, -300, 1 << 9, 0] {
+                        points.push((a as i128 + d) as u128 & mask);
+                    }
+                    points.push(r[0] & mask);
+                    points.push(0);
+                }
+                for party in 0..2 {
+                    let mut one = vec![0u64; points.len() * width];
+                    let mut grouped = vec![0u64; points.len() * width];
+                    k[party].evaluate(&aes, &points, |p| p / per, &mut one);
+                    k[party].evaluate_grouped(&aes, &points, per, &mut grouped);
+                    assert_eq!(one, grouped, "{function:?}, {bits} bits, party {party}");
+                }
             }
         }
     }

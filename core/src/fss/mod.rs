@@ -449,7 +449,7 @@ impl<R: Ring> GateKeys<R> {
             points.extend(thresholds.iter().map(|&c| raw(xu.sub(unsigned(c)))));
         }
         let mut v = vec![R::ZERO; points.len() * w];
-        self.dcfs[0].evaluate(aes, &points, |p| p / per, &mut v);
+        self.dcfs[0].evaluate_grouped(aes, &points, per, &mut v);
         let mut less = Vec::with_capacity(opened.len() * t);
         let mut times = product.then(|| Vec::with_capacity(opened.len() * t));
         for (i, &xh) in opened.iter().enumerate() {
@@ -484,7 +484,7 @@ impl<R: Ring> GateKeys<R> {
             .collect();
         let mut out = vec![R::ZERO; points.len()];
         if per > 0 {
-            self.dcfs[0].evaluate(aes, &points, |p| p / per, &mut out);
+            self.dcfs[0].evaluate_grouped(aes, &points, per, &mut out);
         }
         out
     }
