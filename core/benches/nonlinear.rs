@@ -2,12 +2,14 @@
 //!
 //! Run with `cargo bench -p fixshare --features std --bench nonlinear`. Prints ReLU throughput
 //! on 10^6 shares in Z_2^64 beside plaintext ReLU and raw fixed-key AES measured in the same run
-//! (with the ratios), bytes per ReLU per party and rounds; then the other operations on 10^5.
-//! Times are end to end: the dealer supplies the random OTs while the parties run.
+//! (with the ratios), bytes per ReLU per party and rounds; then the other operations on 10^5;
+//! each with both non-linear backends (FSS keys from the dealer, garbled circuits). Times are end
+//! to end: the dealer supplies the keys or random OTs while the parties run (the `ops` example
+//! fetches them first and times the online phase alone).
 
 use fixshare::hash::FixedKeyAes;
 use fixshare::{
-    Config, Dealer, DealerClient, MemoryTransport, Party, Role, Seed, Shares, Stats,
+    Backend, Config, Dealer, DealerClient, MemoryTransport, Party, Role, Seed, Shares, Stats,
     block_on_thread, duplex,
 };
 use std::hint::black_box;
@@ -45,6 +47,7 @@ fn shares(role: Role, n: usize, cols: usize) -> Shares<u64> {
 /// Runs `op` in both parties on `n` shares (`cols` per row) and returns the slower party's time
 /// and both parties' traffic.
 fn run(
+    backend: Backend,
     n: usize,
     cols: usize,
     op: impl AsyncFn(&mut BenchParty, &Shares<u64>) + Send + Sync + Clone + 'static,
@@ -61,7 +64,11 @@ fn run(
                 block_on_thread(async move {
                     let src = DealerClient::connect(role, link).await.unwrap();
                     let seed = seed(role.index() as u8);
-                    let mut p: BenchParty = Party::new(role, peer, src, seed, Config::default());
+                    let config = Config {
+                        backend,
+                        ..Config::default()
+                    };
+                    let mut p: BenchParty = Party::new(role, peer, src, seed, config);
                     let x = shares(role, n, cols);
                     let t = Instant::now();
                     op(&mut p, &x).await;
@@ -109,51 +116,55 @@ fn main() {
         plain, aes_rate
     );
 
-    let (d, stats) = run(n, 1, async |p, x| {
-        black_box(p.relu(x).await.unwrap());
-    });
-    let rate = n as f64 / d.as_secs_f64();
-    println!(
-        "secure ReLU, 10^6 shares in Z_2^64: {:.3e}/s ({:.2} s); {:.4}% of plaintext; {:.1} AES-equivalent blocks per ReLU",
-        rate,
-        d.as_secs_f64(),
-        100.0 * rate / plain,
-        aes_rate / rate
-    );
-    println!(
-        "  bytes per ReLU: P0 sends {:.0}, P1 sends {:.1}; rounds: P0 {}, P1 {}",
-        stats[0].bytes_sent as f64 / n as f64,
-        stats[1].bytes_sent as f64 / n as f64,
-        stats[0].rounds,
-        stats[1].rounds
-    );
-
-    let m = 100_000;
-    let cases = [
-        ("drelu", 1, Op::Drelu),
-        ("truncate_exact", 1, Op::TruncateExact),
-        ("sigmoid_piecewise", 1, Op::SigmoidPiecewise),
-        ("sigmoid (34 segments)", 1, Op::Sigmoid),
-        ("max of rows of 10", 10, Op::Max),
-        ("argmax of rows of 10", 10, Op::Argmax),
-    ];
-    for (name, cols, op) in cases {
-        let (d, stats) = run(m, cols, async move |p, x| match op {
-            Op::Drelu => drop(black_box(p.drelu(x).await.unwrap())),
-            Op::TruncateExact => drop(black_box(p.truncate_exact(x, 16).await.unwrap())),
-            Op::SigmoidPiecewise => drop(black_box(p.sigmoid_piecewise(x).await.unwrap())),
-            Op::Sigmoid => drop(black_box(p.sigmoid(x).await.unwrap())),
-            Op::Max => drop(black_box(p.max(x).await.unwrap())),
-            Op::Argmax => drop(black_box(p.argmax(x).await.unwrap())),
+    for backend in [Backend::Fss, Backend::GarbledCircuits] {
+        println!("backend: {backend:?}");
+        let n = if backend == Backend::Fss { n } else { n / 10 };
+        let (d, stats) = run(backend, n, 1, async |p, x| {
+            black_box(p.relu(x).await.unwrap());
         });
-        let items = (m / cols) as f64;
+        let rate = n as f64 / d.as_secs_f64();
         println!(
-            "{name:>22}: {:.3e} results/s over {} inputs; P0 sends {:.0} B, P1 {:.0} B per result; rounds {}",
-            items / d.as_secs_f64(),
-            m,
-            stats[0].bytes_sent as f64 / items,
-            stats[1].bytes_sent as f64 / items,
+            "secure ReLU, {n} shares in Z_2^64: {:.3e}/s ({:.2} s); {:.4}% of plaintext; {:.1} AES-equivalent blocks per ReLU",
+            rate,
+            d.as_secs_f64(),
+            100.0 * rate / plain,
+            aes_rate / rate
+        );
+        println!(
+            "  bytes per ReLU: P0 sends {:.1}, P1 sends {:.1}; rounds: P0 {}, P1 {}",
+            stats[0].bytes_sent as f64 / n as f64,
+            stats[1].bytes_sent as f64 / n as f64,
+            stats[0].rounds,
             stats[1].rounds
         );
+
+        let m = 100_000;
+        let cases = [
+            ("drelu", 1, Op::Drelu),
+            ("truncate_exact", 1, Op::TruncateExact),
+            ("sigmoid_piecewise", 1, Op::SigmoidPiecewise),
+            ("sigmoid (34 segments)", 1, Op::Sigmoid),
+            ("max of rows of 10", 10, Op::Max),
+            ("argmax of rows of 10", 10, Op::Argmax),
+        ];
+        for (name, cols, op) in cases {
+            let (d, stats) = run(backend, m, cols, async move |p, x| match op {
+                Op::Drelu => drop(black_box(p.drelu(x).await.unwrap())),
+                Op::TruncateExact => drop(black_box(p.truncate_exact(x, 16).await.unwrap())),
+                Op::SigmoidPiecewise => drop(black_box(p.sigmoid_piecewise(x).await.unwrap())),
+                Op::Sigmoid => drop(black_box(p.sigmoid(x).await.unwrap())),
+                Op::Max => drop(black_box(p.max(x).await.unwrap())),
+                Op::Argmax => drop(black_box(p.argmax(x).await.unwrap())),
+            });
+            let items = (m / cols) as f64;
+            println!(
+                "{name:>22}: {:.3e} results/s over {} inputs; P0 sends {:.0} B, P1 {:.0} B per result; rounds {}",
+                items / d.as_secs_f64(),
+                m,
+                stats[0].bytes_sent as f64 / items,
+                stats[1].bytes_sent as f64 / items,
+                stats[1].rounds
+            );
+        }
     }
 }
