@@ -5,12 +5,12 @@
 
 mod common;
 
-use common::seed;
+use common::{CRITICAL, Tap, chi_square, seed};
 use fixshare::correlated::preprocessed::Preprocessed;
 use fixshare::fss::Gate;
 use fixshare::{
     Backend, Config, Dealer, DealerClient, Error, ErrorKind, FixedPoint, Link, MemoryTransport,
-    OtCorrelations, Party, Ring, Role, Shares, Transport, TransportError, block_on_thread, duplex,
+    OtCorrelations, Party, Ring, Role, Shares, block_on_thread, duplex,
 };
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -333,26 +333,6 @@ fn the_fss_backend_without_a_dealer_is_a_clear_error_and_the_party_stays_usable(
     }
 }
 
-/// A transport that records every byte it receives.
-struct Tap {
-    inner: MemoryTransport,
-    seen: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Transport for Tap {
-    async fn send(&mut self, buf: &[u8]) -> Result<(), TransportError> {
-        self.inner.send(buf).await
-    }
-    async fn recv(&mut self, buf: &mut [u8]) -> Result<(), TransportError> {
-        self.inner.recv(buf).await?;
-        self.seen.lock().unwrap().extend_from_slice(buf);
-        Ok(())
-    }
-    async fn flush(&mut self) -> Result<(), TransportError> {
-        Ok(())
-    }
-}
-
 /// Everything party `watched` receives from its peer and from the dealer while the two run
 /// ReLU, the spline sigmoid and exact truncation on `n` copies of the secret `x`.
 fn view(watched: Role, x: f64, run: u64) -> Vec<u8> {
@@ -408,24 +388,6 @@ fn view(watched: Role, x: f64, run: u64) -> Vec<u8> {
     dealer.join().unwrap().unwrap();
     Arc::try_unwrap(seen).unwrap().into_inner().unwrap()
 }
-
-fn chi_square(a: &[u8], b: &[u8]) -> f64 {
-    let hist = |bytes: &[u8]| {
-        let mut h = [0f64; 256];
-        for &x in bytes {
-            h[x as usize] += 1.0;
-        }
-        h
-    };
-    let (ha, hb) = (hist(a), hist(b));
-    (0..256)
-        .filter(|&i| ha[i] + hb[i] > 0.0)
-        .map(|i| (ha[i] - hb[i]).powi(2) / (ha[i] + hb[i]))
-        .sum()
-}
-
-/// The 0.1% critical value of chi-square with 255 degrees of freedom.
-const CRITICAL: f64 = 330.5;
 
 #[test]
 fn each_partys_view_is_independent_of_the_data() {

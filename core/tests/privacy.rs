@@ -4,33 +4,10 @@
 
 mod common;
 
-use common::seed;
-use fixshare::{
-    Config, Dealer, DealerClient, FixedPoint, MemoryTransport, Party, Role, Transport,
-    TransportError, block_on_thread, duplex,
-};
+use common::{CRITICAL, Tap, chi_square, seed};
+use fixshare::{Config, Dealer, DealerClient, FixedPoint, Party, Role, block_on_thread, duplex};
 use std::sync::{Arc, Mutex};
 use std::thread;
-
-/// A transport that records every byte it receives.
-struct Tap {
-    inner: MemoryTransport,
-    seen: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Transport for Tap {
-    async fn send(&mut self, buf: &[u8]) -> Result<(), TransportError> {
-        self.inner.send(buf).await
-    }
-    async fn recv(&mut self, buf: &mut [u8]) -> Result<(), TransportError> {
-        self.inner.recv(buf).await?;
-        self.seen.lock().unwrap().extend_from_slice(buf);
-        Ok(())
-    }
-    async fn flush(&mut self) -> Result<(), TransportError> {
-        Ok(())
-    }
-}
 
 /// Party 0 shares its secret vector `x`, party 1 shares `y = 1`, they multiply, square and take
 /// a matrix product; returns everything party 1 received from party 0 (its whole view).
@@ -79,27 +56,6 @@ fn view_of_party1(x: f64, run: u64) -> Vec<u8> {
     dealer.join().unwrap().unwrap();
     Arc::try_unwrap(seen).unwrap().into_inner().unwrap()
 }
-
-fn histogram(bytes: &[u8]) -> [f64; 256] {
-    let mut h = [0f64; 256];
-    for &b in bytes {
-        h[b as usize] += 1.0;
-    }
-    h
-}
-
-/// Two-sample chi-square statistic over byte values (equal sample sizes), 255 degrees of freedom.
-fn chi_square(a: &[u8], b: &[u8]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let (ha, hb) = (histogram(a), histogram(b));
-    (0..256)
-        .filter(|&i| ha[i] + hb[i] > 0.0)
-        .map(|i| (ha[i] - hb[i]).powi(2) / (ha[i] + hb[i]))
-        .sum()
-}
-
-/// The 0.1% critical value of chi-square with 255 degrees of freedom.
-const CRITICAL: f64 = 330.5;
 
 #[test]
 fn party1_view_does_not_depend_on_party0_secret() {

@@ -2,10 +2,11 @@
 #![allow(dead_code, unreachable_pub)]
 
 use fixshare::{
-    Config, Dealer, DealerClient, Error, MemoryTransport, Party, Role, Seed, block_on_thread,
-    duplex,
+    Config, Dealer, DealerClient, Error, MemoryTransport, Party, Role, Seed, Transport,
+    TransportError, block_on_thread, duplex,
 };
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 /// The session type the tests use: in-memory transports, the dealer, Z_2^64.
@@ -107,3 +108,43 @@ impl TestRng {
         (0..n).map(|_| self.uniform(lo, hi)).collect()
     }
 }
+
+/// A transport that records every byte it receives: a party's view, for privacy tests.
+pub struct Tap {
+    pub inner: MemoryTransport,
+    pub seen: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Transport for Tap {
+    async fn send(&mut self, buf: &[u8]) -> Result<(), TransportError> {
+        self.inner.send(buf).await
+    }
+    async fn recv(&mut self, buf: &mut [u8]) -> Result<(), TransportError> {
+        self.inner.recv(buf).await?;
+        self.seen.lock().unwrap().extend_from_slice(buf);
+        Ok(())
+    }
+    async fn flush(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+}
+
+/// Two-sample chi-square statistic over byte values (equal sample sizes), 255 degrees of freedom.
+pub fn chi_square(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let hist = |bytes: &[u8]| {
+        let mut h = [0f64; 256];
+        for &x in bytes {
+            h[x as usize] += 1.0;
+        }
+        h
+    };
+    let (ha, hb) = (hist(a), hist(b));
+    (0..256)
+        .filter(|&i| ha[i] + hb[i] > 0.0)
+        .map(|i| (ha[i] - hb[i]).powi(2) / (ha[i] + hb[i]))
+        .sum()
+}
+
+/// The 0.1% critical value of chi-square with 255 degrees of freedom.
+pub const CRITICAL: f64 = 330.5;
