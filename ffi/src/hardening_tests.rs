@@ -170,6 +170,7 @@ fn argument_errors(role: u32, p: *mut fxs_party) {
     let x = input(role, p, &[1.0, 2.0], 2, 1);
     let y = input(role, p, &[1.0, 2.0, 3.0], 3, 1);
     let image = input(role, p, &vec![0.5; 1 << 16], 1, 1 << 16);
+    let none = input(role, p, &[], 0, 0);
     let before = stats(p);
     // Max pooling of a 256 x 256 image by 128 x 128 windows at stride 1: 129^2 windows of 2^14
     // values, over the maximum: refused before the window buffer is allocated.
@@ -189,8 +190,23 @@ fn argument_errors(role: u32, p: *mut fxs_party) {
         "{}",
         message()
     );
+    // No images, no channels, but windows whose count overflows (found by the c_args fuzz
+    // target: the core's `oh * ow` overflowed in debug builds).
+    let pool = crate::nonlinear::fxs_pool2d {
+        channels: 0,
+        height: 1 << 40,
+        width: 1 << 40,
+        window: 1,
+        stride: 1,
+    };
+    // SAFETY: as above.
+    let st = unsafe { crate::nonlinear::fxs_party_max_pool(p, none, &pool, &mut r) };
+    assert_eq!(st, fxs_status::Capacity, "{}", message());
     // SAFETY: shares from `input`, freed once.
-    unsafe { fxs_shares_free(image) };
+    unsafe {
+        fxs_shares_free(image);
+        fxs_shares_free(none);
+    }
     let mut r = null_mut();
     // SAFETY: live party and shares; `r` writable.
     unsafe {

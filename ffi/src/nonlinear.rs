@@ -366,14 +366,19 @@ pub unsafe extern "C" fn fxs_party_max_pool(
         let (out_h, out_w) = pool.output_size()?;
         // The windows of all images (`rows * channels * out_h * out_w` windows of `window^2`
         // values) within the maximum of elements per operation, before anything is allocated.
-        let windows = c
-            .channels
-            .checked_mul(out_h)
-            .and_then(|v| v.checked_mul(out_w))
-            .and_then(|v| v.checked_mul(c.window))
-            .and_then(|v| v.checked_mul(c.window))
+        // Each factor's product checked on its own, so that a zero elsewhere hides no overflow.
+        let windows = out_h
+            .checked_mul(out_w)
+            .zip(c.window.checked_mul(c.window))
+            .and_then(|(outs, cells)| c.channels.checked_mul(outs)?.checked_mul(cells))
             .unwrap_or(usize::MAX);
-        limits::elements("max_pool", x.shape().0, windows, DEFAULT_MAX_ELEMENTS)?;
+        // (At least one row's worth: the window arithmetic must fit even for no images.)
+        limits::elements(
+            "max_pool",
+            x.shape().0.max(1),
+            windows,
+            DEFAULT_MAX_ELEMENTS,
+        )?;
         let per_image = c
             .channels
             .checked_mul(c.height)

@@ -548,11 +548,13 @@ impl Party {
         // The windows of all images, `window^2` values each, before anything is allocated (a
         // bad window is the session's error to report).
         if let Ok((out_h, out_w)) = pool.output_size() {
+            // Each factor on its own too, so that a zero elsewhere hides no overflow.
+            let outs = convert::elements("maxPool", out_h as u64, out_w as u64)?;
+            let cells = convert::elements("maxPool", window.into(), window.into())?;
             let per_row = u64::from(channels)
-                .saturating_mul(out_h as u64)
-                .saturating_mul(out_w as u64)
-                .saturating_mul(u64::from(window) * u64::from(window));
-            convert::elements("maxPool", x.0.shape().0 as u64, per_row)?;
+                .saturating_mul(outs as u64)
+                .saturating_mul(cells as u64);
+            convert::elements("maxPool", (x.0.shape().0 as u64).max(1), per_row)?;
         }
         op!(self, "max_pool", |s| s.max_pool(&x.0, pool)).map(Shares)
     }
