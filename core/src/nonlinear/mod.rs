@@ -520,9 +520,11 @@ pub async fn max_pool<T: Transport, C: Correlations<T>, R: Ring>(
             return Err(Error::dimension("max_pool", per_image, x.cols()));
         }
         // The window buffer: checked against the session's maximum before it is allocated.
-        let per_out = crate::limits::product("max_pool", c, oh * ow)?;
+        let per_channel = crate::limits::product("max_pool", oh, ow)?;
+        let per_out = crate::limits::product("max_pool", c, per_channel)?;
         let outputs = crate::limits::product("max_pool", x.rows(), per_out)?;
-        let cells = ctx.config().elements("max_pool", outputs, k * k)?;
+        let window = crate::limits::product("max_pool", k, k)?;
+        let cells = ctx.config().elements("max_pool", outputs, window)?;
         let mut windows = Vec::with_capacity(cells);
         for img in x.as_slice().chunks_exact(per_image.max(1)).take(x.rows()) {
             for ch in 0..c {
@@ -536,9 +538,9 @@ pub async fn max_pool<T: Transport, C: Correlations<T>, R: Ring>(
                 }
             }
         }
-        let windows = Shares::matrix(x.rows() * c * oh * ow, k * k, windows)?;
+        let windows = Shares::matrix(outputs, window, windows)?;
         let (m, _) = tournament(ctx, &windows, false).await?;
-        m.reshape(x.rows(), c * oh * ow)
+        m.reshape(x.rows(), per_out)
     })
     .await
 }
