@@ -46,7 +46,7 @@ unsafe extern "C" fn recv(user: *mut c_void, buf: *mut u8, len: usize) -> c_int 
     if s.read_exact(b).is_ok() { 0 } else { 1 }
 }
 
-/// A transport over a leaked stream (the tests are short-lived processes).
+/// A transport over a boxed stream; give it back to [`close`] when its object is freed.
 fn transport(s: UnixStream) -> fxs_transport {
     fxs_transport {
         send: Some(send),
@@ -54,6 +54,13 @@ fn transport(s: UnixStream) -> fxs_transport {
         flush: None,
         user_data: Box::into_raw(Box::new(s)).cast(),
     }
+}
+
+/// Shuts down and frees the stream of a transport made by [`transport`].
+fn close(t: fxs_transport) {
+    // SAFETY: the box made by `transport`, freed once, after the object using it.
+    let s = unsafe { Box::from_raw(t.user_data as *mut UnixStream) };
+    let _ = s.shutdown(std::net::Shutdown::Both);
 }
 
 fn message() -> String {
@@ -78,7 +85,12 @@ fn two_parties(body: fn(u32, *mut fxs_party)) {
         thread::spawn(move || {
             let (t0, t1) = (t0, t1);
             // SAFETY: valid seed and transports for the call.
-            unsafe { fxs_dealer_serve([3u8; 32].as_ptr(), &t0.0, &t1.0, null_mut(), null_mut()) }
+            let st = unsafe {
+                fxs_dealer_serve([3u8; 32].as_ptr(), &t0.0, &t1.0, null_mut(), null_mut())
+            };
+            close(t0.0);
+            close(t1.0);
+            st
         })
     };
     let party = |role: u32, peer: UnixStream, dealer: UnixStream| {
@@ -103,11 +115,8 @@ fn two_parties(body: fn(u32, *mut fxs_party)) {
             // SAFETY: a live party, freed once.
             unsafe { fxs_party_free(p) };
             // Closing the connections ends the dealer and the peer.
-            for t in [cfg.peer, cfg.dealer] {
-                // SAFETY: the stream leaked by `transport`.
-                let s = unsafe { &*(t.user_data as *const UnixStream) };
-                let _ = s.shutdown(std::net::Shutdown::Both);
-            }
+            close(cfg.peer);
+            close(cfg.dealer);
         })
     };
     let a = party(0, p0, c0);
@@ -359,6 +368,8 @@ fn fractional_bits_near_uint32_max_are_argument_errors() {
     // SAFETY: a NULL party is an argument error too.
     let st = unsafe { fxs_party_matmul(null_mut(), null(), null(), null_mut()) };
     assert_eq!(st, fxs_status::NullPointer);
+    close(peer);
+    close(dealer);
 }
 
 #[test]
