@@ -196,6 +196,12 @@ test('sizes beyond the per-operation limit are refused before allocating', async
   // An outer product whose result would not fit.
   const v = fx.Shares.fromRaw(1 << 14, 1, new BigUint64Array(1 << 14));
   await assert.rejects(s.p0.matmul(v, v.transpose()), /matmul: 16384 x 16384 is more than/);
+  // Max pooling whose window buffer would not fit (129^2 windows of 128^2 values for one 256 x 256
+  // image), and windows whose count overflows with no channels and no images (issue 18).
+  const img = fx.Shares.fromRaw(1, 1 << 16, new BigUint64Array(1 << 16));
+  await assert.rejects(s.p0.maxPool(img, 1, 256, 256, 128, 1), /maxPool: 1 x 272646144 is more than/);
+  const none = fx.Shares.fromRaw(0, 0, new BigUint64Array(0));
+  await assert.rejects(s.p0.maxPool(none, 0, 0xffffffff, 0xffffffff, 1, 1), /maxPool: 4294967295 x 4294967295 is more than/);
   // None of these touched the session.
   const [x0, x1] = await Promise.all([s.p0.shareInput([3], 1, 1), s.p1.receiveInput(1, 1)]);
   const [r0] = await Promise.all([s.p0.reveal(x0), s.p1.reveal(x1)]);
