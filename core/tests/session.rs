@@ -6,8 +6,8 @@ mod common;
 
 use common::seed;
 use fixshare::session::{
-    AnyShares, Backend, Dealer, ErrorKind, Offline, Role, Session, SessionConfig, State, Topology,
-    Truncation,
+    AnyShares, Backend, Dealer, ErrorKind, Offline, OwnerLink, Role, Session, SessionConfig, State,
+    Topology, Truncation,
 };
 use fixshare::{MemoryTransport, PartyId, block_on_thread, duplex};
 use std::thread;
@@ -125,6 +125,14 @@ fn argument_errors_leave_the_session_usable_and_failures_after_sending_poison_it
         let other_ring = AnyShares::from_words(32, 3, 1, &[1, 2, 3])?;
         let ring = s.relu(&other_ring).await.err().unwrap();
         let range = s.add_public(&x, 1e300).err().unwrap();
+        // A data owner's shape beyond the size rule: refused before the buffer exists.
+        let (owner, _other_end) = duplex();
+        let mut owner = OwnerLink::new(owner);
+        let big = s.receive_owner_input(&mut owner, 1 << 20, 1 << 20).await;
+        assert!(matches!(
+            big.err().unwrap().kind(),
+            ErrorKind::TooLarge { .. }
+        ));
         assert_eq!(*s.state(), State::Ready);
         let sq = s.square(&x).await?;
         Ok((shape, shift, ring, range, s.reveal(&sq).await?))

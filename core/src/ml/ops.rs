@@ -60,12 +60,20 @@ pub fn append_ones<T: Transport, C: Correlations<T>, R: Ring>(
     let one: R = ctx.config().fixed.encode(1.0)?;
     let one = public_share(ctx.role()?, one);
     let (n, d) = x.shape();
-    let mut out = Vec::with_capacity(n * (d + 1));
+    let cols = d.checked_add(1).ok_or(Error::new(
+        "append_ones",
+        ErrorKind::TooLarge {
+            rows: n,
+            cols: d,
+            max: usize::MAX,
+        },
+    ))?;
+    let mut out = Vec::with_capacity(ctx.config().elements("append_ones", n, cols)?);
     for r in 0..n {
         out.extend_from_slice(&x.as_slice()[r * d..(r + 1) * d]);
         out.push(one);
     }
-    Shares::matrix(n, d + 1, out)
+    Shares::matrix(n, cols, out)
 }
 
 /// The matrices side by side (same number of rows): vertical partitioning's columns joined.

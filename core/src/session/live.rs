@@ -488,13 +488,10 @@ impl<T: Transport> Session<T> {
         cols: usize,
     ) -> Result<AnyShares, Error> {
         let role = self.role();
-        let n = rows.checked_mul(cols).ok_or(Error::dimension(
-            "receive_owner_input",
-            usize::MAX,
-            rows,
-        ))?;
         on_ring!(self, p, R => {
-            p.run("receive_owner_input", async |_| {
+            p.run("receive_owner_input", async |c| {
+                // The size rule before the buffer: the shape comes from the caller.
+                let n = c.config().elements("receive_owner_input", rows, cols)?;
                 let mut out = vec![<R as Ring>::ZERO; n];
                 data_owner::receive_shares(role, owner, &mut out).await?;
                 Ok(Shares::matrix(rows, cols, out)?.into())
