@@ -76,6 +76,23 @@ fn add_converted<R: Ring>(blocks: &[Block], acc: &mut [R]) {
     }
 }
 
+/// Block `j` of the PRG input for child `side` of a node with seed `s`: its seed block (`j = 0`,
+/// tweak `side`), then its `lv` value blocks (tweaks `2 + side * lv ..`).
+#[inline(always)]
+fn child_block(s: Block, side: usize, lv: usize, j: usize) -> Block {
+    if j == 0 {
+        s ^ side as u128
+    } else {
+        s ^ (2 + side * lv + j - 1) as u128
+    }
+}
+
+/// Block `j` of the PRG input that converts a leaf's seed `s` into `vb` blocks of output.
+#[inline(always)]
+fn leaf_block(s: Block, vb: usize, j: usize) -> Block {
+    s ^ (2 + 2 * vb + j) as u128
+}
+
 /// The function a batch of keys shares: `beta [x < alpha]` (a distributed comparison function)
 /// or `beta [x == alpha]` (the distributed point function it generalizes: the same tree without
 /// value corrections on the levels, and `beta` added at the leaf of `alpha`).
@@ -184,6 +201,42 @@ impl<R: Ring> DcfKeys<R> {
         self.width
     }
 
+    /// One step from a node with control bit `t` down to its child `side` at correction-word
+    /// slot `at`, given the child's expanded blocks `blk` (seed, then value blocks): adds the
+    /// child's value share and, under `t`, the level's value correction to `acc`; returns the
+    /// child's seed and control bit. Branch-free in `t`.
+    #[inline(always)]
+    fn descend(&self, at: usize, side: u32, t: u8, blk: &[Block], acc: &mut [R]) -> (Block, u8) {
+        let w = self.width;
+        let cw = self.cw.seeds[at] & 0u128.wrapping_sub(u128::from(t));
+        if blk.len() > 1 {
+            add_converted(&blk[1..], acc);
+            let tr = R::from_u64(u64::from(t));
+            for (a, c) in acc.iter_mut().zip(&self.cw.values[at * w..(at + 1) * w]) {
+                *a = a.add(c.mul(tr));
+            }
+        }
+        (
+            (blk[0] ^ cw) & SEED_BITS,
+            ((blk[0] ^ (cw >> side)) & 1) as u8,
+        )
+    }
+
+    /// Key `key`'s leaf with control bit `t`: adds the converted last seed `blk`, the last
+    /// correction under `t`, and applies this party's sign, to `acc`.
+    #[inline(always)]
+    fn finish(&self, key: usize, t: u8, blk: &[Block], acc: &mut [R]) {
+        let w = self.width;
+        add_converted(blk, acc);
+        let tr = R::from_u64(u64::from(t));
+        for (a, c) in acc.iter_mut().zip(&self.cw.last[key * w..(key + 1) * w]) {
+            *a = a.add(c.mul(tr));
+            if self.party == 1 {
+                *a = a.neg();
+            }
+        }
+    }
+
     /// Evaluates key `key_of(p)` at `points[p]` (its low `bits` bits) for every `p`, writing this
     /// party's `width` output shares for point `p` to `out[p * width..]`.
     pub fn evaluate(
@@ -217,9 +270,8 @@ impl<R: Ring> DcfKeys<R> {
                 let shift = bits - 1 - level;
                 for (p, blk) in blocks.chunks_exact_mut(per).take(n).enumerate() {
                     let side = (pts[p] >> shift) as usize & 1;
-                    blk[0] = s[p] ^ side as u128;
-                    for (j, b) in blk[1..].iter_mut().enumerate() {
-                        *b = s[p] ^ (2 + side * lv + j) as u128;
+                    for (j, b) in blk.iter_mut().enumerate() {
+                        *b = child_block(s[p], side, lv, j);
                     }
                 }
                 aes.mmo_in_place(&mut blocks[..n * per]);
@@ -232,40 +284,19 @@ impl<R: Ring> DcfKeys<R> {
                 {
                     let side = (pts[p] >> shift) as u32 & 1;
                     let at = slot(count, bits, key_of(base + p), level);
-                    let mask = 0u128.wrapping_sub(u128::from(t[p]));
-                    let tr = R::from_u64(u64::from(t[p]));
-                    let cw = self.cw.seeds[at] & mask;
-                    let tau = blk[0];
-                    if lv > 0 {
-                        add_converted(&blk[1..], acc);
-                        for (a, c) in acc.iter_mut().zip(&self.cw.values[at * w..(at + 1) * w]) {
-                            *a = a.add(c.mul(tr));
-                        }
-                    }
-                    s[p] = (tau ^ cw) & SEED_BITS;
-                    t[p] = ((tau ^ (cw >> side)) & 1) as u8;
+                    (s[p], t[p]) = self.descend(at, side, t[p], blk, acc);
                 }
             }
             // The final output: the last seed converted, plus the last correction if t = 1.
             for p in 0..n {
                 for j in 0..vb {
-                    blocks[p * vb + j] = s[p] ^ (2 + 2 * vb + j) as u128;
+                    blocks[p * vb + j] = leaf_block(s[p], vb, j);
                 }
             }
             aes.mmo_in_place(&mut blocks[..n * vb]);
             for p in 0..n {
-                let key = key_of(base + p);
-                let acc = &mut outs[p * w..(p + 1) * w];
-                add_converted(&blocks[p * vb..(p + 1) * vb], acc);
-                let tr = R::from_u64(u64::from(t[p]));
-                for (a, c) in acc.iter_mut().zip(&self.cw.last[key * w..(key + 1) * w]) {
-                    *a = a.add(c.mul(tr));
-                }
-                if self.party == 1 {
-                    for a in acc.iter_mut() {
-                        *a = a.neg();
-                    }
-                }
+                let blk = &blocks[p * vb..(p + 1) * vb];
+                self.finish(key_of(base + p), t[p], blk, &mut outs[p * w..(p + 1) * w]);
             }
         }
         s.zeroize();
@@ -330,8 +361,7 @@ impl<R: Ring> DcfKeys<R> {
                     for (side, a, b) in [(0, lo, mid), (1, mid, hi)] {
                         if a < b {
                             next.push((k, s, t, a, b));
-                            blocks.push(s ^ side as u128);
-                            blocks.extend((0..lv).map(|j| s ^ (2 + side * lv + j) as u128));
+                            blocks.extend((0..per_child).map(|j| child_block(s, side, lv, j)));
                         }
                     }
                 }
@@ -344,23 +374,12 @@ impl<R: Ring> DcfKeys<R> {
                     while !(nodes[parent].0 == k && nodes[parent].3 <= lo && lo < nodes[parent].4) {
                         parent += 1;
                     }
-                    let side = bit(order[lo].0);
+                    let side = bit(order[lo].0) as u32;
                     let blk = &blocks[c * per_child..(c + 1) * per_child];
                     let at = slot(count, bits, k, level);
-                    let mask = 0u128.wrapping_sub(u128::from(t));
-                    let cw = self.cw.seeds[at] & mask;
                     let start = next_acc.len();
                     next_acc.extend_from_slice(&acc[parent * w..(parent + 1) * w]);
-                    if lv > 0 {
-                        let a = &mut next_acc[start..];
-                        add_converted(&blk[1..], a);
-                        let tr = R::from_u64(u64::from(t));
-                        for (x, c) in a.iter_mut().zip(&self.cw.values[at * w..(at + 1) * w]) {
-                            *x = x.add(c.mul(tr));
-                        }
-                    }
-                    node.1 = (blk[0] ^ cw) & SEED_BITS;
-                    node.2 = ((blk[0] ^ (cw >> side)) & 1) as u8;
+                    (node.1, node.2) = self.descend(at, side, t, blk, &mut next_acc[start..]);
                 }
                 core::mem::swap(&mut nodes, &mut next);
                 core::mem::swap(&mut acc, &mut next_acc);
@@ -368,19 +387,12 @@ impl<R: Ring> DcfKeys<R> {
             // The leaves: the last seed converted, the last correction, this party's sign.
             blocks.clear();
             for &(_, s, ..) in &nodes {
-                blocks.extend((0..vb).map(|j| s ^ (2 + 2 * vb + j) as u128));
+                blocks.extend((0..vb).map(|j| leaf_block(s, vb, j)));
             }
             aes.mmo_in_place(&mut blocks);
             for (n, &(k, _, t, lo, hi)) in nodes.iter().enumerate() {
                 let leaf = &mut acc[n * w..(n + 1) * w];
-                add_converted(&blocks[n * vb..(n + 1) * vb], leaf);
-                let tr = R::from_u64(u64::from(t));
-                for (x, c) in leaf.iter_mut().zip(&self.cw.last[k * w..(k + 1) * w]) {
-                    *x = x.add(c.mul(tr));
-                    if self.party == 1 {
-                        *x = x.neg();
-                    }
-                }
+                self.finish(k, t, &blocks[n * vb..(n + 1) * vb], leaf);
                 for &(_, p) in &order[lo..hi] {
                     out[p * w..(p + 1) * w].copy_from_slice(leaf);
                 }
@@ -494,7 +506,7 @@ pub(crate) fn generate<R: Ring>(
         for k in 0..n {
             for b in 0..2 {
                 for j in 0..vb {
-                    blocks[(k * 2 + b) * vb + j] = s[b][k] ^ (2 + 2 * vb + j) as u128;
+                    blocks[(k * 2 + b) * vb + j] = leaf_block(s[b][k], vb, j);
                 }
             }
         }
