@@ -74,6 +74,8 @@ pub mod fss;
 #[cfg(feature = "alloc")]
 pub mod gc;
 #[cfg(feature = "alloc")]
+pub mod helper;
+#[cfg(feature = "alloc")]
 pub mod ml;
 #[cfg(feature = "alloc")]
 pub mod nonlinear;

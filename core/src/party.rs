@@ -399,6 +399,25 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
             .await
     }
 
+    /// Max pooling and the mask of each window's maximum (see
+    /// [`nonlinear::max_pool_with_derivative`]).
+    pub async fn max_pool_with_derivative(
+        &mut self,
+        x: &Shares<R>,
+        pool: Pool2d,
+    ) -> Result<(Shares<R>, Shares<R>), Error> {
+        self.run("max_pool_with_derivative", async |c| {
+            nonlinear::max_pool_with_derivative(c, x, pool).await
+        })
+        .await
+    }
+
+    /// `x / y` for `0 <= x <= y` (see [`nonlinear::divide`]).
+    pub async fn divide(&mut self, x: &Shares<R>, y: &Shares<R>) -> Result<Shares<R>, Error> {
+        self.run("divide", async |c| nonlinear::divide(c, x, y).await)
+            .await
+    }
+
     /// Runs any circuit with the peer: P0 garbles, P1 evaluates (see
     /// [`nonlinear::run_circuit`]).
     pub async fn run_circuit(

@@ -58,6 +58,9 @@ impl Domain {
     /// A trainer's plaintext training randomness: initialization, shuffles, dropout masks
     /// ([`crate::ml::float`]; index = the local epoch's number).
     pub const LOCAL_TRAINING: Domain = Domain(10);
+    /// The randomness P0 and P1 share in one step of the helper's protocols, hidden from the
+    /// helper ([`crate::helper`]; P0 draws the seed and hands it to P1).
+    pub const HELPER_COMMON: Domain = Domain(11);
     /// Domains reserved for the host and for tests: `Domain::user(n)`.
     pub const fn user(n: u32) -> Domain {
         Domain(0x8000_0000_0000_0000 | n as u64)

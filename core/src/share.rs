@@ -97,6 +97,11 @@ impl<R: Ring> Shares<R> {
         &mut self.data
     }
 
+    /// The share values, row-major, taking the matrix apart (the caller zeroizes them).
+    pub(crate) fn into_vec(mut self) -> Vec<R> {
+        core::mem::take(&mut self.data)
+    }
+
     /// The same elements viewed as a `rows x cols` matrix.
     pub fn reshape(mut self, rows: usize, cols: usize) -> Result<Self, Error> {
         if rows.checked_mul(cols) != Some(self.data.len()) {

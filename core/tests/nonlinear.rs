@@ -348,7 +348,7 @@ fn check(out: &[Vec<u64>], d: &Data, source: &str) {
 }
 
 #[test]
-fn nonlinear_ops_match_the_reference_with_dealer_and_with_ot() {
+fn nonlinear_ops_match_the_reference_in_every_backend() {
     let d = data(41);
     // With a dealer, `Backend::Auto` is FSS; the garbled circuits run with the dealer too.
     let (a, b) = run_dealer(Config::default(), d.clone(), 41);
@@ -364,6 +364,11 @@ fn nonlinear_ops_match_the_reference_with_dealer_and_with_ot() {
     let (a, b) = run_ot(Config::default(), d.clone(), 42);
     assert_eq!(a, b);
     check(&a, &d, "ot");
+    // Three servers: `Backend::Auto` is the helper's protocols.
+    let (a, b) = common::run_three(Config::default(), 44, move |p| compute(p, d.clone()));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b);
+    check(&a, &data(41), "three servers, helper");
 }
 
 /// Products beyond local truncation's bound: exact truncation (as a session setting) has no

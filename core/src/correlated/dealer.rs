@@ -28,7 +28,7 @@ use crate::prg::{Domain, Prg, Seed};
 use crate::ring::{Ring, fill_random};
 use crate::role::Role;
 use crate::share::Shares;
-use crate::topology::Links;
+use crate::topology::{Links, PartyId};
 use crate::transport::{Link, Stats, Sub, Transport, tag};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -63,6 +63,9 @@ enum Kind {
     Ot = 5,
     /// Function-secret-sharing keys; `dims[1..]` is the gate's code and parameter.
     Gate = 6,
+    /// One online step of the helper's protocols ([`crate::helper`]); `dims[1..]` is the step's
+    /// code and parameter.
+    Helper = 7,
 }
 
 /// One request: what to generate, in which ring, of which size.
@@ -95,6 +98,7 @@ impl Request {
             4 => Kind::Truncation,
             5 => Kind::Ot,
             6 => Kind::Gate,
+            7 => Kind::Helper,
             _ => {
                 return Err(Error::new(
                     "dealer",
@@ -119,8 +123,26 @@ impl Request {
 
 /// The streams of request `index` for the party holding `seed`: one generator per component.
 fn component(seed: &Seed, index: u64, component: u64) -> Prg {
-    seed.derive(Domain::DEALER_REQUEST, index)
-        .prg(Domain::DEALER_REQUEST, component)
+    RequestStreams::new(seed, index).component(component)
+}
+
+/// One party's generators for one request: the dealer and that party derive the same ones, so
+/// the party's share of anything random comes from them without a message.
+pub struct RequestStreams {
+    seed: Seed,
+}
+
+impl RequestStreams {
+    fn new(party_seed: &Seed, index: u64) -> Self {
+        RequestStreams {
+            seed: party_seed.derive(Domain::DEALER_REQUEST, index),
+        }
+    }
+
+    /// The generator of component `c`.
+    pub fn component(&self, c: u64) -> Prg {
+        self.seed.prg(Domain::DEALER_REQUEST, c)
+    }
 }
 
 fn random_vec<R: Ring>(prg: &mut Prg, n: usize) -> Vec<R> {
@@ -353,6 +375,21 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                     left -= n;
                 }
             }
+            Kind::Helper => {
+                let step = crate::helper::Step::decode(req.dims[1], req.dims[2])?;
+                let streams = [
+                    RequestStreams::new(&seeds[0], index),
+                    RequestStreams::new(&seeds[1], index),
+                ];
+                crate::helper::serve::<R, _, _>(
+                    step,
+                    size(req.dims[0])?,
+                    &streams,
+                    &mut self.p0,
+                    &mut self.p1,
+                )
+                .await?;
+            }
             Kind::Gate => {
                 let gate = Gate::decode::<R>(req.dims[1], req.dims[2])?;
                 crate::fss::check_gates("dealer", size(req.dims[0])?)?;
@@ -391,98 +428,219 @@ async fn send_words<R: Ring, T: Transport>(
     ch.send_ring("dealer", tag::DEALER_KEYS, &cw.last).await
 }
 
+/// The party that serves as the dealer when a client reaches it over the session's links:
+/// SecureNN's helper P2 ([`crate::Topology::ThreeServers`]).
+const HELPER: PartyId = PartyId(2);
+
+/// Runs `$body` with `$l` bound to the link to the dealer: the client's own connection
+/// (`$own` is `Some`), or the session's link to the helper.
+macro_rules! to_dealer {
+    ($own:expr, $links:expr, |$l:ident| $body:expr) => {
+        match $own {
+            Some($l) => $body,
+            None => {
+                let $l = $links.get(HELPER)?;
+                $body
+            }
+        }
+    };
+}
+
 /// A party's connection to the [`Dealer`]: implements [`Correlations`].
+///
+/// The dealer is reached over a connection of the client's own ([`DealerClient::connect`]), or,
+/// in a three-server session, over the session's link to the helper P2, which deals and also takes
+/// part in the helper's online steps ([`DealerClient::through_helper`], [`crate::helper`]).
 pub struct DealerClient<T> {
     role: Role,
     seed: Seed,
-    chan: Link<T>,
+    /// The client's own connection; `None` when the dealer is the session's helper.
+    own: Option<Link<T>>,
     requests: u64,
 }
 
 impl<T: Transport> DealerClient<T> {
     /// Connects to the dealer as `role` and receives this party's seed.
     pub async fn connect(role: Role, transport: T) -> Result<Self, Error> {
-        let mut chan = Link::new(transport);
-        let mut seed = [0u8; 32];
-        chan.channel(Sub::Offline)
-            .recv_frame("dealer.seed", tag::DEALER_SEED, &mut seed)
-            .await?;
+        let mut link = Link::new(transport);
+        let seed = receive_seed(&mut link).await?;
         Ok(DealerClient {
             role,
-            seed: Seed::from_bytes(seed),
-            chan,
+            seed,
+            own: Some(link),
             requests: 0,
         })
     }
 
-    /// Traffic between this party and the dealer so far.
-    pub fn stats(&self) -> Stats {
-        self.chan.stats()
+    /// Share-holding party `role` of a three-server session, whose dealer is the helper P2 over
+    /// the session's link to it (in `links`): receives this party's seed from it.
+    pub async fn through_helper(role: Role, links: &mut Links<T>) -> Result<Self, Error> {
+        let seed = receive_seed(links.get(HELPER)?).await?;
+        Ok(DealerClient {
+            role,
+            seed,
+            own: None,
+            requests: 0,
+        })
     }
 
-    /// Sends the request and returns the component generators of this party's share. First
-    /// flushes the session's links: the other party may be waiting for bytes this party has
-    /// buffered, while the dealer waits for that party's request.
+    /// Traffic between this party and the dealer over the client's own connection (zero when
+    /// the dealer is the session's helper: that traffic is the session link's).
+    pub fn stats(&self) -> Stats {
+        self.own.as_ref().map(Link::stats).unwrap_or_default()
+    }
+
+    /// Sends the request and returns the streams of this party's share. First flushes the
+    /// session's links: the other party may be waiting for bytes this party has buffered, while
+    /// the dealer waits for that party's request.
     async fn request<R: Ring, L: Transport>(
         &mut self,
         links: &mut Links<L>,
         kind: Kind,
         dims: [u64; 3],
-    ) -> Result<[Prg; 3], Error> {
+    ) -> Result<RequestStreams, Error> {
         links.flush_pending("dealer.request").await?;
         let req = Request {
             kind,
             ring_bits: R::BITS,
             dims,
         };
-        self.chan
-            .channel(Sub::Offline)
-            .send_frame("dealer.request", tag::DEALER_REQUEST, &req.encode())
-            .await?;
-        self.chan
-            .channel(Sub::Offline)
-            .flush("dealer.request")
-            .await?;
+        to_dealer!(self.own.as_mut(), links, |l| {
+            let mut ch = l.channel(Sub::Offline);
+            ch.send_frame("dealer.request", tag::DEALER_REQUEST, &req.encode())
+                .await?;
+            ch.flush("dealer.request").await?;
+        });
         let index = self.requests;
         self.requests += 1;
-        Ok(core::array::from_fn(|c| {
-            component(&self.seed, index, c as u64)
-        }))
+        Ok(RequestStreams::new(&self.seed, index))
     }
 
-    /// Receives `per_elem * n` corrections sent in blocks of `per_elem * BLOCK`, laid out as
-    /// the dealer sends them (block by block).
-    async fn corrections<R: Ring>(
+    /// [`DealerClient::request`] for a correlation of three components.
+    async fn request3<R: Ring, L: Transport>(
         &mut self,
-        n: usize,
-        per_block: impl Fn(usize) -> usize,
-    ) -> Result<Vec<R>, Error> {
-        let total: usize = (0..n.div_ceil(BLOCK))
-            .map(|b| per_block((n - b * BLOCK).min(BLOCK)))
-            .sum();
-        let mut out = vec![R::ZERO; total];
-        let mut at = 0;
-        let mut left = n;
-        while left > 0 {
-            let len = per_block(left.min(BLOCK));
-            self.chan
-                .channel(Sub::Offline)
-                .recv_ring("dealer", tag::DEALER_CORRECTION, &mut out[at..at + len])
-                .await?;
-            at += len;
-            left -= left.min(BLOCK);
-        }
-        Ok(out)
+        links: &mut Links<L>,
+        kind: Kind,
+        dims: [u64; 3],
+    ) -> Result<[Prg; 3], Error> {
+        let streams = self.request::<R, L>(links, kind, dims).await?;
+        Ok(core::array::from_fn(|c| streams.component(c as u64)))
     }
+}
+
+/// Receives a party's seed from the dealer.
+async fn receive_seed<T: Transport>(link: &mut Link<T>) -> Result<Seed, Error> {
+    let mut seed = [0u8; 32];
+    link.channel(Sub::Offline)
+        .recv_frame("dealer.seed", tag::DEALER_SEED, &mut seed)
+        .await?;
+    Ok(Seed::from_bytes(seed))
+}
+
+/// Receives `per_elem * n` corrections sent in blocks of `per_elem * BLOCK`, laid out as the
+/// dealer sends them (block by block).
+async fn corrections<R: Ring, T: Transport>(
+    link: &mut Link<T>,
+    n: usize,
+    per_block: impl Fn(usize) -> usize,
+) -> Result<Vec<R>, Error> {
+    let total: usize = (0..n.div_ceil(BLOCK))
+        .map(|b| per_block((n - b * BLOCK).min(BLOCK)))
+        .sum();
+    let mut out = vec![R::ZERO; total];
+    let mut at = 0;
+    let mut left = n;
+    while left > 0 {
+        let len = per_block(left.min(BLOCK));
+        link.channel(Sub::Offline)
+            .recv_ring("dealer", tag::DEALER_CORRECTION, &mut out[at..at + len])
+            .await?;
+        at += len;
+        left -= left.min(BLOCK);
+    }
+    Ok(out)
+}
+
+/// Receives the correction words of `words` (keys `done..done + m`) and, for party 1, the
+/// gates' constants.
+async fn gate_block<R: Ring, T: Transport>(
+    link: &mut Link<T>,
+    words: &mut [CorrectionWords<R>],
+    shapes: &[crate::fss::DcfShape],
+    constants: Option<&mut [R]>,
+    done: usize,
+    m: usize,
+) -> Result<(), Error> {
+    for (cw, d) in words.iter_mut().zip(shapes) {
+        let (b, w) = (d.bits as usize, d.width);
+        // Values per level: none for a point function.
+        let lw = match d.function {
+            Function::LessThan => w,
+            Function::Equal => 0,
+        };
+        let mut ch = link.channel(Sub::Offline);
+        ch.recv_ring(
+            "dealer",
+            tag::DEALER_KEYS,
+            &mut cw.seeds[done * b..(done + m) * b],
+        )
+        .await?;
+        ch.recv_ring(
+            "dealer",
+            tag::DEALER_KEYS,
+            &mut cw.values[done * b * lw..(done + m) * b * lw],
+        )
+        .await?;
+        ch.recv_ring(
+            "dealer",
+            tag::DEALER_KEYS,
+            &mut cw.last[done * w..(done + m) * w],
+        )
+        .await?;
+    }
+    if let Some(c) = constants {
+        link.channel(Sub::Offline)
+            .recv_ring("dealer", tag::DEALER_CORRECTION, c)
+            .await?;
+    }
+    Ok(())
 }
 
 impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
     fn own_stats(&self) -> Stats {
-        self.chan.stats()
+        self.stats()
+    }
+
+    fn own_activity(&self) -> u64 {
+        self.own.as_ref().map_or(0, Link::activity)
     }
 
     fn deals_gate_keys(&self) -> bool {
         true
+    }
+
+    fn helps_online(&self) -> bool {
+        self.own.is_none()
+    }
+
+    async fn helper_step<R: Ring>(
+        &mut self,
+        links: &mut Links<L>,
+        step: crate::helper::Step,
+        n: usize,
+    ) -> Result<RequestStreams, Error> {
+        if self.own.is_some() {
+            return Err(Error::new(
+                "helper",
+                ErrorKind::Unsupported(
+                    "a dealer takes no part online: the helper's protocols need the three-server \
+                     topology",
+                ),
+            ));
+        }
+        let (code, param) = step.encode();
+        self.request::<R, L>(links, Kind::Helper, [n as u64, code, param])
+            .await
     }
 
     async fn gate_keys<R: Ring>(
@@ -512,50 +670,15 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
         let mut done = 0;
         while done < n {
             let m = (n - done).min(GATE_BLOCK);
-            for (cw, d) in words.iter_mut().zip(&shapes) {
-                let (b, w) = (d.bits as usize, d.width);
-                // Values per level: none for a point function.
-                let lw = match d.function {
-                    Function::LessThan => w,
-                    Function::Equal => 0,
-                };
-                let mut ch = self.chan.channel(Sub::Offline);
-                ch.recv_ring(
-                    "dealer",
-                    tag::DEALER_KEYS,
-                    &mut cw.seeds[done * b..(done + m) * b],
-                )
-                .await?;
-                ch.recv_ring(
-                    "dealer",
-                    tag::DEALER_KEYS,
-                    &mut cw.values[done * b * lw..(done + m) * b * lw],
-                )
-                .await?;
-                ch.recv_ring(
-                    "dealer",
-                    tag::DEALER_KEYS,
-                    &mut cw.last[done * w..(done + m) * w],
-                )
-                .await?;
-            }
-            if let Some(c) = constants.as_mut() {
-                self.chan
-                    .channel(Sub::Offline)
-                    .recv_ring(
-                        "dealer",
-                        tag::DEALER_CORRECTION,
-                        &mut c[done * per_gate..(done + m) * per_gate],
-                    )
-                    .await?;
-            }
+            let c = constants
+                .as_mut()
+                .map(|c| &mut c[done * per_gate..(done + m) * per_gate]);
+            to_dealer!(self.own.as_mut(), links, |l| {
+                gate_block(l, &mut words, &shapes, c, done, m).await?
+            });
             done += m;
         }
         Ok(GateKeys::assemble(gate, self.role, own, words, constants))
-    }
-
-    fn own_activity(&self) -> u64 {
-        self.chan.activity()
     }
 
     async fn triples<R: Ring>(
@@ -564,7 +687,7 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
         n: usize,
     ) -> Result<Triples<R>, Error> {
         let [mut ga, mut gb, mut gc] = self
-            .request::<R, L>(links, Kind::Triples, [n as u64, 0, 0])
+            .request3::<R, L>(links, Kind::Triples, [n as u64, 0, 0])
             .await?;
         // Each component is one sequential stream (read in multiples of 4 bytes), so the
         // dealer's block-wise generation and this whole-vector generation agree.
@@ -572,7 +695,8 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
         let b = random_vec(&mut gb, n);
         let c = match self.role {
             Role::P0 => random_vec(&mut gc, n),
-            Role::P1 => self.corrections(n, |b| b).await?,
+            Role::P1 => to_dealer!(self.own.as_mut(), links, |l| corrections(l, n, |b| b)
+                .await?),
         };
         Ok(Triples { a, b, c })
     }
@@ -583,12 +707,13 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
         n: usize,
     ) -> Result<SquarePairs<R>, Error> {
         let [mut ga, _, mut gc] = self
-            .request::<R, L>(links, Kind::Squares, [n as u64, 0, 0])
+            .request3::<R, L>(links, Kind::Squares, [n as u64, 0, 0])
             .await?;
         let a = random_vec(&mut ga, n);
         let s = match self.role {
             Role::P0 => random_vec(&mut gc, n),
-            Role::P1 => self.corrections(n, |b| b).await?,
+            Role::P1 => to_dealer!(self.own.as_mut(), links, |l| corrections(l, n, |b| b)
+                .await?),
         };
         Ok(SquarePairs { a, s })
     }
@@ -605,7 +730,7 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
             crate::limits::elements("dealer.matrix_triple", rows, cols, DEFAULT_MAX_ELEMENTS)?;
         }
         let [mut ga, mut gb, mut gc] = self
-            .request::<R, L>(links, Kind::Matrix, [m as u64, k as u64, n as u64])
+            .request3::<R, L>(links, Kind::Matrix, [m as u64, k as u64, n as u64])
             .await?;
         let b = random_vec::<R>(&mut gb, k * n);
         let a = random_vec::<R>(&mut ga, m * k);
@@ -615,10 +740,10 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
                 let rows_per_frame = (BLOCK / n.max(1)).max(1);
                 let mut c = vec![R::ZERO; m * n];
                 for rows in c.chunks_mut((rows_per_frame * n).max(1)) {
-                    self.chan
+                    to_dealer!(self.own.as_mut(), links, |l| l
                         .channel(Sub::Offline)
                         .recv_ring("dealer", tag::DEALER_CORRECTION, rows)
-                        .await?;
+                        .await?);
                 }
                 c
             }
@@ -638,13 +763,15 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
     ) -> Result<TruncationPairs<R>, Error> {
         super::check_truncation_shift::<R>("dealer.truncation", shift)?;
         let [mut gr, mut gs, mut gm] = self
-            .request::<R, L>(links, Kind::Truncation, [n as u64, shift as u64, 0])
+            .request3::<R, L>(links, Kind::Truncation, [n as u64, shift as u64, 0])
             .await?;
         let r = random_vec(&mut gr, n);
         let (r_shifted, r_msb) = match self.role {
             Role::P0 => (random_vec(&mut gs, n), random_vec(&mut gm, n)),
             Role::P1 => {
-                let both: Vec<R> = self.corrections(n, |b| 2 * b).await?;
+                let both: Vec<R> =
+                    to_dealer!(self.own.as_mut(), links, |l| corrections(l, n, |b| 2 * b)
+                        .await?);
                 let (mut s, mut m) = (Vec::with_capacity(n), Vec::with_capacity(n));
                 let mut at = 0;
                 let mut left = n;
@@ -672,11 +799,12 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
     ) -> Result<RandomOtSender, Error> {
         let sender = self.role.index() as u64;
         let [mut g, _, _] = self
-            .request::<u128, L>(links, Kind::Ot, [n as u64, sender, 0])
+            .request3::<u128, L>(links, Kind::Ot, [n as u64, sender, 0])
             .await?;
         let flat: Vec<u128> = match self.role {
             Role::P0 => random_vec(&mut g, 2 * n),
-            Role::P1 => self.corrections(n, |b| 2 * b).await?,
+            Role::P1 => to_dealer!(self.own.as_mut(), links, |l| corrections(l, n, |b| 2 * b)
+                .await?),
         };
         Ok(RandomOtSender {
             messages: flat.chunks_exact(2).map(|p| [p[0], p[1]]).collect(),
@@ -690,12 +818,13 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
     ) -> Result<RandomOtReceiver, Error> {
         let sender = self.role.peer().index() as u64;
         let [mut g0, mut g1, _] = self
-            .request::<u128, L>(links, Kind::Ot, [n as u64, sender, 0])
+            .request3::<u128, L>(links, Kind::Ot, [n as u64, sender, 0])
             .await?;
         let choices = random_bits(&mut g0, n);
         let messages = match self.role {
             Role::P0 => random_vec(&mut g1, n),
-            Role::P1 => self.corrections(n, |b| b).await?,
+            Role::P1 => to_dealer!(self.own.as_mut(), links, |l| corrections(l, n, |b| b)
+                .await?),
         };
         Ok(RandomOtReceiver { choices, messages })
     }

@@ -151,6 +151,28 @@ pub trait Correlations<T> {
     fn deals_gate_keys(&self) -> bool {
         false
     }
+    /// Starts one online step of the helper's protocols (SecureNN's P2, [`crate::helper`]) on
+    /// `n` elements of ring `R`: sends the request to the helper and returns this party's
+    /// streams for it. Only a source whose dealer is the session's helper
+    /// ([`dealer::DealerClient::through_helper`]) supports it; others refuse with
+    /// [`ErrorKind::Unsupported`].
+    async fn helper_step<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        step: crate::helper::Step,
+        n: usize,
+    ) -> Result<dealer::RequestStreams, Error> {
+        let _ = (links, step, n);
+        Err(Error::new(
+            "helper",
+            ErrorKind::Unsupported("the helper's protocols need a helper (three servers)"),
+        ))
+    }
+    /// Whether [`Correlations::helper_step`] works: what `Backend::Auto` picks the helper
+    /// backend by.
+    fn helps_online(&self) -> bool {
+        false
+    }
     /// Traffic over connections the source owns itself (a dealer's); zero if it owns none.
     fn own_stats(&self) -> Stats {
         Stats::default()
@@ -218,6 +240,17 @@ impl<T, C: Correlations<T> + ?Sized> Correlations<T> for &mut C {
     }
     fn deals_gate_keys(&self) -> bool {
         (**self).deals_gate_keys()
+    }
+    async fn helper_step<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        step: crate::helper::Step,
+        n: usize,
+    ) -> Result<dealer::RequestStreams, Error> {
+        (**self).helper_step::<R>(links, step, n).await
+    }
+    fn helps_online(&self) -> bool {
+        (**self).helps_online()
     }
     fn own_stats(&self) -> Stats {
         (**self).own_stats()

@@ -159,6 +159,20 @@ impl<T, C: Correlations<T>> Correlations<T> for Preprocessed<C> {
         self.source.deals_gate_keys()
     }
 
+    fn helps_online(&self) -> bool {
+        self.source.helps_online()
+    }
+
+    /// Helper steps are online: always forwarded, never queued.
+    async fn helper_step<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        step: crate::helper::Step,
+        n: usize,
+    ) -> Result<super::dealer::RequestStreams, Error> {
+        self.source.helper_step::<R>(links, step, n).await
+    }
+
     async fn gate_keys<R: Ring>(
         &mut self,
         links: &mut Links<T>,

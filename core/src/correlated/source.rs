@@ -89,6 +89,20 @@ impl<T: Transport> Correlations<T> for OfflineSource<T> {
     fn deals_gate_keys(&self) -> bool {
         matches!(self, OfflineSource::Dealer(_))
     }
+    async fn helper_step<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        step: crate::helper::Step,
+        n: usize,
+    ) -> Result<super::dealer::RequestStreams, Error> {
+        forward!(self, s => s.helper_step::<R>(links, step, n))
+    }
+    fn helps_online(&self) -> bool {
+        match self {
+            OfflineSource::Dealer(d) => Correlations::<T>::helps_online(d),
+            OfflineSource::Ot(_) => false,
+        }
+    }
     fn own_stats(&self) -> Stats {
         match self {
             OfflineSource::Dealer(d) => Correlations::<T>::own_stats(d),

@@ -26,6 +26,7 @@
 mod fss;
 mod functions;
 mod gadget;
+mod helper;
 
 use gadget::run_gadget;
 
@@ -146,17 +147,31 @@ fn width<R: Ring>() -> usize {
     R::BITS as usize
 }
 
-/// Whether the context's backend is FSS: [`Backend::Auto`] picks it when the source deals keys.
-fn uses_fss<T, C: Correlations<T>>(ctx: &Context<T, C>) -> Result<bool, Error> {
-    let deals = ctx.source().deals_gate_keys();
+/// The protocols a context's backend setting resolves to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Engine {
+    /// Garbled circuits between P0 and P1.
+    Circuits,
+    /// Function secret sharing with keys from the dealer.
+    Fss,
+    /// The three-server helper's protocols.
+    Helper,
+}
+
+/// The engine of the context's [`Backend`]: [`Backend::Auto`] picks the helper when the source is
+/// a helper (three servers), FSS when it deals keys, else garbled circuits.
+fn engine<T, C: Correlations<T>>(ctx: &Context<T, C>) -> Result<Engine, Error> {
+    let source = ctx.source();
+    let (helps, deals) = (source.helps_online(), source.deals_gate_keys());
+    let unsupported = |why| Err(Error::new("backend", ErrorKind::Unsupported(why)));
     match ctx.config().backend {
-        Backend::Auto => Ok(deals),
-        Backend::GarbledCircuits => Ok(false),
-        Backend::Fss if deals => Ok(true),
-        Backend::Fss => Err(Error::new(
-            "backend",
-            ErrorKind::Unsupported("the FSS backend needs a dealer as the offline source"),
-        )),
+        Backend::Auto if helps => Ok(Engine::Helper),
+        Backend::Auto if deals => Ok(Engine::Fss),
+        Backend::Auto | Backend::GarbledCircuits => Ok(Engine::Circuits),
+        Backend::Fss if deals => Ok(Engine::Fss),
+        Backend::Fss => unsupported("the FSS backend needs a dealer as the offline source"),
+        Backend::Helper if helps => Ok(Engine::Helper),
+        Backend::Helper => unsupported("the helper backend needs the three-server topology"),
     }
 }
 
@@ -171,9 +186,13 @@ pub async fn relu<T: Transport, C: Correlations<T>, R: Ring>(
     x: &Shares<R>,
 ) -> Result<Shares<R>, Error> {
     named("relu", async {
-        if uses_fss(ctx)? {
-            let (_, relu) = fss::sign(ctx, x.as_slice(), true).await?;
-            return x.with_data(relu.unwrap_or_default());
+        let relu = match engine(ctx)? {
+            Engine::Fss => fss::sign(ctx, x.as_slice(), true).await?.1,
+            Engine::Helper => helper::sign(ctx, x.as_slice(), true).await?.1,
+            Engine::Circuits => None,
+        };
+        if let Some(relu) = relu {
+            return x.with_data(relu);
         }
         let g = functions::relu(width::<R>(), None)?;
         let mut out = run_gadget(ctx, "relu", &g, &[x.as_slice()]).await?;
@@ -190,8 +209,12 @@ pub async fn relu_with_derivative<T: Transport, C: Correlations<T>, R: Ring>(
 ) -> Result<(Shares<R>, Shares<R>), Error> {
     let at = ctx.fixed().frac_bits();
     named("relu_with_derivative", async {
-        if uses_fss(ctx)? {
-            let (d, relu) = fss::sign(ctx, x.as_slice(), true).await?;
+        let engine = engine(ctx)?;
+        if engine != Engine::Circuits {
+            let (d, relu) = match engine {
+                Engine::Helper => helper::sign(ctx, x.as_slice(), true).await?,
+                _ => fss::sign(ctx, x.as_slice(), true).await?,
+            };
             return Ok((
                 x.with_data(relu.unwrap_or_default())?,
                 x.with_data(scaled(d, at))?,
@@ -238,8 +261,12 @@ pub async fn equal<T: Transport, C: Correlations<T>, R: Ring>(
     let at = ctx.fixed().frac_bits();
     named("equal", async {
         let d = x.zip_with(y, "equal", R::sub)?;
-        if uses_fss(ctx)? {
-            let e = fss::equal_zero(ctx, d.as_slice()).await?;
+        let e = match engine(ctx)? {
+            Engine::Fss => Some(fss::equal_zero(ctx, d.as_slice()).await?),
+            Engine::Helper => Some(helper::equal_zero(ctx, d.as_slice()).await?),
+            Engine::Circuits => None,
+        };
+        if let Some(e) = e {
             return d.with_data(scaled(e, at));
         }
         let g = functions::is_zero(width::<R>(), at)?;
@@ -256,8 +283,12 @@ async fn sign_word<T: Transport, C: Correlations<T>, R: Ring>(
     at: u32,
     negative: bool,
 ) -> Result<Shares<R>, Error> {
-    if uses_fss(ctx)? {
-        let (d, _) = fss::sign(ctx, x.as_slice(), false).await?;
+    let d = match engine(ctx)? {
+        Engine::Fss => Some(fss::sign(ctx, x.as_slice(), false).await?.0),
+        Engine::Helper => Some(helper::sign(ctx, x.as_slice(), false).await?.0),
+        Engine::Circuits => None,
+    };
+    if let Some(d) = d {
         let one = if ctx.role()? == Role::P0 {
             R::ONE
         } else {
@@ -283,9 +314,13 @@ pub async fn sigmoid_piecewise<T: Transport, C: Correlations<T>, R: Ring>(
 ) -> Result<Shares<R>, Error> {
     let f = ctx.fixed().frac_bits();
     named("sigmoid_piecewise", async {
-        if uses_fss(ctx)? {
+        let engine = engine(ctx)?;
+        if engine != Engine::Circuits {
             let clipped = PiecewiseLinear::interpolate(&[-0.5, 0.5], |x| x + 0.5)?;
-            return fss::spline(ctx, x, &clipped).await;
+            return match engine {
+                Engine::Helper => helper::spline(ctx, x, &clipped).await,
+                _ => fss::spline(ctx, x, &clipped).await,
+            };
         }
         let g = functions::sigmoid_piecewise(width::<R>(), f)?;
         let mut out = run_gadget(ctx, "sigmoid", &g, &[x.as_slice()]).await?;
@@ -322,8 +357,10 @@ pub async fn piecewise_linear<T: Transport, C: Correlations<T>, R: Ring>(
             .collect()
     };
     named("piecewise_linear", async {
-        if uses_fss(ctx)? {
-            return fss::spline(ctx, x, f).await;
+        match engine(ctx)? {
+            Engine::Fss => return fss::spline(ctx, x, f).await,
+            Engine::Helper => return helper::spline(ctx, x, f).await,
+            Engine::Circuits => {}
         }
         let (t, a, c) = (enc(&f.breakpoints)?, enc(&f.slopes)?, enc(&f.intercepts)?);
         let g = functions::piecewise_linear(width::<R>(), &t, &a, &c)?;
@@ -350,7 +387,8 @@ pub async fn truncate_exact<T: Transport, C: Correlations<T>, R: Ring>(
         ));
     }
     named("truncate_exact", async {
-        if uses_fss(ctx)? {
+        // The helper deals FSS keys too: its backend truncates with them.
+        if engine(ctx)? != Engine::Circuits {
             return fss::shift(ctx, x, bits).await;
         }
         let g = functions::shift(width::<R>(), bits)?;
@@ -395,11 +433,10 @@ async fn tournament<T: Transport, C: Correlations<T>, R: Ring>(
         ));
     }
     let words = 1 + usize::from(with_index);
-    let fss = uses_fss(ctx)?;
-    let g = if fss {
-        None
-    } else {
-        Some(functions::max_step(width::<R>(), with_index)?)
+    let engine = engine(ctx)?;
+    let g = match engine {
+        Engine::Circuits => Some(functions::max_step(width::<R>(), with_index)?),
+        Engine::Fss | Engine::Helper => None,
     };
     // The candidates, row-major: `width` per row. Indices are public: P0 holds them as its
     // shares, P1 holds zero.
@@ -426,22 +463,46 @@ async fn tournament<T: Transport, C: Correlations<T>, R: Ring>(
                 .collect()
         };
         let (d, e) = (diff(&vals), diff(&idx));
-        let out = if fss {
-            // relu(a - b), and [a >= b] (a - b) for the indices by one product.
-            let (ge, relu) = fss::sign(ctx, &d, true).await?;
-            let mut out = vec![relu.unwrap_or_default()];
-            if with_index {
-                let (ge, e) = (Shares::vector(ge), Shares::vector(e));
-                let picked = online::mul_integer(ctx, &ge, &e).await?;
-                out.push(picked.as_slice().to_vec());
+        let out = match engine {
+            Engine::Fss => {
+                // relu(a - b), and [a >= b] (a - b) for the indices by one product.
+                let (ge, relu) = fss::sign(ctx, &d, true).await?;
+                let mut out = vec![relu.unwrap_or_default()];
+                if with_index {
+                    let (ge, e) = (Shares::vector(ge), Shares::vector(e));
+                    let picked = online::mul_integer(ctx, &ge, &e).await?;
+                    out.push(picked.into_vec());
+                }
+                out
             }
-            out
-        } else {
-            let inputs: [&[R]; 2] = [&d, &e];
-            let g = g
-                .as_ref()
-                .ok_or(Error::new("max", ErrorKind::Malformed("no circuit")))?;
-            run_gadget(ctx, "max", g, &inputs[..words]).await?
+            Engine::Helper => {
+                // [a >= b] times (a - b) and the indices' difference, in one product.
+                let ge = crate::helper::sign(ctx, &d).await?;
+                let n = ge.len();
+                let mut select = ge.clone();
+                let mut what = d;
+                if with_index {
+                    select.extend_from_slice(&ge);
+                    what.extend_from_slice(&e);
+                }
+                let mut picked =
+                    online::mul_integer(ctx, &Shares::vector(select), &Shares::vector(what))
+                        .await?
+                        .into_vec();
+                let index = picked.split_off(n);
+                if with_index {
+                    vec![picked, index]
+                } else {
+                    vec![picked]
+                }
+            }
+            Engine::Circuits => {
+                let inputs: [&[R]; 2] = [&d, &e];
+                let g = g
+                    .as_ref()
+                    .ok_or(Error::new("max", ErrorKind::Malformed("no circuit")))?;
+                run_gadget(ctx, "max", g, &inputs[..words]).await?
+            }
         };
         // Winner = right + gadget output; an odd last candidate passes through.
         let advance = |v: &[R], o: &[R]| -> Vec<R> {
@@ -465,6 +526,35 @@ async fn tournament<T: Transport, C: Correlations<T>, R: Ring>(
         .then(|| Shares::matrix(rows, 1, idx))
         .transpose()?;
     Ok((m, i))
+}
+
+/// `x / y` elementwise for `0 <= x <= y` and `0 < y < 2^(k-2)` (SecureNN's Algorithm 8, the
+/// division of normalizations): exactly `floor(x 2^f / y)`, by long division one quotient bit per
+/// step, `f + 1` steps of one sign test and one product each. Outside that range the result is
+/// not meaningful.
+pub async fn divide<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    let f = ctx.fixed().frac_bits();
+    named("divide", async {
+        x.check_same_shape(y, "divide")?;
+        let mut rem = x.clone();
+        let mut quotient = Shares::zeros(x.rows(), x.cols())?;
+        for i in 0..=f {
+            // The quotient bit of weight 2^(f - i): [rem >= y].
+            let bit = sign_word(ctx, &rem.sub(y)?, 0, false).await?;
+            let taken = online::mul_integer(ctx, &bit, y).await?;
+            rem = rem.sub(&taken)?;
+            quotient = quotient.add(&bit.map(|b| b.shl(f - i)))?;
+            if i < f {
+                rem = rem.mul_integer(2);
+            }
+        }
+        Ok(quotient)
+    })
+    .await
 }
 
 /// SecureML's softmax replacement, per row: `relu(x_i) / sum_j relu(x_j)` (floor, with the
@@ -504,6 +594,31 @@ pub async fn max_pool<T: Transport, C: Correlations<T>, R: Ring>(
     pool: Pool2d,
 ) -> Result<Shares<R>, Error> {
     named("max_pool", async {
+        let (windows, per_out) = pool_windows(ctx, x, pool)?;
+        let (m, _) = tournament(ctx, &windows, false).await?;
+        m.reshape(x.rows(), per_out)
+    })
+    .await
+}
+
+/// Max pooling and its derivative: the window maxima as [`max_pool`] returns them, and a mask
+/// shaped like `x` holding 1.0 at each window's maximum (its first position on ties) and 0.0
+/// elsewhere, summed where windows overlap, which is what back-propagation through the pooling
+/// multiplies the incoming gradient by. The one-hot vectors come from the window's argmax: with
+/// the helper, by SecureNN's unit-vector step when the window has a power-of-two size
+/// (Algorithm 10), else by one equality test per window position.
+pub async fn max_pool_with_derivative<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    pool: Pool2d,
+) -> Result<(Shares<R>, Shares<R>), Error> {
+    named("max_pool_with_derivative", async {
+        let (windows, per_out) = pool_windows(ctx, x, pool)?;
+        let (m, index) = tournament(ctx, &windows, true).await?;
+        let index = index.ok_or(Error::new("max_pool", ErrorKind::Malformed("no index")))?;
+        let len = windows.cols();
+        let hot = one_hot(ctx, index.as_slice(), len).await?;
+        // Scatter each window's one-hot vector back onto the image positions it covers.
         let (oh, ow) = pool.output_size()?;
         let (c, h, w, k, s) = (
             pool.channels,
@@ -512,37 +627,107 @@ pub async fn max_pool<T: Transport, C: Correlations<T>, R: Ring>(
             pool.window,
             pool.stride,
         );
-        let per_image = c
-            .checked_mul(h)
-            .and_then(|v| v.checked_mul(w))
-            .ok_or_else(|| Error::new("max_pool", ErrorKind::InvalidArgument("shape overflow")))?;
-        if x.cols() != per_image {
-            return Err(Error::dimension("max_pool", per_image, x.cols()));
-        }
-        // The window buffer: checked against the session's maximum before it is allocated.
-        let per_channel = crate::limits::product("max_pool", oh, ow)?;
-        let per_out = crate::limits::product("max_pool", c, per_channel)?;
-        let outputs = crate::limits::product("max_pool", x.rows(), per_out)?;
-        let window = crate::limits::product("max_pool", k, k)?;
-        let cells = ctx.config().elements("max_pool", outputs, window)?;
-        let mut windows = Vec::with_capacity(cells);
-        for img in x.as_slice().chunks_exact(per_image.max(1)).take(x.rows()) {
+        let mut mask: Shares<R> = Shares::zeros(x.rows(), x.cols())?;
+        let out = mask.as_mut_slice();
+        let mut vectors = hot.chunks_exact(len);
+        for img in 0..x.rows() {
             for ch in 0..c {
                 for oy in 0..oh {
                     for ox in 0..ow {
-                        for dy in 0..k {
-                            let row = ch * h * w + (oy * s + dy) * w + ox * s;
-                            windows.extend_from_slice(&img[row..row + k]);
+                        let v = vectors.next().unwrap_or_default();
+                        for (t, &e) in v.iter().enumerate() {
+                            let (dy, dx) = (t / k, t % k);
+                            let at = img * c * h * w + ch * h * w + (oy * s + dy) * w + ox * s + dx;
+                            out[at] = out[at].add(e);
                         }
                     }
                 }
             }
         }
-        let windows = Shares::matrix(outputs, window, windows)?;
-        let (m, _) = tournament(ctx, &windows, false).await?;
-        m.reshape(x.rows(), per_out)
+        Ok((m.reshape(x.rows(), per_out)?, mask))
     })
     .await
+}
+
+/// The windows of `pool` over the images in `x`, one row each (`k * k` values, row by row), and
+/// the number of windows per image.
+fn pool_windows<T, C, R: Ring>(
+    ctx: &Context<T, C>,
+    x: &Shares<R>,
+    pool: Pool2d,
+) -> Result<(Shares<R>, usize), Error> {
+    let (oh, ow) = pool.output_size()?;
+    let (c, h, w, k, s) = (
+        pool.channels,
+        pool.height,
+        pool.width,
+        pool.window,
+        pool.stride,
+    );
+    let per_image = c
+        .checked_mul(h)
+        .and_then(|v| v.checked_mul(w))
+        .ok_or_else(|| Error::new("max_pool", ErrorKind::InvalidArgument("shape overflow")))?;
+    if x.cols() != per_image {
+        return Err(Error::dimension("max_pool", per_image, x.cols()));
+    }
+    // The window buffer: checked against the session's maximum before it is allocated.
+    let per_channel = crate::limits::product("max_pool", oh, ow)?;
+    let per_out = crate::limits::product("max_pool", c, per_channel)?;
+    let outputs = crate::limits::product("max_pool", x.rows(), per_out)?;
+    let window = crate::limits::product("max_pool", k, k)?;
+    let cells = ctx.config().elements("max_pool", outputs, window)?;
+    let mut windows = Vec::with_capacity(cells);
+    for img in x.as_slice().chunks_exact(per_image.max(1)).take(x.rows()) {
+        for ch in 0..c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for dy in 0..k {
+                        let row = ch * h * w + (oy * s + dy) * w + ox * s;
+                        windows.extend_from_slice(&img[row..row + k]);
+                    }
+                }
+            }
+        }
+    }
+    Ok((Shares::matrix(outputs, window, windows)?, per_out))
+}
+
+/// Shares of the one-hot vectors (`len` each, 1.0 at the fixed point) of shared indices given as
+/// fixed-point integers.
+async fn one_hot<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    index: &[R],
+    len: usize,
+) -> Result<Vec<R>, Error> {
+    let engine = engine(ctx)?;
+    let f = ctx.fixed().frac_bits();
+    if engine == Engine::Helper
+        && len.is_power_of_two()
+        && (len as u128) < 1u128 << (R::BITS - f).min(127)
+    {
+        return crate::helper::unit_vectors(ctx, index, len).await;
+    }
+    // index - t for every position t; the vector is [index - t == 0].
+    let one = if ctx.role()? == Role::P0 {
+        R::ONE
+    } else {
+        R::ZERO
+    };
+    let n = ctx.config().elements("one_hot", index.len(), len)?;
+    let mut d = Vec::with_capacity(n);
+    for &i in index {
+        d.extend((0..len).map(|t| i.sub(R::from_u64(t as u64).shl(f).mul(one))));
+    }
+    let e = match engine {
+        Engine::Fss => fss::equal_zero(ctx, &d).await?,
+        Engine::Helper => helper::equal_zero(ctx, &d).await?,
+        Engine::Circuits => {
+            let g = functions::is_zero(width::<R>(), f)?;
+            return Ok(run_gadget(ctx, "one_hot", &g, &[&d]).await?.swap_remove(0));
+        }
+    };
+    Ok(scaled(e, f))
 }
 
 /// Runs any circuit (for example one read by [`crate::gc::bristol`]) between P0 and P1: P0

@@ -121,9 +121,10 @@ pub const INTERLEAVE: usize = 32 * 1024;
 /// | `0x04xx` | garbled circuits ([`crate::gc::tag`]) |
 /// | `0x05xx` | oblivious transfer and the OT offline phase ([`crate::ot::tag`]) |
 /// | `0x06xx` | ML data submissions ([`crate::ml::share`]) |
+/// | `0x07xx` | the helper's protocols, SecureNN ([`crate::helper::tag`]) |
 /// | `0x09xx` | function-secret-sharing gates ([`crate::fss::tag`]) |
 /// | `0x0axx` | weight sharing, SNT and FNT ([`crate::weights::tag`]) |
-/// | `0x07xx` .. `0x08xx`, `0x0bxx` .. `0x0fxx` | reserved for the helper (SecureNN) and assistant (PrivPy) protocols |
+/// | `0x08xx`, `0x0bxx` .. `0x0fxx` | reserved for the assistant (PrivPy) protocols |
 pub mod tag {
     /// The module that owns `tag`, by the registry above.
     pub fn module(tag: u16) -> Option<&'static str> {
@@ -134,6 +135,7 @@ pub mod tag {
             0x04 => "gc",
             0x05 => "ot",
             0x06 => "ml",
+            0x07 => "helper",
             0x09 => "fss",
             0x0a => "weights",
             _ => return None,

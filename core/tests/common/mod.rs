@@ -2,8 +2,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use fixshare::{
-    Config, Dealer, DealerClient, Error, MemoryTransport, Party, Role, Seed, Transport,
-    TransportError, block_on_thread, duplex,
+    Config, Context, Dealer, DealerClient, Error, Link, Links, MemoryTransport, Party, PartyId,
+    Role, Seed, Topology, Transport, TransportError, block_on_thread, duplex,
 };
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -59,6 +59,52 @@ where
     let rb = b.join().expect("party 1 panicked");
     // The dealer ends when both parties have dropped their connections.
     let _ = dealer.join().expect("dealer panicked");
+    (ra, rb)
+}
+
+/// Runs `body` as P0 and P1 of a three-server session on two threads, with the helper P2 (their
+/// dealer, online too) on a third, and returns both parties' results.
+pub fn run_three<T, F, Fut>(
+    config: Config,
+    tag: u64,
+    body: F,
+) -> (Result<T, Error>, Result<T, Error>)
+where
+    T: Send + 'static,
+    F: Fn(TestParty) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let (p0_p1, p1_p0) = duplex();
+    let (p2_p0, p0_p2) = duplex();
+    let (p2_p1, p1_p2) = duplex();
+    let helper =
+        thread::spawn(move || block_on_thread(Dealer::new(seed(2000 + tag), p2_p0, p2_p1).serve()));
+    let spawn = |role: Role, peer: MemoryTransport, helper: MemoryTransport| {
+        let body = body.clone();
+        thread::spawn(move || {
+            block_on_thread(async move {
+                let me = PartyId::of(role);
+                let mut links = Links::new(me);
+                links.insert(PartyId::of(role.peer()), Link::new(peer))?;
+                links.insert(PartyId(2), Link::new(helper))?;
+                let source = DealerClient::through_helper(role, &mut links).await?;
+                let ctx = Context::new(
+                    Topology::ThreeServers,
+                    me,
+                    links,
+                    source,
+                    seed(20 * tag + role.index() as u64),
+                    config,
+                )?;
+                body(Party::from_context(ctx)?).await
+            })
+        })
+    };
+    let a = spawn(Role::P0, p0_p1, p0_p2);
+    let b = spawn(Role::P1, p1_p0, p1_p2);
+    let ra = a.join().expect("party 0 panicked");
+    let rb = b.join().expect("party 1 panicked");
+    let _ = helper.join().expect("helper panicked");
     (ra, rb)
 }
 

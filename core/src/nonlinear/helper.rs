@@ -1,0 +1,110 @@
+//! The helper backend's compositions (three servers, [`crate::helper`]): every comparison is one
+//! helper sign step, and what it selects is one Beaver product of a 0/1 share (exact).
+
+use super::PiecewiseLinear;
+use crate::arith::online;
+use crate::context::Context;
+use crate::correlated::Correlations;
+use crate::error::Error;
+use crate::helper;
+use crate::ring::Ring;
+use crate::role::Role;
+use crate::share::Shares;
+use crate::transport::Transport;
+use alloc::vec::Vec;
+
+/// Shares of `[x >= 0]` as 0 or 1, and with `relu` also of `max(x, 0)` (one more product).
+pub(super) async fn sign<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &[R],
+    relu: bool,
+) -> Result<(Vec<R>, Option<Vec<R>>), Error> {
+    let d = helper::sign(ctx, x).await?;
+    if !relu {
+        return Ok((d, None));
+    }
+    let (s, v) = (Shares::vector(d), Shares::vector(x.to_vec()));
+    let out = online::mul_integer(ctx, &s, &v).await?;
+    Ok((s.into_vec(), Some(out.into_vec())))
+}
+
+/// Shares of `[x == 0]` as 0 or 1: `[x >= 0] [-x >= 0]`, both signs in one step, then a product.
+pub(super) async fn equal_zero<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &[R],
+) -> Result<Vec<R>, Error> {
+    let both: Vec<R> = x.iter().copied().chain(x.iter().map(|v| v.neg())).collect();
+    let mut s = helper::sign(ctx, &both).await?;
+    let negative = Shares::vector(s.split_off(x.len()));
+    Ok(online::mul_integer(ctx, &Shares::vector(s), &negative)
+        .await?
+        .into_vec())
+}
+
+/// A [`PiecewiseLinear`] function: the signs of `x` and of `x - t_j` for every breakpoint in one
+/// step, made exact where `x - t_j` wraps by one product of bits (`[x >= t] = [x >= 0] [x - t >= 0]`
+/// for `t >= 0`, `[x >= 0] OR [x - t >= 0]` for `t < 0`); the piece's slope and intercept are
+/// then local sums of public coefficients times those bits, and the slope takes one product with
+/// `x`, truncated like [`online::mul`]'s unless every slope is an integer (then exact).
+pub(super) async fn spline<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    f: &PiecewiseLinear,
+) -> Result<Shares<R>, Error> {
+    let fixed = ctx.fixed();
+    let frac = fixed.frac_bits();
+    let enc =
+        |v: &[f64]| -> Result<Vec<R>, Error> { v.iter().map(|&c| fixed.encode::<R>(c)).collect() };
+    let (t, a, b) = (enc(&f.breakpoints)?, enc(&f.slopes)?, enc(&f.intercepts)?);
+    // Integer slopes need no truncation: use them unscaled.
+    let integer = a.iter().all(|s| s.sar(frac).shl(frac) == *s);
+    let a: Vec<R> = if integer {
+        a.iter().map(|s| s.sar(frac)).collect()
+    } else {
+        a
+    };
+    let role = ctx.role()?;
+    let one = if role == Role::P0 { R::ONE } else { R::ZERO };
+    let (n, pieces) = (x.len(), t.len());
+    // x, then the differences x - t_j breakpoint by breakpoint (P0 subtracts the public t_j).
+    let mut diffs = x.as_slice().to_vec();
+    for &tj in &t {
+        diffs.extend(x.as_slice().iter().map(|&v| v.sub(tj.mul(one))));
+    }
+    let mut signs = helper::sign(ctx, &diffs).await?;
+    let d = signs.split_off(n);
+    let positive = signs;
+    let repeated: Vec<R> = (0..pieces).flat_map(|_| positive.iter().copied()).collect();
+    let both = online::mul_integer(ctx, &Shares::vector(repeated), &Shares::vector(d.clone()))
+        .await?
+        .into_vec();
+    // On piece i (x >= t_j for j < i): slope a_0 + sum_j [x >= t_j] (a_(j+1) - a_j), the same
+    // for the intercept.
+    let mut slope: Vec<R> = (0..n).map(|_| a[0].mul(one)).collect();
+    let mut intercept: Vec<R> = (0..n).map(|_| b[0].mul(one)).collect();
+    for j in 0..pieces {
+        let (da, db) = (a[j + 1].sub(a[j]), b[j + 1].sub(b[j]));
+        let rows = j * n..(j + 1) * n;
+        for (i, ((s, c), (&dj, &pj))) in slope
+            .iter_mut()
+            .zip(intercept.iter_mut())
+            .zip(d[rows.clone()].iter().zip(&both[rows]))
+            .enumerate()
+        {
+            let above = if t[j].msb() {
+                positive[i].add(dj).sub(pj)
+            } else {
+                pj
+            };
+            *s = s.add(da.mul(above));
+            *c = c.add(db.mul(above));
+        }
+    }
+    let slope = x.with_data(slope)?;
+    let y = if integer {
+        online::mul_integer(ctx, &slope, x).await?
+    } else {
+        online::mul(ctx, &slope, x).await?
+    };
+    y.zip_with(&x.with_data(intercept)?, "piecewise_linear", R::add)
+}
