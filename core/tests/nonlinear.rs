@@ -67,6 +67,9 @@ struct Data {
     cols: usize,
     /// Two 2-channel 5x5 images for 2x2 pooling with stride 2... and 3x3 windows with stride 1.
     img: Vec<u64>,
+    /// Dividends and divisors, `0 <= x <= y`.
+    num: Vec<u64>,
+    den: Vec<u64>,
 }
 
 fn data(tag: u64) -> Data {
@@ -106,6 +109,14 @@ fn data(tag: u64) -> Data {
     let img = (0..2 * 2 * 5 * 5)
         .map(|_| FP.encode(rng.uniform(-4.0, 4.0)).unwrap())
         .collect();
+    // Edges (0, x = y, 1 ulp, the largest divisor the division allows) and random pairs.
+    let mut num = vec![0, 1, 1, ONE, 5 * ONE, (1 << 61) - 1, 1];
+    let mut den = vec![1, 1, 3, ONE, 5 * ONE, (1 << 61) - 1, (1 << 61) - 1];
+    for _ in 0..40 {
+        let y = FP.encode::<u64>(rng.uniform(0.001, 1000.0)).unwrap().max(1);
+        num.push((rng.next_u64() % (y + 1)).min(y));
+        den.push(y);
+    }
     Data {
         x,
         y,
@@ -113,6 +124,8 @@ fn data(tag: u64) -> Data {
         rows,
         cols,
         img,
+        num,
+        den,
     }
 }
 
@@ -179,6 +192,15 @@ async fn compute<T: Transport, C: Correlations<T>>(
     let same = split(role, &d.x, n, 1, 5);
     let eq = p.equal(&x, &same).await?;
     out.push(p.open(&eq).await?);
+    for pool in POOLS {
+        let (mp, mask) = p.max_pool_with_derivative(&img, pool).await?;
+        out.push(p.open(&mp).await?);
+        out.push(p.open(&mask).await?);
+    }
+    let k = d.num.len();
+    let (num, den) = (split(role, &d.num, k, 1, 6), split(role, &d.den, k, 1, 7));
+    let q = p.divide(&num, &den).await?;
+    out.push(p.open(&q).await?);
     Ok(out)
 }
 
@@ -223,6 +245,38 @@ fn row_max(v: &[u64], cols: usize) -> (Vec<u64>, Vec<u64>) {
             (row[best], best as u64 * ONE)
         })
         .unzip()
+}
+
+/// The window maxima and the mask of each window's first maximum, in plaintext.
+fn pool_mask_reference(img: &[u64], pool: Pool2d) -> Vec<u64> {
+    let (oh, ow) = pool.output_size().unwrap();
+    let (c, h, w, k, s) = (
+        pool.channels,
+        pool.height,
+        pool.width,
+        pool.window,
+        pool.stride,
+    );
+    let mut mask = vec![0u64; img.len()];
+    for (i, im) in img.chunks(c * h * w).enumerate() {
+        for ch in 0..c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let at = |dy: usize, dx: usize| ch * h * w + (oy * s + dy) * w + ox * s + dx;
+                    let mut best = at(0, 0);
+                    for dy in 0..k {
+                        for dx in 0..k {
+                            if signed(im[at(dy, dx)]) > signed(im[best]) {
+                                best = at(dy, dx);
+                            }
+                        }
+                    }
+                    mask[i * c * h * w + best] += ONE;
+                }
+            }
+        }
+    }
+    mask
 }
 
 fn pool_reference(img: &[u64], pool: Pool2d) -> Vec<u64> {
@@ -345,6 +399,22 @@ fn check(out: &[Vec<u64>], d: &Data, source: &str) {
         out[15].iter().all(|&v| v == 1 << F),
         "{source}: equal to itself"
     );
+    for (k, pool) in POOLS.iter().enumerate() {
+        let (mp, mask) = (&out[16 + 2 * k], &out[17 + 2 * k]);
+        assert_eq!(*mp, pool_reference(&d.img, *pool), "{source}: pool {k} max");
+        assert_eq!(
+            *mask,
+            pool_mask_reference(&d.img, *pool),
+            "{source}: pool {k} mask"
+        );
+    }
+    let q: Vec<u64> = d
+        .num
+        .iter()
+        .zip(&d.den)
+        .map(|(&x, &y)| ((u128::from(x) << F) / u128::from(y)) as u64)
+        .collect();
+    assert_eq!(out[20], q, "{source}: divide");
 }
 
 #[test]

@@ -183,7 +183,8 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
     }
 
     /// Sends each party its seed, then answers requests until both parties close their
-    /// connection between requests. Returns the traffic to party 0 and to party 1.
+    /// connection between requests. Returns the traffic to party 0 and to party 1; fails with
+    /// [`ErrorKind::Closed`] if one party leaves while the other waits on a request.
     pub async fn serve(mut self) -> Result<(Stats, Stats), Error> {
         let seeds = [
             self.seed.derive(Domain::DEALER_PARTY_SEED, 0),
@@ -209,7 +210,23 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                 .await
             {
                 Ok(()) => {}
-                Err(e) if *e.kind() == ErrorKind::Closed => break,
+                Err(e) if *e.kind() == ErrorKind::Closed => {
+                    // Party 1 has left: the end of the session, unless party 0 is waiting on a
+                    // request of its own (then party 1 left in the middle of a step).
+                    let mut buf0 = [0u8; REQUEST_LEN];
+                    return match self
+                        .p0
+                        .channel(Sub::Offline)
+                        .recv_frame("dealer.request", tag::DEALER_REQUEST, &mut buf0)
+                        .await
+                    {
+                        Err(e0) if *e0.kind() == ErrorKind::Closed => {
+                            Ok((self.p0.stats(), self.p1.stats()))
+                        }
+                        Ok(()) => Err(e),
+                        Err(e0) => Err(e0),
+                    };
+                }
                 Err(e) => return Err(e),
             }
             let req = Request::decode(&buf)?;
@@ -233,7 +250,6 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
             self.p1.channel(Sub::Offline).flush("dealer").await?;
             index += 1;
         }
-        Ok((self.p0.stats(), self.p1.stats()))
     }
 
     async fn answer<R: Ring>(
