@@ -1,5 +1,5 @@
 //! Phong–Phuong training by sharing sealed weights, in one process: L trainers (threads) each
-//! holding a part of the training rows pass the weights around, sealed with XChaCha20-Poly1305,
+//! holding a part of the training rows pass the weights around, sealed with AES-256-GCM,
 //! through the durable SNT server (a temporary directory) or directly around an FNT ring. Beside
 //! it, the same training on the union of the data in the same order, in plain, in the same run.
 //!

@@ -54,3 +54,15 @@ pub use crate::topology::{PartyId, Topology};
 mod live;
 #[cfg(feature = "alloc")]
 pub use live::{AnyShares, Offline, Session, SessionConfig, SessionRing};
+
+/// Training by sharing sealed weights (Phong–Phuong, [`crate::weights`]): what a host trainer
+/// needs, for the bindings (a [`weights::LocalModel`] per trainer, and the FNT and SNT steps
+/// that move sealed weights over a link).
+#[cfg(feature = "alloc")]
+pub mod weights {
+    pub use crate::ml::float::{Activation, Loss, Optimizer, Rows, Spec};
+    pub use crate::weights::fnt::{pass, receive};
+    pub use crate::weights::seal::{KEY_LEN, NONCE_LEN};
+    pub use crate::weights::snt::{deliver, wait_for};
+    pub use crate::weights::{Expect, LocalModel, ModelId, Rejection, WeightKey};
+}

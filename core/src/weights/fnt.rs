@@ -58,8 +58,8 @@ pub async fn run<T: Transport, U: Transport>(
     Ok(model)
 }
 
-/// Sends sealed weights to the next trainer.
-async fn pass<T: Transport>(link: &mut Link<T>, sealed: &[u8]) -> Result<(), Error> {
+/// Sends sealed weights to the next trainer (a length frame, then the bytes; flushed).
+pub async fn pass<T: Transport>(link: &mut Link<T>, sealed: &[u8]) -> Result<(), Error> {
     let mut ch = link.channel(Sub::Online);
     ch.send_frame(OP, tag::PASS, &(sealed.len() as u64).to_le_bytes())
         .await?;
@@ -67,8 +67,9 @@ async fn pass<T: Transport>(link: &mut Link<T>, sealed: &[u8]) -> Result<(), Err
     link.flush_pending(OP).await
 }
 
-/// Receives sealed weights of exactly `expected` bytes from the previous trainer.
-async fn receive<T: Transport>(link: &mut Link<T>, expected: usize) -> Result<Vec<u8>, Error> {
+/// Receives sealed weights of exactly `expected` bytes from the previous trainer; another
+/// announced length is an [`ErrorKind::UnexpectedLength`] error before anything is allocated.
+pub async fn receive<T: Transport>(link: &mut Link<T>, expected: usize) -> Result<Vec<u8>, Error> {
     let mut ch = link.channel(Sub::Online);
     let mut len = [0u8; 8];
     ch.recv_frame(OP, tag::PASS, &mut len).await?;

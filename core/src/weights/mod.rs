@@ -14,12 +14,15 @@
 //! Theorems 3 and 5): [`crate::ml::float::centralized`] computes that reference, and the weights
 //! are bit-identical because each step is the same `f64` computation on the same bytes.
 //!
-//! Sealing ([`seal`]) is XChaCha20-Poly1305 (RustCrypto) over a documented encoding of the model
+//! Sealing ([`seal`]) is AES-256-GCM (RustCrypto) over a documented encoding of the model
 //! ([`format`]); the public header is the associated data, binding the model id, the round (central
 //! epoch and position), the trainer and the format version. Opening checks all of them against
 //! what the trainer expects ([`Expect`]), so a server cannot swap models, replay or roll back a
 //! round, skip one, or reorder trainers without the next trainer refusing the weights
 //! ([`Rejection`]). The paper uses AES-CBC, which gives confidentiality only.
+//!
+//! Hosts that drive a trainer step by step (the C ABI, WASM) hold a [`LocalModel`]; Rust
+//! programs can also hand a [`Trainer`] to the SNT and FNT drivers.
 //!
 //! ## Security
 //! The server learns the header (model id, round, sizes) and the timing, nothing about the
@@ -32,11 +35,13 @@
 
 pub mod fnt;
 pub mod format;
+mod local;
 pub mod seal;
 pub mod snt;
 mod trainer;
 
-pub use seal::{Expect, Header, ModelId, Round, Sealer, WeightKey, open};
+pub use local::LocalModel;
+pub use seal::{Expect, Header, ModelId, Round, Sealer, WeightKey, open, sealed_len};
 pub use trainer::{Observer, Plan, Trainer, TrainerStats};
 
 use crate::error::{Error, ErrorKind};
