@@ -1,0 +1,346 @@
+//! A listener that accepts the expected parties and refuses everyone else.
+//!
+//! Each incoming TCP connection gets its own thread for the TLS handshake and the hello, bounded
+//! in number (`Endpoint::with_max_pending`) and in time ([`crate::Timeouts::handshake`]), so a
+//! connection that never speaks, or speaks slowly, delays nobody. A connection is refused, with
+//! its reason handed to the logger, when its key is not pinned, its TLS fails, it sends no hello
+//! in time, its hello names another session, version or party, or its party is connected already
+//! (a duplicate); the listener goes on serving the others.
+
+use crate::error::{ListenerEvent, NetError};
+use crate::hello::{Reason, Refusal, RefusedBy};
+use crate::identity::Pin;
+use crate::tls::{Endpoint, TlsTransport};
+use fixshare::PartyId;
+use rustls::server::ServerConnection;
+use rustls::{Connection, ServerConfig};
+use std::collections::HashSet;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// What a listener calls with each event ([`ListenerEvent`]).
+pub type Logger = Arc<dyn Fn(&ListenerEvent<'_>) + Send + Sync>;
+
+/// The parties connected through a listener now: a party id is taken while its transport lives.
+type Slots = Arc<Mutex<HashSet<u8>>>;
+
+fn lock(slots: &Slots) -> std::sync::MutexGuard<'_, HashSet<u8>> {
+    // The set stays consistent even if a thread panicked while holding it.
+    slots.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A party's place at a listener, held by its transport; dropping it lets the party connect
+/// again.
+pub(crate) struct SlotGuard {
+    slots: Slots,
+    id: u8,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        lock(&self.slots).remove(&self.id);
+    }
+}
+
+/// Decrements the count of handshakes in progress when a handshake thread ends, however it ends.
+struct Pending(Arc<AtomicUsize>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Accepts connections from the parties it expects, each authenticated by its pinned key.
+/// Connections are taken in by [`Listener::accept`] and [`Listener::accept_all`]; refusals happen
+/// while either runs, and are logged (to standard error unless [`Listener::set_logger`] says
+/// otherwise).
+pub struct Listener {
+    endpoint: Endpoint,
+    tcp: TcpListener,
+    local: SocketAddr,
+    peers: Arc<Vec<(PartyId, Pin)>>,
+    config: Arc<ServerConfig>,
+    slots: Slots,
+    pending: Arc<AtomicUsize>,
+    tx: Sender<TlsTransport>,
+    rx: Receiver<TlsTransport>,
+    logger: RwLock<Logger>,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("local", &self.local)
+            .field("peers", &self.peers)
+            .finish()
+    }
+}
+
+impl Listener {
+    pub(crate) fn bind(
+        endpoint: Endpoint,
+        addr: impl ToSocketAddrs,
+        peers: &[(PartyId, Pin)],
+    ) -> Result<Listener, NetError> {
+        if peers.is_empty() {
+            return Err(NetError::Config(
+                "a listener needs at least one peer".into(),
+            ));
+        }
+        for (i, (id, pin)) in peers.iter().enumerate() {
+            if *id == endpoint.me() {
+                return Err(NetError::Config(format!(
+                    "party {} cannot be its own peer",
+                    id.0
+                )));
+            }
+            if *pin == endpoint.identity().pin() {
+                return Err(NetError::Config(format!(
+                    "party {}'s pin is this party's own key: every party needs a key of its own",
+                    id.0
+                )));
+            }
+            for (other, other_pin) in &peers[..i] {
+                if other == id {
+                    return Err(NetError::Config(format!("party {} is listed twice", id.0)));
+                }
+                if other_pin == pin {
+                    return Err(NetError::Config(format!(
+                        "parties {} and {} have the same key",
+                        other.0, id.0
+                    )));
+                }
+            }
+        }
+        let config = endpoint.server_config(peers.iter().map(|p| p.1).collect())?;
+        let tcp = TcpListener::bind(addr).map_err(|e| NetError::io("listen", e))?;
+        let local = tcp.local_addr().map_err(|e| NetError::io("listen", e))?;
+        tcp.set_nonblocking(true)
+            .map_err(|e| NetError::io("listen", e))?;
+        let (tx, rx) = channel();
+        let logger: Logger = Arc::new(move |event: &ListenerEvent<'_>| {
+            eprintln!("fixshare-net listener {local}: {event}");
+        });
+        Ok(Listener {
+            endpoint,
+            tcp,
+            local,
+            peers: Arc::new(peers.to_vec()),
+            config,
+            slots: Arc::new(Mutex::new(HashSet::new())),
+            pending: Arc::new(AtomicUsize::new(0)),
+            tx,
+            rx,
+            logger: RwLock::new(logger),
+        })
+    }
+
+    /// The address it listens at (with the port the system chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Sends every later event to `logger` instead of standard error.
+    pub fn set_logger(&self, logger: Logger) {
+        *self.logger.write().unwrap_or_else(|e| e.into_inner()) = logger;
+    }
+
+    fn logger(&self) -> Logger {
+        self.logger
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The next party to connect, authenticate and pass the hello, waiting up to `timeout`.
+    /// Refuses (and logs) everything else in the meantime.
+    pub fn accept(&self, timeout: Duration) -> Result<TlsTransport, NetError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.take_new_connections();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(NetError::Timeout {
+                    op: "accept",
+                    after: timeout,
+                });
+            }
+            match self.rx.recv_timeout(left.min(Duration::from_millis(5))) {
+                Ok(t) => return Ok(t),
+                Err(RecvTimeoutError::Timeout) => {}
+                // Unreachable: the listener holds a sender.
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(NetError::Config("listener channel closed".into()));
+                }
+            }
+        }
+    }
+
+    /// One connection from every expected party, in the order they were given to
+    /// [`Endpoint::listen`], waiting up to `timeout` in all. Fails naming the parties that did
+    /// not make it.
+    pub fn accept_all(&self, timeout: Duration) -> Result<Vec<TlsTransport>, NetError> {
+        let deadline = Instant::now() + timeout;
+        let mut got: Vec<Option<TlsTransport>> = self.peers.iter().map(|_| None).collect();
+        while got.iter().any(Option::is_none) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.accept(left) {
+                Ok(t) => {
+                    let i = self.peers.iter().position(|p| p.0 == t.peer());
+                    match i {
+                        Some(i) if got[i].is_none() => got[i] = Some(t),
+                        // Cannot happen while the slot of a held transport is taken.
+                        _ => {
+                            let e = NetError::UnexpectedPeer { claimed: t.peer() };
+                            let addr = t.peer_addr().unwrap_or(self.local);
+                            (self.logger())(&ListenerEvent::Rejected { addr, reason: &e });
+                        }
+                    }
+                }
+                Err(e) if e.is_timeout() => {
+                    let parties = self
+                        .peers
+                        .iter()
+                        .zip(&got)
+                        .filter(|(_, g)| g.is_none())
+                        .map(|(p, _)| p.0)
+                        .collect();
+                    return Err(NetError::Missing {
+                        parties,
+                        after: timeout,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(got.into_iter().flatten().collect())
+    }
+
+    /// Starts a handshake thread for every connection waiting in the backlog.
+    fn take_new_connections(&self) {
+        loop {
+            match self.tcp.accept() {
+                Ok((sock, addr)) => self.spawn(sock, addr),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // Out of descriptors or similar: say so, and try again on the next round.
+                    let e = NetError::io("accept", e);
+                    (self.logger())(&ListenerEvent::Rejected {
+                        addr: self.local,
+                        reason: &e,
+                    });
+                    return;
+                }
+            }
+        }
+    }
+
+    fn spawn(&self, sock: TcpStream, addr: SocketAddr) {
+        let logger = self.logger();
+        let max = self.endpoint.max_pending();
+        if self.pending.fetch_add(1, Ordering::AcqRel) >= max {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            drop(sock);
+            let e = NetError::Busy { max_pending: max };
+            logger(&ListenerEvent::Rejected { addr, reason: &e });
+            return;
+        }
+        let pending = Pending(self.pending.clone());
+        let endpoint = self.endpoint.clone();
+        let config = self.config.clone();
+        let peers = self.peers.clone();
+        let slots = self.slots.clone();
+        let tx = self.tx.clone();
+        let thread_logger = logger.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("fixshare-net handshake {addr}"))
+            .spawn(move || {
+                let result = serve(&endpoint, config, &peers, &slots, sock);
+                drop(pending);
+                match result {
+                    Ok(t) => {
+                        thread_logger(&ListenerEvent::Accepted {
+                            addr,
+                            party: t.peer(),
+                        });
+                        // If the listener is gone, the transport is dropped: the peer sees EOF.
+                        let _ = tx.send(t);
+                    }
+                    Err(e) => thread_logger(&ListenerEvent::Rejected { addr, reason: &e }),
+                }
+            });
+        if let Err(e) = spawned {
+            let e = NetError::io("start a handshake thread", e);
+            logger(&ListenerEvent::Rejected { addr, reason: &e });
+        }
+    }
+}
+
+/// The handshake and hello of one incoming connection.
+fn serve(
+    endpoint: &Endpoint,
+    config: Arc<ServerConfig>,
+    peers: &[(PartyId, Pin)],
+    slots: &Slots,
+    sock: TcpStream,
+) -> Result<TlsTransport, NetError> {
+    sock.set_nonblocking(false)
+        .map_err(|e| NetError::io("accept", e))?;
+    let conn = ServerConnection::new(config).map_err(|e| NetError::tls("handshake setup", e))?;
+    // Who the peer is becomes known with its certificate, after the handshake.
+    let unknown = (PartyId(u8::MAX), Pin::of_spki(&[]));
+    let mut t = TlsTransport::start(
+        Connection::Server(conn),
+        sock,
+        endpoint.timeouts(),
+        unknown.0,
+        unknown.1,
+    )?;
+    match setup(endpoint, peers, slots, &mut t) {
+        Ok(()) => Ok(t),
+        Err(e) => {
+            t.linger();
+            Err(e)
+        }
+    }
+}
+
+fn setup(
+    endpoint: &Endpoint,
+    peers: &[(PartyId, Pin)],
+    slots: &Slots,
+    t: &mut TlsTransport,
+) -> Result<(), NetError> {
+    t.handshake()?;
+    let pin = t.presented_pin()?;
+    let Some(&(id, _)) = peers.iter().find(|p| p.1 == pin) else {
+        // The verifier accepts pinned keys only; this is a second line of defence.
+        return Err(NetError::Config(format!(
+            "the key {pin} is not pinned here"
+        )));
+    };
+    t.set_peer(id, pin);
+    let slot = t.greet(endpoint.hello(id), |_| {
+        let mut taken = lock(slots);
+        if taken.insert(id.0) {
+            Ok(SlotGuard {
+                slots: slots.clone(),
+                id: id.0,
+            })
+        } else {
+            Err(Refusal {
+                by: RefusedBy::Us,
+                reason: Reason::Duplicate,
+                detail: format!("party {} is connected already", id.0),
+            })
+        }
+    })?;
+    t.set_slot(slot);
+    t.finish_setup()
+}

@@ -1,0 +1,65 @@
+//! `fixshare-net`: makes a party's key pair and prints pins.
+//!
+//! ```text
+//! fixshare-net keygen --name server0 [--out DIR]   writes DIR/server0.key and DIR/server0.crt, prints the pin
+//! fixshare-net pin FILE.crt                        prints the pin of the key in a certificate
+//! ```
+
+use fixshare_net::{Identity, Pin};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: fixshare-net keygen --name NAME [--out DIR]
+       fixshare-net pin FILE.crt
+
+keygen writes NAME.key (the private key, readable by its owner only) and NAME.crt (the
+certificate to hand to the other parties) into DIR (default: the current directory), refusing
+to overwrite either, and prints the key's pin. Give each peer's operator the pin (or the .crt,
+from which `pin` recomputes it); keep the .key on this machine.";
+
+fn run(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("keygen") => {
+            let (mut name, mut out) = (None, String::from("."));
+            let mut it = args[1..].iter();
+            while let Some(a) = it.next() {
+                let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
+                match a.as_str() {
+                    "--name" => name = Some(value()?),
+                    "--out" => out = value()?,
+                    _ => return Err(format!("unknown argument {a:?}\n{USAGE}")),
+                }
+            }
+            let name = name.ok_or(format!("keygen needs --name\n{USAGE}"))?;
+            let id = Identity::generate(&name).map_err(|e| e.to_string())?;
+            let (crt, key) = id.write_pem_files(&out, &name).map_err(|e| e.to_string())?;
+            println!("key: {}", key.display());
+            println!("certificate: {}", crt.display());
+            println!("pin: {}", id.pin());
+            Ok(())
+        }
+        Some("pin") => {
+            let [_, file] = args else {
+                return Err(USAGE.into());
+            };
+            let pin = Pin::from_cert_pem_file(file).map_err(|e| e.to_string())?;
+            println!("{pin}");
+            Ok(())
+        }
+        Some("--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.into()),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fixshare-net: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

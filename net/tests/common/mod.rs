@@ -1,0 +1,87 @@
+//! Helpers shared by the integration tests: parties' keys and endpoints, a recording logger, and a
+//! guard that turns a hang into a test failure.
+
+#![allow(dead_code, unreachable_pub)]
+
+use fixshare::PartyId;
+use fixshare_net::{Endpoint, Identity, ListenerEvent, Logger, Pin, SessionId, Timeouts};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Short timeouts, so that the failure tests end quickly.
+pub fn timeouts() -> Timeouts {
+    Timeouts {
+        connect: Duration::from_secs(10),
+        handshake: Duration::from_secs(5),
+        read: Duration::from_secs(30),
+        write: Duration::from_secs(30),
+    }
+}
+
+/// `n` parties of one session: their endpoints and pins.
+pub fn parties<const N: usize>(session: &str) -> (Vec<Endpoint>, [Pin; N]) {
+    let session = SessionId::derive(session);
+    let mut endpoints = Vec::new();
+    let ids: [Identity; N] =
+        std::array::from_fn(|i| Identity::generate(&format!("party{i}")).expect("keygen"));
+    let pins = ids.each_ref().map(Identity::pin);
+    for (i, id) in ids.into_iter().enumerate() {
+        endpoints
+            .push(Endpoint::new(Arc::new(id), PartyId(i as u8), session).with_timeouts(timeouts()));
+    }
+    (endpoints, pins)
+}
+
+/// A logger that keeps every event's text (and prints it when `FIXSHARE_NET_TEST_LOG` is set).
+pub fn recorder() -> (Logger, Arc<Mutex<Vec<String>>>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = log.clone();
+    let print = std::env::var_os("FIXSHARE_NET_TEST_LOG").is_some();
+    let logger: Logger = Arc::new(move |e: &ListenerEvent<'_>| {
+        if print {
+            eprintln!("listener: {e}");
+        }
+        sink.lock().unwrap().push(e.to_string());
+    });
+    (logger, log)
+}
+
+/// Runs `f` on a thread and fails the test if it takes longer than `limit` (a hang).
+pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(v) => v,
+        Err(_) => panic!("hung: no result within {limit:?}"),
+    }
+}
+
+/// Waits until `log` holds an entry containing every one of `needles`.
+pub fn wait_for_log(log: &Arc<Mutex<Vec<String>>>, needles: &[&str], limit: Duration) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(hit) = log
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| needles.iter().all(|n| l.contains(n)))
+        {
+            return hit.clone();
+        }
+        if start.elapsed() > limit {
+            panic!(
+                "no log entry with {needles:?} within {limit:?}; log: {:#?}",
+                log.lock().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Party `id`.
+pub fn p(id: u8) -> PartyId {
+    PartyId(id)
+}
