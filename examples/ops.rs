@@ -5,7 +5,12 @@
 //! cargo run --release --example ops -- --op relu --n 1000000
 //! cargo run --release --example ops -- --op relu --n 100000 --backend gc --offline ot
 //! cargo run --release --example ops -- --op matmul --shape 128x784x128 --transport tcp
+//! cargo run --release --example ops -- --op relu --n 1000000 --offline helper
 //! ```
+//!
+//! `--offline helper` runs SecureNN's three servers: P2 deals the triples and takes part online
+//! (the helper backend); its online messages count as online traffic, and
+//! `total_bytes_per_op` adds up what all three servers sent during the operation.
 //!
 //! The offline phase (keys, triples) is fetched before the clock starts wherever the operation's
 //! needs are known ahead (every operation but the garbled-circuit backend's random OTs, which
@@ -19,8 +24,9 @@ use fixshare::correlated::source::OfflineSource;
 use fixshare::fss::Gate;
 use fixshare::nonlinear::Pool2d;
 use fixshare::{
-    Backend, Config, Dealer, DealerClient, Error, FixedPoint, Link, MemoryTransport,
-    OtCorrelations, Party, Role, Shares, Transport, block_on_thread, duplex,
+    Backend, Config, Context, Dealer, DealerClient, Error, FixedPoint, Link, Links,
+    MemoryTransport, OtCorrelations, Party, PartyId, Role, Shares, Topology, Transport,
+    block_on_thread, duplex,
 };
 use fixshare_examples::ml::os_seed;
 use fixshare_examples::ml::tcp::TcpTransport;
@@ -31,7 +37,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: ops --op mul|matmul|relu|drelu|gt0|eq|sigmoid|sigmoid-accurate|trunc|trunc-exact|max|argmax|maxpool
-           [--n N] [--shape MxKxN] [--backend auto|gc|fss] [--offline dealer|ot]
+           [--n N] [--shape MxKxN] [--backend auto|gc|fss|helper] [--offline dealer|ot|helper]
            [--transport memory|tcp]";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -51,13 +57,24 @@ enum Op {
     Maxpool,
 }
 
+/// Where the correlations come from, and who the third server is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Offline {
+    /// Two servers and a dealer.
+    Dealer,
+    /// Two servers, OT between them.
+    Ot,
+    /// Three servers: P2 deals and helps online (SecureNN).
+    Helper,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Args {
     op: Op,
     n: usize,
     shape: (usize, usize, usize),
     backend: Backend,
-    dealer: bool,
+    offline: Offline,
     tcp: bool,
 }
 
@@ -79,7 +96,7 @@ fn parse() -> Result<Args, String> {
         n: 100_000,
         shape: (128, 784, 128),
         backend: Backend::Auto,
-        dealer: true,
+        offline: Offline::Dealer,
         tcp: false,
     };
     let mut it = std::env::args().skip(1);
@@ -126,13 +143,15 @@ fn parse() -> Result<Args, String> {
                     "auto" => Backend::Auto,
                     "gc" => Backend::GarbledCircuits,
                     "fss" => Backend::Fss,
+                    "helper" => Backend::Helper,
                     other => return Err(format!("unknown backend {other}")),
                 }
             }
             "--offline" => {
-                args.dealer = match value()?.as_str() {
-                    "dealer" => true,
-                    "ot" => false,
+                args.offline = match value()?.as_str() {
+                    "dealer" => Offline::Dealer,
+                    "ot" => Offline::Ot,
+                    "helper" => Offline::Helper,
                     other => return Err(format!("unknown offline source {other}")),
                 }
             }
@@ -233,7 +252,22 @@ fn share(role: Role, fixed: FixedPoint, v: &[f64], rows: usize, cols: usize) -> 
 
 type Source<T> = Preprocessed<OfflineSource<T>>;
 
-/// Fetches what the op's online phase asks the source for, in the same order.
+/// The rows and columns of the op's tournament (max, argmax, max pooling).
+fn tournament_shape(args: &Args, inp: &Inputs) -> Result<(usize, usize), Error> {
+    Ok(match args.op {
+        Op::Maxpool => {
+            let (oh, ow) = POOL.output_size()?;
+            (
+                inp.rows * POOL.channels * oh * ow,
+                POOL.window * POOL.window,
+            )
+        }
+        _ => (inp.rows, inp.cols),
+    })
+}
+
+/// Fetches what the op's online phase asks the source for, in the same order. With the helper,
+/// that is the products' triples (its own steps are online).
 async fn prefetch<T: Transport>(
     p: &mut Party<T, Source<T>, u64>,
     args: &Args,
@@ -241,6 +275,8 @@ async fn prefetch<T: Transport>(
     fss: bool,
 ) -> Result<(), Error> {
     let bits = p.config().fixed.frac_bits();
+    let helper =
+        p.correlations().helps_online() && matches!(args.backend, Backend::Auto | Backend::Helper);
     let (links, src) = p.context_mut().split();
     let n = inp.rows * inp.cols;
     match args.op {
@@ -248,6 +284,22 @@ async fn prefetch<T: Transport>(
         Op::Matmul => {
             let (m, k, nn) = args.shape;
             src.prefetch_matrix_triple::<u64, T>(links, m, k, nn).await
+        }
+        Op::Relu if helper => src.prefetch_triples::<u64, T>(links, n).await,
+        Op::Max | Op::Argmax | Op::Maxpool if helper => {
+            let (rows, cols) = tournament_shape(args, inp)?;
+            let mut width = cols;
+            while width > 1 {
+                let pairs = rows * (width / 2);
+                let products = if args.op == Op::Argmax {
+                    2 * pairs
+                } else {
+                    pairs
+                };
+                src.prefetch_triples::<u64, T>(links, products).await?;
+                width = width.div_ceil(2);
+            }
+            Ok(())
         }
         _ if !fss => Ok(()),
         Op::Relu => {
@@ -272,16 +324,7 @@ async fn prefetch<T: Transport>(
                 .await
         }
         Op::Max | Op::Argmax | Op::Maxpool => {
-            let (rows, cols) = match args.op {
-                Op::Maxpool => {
-                    let (oh, ow) = POOL.output_size()?;
-                    (
-                        inp.rows * POOL.channels * oh * ow,
-                        POOL.window * POOL.window,
-                    )
-                }
-                _ => (inp.rows, inp.cols),
-            };
+            let (rows, cols) = tournament_shape(args, inp)?;
             // The tournament's levels: one ReLU key per pair (and a triple per index product).
             let mut width = cols;
             while width > 1 {
@@ -408,6 +451,9 @@ struct Report {
     offline: Duration,
     online_bytes: u64,
     offline_bytes: u64,
+    /// Bytes this server sent during the op, and bytes the helper sent it (three servers).
+    op_bytes_sent: u64,
+    from_helper: u64,
     rounds: u64,
 }
 
@@ -420,27 +466,57 @@ async fn server<T: Transport>(
 ) -> Result<Report, Error> {
     let t = Instant::now();
     let mut link = Link::with_max_frame(peer, config.max_frame);
-    let source = match dealer {
-        Some(d) => OfflineSource::Dealer(DealerClient::connect(role, d).await?),
-        None => OfflineSource::Ot(Box::new(
-            OtCorrelations::setup(role, &mut link, os_seed()).await?,
-        )),
+    let mut p = match (args.offline, dealer) {
+        (Offline::Helper, Some(helper)) => {
+            let me = PartyId::of(role);
+            let mut links = Links::new(me);
+            links.insert(PartyId::of(role.peer()), link)?;
+            links.insert(PartyId(2), Link::new(helper))?;
+            let source =
+                OfflineSource::Dealer(DealerClient::through_helper(role, &mut links).await?);
+            let ctx = Context::new(
+                Topology::ThreeServers,
+                me,
+                links,
+                Preprocessed::new(source),
+                os_seed(),
+                config,
+            )?;
+            Party::from_context(ctx)?
+        }
+        (_, Some(d)) => {
+            let source = OfflineSource::Dealer(DealerClient::connect(role, d).await?);
+            Party::on_link(role, link, Preprocessed::new(source), os_seed(), config)
+        }
+        (_, None) => {
+            let ot = OtCorrelations::setup(role, &mut link, os_seed()).await?;
+            let source = OfflineSource::Ot(Box::new(ot));
+            Party::on_link(role, link, Preprocessed::new(source), os_seed(), config)
+        }
     };
     let fss = match args.backend {
-        Backend::Auto => source.deals_gate_keys(),
+        Backend::Auto => p.correlations().deals_gate_keys() && !p.correlations().helps_online(),
         b => b == Backend::Fss,
     };
-    let mut p = Party::on_link(role, link, Preprocessed::new(source), os_seed(), config);
     let inp = inputs(&args);
     let x = share(role, config.fixed, &inp.x, inp.rows, inp.cols);
     let y = share(role, config.fixed, &inp.y, inp.y_rows, inp.y_cols);
     prefetch(&mut p, &args, &inp, fss).await?;
     let offline = t.elapsed();
-    let before = p.online_stats();
+    let helper_received = |p: &mut Party<T, Source<T>, u64>| {
+        p.context_mut()
+            .links()
+            .iter()
+            .filter(|(id, _)| id.0 == 2)
+            .map(|(_, l)| l.stats().bytes_received)
+            .sum::<u64>()
+    };
+    let (before, all_before, helper_before) =
+        (p.online_stats(), p.stats(), helper_received(&mut p));
     let t = Instant::now();
     let z = run_op(&mut p, &args, &x, &y).await?;
     let online = t.elapsed();
-    let after = p.online_stats();
+    let (after, all_after, helper_after) = (p.online_stats(), p.stats(), helper_received(&mut p));
     let opened = p.open(&z).await?;
     Ok(Report {
         opened,
@@ -448,6 +524,8 @@ async fn server<T: Transport>(
         offline,
         online_bytes: after.bytes_sent - before.bytes_sent,
         offline_bytes: p.offline_stats().bytes_sent + p.offline_stats().bytes_received,
+        op_bytes_sent: all_after.bytes_sent - all_before.bytes_sent,
+        from_helper: helper_after - helper_before,
         rounds: after.rounds - before.rounds,
     })
 }
@@ -497,7 +575,7 @@ fn run(args: Args, config: Config) -> Result<[Report; 2], String> {
         };
         let io = |e: std::io::Error| format!("tcp: {e}");
         let peers = tcp_pair().map_err(io)?;
-        let dealer = if args.dealer {
+        let dealer = if args.offline != Offline::Ot {
             let [c0, d0] = tcp_pair().map_err(io)?;
             let [c1, d1] = tcp_pair().map_err(io)?;
             Some(([c0, c1], [d0, d1]))
@@ -507,7 +585,7 @@ fn run(args: Args, config: Config) -> Result<[Report; 2], String> {
         go(args, config, peers, dealer)
     } else {
         let (a, b) = duplex();
-        let dealer = args.dealer.then(|| {
+        let dealer = (args.offline != Offline::Ot).then(|| {
             let (c0, d0) = duplex();
             let (c1, d1) = duplex();
             ([c0, c1], [d0, d1])
@@ -559,10 +637,7 @@ fn main() -> ExitCode {
     println!("op: {:?}", args.op);
     println!("ops: {ops}");
     println!("backend: {:?}", args.backend);
-    println!(
-        "offline_source: {}",
-        if args.dealer { "dealer" } else { "ot" }
-    );
+    println!("offline_source: {:?}", args.offline);
     println!("transport: {}", if args.tcp { "tcp" } else { "memory" });
     println!("ops_per_second: {:.4e}", ops as f64 / online);
     println!("online_seconds: {online:.6}");
@@ -575,6 +650,11 @@ fn main() -> ExitCode {
         "offline_bytes_per_op: {:.2}",
         offline_bytes as f64 / ops as f64
     );
+    let total: u64 = reports
+        .iter()
+        .map(|r| r.op_bytes_sent + r.from_helper)
+        .sum();
+    println!("total_bytes_per_op: {:.2}", total as f64 / ops as f64);
     println!("rounds: {}", reports[0].rounds);
     println!("max_abs_error: {max_err:.3e}");
     println!(

@@ -50,19 +50,10 @@ pub(crate) fn sub(p: u8, a: u8, b: u8) -> u8 {
     add(p, a, p - b)
 }
 
-/// `a * b` in Z_p.
-fn mul(p: u8, a: u8, b: u8) -> u8 {
-    ((u16::from(a) * u16::from(b)) % u16::from(p)) as u8
-}
-
-/// `a` where `mask` is all ones, `b` where it is zero.
-fn select(mask: u8, a: u8, b: u8) -> u8 {
-    (a & mask) | (b & !mask)
-}
-
 /// Uniform elements of Z_p and Z_p^* from a generator, by rejection of the few bytes past the
-/// largest multiple: consumes the generator in 512-byte blocks, so two parties that run the
-/// same sequence of calls on the same generator read the same values.
+/// largest multiple of the modulus. The generator is read in 512-byte blocks and never a byte past
+/// the last one used, so two parties that draw the same counts from the same generator read the
+/// same values however they split their draws.
 pub(crate) struct Sampler {
     prg: Prg,
     buf: [u8; 512],
@@ -78,43 +69,76 @@ impl Sampler {
         }
     }
 
-    /// A uniform byte.
-    pub(crate) fn byte(&mut self) -> u8 {
+    /// Fills `out` with uniform bytes.
+    pub(crate) fn bytes(&mut self, out: &mut [u8]) {
+        let mut j = 0;
+        while j < out.len() {
+            self.refill();
+            let n = (self.buf.len() - self.at).min(out.len() - j);
+            out[j..j + n].copy_from_slice(&self.buf[self.at..self.at + n]);
+            self.at += n;
+            j += n;
+        }
+    }
+
+    fn refill(&mut self) {
         if self.at == self.buf.len() {
             self.prg.fill_bytes(&mut self.buf);
             self.at = 0;
         }
-        let b = self.buf[self.at];
-        self.at += 1;
-        b
     }
 
-    /// Uniform in `0..modulus` (modulus at most 255).
-    fn below(&mut self, modulus: u8) -> u8 {
-        let limit = 256 - 256 % u16::from(modulus);
-        loop {
-            let b = self.byte();
-            if u16::from(b) < limit {
-                return b % modulus;
+    /// Fills `out` with uniform values `offset + (0..modulus)` (modulus at most 255). Reads at
+    /// most as many bytes as values are still missing, so nothing past the last value is read.
+    fn below(&mut self, modulus: u8, offset: u8, out: &mut [u8]) {
+        let m = u32::from(modulus);
+        let limit = 256 - 256 % m;
+        // b / m as (b * ceil(2^16 / m)) >> 16: exact for b, m < 256 (b m < 2^16).
+        let inverse = (1u32 << 16).div_ceil(m);
+        let mut j = 0;
+        while j < out.len() {
+            self.refill();
+            let n = (self.buf.len() - self.at).min(out.len() - j);
+            let bytes = &self.buf[self.at..self.at + n];
+            // Candidates first (vectorized), then a branch-free compaction: each candidate is
+            // written and kept when its byte is accepted. `j` stays below `out.len()` because
+            // no more bytes are read than values are missing.
+            let mut cand = [0u8; 512];
+            let mut keep = [0u8; 512];
+            for ((c, k), &b) in cand.iter_mut().zip(keep.iter_mut()).zip(bytes) {
+                let b = u32::from(b);
+                *c = offset + (b - m * ((b * inverse) >> 16)) as u8;
+                *k = u8::from(b < limit);
             }
+            let tail = &mut out[j..];
+            let mut t = 0;
+            for (&c, &k) in cand[..n].iter().zip(&keep[..n]) {
+                if let Some(o) = tail.get_mut(t) {
+                    *o = c;
+                }
+                t += usize::from(k);
+            }
+            j += t;
+            self.at += n;
         }
     }
 
-    /// Uniform in Z_p.
-    pub(crate) fn element(&mut self, p: u8) -> u8 {
-        self.below(p)
+    /// Fills `out` with uniform elements of Z_p.
+    pub(crate) fn elements(&mut self, p: u8, out: &mut [u8]) {
+        self.below(p, 0, out);
     }
 
-    /// Uniform in Z_p^* (`1..p`).
-    pub(crate) fn nonzero(&mut self, p: u8) -> u8 {
-        1 + self.below(p - 1)
+    /// Fills `out` with uniform elements of Z_p^* (`1..p`).
+    pub(crate) fn nonzero(&mut self, p: u8, out: &mut [u8]) {
+        self.below(p - 1, 1, out);
     }
 }
 
 /// One party's masked differences for each element: `x_bits` holds its shares of the bits of the
 /// secrets (`m` per element, least significant first), `public` the public values; `common` is the
-/// generator P0 and P1 share. Returns the `m + 1` values per element to send to the helper and the
-/// elements' `beta` bits.
+/// generator P0 and P1 share (read as: one byte per element for `beta` and the rotation, then the
+/// `m + 1` nonzero factors of every element). Returns the `m + 1` values per element to send to the
+/// helper and the elements' `beta` bits.
 pub(crate) fn differences<R: Ring>(
     party0: bool,
     x_bits: &[u8],
@@ -123,33 +147,43 @@ pub(crate) fn differences<R: Ring>(
 ) -> (Vec<u8>, Vec<bool>) {
     let (p, m) = (prime::<R>(), compared_bits::<R>());
     let k = m + 1;
+    let n = public.len();
     let one = u8::from(party0);
-    let mut d = vec![0u8; public.len() * k];
-    let mut betas = Vec::with_capacity(public.len());
-    for ((&r, x), out) in public
+    let mut head = vec![0u8; n];
+    common.bytes(&mut head);
+    let mut d = vec![0u8; n * k];
+    common.nonzero(p, &mut d);
+    // The values before reduction, as small integers: |c_i| <= (m + 2) p, so adding `bias`
+    // (a multiple of p) makes them non-negative below 2^16.
+    let bias = u16::from(p) * (m as u16 + 3);
+    let one = i16::from(one);
+    let mut c = vec![0i16; k];
+    for (((&r, x), out), &b) in public
         .iter()
         .zip(x_bits.chunks_exact(m))
         .zip(d.chunks_exact_mut(k))
+        .zip(&head)
     {
-        let b = common.byte();
-        let beta = b >> 7;
-        let flip = 0u8.wrapping_sub(beta);
-        let rotation = usize::from(b) & (k - 1);
-        betas.push(beta == 1);
-        let mut acc = 0u8;
-        for (j, i) in (0..m).rev().enumerate() {
-            let (ri, xi) = (bit(r, i), x[i]);
-            let diff = sub(p, ri & one, xi);
-            let signed = select(flip, sub(p, 0, diff), diff);
-            let c = add(p, add(p, signed, one), acc);
-            let set = 0u8.wrapping_sub(ri);
-            acc = add(p, acc, select(set, sub(p, one, xi), xi));
-            out[(j + rotation) & (k - 1)] = mul(p, common.nonzero(p), c);
+        let r = r.to_signed() as u128;
+        let beta = i16::from(b >> 7);
+        let sigma = 1 - 2 * beta;
+        let mut acc = 0i16;
+        for (cj, i) in c.iter_mut().zip((0..m).rev()) {
+            let (ri, xi) = ((r >> i) as i16 & 1, i16::from(x[i]));
+            // c_i = sigma (r_i - x_i) + 1 + sum_{j > i} w_j, with w_j = x_j XOR r_j.
+            *cj = sigma * (one * ri - xi) + one + acc;
+            acc += (1 - 2 * ri) * xi + one * ri;
         }
-        let c = add(p, one & !flip & 1, acc);
-        out[(m + rotation) & (k - 1)] = mul(p, common.nonzero(p), c);
+        c[m] = one * (1 - beta) + acc;
+        // Reduce, mask each value by its factor (already in `out`), then rotate.
+        let p16 = u16::from(p);
+        for (s, &v) in out.iter_mut().zip(&c) {
+            let v = (v as u16).wrapping_add(bias) % p16;
+            *s = (v * u16::from(*s) % p16) as u8;
+        }
+        out.rotate_right(usize::from(b) & (k - 1));
     }
-    (d, betas)
+    (d, head.iter().map(|&b| b >> 7 == 1).collect())
 }
 
 /// The helper's side: for each element, whether the two parties' differences (`k` values each)
@@ -172,7 +206,8 @@ mod tests {
     /// Shares of the bits of `x` over Z_p for both parties.
     fn bit_shares<R: Ring>(x: R, g: &mut Sampler) -> (Vec<u8>, Vec<u8>) {
         let (p, m) = (prime::<R>(), compared_bits::<R>());
-        let s0: Vec<u8> = (0..m).map(|_| g.element(p)).collect();
+        let mut s0 = vec![0u8; m];
+        g.elements(p, &mut s0);
         let s1 = (0..m).map(|i| sub(p, bit(x, i), s0[i])).collect();
         (s0, s1)
     }

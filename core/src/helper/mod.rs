@@ -45,7 +45,7 @@ pub(crate) const HELPER: PartyId = PartyId(2);
 
 /// Elements per request: larger inputs take several requests, so neither the parties nor the
 /// helper hold more than this many elements' bit shares and differences at once.
-pub(crate) const MAX_STEP: usize = 1 << 18;
+pub(crate) const MAX_STEP: usize = 1 << 16;
 
 /// Elements per message block between the helper and a party.
 const BLOCK: usize = 4096;

@@ -95,8 +95,7 @@ async fn sign_chunk<T: Transport, C: Correlations<T>, R: Ring>(
     let mut bits = vec![0u8; n * m];
     match role {
         Role::P0 => {
-            let mut g = Sampler::new(streams.component(BITS));
-            bits.iter_mut().for_each(|b| *b = g.element(p));
+            Sampler::new(streams.component(BITS)).elements(p, &mut bits);
         }
         Role::P1 => {
             let mut ch = ctx.channel(HELPER, Sub::Offline)?;
@@ -162,11 +161,12 @@ pub(super) async fn serve<R: Ring, T0: Transport, T1: Transport>(
         let len = range.len();
         fill_random(&mut r0, &mut mask[0][..len]);
         fill_random(&mut r1, &mut mask[1][..len]);
+        shares0.elements(p, &mut corrections[..len * m]);
         for (e, out) in corrections[..len * m].chunks_exact_mut(m).enumerate() {
             let r = mask[0][e].add(mask[1][e]);
             msb.push(r.msb());
             for (i, o) in out.iter_mut().enumerate() {
-                *o = compare::sub(p, bit(r, i), shares0.element(p));
+                *o = compare::sub(p, bit(r, i), *o);
             }
         }
         let mut ch = p1.channel(Sub::Offline);
