@@ -293,6 +293,86 @@ mod tests {
         }
     }
 
+    /// Ping-pong of one byte: every round trip holds each message for the latency, so the
+    /// rounds counted bound the time from below (sleeps never end early); the bound above is
+    /// loose.
+    #[test]
+    fn every_round_trip_takes_twice_the_latency() {
+        const ROUNDS: u32 = 20;
+        let latency = Duration::from_millis(5);
+        let shape = Shape {
+            latency,
+            bandwidth: None,
+        };
+        let (a, b) = duplex();
+        let (mut a, mut b) = (Shaped::new(a, shape), Shaped::new(b, shape));
+        let echo = std::thread::spawn(move || {
+            block_on_thread(async move {
+                let mut x = [0u8];
+                for _ in 0..ROUNDS {
+                    b.recv(&mut x).await.unwrap();
+                    b.send(&x).await.unwrap();
+                    b.flush().await.unwrap();
+                }
+                b.stats()
+            })
+        });
+        let start = std::time::Instant::now();
+        block_on_thread(async {
+            for i in 0..ROUNDS {
+                a.send(&[i as u8]).await.unwrap();
+                a.flush().await.unwrap();
+                let mut x = [0u8];
+                a.recv(&mut x).await.unwrap();
+                assert_eq!(x[0], i as u8);
+            }
+        });
+        let elapsed = start.elapsed();
+        let echoed = echo.join().unwrap();
+        let floor = latency * 2 * ROUNDS;
+        assert!(elapsed >= floor, "{elapsed:?} < {floor:?}");
+        assert!(elapsed < floor * 5 + Duration::from_secs(5), "{elapsed:?}");
+        // Each side sent one chunk per round and held back (nearly) every chunk it received.
+        for s in [a.stats(), echoed] {
+            assert_eq!((s.chunks_sent, s.chunks_received), (20, 20));
+            assert!(s.emulated_delay >= latency * ROUNDS);
+        }
+        assert!(a.stats().waits >= u64::from(ROUNDS) / 2, "{:?}", a.stats());
+    }
+
+    /// 2 MB at 20 MB/s: the last byte cannot arrive before 100 ms.
+    #[test]
+    fn bandwidth_limits_the_rate() {
+        let shape = Shape {
+            latency: Duration::ZERO,
+            bandwidth: Some(20_000_000),
+        };
+        let (a, b) = duplex();
+        let (mut a, mut b) = (Shaped::new(a, shape), Shaped::new(b, shape));
+        let data = vec![7u8; 2_000_000];
+        let start = std::time::Instant::now();
+        let sender = std::thread::spawn(move || {
+            block_on_thread(async move {
+                a.send(&data).await.unwrap();
+                a.flush().await.unwrap();
+                a.stats()
+            })
+        });
+        let mut got = vec![0u8; 2_000_000];
+        block_on_thread(b.recv(&mut got)).unwrap();
+        let elapsed = start.elapsed();
+        let sent = sender.join().unwrap();
+        assert!(got.iter().all(|&x| x == 7));
+        assert!(elapsed >= Duration::from_millis(100), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+        // The sender does not block: the delay is in the stamps, which grow with the queue.
+        assert_eq!(sent.chunks_sent, 2_000_000u64.div_ceil(CHUNK as u64));
+        assert!(
+            sent.emulated_delay >= Duration::from_millis(100),
+            "{sent:?}"
+        );
+    }
+
     #[test]
     fn transmit_time() {
         let s = Shape {

@@ -567,6 +567,11 @@ impl TlsTransport {
                 .write(data)
                 .map_err(|e| NetError::io("encrypt", e))?;
             data = &data[n..];
+            if n == 0 && !self.conn.wants_write() {
+                return Err(NetError::Closed {
+                    detail: "the TLS session no longer takes data",
+                });
+            }
             self.write_pending()?;
         }
         Ok(())
