@@ -269,6 +269,10 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
             let t = Instant::now();
             let report = block_on_thread(async {
                 match task.offline {
+                    Offline::Helper => Err(fixshare::Error::new(
+                        "train",
+                        fixshare::ErrorKind::Unsupported("three servers: see the securenn example"),
+                    )),
                     Offline::Ot => {
                         let seed = task.seed_for(300 + r.index() as u64);
                         let src = OtCorrelations::setup(r, &mut peer, seed).await?;

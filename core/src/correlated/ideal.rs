@@ -186,6 +186,10 @@ impl<T> Correlations<T> for IdealCorrelations {
         })
     }
 
+    fn helps_online(&self) -> bool {
+        false
+    }
+
     fn deals_gate_keys(&self) -> bool {
         true
     }

@@ -148,9 +148,8 @@ pub trait Correlations<T> {
         ))
     }
     /// Whether [`Correlations::gate_keys`] works: what `Backend::Auto` picks the FSS backend by.
-    fn deals_gate_keys(&self) -> bool {
-        false
-    }
+    /// Required, so that a wrapper cannot silently lose the capability of what it wraps.
+    fn deals_gate_keys(&self) -> bool;
     /// Starts one online step of the helper's protocols (SecureNN's P2, [`crate::helper`]) on
     /// `n` elements of ring `R`: sends the request to the helper and returns this party's
     /// streams for it. Only a source whose dealer is the session's helper
@@ -169,10 +168,8 @@ pub trait Correlations<T> {
         ))
     }
     /// Whether [`Correlations::helper_step`] works: what `Backend::Auto` picks the helper
-    /// backend by.
-    fn helps_online(&self) -> bool {
-        false
-    }
+    /// backend by. Required, as [`Correlations::deals_gate_keys`].
+    fn helps_online(&self) -> bool;
     /// Traffic over connections the source owns itself (a dealer's); zero if it owns none.
     fn own_stats(&self) -> Stats {
         Stats::default()

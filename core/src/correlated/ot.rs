@@ -710,6 +710,14 @@ impl<H: BlockHash> OtCorrelations<H> {
 }
 
 impl<T: Transport, H: BlockHash> Correlations<T> for OtCorrelations<H> {
+    fn deals_gate_keys(&self) -> bool {
+        false
+    }
+
+    fn helps_online(&self) -> bool {
+        false
+    }
+
     async fn triples<R: Ring>(
         &mut self,
         links: &mut Links<T>,

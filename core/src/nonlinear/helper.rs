@@ -108,3 +108,32 @@ pub(super) async fn spline<T: Transport, C: Correlations<T>, R: Ring>(
     };
     y.zip_with(&x.with_data(intercept)?, "piecewise_linear", R::add)
 }
+
+/// SecureML's softmax replacement `relu(x_i) / sum_j relu(x_j)` per row (`1 / cols` on a row with
+/// no positive value) from the helper's steps: ReLU, one equality test per row, and the long
+/// division of [`super::divide`]. A row whose sum is zero gets 1.0 added to every value (locally,
+/// from the equality bit), which turns its quotients into `1 / cols` exactly as the reference.
+pub(super) async fn relu_softmax<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    let f = ctx.fixed().frac_bits();
+    let (rows, cols) = x.shape();
+    let (_, relu) = sign(ctx, x.as_slice(), true).await?;
+    let relu = relu.unwrap_or_default();
+    let sums: Vec<R> = relu
+        .chunks_exact(cols.max(1))
+        .map(|row| row.iter().fold(R::ZERO, |a, &v| a.add(v)))
+        .collect();
+    let empty = equal_zero(ctx, &sums).await?;
+    let mut num = Vec::with_capacity(rows * cols);
+    let mut den = Vec::with_capacity(rows * cols);
+    for ((row, &s), &z) in relu.chunks_exact(cols.max(1)).zip(&sums).zip(&empty) {
+        let bump = z.shl(f);
+        let total = s.add(bump.mul(R::from_u64(cols as u64)));
+        num.extend(row.iter().map(|&v| v.add(bump)));
+        den.extend(core::iter::repeat_n(total, cols));
+    }
+    let (num, den) = (x.with_data(num)?, x.with_data(den)?);
+    super::divide(ctx, &num, &den).await
+}

@@ -559,7 +559,8 @@ pub async fn divide<T: Transport, C: Correlations<T>, R: Ring>(
 
 /// SecureML's softmax replacement, per row: `relu(x_i) / sum_j relu(x_j)` (floor, with the
 /// session's fractional bits), and `1 / cols` across a row whose values are all `<= 0`. One
-/// garbled-circuit round trip; the circuit divides in `2 k (f + 1)` AND gates per value.
+/// garbled-circuit round trip; the circuit divides in `2 k (f + 1)` AND gates per value. With the
+/// helper: ReLU, an equality test of each row's sum and SecureNN's division ([`divide`]).
 pub async fn relu_softmax<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,
     x: &Shares<R>,
@@ -572,6 +573,9 @@ pub async fn relu_softmax<T: Transport, C: Correlations<T>, R: Ring>(
                 "relu_softmax",
                 ErrorKind::InvalidArgument("rows are empty"),
             ));
+        }
+        if engine(ctx)? == Engine::Helper {
+            return helper::relu_softmax(ctx, x).await;
         }
         let g = functions::relu_softmax(width::<R>(), f, cols)?;
         // One element per row: the row's values are the gadget's input words.

@@ -7,16 +7,20 @@
 
 pub mod tcp;
 
+use fixshare::correlated::dealer::RequestStreams;
 use fixshare::correlated::{
     Correlations, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples,
     TruncationPairs,
 };
+use fixshare::fss::{Gate, GateKeys};
+use fixshare::helper::Step;
 use fixshare::ml::pipeline::{self, Classes, GlmPlan, MAX_PART, Partition, Progress};
 use fixshare::ml::plain::Mlp;
 use fixshare::ml::{self, DataError, DataErrorKind, Dataset, GlmModel, MlpParams, SgdParams};
 use fixshare::{
-    Config, Dealer, DealerClient, Error, FixedPoint, Link, Links, MemoryTransport, OfflineSource,
-    OtCorrelations, Party, Ring, Role, Seed, Stats, Transport, Truncation, block_on_thread, duplex,
+    Config, Context, Dealer, DealerClient, Error, FixedPoint, Link, Links, MemoryTransport,
+    OfflineSource, OtCorrelations, Party, PartyId, Ring, Role, Seed, Stats, Topology, Transport,
+    Truncation, block_on_thread, duplex,
 };
 use std::fmt;
 use std::io::{IsTerminal, Write};
@@ -49,6 +53,9 @@ pub enum Offline {
     Dealer,
     /// OT extension between the two servers, no third party.
     Ot,
+    /// SecureNN's three servers: the third deals and also takes part online (the helper
+    /// backend, [`fixshare::helper`]).
+    Helper,
 }
 
 /// Every setting of a regression run: the core's [`GlmPlan`] and what the host decides (ring
@@ -262,6 +269,29 @@ impl<T, C: Correlations<T>> Correlations<T> for Timed<C> {
         n: usize,
     ) -> Result<RandomOtReceiver, Error> {
         timed!(self, self.inner.random_ot_receiver(l, n))
+    }
+    async fn gate_keys<R: Ring>(
+        &mut self,
+        l: &mut Links<T>,
+        gate: Gate,
+        n: usize,
+    ) -> Result<GateKeys<R>, Error> {
+        timed!(self, self.inner.gate_keys(l, gate, n))
+    }
+    fn deals_gate_keys(&self) -> bool {
+        self.inner.deals_gate_keys()
+    }
+    /// Helper steps are online work: not counted as offline time.
+    async fn helper_step<R: Ring>(
+        &mut self,
+        l: &mut Links<T>,
+        step: Step,
+        n: usize,
+    ) -> Result<RequestStreams, Error> {
+        self.inner.helper_step::<R>(l, step, n).await
+    }
+    fn helps_online(&self) -> bool {
+        self.inner.helps_online()
     }
     fn own_stats(&self) -> Stats {
         self.inner.own_stats()
@@ -490,6 +520,12 @@ pub fn run_glm_local(
             (Some(h), [Some(c0), Some(c1)])
         }
         Offline::Ot => (None, [None, None]),
+        Offline::Helper => {
+            return Err(RunError::Protocol(Error::new(
+                "run_glm_local",
+                fixshare::ErrorKind::Unsupported("the three-server mode trains networks (MLPs)"),
+            )));
+        }
     };
     let mut on_epoch = Some(on_epoch);
     let mut servers = Vec::new();
@@ -560,7 +596,7 @@ pub fn run_glm_local(
     let weights = weights.ok_or(RunError::Panic("owner 0 got no model"))?;
     let offline_bytes = match task.offline {
         // Each party's link to the dealer, both directions.
-        Offline::Dealer => reports
+        Offline::Dealer | Offline::Helper => reports
             .iter()
             .map(|r| r.offline_stats.bytes_sent + r.offline_stats.bytes_received)
             .sum(),
@@ -601,7 +637,7 @@ where
 {
     let (peer0, peer1) = duplex();
     let (l0, l1, dealer) = match offline {
-        Offline::Dealer => {
+        Offline::Dealer | Offline::Helper => {
             let (d0, c0) = duplex();
             let (d1, c1) = duplex();
             let s = seed_for(seed, 200);
@@ -616,9 +652,24 @@ where
             block_on_thread(async move {
                 let t = Instant::now();
                 let mut peer = Link::with_max_frame(peer, config.max_frame);
-                let src = match link {
-                    Some(link) => OfflineSource::Dealer(DealerClient::connect(role, link).await?),
-                    None => {
+                let own = seed_for(seed, role.index() as u64);
+                let src = match (offline, link) {
+                    (Offline::Helper, Some(helper)) => {
+                        let me = PartyId::of(role);
+                        let mut links = Links::new(me);
+                        links.insert(PartyId::of(role.peer()), peer)?;
+                        links.insert(PartyId(2), Link::new(helper))?;
+                        let src = DealerClient::through_helper(role, &mut links).await?;
+                        let mut src = Timed::new(OfflineSource::Dealer(src));
+                        src.spent = t.elapsed();
+                        let ctx =
+                            Context::new(Topology::ThreeServers, me, links, src, own, config)?;
+                        return body(Party::from_context(ctx)?).await;
+                    }
+                    (_, Some(link)) => {
+                        OfflineSource::Dealer(DealerClient::connect(role, link).await?)
+                    }
+                    (_, None) => {
                         let s = seed_for(seed, 300 + role.index() as u64);
                         let ot = OtCorrelations::setup(role, &mut peer, s).await?;
                         OfflineSource::Ot(Box::new(ot))
@@ -626,7 +677,6 @@ where
                 };
                 let mut src = Timed::new(src);
                 src.spent = t.elapsed();
-                let own = seed_for(seed, role.index() as u64);
                 body(Party::on_link(role, peer, src, own, config)).await
             })
         })
