@@ -1,6 +1,7 @@
 //! A listener that accepts the expected parties and refuses everyone else.
 //!
-//! Each incoming TCP connection gets its own thread for the TLS handshake and the hello, bounded
+//! A background thread takes in TCP connections as they come, for as long as the listener
+//! lives, and each gets its own thread for the TLS handshake and the hello, bounded
 //! in number (`Endpoint::with_max_pending`) and in time ([`crate::Timeouts::handshake`]), so a
 //! connection that never speaks, or speaks slowly, delays nobody. A connection is refused, with
 //! its reason handed to the logger, when its key is not pinned, its TLS fails, it sends no hello
@@ -17,9 +18,10 @@ use rustls::{Connection, ServerConfig};
 use std::collections::HashSet;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// What a listener calls with each event ([`ListenerEvent`]).
@@ -56,10 +58,23 @@ impl Drop for Pending {
 }
 
 /// Accepts connections from the parties it expects, each authenticated by its pinned key.
-/// Connections are taken in by [`Listener::accept`] and [`Listener::accept_all`]; refusals happen
-/// while either runs, and are logged (to standard error unless [`Listener::set_logger`] says
-/// otherwise).
+///
+/// From [`Endpoint::listen`] until it is dropped, a background thread takes in connections and
+/// refuses strays as they come, logging each refusal (to standard error unless
+/// [`Listener::set_logger`] says otherwise); the parties that pass wait in a queue for
+/// [`Listener::accept`] and [`Listener::accept_all`], holding their party's place (a second
+/// connection of the same party is a duplicate until the first transport is dropped).
 pub struct Listener {
+    local: SocketAddr,
+    peers: Arc<Vec<(PartyId, Pin)>>,
+    rx: Receiver<TlsTransport>,
+    logger: Arc<RwLock<Logger>>,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+/// The background side of a [`Listener`].
+struct Acceptor {
     endpoint: Endpoint,
     tcp: TcpListener,
     local: SocketAddr,
@@ -68,8 +83,21 @@ pub struct Listener {
     slots: Slots,
     pending: Arc<AtomicUsize>,
     tx: Sender<TlsTransport>,
-    rx: Receiver<TlsTransport>,
-    logger: RwLock<Logger>,
+    logger: Arc<RwLock<Logger>>,
+    stop: Arc<AtomicBool>,
+}
+
+fn current(logger: &RwLock<Logger>) -> Logger {
+    logger.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.acceptor.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Listener {
@@ -126,17 +154,32 @@ impl Listener {
         let logger: Logger = Arc::new(move |event: &ListenerEvent<'_>| {
             eprintln!("fixshare-net listener {local}: {event}");
         });
-        Ok(Listener {
+        let logger = Arc::new(RwLock::new(logger));
+        let stop = Arc::new(AtomicBool::new(false));
+        let peers = Arc::new(peers.to_vec());
+        let acceptor = Acceptor {
             endpoint,
             tcp,
             local,
-            peers: Arc::new(peers.to_vec()),
+            peers: peers.clone(),
             config,
             slots: Arc::new(Mutex::new(HashSet::new())),
             pending: Arc::new(AtomicUsize::new(0)),
             tx,
+            logger: logger.clone(),
+            stop: stop.clone(),
+        };
+        let acceptor = std::thread::Builder::new()
+            .name(format!("fixshare-net listener {local}"))
+            .spawn(move || acceptor.run())
+            .map_err(|e| NetError::io("start the listener's thread", e))?;
+        Ok(Listener {
+            local,
+            peers,
             rx,
-            logger: RwLock::new(logger),
+            logger,
+            stop,
+            acceptor: Some(acceptor),
         })
     }
 
@@ -151,33 +194,21 @@ impl Listener {
     }
 
     fn logger(&self) -> Logger {
-        self.logger
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        current(&self.logger)
     }
 
-    /// The next party to connect, authenticate and pass the hello, waiting up to `timeout`.
-    /// Refuses (and logs) everything else in the meantime.
+    /// The next party to connect, authenticate and pass the hello (or one that did so already
+    /// and waits in the queue), waiting up to `timeout`.
     pub fn accept(&self, timeout: Duration) -> Result<TlsTransport, NetError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            self.take_new_connections();
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(NetError::Timeout {
-                    op: "accept",
-                    after: timeout,
-                });
-            }
-            match self.rx.recv_timeout(left.min(Duration::from_millis(5))) {
-                Ok(t) => return Ok(t),
-                Err(RecvTimeoutError::Timeout) => {}
-                // Unreachable: the listener holds a sender.
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Err(NetError::Config("listener channel closed".into()));
-                }
-            }
+        match self.rx.recv_timeout(timeout) {
+            Ok(t) => Ok(t),
+            Err(RecvTimeoutError::Timeout) => Err(NetError::Timeout {
+                op: "accept",
+                after: timeout,
+            }),
+            Err(RecvTimeoutError::Disconnected) => Err(NetError::Config(
+                "the listener's thread ended (see the log)".into(),
+            )),
         }
     }
 
@@ -220,29 +251,42 @@ impl Listener {
         }
         Ok(got.into_iter().flatten().collect())
     }
+}
+
+impl Acceptor {
+    /// Takes in connections until the listener is dropped.
+    fn run(self) {
+        while !self.stop.load(Ordering::Acquire) {
+            let pause = match self.take_new_connections() {
+                Ok(()) => Duration::from_millis(2),
+                // Out of descriptors or similar: logged; give the system a moment.
+                Err(()) => Duration::from_millis(50),
+            };
+            std::thread::sleep(pause);
+        }
+    }
 
     /// Starts a handshake thread for every connection waiting in the backlog.
-    fn take_new_connections(&self) {
+    fn take_new_connections(&self) -> Result<(), ()> {
         loop {
             match self.tcp.accept() {
                 Ok((sock, addr)) => self.spawn(sock, addr),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
-                    // Out of descriptors or similar: say so, and try again on the next round.
                     let e = NetError::io("accept", e);
-                    (self.logger())(&ListenerEvent::Rejected {
+                    current(&self.logger)(&ListenerEvent::Rejected {
                         addr: self.local,
                         reason: &e,
                     });
-                    return;
+                    return Err(());
                 }
             }
         }
     }
 
     fn spawn(&self, sock: TcpStream, addr: SocketAddr) {
-        let logger = self.logger();
+        let logger = current(&self.logger);
         let max = self.endpoint.max_pending();
         if self.pending.fetch_add(1, Ordering::AcqRel) >= max {
             self.pending.fetch_sub(1, Ordering::AcqRel);
@@ -257,7 +301,7 @@ impl Listener {
         let peers = self.peers.clone();
         let slots = self.slots.clone();
         let tx = self.tx.clone();
-        let thread_logger = logger.clone();
+        let shared_logger = self.logger.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("fixshare-net handshake {addr}"))
             .spawn(move || {
@@ -265,14 +309,16 @@ impl Listener {
                 drop(pending);
                 match result {
                     Ok(t) => {
-                        thread_logger(&ListenerEvent::Accepted {
+                        current(&shared_logger)(&ListenerEvent::Accepted {
                             addr,
                             party: t.peer(),
                         });
                         // If the listener is gone, the transport is dropped: the peer sees EOF.
                         let _ = tx.send(t);
                     }
-                    Err(e) => thread_logger(&ListenerEvent::Rejected { addr, reason: &e }),
+                    Err(e) => {
+                        current(&shared_logger)(&ListenerEvent::Rejected { addr, reason: &e })
+                    }
                 }
             });
         if let Err(e) = spawned {

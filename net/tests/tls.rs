@@ -169,6 +169,16 @@ fn stray_connections_are_rejected_while_the_right_peers_get_through() {
     let first = first.join().unwrap().unwrap();
     let second = second.join().unwrap().unwrap();
 
+    // Strays are refused while nobody calls accept, too.
+    wait_for_log(
+        &log,
+        &["rejected", "TLS handshake failed"],
+        Duration::from_secs(5),
+    );
+    let mut late = TcpStream::connect(&addr).unwrap();
+    late.write_all(b"SSH-2.0-OpenSSH_9.9\r\n").unwrap();
+    common::wait_for_count(&log, "TLS handshake failed", 2, Duration::from_secs(5));
+
     // A duplicate of party 1 while the first connection lives.
     let e1 = ends[1].clone();
     let a = addr.clone();

@@ -81,6 +81,27 @@ pub fn wait_for_log(log: &Arc<Mutex<Vec<String>>>, needles: &[&str], limit: Dura
     }
 }
 
+/// Waits until `log` holds at least `n` entries containing `needle`.
+pub fn wait_for_count(log: &Arc<Mutex<Vec<String>>>, needle: &str, n: usize, limit: Duration) {
+    let start = std::time::Instant::now();
+    while log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains(needle))
+        .count()
+        < n
+    {
+        if start.elapsed() > limit {
+            panic!(
+                "fewer than {n} log entries with {needle:?} within {limit:?}; log: {:#?}",
+                log.lock().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Party `id`.
 pub fn p(id: u8) -> PartyId {
     PartyId(id)
