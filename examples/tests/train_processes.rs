@@ -1,30 +1,12 @@
 //! The `train` example as four processes (dealer, two servers, data owner) over TCP on
 //! 127.0.0.1, and its refusal of a bad CSV before connecting to anyone.
 
+mod common;
+
+use common::{example_binary, value};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-
-/// The `train` example binary of this build profile, built if it is not there yet.
-fn train_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>")
-        .to_path_buf();
-    let bin = profile_dir.join("examples").join("train");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "fixshare-examples", "--example", "train"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        assert!(cmd.status().expect("cargo build").success());
-    }
-    bin
-}
 
 /// A free local port (bound then released).
 fn port() -> String {
@@ -55,17 +37,9 @@ fn finish(c: Child) -> (String, String) {
     (out, err)
 }
 
-fn value(out: &str, name: &str) -> f64 {
-    out.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
-        .unwrap_or_else(|| panic!("no {name} in {out}"))
-        .parse()
-        .unwrap()
-}
-
 #[test]
 fn four_processes_over_tcp() {
-    let bin = train_binary();
+    let bin = example_binary("train");
     let (d, a0, a1) = (port(), port(), port());
     let common = ["--epochs", "3", "--seed", "5"];
     let with = |extra: &[&str]| -> Vec<String> {
@@ -104,7 +78,7 @@ fn four_processes_over_tcp() {
 
 #[test]
 fn a_bad_csv_fails_before_connecting() {
-    let bin = train_binary();
+    let bin = example_binary("train");
     let dir = std::env::temp_dir().join(format!("fixshare-train-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let csv = dir.join("bad.csv");
@@ -128,7 +102,7 @@ fn a_bad_csv_fails_before_connecting() {
 
 #[test]
 fn files_the_owner_cannot_use_are_refused_with_their_line_and_column() {
-    let bin = train_binary();
+    let bin = example_binary("train");
     let dir = std::env::temp_dir().join(format!("fixshare-train-csv-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let closed = port();
