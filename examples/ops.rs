@@ -36,7 +36,7 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: ops --op mul|matmul|relu|drelu|gt0|eq|sigmoid|sigmoid-accurate|trunc|trunc-exact|max|argmax|maxpool
+const USAGE: &str = "usage: ops --op mul|matmul|relu|drelu|gt0|eq|sigmoid|sigmoid-accurate|trunc|trunc-exact|max|argmax|maxpool|maxpool-derivative
            [--n N] [--shape MxKxN] [--backend auto|gc|fss|helper] [--offline dealer|ot|helper]
            [--transport memory|tcp]";
 
@@ -55,6 +55,8 @@ enum Op {
     Max,
     Argmax,
     Maxpool,
+    /// Max pooling and the mask of its derivative (SecureNN's DMP): the result opened is the mask.
+    MaxpoolDerivative,
 }
 
 /// Where the correlations come from, and who the third server is.
@@ -118,6 +120,7 @@ fn parse() -> Result<Args, String> {
                     "max" => Op::Max,
                     "argmax" => Op::Argmax,
                     "maxpool" => Op::Maxpool,
+                    "maxpool-derivative" => Op::MaxpoolDerivative,
                     other => return Err(format!("unknown op {other}")),
                 }
             }
@@ -194,7 +197,7 @@ fn inputs(args: &Args) -> Inputs {
         }
         Op::Mul | Op::Eq => (args.n, 1, args.n, 1),
         Op::Max | Op::Argmax => (args.n.div_ceil(ROW), ROW, 0, 0),
-        Op::Maxpool => {
+        Op::Maxpool | Op::MaxpoolDerivative => {
             let per = POOL.channels * POOL.height * POOL.width;
             (args.n.div_ceil(per), per, 0, 0)
         }
@@ -226,7 +229,7 @@ fn ops_count(args: &Args, inp: &Inputs) -> usize {
     match args.op {
         Op::Matmul => args.shape.0 * args.shape.1 * args.shape.2,
         Op::Max | Op::Argmax => inp.rows,
-        Op::Maxpool => inp.rows,
+        Op::Maxpool | Op::MaxpoolDerivative => inp.rows,
         _ => inp.rows * inp.cols,
     }
 }
@@ -255,7 +258,7 @@ type Source<T> = Preprocessed<OfflineSource<T>>;
 /// The rows and columns of the op's tournament (max, argmax, max pooling).
 fn tournament_shape(args: &Args, inp: &Inputs) -> Result<(usize, usize), Error> {
     Ok(match args.op {
-        Op::Maxpool => {
+        Op::Maxpool | Op::MaxpoolDerivative => {
             let (oh, ow) = POOL.output_size()?;
             (
                 inp.rows * POOL.channels * oh * ow,
@@ -302,6 +305,8 @@ async fn prefetch<T: Transport>(
             Ok(())
         }
         _ if !fss => Ok(()),
+        // The equality tests of the one-hot vectors come after the tournament: fetched online.
+        Op::MaxpoolDerivative => Ok(()),
         Op::Relu => {
             src.prefetch_gate_keys::<u64, T>(links, Gate::Sign { product: true }, n)
                 .await
@@ -367,6 +372,7 @@ async fn run_op<T: Transport>(
         Op::Max => p.max(x).await,
         Op::Argmax => Ok(p.argmax(x).await?.1),
         Op::Maxpool => p.max_pool(x, POOL).await,
+        Op::MaxpoolDerivative => Ok(p.max_pool_with_derivative(x, POOL).await?.1),
     }
 }
 
@@ -419,6 +425,31 @@ fn plaintext(args: &Args, inp: &Inputs, fixed: FixedPoint) -> (Vec<f64>, Duratio
                 if args.op == Op::Max { m } else { i as f64 }
             })
             .collect(),
+        Op::MaxpoolDerivative => {
+            let (oh, ow) = POOL.output_size().expect("valid pool");
+            let (h, w, k, s) = (POOL.height, POOL.width, POOL.window, POOL.stride);
+            let mut mask = vec![0.0; inp.x.len()];
+            for (i, img) in inp.x.chunks(inp.cols).enumerate() {
+                for c in 0..POOL.channels {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let at =
+                                |dy: usize, dx: usize| c * h * w + (oy * s + dy) * w + ox * s + dx;
+                            let mut best = at(0, 0);
+                            for dy in 0..k {
+                                for dx in 0..k {
+                                    if img[at(dy, dx)] > img[best] {
+                                        best = at(dy, dx);
+                                    }
+                                }
+                            }
+                            mask[i * inp.cols + best] += 1.0;
+                        }
+                    }
+                }
+            }
+            mask
+        }
         Op::Maxpool => {
             let (oh, ow) = POOL.output_size().expect("valid pool");
             let (h, w, k, s) = (POOL.height, POOL.width, POOL.window, POOL.stride);
