@@ -459,6 +459,29 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
         .await
     }
 
+    /// Trains any sequential network on shares by back-propagation (see
+    /// [`crate::ml::train::train_network`]): `x` the inputs, `y` one-hot targets, `weights` the
+    /// public initial weights. Returns the shared trained weights, one matrix per dense or
+    /// convolution layer.
+    pub async fn train_network(
+        &mut self,
+        net: &crate::ml::inference::Network,
+        x: &Shares<R>,
+        y: &Shares<R>,
+        weights: &[Vec<f64>],
+        params: &crate::ml::SgdParams,
+        mut on_epoch: impl FnMut(usize),
+    ) -> Result<Vec<Shares<R>>, Error> {
+        self.run("train_network", async |c| {
+            let mut alg = crate::ml::train::OnShares::<T, C, R>::new(c);
+            crate::ml::train::train_network(&mut alg, net, x, y, weights, params, |_, e| {
+                on_epoch(e)
+            })
+            .await
+        })
+        .await
+    }
+
     /// Trains a multilayer perceptron from public initial weights, reporting each epoch to
     /// `on_progress`; see [`ml::nn::train_mlp`].
     pub async fn train_mlp(

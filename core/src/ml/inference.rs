@@ -102,7 +102,7 @@ pub enum Layer {
     },
 }
 
-fn out_side(side: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+pub(super) fn out_side(side: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
     let padded = padding.checked_mul(2)?.checked_add(side)?;
     (kernel >= 1 && stride >= 1 && padded >= kernel).then(|| (padded - kernel) / stride + 1)
 }
@@ -212,7 +212,7 @@ impl Network {
 
 /// The im2col matrix of `rows` images: one row per (image, output position), `C k k + 1`
 /// columns (the last the bias input). `zero` fills the padding and `one` the bias column.
-fn im2col<V: Copy>(
+pub(super) fn im2col<V: Copy>(
     x: &[V],
     rows: usize,
     input: Image,
@@ -253,7 +253,12 @@ fn im2col<V: Copy>(
 
 /// Rearranges `(rows * positions) x filters` (position-major) into `rows x (filters * positions)`
 /// (channel-major images).
-fn to_channel_major<V: Copy>(z: &[V], rows: usize, positions: usize, filters: usize) -> Vec<V> {
+pub(super) fn to_channel_major<V: Copy>(
+    z: &[V],
+    rows: usize,
+    positions: usize,
+    filters: usize,
+) -> Vec<V> {
     let mut out = Vec::with_capacity(z.len());
     for n in 0..rows {
         for f in 0..filters {

@@ -26,6 +26,7 @@ pub mod ops;
 pub mod pipeline;
 pub mod plain;
 pub mod share;
+pub mod train;
 
 pub use data::{DataError, DataErrorKind, Dataset, FeatureStats, Standardizer};
 pub use glm::train_glm;
