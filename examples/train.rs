@@ -12,16 +12,23 @@
 //! cargo run --release --example train -- --offline ot --sigmoid accurate
 //! ```
 //!
-//! Each role as its own process over TCP on 127.0.0.1 (start them in any order):
+//! Each role as its own process (start them in any order), every connection TLS 1.3 with both
+//! ends authenticated by their pinned keys (`fixshare-net`). First the keys: each process has
+//! its own key pair in `--keys DIR` and the certificates of the processes it talks to (on one
+//! machine, one directory serves all):
 //!
 //! ```text
-//! train --party dealer --listen 127.0.0.1:7100
-//! train --party 0 --listen 127.0.0.1:7101 --dealer 127.0.0.1:7100
-//! train --party 1 --listen 127.0.0.1:7102 --connect 127.0.0.1:7101 --dealer 127.0.0.1:7100
-//! train --party owner --servers 127.0.0.1:7101,127.0.0.1:7102
+//! for r in server0 server1 dealer owner; do cargo run -p fixshare-net -- keygen --name $r --out keys; done
+//! train --party dealer --keys keys --listen 127.0.0.1:7100
+//! train --party 0 --keys keys --listen 127.0.0.1:7101 --dealer 127.0.0.1:7100
+//! train --party 1 --keys keys --listen 127.0.0.1:7102 --connect 127.0.0.1:7101 --dealer 127.0.0.1:7100
+//! train --party owner --keys keys --servers 127.0.0.1:7101,127.0.0.1:7102
 //! ```
 //! (with `--offline ot` there is no dealer: drop the dealer process and the `--dealer` flags).
-//! Every process must get the same training flags. The owner prints the accuracy (or R^2) lines
+//! Every process must get the same training flags and `--session` (default `fixshare-train`);
+//! a process of another session, or with a key that is not pinned, is refused. `--party`
+//! refuses to run without `--keys`, and refuses `--seed` (which makes every secret a function of
+//! a public number; it is for single-process runs). The owner prints the accuracy (or R^2) lines
 //! and `weights_rel_rmse`; each server prints its own time, traffic and rounds.
 //!
 //! Data preparation at the owners (before anything is shared): every cell must be a number in
@@ -38,20 +45,19 @@ use fixshare_examples::ml;
 use fixshare::ml::pipeline::{self, Partition};
 use fixshare::ml::{Dataset, GlmModel, Sigmoid};
 use fixshare::{Dealer, DealerClient, Link, OtCorrelations, Role, Truncation, block_on_thread};
-use ml::tcp::TcpTransport;
+use ml::tcp::PartyKeys;
 use ml::{GlmTask, Offline};
-use std::net::TcpListener;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: train [--data PATH] [--model logistic|linear] [--epochs N] [--batch N]
              [--lr X] [--frac-bits N] [--offline dealer|ot] [--sigmoid piecewise|accurate]
              [--truncation local|pairs|exact] [--partition rows|columns] [--owners N] [--seed N]
-             [--party 0|1|dealer|owner --listen ADDR --connect ADDR --dealer ADDR --servers A0,A1]";
+             [--party 0|1|dealer|owner --keys DIR [--session NAME] --listen ADDR --connect ADDR
+              --dealer ADDR --servers A0,A1]";
 
-const HELLO_PEER: u8 = 1;
-const HELLO_OWNER: u8 = 3;
-const HELLO_DEALER: u8 = 10;
+/// How long a listening process waits for the processes it expects.
+const ACCEPT_WAIT: Duration = Duration::from_secs(600);
 
 struct Args {
     data: String,
@@ -61,6 +67,8 @@ struct Args {
     connect: Option<String>,
     dealer: Option<String>,
     servers: Option<String>,
+    keys: Option<String>,
+    session: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -72,6 +80,8 @@ fn parse_args() -> Result<Args, String> {
         connect: None,
         dealer: None,
         servers: None,
+        keys: None,
+        session: "fixshare-train".into(),
     };
     let mut sigmoid = Sigmoid::Piecewise;
     let mut model = "logistic".to_string();
@@ -149,6 +159,8 @@ fn parse_args() -> Result<Args, String> {
             "--connect" => a.connect = Some(value.clone()),
             "--dealer" => a.dealer = Some(value.clone()),
             "--servers" => a.servers = Some(value.clone()),
+            "--keys" => a.keys = Some(value.clone()),
+            "--session" => a.session = value.clone(),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -232,15 +244,30 @@ fn need<'a>(v: &'a Option<String>, flag: &str, role: &str) -> Result<&'a str, St
         .ok_or_else(|| format!("--party {role} needs {flag}"))
 }
 
+/// This process's keys (`--keys DIR`), refusing to go on without them.
+fn keys(args: &Args, me: &str) -> Result<PartyKeys, String> {
+    let dir = args.keys.as_deref().ok_or(
+        "--party needs --keys DIR: this process's key and the certificates of the others \
+         (make them with `cargo run -p fixshare-net -- keygen --name NAME --out DIR`); \
+         parties never talk over unauthenticated connections",
+    )?;
+    PartyKeys::load(dir, me, &args.session)
+}
+
 fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
-    let patience = Duration::from_secs(60);
-    let io = |e: std::io::Error| e.to_string();
     let task = &args.task;
+    if task.seed.is_some() {
+        return Err(
+            "--seed is for single-process runs only: it makes every secret a function \
+                    of a public number. Processes take their seeds from the operating system"
+                .into(),
+        );
+    }
     match role {
         "dealer" => {
-            let listener = TcpListener::bind(need(&args.listen, "--listen", role)?).map_err(io)?;
-            let mut links =
-                TcpTransport::accept(&listener, &[HELLO_DEALER, HELLO_DEALER + 1]).map_err(io)?;
+            let keys = keys(args, "dealer")?;
+            let listen = need(&args.listen, "--listen", role)?;
+            let mut links = keys.accept(listen, &["server0", "server1"], ACCEPT_WAIT)?;
             let t1 = links.pop().ok_or("missing connection")?;
             let t0 = links.pop().ok_or("missing connection")?;
             let (s0, s1) = block_on_thread(Dealer::new(task.seed_for(200), t0, t1).serve())
@@ -250,50 +277,46 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
         }
         "0" | "1" => {
             let r = if role == "0" { Role::P0 } else { Role::P1 };
-            let listener = TcpListener::bind(need(&args.listen, "--listen", role)?).map_err(io)?;
+            if task.offline == Offline::Helper {
+                return Err("three servers: see the securenn example".into());
+            }
+            let me = if r == Role::P0 { "server0" } else { "server1" };
+            let keys = keys(args, me)?;
+            let listen = need(&args.listen, "--listen", role)?;
             // One connection between the servers carries the online phase and, with
             // `--offline ot`, the OT offline phase.
             let (peer, owner) = if r == Role::P0 {
-                let hellos: &[u8] = &[HELLO_PEER, HELLO_OWNER];
-                let mut links = TcpTransport::accept(&listener, hellos).map_err(io)?;
+                let mut links = keys.accept(listen, &["server1", "owner"], ACCEPT_WAIT)?;
                 let owner = links.pop().ok_or("missing connection")?;
                 (links.pop().ok_or("missing connection")?, owner)
             } else {
                 let to0 = need(&args.connect, "--connect", role)?;
-                let peer = TcpTransport::connect(to0, HELLO_PEER, patience).map_err(io)?;
-                let mut owner = TcpTransport::accept(&listener, &[HELLO_OWNER]).map_err(io)?;
+                let peer = keys.connect(to0, "server0")?;
+                let mut owner = keys.accept(listen, &["owner"], ACCEPT_WAIT)?;
                 (peer, owner.pop().ok_or("missing connection")?)
+            };
+            let dealer = match task.offline {
+                Offline::Dealer => {
+                    let addr = need(&args.dealer, "--dealer", role)
+                        .map_err(|_| "--dealer ADDR is needed with --offline dealer")?;
+                    Some(keys.connect(addr, "dealer")?)
+                }
+                // (Helper was refused above.)
+                Offline::Ot | Offline::Helper => None,
             };
             let mut owners = [Link::new(owner)];
             let mut peer = Link::new(peer);
             let t = Instant::now();
             let report = block_on_thread(async {
-                match task.offline {
-                    Offline::Helper => Err(fixshare::Error::new(
-                        "train",
-                        fixshare::ErrorKind::Unsupported("three servers: see the securenn example"),
-                    )),
-                    Offline::Ot => {
+                match dealer {
+                    None => {
                         let seed = task.seed_for(300 + r.index() as u64);
                         let src = OtCorrelations::setup(r, &mut peer, seed).await?;
                         let setup = t.elapsed();
                         let cb = ml::progress_bar();
                         ml::serve_glm(r, peer, src, setup, &mut owners, task, cb).await
                     }
-                    Offline::Dealer => {
-                        let addr = need(&args.dealer, "--dealer", role).map_err(|_| {
-                            fixshare::Error::new(
-                                "train",
-                                fixshare::ErrorKind::InvalidArgument(
-                                    "--dealer ADDR is needed with --offline dealer",
-                                ),
-                            )
-                        })?;
-                        let link =
-                            TcpTransport::connect(addr, HELLO_DEALER + r.index() as u8, patience)
-                                .map_err(|_| {
-                                fixshare::Error::new("train", fixshare::ErrorKind::Closed)
-                            })?;
+                    Some(link) => {
                         let src = DealerClient::connect(r, link).await?;
                         let setup = t.elapsed();
                         let cb = ml::progress_bar();
@@ -327,8 +350,9 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
                 .map_err(|e| format!("bad data: {e}"))?;
             ml::require_test_rows(data.rows(), prepared.test.rows())
                 .map_err(|e| format!("bad data: {e}"))?;
-            let mut to0 = Link::new(TcpTransport::connect(a0, HELLO_OWNER, patience).map_err(io)?);
-            let mut to1 = Link::new(TcpTransport::connect(a1, HELLO_OWNER, patience).map_err(io)?);
+            let keys = keys(args, "owner")?;
+            let mut to0 = Link::new(keys.connect(a0, "server0")?);
+            let mut to1 = Link::new(keys.connect(a1, "server1")?);
             let d = prepared.train.features();
             let w = block_on_thread(pipeline::own::<u64, _, _>(
                 &prepared.parts[0],

@@ -1,5 +1,6 @@
-//! The `train` example as four processes (dealer, two servers, data owner) over TCP on
-//! 127.0.0.1, and its refusal of a bad CSV before connecting to anyone.
+//! The `train` example as four processes (dealer, two servers, data owner) over TLS on
+//! 127.0.0.1, its refusal to run processes without keys or with `--seed`, and its refusal of a
+//! bad CSV before connecting to anyone.
 
 mod common;
 
@@ -37,11 +38,27 @@ fn finish(c: Child) -> (String, String) {
     (out, err)
 }
 
+/// A fresh directory with the four processes' keys, as `fixshare-net keygen` writes them.
+fn keys(tag: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("fixshare-train-keys-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["server0", "server1", "dealer", "owner"] {
+        fixshare_net::Identity::generate(name)
+            .unwrap()
+            .write_pem_files(&dir, name)
+            .unwrap();
+    }
+    dir
+}
+
 #[test]
-fn four_processes_over_tcp() {
+fn four_processes_over_tls() {
     let bin = example_binary("train");
     let (d, a0, a1) = (port(), port(), port());
-    let common = ["--epochs", "3", "--seed", "5"];
+    let dir = keys("four");
+    let common = ["--epochs", "3", "--keys", dir.to_str().unwrap()];
     let with = |extra: &[&str]| -> Vec<String> {
         common.iter().chain(extra).map(|s| s.to_string()).collect()
     };
@@ -74,6 +91,49 @@ fn four_processes_over_tcp() {
     assert!(value(&s1, "bytes_sent") > 0.0);
     assert!(value(&s0, "rounds") > 0.0);
     assert!(value(&dl, "dealer_bytes_sent") > 0.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn processes_need_keys_and_refuse_a_public_seed() {
+    let bin = example_binary("train");
+    let closed = port();
+    let dir = keys("refusals");
+    let d = dir.to_str().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--party", "0", "--listen", &closed],
+            "--party needs --keys DIR",
+        ),
+        (
+            &["--party", "dealer", "--listen", &closed],
+            "--party needs --keys DIR",
+        ),
+        (
+            &[
+                "--party", "1", "--keys", d, "--seed", "5", "--listen", &closed,
+            ],
+            "--seed is for single-process runs only",
+        ),
+        (
+            &[
+                "--party",
+                "0",
+                "--keys",
+                "/nonexistent",
+                "--listen",
+                &closed,
+            ],
+            "this process's key",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = Command::new(&bin).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -1,10 +1,111 @@
-//! A std TCP [`Transport`]: blocking sockets, buffered writes flushed before each wait for the
-//! peer, and a read timeout so that a peer that goes silent ends the session with an error.
+//! Connections of the examples' processes.
+//!
+//! - [`PartyKeys`]: what `train --party` runs on between processes, TLS 1.3 with every party
+//!   authenticated by its pinned key (`fixshare-net`), from a directory of key files.
+//! - [`TcpTransport`]: plain TCP (blocking sockets, buffered writes flushed before each wait for
+//!   the peer, a read timeout), for measurements of both ends in one process on 127.0.0.1
+//!   (`ops --transport tcp`). Nothing authenticates it: not for parties on a network.
 
-use fixshare::{Transport, TransportError};
+use fixshare::{PartyId, Transport, TransportError};
+use fixshare_net::{Endpoint, Identity, Pin, SessionId, Timeouts, TlsTransport};
 use std::io::{BufWriter, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The processes of `train --party`: the name of each one's key files and its party id in the
+/// hello (the servers and the dealer as in `Topology::TwoServersDealer`; the data owner, a client
+/// of the servers, as 16).
+pub const ROLES: [(&str, PartyId); 4] = [
+    ("server0", PartyId(0)),
+    ("server1", PartyId(1)),
+    ("dealer", PartyId(2)),
+    ("owner", PartyId(16)),
+];
+
+fn role(name: &str) -> Result<PartyId, String> {
+    ROLES
+        .iter()
+        .find(|r| r.0 == name)
+        .map(|r| r.1)
+        .ok_or_else(|| format!("no role {name:?}"))
+}
+
+/// A `train --party` process's TLS setup: its own key and certificate, `DIR/NAME.key` and
+/// `DIR/NAME.crt`, and the certificates of the processes it talks to, `DIR/OTHER.crt`, whose
+/// keys it pins. Make each with `cargo run -p fixshare-net -- keygen --name NAME --out DIR`, and
+/// copy the `.crt` files (never the `.key`) to the other machines' directories.
+pub struct PartyKeys {
+    endpoint: Endpoint,
+    dir: PathBuf,
+}
+
+impl PartyKeys {
+    /// Loads the keys of role `me` (a name of [`ROLES`]) from `dir`, for the session named
+    /// `session` (every process of a run must name the same).
+    pub fn load(dir: &str, me: &str, session: &str) -> Result<PartyKeys, String> {
+        let id = role(me)?;
+        let dir = PathBuf::from(dir);
+        let file = |ext: &str| dir.join(format!("{me}.{ext}"));
+        let identity = Identity::from_pem_files(file("crt"), file("key")).map_err(|e| {
+            format!(
+                "this process's key ({e}); make it with `cargo run -p fixshare-net -- keygen \
+                 --name {me} --out {}`",
+                dir.display()
+            )
+        })?;
+        let timeouts = Timeouts {
+            // The other processes may start a while later.
+            connect: Duration::from_secs(120),
+            ..Timeouts::default()
+        };
+        let endpoint = Endpoint::new(Arc::new(identity), id, SessionId::derive(session))
+            .with_timeouts(timeouts);
+        Ok(PartyKeys { endpoint, dir })
+    }
+
+    /// The directory the keys come from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn peer(&self, name: &str) -> Result<(PartyId, Pin), String> {
+        let crt = self.dir.join(format!("{name}.crt"));
+        let pin =
+            Pin::from_cert_pem_file(&crt).map_err(|e| format!("{name}'s certificate: {e}"))?;
+        Ok((role(name)?, pin))
+    }
+
+    /// Connects to role `to` at `addr` (retrying for up to two minutes while it is not up).
+    pub fn connect(&self, addr: &str, to: &str) -> Result<TlsTransport, String> {
+        let (id, pin) = self.peer(to)?;
+        self.endpoint
+            .connect(addr, id, pin)
+            .map_err(|e| format!("connecting to {to} at {addr}: {e}"))
+    }
+
+    /// Listens at `addr` for one connection from each of the roles `from`, returned in that
+    /// order; refuses (and logs to standard error) everyone else while it waits, up to `wait`.
+    pub fn accept(
+        &self,
+        addr: &str,
+        from: &[&str],
+        wait: Duration,
+    ) -> Result<Vec<TlsTransport>, String> {
+        let peers = from
+            .iter()
+            .map(|name| self.peer(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let listener = self
+            .endpoint
+            .listen(addr, &peers)
+            .map_err(|e| format!("listening at {addr}: {e}"))?;
+        listener
+            .accept_all(wait)
+            .map_err(|e| format!("at {addr}: {e}"))
+    }
+}
 
 /// How long a read waits for the peer before the session fails.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(600);
