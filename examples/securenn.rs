@@ -9,10 +9,11 @@
 //!
 //! Data: a CSV (optionally gzipped) of 784 pixel columns (0..255) and a last column 0..9; the
 //! default is the project's 10,000 MNIST images (first 8,000 train, last 2,000 test). Pixels are
-//! divided by 255. Network A is SecureML's 784-128-128-10 with ReLU (SecureNN's Appendix C),
-//! trained by mini-batch SGD on the squared loss of one-hot targets (see `fixshare::ml::nn`);
-//! the plaintext twin is the same training in `f64`, in the same order, from the same initial
-//! weights. Defaults: 2 epochs, batch 32, learning rate 0.1, 16 fractional bits in Z_2^64
+//! divided by 255. The networks are SecureNN's (its Appendix C, `fixshare::ml::train::
+//! securenn_network`): A the 784-128-128-10 perceptron, B MiniONN's CNN, C LeNet, D Chameleon's,
+//! trained by mini-batch SGD with back-propagation on the squared loss of one-hot targets
+//! (`fixshare::ml::train`); the plaintext twin is the same training in `f64`, in the same order,
+//! from the same initial weights. Defaults: 2 epochs, batch 32, learning rate 0.1, 16 fractional bits in Z_2^64
 //! (SecureNN: 15 epochs of 60,000 images, batch 128, rate 2^-7, 13 fractional bits). With
 //! `--inference` the plaintext-trained network classifies the test images obliviously: P0 holds
 //! the model, P1 the images.
@@ -21,10 +22,10 @@
 //! `bytes_sent` (all servers), `rounds`.
 
 use fixshare::ml::pipeline::{self, Classes};
-use fixshare::ml::plain::Mlp;
-use fixshare::ml::{Dataset, MlpLoss, MlpParams, SgdParams, Standardizer};
+use fixshare::ml::train::{init_weights, securenn_network, train_network_plain};
+use fixshare::ml::{Dataset, MlpLoss, SgdParams};
 use fixshare::{Config, Role};
-use fixshare_examples::ml::{self, MlpTask, Offline};
+use fixshare_examples::ml::{self, NetworkTask, Offline};
 use std::io::Read;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -69,13 +70,8 @@ fn parse() -> Result<Args, String> {
         };
         match flag.as_str() {
             "--network" => {
-                a.network = match v.as_str() {
-                    "A" | "a" => 'A',
-                    "B" | "C" | "D" | "b" | "c" | "d" => {
-                        return Err(format!(
-                            "network {v}: its convolution layers are not built yet; network A runs"
-                        ));
-                    }
+                a.network = match v.to_ascii_uppercase().as_str() {
+                    n @ ("A" | "B" | "C" | "D") => n.chars().next().unwrap_or('A'),
                     _ => return Err(format!("unknown network {v:?}\n{USAGE}")),
                 }
             }
@@ -146,34 +142,33 @@ fn run() -> Result<(), String> {
     if test.rows() == 0 || train.rows() == 0 {
         return Err("the data has too few rows for a training and a test set".into());
     }
-    let task = MlpTask {
-        sizes: vec![784, 128, 128, 10],
-        params: MlpParams {
-            sgd: SgdParams {
-                epochs: a.epochs,
-                batch: a.batch,
-                learning_rate: a.lr,
-            },
-            init_seed: 1,
-            loss: MlpLoss::Squared,
+    let net = securenn_network(a.network).ok_or("unknown network")?;
+    let task = NetworkTask {
+        init: init_weights(&net, 1),
+        net,
+        sgd: SgdParams {
+            epochs: a.epochs,
+            batch: a.batch,
+            learning_rate: a.lr,
         },
+        loss: MlpLoss::Squared,
         offline: Offline::Helper,
         owners: 1,
         seed: None,
     };
     println!(
-        "network {}: {:?}, {} training and {} test images, {:?}, three servers (P2 helps)",
+        "network {}: {} weights, {} training and {} test images, {:?}, three servers (P2 helps)",
         a.network,
-        task.sizes,
+        task.init.iter().map(Vec::len).sum::<usize>(),
         train.rows(),
         test.rows(),
-        task.params.sgd
+        task.sgd
     );
     if a.inference {
         return inference(&task, &train, &test);
     }
-    let summary =
-        ml::run_mlp_local(&train, &test, &task, ml::progress_bar()).map_err(|e| e.to_string())?;
+    let summary = ml::run_network_local(&train, &test, &task, ml::progress_bar())
+        .map_err(|e| e.to_string())?;
     println!("secure_accuracy: {:.4}", summary.secure_accuracy);
     println!("plaintext_accuracy: {:.4}", summary.plain_accuracy);
     println!("online_seconds: {:.3}", summary.report.online.as_secs_f64());
@@ -182,25 +177,19 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// Oblivious inference of the plaintext-trained network on the test images.
-fn inference(task: &MlpTask, train: &Classes, test: &Classes) -> Result<(), String> {
-    let mut net = Mlp::init(&task.sizes, task.params.init_seed);
-    net.train(&train.x, &train.labels, &task.params);
-    let plain = net.predict(&test.x, test.rows());
-    // The images are already scaled: nothing to fold into the first layer.
-    let identity = Standardizer {
-        mean: vec![0.0; 784],
-        std: vec![1.0; 784],
-    };
-    let (model, weights) =
-        pipeline::mlp_for_inference(&net, &identity).map_err(|e| e.to_string())?;
-    let client = pipeline::mlp_network(&task.sizes);
-    let (rows, images) = (test.rows(), test.x.clone());
+/// Oblivious inference of the plaintext-trained network on the test images: P0 holds the
+/// weights, P1 the images, and only P1 learns the classes.
+fn inference(task: &NetworkTask, train: &Classes, test: &Classes) -> Result<(), String> {
+    let y = pipeline::one_hot(&train.labels, 10);
+    let weights = train_network_plain(&task.net, &train.x, &y, &task.init, &task.sgd, task.loss)
+        .map_err(|e| e.to_string())?;
+    let plain_accuracy =
+        ml::network_accuracy(&task.net, &weights, test).map_err(|e| e.to_string())?;
+    let (net, rows, images) = (task.net.clone(), test.rows(), test.x.clone());
     let t = Instant::now();
     let (r0, r1) = ml::run_pair(Offline::Helper, Config::default(), None, move |mut p| {
         let server = p.role() == Role::P0;
-        let net = if server { &model } else { &client }.clone();
-        let (weights, images) = (weights.clone(), images.clone());
+        let (net, weights, images) = (net.clone(), weights.clone(), images.clone());
         async move {
             let classes = p
                 .classify(
@@ -218,15 +207,13 @@ fn inference(task: &MlpTask, train: &Classes, test: &Classes) -> Result<(), Stri
     let (_, s0) = r0.map_err(|e| e.to_string())?;
     let (classes, s1) = r1.map_err(|e| e.to_string())?;
     let classes = classes.ok_or("the client got no classes")?;
-    let right = |c: &[usize]| c.iter().zip(&test.labels).filter(|(a, b)| a == b).count();
-    println!(
-        "secure_accuracy: {:.4}",
-        right(&classes) as f64 / rows as f64
-    );
-    println!(
-        "plaintext_accuracy: {:.4}",
-        right(&plain) as f64 / rows as f64
-    );
+    let right = classes
+        .iter()
+        .zip(&test.labels)
+        .filter(|(a, b)| a == b)
+        .count();
+    println!("secure_accuracy: {:.4}", right as f64 / rows as f64);
+    println!("plaintext_accuracy: {plain_accuracy:.4}");
     println!("online_seconds: {seconds:.3}");
     println!("bytes_sent: {}", s0.bytes_sent + s1.bytes_sent);
     println!("rounds: {}", s0.rounds);

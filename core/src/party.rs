@@ -463,6 +463,7 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
     /// [`crate::ml::train::train_network`]): `x` the inputs, `y` one-hot targets, `weights` the
     /// public initial weights. Returns the shared trained weights, one matrix per dense or
     /// convolution layer.
+    #[allow(clippy::too_many_arguments)]
     pub async fn train_network(
         &mut self,
         net: &crate::ml::inference::Network,
@@ -470,11 +471,12 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
         y: &Shares<R>,
         weights: &[Vec<f64>],
         params: &crate::ml::SgdParams,
+        loss: crate::ml::MlpLoss,
         mut on_epoch: impl FnMut(usize),
     ) -> Result<Vec<Shares<R>>, Error> {
         self.run("train_network", async |c| {
             let mut alg = crate::ml::train::OnShares::<T, C, R>::new(c);
-            crate::ml::train::train_network(&mut alg, net, x, y, weights, params, |_, e| {
+            crate::ml::train::train_network(&mut alg, net, x, y, weights, params, loss, |_, e| {
                 on_epoch(e)
             })
             .await

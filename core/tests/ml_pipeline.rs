@@ -366,7 +366,7 @@ fn perceptron_training_matches_plaintext_and_folds_the_standardization() {
             fixed,
             &mut to0,
             &mut to1,
-            (k == 0).then_some(&owner_sizes[..]),
+            (k == 0).then(|| plain::weight_count(&owner_sizes)),
         ))
     });
     let (server_init, server_params) = (init.clone(), params.clone());
@@ -393,9 +393,9 @@ fn perceptron_training_matches_plaintext_and_folds_the_standardization() {
     for h in owners {
         secure = secure.or(h.join().unwrap().unwrap());
     }
-    let secure = secure.expect("owner 0 gets the network");
+    let secure = Mlp::from_flat(&sizes, &secure.expect("owner 0 gets the network")).unwrap();
     let mut reference = init;
-    reference.train(&train.x, &train.labels, &params);
+    reference.train(&train.x, &train.labels, &params).unwrap();
     let err = plain::rel_rmse(&secure.flat(), &reference.flat());
     assert!(err < 2e-2, "relative error {err}");
     let (a, b) = (

@@ -6,9 +6,9 @@
 mod common;
 
 use common::{TestRng, run_pair, run_three};
-use fixshare::ml::SgdParams;
 use fixshare::ml::inference::{Image, Layer, Network};
 use fixshare::ml::train::{init_weights, securenn_network, train_network_plain};
+use fixshare::ml::{MlpLoss, SgdParams};
 use fixshare::{Config, ErrorKind, FixedPoint, Role, Shares};
 
 /// 8x8 one-channel images; the label is the quadrant with the brightest mean.
@@ -106,7 +106,7 @@ fn secure(three: bool, net: Network, tag: u64) -> Vec<Vec<f64>> {
             };
             let (xs, ys) = (share(&x, 64, 64, 1), share(&y, 64, 4, 2));
             let w = p
-                .train_network(&net, &xs, &ys, &w0, &PARAMS, |_| {})
+                .train_network(&net, &xs, &ys, &w0, &PARAMS, MlpLoss::Squared, |_| {})
                 .await?;
             let mut out = Vec::new();
             for m in &w {
@@ -140,7 +140,15 @@ fn compare(secure: &[Vec<f64>], plain: &[Vec<f64>], what: &str) {
 fn a_cnn_trains_on_shares_like_its_plaintext_twin() {
     let net = small_cnn(max_pool());
     let (x, y) = images(64, 7);
-    let plain = train_network_plain(&net, &x, &y, &init_weights(&net, 3), &PARAMS).unwrap();
+    let plain = train_network_plain(
+        &net,
+        &x,
+        &y,
+        &init_weights(&net, 3),
+        &PARAMS,
+        MlpLoss::Squared,
+    )
+    .unwrap();
     // The twin learns: the weights moved.
     let moved: f64 = plain
         .iter()
@@ -173,7 +181,15 @@ fn mean_pooling_trains_on_shares_like_its_plaintext_twin() {
     };
     let net = small_cnn(pool);
     let (x, y) = images(64, 7);
-    let plain = train_network_plain(&net, &x, &y, &init_weights(&net, 3), &PARAMS).unwrap();
+    let plain = train_network_plain(
+        &net,
+        &x,
+        &y,
+        &init_weights(&net, 3),
+        &PARAMS,
+        MlpLoss::Squared,
+    )
+    .unwrap();
     compare(
         &secure(true, net, 63),
         &plain,
@@ -199,7 +215,7 @@ fn overlapping_max_pool_windows_and_bad_shapes_are_refused() {
         batch: 4,
         learning_rate: 0.1,
     };
-    let e = train_network_plain(&net, &x, &y, &w, &params).unwrap_err();
+    let e = train_network_plain(&net, &x, &y, &w, &params, MlpLoss::Squared).unwrap_err();
     assert!(
         matches!(
             e.kind(),
@@ -208,12 +224,12 @@ fn overlapping_max_pool_windows_and_bad_shapes_are_refused() {
         "{e}"
     );
     net.layers[2] = max_pool();
-    let e = train_network_plain(&net, &x[..60], &y, &w, &params).unwrap_err();
+    let e = train_network_plain(&net, &x[..60], &y, &w, &params, MlpLoss::Squared).unwrap_err();
     assert!(
         matches!(e.kind(), ErrorKind::DimensionMismatch { .. }),
         "{e}"
     );
-    assert!(train_network_plain(&net, &x, &y, &w[..1], &params).is_err());
+    assert!(train_network_plain(&net, &x, &y, &w[..1], &params, MlpLoss::Squared).is_err());
 }
 
 #[test]

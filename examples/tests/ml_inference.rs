@@ -297,7 +297,7 @@ fn digits_mlp_oblivious_inference_predicts_like_plaintext() {
         init_seed: 5,
         loss: fixshare::ml::MlpLoss::Squared,
     };
-    mlp.train(&train.x, &train.labels, &params);
+    mlp.train(&train.x, &train.labels, &params).unwrap();
     let plain_accuracy = pipeline::mlp_accuracy(&mlp, &test);
     assert!(plain_accuracy > 0.9, "plaintext accuracy {plain_accuracy}");
     let plain_pred = mlp.predict(&test.x, test.labels.len());

@@ -1,4 +1,5 @@
-//! A multilayer perceptron trained by mini-batch SGD on shares (SecureML section 5).
+//! A multilayer perceptron trained by mini-batch SGD on shares (SecureML section 5): the
+//! network of [`super::pipeline::mlp_network`] trained by [`super::train::train_network`].
 //!
 //! Dense layers `z = [a | 1] W` (the bias is the last row of `W`), ReLU between layers, a
 //! linear output layer. Each batch costs, per layer, one matrix product forward and two backward
@@ -14,15 +15,12 @@
 //! (see the examples' tests). It also keeps every intermediate value small, which matters for
 //! fixed-point precision and for the failure probability of local truncation.
 
-use super::glm::check_params;
-use super::ops::{append_ones, public_matrix, scale};
+use super::MlpParams;
 use super::plain::Mlp;
-use super::{MlpLoss, MlpParams};
-use crate::arith::online;
+use super::train::{OnShares, train_network};
 use crate::context::Context;
 use crate::correlated::Correlations;
 use crate::error::Error;
-use crate::nonlinear;
 use crate::ring::Ring;
 use crate::share::Shares;
 use crate::transport::Transport;
@@ -54,79 +52,17 @@ pub(crate) async fn train_mlp_observed<T: Transport, C: Correlations<T>, R: Ring
     params: &MlpParams,
     mut after_epoch: impl FnMut(&Context<T, C>, usize),
 ) -> Result<Vec<Shares<R>>, Error> {
-    let op = "ml.train_mlp";
-    let sizes = &init.sizes;
-    let nl_count = init.layers.len();
-    let n = x.rows();
-    check_params(&params.sgd, n)?;
-    if sizes.len() < 2 || x.cols() != sizes[0] {
-        return Err(Error::dimension(
-            op,
-            sizes.first().copied().unwrap_or(0),
-            x.cols(),
-        ));
-    }
-    let k = sizes[sizes.len() - 1];
-    if y.shape() != (n, k) {
-        return Err(Error::dimension(op, n * k, y.len()));
-    }
-    let mut w = Vec::with_capacity(nl_count);
-    for (l, layer) in init.layers.iter().enumerate() {
-        let (i, o) = (sizes[l], sizes[l + 1]);
-        if layer.len() != (i + 1) * o {
-            return Err(Error::dimension(op, (i + 1) * o, layer.len()));
-        }
-        w.push(public_matrix(ctx, layer, i + 1, o)?);
-    }
-    let batch = params.sgd.batch;
-    for epoch in 1..=params.sgd.epochs {
-        let mut start = 0;
-        while start < n {
-            let end = (start + batch).min(n);
-            let xb = x.row_range(start, end)?;
-            let yb = y.row_range(start, end)?;
-            // Forward: the inputs of each layer (with the ones column) and the ReLU derivatives.
-            let mut inputs = Vec::with_capacity(nl_count);
-            let mut derivs = Vec::with_capacity(nl_count);
-            let mut a = append_ones(ctx, &xb)?;
-            let mut out = None;
-            for (l, wl) in w.iter().enumerate() {
-                let z = online::matmul(ctx, &a, wl).await?;
-                inputs.push(a);
-                if l + 1 < nl_count {
-                    let (r, d) = nonlinear::relu_with_derivative(ctx, &z).await?;
-                    derivs.push(d);
-                    a = append_ones(ctx, &r)?;
-                } else {
-                    out = Some(z);
-                    a = Shares::zeros(0, 0)?;
-                }
-            }
-            let out = out.ok_or(Error::dimension(op, 1, 0))?;
-            let out = match params.loss {
-                MlpLoss::Squared => out,
-                MlpLoss::ReluSoftmax => nonlinear::relu_softmax(ctx, &out).await?,
-            };
-            let mut delta = out.sub(&yb)?;
-            let c = params.sgd.learning_rate / (end - start) as f64;
-            for l in (0..nl_count).rev() {
-                let grad = online::matmul(ctx, &inputs[l].transpose(), &delta).await?;
-                let below = if l > 0 {
-                    let wt = w[l].row_range(0, sizes[l])?.transpose();
-                    let back = online::matmul(ctx, &delta, &wt).await?;
-                    Some(online::mul(ctx, &back, &derivs[l - 1]).await?)
-                } else {
-                    None
-                };
-                let step = scale(ctx, &grad, c).await?;
-                w[l] = w[l].sub(&step)?;
-                if let Some(b) = below {
-                    delta = b;
-                }
-            }
-            start = end;
-        }
-        after_epoch(ctx, epoch);
-    }
-    Ok(w)
+    let net = super::pipeline::mlp_network(&init.sizes);
+    let mut alg = OnShares::<T, C, R>::new(ctx);
+    train_network(
+        &mut alg,
+        &net,
+        x,
+        y,
+        &init.layers,
+        &params.sgd,
+        params.loss,
+        |a, e| after_epoch(a.context(), e),
+    )
+    .await
 }

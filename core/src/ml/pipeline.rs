@@ -26,7 +26,7 @@
 use super::data::{DataError, Dataset, FeatureStats, Standardizer};
 use super::inference::{Layer, Network};
 use super::plain::{self, Mlp};
-use super::{GlmModel, MlpParams, SgdParams, glm, nn, ops, share};
+use super::{GlmModel, MlpLoss, MlpParams, SgdParams, glm, nn, ops, share};
 use crate::context::Context;
 use crate::correlated::Correlations;
 use crate::data_owner::{self, DataOwner};
@@ -311,9 +311,10 @@ pub async fn own<R: Ring, T0: Transport, T1: Transport>(
 }
 
 /// The data-owner role of a classification run: shares `part`'s features, then its labels
-/// one-hot over `classes` columns, with both servers; if `sizes` is given (owner 0: the
-/// network's layer widths), reconstructs the trained network. Fails before sending anything if
-/// a label is not below `classes` or a value is out of range.
+/// one-hot over `classes` columns, with both servers; if `model_len` is given (owner 0: the
+/// network's number of weights), reconstructs the trained weights, flat in layer order (an
+/// [`Mlp`]'s by [`Mlp::from_flat`]). Fails before sending anything if a label is not below
+/// `classes` or a value is out of range.
 pub async fn own_classes<R: Ring, T0: Transport, T1: Transport>(
     part: &Classes,
     classes: usize,
@@ -321,8 +322,8 @@ pub async fn own_classes<R: Ring, T0: Transport, T1: Transport>(
     fixed: FixedPoint,
     to0: &mut Link<T0>,
     to1: &mut Link<T1>,
-    sizes: Option<&[usize]>,
-) -> Result<Option<Mlp>, Error> {
+    model_len: Option<usize>,
+) -> Result<Option<Vec<f64>>, Error> {
     let op = "ml.own_classes";
     if part.labels.iter().any(|&l| l >= classes) {
         return Err(Error::new(
@@ -342,15 +343,12 @@ pub async fn own_classes<R: Ring, T0: Transport, T1: Transport>(
     // The features are range-checked before their first frame; the one-hot labels are 0 or 1.
     share::share_part::<R, _, _>(&mut owner, &part.x, part.features, None, to0, to1).await?;
     share::share_part::<R, _, _>(&mut owner, &y, classes, None, to0, to1).await?;
-    let Some(sizes) = sizes else {
+    let Some(n) = model_len else {
         return Ok(None);
     };
-    let mut flat = vec![0.0; plain::weight_count(sizes)];
+    let mut flat = vec![0.0; n];
     owner.reconstruct::<R, _, _>(to0, to1, &mut flat).await?;
-    Mlp::from_flat(sizes, &flat).map(Some).ok_or(Error::new(
-        op,
-        ErrorKind::InvalidArgument("bad layer widths"),
-    ))
+    Ok(Some(flat))
 }
 
 // ----- the servers -----
@@ -417,6 +415,25 @@ pub async fn train_mlp_with_progress<T: Transport, C: Correlations<T>, R: Ring>(
     let epochs = params.sgd.epochs;
     nn::train_mlp_observed(ctx, x, y, init, params, |c, e| {
         on_progress(&Progress::of(c, e, epochs))
+    })
+    .await
+}
+
+/// [`super::train::train_network`] on shares with a [`Progress`] report after each epoch.
+#[allow(clippy::too_many_arguments)]
+pub async fn train_network_with_progress<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    net: &Network,
+    x: &Shares<R>,
+    y: &Shares<R>,
+    weights: &[Vec<f64>],
+    params: &SgdParams,
+    loss: MlpLoss,
+    mut on_progress: impl FnMut(&Progress),
+) -> Result<Vec<Shares<R>>, Error> {
+    let mut alg = super::train::OnShares::<T, C, R>::new(ctx);
+    super::train::train_network(&mut alg, net, x, y, weights, params, loss, |a, e| {
+        on_progress(&Progress::of(a.context(), e, params.epochs))
     })
     .await
 }

@@ -3,6 +3,7 @@
 //! examples run these in the same process to compare against the secure results.
 
 use super::{GlmModel, MlpParams, SgdParams, Sigmoid};
+use crate::error::Error;
 use crate::nonlinear::PiecewiseLinear;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -187,67 +188,16 @@ impl Mlp {
         out.chunks_exact(k.max(1)).map(argmax).collect()
     }
 
-    /// One epoch-wise SGD training run with squared loss on one-hot targets (see
-    /// [`super::nn`] for why), the same computation the secure trainer performs.
-    pub fn train(&mut self, x: &[f64], labels: &[usize], p: &MlpParams) {
-        let n = labels.len();
-        let (d, k) = (self.sizes[0], *self.sizes.last().unwrap_or(&1));
-        let nl = self.layers.len();
-        for _ in 0..p.sgd.epochs {
-            for start in (0..n).step_by(p.sgd.batch.max(1)) {
-                let end = (start + p.sgd.batch.max(1)).min(n);
-                let b = end - start;
-                let xb = &x[start * d..end * d];
-                let zs = self.forward(xb, b);
-                // delta at the output: f(z) - onehot
-                let mut delta = zs[nl - 1].clone();
-                if p.loss == super::MlpLoss::ReluSoftmax {
-                    for row in delta.chunks_mut(k) {
-                        relu_softmax(row);
-                    }
-                }
-                for (r, &lab) in labels[start..end].iter().enumerate() {
-                    delta[r * k + lab] -= 1.0;
-                }
-                let c = p.sgd.learning_rate / b as f64;
-                for l in (0..nl).rev() {
-                    let (i, o) = (self.sizes[l], self.sizes[l + 1]);
-                    let input: Vec<f64> = if l == 0 {
-                        xb.to_vec()
-                    } else {
-                        zs[l - 1].iter().map(|&v| v.max(0.0)).collect()
-                    };
-                    // delta for the layer below, with the weights before this step's update.
-                    let below = (l > 0).then(|| {
-                        let mut db = vec![0.0; b * i];
-                        for r in 0..b {
-                            for q in 0..i {
-                                let s: f64 = (0..o)
-                                    .map(|j| delta[r * o + j] * self.layers[l][q * o + j])
-                                    .sum();
-                                db[r * i + q] = if zs[l - 1][r * i + q] >= 0.0 { s } else { 0.0 };
-                            }
-                        }
-                        db
-                    });
-                    let w = &mut self.layers[l];
-                    for q in 0..=i {
-                        for j in 0..o {
-                            let g: f64 = (0..b)
-                                .map(|r| {
-                                    let v = if q < i { input[r * i + q] } else { 1.0 };
-                                    v * delta[r * o + j]
-                                })
-                                .sum();
-                            w[q * o + j] -= c * g;
-                        }
-                    }
-                    if let Some(db) = below {
-                        delta = db;
-                    }
-                }
-            }
-        }
+    /// Mini-batch SGD on one-hot targets for `labels` (see [`super::nn`] for the loss), the
+    /// same computation the secure trainer performs, in `f64`: the network of
+    /// [`super::pipeline::mlp_network`] trained by [`super::train::train_network_plain`]. Fails
+    /// like it on bad shapes or parameters, leaving the weights as they were.
+    pub fn train(&mut self, x: &[f64], labels: &[usize], p: &MlpParams) -> Result<(), Error> {
+        let k = *self.sizes.last().unwrap_or(&1);
+        let y = super::pipeline::one_hot(labels, k);
+        let net = super::pipeline::mlp_network(&self.sizes);
+        self.layers = super::train::train_network_plain(&net, x, &y, &self.layers, &p.sgd, p.loss)?;
+        Ok(())
     }
 }
 

@@ -23,9 +23,9 @@
 //!
 //! No gradient is computed for the input of the first layer.
 
-use super::SgdParams;
 use super::inference::{Layer, Network, im2col, out_side, to_channel_major};
 use super::ops;
+use super::{MlpLoss, SgdParams};
 use crate::arith::online;
 use crate::context::Context;
 use crate::correlated::Correlations;
@@ -95,6 +95,8 @@ pub trait Algebra {
     ) -> Result<(Self::Matrix, Self::Matrix), Error>;
     /// `a * c` for a public `c`.
     async fn scale(&mut self, a: &Self::Matrix, c: f64) -> Result<Self::Matrix, Error>;
+    /// SecureML's softmax replacement per row (see [`crate::nonlinear::relu_softmax`]).
+    async fn relu_softmax(&mut self, a: &Self::Matrix) -> Result<Self::Matrix, Error>;
 }
 
 /// Training on shares, by the protocols of a context (ring `R`).
@@ -165,6 +167,9 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Algebra for OnShares<'_, T, C, R
     }
     async fn scale(&mut self, a: &Shares<R>, c: f64) -> Result<Shares<R>, Error> {
         ops::scale(self.ctx, a, c).await
+    }
+    async fn relu_softmax(&mut self, a: &Shares<R>) -> Result<Shares<R>, Error> {
+        nonlinear::relu_softmax(self.ctx, a).await
     }
 }
 
@@ -275,6 +280,13 @@ impl Algebra for Plain {
     async fn scale(&mut self, a: &Matrix, c: f64) -> Result<Matrix, Error> {
         self.matrix(a.rows, a.cols, a.data.iter().map(|v| v * c).collect())
     }
+    async fn relu_softmax(&mut self, a: &Matrix) -> Result<Matrix, Error> {
+        let mut out = a.clone();
+        out.data
+            .chunks_mut(a.cols.max(1))
+            .for_each(super::plain::relu_softmax);
+        Ok(out)
+    }
 }
 
 /// What the forward pass keeps of a layer for the backward pass.
@@ -312,8 +324,10 @@ pub fn check_trainable(net: &Network, weights: &[Vec<f64>]) -> Result<usize, Err
 
 /// Trains `net` from the public initial `weights` (one matrix per dense or convolution layer,
 /// as [`Layer::weight_shape`]) on inputs `x` (`n x net.input`) and one-hot targets `y`, by
-/// mini-batch SGD in the order of the rows; calls `after_epoch` after each epoch. Returns the
-/// trained weights.
+/// mini-batch SGD in the order of the rows, the output gradient `f(out) - y` with `f` the
+/// identity ([`MlpLoss::Squared`]) or SecureML's softmax replacement ([`MlpLoss::ReluSoftmax`]);
+/// calls `after_epoch` after each epoch. Returns the trained weights.
+#[allow(clippy::too_many_arguments)]
 pub async fn train_network<A: Algebra>(
     alg: &mut A,
     net: &Network,
@@ -321,6 +335,7 @@ pub async fn train_network<A: Algebra>(
     y: &A::Matrix,
     weights: &[Vec<f64>],
     params: &SgdParams,
+    loss: MlpLoss,
     mut after_epoch: impl FnMut(&A, usize),
 ) -> Result<Vec<A::Matrix>, Error> {
     let classes = check_trainable(net, weights)?;
@@ -362,7 +377,10 @@ pub async fn train_network<A: Algebra>(
                 kept.push(keep);
                 a = next;
             }
-            // delta = out - y
+            if loss == MlpLoss::ReluSoftmax {
+                a = alg.relu_softmax(&a).await?;
+            }
+            // delta = f(out) - y
             let delta: Vec<A::Value> = alg
                 .values(&a)
                 .iter()
@@ -683,6 +701,7 @@ pub fn train_network_plain(
     y: &[f64],
     weights: &[Vec<f64>],
     params: &SgdParams,
+    loss: MlpLoss,
 ) -> Result<Vec<Vec<f64>>, Error> {
     let mut alg = Plain;
     let classes = net.check()?;
@@ -696,6 +715,7 @@ pub fn train_network_plain(
         &y,
         weights,
         params,
+        loss,
         |_, _| {},
     ))?;
     Ok(w.into_iter().map(|m| m.data).collect())

@@ -14,9 +14,12 @@ use fixshare::correlated::{
 };
 use fixshare::fss::{Gate, GateKeys};
 use fixshare::helper::Step;
+use fixshare::ml::inference::Network;
 use fixshare::ml::pipeline::{self, Classes, GlmPlan, MAX_PART, Partition, Progress};
 use fixshare::ml::plain::Mlp;
-use fixshare::ml::{self, DataError, DataErrorKind, Dataset, GlmModel, MlpParams, SgdParams};
+use fixshare::ml::{
+    self, DataError, DataErrorKind, Dataset, GlmModel, MlpLoss, MlpParams, SgdParams,
+};
 use fixshare::{
     Config, Context, Dealer, DealerClient, Error, FixedPoint, Link, Links, MemoryTransport,
     OfflineSource, OtCorrelations, Party, PartyId, Ring, Role, Seed, Stats, Topology, Transport,
@@ -743,21 +746,109 @@ impl fmt::Display for MlpSummary {
     }
 }
 
-/// Trains an MLP on shares: the owners (threads, [`pipeline::own_classes`]) share blocks of
-/// training rows and their one-hot labels, the servers receive and train
-/// ([`pipeline::receive_classes`], [`pipeline::train_mlp_with_progress`]), owner 0 reconstructs
-/// the network; the plaintext reference trains beside it. `on_epoch` runs on server 0.
+/// Trains an MLP on shares: [`run_network_local`] with the perceptron of `task.sizes`
+/// ([`pipeline::mlp_network`]), its initial weights from [`Mlp::init`] and the plaintext twin
+/// [`Mlp::train`].
 pub fn run_mlp_local(
     train: &Classes,
     test: &Classes,
     task: &MlpTask,
     on_epoch: impl FnMut(&Epoch) + Send + 'static,
 ) -> Result<MlpSummary, RunError> {
+    let init = Mlp::init(&task.sizes, task.params.init_seed);
+    let net = NetworkTask {
+        net: pipeline::mlp_network(&task.sizes),
+        init: init.layers.clone(),
+        sgd: task.params.sgd,
+        loss: task.params.loss,
+        offline: task.offline,
+        owners: task.owners,
+        seed: task.seed,
+    };
+    let run = run_network_local(train, test, &net, on_epoch)?;
+    let as_mlp = |w: &[Vec<f64>]| {
+        Mlp::from_flat(&task.sizes, &w.concat()).ok_or(RunError::Panic("bad layer widths"))
+    };
+    let (secure, plain) = (as_mlp(&run.secure)?, as_mlp(&run.plain)?);
+    Ok(MlpSummary {
+        secure_accuracy: pipeline::mlp_accuracy(&secure, test),
+        plain_accuracy: pipeline::mlp_accuracy(&plain, test),
+        secure,
+        plain,
+        bytes_sent: run.online_bytes,
+        report: run.report,
+    })
+}
+
+/// Every setting of the training of any network ([`fixshare::ml::train`]).
+#[derive(Clone, Debug)]
+pub struct NetworkTask {
+    /// The network.
+    pub net: Network,
+    /// Its public initial weights, one matrix per dense or convolution layer.
+    pub init: Vec<Vec<f64>>,
+    /// SGD hyperparameters.
+    pub sgd: SgdParams,
+    /// The output function and loss.
+    pub loss: MlpLoss,
+    /// The offline phase (with [`Offline::Helper`], three servers).
+    pub offline: Offline,
+    /// Number of data owners (each holds a block of rows).
+    pub owners: usize,
+    /// Session seeds (see [`GlmTask::seed`]).
+    pub seed: Option<u64>,
+}
+
+/// The outcome of a network's training beside its plaintext twin.
+#[derive(Clone, Debug)]
+pub struct NetworkSummary {
+    /// The securely trained weights.
+    pub secure: Vec<Vec<f64>>,
+    /// The plaintext twin's weights.
+    pub plain: Vec<Vec<f64>>,
+    /// Test accuracy of the secure weights.
+    pub secure_accuracy: f64,
+    /// Test accuracy of the plaintext twin.
+    pub plain_accuracy: f64,
+    /// Server 0's online and offline time.
+    pub report: ServerReport,
+    /// Bytes both share holders sent each other online in the session.
+    pub online_bytes: u64,
+    /// Bytes all servers sent during training over the session's links: the share holders' to
+    /// each other and to the helper, and, with three servers, the helper's to them.
+    pub bytes_sent: u64,
+}
+
+/// The accuracy of `weights` for `net` on `data` (plaintext forward pass and argmax).
+pub fn network_accuracy(net: &Network, weights: &[Vec<f64>], data: &Classes) -> Result<f64, Error> {
+    let out = fixshare::ml::inference::forward_plain(net, weights, &data.x, data.rows())?;
+    let k = out.len() / data.rows().max(1);
+    let right = out
+        .chunks_exact(k.max(1))
+        .zip(&data.labels)
+        .filter(|(row, l)| ml::plain::argmax(row) == **l)
+        .count();
+    Ok(right as f64 / data.rows().max(1) as f64)
+}
+
+/// Trains a network on shares: the owners (threads, [`pipeline::own_classes`]) share blocks of
+/// training rows and their one-hot labels, the servers receive and train
+/// ([`pipeline::receive_classes`], [`pipeline::train_network_with_progress`]), owner 0
+/// reconstructs the weights; the plaintext twin trains beside it. `on_epoch` runs on server 0.
+pub fn run_network_local(
+    train: &Classes,
+    test: &Classes,
+    task: &NetworkTask,
+    on_epoch: impl FnMut(&Epoch) + Send + 'static,
+) -> Result<NetworkSummary, RunError> {
     use std::sync::{Arc, Mutex};
     require_test_rows(train.rows() + test.rows(), test.rows())?;
     let config = Config::default();
-    let k = *task.sizes.last().unwrap_or(&1);
-    let init = Mlp::init(&task.sizes, task.params.init_seed);
+    let k = task.net.check().map_err(RunError::Protocol)?;
+    task.net
+        .check_weights(&task.init)
+        .map_err(RunError::Protocol)?;
+    let model_len: usize = task.init.iter().map(Vec::len).sum();
     let owners = task.owners.clamp(1, train.rows().max(1));
     let mut links: [Vec<Link<MemoryTransport>>; 2] = [Vec::new(), Vec::new()];
     let mut owner_threads = Vec::new();
@@ -768,7 +859,7 @@ pub fn run_mlp_local(
         links[0].push(Link::new(b0));
         links[1].push(Link::new(b1));
         let seed = seed_for(task.seed, 100 + o as u64);
-        let sizes = (o == 0).then(|| task.sizes.clone());
+        let model = (o == 0).then_some(model_len);
         owner_threads.push(thread::spawn(move || {
             block_on_thread(async move {
                 let (mut to0, mut to1) = (Link::new(a0), Link::new(a1));
@@ -779,7 +870,7 @@ pub fn run_mlp_local(
                     config.fixed,
                     &mut to0,
                     &mut to1,
-                    sizes.as_deref(),
+                    model,
                 )
                 .await
             })
@@ -787,10 +878,10 @@ pub fn run_mlp_local(
     }
     let links = Arc::new(Mutex::new(links.map(Some)));
     let callback = Arc::new(Mutex::new(Some(on_epoch)));
-    let (init2, params) = (init.clone(), task.params.clone());
+    let server_task = task.clone();
     let (r0, r1) = run_pair(task.offline, config, task.seed, move |mut p| {
         let (links, callback) = (links.clone(), callback.clone());
-        let (init, params) = (init2.clone(), params.clone());
+        let task = server_task.clone();
         async move {
             let role = p.role();
             let mut owners = links.lock().unwrap()[role.index()]
@@ -809,22 +900,48 @@ pub fn run_mlp_local(
             });
             // The offline setup is already in the source's time (see `run_pair`).
             let setup = p.correlations().spent;
+            let before = p.stats();
             let t = Instant::now();
             let w = p
-                .run("train_mlp", async |c| {
-                    pipeline::train_mlp_with_progress(c, &x, &y, &init, &params, &mut on_progress)
-                        .await
+                .run("train_network", async |c| {
+                    pipeline::train_network_with_progress(
+                        c,
+                        &task.net,
+                        &x,
+                        &y,
+                        &task.init,
+                        &task.sgd,
+                        task.loss,
+                        &mut on_progress,
+                    )
+                    .await
                 })
                 .await?;
             let total = t.elapsed();
+            let after = p.stats();
             if let Some(owner) = owners.first_mut() {
                 pipeline::send_model(owner, &w).await?;
             }
-            Ok(ServerReport::of(&p, total, setup, setup))
+            // What this server sent, and what the helper sent it (its only other peer).
+            let helper_sent = match task.offline {
+                Offline::Helper => p
+                    .context_mut()
+                    .links()
+                    .iter()
+                    .filter(|(id, _)| id.0 == 2)
+                    .map(|(_, l)| l.stats().bytes_received)
+                    .sum::<u64>(),
+                _ => 0,
+            };
+            let sent = after.bytes_sent - before.bytes_sent;
+            Ok((ServerReport::of(&p, total, setup, setup), sent, helper_sent))
         }
     });
-    let mut plain = init;
-    plain.train(&train.x, &train.labels, &task.params);
+    let y = pipeline::one_hot(&train.labels, k);
+    let plain = fixshare::ml::train::train_network_plain(
+        &task.net, &train.x, &y, &task.init, &task.sgd, task.loss,
+    )
+    .map_err(RunError::Protocol)?;
     let mut first_err = None;
     let mut secure = None;
     for h in owner_threads {
@@ -836,13 +953,20 @@ pub fn run_mlp_local(
     if let Some(e) = first_err {
         return Err(e);
     }
-    let secure = secure.ok_or(RunError::Panic("owner 0 got no model"))?;
-    Ok(MlpSummary {
-        secure_accuracy: pipeline::mlp_accuracy(&secure, test),
-        plain_accuracy: pipeline::mlp_accuracy(&plain, test),
+    let flat = secure.ok_or(RunError::Panic("owner 0 got no model"))?;
+    let mut secure = Vec::new();
+    let mut at = 0;
+    for w in &task.init {
+        secure.push(flat[at..at + w.len()].to_vec());
+        at += w.len();
+    }
+    Ok(NetworkSummary {
+        secure_accuracy: network_accuracy(&task.net, &secure, test).map_err(RunError::Protocol)?,
+        plain_accuracy: network_accuracy(&task.net, &plain, test).map_err(RunError::Protocol)?,
         secure,
         plain,
-        bytes_sent: r0.online_stats.bytes_sent + r1.online_stats.bytes_sent,
-        report: r0,
+        online_bytes: r0.0.online_stats.bytes_sent + r1.0.online_stats.bytes_sent,
+        bytes_sent: r0.1 + r1.1 + r0.2 + r1.2,
+        report: r0.0,
     })
 }
