@@ -229,14 +229,41 @@ fn bad_configurations_are_refused_before_connecting() {
         let r = block_on_thread(Session::connect(c, seed(1), a, None));
         assert!(r.is_err(), "{c:?}");
     }
-    let three = SessionConfig {
-        topology: Topology::ThreeServers,
+    let four = SessionConfig {
+        topology: Topology::FourServers,
         ..base
     };
     assert!(matches!(
-        three.check().unwrap_err().kind(),
+        four.check().unwrap_err().kind(),
         ErrorKind::Unsupported(_)
     ));
+    // Three servers: the helper is the dealer, and its backend needs them.
+    let three = SessionConfig::three_servers(Role::P0);
+    assert!(three.check().is_ok());
+    for bad in [
+        SessionConfig {
+            offline: Offline::Ot,
+            ..three
+        },
+        SessionConfig {
+            party: PartyId(2),
+            ..three
+        },
+        SessionConfig {
+            backend: Backend::Helper,
+            ..base
+        },
+    ] {
+        assert!(
+            matches!(
+                bad.check().unwrap_err().kind(),
+                ErrorKind::InvalidArgument(_)
+            ),
+            "{bad:?}"
+        );
+    }
+    let (a, _b) = duplex();
+    assert!(block_on_thread(Session::connect(three, seed(1), a, None)).is_err());
     // A dealer session without the dealer's connection, and an OT session with one.
     let (a, _b) = duplex();
     assert!(block_on_thread(Session::connect(base, seed(1), a, None)).is_err());
@@ -258,4 +285,52 @@ fn shares_cross_the_boundary_as_words() {
         .unwrap()
         .transpose();
     assert_eq!(t.to_words(), [1, 4, 2, 5, 3, 6]);
+}
+
+/// A three-server session (SecureNN): P0 and P1 hold sessions, P2 serves as their helper; the
+/// helper backend's ReLU, division and max pooling with its derivative match plaintext.
+#[test]
+fn three_server_sessions_match_plaintext() {
+    let (a, b) = duplex();
+    let (h0, c0) = duplex();
+    let (h1, c1) = duplex();
+    let helper = thread::spawn(move || block_on_thread(Dealer::new(seed(5), h0, h1).serve()));
+    let spawn = |role: Role, peer: MemoryTransport, helper: MemoryTransport| {
+        thread::spawn(move || {
+            block_on_thread(async move {
+                let config = SessionConfig::three_servers(role);
+                let mut s =
+                    Session::connect(config, seed(60 + role.index() as u64), peer, Some(helper))
+                        .await?;
+                let x = input(&mut s, Role::P0, &[1.5, -2.0, 0.0, 3.25], 1, 4).await?;
+                let r = s.relu(&x).await?;
+                let num = input(&mut s, Role::P1, &[0.5, 1.0, 0.0, 2.0], 1, 4).await?;
+                let den = input(&mut s, Role::P1, &[2.0, 1.0, 3.0, 8.0], 1, 4).await?;
+                let q = s.divide(&num, &den).await?;
+                let img = x.clone().reshape(1, 4)?;
+                let pool = fixshare::Pool2d {
+                    channels: 1,
+                    height: 2,
+                    width: 2,
+                    window: 2,
+                    stride: 2,
+                };
+                let (m, mask) = s.max_pool_with_derivative(&img, pool).await?;
+                let mut out = Vec::new();
+                for v in [&r, &q, &m, &mask] {
+                    out.push(s.reveal(v).await?);
+                }
+                Ok::<_, fixshare::Error>(out)
+            })
+        })
+    };
+    let p0 = spawn(Role::P0, a, c0);
+    let p1 = spawn(Role::P1, b, c1);
+    let (r0, r1) = (p0.join().unwrap().unwrap(), p1.join().unwrap().unwrap());
+    helper.join().unwrap().unwrap();
+    assert_eq!(r0, r1);
+    assert_eq!(r0[0], [1.5, 0.0, 0.0, 3.25]);
+    assert_eq!(r0[1], [0.25, 1.0, 0.0, 0.25]);
+    assert_eq!(r0[2], [3.25]);
+    assert_eq!(r0[3], [0.0, 0.0, 0.0, 1.0]);
 }

@@ -8,6 +8,7 @@ use crate::data_owner;
 use crate::party::Party;
 use crate::prg::Domain;
 use crate::ring::Ring;
+use crate::topology::Links;
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -28,7 +29,9 @@ pub enum Offline {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
     /// The topology: [`Topology::TwoServersDealer`] with [`Offline::Dealer`],
-    /// [`Topology::TwoServers`] with [`Offline::Ot`] (larger topologies come with their protocols).
+    /// [`Topology::TwoServers`] with [`Offline::Ot`], or [`Topology::ThreeServers`] with
+    /// [`Offline::Dealer`] (SecureNN: the third server P2 deals and helps online; it runs
+    /// [`crate::Dealer::serve`] over its connections to P0 and P1).
     pub topology: Topology,
     /// This party: P0 or P1.
     pub party: PartyId,
@@ -40,8 +43,9 @@ pub struct SessionConfig {
     pub truncation: Truncation,
     /// The offline source.
     pub offline: Offline,
-    /// The non-linear backend: [`Backend::Auto`] is FSS with the dealer and garbled circuits with
-    /// OT; [`Backend::Fss`] needs the dealer.
+    /// The non-linear backend: [`Backend::Auto`] is the helper's protocols with three servers,
+    /// FSS with the dealer and garbled circuits with OT; [`Backend::Fss`] needs the dealer (or
+    /// the helper), [`Backend::Helper`] three servers.
     pub backend: Backend,
     /// Largest frame payload in bytes sent to or accepted from the peer.
     pub max_frame: usize,
@@ -66,6 +70,15 @@ impl SessionConfig {
         }
     }
 
+    /// Share-holding party `role` of a three-server session (SecureNN), with the defaults of
+    /// [`SessionConfig::two_servers`] otherwise.
+    pub fn three_servers(role: Role) -> Self {
+        SessionConfig {
+            topology: Topology::ThreeServers,
+            ..SessionConfig::two_servers(role, Offline::Dealer)
+        }
+    }
+
     /// Checks the settings; returns this party's role and the protocol settings.
     pub fn check(&self) -> Result<(Role, crate::Config), Error> {
         let bad = |why| {
@@ -75,19 +88,27 @@ impl SessionConfig {
             ))
         };
         let role = match (self.topology, self.offline) {
-            (Topology::TwoServersDealer, Offline::Dealer) | (Topology::TwoServers, Offline::Ot) => {
-                match self.party.role() {
-                    Some(role) => role,
-                    None => return bad("the party must be P0 or P1"),
+            (Topology::TwoServersDealer | Topology::ThreeServers, Offline::Dealer)
+            | (Topology::TwoServers, Offline::Ot) => match self.party.role() {
+                Some(role) => role,
+                None => {
+                    return bad(
+                        "the party must be P0 or P1 (the dealer and the helper run Dealer::serve)",
+                    );
                 }
-            }
+            },
             (Topology::TwoServers | Topology::TwoServersDealer, _) => {
                 return bad("a dealer needs TwoServersDealer, OT needs TwoServers");
             }
-            _ => {
+            (Topology::ThreeServers, _) => {
+                return bad(
+                    "three servers take their correlations from the helper (Offline::Dealer)",
+                );
+            }
+            (Topology::FourServers, _) => {
                 return Err(Error::new(
                     "session config",
-                    ErrorKind::Unsupported("sessions of three or four servers"),
+                    ErrorKind::Unsupported("sessions of four servers"),
                 ));
             }
         };
@@ -99,6 +120,9 @@ impl SessionConfig {
         }
         if self.backend == Backend::Fss && self.offline != Offline::Dealer {
             return bad("the FSS backend needs the dealer as offline source");
+        }
+        if self.backend == Backend::Helper && self.topology != Topology::ThreeServers {
+            return bad("the helper backend needs the three-server topology");
         }
         let fixed = FixedPoint::new(self.frac_bits).map_err(|e| e.in_op("session config"))?;
         let config = crate::Config {
@@ -357,9 +381,10 @@ const SEED_OT: u64 = 1;
 
 impl<T: Transport> Session<T> {
     /// Connects this party as `config` says: `seed` is 32 bytes of fresh host entropy, `peer` the
-    /// one connection to the other party, `dealer` the connection to the dealer (with
-    /// [`Offline::Dealer`] only). With the dealer this waits for the dealer's seed; with OT both
-    /// parties must connect at the same time (the base OTs take two rounds over `peer`).
+    /// one connection to the other party, `dealer` the connection to the dealer or, with three
+    /// servers, to the helper P2 (with [`Offline::Dealer`] only). With the dealer this waits for
+    /// the dealer's seed; with OT both parties must connect at the same time (the base OTs take
+    /// two rounds over `peer`).
     pub async fn connect(
         config: SessionConfig,
         seed: Seed,
@@ -368,6 +393,30 @@ impl<T: Transport> Session<T> {
     ) -> Result<Self, Error> {
         let (role, protocol) = config.check()?;
         let mut link = OwnerLink::with_max_frame(peer, protocol.max_frame);
+        if config.topology == Topology::ThreeServers {
+            // The helper is reached over the session's own link to it, by the dealer's protocol
+            // (with the default frame size, as the helper's side uses).
+            let helper = dealer.ok_or(Error::new(
+                "session",
+                ErrorKind::InvalidArgument("the helper's connection is missing"),
+            ))?;
+            let me = PartyId::of(role);
+            let mut links = Links::new(me);
+            links.insert(PartyId::of(role.peer()), link)?;
+            links.insert(PartyId(2), OwnerLink::new(helper))?;
+            let source =
+                OfflineSource::Dealer(DealerClient::through_helper(role, &mut links).await?);
+            let party_seed = seed.derive(Domain::SESSION, SEED_PARTY);
+            let ctx = Context::new(
+                Topology::ThreeServers,
+                me,
+                links,
+                source,
+                party_seed,
+                protocol,
+            )?;
+            return Session::typed(config, ctx);
+        }
         let source = match (config.offline, dealer) {
             (Offline::Dealer, Some(d)) => {
                 OfflineSource::Dealer(DealerClient::connect(role, d).await?)
@@ -393,6 +442,11 @@ impl<T: Transport> Session<T> {
         };
         let party_seed = seed.derive(Domain::SESSION, SEED_PARTY);
         let ctx = Context::two_party(role, link, source, party_seed, protocol);
+        Session::typed(config, ctx)
+    }
+
+    /// The typed party of the config's ring on `ctx`.
+    fn typed(config: SessionConfig, ctx: Context<T, OfflineSource<T>>) -> Result<Self, Error> {
         let typed = match config.ring_bits {
             32 => Typed::R32(Party::from_context(ctx)?),
             64 => Typed::R64(Party::from_context(ctx)?),
@@ -559,6 +613,9 @@ impl<T: Transport> Session<T> {
 
         /// 1.0 where `x < y`, else 0.0.
         less_than;
+
+        /// `x / y` for `0 <= x <= y` (SecureNN's division; see [`crate::nonlinear::divide`]).
+        divide;
     }
 
     unary_ops! {
@@ -630,6 +687,20 @@ impl<T: Transport> Session<T> {
     /// Max pooling over images stored one per row.
     pub async fn max_pool(&mut self, x: &AnyShares, pool: Pool2d) -> Result<AnyShares, Error> {
         on_ring!(self, p, R => Ok(p.max_pool(R::unwrap(x, "max_pool")?, pool).await?.into()))
+    }
+
+    /// Max pooling and the mask of each window's maximum, shaped like `x` (see
+    /// [`crate::nonlinear::max_pool_with_derivative`]).
+    pub async fn max_pool_with_derivative(
+        &mut self,
+        x: &AnyShares,
+        pool: Pool2d,
+    ) -> Result<(AnyShares, AnyShares), Error> {
+        on_ring!(self, p, R => {
+            let x = R::unwrap(x, "max_pool_with_derivative")?;
+            let (m, mask) = p.max_pool_with_derivative(x, pool).await?;
+            Ok((m.into(), mask.into()))
+        })
     }
 
     /// Runs any circuit with the peer: P0 garbles, P1 evaluates.
