@@ -86,8 +86,9 @@ fn four_processes_over_tls() {
     let (dl, _) = finish(dealer);
     assert!((value(&out, "secure_accuracy") - value(&out, "plaintext_accuracy")).abs() <= 0.01);
     assert!(value(&out, "weights_rel_rmse") < 1e-2);
-    // The garbler (server 0) sends the tables: more than server 1.
-    assert!(value(&s0, "bytes_sent") > value(&s1, "bytes_sent"));
+    // Both servers computed (with the dealer the sigmoid runs on its FSS keys since c9a01a9, so
+    // server 0 no longer sends garbled tables, and both send the same amount).
+    assert!(value(&s0, "bytes_sent") > 0.0);
     assert!(value(&s1, "bytes_sent") > 0.0);
     assert!(value(&s0, "rounds") > 0.0);
     assert!(value(&dl, "dealer_bytes_sent") > 0.0);
