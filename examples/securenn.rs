@@ -20,18 +20,41 @@
 //!
 //! Ends with `name: value` lines: `secure_accuracy`, `plaintext_accuracy`, `online_seconds`,
 //! `bytes_sent` (all servers), `rounds`.
+//!
+//! With `--party`, each server is its own process over TLS (`fixshare-net`; keys as for the
+//! `train` example: `cargo run -p fixshare-net -- keygen --name NAME --out DIR` for `helper`,
+//! `server0`, `server1` and `owner`), and a data owner process shares the training images and
+//! gets the trained weights back; every process gets the same training flags:
+//!
+//! ```text
+//! securenn --party helper --keys keys --listen 127.0.0.1:7200
+//! securenn --party 0 --keys keys --listen 127.0.0.1:7201 --helper 127.0.0.1:7200
+//! securenn --party 1 --keys keys --listen 127.0.0.1:7202 --connect 127.0.0.1:7201 --helper 127.0.0.1:7200
+//! securenn --party owner --keys keys --servers 127.0.0.1:7201,127.0.0.1:7202
+//! ```
 
+use fixshare::ml::pipeline::MAX_PART;
 use fixshare::ml::pipeline::{self, Classes};
 use fixshare::ml::train::{init_weights, securenn_network, train_network_plain};
 use fixshare::ml::{Dataset, MlpLoss, SgdParams};
-use fixshare::{Config, Role};
-use fixshare_examples::ml::{self, NetworkTask, Offline};
+use fixshare::{
+    Config, Context, Dealer, DealerClient, Link, Links, Party, PartyId, Role, Topology,
+    block_on_thread,
+};
+use fixshare_examples::ml::tcp::PartyKeys;
+use fixshare_examples::ml::{self, NetworkTask, Offline, os_seed};
 use std::io::Read;
 use std::process::ExitCode;
+use std::time::Duration;
 use std::time::Instant;
 
 const USAGE: &str = "usage: securenn --network A|B|C|D [--epochs N] [--batch N] [--lr X] \
-                     [--data PATH] [--train-rows N] [--inference]";
+                     [--data PATH] [--train-rows N] [--inference]
+       [--party helper|0|1|owner --keys DIR [--session NAME] --listen ADDR --connect ADDR \
+                     --helper ADDR --servers A0,A1]";
+
+/// How long a process waits for the others to connect.
+const ACCEPT_WAIT: Duration = Duration::from_secs(600);
 
 struct Args {
     network: char,
@@ -41,6 +64,13 @@ struct Args {
     data: String,
     train_rows: Option<usize>,
     inference: bool,
+    party: Option<String>,
+    keys: Option<String>,
+    session: String,
+    listen: Option<String>,
+    connect: Option<String>,
+    helper: Option<String>,
+    servers: Option<String>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -52,6 +82,13 @@ fn parse() -> Result<Args, String> {
         data: concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist10k.csv.gz").to_string(),
         train_rows: None,
         inference: false,
+        party: None,
+        keys: None,
+        session: "fixshare-securenn".into(),
+        listen: None,
+        connect: None,
+        helper: None,
+        servers: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -86,6 +123,13 @@ fn parse() -> Result<Args, String> {
                     .ok_or_else(|| format!("--lr: not a positive number: {v:?}"))?
             }
             "--data" => a.data = v,
+            "--party" => a.party = Some(v),
+            "--keys" => a.keys = Some(v),
+            "--session" => a.session = v,
+            "--listen" => a.listen = Some(v),
+            "--connect" => a.connect = Some(v),
+            "--helper" => a.helper = Some(v),
+            "--servers" => a.servers = Some(v),
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
         }
     }
@@ -132,18 +176,23 @@ fn classes(data: &Dataset) -> Result<Classes, String> {
     })
 }
 
-fn run() -> Result<(), String> {
-    let a = parse()?;
+/// The training and test images of `a.data`: the last fifth tests (SecureNN's split of the
+/// project's MNIST file), `--train-rows` limits the training rows.
+fn split(a: &Args) -> Result<(Classes, Classes), String> {
     let all = classes(&load(&a.data)?)?;
-    // SecureNN's split of the project's MNIST file: the last fifth tests.
     let cut = all.rows() * 4 / 5;
     let train = all.select(0..a.train_rows.map_or(cut, |r| r.min(cut)));
     let test = all.select(cut..all.rows());
     if test.rows() == 0 || train.rows() == 0 {
         return Err("the data has too few rows for a training and a test set".into());
     }
+    Ok((train, test))
+}
+
+/// The run every process of a session agrees on, from the flags.
+fn task(a: &Args) -> Result<NetworkTask, String> {
     let net = securenn_network(a.network).ok_or("unknown network")?;
-    let task = NetworkTask {
+    Ok(NetworkTask {
         init: init_weights(&net, 1),
         net,
         sgd: SgdParams {
@@ -155,7 +204,16 @@ fn run() -> Result<(), String> {
         offline: Offline::Helper,
         owners: 1,
         seed: None,
-    };
+    })
+}
+
+fn run() -> Result<(), String> {
+    let a = parse()?;
+    if let Some(party) = a.party.clone() {
+        return run_process(&a, &party);
+    }
+    let (train, test) = split(&a)?;
+    let task = task(&a)?;
     println!(
         "network {}: {} weights, {} training and {} test images, {:?}, three servers (P2 helps)",
         a.network,
@@ -218,6 +276,143 @@ fn inference(task: &NetworkTask, train: &Classes, test: &Classes) -> Result<(), 
     println!("bytes_sent: {}", s0.bytes_sent + s1.bytes_sent);
     println!("rounds: {}", s0.rounds);
     Ok(())
+}
+
+fn need<'a>(v: &'a Option<String>, flag: &str, party: &str) -> Result<&'a str, String> {
+    v.as_deref()
+        .ok_or_else(|| format!("--party {party} needs {flag}"))
+}
+
+/// One process of a three-server session over TLS: the helper, a server, or the data owner.
+fn run_process(a: &Args, party: &str) -> Result<(), String> {
+    let me = match party {
+        "helper" => "helper",
+        "0" => "server0",
+        "1" => "server1",
+        "owner" => "owner",
+        _ => {
+            return Err(format!(
+                "--party must be helper, 0, 1 or owner, got {party:?}"
+            ));
+        }
+    };
+    let dir = a.keys.as_deref().ok_or(
+        "--party needs --keys DIR: this process's key and the certificates of the others \
+         (make them with `cargo run -p fixshare-net -- keygen --name NAME --out DIR`); \
+         parties never talk over unauthenticated connections",
+    )?;
+    let keys = PartyKeys::load(dir, me, &a.session)?;
+    let task = task(a)?;
+    match party {
+        "helper" => {
+            let listen = need(&a.listen, "--listen", party)?;
+            let mut links = keys.accept(listen, &["server0", "server1"], ACCEPT_WAIT)?;
+            let t1 = links.pop().ok_or("missing connection")?;
+            let t0 = links.pop().ok_or("missing connection")?;
+            let (s0, s1) = block_on_thread(Dealer::new(os_seed(), t0, t1).serve())
+                .map_err(|e| e.to_string())?;
+            println!("helper_bytes_sent: {}", s0.bytes_sent + s1.bytes_sent);
+            Ok(())
+        }
+        "0" | "1" => {
+            let role = if party == "0" { Role::P0 } else { Role::P1 };
+            let listen = need(&a.listen, "--listen", party)?;
+            let (peer, owner) = match role {
+                Role::P0 => {
+                    let mut links = keys.accept(listen, &["server1", "owner"], ACCEPT_WAIT)?;
+                    let owner = links.pop().ok_or("missing connection")?;
+                    (links.pop().ok_or("missing connection")?, owner)
+                }
+                Role::P1 => {
+                    let peer = keys.connect(need(&a.connect, "--connect", party)?, "server0")?;
+                    let mut owner = keys.accept(listen, &["owner"], ACCEPT_WAIT)?;
+                    (peer, owner.pop().ok_or("missing connection")?)
+                }
+            };
+            let helper = keys.connect(need(&a.helper, "--helper", party)?, "helper")?;
+            let report = block_on_thread(async {
+                let me = PartyId::of(role);
+                let mut links = Links::new(me);
+                links.insert(PartyId::of(role.peer()), Link::new(peer))?;
+                links.insert(PartyId(2), Link::new(helper))?;
+                let source = DealerClient::through_helper(role, &mut links).await?;
+                let config = Config::default();
+                let ctx =
+                    Context::new(Topology::ThreeServers, me, links, source, os_seed(), config)?;
+                let mut p: Party<_, _, u64> = Party::from_context(ctx)?;
+                let mut owners = [Link::new(owner)];
+                let (x, y) =
+                    pipeline::receive_classes::<u64, _>(role, &mut owners, MAX_PART).await?;
+                let mut bar = ml::progress_bar();
+                let t = Instant::now();
+                let w = p
+                    .run("train_network", async |c| {
+                        pipeline::train_network_with_progress(
+                            c,
+                            &task.net,
+                            &x,
+                            &y,
+                            &task.init,
+                            &task.sgd,
+                            task.loss,
+                            ml::with_clock(&mut bar),
+                        )
+                        .await
+                    })
+                    .await?;
+                let online = t.elapsed();
+                pipeline::send_model(&mut owners[0], &w).await?;
+                Ok::<_, fixshare::Error>((online, p.stats()))
+            })
+            .map_err(|e| e.to_string())?;
+            println!("online_seconds: {:.3}", report.0.as_secs_f64());
+            println!("bytes_sent: {}", report.1.bytes_sent);
+            println!("rounds: {}", report.1.rounds);
+            Ok(())
+        }
+        _ => {
+            let servers = need(&a.servers, "--servers", party)?;
+            let (a0, a1) = servers
+                .split_once(',')
+                .ok_or("--servers needs two addresses: A0,A1")?;
+            // Every check of the data happens before the first connection.
+            let (train, test) = split(a)?;
+            let mut to0 = Link::new(keys.connect(a0, "server0")?);
+            let mut to1 = Link::new(keys.connect(a1, "server1")?);
+            let model_len: usize = task.init.iter().map(Vec::len).sum();
+            let flat = block_on_thread(pipeline::own_classes::<u64, _, _>(
+                &train,
+                10,
+                os_seed(),
+                Config::default().fixed,
+                &mut to0,
+                &mut to1,
+                Some(model_len),
+            ))
+            .map_err(|e| e.to_string())?
+            .ok_or("no model")?;
+            let mut secure = Vec::new();
+            let mut at = 0;
+            for w in &task.init {
+                secure.push(flat[at..at + w.len()].to_vec());
+                at += w.len();
+            }
+            let y = pipeline::one_hot(&train.labels, 10);
+            let plain =
+                train_network_plain(&task.net, &train.x, &y, &task.init, &task.sgd, task.loss)
+                    .map_err(|e| e.to_string())?;
+            let accuracy = |w: &[Vec<f64>]| ml::network_accuracy(&task.net, w, &test);
+            println!(
+                "secure_accuracy: {:.4}",
+                accuracy(&secure).map_err(|e| e.to_string())?
+            );
+            println!(
+                "plaintext_accuracy: {:.4}",
+                accuracy(&plain).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
+    }
 }
 
 fn main() -> ExitCode {

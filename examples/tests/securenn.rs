@@ -92,3 +92,88 @@ fn bad_arguments_and_data_are_refused() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The three servers and the data owner as four processes over TLS on 127.0.0.1: network A on a
+/// slice of MNIST, the owner's reconstructed weights classifying like the plaintext twin's.
+#[test]
+fn four_processes_over_tls() {
+    use std::net::TcpListener;
+    use std::process::Stdio;
+    let bin = example_binary("securenn");
+    let port = || {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let (h, a0, a1) = (port(), port(), port());
+    let dir = std::env::temp_dir().join(format!("securenn-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["helper", "server0", "server1", "owner"] {
+        fixshare_net::Identity::generate(name)
+            .unwrap()
+            .write_pem_files(&dir, name)
+            .unwrap();
+    }
+    let common = [
+        "--network",
+        "A",
+        "--epochs",
+        "1",
+        "--train-rows",
+        "1000",
+        "--keys",
+        dir.to_str().unwrap(),
+    ];
+    let spawn = |extra: &[&str]| {
+        Command::new(&bin)
+            .args(common.iter().chain(extra))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let servers = format!("{a0},{a1}");
+    let helper = spawn(&["--party", "helper", "--listen", &h]);
+    let p0 = spawn(&["--party", "0", "--listen", &a0, "--helper", &h]);
+    let p1 = spawn(&[
+        "--party",
+        "1",
+        "--listen",
+        &a1,
+        "--connect",
+        &a0,
+        "--helper",
+        &h,
+    ]);
+    let owner = spawn(&["--party", "owner", "--servers", &servers]);
+    let mut outs = Vec::new();
+    for (name, c) in [("owner", owner), ("P0", p0), ("P1", p1), ("helper", helper)] {
+        let out = c.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{name}: {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outs.push(text);
+    }
+    let (secure, plain) = (
+        value(&outs[0], "secure_accuracy"),
+        value(&outs[0], "plaintext_accuracy"),
+    );
+    println!("secure {secure}, plaintext {plain}");
+    assert!(
+        (secure - plain).abs() <= 0.01,
+        "secure {secure} vs plaintext {plain}"
+    );
+    assert!(value(&outs[1], "bytes_sent") > 0.0 && value(&outs[2], "rounds") > 0.0);
+    assert!(value(&outs[3], "helper_bytes_sent") > 0.0);
+    // Without keys a process refuses to start.
+    let out = Command::new(&bin)
+        .args(["--party", "0", "--listen", &a0])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--party needs --keys DIR"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The processes of `train --party`: the name of each one's key files and its party id in the
-/// hello (the servers and the dealer as in `Topology::TwoServersDealer`; the data owner, a client
-/// of the servers, as 16).
-pub const ROLES: [(&str, PartyId); 4] = [
+/// The processes of `train --party` and `securenn --party`: the name of each one's key files
+/// and its party id in the hello (the servers and the dealer as in `Topology::TwoServersDealer`,
+/// the helper as in `Topology::ThreeServers`; the data owner, a client of the servers, as 16).
+pub const ROLES: [(&str, PartyId); 5] = [
     ("server0", PartyId(0)),
     ("server1", PartyId(1)),
     ("dealer", PartyId(2)),
+    ("helper", PartyId(2)),
     ("owner", PartyId(16)),
 ];
 
