@@ -40,7 +40,7 @@
 //!
 //! ## Features
 //! - `alloc` (default): share vectors, the dealer, the online protocols, [`Session`], [`Party`].
-//! - `std`: the in-memory duplex transport and [`block_on_thread`].
+//! - `std`: the in-memory duplex transport and `block_on_thread`.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -10,14 +10,14 @@
 //! seed-compressed (SecureNN's Algorithm 1 with the PRF keys of the dealer's seeds).
 //!
 //! The steps, each one request:
-//! - [`Step::Sign`] ([`sign`]): shares of `[x >= 0]` for every `x` in the ring, exact. SecureNN
+//! - [`Step::Sign`] (`sign.rs`): shares of `[x >= 0]` for every `x` in the ring, exact. SecureNN
 //!   doubles `x`, converts its shares to the odd ring Z_(2^k - 1) (ShareConvert) and reads the
 //!   most significant bit as a least significant one (ComputeMSB): two PrivateCompares, and wrong
 //!   for `|x| >= 2^(k-2)`. Here P2 deals a mask `r`, P0 and P1 open `c = x + r`, and
 //!   `msb(x) = msb(c) XOR msb(r) XOR [r' > c']` on the low `k - 1` bits, one PrivateCompare
-//!   ([`compare`]) whose masked answer P2 folds into `msb(r)` before re-sharing it: exact on the
+//!   (`compare.rs`) whose masked answer P2 folds into `msb(r)` before re-sharing it: exact on the
 //!   whole ring, four messages, `(k - 1) + 2 k + 3 k/8` bytes per element in all for Z_2^k.
-//! - [`Step::UnitVector`] ([`unit_vectors`]): shares of the one-hot vector of a shared index,
+//! - [`Step::UnitVector`] (`unit_vector.rs`): shares of the one-hot vector of a shared index,
 //!   the efficient max-pool derivative of Algorithm 10.
 //!
 //! ## Security
@@ -67,10 +67,10 @@ pub mod tag {
 /// One online step of the helper, as a request names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// Shares of `[x >= 0]` ([`sign`]).
+    /// Shares of `[x >= 0]` (`sign.rs`).
     Sign,
     /// One-hot vectors of `len` elements with 1.0 at `frac_bits` fractional bits, from shares of
-    /// indices `i * 2^frac_bits` ([`unit_vectors`]).
+    /// indices `i * 2^frac_bits` (`unit_vector.rs`).
     UnitVector {
         /// The vectors' length, a power of two.
         len: u32,

@@ -6,7 +6,7 @@
 //! (`a^T delta` for the weights, `delta W^T` for the layer below), each with one matrix triple,
 //! plus one ReLU with its derivative forward and one elementwise product backward.
 //!
-//! **Loss.** [`MlpLoss::ReluSoftmax`] is SecureML's choice; [`MlpLoss::Squared`] is the
+//! **Loss.** [`super::MlpLoss::ReluSoftmax`] is SecureML's choice; [`super::MlpLoss::Squared`] is the
 //! default. SecureML replaces softmax by `ReLU(u_i) / sum_j ReLU(u_j)`, which needs a secure
 //! division per row. We train instead with the squared loss on one-hot targets: the output
 //! gradient is `z - y`, linear, with no division or exponential, so a batch needs no more than
