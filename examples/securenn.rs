@@ -49,7 +49,7 @@ use std::time::Duration;
 use std::time::Instant;
 
 const USAGE: &str = "usage: securenn --network A|B|C|D [--epochs N] [--batch N] [--lr X] \
-                     [--data PATH] [--train-rows N] [--inference]
+                     [--data PATH] [--train-rows N] [--test-rows N] [--inference]
        [--party helper|0|1|owner --keys DIR [--session NAME] --listen ADDR --connect ADDR \
                      --helper ADDR --servers A0,A1]";
 
@@ -63,6 +63,7 @@ struct Args {
     lr: f64,
     data: String,
     train_rows: Option<usize>,
+    test_rows: Option<usize>,
     inference: bool,
     party: Option<String>,
     keys: Option<String>,
@@ -81,6 +82,7 @@ fn parse() -> Result<Args, String> {
         lr: 0.1,
         data: concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist10k.csv.gz").to_string(),
         train_rows: None,
+        test_rows: None,
         inference: false,
         party: None,
         keys: None,
@@ -115,6 +117,7 @@ fn parse() -> Result<Args, String> {
             "--epochs" => a.epochs = int()?,
             "--batch" => a.batch = int()?,
             "--train-rows" => a.train_rows = Some(int()?),
+            "--test-rows" => a.test_rows = Some(int()?),
             "--lr" => {
                 a.lr = v
                     .parse()
@@ -177,12 +180,13 @@ fn classes(data: &Dataset) -> Result<Classes, String> {
 }
 
 /// The training and test images of `a.data`: the last fifth tests (SecureNN's split of the
-/// project's MNIST file), `--train-rows` limits the training rows.
+/// project's MNIST file), `--train-rows` and `--test-rows` limit them.
 fn split(a: &Args) -> Result<(Classes, Classes), String> {
     let all = classes(&load(&a.data)?)?;
     let cut = all.rows() * 4 / 5;
     let train = all.select(0..a.train_rows.map_or(cut, |r| r.min(cut)));
-    let test = all.select(cut..all.rows());
+    let end = a.test_rows.map_or(all.rows(), |r| (cut + r).min(all.rows()));
+    let test = all.select(cut..end);
     if test.rows() == 0 || train.rows() == 0 {
         return Err("the data has too few rows for a training and a test set".into());
     }
