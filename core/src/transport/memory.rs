@@ -63,6 +63,11 @@ impl Drop for MemoryTransport {
 }
 
 impl Transport for MemoryTransport {
+    /// Sends never wait: the queue is unbounded.
+    fn send_window(&self) -> usize {
+        usize::MAX
+    }
+
     async fn send(&mut self, buf: &[u8]) -> Result<(), TransportError> {
         let mut out = lock(&self.outgoing);
         if out.reader_closed || out.writer_closed {

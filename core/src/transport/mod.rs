@@ -55,6 +55,14 @@ pub trait Transport {
     async fn recv(&mut self, buf: &mut [u8]) -> Result<(), TransportError>;
     /// Pushes out anything buffered. Called before every wait for the peer.
     async fn flush(&mut self) -> Result<(), TransportError>;
+    /// How many bytes this side may send ahead of reading when both peers send at once (see
+    /// [`Channel::exchange_ring_with`]) with no risk that both wait on full buffers: what the
+    /// connection is sure to buffer. The default, [`INTERLEAVE`], suits a socket; a transport
+    /// whose sends never wait for the peer to read (an unbounded queue, a writer thread) returns
+    /// `usize::MAX`, so an exchange costs one latency instead of one per unit.
+    fn send_window(&self) -> usize {
+        INTERLEAVE
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -66,6 +74,9 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     }
     async fn flush(&mut self) -> Result<(), TransportError> {
         (**self).flush().await
+    }
+    fn send_window(&self) -> usize {
+        (**self).send_window()
     }
 }
 
@@ -567,9 +578,9 @@ impl<T: Transport> Channel<'_, T> {
     }
 
     /// Sends `n_send` elements produced by `element(i)` and receives `n_recv` elements handed to
-    /// `take(i, x)`, both in order: one round. The two directions are interleaved in units of
-    /// [`INTERLEAVE`] bytes, so blocking peers exchanging long messages cannot deadlock as long as
-    /// their connection buffers one unit.
+    /// `take(i, x)`, both in order: one round. The two directions are interleaved in units of the
+    /// transport's [`Transport::send_window`] bytes, so blocking peers exchanging long messages
+    /// cannot deadlock as long as their connection buffers one unit.
     pub async fn exchange_ring_with<R: Ring>(
         &mut self,
         op: &'static str,
@@ -583,7 +594,7 @@ impl<T: Transport> Channel<'_, T> {
         let per = self.frame_elems::<R>();
         let mut buf = [0u8; EXCHANGE_CHUNK];
         let step = EXCHANGE_CHUNK / R::BYTES;
-        let unit = INTERLEAVE / R::BYTES;
+        let unit = (self.link.io.send_window() / R::BYTES).max(step);
         for f in 0..n_send.max(n_recv).div_ceil(per).max(1) {
             let (s_start, s_end) = ((f * per).min(n_send), ((f + 1) * per).min(n_send));
             let (r_start, r_end) = ((f * per).min(n_recv), ((f + 1) * per).min(n_recv));
