@@ -185,7 +185,9 @@ fn split(a: &Args) -> Result<(Classes, Classes), String> {
     let all = classes(&load(&a.data)?)?;
     let cut = all.rows() * 4 / 5;
     let train = all.select(0..a.train_rows.map_or(cut, |r| r.min(cut)));
-    let end = a.test_rows.map_or(all.rows(), |r| (cut + r).min(all.rows()));
+    let end = a
+        .test_rows
+        .map_or(all.rows(), |r| (cut + r).min(all.rows()));
     let test = all.select(cut..end);
     if test.rows() == 0 || train.rows() == 0 {
         return Err("the data has too few rows for a training and a test set".into());
