@@ -122,6 +122,12 @@ pub(super) async fn serve<R: Ring, T0: Transport, T1: Transport>(
     p0: &mut Link<T0>,
     p1: &mut Link<T1>,
 ) -> Result<(), Error> {
+    if frac_bits >= R::BITS - 1 || (len as u128) >= 1u128 << (R::BITS - frac_bits).min(127) {
+        return Err(Error::new(
+            OP,
+            ErrorKind::Malformed("a unit vector's length or fractional bits do not fit the ring"),
+        ));
+    }
     let one = R::ONE.shl(frac_bits);
     let mut e0 = streams[0].component(0);
     let mut corrections = vec![R::ZERO; n * len];
