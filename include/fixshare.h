@@ -174,6 +174,72 @@
 #define FXS_IO_CLOSED 1
 
 /**
+ * Hidden activation `z`.
+ */
+#define FXS_ACTIVATION_IDENTITY 0
+
+/**
+ * Hidden activation `max(z, 0)`.
+ */
+#define FXS_ACTIVATION_RELU 1
+
+/**
+ * Hidden activation `z` above 0, `leaky_slope * z` below.
+ */
+#define FXS_ACTIVATION_LEAKY_RELU 2
+
+/**
+ * Hidden activation `1 / (1 + e^-z)`.
+ */
+#define FXS_ACTIVATION_SIGMOID 3
+
+/**
+ * Hidden activation `tanh z`.
+ */
+#define FXS_ACTIVATION_TANH 4
+
+/**
+ * Hidden activation `ln(1 + e^z)`.
+ */
+#define FXS_ACTIVATION_SOFTPLUS 5
+
+/**
+ * One sigmoid output, binary cross-entropy; labels 0 or 1.
+ */
+#define FXS_LOSS_BINARY_CROSS_ENTROPY 0
+
+/**
+ * Softmax over `k >= 2` outputs, cross-entropy; labels are class numbers `0 .. k-1`.
+ */
+#define FXS_LOSS_SOFTMAX_CROSS_ENTROPY 1
+
+/**
+ * Linear outputs, squared loss: with one output the label is the value, with `k >= 2` outputs
+ * the class number (one-hot target).
+ */
+#define FXS_LOSS_SQUARED 2
+
+/**
+ * Mini-batch SGD: `w -= learning_rate * gradient`.
+ */
+#define FXS_OPTIMIZER_SGD 0
+
+/**
+ * Adam with bias correction (`beta1`, `beta2`, `epsilon`); its moments travel with the weights.
+ */
+#define FXS_OPTIMIZER_ADAM 1
+
+/**
+ * Bytes of a weights key (`key` arguments).
+ */
+#define FXS_WEIGHTS_KEY_LEN 32
+
+/**
+ * Bytes of a model id (`fxs_weights_round.model_id`).
+ */
+#define FXS_WEIGHTS_MODEL_ID_LEN 16
+
+/**
  * The result of every fallible `fxs_*` function.
  *
  * The numbers are stable: a code keeps its value forever, new codes are only added. They come in
@@ -288,9 +354,41 @@ enum fxs_status
      */
     FXS_STATUS_FRAME_TOO_LARGE = 403,
     /**
-     * A well-framed message with invalid content.
+     * A well-framed message with invalid content (sealed weights: truncated, padded, a bad
+     * header, or another network's size).
      */
     FXS_STATUS_MALFORMED = 404,
+    /**
+     * Sealed weights fail authentication: the wrong key, or the header or ciphertext was
+     * modified.
+     */
+    FXS_STATUS_WEIGHTS_AUTHENTICATION = 410,
+    /**
+     * Sealed weights of another model.
+     */
+    FXS_STATUS_WEIGHTS_WRONG_MODEL = 411,
+    /**
+     * Sealed weights for another number of trainers.
+     */
+    FXS_STATUS_WEIGHTS_WRONG_TRAINERS = 412,
+    /**
+     * Sealed weights of an older version than expected: a replay or a rollback (or, from the
+     * server, an upload that is stale).
+     */
+    FXS_STATUS_WEIGHTS_REPLAYED = 413,
+    /**
+     * Sealed weights of a later version than expected: a round was skipped (or the server has
+     * moved past the version fetched).
+     */
+    FXS_STATUS_WEIGHTS_AHEAD = 414,
+    /**
+     * Sealed weights from a trainer whose turn it was not.
+     */
+    FXS_STATUS_WEIGHTS_OUT_OF_ORDER = 415,
+    /**
+     * Sealed weights longer than the server accepts.
+     */
+    FXS_STATUS_WEIGHTS_TOO_LARGE = 416,
     /**
      * A panic inside fixshare was caught at the boundary (a bug: please report it).
      */
@@ -314,6 +412,18 @@ typedef uint32_t fxs_status;
  * once (it is only read).
  */
 typedef struct fxs_circuit fxs_circuit;
+
+/**
+ * One trainer's plaintext model (opaque): the spec, the weights and optimizer state, and the
+ * nonce generator of its seals. Create with `fxs_float_model_new`, free with
+ * `fxs_float_model_free`.
+ *
+ * Every call checks its arguments before it changes anything: a failed call (any status but
+ * 200-299 and 900-999) leaves the weights as they were. A refused open returns a code of
+ * 400-499 naming why (`FXS_STATUS_WEIGHTS_*`, `FXS_STATUS_MALFORMED`) and the model stays
+ * usable.
+ */
+typedef struct fxs_float_model fxs_float_model;
 
 /**
  * A framed connection to one data owner, on the server side (opaque). Keep one per data owner
@@ -722,6 +832,91 @@ typedef struct fxs_party_config {
      */
     struct fxs_transport dealer;
 } fxs_party_config;
+
+/**
+ * A network and how each trainer trains it locally; fill it with `fxs_float_spec_init` first.
+ * Every trainer of a model uses the same spec.
+ */
+typedef struct fxs_float_spec {
+    /**
+     * Layer widths, inputs first, outputs last (at least two; borrowed for the call).
+     */
+    const size_t *sizes;
+    /**
+     * Number of entries of `sizes`.
+     */
+    size_t n_sizes;
+    /**
+     * `FXS_ACTIVATION_*` of every hidden layer (default `FXS_ACTIVATION_RELU`).
+     */
+    uint32_t activation;
+    /**
+     * The slope below 0 of `FXS_ACTIVATION_LEAKY_RELU` (default 0.01).
+     */
+    double leaky_slope;
+    /**
+     * Dropout rate after each hidden layer, in `[0, 1)`: NULL (and 0) for none, otherwise
+     * `n_sizes - 2` rates.
+     */
+    const double *dropout;
+    /**
+     * Number of entries of `dropout`.
+     */
+    size_t n_dropout;
+    /**
+     * `FXS_LOSS_*` (default `FXS_LOSS_SOFTMAX_CROSS_ENTROPY`).
+     */
+    uint32_t loss;
+    /**
+     * `FXS_OPTIMIZER_SGD` (default) or `FXS_OPTIMIZER_ADAM`.
+     */
+    uint32_t optimizer;
+    /**
+     * The learning rate (Adam: the step size), positive and finite (default 0.05).
+     */
+    double learning_rate;
+    /**
+     * Adam's first-moment decay (default 0.9).
+     */
+    double beta1;
+    /**
+     * Adam's second-moment decay (default 0.999).
+     */
+    double beta2;
+    /**
+     * Adam's epsilon (default 1e-8).
+     */
+    double epsilon;
+    /**
+     * Rows per mini-batch, at least 1 (default 32).
+     */
+    size_t batch;
+    /**
+     * Passes a trainer makes over its rows in one turn, at least 1 (default 1).
+     */
+    size_t local_epochs;
+} fxs_float_spec;
+
+/**
+ * A round of the agreed schedule: which sealed weights a seal makes or an open accepts.
+ *
+ * With `L = trainers`, step `s` is taken by trainer `s mod L` in central epoch `s / L`; it opens
+ * version `s` and seals version `s + 1`. Version 0 is the initial weights, sealed by trainer 0.
+ */
+typedef struct fxs_weights_round {
+    /**
+     * The model's id, agreed by the trainers (not secret).
+     */
+    uint8_t model_id[16];
+    /**
+     * The number of trainers `L` (1 to 65536).
+     */
+    uint32_t trainers;
+    /**
+     * The version sealed or expected.
+     */
+    uint64_t version;
+} fxs_weights_round;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1529,6 +1724,213 @@ fxs_status fxs_party_receive_owner_input(struct fxs_party *party, struct fxs_lin
  * `party` is NULL or a live party; `link` is NULL or a live link; `x` is NULL or live shares.
  */
 fxs_status fxs_party_send_owner_output(struct fxs_party *party, struct fxs_link *link, const struct fxs_shares *x);
+
+/**
+ * Fills `spec` with the defaults (documented per field); `sizes` stays NULL.
+ *
+ * # Safety
+ * `spec` is NULL (nothing happens) or writable.
+ */
+void fxs_float_spec_init(struct fxs_float_spec *spec);
+
+/**
+ * Creates a model of `spec` with fresh weights from `init_seed` (32 bytes: Glorot or He
+ * uniform weights, zero biases, as the core's `Model::init`), sealing with nonces from
+ * `nonce_seed` (32 bytes of fresh entropy, never reused with the same key).
+ *
+ * Trainers that must reproduce centralized training start from the same initial weights: the
+ * first trainer's training seed as `init_seed`, or the weights it sealed as version 0.
+ *
+ * # Safety
+ * `spec` is NULL or a readable spec whose arrays are readable for their counts; the seeds are
+ * NULL or readable for 32 bytes; `out` is NULL or writable.
+ */
+fxs_status fxs_float_model_new(const struct fxs_float_spec *spec, const uint8_t *init_seed, const uint8_t *nonce_seed, struct fxs_float_model **out);
+
+/**
+ * Frees a model (its weights are not secret key material and are not erased). NULL is fine.
+ *
+ * # Safety
+ * `model` is NULL or a live model, not used afterwards.
+ */
+void fxs_float_model_free(struct fxs_float_model *model);
+
+/**
+ * The number of weights and biases (`*n`). Layer `l` holds a `sizes[l+1] x sizes[l]` row-major
+ * weight matrix (row `o`: the weights into unit `o`), then its `sizes[l+1]` biases.
+ *
+ * # Safety
+ * `model` is NULL or a live model; `n` is NULL or writable.
+ */
+fxs_status fxs_float_model_param_count(struct fxs_float_model *model, size_t *n);
+
+/**
+ * Copies the weights and biases into `out` (at least `fxs_float_model_param_count` doubles;
+ * `FXS_STATUS_BUFFER_TOO_SMALL` otherwise).
+ *
+ * # Safety
+ * `model` is NULL or a live model; `out` is NULL or writable for `out_len` doubles.
+ */
+fxs_status fxs_float_model_get_params(struct fxs_float_model *model, double *out, size_t out_len);
+
+/**
+ * Replaces the weights and biases with `params` (exactly `fxs_float_model_param_count` finite
+ * doubles); the optimizer's state is kept.
+ *
+ * # Safety
+ * `model` is NULL or a live model; `params` is NULL or readable for `n` doubles.
+ */
+fxs_status fxs_float_model_set_params(struct fxs_float_model *model, const double *params, size_t n);
+
+/**
+ * One turn of local training: `spec.local_epochs` passes over the `rows` rows of `x`
+ * (row-major, `features` values per row, `features` = the input width) with labels `y` (`rows`
+ * values: 0/1 for binary cross-entropy, class numbers for softmax and for squared loss with
+ * several outputs, values for squared loss with one output), in central epoch
+ * `central_epoch` (`s / L` at step `s`), each pass in a fresh order with fresh dropout masks
+ * from `seed` (this trainer's 32-byte training seed). Deterministic: the same call gives the
+ * same weights on every machine. Bad shapes, labels that do not fit the loss and features that
+ * are not finite are refused before any weight changes.
+ *
+ * # Safety
+ * `model` is NULL or a live model; `x` is NULL or readable for `rows * features` doubles, `y`
+ * for `rows` doubles; `seed` is NULL or readable for 32 bytes.
+ */
+fxs_status fxs_float_model_train(struct fxs_float_model *model, const double *x, size_t rows, size_t features, const double *y, const uint8_t *seed, uint64_t central_epoch);
+
+/**
+ * The network's outputs for the `rows` rows of `x` (row-major, input width values per row)
+ * into `out` (at least `rows` times the output width): probabilities for the cross-entropy
+ * losses, linear outputs for the squared loss. No dropout.
+ *
+ * # Safety
+ * `model` is NULL or a live model; `x` is NULL or readable for `rows` rows; `out` is NULL or
+ * writable for `out_len` doubles.
+ */
+fxs_status fxs_float_model_predict(struct fxs_float_model *model, const double *x, size_t rows, double *out, size_t out_len);
+
+/**
+ * The length of the model sealed (`*len`): what `out` of `fxs_float_model_seal` must hold, and
+ * exactly what `fxs_float_model_open` and `fxs_weights_receive` accept for a model of this spec.
+ *
+ * # Safety
+ * `model` is NULL or a live model; `len` is NULL or writable.
+ */
+fxs_status fxs_float_model_sealed_len(struct fxs_float_model *model, size_t *len);
+
+/**
+ * Seals the weights and optimizer state with AES-256-GCM under `key` (32 bytes) as
+ * `round->version` of `round->model_id` for `round->trainers` trainers, sealed by trainer
+ * `trainer` (its position in the agreed order), into `out`; `*written` gets the length.
+ *
+ * The header (model id, version, epoch and position, trainer, number of trainers) is
+ * authenticated with the weights: whoever opens them checks every field. An `out_len` below
+ * `fxs_float_model_sealed_len` is `FXS_STATUS_BUFFER_TOO_SMALL` with `*written` set to the
+ * length needed (query with `out = NULL, out_len = 0`). A trainer outside `0 .. trainers`, or
+ * more than 65536 trainers, is `FXS_STATUS_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `model` is NULL or a live model; `key` is NULL or readable for 32 bytes; `round` is NULL or
+ * readable; `out` is NULL or writable for `out_len` bytes; `written` is NULL or writable.
+ */
+fxs_status fxs_float_model_seal(struct fxs_float_model *model, const uint8_t *key, const struct fxs_weights_round *round, uint32_t trainer, uint8_t *out, size_t out_len, size_t *written);
+
+/**
+ * Opens sealed weights into the model: they must be `round->version` of `round->model_id` for
+ * `round->trainers` trainers, sealed under `key` by the trainer whose turn produced that
+ * version, for a network of this spec (exactly `fxs_float_model_sealed_len` bytes). On success
+ * the weights and optimizer state are replaced; on any failure they are unchanged and the
+ * status says why:
+ *
+ * - `FXS_STATUS_WEIGHTS_AUTHENTICATION`: the wrong key, or the header or ciphertext modified;
+ * - `FXS_STATUS_WEIGHTS_WRONG_MODEL`, `_WRONG_TRAINERS`: another model or number of trainers;
+ * - `FXS_STATUS_WEIGHTS_REPLAYED`: an older version (a replay or a rollback);
+ * - `FXS_STATUS_WEIGHTS_AHEAD`: a later version (a round was skipped);
+ * - `FXS_STATUS_WEIGHTS_OUT_OF_ORDER`: sealed by a trainer whose turn it was not;
+ * - `FXS_STATUS_MALFORMED`: truncated, padded, a bad header, or another network's size.
+ *
+ * # Safety
+ * `model` is NULL or a live model; `key` is NULL or readable for 32 bytes; `round` is NULL or
+ * readable; `sealed` is NULL or readable for `sealed_len` bytes.
+ */
+fxs_status fxs_float_model_open(struct fxs_float_model *model, const uint8_t *key, const struct fxs_weights_round *round, const uint8_t *sealed, size_t sealed_len);
+
+/**
+ * The length of `fxs_float_model_export`'s output (`*len`).
+ *
+ * # Safety
+ * `model` is NULL or a live model; `len` is NULL or writable.
+ */
+fxs_status fxs_float_model_export_len(struct fxs_float_model *model, size_t *len);
+
+/**
+ * Writes the weights and optimizer state in the clear, in the payload format of sealed weights
+ * (little-endian doubles, then a trailer with the widths; the format `fixshare-snt train --out`
+ * writes), into `out`; `*written` gets the length. A short `out` is
+ * `FXS_STATUS_BUFFER_TOO_SMALL` with `*written` set to the length needed.
+ *
+ * # Safety
+ * `model` is NULL or a live model; `out` is NULL or writable for `out_len` bytes; `written`
+ * is NULL or writable.
+ */
+fxs_status fxs_float_model_export(struct fxs_float_model *model, uint8_t *out, size_t out_len, size_t *written);
+
+/**
+ * Replaces the weights and optimizer state with an export (`fxs_float_model_export`, or a file
+ * of `fixshare-snt train --out`) of a model of the same spec. A malformed export is
+ * `FXS_STATUS_MALFORMED`, one of another network or optimizer `FXS_STATUS_INVALID_ARGUMENT`;
+ * either way the weights are unchanged.
+ *
+ * # Safety
+ * `model` is NULL or a live model; `bytes` is NULL or readable for `len` bytes.
+ */
+fxs_status fxs_float_model_import(struct fxs_float_model *model, const uint8_t *bytes, size_t len);
+
+/**
+ * FNT: sends sealed weights to the next trainer of the ring over `link` (a length frame, then
+ * the bytes in frames of at most the link's maximum; flushed). A failure after sending anything
+ * poisons the link.
+ *
+ * # Safety
+ * `link` is NULL or a live link; `sealed` is NULL or readable for `len` bytes.
+ */
+fxs_status fxs_weights_pass(struct fxs_link *link, const uint8_t *sealed, size_t len);
+
+/**
+ * FNT: receives sealed weights from the previous trainer of the ring over `link`: exactly
+ * `out_len` bytes (`fxs_float_model_sealed_len`), into `out`. Another announced length is
+ * `FXS_STATUS_UNEXPECTED_LENGTH` before anything is received into `out`; it poisons the link.
+ *
+ * # Safety
+ * `link` is NULL or a live link; `out` is NULL or writable for `out_len` bytes.
+ */
+fxs_status fxs_weights_receive(struct fxs_link *link, uint8_t *out, size_t out_len);
+
+/**
+ * SNT: uploads sealed weights to the server over `link`, as trainer `trainer`, until they are
+ * known to be stored (safe to repeat on a new link after a lost connection). The server applies
+ * an upload only if it is the successor of what it holds; a refusal returns the reason
+ * (`FXS_STATUS_WEIGHTS_REPLAYED`, `_AHEAD`, `_OUT_OF_ORDER`, `_WRONG_MODEL`,
+ * `_WRONG_TRAINERS`, `FXS_STATUS_MALFORMED`, `FXS_STATUS_WEIGHTS_TOO_LARGE`). A failure after
+ * communicating poisons the link.
+ *
+ * # Safety
+ * `link` is NULL or a live link; `sealed` is NULL or readable for `len` bytes.
+ */
+fxs_status fxs_snt_upload(struct fxs_link *link, uint32_t trainer, const uint8_t *sealed, size_t len);
+
+/**
+ * SNT: fetches `round->version` of `round->model_id` from the server over `link` as trainer
+ * `trainer`, asking again while it is not there yet (the server paces the asking), into `out`:
+ * exactly `out_len` bytes (`fxs_float_model_sealed_len`). A server that has moved past that
+ * version gives `FXS_STATUS_WEIGHTS_AHEAD`; another length `FXS_STATUS_UNEXPECTED_LENGTH`. The
+ * bytes are not opened: pass them to `fxs_float_model_open`, which checks them.
+ *
+ * # Safety
+ * `link` is NULL or a live link; `round` is NULL or readable; `out` is NULL or writable for
+ * `out_len` bytes.
+ */
+fxs_status fxs_snt_fetch(struct fxs_link *link, const struct fxs_weights_round *round, uint32_t trainer, uint8_t *out, size_t out_len);
 
 #ifdef __cplusplus
 }  // extern "C"

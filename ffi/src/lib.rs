@@ -67,6 +67,8 @@ pub mod nonlinear;
 pub mod party;
 mod status;
 mod transport;
+#[cfg(feature = "std")]
+pub mod weights;
 
 #[cfg(all(test, feature = "std"))]
 mod hardening_tests;
@@ -198,6 +200,13 @@ fn status_from_u32(v: u32) -> Option<fxs_status> {
         402 => S::UnexpectedLength,
         403 => S::FrameTooLarge,
         404 => S::Malformed,
+        410 => S::WeightsAuthentication,
+        411 => S::WeightsWrongModel,
+        412 => S::WeightsWrongTrainers,
+        413 => S::WeightsReplayed,
+        414 => S::WeightsAhead,
+        415 => S::WeightsOutOfOrder,
+        416 => S::WeightsTooLarge,
         900 => S::Panic,
         901 => S::Internal,
         _ => return None,
@@ -212,7 +221,7 @@ fn status_name_nul(s: fxs_status) -> &'static str {
         .map_or("FXS_STATUS_UNKNOWN\0", |(_, n)| n)
 }
 
-const STATUS_NAMES: [(fxs_status, &str); 23] = [
+const STATUS_NAMES: [(fxs_status, &str); 30] = [
     (fxs_status::Ok, "FXS_STATUS_OK\0"),
     (fxs_status::NullPointer, "FXS_STATUS_NULL_POINTER\0"),
     (fxs_status::InvalidArgument, "FXS_STATUS_INVALID_ARGUMENT\0"),
@@ -240,6 +249,28 @@ const STATUS_NAMES: [(fxs_status, &str); 23] = [
     ),
     (fxs_status::FrameTooLarge, "FXS_STATUS_FRAME_TOO_LARGE\0"),
     (fxs_status::Malformed, "FXS_STATUS_MALFORMED\0"),
+    (
+        fxs_status::WeightsAuthentication,
+        "FXS_STATUS_WEIGHTS_AUTHENTICATION\0",
+    ),
+    (
+        fxs_status::WeightsWrongModel,
+        "FXS_STATUS_WEIGHTS_WRONG_MODEL\0",
+    ),
+    (
+        fxs_status::WeightsWrongTrainers,
+        "FXS_STATUS_WEIGHTS_WRONG_TRAINERS\0",
+    ),
+    (fxs_status::WeightsReplayed, "FXS_STATUS_WEIGHTS_REPLAYED\0"),
+    (fxs_status::WeightsAhead, "FXS_STATUS_WEIGHTS_AHEAD\0"),
+    (
+        fxs_status::WeightsOutOfOrder,
+        "FXS_STATUS_WEIGHTS_OUT_OF_ORDER\0",
+    ),
+    (
+        fxs_status::WeightsTooLarge,
+        "FXS_STATUS_WEIGHTS_TOO_LARGE\0",
+    ),
     (fxs_status::Panic, "FXS_STATUS_PANIC\0"),
     (fxs_status::Internal, "FXS_STATUS_INTERNAL\0"),
 ];

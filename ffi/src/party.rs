@@ -946,7 +946,7 @@ pub unsafe extern "C" fn fxs_link_free(link: *mut fxs_link) {
 }
 
 /// The link the caller passed (`None`: NULL), if it is usable.
-fn link_mut(link: Option<&mut fxs_link>) -> Result<&mut fxs_link, Failure> {
+pub(crate) fn link_mut(link: Option<&mut fxs_link>) -> Result<&mut fxs_link, Failure> {
     let link = link.ok_or(Failure::null("`link` is NULL"))?;
     match &link.failed {
         Some(e) if *e.kind() == ErrorKind::Busy => Err(Failure::Unusable),
@@ -958,7 +958,7 @@ fn link_mut(link: Option<&mut fxs_link>) -> Result<&mut fxs_link, Failure> {
 /// Runs `f` on the link: a failure after anything was sent or received over it poisons the link
 /// (not the party, whose own connections it does not touch), a panic leaves it unusable, an
 /// error found before any I/O leaves it usable.
-fn on_link<V>(
+pub(crate) fn on_link<V>(
     link: &mut fxs_link,
     f: impl FnOnce(&mut OwnerLink<CTransport>) -> Result<V, Error>,
 ) -> Result<V, Failure> {

@@ -74,8 +74,26 @@ pub enum fxs_status {
     UnexpectedLength = 402,
     /// A frame exceeds the configured maximum size.
     FrameTooLarge = 403,
-    /// A well-framed message with invalid content.
+    /// A well-framed message with invalid content (sealed weights: truncated, padded, a bad
+    /// header, or another network's size).
     Malformed = 404,
+    /// Sealed weights fail authentication: the wrong key, or the header or ciphertext was
+    /// modified.
+    WeightsAuthentication = 410,
+    /// Sealed weights of another model.
+    WeightsWrongModel = 411,
+    /// Sealed weights for another number of trainers.
+    WeightsWrongTrainers = 412,
+    /// Sealed weights of an older version than expected: a replay or a rollback (or, from the
+    /// server, an upload that is stale).
+    WeightsReplayed = 413,
+    /// Sealed weights of a later version than expected: a round was skipped (or the server has
+    /// moved past the version fetched).
+    WeightsAhead = 414,
+    /// Sealed weights from a trainer whose turn it was not.
+    WeightsOutOfOrder = 415,
+    /// Sealed weights longer than the server accepts.
+    WeightsTooLarge = 416,
     /// A panic inside fixshare was caught at the boundary (a bug: please report it).
     Panic = 900,
     /// An error that this version of the C ABI does not classify more precisely.
@@ -97,7 +115,7 @@ impl fxs_status {
             ErrorKind::BadSequence { .. } => fxs_status::BadSequence,
             ErrorKind::UnexpectedLength { .. } => fxs_status::UnexpectedLength,
             ErrorKind::FrameTooLarge { .. } => fxs_status::FrameTooLarge,
-            ErrorKind::Malformed(_) => fxs_status::Malformed,
+            ErrorKind::Malformed(_) => fxs_status::of_rejection(kind),
             ErrorKind::DimensionMismatch { .. } => fxs_status::DimensionMismatch,
             ErrorKind::OutOfRange { .. } => fxs_status::OutOfRange,
             ErrorKind::Capacity { .. } | ErrorKind::TooLarge { .. } => fxs_status::Capacity,
@@ -113,9 +131,31 @@ impl fxs_status {
         }
     }
 
+    /// The status of a refusal of sealed weights (the core's `Rejection`, recognised by its
+    /// message), `FXS_STATUS_MALFORMED` for any other malformed message.
+    fn of_rejection(kind: &ErrorKind) -> fxs_status {
+        #[cfg(feature = "std")]
+        {
+            use fixshare::session::weights::Rejection;
+            let e = crate::api::Error::new("", kind.clone());
+            match Rejection::of(&e) {
+                Some(Rejection::Authentication) => return fxs_status::WeightsAuthentication,
+                Some(Rejection::WrongModel) => return fxs_status::WeightsWrongModel,
+                Some(Rejection::WrongTrainers) => return fxs_status::WeightsWrongTrainers,
+                Some(Rejection::Replayed) => return fxs_status::WeightsReplayed,
+                Some(Rejection::Ahead) => return fxs_status::WeightsAhead,
+                Some(Rejection::OutOfOrder) => return fxs_status::WeightsOutOfOrder,
+                Some(Rejection::TooLarge) => return fxs_status::WeightsTooLarge,
+                _ => {}
+            }
+        }
+        let _ = kind;
+        fxs_status::Malformed
+    }
+
     /// Every status, for tests.
     #[cfg(test)]
-    pub(crate) const ALL: [fxs_status; 23] = [
+    pub(crate) const ALL: [fxs_status; 30] = [
         fxs_status::Ok,
         fxs_status::NullPointer,
         fxs_status::InvalidArgument,
@@ -137,6 +177,13 @@ impl fxs_status {
         fxs_status::UnexpectedLength,
         fxs_status::FrameTooLarge,
         fxs_status::Malformed,
+        fxs_status::WeightsAuthentication,
+        fxs_status::WeightsWrongModel,
+        fxs_status::WeightsWrongTrainers,
+        fxs_status::WeightsReplayed,
+        fxs_status::WeightsAhead,
+        fxs_status::WeightsOutOfOrder,
+        fxs_status::WeightsTooLarge,
         fxs_status::Panic,
         fxs_status::Internal,
     ];

@@ -5,7 +5,10 @@
 # phase; AES-128 as a Bristol circuit between two processes; logistic/linear regression by SGD
 # and oblivious inference against plaintext references), runs the C tests and the example
 # under ASan/UBSan and valgrind, checks pkg-config and CMake consumption and the no_std
-# data-owner build for Cortex-M.
+# data-owner build for Cortex-M. Weight sharing (issue 16): tests/c/test_weights.c is one trainer
+# of FNT rings and SNT rounds with Rust trainer processes and the Rust server (fixshare-snt), its
+# final weights and theirs checked bit for bit against centralized training, and the error paths
+# of sealing and opening (static, dynamic, ASan/UBSan, valgrind).
 # Installs what it needs, idempotently. Ends with "N passed, 0 failed"; exits non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -67,6 +70,9 @@ echo "build"
 stage=$work/stage
 check "install.sh: release build, static + shared library, pkg-config and CMake files" \
     ffi/install.sh "$stage"
+check "fixshare-snt (the Rust trainers and server the weight-sharing C tests run beside)" \
+    cargo build -q -p fixshare-snt --release
+export FIXSHARE_SNT_BIN=$target/release/fixshare-snt
 check "shared library has SONAME libfixshare.so.0" \
     bash -c "readelf -d '$stage/lib/libfixshare.so.0' | grep -q 'SONAME.*\[libfixshare.so.0\]'"
 native=$(sed -n 's/^Libs: [^ ]*libfixshare.a //p' "$stage/lib/pkgconfig/fixshare-static.pc")
@@ -97,6 +103,9 @@ check "gcc C11: C tests, static" gcc "${cflags[@]}" -pthread tests/c/test_ffi.c 
 check "gcc C11: C tests, dynamic" gcc "${cflags[@]}" -pthread tests/c/test_ffi.c -o "$bin/test_dynamic" "${dynamic[@]}"
 check "g++ C++17: C tests compiled as C++, static" g++ "${cxxflags[@]}" -pthread -x c++ tests/c/test_ffi.c -x none -o "$bin/test_cxx" "${static[@]}"
 check "gcc C11 -fsanitize=address,undefined: C tests" gcc "${cflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_ffi.c -o "$bin/test_asan" "${static[@]}"
+check "gcc C11: weight-sharing C tests, static" gcc "${cflags[@]}" -pthread tests/c/test_weights.c -o "$bin/weights_static" "${static[@]}"
+check "gcc C11: weight-sharing C tests, dynamic" gcc "${cflags[@]}" -pthread tests/c/test_weights.c -o "$bin/weights_dynamic" "${dynamic[@]}"
+check "gcc C11 -fsanitize=address,undefined: weight-sharing C tests" gcc "${cflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_weights.c -o "$bin/weights_asan" "${static[@]}"
 check "g++ C++17: C++ wrapper tests, dynamic" g++ "${cxxflags[@]}" -pthread tests/c/test_wrapper.cpp -o "$bin/wrapper" "${dynamic[@]}"
 check "g++ C++17 -fsanitize=address,undefined: C++ wrapper tests" g++ "${cxxflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_wrapper.cpp -o "$bin/wrapper_asan" "${static[@]}"
 check "dynamic binaries need libfixshare.so.0" \
@@ -121,6 +130,16 @@ done
 for b in test_static test_dynamic test_cxx; do
     expect_output "$b: results and error paths" '^[0-9]+ passed, 0 failed$' timeout 120 "$bin/$b"
 done
+for b in weights_static weights_dynamic; do
+    expect_output "$b: a C trainer in FNT rings and SNT rounds with Rust trainers equals centralized training; bad arguments" \
+        '^[0-9]+ passed, 0 failed$' timeout 300 "$bin/$b"
+done
+expect_output "weight-sharing C tests under AddressSanitizer + UBSan" '^[0-9]+ passed, 0 failed$' \
+    env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    timeout 300 "$bin/weights_asan"
+expect_output "weight-sharing C tests under valgrind (no leaks, no invalid accesses)" '^[0-9]+ passed, 0 failed$' \
+    timeout 600 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    "$bin/weights_dynamic"
 expect_output "C tests under AddressSanitizer + UBSan" '^[0-9]+ passed, 0 failed$' \
     env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     timeout 300 "$bin/test_asan"

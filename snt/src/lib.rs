@@ -142,12 +142,12 @@ pub fn os_entropy() -> std::io::Result<[u8; 32]> {
     Ok(b)
 }
 
-/// Reads a key file: 64 hex digits (surrounding whitespace ignored).
+/// Reads a key or seed file: 64 hex digits (surrounding whitespace ignored).
 pub fn read_key(path: &Path) -> Result<[u8; 32], String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let hex = text.trim();
     if hex.len() != 64 {
-        return Err(format!("{}: a key is 64 hex digits", path.display()));
+        return Err(format!("{}: expected 64 hex digits", path.display()));
     }
     let mut key = [0u8; 32];
     for (i, k) in key.iter_mut().enumerate() {

@@ -24,6 +24,8 @@ fixshare-snt train --system snt|fnt --index I --data CSV --key-file FILE --out F
     snt: --server ADDR
     fnt: --listen ADDR --port-file FILE (its own port) and --next ADDR or --next-port-file FILE
     --model-id TEXT (up to 16 bytes; default fixshare-weights)
+    --seed-file FILE: this trainer's training seed, 64 hex digits (default: derived from --seed
+    and the index); trainer 0's also makes the initial weights
 ";
 
 fn main() -> ExitCode {
@@ -137,7 +139,15 @@ fn train(args: &[String]) -> Result<(), String> {
         trainers: settings.trainers,
         central_epochs: settings.central_epochs,
     };
-    let seed = fixshare_snt::trainer_seed(settings.seed, index);
+    let seed = match o.get("--seed-file") {
+        Some(f) => {
+            let mut b = fixshare_snt::read_key(Path::new(f))?;
+            let seed = Seed::from_bytes(b);
+            b.fill(0);
+            seed
+        }
+        None => fixshare_snt::trainer_seed(settings.seed, index),
+    };
     let nonce_seed = Seed::from_bytes(fixshare_snt::os_entropy().map_err(|e| e.to_string())?);
     let sealer = Sealer::new(&nonce_seed, 0);
     let mut trainer = Trainer::new(
