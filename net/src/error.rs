@@ -31,6 +31,9 @@ pub mod code {
     }
 }
 
+/// How [`NetError::Closed`] describes a peer's close_notify.
+pub(crate) const ORDERLY_CLOSE: &str = "the peer ended the TLS session (close_notify)";
+
 /// Why a connection, a listener or a key operation failed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -118,6 +121,12 @@ impl NetError {
     /// Whether this is a timeout.
     pub fn is_timeout(&self) -> bool {
         matches!(self, NetError::Timeout { .. })
+    }
+
+    /// Whether the peer ended its TLS session in order (it sent close_notify): it meant to
+    /// stop. Any other end of a connection (no close_notify, a reset) means it did not finish.
+    pub fn is_orderly_close(&self) -> bool {
+        matches!(self, NetError::Closed { detail } if *detail == ORDERLY_CLOSE)
     }
 
     /// The error the core sees for this one.

@@ -17,6 +17,8 @@
 //!   benchmarks ([`Shape::LAN`], [`Shape::WAN`]).
 //! - [`Identity`]: a party's key pair in a self-signed certificate; `fixshare-net keygen` writes
 //!   one and prints its pin.
+//! - [`daemon`]: the party daemon `fixshare-party`, which hosts one role of a training job
+//!   (server 0 or 1, the dealer, SecureNN's helper, a data owner) from a TOML configuration.
 //!
 //! ```
 //! use fixshare::{Link, PartyId, Sub, block_on_thread};
@@ -64,6 +66,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod daemon;
 pub mod error;
 pub mod hello;
 mod identity;

@@ -31,6 +31,7 @@ fn run(args: &[String]) -> Result<(), String> {
             }
             let name = name.ok_or(format!("keygen needs --name\n{USAGE}"))?;
             let id = Identity::generate(&name).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&out).map_err(|e| format!("create {out}: {e}"))?;
             let (crt, key) = id.write_pem_files(&out, &name).map_err(|e| e.to_string())?;
             println!("key: {}", key.display());
             println!("certificate: {}", crt.display());

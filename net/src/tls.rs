@@ -397,6 +397,14 @@ impl TlsTransport {
             .map_err(|e| NetError::io("shut down the connection", e))
     }
 
+    /// Ends the connection without TLS's close_notify, so that the peer sees that this side
+    /// did not finish (its reads fail with [`NetError::Closed`], not an orderly close): what a
+    /// party whose job failed does with the connections it still holds.
+    pub fn abort(&mut self) {
+        self.closed = true;
+        let _ = self.sock.shutdown(Shutdown::Both);
+    }
+
     /// After a failed setup: stops sending and reads what the peer still sends for a moment, so
     /// that closing does not reset the connection before the peer has read this side's alert
     /// or verdict.
@@ -622,7 +630,7 @@ impl TlsTransport {
             match self.conn.reader().read(&mut buf[filled..]) {
                 Ok(0) => {
                     return Err(NetError::Closed {
-                        detail: "the peer ended the TLS session (close_notify)",
+                        detail: crate::error::ORDERLY_CLOSE,
                     });
                 }
                 Ok(n) => filled += n,

@@ -1,0 +1,184 @@
+//! `fixshare-party`: hosts one party of a training job from a TOML configuration file.
+//!
+//! ```text
+//! fixshare-party run --config server0.toml                      a server, the dealer or the helper
+//! fixshare-party owner --config owner0.toml --data rows.csv     a data owner (owner 0 gets the model)
+//! fixshare-party check --config FILE                            checks a file and says what it would run
+//! ```
+//!
+//! Progress goes to standard error, one timestamped line per event (each epoch at the servers);
+//! the last word is a `name: value` summary on standard output (`status: ok`, or `status:
+//! failed` and `error: ...`). Exit status: 0 when the job is done, 1 when it failed (a peer
+//! disappeared, bad data, ...), 2 when the configuration or the command line was refused
+//! (nothing was started). See `net/README.md` for the configuration file.
+
+use fixshare_net::daemon::{self, Config, Log, Summary};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: fixshare-party run --config FILE
+       fixshare-party owner --config FILE --data CSV [--model PATH]
+       fixshare-party check --config FILE
+
+run hosts the server (server0, server1), the dealer or the helper of a training job, as its
+configuration file says; owner is a data owner sharing the rows of CSV (owner 0 gets the model
+and writes it to PATH, or to the file's [results] model); check reads a configuration, refuses
+it as run would, and prints what it would run. The configuration is described in
+net/README.md of the fixshare repository.";
+
+struct Args {
+    command: String,
+    config: PathBuf,
+    data: Option<PathBuf>,
+    model: Option<PathBuf>,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let Some(command) = args.first() else {
+        return Err(USAGE.into());
+    };
+    if matches!(command.as_str(), "--help" | "-h" | "help") {
+        return Err(String::new());
+    }
+    if !matches!(command.as_str(), "run" | "owner" | "check") {
+        return Err(format!("unknown command {command:?}\n{USAGE}"));
+    }
+    let (mut config, mut data, mut model) = (None, None, None);
+    let mut it = args[1..].iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .map(PathBuf::from)
+                .ok_or(format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--config" => config = Some(value()?),
+            "--data" if command == "owner" => data = Some(value()?),
+            "--model" if command == "owner" => model = Some(value()?),
+            "--seed" => {
+                return Err(
+                    "--seed: a seed makes every secret of the job a function of a public \
+                     number; fixshare-party takes its seeds from the operating system"
+                        .into(),
+                );
+            }
+            _ => return Err(format!("unknown argument {flag:?}\n{USAGE}")),
+        }
+    }
+    let config = config.ok_or(format!("{command} needs --config FILE\n{USAGE}"))?;
+    if command == "owner" && data.is_none() {
+        return Err(format!("owner needs --data CSV\n{USAGE}"));
+    }
+    Ok(Args {
+        command: command.clone(),
+        config,
+        data,
+        model,
+    })
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let args = match parse(&argv) {
+        Ok(a) => a,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("fixshare-party: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fixshare-party: refused: {e}");
+            eprintln!("fixshare-party: nothing was started");
+            return ExitCode::from(2);
+        }
+    };
+    let log = Log::new(match config.role {
+        daemon::Role::Owner => format!("owner {}", config.owner_index),
+        r => r.to_string(),
+    });
+    let result = match args.command.as_str() {
+        "check" => {
+            print!("{}", check_summary(&config));
+            return ExitCode::SUCCESS;
+        }
+        "owner" => match &args.data {
+            Some(data) => daemon::run_owner(&config, data, args.model.as_deref(), &log),
+            None => Err("owner needs --data CSV".into()),
+        },
+        _ => {
+            if args.model.is_some() {
+                Err("--model is for owners".into())
+            } else {
+                daemon::run(&config, &log)
+            }
+        }
+    };
+    match result {
+        Ok(summary) => {
+            print!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            log.line(format_args!("failed: {e}"));
+            let mut s = Summary::default();
+            s.push("role", log_name(&config));
+            s.push("session", &config.session);
+            s.push("status", "failed");
+            s.push("error", e.replace('\n', " "));
+            print!("{s}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn log_name(config: &Config) -> String {
+    match config.role {
+        daemon::Role::Owner => format!("owner {}", config.owner_index),
+        r => r.to_string(),
+    }
+}
+
+/// What `check` prints: the checked settings, one `name: value` per line.
+fn check_summary(config: &Config) -> Summary {
+    let mut s = Summary::default();
+    s.push("config", config.source.display());
+    s.push("role", log_name(config));
+    s.push("session", &config.session);
+    s.push("pin", config.identity.pin());
+    if let Some(l) = &config.listen {
+        s.push("listen", l);
+    }
+    for p in &config.peers {
+        match &p.address {
+            Some(a) => s.push(&format!("peer {}", p.role), format_args!("{a} {}", p.pin)),
+            None => s.push(&format!("peer {}", p.role), p.pin),
+        }
+    }
+    for (k, pin) in config.owners.iter().enumerate() {
+        s.push(&format!("owner {k}"), pin);
+    }
+    if let Some(job) = &config.job {
+        s.push("job", job.describe());
+    }
+    let t = config.timeouts;
+    s.push(
+        "timeouts",
+        format_args!(
+            "connect {}s, handshake {}s, read {}s, write {}s, wait {}s, result {}s",
+            t.net.connect.as_secs(),
+            t.net.handshake.as_secs(),
+            t.net.read.as_secs(),
+            t.net.write.as_secs(),
+            t.wait.as_secs(),
+            t.result.as_secs()
+        ),
+    );
+    s.push("status", "ok");
+    s
+}

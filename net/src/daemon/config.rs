@@ -1,0 +1,678 @@
+//! The daemon's configuration file: its TOML schema, and the checks that refuse anything that
+//! would weaken security or that the daemon would not use, before anything starts.
+
+use super::job::{Job, RawJob};
+use crate::identity::{Identity, Pin};
+use crate::tls::Timeouts;
+use fixshare::PartyId;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The most data owners a job may wait for (their party ids are 16 and up, below 256).
+pub const MAX_OWNERS: usize = 200;
+
+/// The role a configuration file gives its process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Share-holding server P0: listens for server 1 and the data owners.
+    Server0,
+    /// Share-holding server P1: connects to server 0, listens for the data owners.
+    Server1,
+    /// The dealer of a two-server job: listens for both servers, deals their correlations.
+    Dealer,
+    /// SecureNN's third server P2: listens for both servers, deals and helps online.
+    Helper,
+    /// A data owner: connects to both servers, shares its rows; owner 0 gets the model.
+    Owner,
+}
+
+impl Role {
+    /// Every role, with the name configuration files use.
+    pub const ALL: [(Role, &'static str); 5] = [
+        (Role::Server0, "server0"),
+        (Role::Server1, "server1"),
+        (Role::Dealer, "dealer"),
+        (Role::Helper, "helper"),
+        (Role::Owner, "owner"),
+    ];
+
+    /// The role named `name` in a configuration file.
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.iter().find(|r| r.1 == name).map(|r| r.0)
+    }
+
+    /// The name configuration files use.
+    pub fn name(self) -> &'static str {
+        Role::ALL.iter().find(|r| r.0 == self).map_or("?", |r| r.1)
+    }
+
+    /// The party id this role announces in its hello (owner `k` is `16 + k`).
+    pub fn party_id(self, owner_index: usize) -> PartyId {
+        match self {
+            Role::Server0 => PartyId(0),
+            Role::Server1 => PartyId(1),
+            Role::Dealer | Role::Helper => PartyId(2),
+            Role::Owner => PartyId(16 + owner_index.min(MAX_OWNERS) as u8),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a configuration was refused. Nothing has been started (no socket, no connection) when
+/// one is returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn refuse<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(msg.into()))
+}
+
+// ----- the file as written -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    role: String,
+    session: String,
+    tls: Option<bool>,
+    listen: Option<String>,
+    index: Option<usize>,
+    keys: Option<RawKeys>,
+    #[serde(default)]
+    peers: BTreeMap<String, RawPeer>,
+    owners: Option<RawOwners>,
+    #[serde(default)]
+    timeouts: RawTimeouts,
+    job: Option<RawJob>,
+    results: Option<RawResults>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    dir: Option<PathBuf>,
+    certificate: Option<PathBuf>,
+    key: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPeer {
+    address: Option<String>,
+    pin: Option<String>,
+    certificate: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOwners {
+    pins: Option<Vec<String>>,
+    certificates: Option<Vec<PathBuf>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTimeouts {
+    connect_seconds: Option<u64>,
+    handshake_seconds: Option<u64>,
+    read_seconds: Option<u64>,
+    write_seconds: Option<u64>,
+    wait_seconds: Option<u64>,
+    result_seconds: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResults {
+    model: Option<PathBuf>,
+}
+
+// ----- the checked configuration -----
+
+/// How long each wait of the daemon may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaemonTimeouts {
+    /// The connections' timeouts: connect (retrying while the peer is not up), handshake and
+    /// hello, idle read and idle write.
+    pub net: Timeouts,
+    /// How long a listening party waits for every expected party to connect.
+    pub wait: Duration,
+    /// A data owner's idle limit while the servers collect every owner's data and train:
+    /// how long it waits for them to take its rows and to send the model back.
+    pub result: Duration,
+}
+
+impl Default for DaemonTimeouts {
+    /// Connect 60 s, handshake 10 s, read 300 s, write 60 s, wait 600 s, result 3600 s.
+    fn default() -> Self {
+        DaemonTimeouts {
+            net: Timeouts {
+                connect: Duration::from_secs(60),
+                ..Timeouts::default()
+            },
+            wait: Duration::from_secs(600),
+            result: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// A peer this process talks to: its role, where it listens (for the peers this process
+/// connects to) and the pin of its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// The peer's role.
+    pub role: Role,
+    /// Where it listens, if this process connects to it.
+    pub address: Option<String>,
+    /// The pin its key must hash to.
+    pub pin: Pin,
+}
+
+/// A checked configuration: every key loaded, every peer pinned, the job valid.
+pub struct Config {
+    /// This process's role.
+    pub role: Role,
+    /// The session name every party of the job shares.
+    pub session: String,
+    /// The data owner's number (owners only; owner 0 gets the model).
+    pub owner_index: usize,
+    /// This process's key and certificate.
+    pub identity: Arc<Identity>,
+    /// Where this process listens (servers, dealer, helper).
+    pub listen: Option<String>,
+    /// The parties it talks to, pinned.
+    pub peers: Vec<PeerConfig>,
+    /// The data owners' pins, in owner order (servers).
+    pub owners: Vec<Pin>,
+    /// The timeouts.
+    pub timeouts: DaemonTimeouts,
+    /// The job (servers and owners).
+    pub job: Option<Job>,
+    /// Where owner 0 writes the model.
+    pub model_out: Option<PathBuf>,
+    /// The file this configuration came from (for messages).
+    pub source: PathBuf,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("role", &self.role)
+            .field("session", &self.session)
+            .field("pin", &self.identity.pin())
+            .field("listen", &self.listen)
+            .field("peers", &self.peers)
+            .field("owners", &self.owners)
+            .field("job", &self.job)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads and checks the configuration file at `path` (relative paths inside it are taken
+    /// from the file's directory), loading this process's key and every certificate it names.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, base, path)
+    }
+
+    /// Checks the configuration `text`, with relative paths taken from `base`; `source` names
+    /// the file in messages.
+    pub fn parse(text: &str, base: &Path, source: &Path) -> Result<Config, ConfigError> {
+        let at = |e: String| ConfigError(format!("{}: {e}", source.display()));
+        let table: toml::Table = toml::from_str(text).map_err(|e| at(e.to_string()))?;
+        check_no_seed(&table, "").map_err(|e| at(e.0))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| at(e.to_string()))?;
+        let mut config = check(raw, base).map_err(|e| at(e.0))?;
+        config.source = source.to_path_buf();
+        Ok(config)
+    }
+
+    /// The peer of role `role`, if configured.
+    pub fn peer(&self, role: Role) -> Option<&PeerConfig> {
+        self.peers.iter().find(|p| p.role == role)
+    }
+}
+
+/// Refuses any key that names a seed, anywhere in the file.
+fn check_no_seed(table: &toml::Table, prefix: &str) -> Result<(), ConfigError> {
+    for (k, v) in table {
+        let name = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if k.to_ascii_lowercase().contains("seed") {
+            return refuse(format!(
+                "`{name}`: a seed in the configuration would make every secret of the job a \
+                 function of a public value; the daemon takes its seeds from the operating \
+                 system's randomness, and no setting changes that (remove `{name}`)"
+            ));
+        }
+        match v {
+            toml::Value::Table(t) => check_no_seed(t, &name)?,
+            toml::Value::Array(items) => {
+                for item in items {
+                    if let toml::Value::Table(t) = item {
+                        check_no_seed(t, &name)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// The peers each role talks to, given the job's offline phase (`None` for the dealer and the
+/// helper, which have no job): `(role, whether this process connects to it)`.
+fn expected_peers(role: Role, job: Option<&Job>) -> Vec<(Role, bool)> {
+    use super::job::Offline;
+    let third = |job: Option<&Job>| match job.map(|j| j.offline) {
+        Some(Offline::Dealer) => Some(Role::Dealer),
+        Some(Offline::Helper) => Some(Role::Helper),
+        Some(Offline::Ot) | None => None,
+    };
+    let mut out = Vec::new();
+    match role {
+        Role::Server0 => {
+            out.push((Role::Server1, false));
+            out.extend(third(job).map(|r| (r, true)));
+        }
+        Role::Server1 => {
+            out.push((Role::Server0, true));
+            out.extend(third(job).map(|r| (r, true)));
+        }
+        Role::Dealer | Role::Helper => {
+            out.push((Role::Server0, false));
+            out.push((Role::Server1, false));
+        }
+        Role::Owner => {
+            out.push((Role::Server0, true));
+            out.push((Role::Server1, true));
+        }
+    }
+    out
+}
+
+fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
+    let Some(role) = Role::from_name(&raw.role) else {
+        return refuse(format!(
+            "role = {:?} is not a role: server0, server1, dealer, helper or owner",
+            raw.role
+        ));
+    };
+    if raw.tls == Some(false) {
+        return refuse(
+            "tls = false: TLS cannot be turned off. Every connection of a job is TLS 1.3 with \
+             both ends authenticated by pinned keys; remove `tls`",
+        );
+    }
+    if raw.session.trim().is_empty() {
+        return refuse("session is empty: name the job's session (the same in every party's file)");
+    }
+    // The job, first: the peers a server needs depend on its offline phase.
+    let job = match (role, raw.job) {
+        (Role::Dealer | Role::Helper, Some(_)) => {
+            return refuse(format!(
+                "the {role} runs no job of its own (it serves whatever the servers ask): \
+                 remove [job]"
+            ));
+        }
+        (Role::Dealer | Role::Helper, None) => None,
+        (_, None) => {
+            return refuse(format!(
+                "the {role} needs a [job] section (the same in the servers' and the owners' files)"
+            ));
+        }
+        (_, Some(j)) => Some(
+            j.check()
+                .map_err(|e| ConfigError(format!("[job]: {}", e.0)))?,
+        ),
+    };
+    // This process's key.
+    let keys = raw.keys.ok_or_else(|| {
+        ConfigError(
+            "no [keys]: every party authenticates with its own key (make one with \
+             `fixshare-net keygen --name NAME --out DIR`, then give `dir = \"DIR\"`, or \
+             `certificate` and `key`); there is no unauthenticated mode"
+                .into(),
+        )
+    })?;
+    let dir = keys.dir.as_deref().map(|d| resolve(base, d));
+    let own_name = match role {
+        Role::Owner => format!("owner{}", raw.index.unwrap_or(0)),
+        r => r.name().to_string(),
+    };
+    let (cert, key) = match (keys.certificate, keys.key, &dir) {
+        (Some(c), Some(k), _) => (resolve(base, &c), resolve(base, &k)),
+        (None, None, Some(d)) => (
+            d.join(format!("{own_name}.crt")),
+            d.join(format!("{own_name}.key")),
+        ),
+        (Some(_), None, _) | (None, Some(_), _) => {
+            return refuse("[keys] needs both `certificate` and `key` (or `dir` alone)");
+        }
+        (None, None, None) => {
+            return refuse(
+                "[keys] names no key: give `dir = \"DIR\"` (with DIR/NAME.crt and DIR/NAME.key) \
+                 or `certificate` and `key`",
+            );
+        }
+    };
+    let identity = Identity::from_pem_files(&cert, &key).map_err(|e| {
+        ConfigError(format!(
+            "this party's key ({e}); make it with `fixshare-net keygen --name {own_name} --out DIR`"
+        ))
+    })?;
+    let identity = Arc::new(identity);
+
+    // The owner's number.
+    let owner_index = match (role, raw.index) {
+        (Role::Owner, Some(i)) => {
+            let owners = job.as_ref().map_or(1, |j| j.owners);
+            if i >= owners {
+                return refuse(format!(
+                    "index = {i}, but the job has {owners} data owner(s) (index 0 to {})",
+                    owners - 1
+                ));
+            }
+            i
+        }
+        (Role::Owner, None) => {
+            return refuse(
+                "an owner needs `index` (its number among the job's owners; owner 0 gets the model)",
+            );
+        }
+        (_, Some(_)) => return refuse(format!("`index` is for owners; the {role} has none")),
+        (_, None) => 0,
+    };
+
+    // Where it listens.
+    let listen = match (role, raw.listen) {
+        (Role::Owner, Some(_)) => {
+            return refuse("an owner connects to the servers and listens nowhere: remove `listen`");
+        }
+        (Role::Owner, None) => None,
+        (_, None) => {
+            return refuse(format!(
+                "the {role} needs `listen` (the address its peers connect to, e.g. \"0.0.0.0:7100\")"
+            ));
+        }
+        (_, Some(a)) => Some(a),
+    };
+
+    // The peers, every one pinned.
+    let expected = expected_peers(role, job.as_ref());
+    for name in raw.peers.keys() {
+        match Role::from_name(name) {
+            Some(r) if expected.iter().any(|e| e.0 == r) => {}
+            Some(Role::Owner) => {
+                return refuse(
+                    "[peers.owner]: the data owners' keys go in [owners] (pins or certificates, in owner order)",
+                );
+            }
+            Some(r) if r == role => {
+                return refuse(format!("[peers.{name}]: this party is the {role}"));
+            }
+            Some(_) => {
+                return refuse(format!(
+                    "[peers.{name}]: the {role} does not talk to the {name}{}",
+                    if matches!(role, Role::Server0 | Role::Server1) {
+                        " with this job's offline phase"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            None => {
+                return refuse(format!(
+                    "[peers.{name}]: not a role (server0, server1, dealer, helper)"
+                ));
+            }
+        }
+    }
+    let mut peers = Vec::new();
+    let mut raw_peers = raw.peers;
+    for (peer, connects) in expected {
+        let name = peer.name();
+        let entry = raw_peers.remove(name);
+        let (address, pin, certificate) = match entry {
+            Some(p) => (p.address, p.pin, p.certificate),
+            None => (None, None, None),
+        };
+        let pin = pin_of(
+            name,
+            pin,
+            certificate,
+            dir.as_deref(),
+            base,
+            &format!("[peers.{name}]"),
+        )?;
+        let address = match (connects, address) {
+            (true, Some(a)) => Some(a),
+            (true, None) => {
+                return refuse(format!(
+                    "[peers.{name}] needs `address`: the {role} connects to the {name}"
+                ));
+            }
+            (false, Some(_)) => {
+                return refuse(format!(
+                    "[peers.{name}]: the {name} connects to the {role}, so its `address` is not used here; remove it"
+                ));
+            }
+            (false, None) => None,
+        };
+        peers.push(PeerConfig {
+            role: peer,
+            address,
+            pin,
+        });
+    }
+
+    // The data owners' keys (servers).
+    let owners = match (role, raw.owners) {
+        (Role::Server0 | Role::Server1, o) => {
+            let count = job.as_ref().map_or(1, |j| j.owners);
+            owner_pins(o, count, dir.as_deref(), base)?
+        }
+        (_, Some(_)) => {
+            return refuse(format!(
+                "[owners] is for the servers; the {role} does not talk to data owners"
+            ));
+        }
+        (_, None) => Vec::new(),
+    };
+
+    // Every key distinct.
+    let mut all: Vec<(String, Pin)> = vec![(format!("this party ({role})"), identity.pin())];
+    all.extend(peers.iter().map(|p| (p.role.name().to_string(), p.pin)));
+    all.extend(
+        owners
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (format!("owner {k}"), *p)),
+    );
+    for (i, (a, pa)) in all.iter().enumerate() {
+        if let Some((b, _)) = all[..i].iter().find(|(_, pb)| pb == pa) {
+            return refuse(format!(
+                "{b} and {a} have the same key ({pa}): every party needs a key of its own"
+            ));
+        }
+    }
+
+    let timeouts = timeouts(&raw.timeouts)?;
+    let model_out = match (role, raw.results) {
+        (Role::Owner, Some(r)) => r.model.map(|m| resolve(base, &m)),
+        (Role::Owner, None) => None,
+        (_, Some(_)) => {
+            return refuse(format!(
+                "[results] is for data owners: the {role}'s shares of the model go to owner 0, \
+                 who alone reconstructs it"
+            ));
+        }
+        (_, None) => None,
+    };
+    if model_out.is_some() && owner_index != 0 {
+        return refuse("[results] model: only owner 0 gets the model");
+    }
+    Ok(Config {
+        role,
+        session: raw.session,
+        owner_index,
+        identity,
+        listen,
+        peers,
+        owners,
+        timeouts,
+        job,
+        model_out,
+        source: PathBuf::new(),
+    })
+}
+
+/// The pin of a peer from `pin`, `certificate`, or `DIR/NAME.crt` of the keys directory.
+fn pin_of(
+    name: &str,
+    pin: Option<String>,
+    certificate: Option<PathBuf>,
+    dir: Option<&Path>,
+    base: &Path,
+    section: &str,
+) -> Result<Pin, ConfigError> {
+    match (pin, certificate) {
+        (Some(_), Some(_)) => refuse(format!("{section}: give `pin` or `certificate`, not both")),
+        (Some(p), None) => p
+            .parse::<Pin>()
+            .map_err(|e| ConfigError(format!("{section} pin: {e}"))),
+        (None, Some(c)) => {
+            let c = resolve(base, &c);
+            Pin::from_cert_pem_file(&c).map_err(|e| ConfigError(format!("{section}: {e}")))
+        }
+        (None, None) => {
+            let from_dir = dir.map(|d| d.join(format!("{name}.crt")));
+            match from_dir {
+                Some(c) if c.exists() => {
+                    Pin::from_cert_pem_file(&c).map_err(|e| ConfigError(format!("{section}: {e}")))
+                }
+                other => refuse(format!(
+                    "{section}: the {name} is not pinned: give `pin = \"sha256:...\"` (from \
+                     `fixshare-net keygen` or `fixshare-net pin FILE.crt`) or `certificate`{}; a \
+                     peer whose key is not pinned could be anyone",
+                    match other {
+                        Some(c) => format!(" (there is no {})", c.display()),
+                        None => String::new(),
+                    }
+                )),
+            }
+        }
+    }
+}
+
+fn owner_pins(
+    raw: Option<RawOwners>,
+    count: usize,
+    dir: Option<&Path>,
+    base: &Path,
+) -> Result<Vec<Pin>, ConfigError> {
+    let (pins, certificates) = match raw {
+        Some(o) => (o.pins, o.certificates),
+        None => (None, None),
+    };
+    let check_len = |n: usize, what: &str| {
+        if n == count {
+            Ok(())
+        } else {
+            refuse(format!(
+                "[owners] {what}: {n} given, but the job has {count} data owner(s) (job.owners)"
+            ))
+        }
+    };
+    match (pins, certificates) {
+        (Some(_), Some(_)) => refuse("[owners]: give `pins` or `certificates`, not both"),
+        (Some(p), None) => {
+            check_len(p.len(), "pins")?;
+            p.iter()
+                .enumerate()
+                .map(|(k, s)| {
+                    s.parse::<Pin>()
+                        .map_err(|e| ConfigError(format!("[owners] pin of owner {k}: {e}")))
+                })
+                .collect()
+        }
+        (None, Some(c)) => {
+            check_len(c.len(), "certificates")?;
+            c.iter()
+                .enumerate()
+                .map(|(k, c)| {
+                    Pin::from_cert_pem_file(resolve(base, c))
+                        .map_err(|e| ConfigError(format!("[owners] owner {k}: {e}")))
+                })
+                .collect()
+        }
+        (None, None) => (0..count)
+            .map(|k| {
+                pin_of(
+                    &format!("owner{k}"),
+                    None,
+                    None,
+                    dir,
+                    base,
+                    &format!("[owners] owner {k}"),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn timeouts(raw: &RawTimeouts) -> Result<DaemonTimeouts, ConfigError> {
+    let d = DaemonTimeouts::default();
+    let secs = |v: Option<u64>, name: &str, default: Duration| match v {
+        None => Ok(default),
+        Some(0) => refuse(format!(
+            "[timeouts] {name} = 0: every wait needs a limit of at least one second"
+        )),
+        Some(s) if s > 365 * 24 * 3600 => refuse(format!(
+            "[timeouts] {name} = {s}: more than a year is not a limit"
+        )),
+        Some(s) => Ok(Duration::from_secs(s)),
+    };
+    Ok(DaemonTimeouts {
+        net: Timeouts {
+            connect: secs(raw.connect_seconds, "connect_seconds", d.net.connect)?,
+            handshake: secs(raw.handshake_seconds, "handshake_seconds", d.net.handshake)?,
+            read: secs(raw.read_seconds, "read_seconds", d.net.read)?,
+            write: secs(raw.write_seconds, "write_seconds", d.net.write)?,
+        },
+        wait: secs(raw.wait_seconds, "wait_seconds", d.wait)?,
+        result: secs(raw.result_seconds, "result_seconds", d.result)?,
+    })
+}

@@ -1,0 +1,607 @@
+//! `fixshare-party` as real processes over TLS on 127.0.0.1: a dealer, two servers and two data
+//! owners train a logistic regression on the breast-cancer data like the plaintext reference;
+//! SecureNN's three servers (the helper) train network A on a slice of MNIST like its plaintext
+//! twin; a server that disappears mid-training ends every other process with an error naming
+//! it; and each configuration that would weaken security is refused before anything listens.
+
+use fixshare::ml::pipeline::{self, GlmPlan, Partition};
+use fixshare::ml::{Dataset, GlmModel, SgdParams, Sigmoid, plain};
+use fixshare_net::Identity;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fixshare-party");
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/data")
+        .join(name)
+}
+
+/// A free port on 127.0.0.1 (bound, then released).
+fn port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// A fresh directory with keys for `names`.
+fn workdir(tag: &str, names: &[&str]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fixshare-party-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    for name in names {
+        Identity::generate(name)
+            .unwrap()
+            .write_pem_files(dir.join("keys"), name)
+            .unwrap();
+    }
+    dir
+}
+
+/// One daemon process: its standard error is collected line by line as it comes (so a test can
+/// wait for a log line), standard output at the end. Killed if the test ends first.
+struct Daemon {
+    name: String,
+    child: Child,
+    err: Arc<Mutex<Vec<String>>>,
+    err_reader: Option<JoinHandle<()>>,
+    out_reader: Option<JoinHandle<String>>,
+}
+
+/// What a daemon left behind.
+struct Exit {
+    status: ExitStatus,
+    out: String,
+    err: String,
+}
+
+impl Exit {
+    fn value(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}: ");
+        self.out
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(str::to_string)
+    }
+
+    fn number(&self, name: &str) -> f64 {
+        self.value(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no number {name}:\n{}\n{}", self.out, self.err))
+    }
+}
+
+impl Daemon {
+    fn start(name: &str, args: &[&str]) -> Daemon {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn fixshare-party");
+        let err = Arc::new(Mutex::new(Vec::new()));
+        let sink = err.clone();
+        let stderr = child.stderr.take().unwrap();
+        let tag = name.to_string();
+        let err_reader = std::thread::spawn(move || {
+            let print = std::env::var_os("FIXSHARE_PARTY_TEST_LOG").is_some();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if print {
+                    eprintln!("[{tag}] {line}");
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let mut stdout = child.stdout.take().unwrap();
+        let out_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stdout.read_to_string(&mut s);
+            s
+        });
+        Daemon {
+            name: name.to_string(),
+            child,
+            err,
+            err_reader: Some(err_reader),
+            out_reader: Some(out_reader),
+        }
+    }
+
+    /// Waits until a line of standard error contains `needle`.
+    fn wait_for_log(&self, needle: &str, limit: Duration) {
+        let start = Instant::now();
+        while !self.err.lock().unwrap().iter().any(|l| l.contains(needle)) {
+            assert!(
+                start.elapsed() < limit,
+                "{}: no log line with {needle:?} within {limit:?}: {:#?}",
+                self.name,
+                self.err.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the process to end (failing the test after `limit`: a hang).
+    fn finish(mut self, limit: Duration) -> Exit {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "{} hung: still running after {limit:?}; log: {:#?}",
+                    self.name,
+                    self.err.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if let Some(r) = self.err_reader.take() {
+            let _ = r.join();
+        }
+        let out = self
+            .out_reader
+            .take()
+            .map(|r| r.join().unwrap_or_default())
+            .unwrap_or_default();
+        let err = self.err.lock().unwrap().join("\n");
+        Exit { status, out, err }
+    }
+
+    fn finish_ok(self, limit: Duration) -> Exit {
+        let name = self.name.clone();
+        let e = self.finish(limit);
+        assert!(
+            e.status.success(),
+            "{name} failed ({}):\n{}\n{}",
+            e.status,
+            e.out,
+            e.err
+        );
+        assert_eq!(
+            e.value("status").as_deref(),
+            Some("ok"),
+            "{name}: {}",
+            e.out
+        );
+        e
+    }
+
+    /// Kills the process (this test's own child).
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The configuration files of one job: the dealer's (or helper's), the servers' and the
+/// owners', every key from `keys/` and every peer pinned by its certificate there.
+struct Files {
+    dir: PathBuf,
+    third: Option<&'static str>,
+    owners: usize,
+}
+
+impl Files {
+    /// Writes the files of a job whose `[job]` section is `job`, with `owners` data owners and
+    /// `third` ("dealer", "helper" or none for OT) as the third party.
+    fn write(dir: &Path, job: &str, owners: usize, third: Option<&'static str>) -> Files {
+        let (a_third, a0, a1) = (port(), port(), port());
+        let session = "session = \"fixshare-party-test\"\n[keys]\ndir = \"keys\"\n";
+        let timeouts = "[timeouts]\nconnect_seconds = 60\nwait_seconds = 120\nread_seconds = 120\n";
+        let third_peer = match third {
+            Some(t) => format!("[peers.{t}]\naddress = \"{a_third}\"\n"),
+            None => String::new(),
+        };
+        if let Some(t) = third {
+            std::fs::write(
+                dir.join(format!("{t}.toml")),
+                format!("role = \"{t}\"\nlisten = \"{a_third}\"\n{session}{timeouts}"),
+            )
+            .unwrap();
+        }
+        std::fs::write(
+            dir.join("server0.toml"),
+            format!("role = \"server0\"\nlisten = \"{a0}\"\n{session}{third_peer}{timeouts}{job}"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("server1.toml"),
+            format!(
+                "role = \"server1\"\nlisten = \"{a1}\"\n{session}[peers.server0]\naddress = \
+                 \"{a0}\"\n{third_peer}{timeouts}{job}"
+            ),
+        )
+        .unwrap();
+        for k in 0..owners {
+            let results = if k == 0 {
+                "[results]\nmodel = \"model.toml\"\n"
+            } else {
+                ""
+            };
+            std::fs::write(
+                dir.join(format!("owner{k}.toml")),
+                format!(
+                    "role = \"owner\"\nindex = {k}\n{session}[peers.server0]\naddress = \
+                     \"{a0}\"\n[peers.server1]\naddress = \"{a1}\"\n{timeouts}{results}{job}"
+                ),
+            )
+            .unwrap();
+        }
+        Files {
+            dir: dir.to_path_buf(),
+            third,
+            owners,
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_str().unwrap().to_string()
+    }
+
+    /// Starts every daemon: the third party, the servers, and the owners on `csv`.
+    fn start(&self, csv: &Path) -> (Option<Daemon>, Daemon, Daemon, Vec<Daemon>) {
+        let third = self.third.map(|t| {
+            let cfg = self.path(&format!("{t}.toml"));
+            Daemon::start(t, &["run", "--config", &cfg])
+        });
+        let s0 = Daemon::start("server0", &["run", "--config", &self.path("server0.toml")]);
+        let s1 = Daemon::start("server1", &["run", "--config", &self.path("server1.toml")]);
+        let owners = (0..self.owners)
+            .map(|k| {
+                let cfg = self.path(&format!("owner{k}.toml"));
+                Daemon::start(
+                    &format!("owner{k}"),
+                    &["owner", "--config", &cfg, "--data", csv.to_str().unwrap()],
+                )
+            })
+            .collect();
+        (third, s0, s1, owners)
+    }
+}
+
+/// Reads the `[f64]` array `name` of a model file.
+fn model_array(path: &Path, name: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    table[name]
+        .as_array()
+        .unwrap_or_else(|| panic!("no array {name} in {text}"))
+        .iter()
+        .map(|v| v.as_float().unwrap())
+        .collect()
+}
+
+const LIMIT: Duration = Duration::from_secs(300);
+
+const GLM_JOB: &str = "[job]
+kind = \"train_glm\"
+model = \"logistic\"
+sigmoid = \"piecewise\"
+owners = 2
+epochs = 3
+batch = 32
+learning_rate = 0.1
+";
+
+#[test]
+fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
+    let dir = workdir("glm", &["server0", "server1", "dealer", "owner0", "owner1"]);
+    let files = Files::write(&dir, GLM_JOB, 2, Some("dealer"));
+    let csv = data("breast_cancer.csv");
+    let (dealer, s0, s1, owners) = files.start(&csv);
+    let mut owners = owners.into_iter();
+    let (o0, o1) = (owners.next().unwrap(), owners.next().unwrap());
+    let o0 = o0.finish_ok(LIMIT);
+    let o1 = o1.finish_ok(LIMIT);
+    let s0 = s0.finish_ok(LIMIT);
+    let s1 = s1.finish_ok(LIMIT);
+    let dealer = dealer.unwrap().finish_ok(LIMIT);
+
+    // The model owner 0 wrote, against the same SGD in plaintext on the same rows.
+    let table = Dataset::from_csv_bytes(&std::fs::read(&csv).unwrap()).unwrap();
+    let model = GlmModel::Logistic(Sigmoid::Piecewise);
+    let sgd = SgdParams {
+        epochs: 3,
+        batch: 32,
+        learning_rate: 0.1,
+    };
+    let plan = GlmPlan {
+        model,
+        sgd,
+        partition: Partition::Rows,
+        owners: 2,
+    };
+    let prepared = pipeline::prepare::<u64>(&table, &plan, Default::default()).unwrap();
+    let d = prepared.train.features();
+    let reference = plain::train_glm(&prepared.train.x, &prepared.train.y, d, model, &sgd);
+    let weights = model_array(&dir.join("model.toml"), "weights");
+    assert_eq!(weights.len(), d + 1);
+    let rel = plain::rel_rmse(&weights, &reference);
+    let secure = pipeline::metric(model, &prepared.test, &weights);
+    let plaintext = pipeline::metric(model, &prepared.test, &reference);
+    println!("weights_rel_rmse {rel:.3e}, accuracy {secure:.4} (plaintext {plaintext:.4})");
+    assert!(rel < 1e-2, "weights_rel_rmse {rel}");
+    assert!(
+        (secure - plaintext).abs() <= 0.01,
+        "{secure} vs {plaintext}"
+    );
+    assert!(secure > 0.9, "{secure}");
+    // Owner 0's own report says the same.
+    assert!((o0.number("secure_accuracy") - secure).abs() < 1e-4);
+    assert!(o0.number("weights_rel_rmse") < 1e-2);
+    assert_eq!(o0.number("rows_shared") + o1.number("rows_shared"), 456.0);
+    assert!(o1.value("secure_accuracy").is_none(), "owner 1 got a model");
+
+    // The servers trained on both owners' rows, logged each epoch with a timestamp, and report.
+    for s in [&s0, &s1] {
+        assert_eq!(s.number("rows"), 456.0);
+        assert_eq!(s.number("owners"), 2.0);
+        assert!(s.number("online_bytes_sent") > 0.0 && s.number("rounds") > 0.0);
+        for e in 1..=3 {
+            let line = s
+                .err
+                .lines()
+                .find(|l| l.contains(&format!("epoch {e}/3")))
+                .unwrap_or_else(|| panic!("no epoch {e} in {}", s.err));
+            // 2026-05-01T12:00:00.123Z server0: epoch 1/3: ...
+            assert!(
+                line.len() > 25 && &line[10..11] == "T" && &line[23..24] == "Z",
+                "{line}"
+            );
+        }
+        assert!(s.err.contains("(TLS13_"), "{}", s.err);
+    }
+    assert!(dealer.number("bytes_sent") > 0.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_server_that_disappears_ends_every_other_party_with_its_name() {
+    let dir = workdir("gone", &["server0", "server1", "dealer", "owner0"]);
+    let job = GLM_JOB
+        .replace("owners = 2", "owners = 1")
+        .replace("epochs = 3", "epochs = 200");
+    let files = Files::write(&dir, &job, 1, Some("dealer"));
+    let (dealer, s0, mut s1, owners) = files.start(&data("breast_cancer.csv"));
+    s0.wait_for_log("epoch 1/200", LIMIT);
+    s1.kill();
+    let limit = Duration::from_secs(60);
+    let s0 = s0.finish(limit);
+    let dealer = dealer.unwrap().finish(limit);
+    let owner = owners.into_iter().next().unwrap().finish(limit);
+    for (name, e) in [("server0", &s0), ("dealer", &dealer), ("owner 0", &owner)] {
+        assert_eq!(e.status.code(), Some(1), "{name}: {}\n{}", e.out, e.err);
+        assert_eq!(
+            e.value("status").as_deref(),
+            Some("failed"),
+            "{name}: {}",
+            e.out
+        );
+        assert!(e.err.contains("failed: "), "{name}: {}", e.err);
+    }
+    for (name, e) in [("server0", &s0), ("dealer", &dealer), ("owner 0", &owner)] {
+        println!("{name}: {}", e.value("error").unwrap_or_default());
+    }
+    // Each names the peer whose connection ended without an orderly close (no close_notify, or a
+    // reset): server 1 itself,
+    // or a party that cut its connections because server 1 went away (which one a process
+    // sees first depends on whom it was waiting for).
+    let names = |e: &Exit, peers: &[&str]| {
+        let why = e.value("error").unwrap();
+        assert!(
+            peers
+                .iter()
+                .any(|p| why.contains(&format!("{p} at 127.0.0.1:"))),
+            "{peers:?}: {why}"
+        );
+        assert!(
+            why.contains("ended without a TLS close_notify") || why.contains("was reset"),
+            "{why}"
+        );
+    };
+    names(&s0, &["server1", "dealer"]);
+    names(&dealer, &["server1", "server0"]);
+    names(&owner, &["server0", "server1"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn servers_whose_jobs_differ_refuse_each_other_at_the_hello() {
+    let dir = workdir(
+        "mismatch",
+        &["server0", "server1", "dealer", "owner0", "owner1"],
+    );
+    let files = Files::write(&dir, GLM_JOB, 2, Some("dealer"));
+    let s1_path = dir.join("server1.toml");
+    let text = std::fs::read_to_string(&s1_path).unwrap();
+    std::fs::write(&s1_path, text.replace("epochs = 3", "epochs = 4")).unwrap();
+    let s0 = Daemon::start("server0", &["run", "--config", &files.path("server0.toml")]);
+    let s1 = Daemon::start("server1", &["run", "--config", &files.path("server1.toml")]);
+    let e = s1.finish(Duration::from_secs(60));
+    assert_eq!(e.status.code(), Some(1), "{}\n{}", e.out, e.err);
+    let why = e.value("error").unwrap();
+    assert!(why.contains("session id mismatch"), "{why}");
+    assert!(why.contains("the [job] section differ"), "{why}");
+    // Server 0 logged the refusal and keeps waiting for the right parties.
+    s0.wait_for_log("session id mismatch", Duration::from_secs(30));
+    drop(s0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A valid configuration of server 1 (listening at `{A}`, connecting to server 0 at `{B}` and the
+/// dealer at `{C}`) that the refusal cases change one thing in.
+const SERVER1: &str = "role = \"server1\"
+session = \"refusals\"
+listen = \"{A}\"
+[keys]
+dir = \"keys\"
+[peers.server0]
+address = \"{B}\"
+[peers.dealer]
+address = \"{C}\"
+[job]
+kind = \"train_glm\"
+epochs = 1
+";
+
+#[test]
+fn configurations_that_weaken_security_are_refused_before_anything_listens() {
+    let dir = workdir("refusals", &["server0", "server1", "dealer", "owner0"]);
+    let pin = |name: &str| {
+        fixshare_net::Pin::from_cert_pem_file(dir.join(format!("keys/{name}.crt")))
+            .unwrap()
+            .to_string()
+    };
+    // Every address the daemon could listen at or connect to is held here: a daemon that got
+    // as far as listening would fail on "address in use", and a connection would show.
+    let held: Vec<TcpListener> = (0..3)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    for l in &held {
+        l.set_nonblocking(true).unwrap();
+    }
+    let addr = |i: usize| held[i].local_addr().unwrap().to_string();
+    let base = SERVER1
+        .replace("{A}", &addr(0))
+        .replace("{B}", &addr(1))
+        .replace("{C}", &addr(2));
+    let explicit = "[keys]\ncertificate = \"keys/server1.crt\"\nkey = \"keys/server1.key\"";
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "no keys",
+            base.replace("[keys]\ndir = \"keys\"\n", ""),
+            "no [keys]: every party authenticates with its own key",
+        ),
+        (
+            "a key file that is not there",
+            base.replace("dir = \"keys\"", "dir = \"elsewhere\""),
+            "this party's key",
+        ),
+        (
+            "TLS turned off",
+            format!("tls = false\n{base}"),
+            "TLS cannot be turned off",
+        ),
+        (
+            "a seed",
+            format!("seed = 42\n{base}"),
+            "`seed`: a seed in the configuration would make every secret",
+        ),
+        (
+            "a seed in the job",
+            format!("{base}dealer_seed = 7\n"),
+            "`job.dealer_seed`: a seed in the configuration",
+        ),
+        (
+            "a peer without a pin",
+            base.replace("[keys]\ndir = \"keys\"", explicit),
+            "[peers.server0]: the server0 is not pinned",
+        ),
+        (
+            "the dealer without a pin",
+            base.replace("[keys]\ndir = \"keys\"", explicit).replace(
+                "[peers.server0]\n",
+                &format!("[peers.server0]\npin = \"{}\"\n", pin("server0")),
+            ),
+            "[peers.dealer]: the dealer is not pinned",
+        ),
+        (
+            "a data owner without a pin",
+            base.replace("[keys]\ndir = \"keys\"", explicit)
+                .replace(
+                    "[peers.server0]\n",
+                    &format!("[peers.server0]\npin = \"{}\"\n", pin("server0")),
+                )
+                .replace(
+                    "[peers.dealer]\n",
+                    &format!("[peers.dealer]\npin = \"{}\"\n", pin("dealer")),
+                ),
+            "[owners] owner 0: the owner0 is not pinned",
+        ),
+        (
+            "an unknown field",
+            base.replace("listen =", "listen_address ="),
+            "unknown field `listen_address`",
+        ),
+        (
+            "an unknown field in the job",
+            base.replace("epochs = 1", "epoch = 1"),
+            "unknown field `epoch`",
+        ),
+        (
+            "a malformed pin",
+            base.replace(
+                "[peers.server0]\n",
+                "[peers.server0]\npin = \"sha256:1234\"\n",
+            ),
+            "not a pin",
+        ),
+    ];
+    // The base itself is fine, so each refusal below is its case's alone.
+    let base_file = dir.join("base.toml");
+    std::fs::write(&base_file, &base).unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--config", base_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (i, (case, text, reason)) in cases.iter().enumerate() {
+        let file = dir.join(format!("case{i}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let start = Instant::now();
+        let out = Command::new(BIN)
+            .args(["run", "--config", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{case}: {err}");
+        assert!(err.contains(reason), "{case}: expected {reason:?} in {err}");
+        assert!(err.contains("nothing was started"), "{case}: {err}");
+        assert!(!err.contains("listening"), "{case}: {err}");
+        assert!(out.stdout.is_empty(), "{case}");
+        assert!(start.elapsed() < Duration::from_secs(10), "{case}");
+    }
+    // A seed on the command line, too.
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "--config",
+            base_file.to_str().unwrap(),
+            "--seed",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--seed: a seed makes every secret"), "{err}");
+    // Nobody connected to the held addresses.
+    for l in &held {
+        assert!(
+            matches!(l.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "a refused configuration connected somewhere"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
