@@ -1,6 +1,6 @@
 //! `fixshare-party` as real processes over TLS on 127.0.0.1: a dealer, two servers and two data
 //! owners train a logistic regression on the breast-cancer data like the plaintext reference;
-//! SecureNN's three servers (the helper) train network A on a slice of MNIST like its plaintext
+//! SecureNN's three servers (the helper) train network A on 400 MNIST images like its plaintext
 //! twin; a server that disappears mid-training ends every other process with an error naming
 //! it; and each configuration that would weaken security is refused before anything listens.
 
@@ -369,6 +369,101 @@ fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
         assert!(s.err.contains("(TLS13_"), "{}", s.err);
     }
     assert!(dealer.number("bytes_sent") > 0.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const NETWORK_JOB: &str = "[job]
+kind = \"train_network\"
+network = \"A\"
+offline = \"helper\"
+prepare = \"pixels\"
+epochs = 1
+batch = 32
+learning_rate = 0.1
+";
+
+#[test]
+fn three_servers_train_securenn_network_a_like_its_plaintext_twin() {
+    use fixshare::ml::train::{init_weights, securenn_network, train_network_plain};
+    use fixshare::ml::{MlpLoss, inference::forward_plain};
+    let dir = workdir("securenn", &["server0", "server1", "helper", "owner0"]);
+    // The first 400 MNIST images: 320 train (every 5th row tests), 80 test.
+    let mut text = String::new();
+    let gz = std::fs::File::open(data("mnist10k.csv.gz")).unwrap();
+    flate2::read::GzDecoder::new(gz)
+        .read_to_string(&mut text)
+        .unwrap();
+    let slice: Vec<&str> = text.lines().take(401).collect();
+    let csv = dir.join("mnist400.csv");
+    std::fs::write(&csv, slice.join("\n") + "\n").unwrap();
+    let files = Files::write(&dir, NETWORK_JOB, 1, Some("helper"));
+    let (helper, s0, s1, owners) = files.start(&csv);
+    let owner = owners.into_iter().next().unwrap().finish_ok(LIMIT);
+    let s0 = s0.finish_ok(LIMIT);
+    let s1 = s1.finish_ok(LIMIT);
+    let helper = helper.unwrap().finish_ok(LIMIT);
+
+    // The plaintext twin: the same network, initial weights, rows and order, in f64.
+    let table = Dataset::from_csv_bytes(slice.join("\n").as_bytes()).unwrap();
+    let (train, test) = table.split_every(pipeline::TEST_EVERY);
+    let net = securenn_network('A').unwrap();
+    let init = init_weights(&net, 1);
+    let x: Vec<f64> = train.x.iter().map(|v| v / 255.0).collect();
+    let labels: Vec<usize> = train.y.iter().map(|&v| v as usize).collect();
+    let y = pipeline::one_hot(&labels, 10);
+    let sgd = SgdParams {
+        epochs: 1,
+        batch: 32,
+        learning_rate: 0.1,
+    };
+    let twin = train_network_plain(&net, &x, &y, &init, &sgd, MlpLoss::Squared).unwrap();
+    let model: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.join("model.toml")).unwrap()).unwrap();
+    let layers: Vec<Vec<f64>> = model["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            l.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_float().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        layers.iter().map(Vec::len).collect::<Vec<_>>(),
+        twin.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    let rel = plain::rel_rmse(&layers.concat(), &twin.concat());
+    // The secure and the plaintext network classify the test images alike.
+    let tx: Vec<f64> = test.x.iter().map(|v| v / 255.0).collect();
+    let classes = |w: &[Vec<f64>]| -> Vec<usize> {
+        forward_plain(&net, w, &tx, test.rows())
+            .unwrap()
+            .chunks_exact(10)
+            .map(plain::argmax)
+            .collect()
+    };
+    let (a, b) = (classes(&layers), classes(&twin));
+    let same = a.iter().zip(&b).filter(|(p, q)| p == q).count();
+    println!(
+        "weights_rel_rmse {rel:.3e}; {same} of {} test images classified alike; owner: \
+         secure {} plaintext {}",
+        a.len(),
+        owner.number("secure_accuracy"),
+        owner.number("plaintext_accuracy")
+    );
+    assert!(rel < 1e-2, "weights_rel_rmse {rel}");
+    assert!(same * 10 >= a.len() * 9, "{same} of {}", a.len());
+    assert!(owner.number("weights_rel_rmse") < 1e-2);
+    for s in [&s0, &s1] {
+        assert_eq!(s.number("rows"), 320.0);
+        assert!(s.err.contains("connected to helper at"), "{}", s.err);
+        assert!(s.err.contains("epoch 1/1"), "{}", s.err);
+    }
+    assert_eq!(helper.value("role").as_deref(), Some("helper"));
+    assert!(helper.number("bytes_sent") > 0.0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
