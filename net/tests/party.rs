@@ -1,5 +1,6 @@
 //! `fixshare-party` as real processes over TLS on 127.0.0.1: a dealer, two servers and two data
-//! owners train a logistic regression on the breast-cancer data like the plaintext reference;
+//! owners train a logistic regression on the breast-cancer data like the plaintext reference
+//! while server 0 refuses a stray;
 //! SecureNN's three servers (the helper) train network A on 400 MNIST images like its plaintext
 //! twin; a server that disappears mid-training ends every other process with an error naming
 //! it; and each configuration that would weaken security is refused before anything listens.
@@ -196,6 +197,8 @@ struct Files {
     dir: PathBuf,
     third: Option<&'static str>,
     owners: usize,
+    /// Where server 0 listens.
+    server0: String,
 }
 
 impl Files {
@@ -248,6 +251,7 @@ impl Files {
             dir: dir.to_path_buf(),
             third,
             owners,
+            server0: a0,
         }
     }
 
@@ -306,6 +310,15 @@ fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
     let files = Files::write(&dir, GLM_JOB, 2, Some("dealer"));
     let csv = data("breast_cancer.csv");
     let (dealer, s0, s1, owners) = files.start(&csv);
+    // A stray with a key server 0 does not pin is refused, and logged, while the job goes on.
+    let stray = fixshare_net::Endpoint::new(
+        std::sync::Arc::new(Identity::generate("stray").unwrap()),
+        fixshare::PartyId(1),
+        fixshare_net::SessionId::derive("fixshare-party-test"),
+    );
+    let server0_pin = fixshare_net::Pin::from_cert_pem_file(dir.join("keys/server0.crt")).unwrap();
+    let refused = stray.connect(&files.server0, fixshare::PartyId(0), server0_pin);
+    assert!(refused.is_err(), "a stray got through");
     let mut owners = owners.into_iter();
     let (o0, o1) = (owners.next().unwrap(), owners.next().unwrap());
     let o0 = o0.finish_ok(LIMIT);
@@ -313,6 +326,13 @@ fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
     let s0 = s0.finish_ok(LIMIT);
     let s1 = s1.finish_ok(LIMIT);
     let dealer = dealer.unwrap().finish_ok(LIMIT);
+    assert!(
+        s0.err
+            .contains("listener: rejected a connection from 127.0.0.1:")
+            && s0.err.contains("is not pinned"),
+        "{}",
+        s0.err
+    );
 
     // The model owner 0 wrote, against the same SGD in plaintext on the same rows.
     let table = Dataset::from_csv_bytes(&std::fs::read(&csv).unwrap()).unwrap();
