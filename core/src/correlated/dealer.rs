@@ -299,29 +299,38 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                 {
                     return Err(too_big());
                 }
+                use crate::arith::matmul::matmul_add_into;
+                /// Elements of A multiplied at once (a row at least).
+                const A_BLOCK: usize = 1 << 16;
                 // Streams: A row by row (component 0), B whole (component 1), C0 row by row (2).
-                let b0 = random_vec::<R>(&mut g0[1], k * n);
+                // Each stream is read in order, so reading several rows at once reads the same
+                // elements as the parties' one read of the whole matrix.
+                let mut b = random_vec::<R>(&mut g0[1], k * n);
                 let b1 = random_vec::<R>(&mut g1[1], k * n);
-                let b: Vec<R> = b0.iter().zip(&b1).map(|(&x, &y)| x.add(y)).collect();
+                for (x, &y) in b.iter_mut().zip(&b1) {
+                    *x = x.add(y);
+                }
+                drop(b1);
                 let rows_per_frame = (BLOCK / n.max(1)).max(1);
+                // Rows of A multiplied at once by the blocked product: at least one row (bounded as
+                // B is), at most a frame.
+                let rows_per_product = (A_BLOCK / k.max(1)).clamp(1, rows_per_frame);
                 let mut row = 0;
                 while row < m && n > 0 {
                     let rows = rows_per_frame.min(m - row);
                     let mut c1 = vec![R::ZERO; rows * n];
-                    for r in 0..rows {
-                        let a0 = random_vec::<R>(&mut g0[0], k);
-                        let a1 = random_vec::<R>(&mut g1[0], k);
-                        let out = &mut c1[r * n..(r + 1) * n];
-                        for (j, (&x0, &x1)) in a0.iter().zip(&a1).enumerate() {
-                            let a = x0.add(x1);
-                            for (o, &bv) in out.iter_mut().zip(&b[j * n..(j + 1) * n]) {
-                                *o = o.add(a.mul(bv));
-                            }
+                    for out in c1.chunks_mut(rows_per_product * n) {
+                        let r = out.len() / n;
+                        let mut a = random_vec::<R>(&mut g0[0], r * k);
+                        let a1 = random_vec::<R>(&mut g1[0], r * k);
+                        for (x, &y) in a.iter_mut().zip(&a1) {
+                            *x = x.add(y);
                         }
-                        let c0 = random_vec::<R>(&mut g0[2], n);
-                        for (o, c) in out.iter_mut().zip(c0) {
-                            *o = o.sub(c);
-                        }
+                        matmul_add_into(&a, &b, r, k, n, out);
+                    }
+                    let c0 = random_vec::<R>(&mut g0[2], rows * n);
+                    for (o, c) in c1.iter_mut().zip(c0) {
+                        *o = o.sub(c);
                     }
                     self.p1
                         .channel(Sub::Offline)
