@@ -52,7 +52,27 @@ pub(crate) async fn train_mlp_observed<T: Transport, C: Correlations<T>, R: Ring
     params: &MlpParams,
     mut after_epoch: impl FnMut(&Context<T, C>, usize),
 ) -> Result<Vec<Shares<R>>, Error> {
-    let net = super::pipeline::mlp_network(&init.sizes);
+    // The perceptron's own shape errors, named as its own.
+    let op = "ml.train_mlp";
+    let (sizes, n) = (&init.sizes, x.rows());
+    if sizes.len() < 2 || x.cols() != sizes[0] {
+        return Err(Error::dimension(
+            op,
+            sizes.first().copied().unwrap_or(0),
+            x.cols(),
+        ));
+    }
+    let k = sizes[sizes.len() - 1];
+    if y.shape() != (n, k) {
+        return Err(Error::dimension(op, n * k, y.len()));
+    }
+    for (l, layer) in init.layers.iter().enumerate() {
+        let want = sizes.get(l + 1).map_or(0, |&o| (sizes[l] + 1) * o);
+        if layer.len() != want {
+            return Err(Error::dimension(op, want, layer.len()));
+        }
+    }
+    let net = super::pipeline::mlp_network(sizes);
     let mut alg = OnShares::<T, C, R>::new(ctx);
     train_network(
         &mut alg,
