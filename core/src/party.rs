@@ -459,10 +459,10 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
         .await
     }
 
-    /// Trains any sequential network on shares by back-propagation (see
-    /// [`crate::ml::train::train_network`]): `x` the inputs, `y` one-hot targets, `weights` the
-    /// public initial weights. Returns the shared trained weights, one matrix per dense or
-    /// convolution layer.
+    /// Trains any sequential network on shares by back-propagation, reporting each epoch to
+    /// `on_progress` (see [`crate::ml::train::train_network`]): `x` the inputs, `y` one-hot
+    /// targets, `weights` the public initial weights. Returns the shared trained weights, one
+    /// matrix per dense or convolution layer.
     #[allow(clippy::too_many_arguments)]
     pub async fn train_network(
         &mut self,
@@ -470,16 +470,13 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
         x: &Shares<R>,
         y: &Shares<R>,
         weights: &[Vec<f64>],
-        params: &crate::ml::SgdParams,
-        loss: crate::ml::MlpLoss,
-        mut on_epoch: impl FnMut(usize),
+        params: &ml::SgdParams,
+        loss: ml::MlpLoss,
+        on_progress: impl FnMut(&Progress),
     ) -> Result<Vec<Shares<R>>, Error> {
         self.run("train_network", async |c| {
-            let mut alg = crate::ml::train::OnShares::<T, C, R>::new(c);
-            crate::ml::train::train_network(&mut alg, net, x, y, weights, params, loss, |_, e| {
-                on_epoch(e)
-            })
-            .await
+            pipeline::train_network_with_progress(c, net, x, y, weights, params, loss, on_progress)
+                .await
         })
         .await
     }

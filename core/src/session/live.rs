@@ -750,6 +750,29 @@ impl<T: Transport> Session<T> {
         })
     }
 
+    /// Trains any sequential network by back-propagation (dense, convolution, ReLU, max and
+    /// mean pooling, square; see [`crate::ml::train`]) from public initial `weights`, reporting
+    /// each epoch to `on_progress`; returns the shared weights, one matrix per dense or
+    /// convolution layer.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn train_network(
+        &mut self,
+        net: &Network,
+        x: &AnyShares,
+        y: &AnyShares,
+        weights: &[Vec<f64>],
+        params: &SgdParams,
+        loss: MlpLoss,
+        on_progress: impl FnMut(&Progress),
+    ) -> Result<Vec<AnyShares>, Error> {
+        let op = "train_network";
+        on_ring!(self, p, R => {
+            let (x, y) = (R::unwrap(x, op)?, R::unwrap(y, op)?);
+            let w = p.train_network(net, x, y, weights, params, loss, on_progress).await?;
+            Ok(w.into_iter().map(AnyShares::from).collect())
+        })
+    }
+
     /// MiniONN inference: this party's share of the network's output.
     pub async fn forward(
         &mut self,
