@@ -18,6 +18,11 @@
 # (two worker threads) and the Chromium check (two Web Workers) train the same model with the
 # WASM package on the same rows and assert that their secure test accuracy equals the Rust
 # run's.
+# Weight sharing (issue 16): tests/node/weights.test.mjs runs the package's FloatModel and
+# WeightLink as one trainer of FNT rings and SNT rounds beside Rust trainer processes and the Rust
+# server (fixshare-snt, built here and named by FIXSHARE_SNT_BIN), and tests/browser/weights.mjs
+# does the same from a page in headless Chromium (its transports relayed to TCP); every
+# trainer's final weights must equal centralized training in the same run.
 # Installs what it needs, idempotently: the wasm32 target, wasm-bindgen-cli 0.2.130 (the
 # crate's pinned version), node/npm and chromium via apt if missing, and playwright-core into
 # wasm/node_modules (gitignored).
@@ -73,8 +78,13 @@ printf '{ "secure_accuracy": "%s", "plaintext_accuracy": "%s", "seed": 1 }\n' "$
     > "$FIXSHARE_RUST_TRAIN"
 echo "Rust run: secure_accuracy $secure, plaintext_accuracy $plain ($FIXSHARE_RUST_TRAIN)"
 
+echo "--- fixshare-snt (the Rust trainers and server of the weight-sharing tests)"
+(cd "$root" && cargo build --release -q -p fixshare-snt)
+export FIXSHARE_SNT_BIN="$target_dir/release/fixshare-snt"
+
 echo "--- Node tests"
 node --test tests/node/*.test.mjs
 echo "--- headless Chromium (/usr/bin/chromium)"
 node tests/browser/example.mjs
+node tests/browser/weights.mjs
 echo "--- wasm suite passed"

@@ -14,6 +14,9 @@
 //! - [`dealer::Dealer`]: the third party supplying correlated randomness.
 //! - [`owner::DataOwner`], [`owner::OwnerLink`]: data owners sharing numbers to the servers.
 //! - [`port::MessagePortTransport`]: a transport over a `MessagePort`.
+//! - [`weights::FloatModel`], [`weights::WeightLink`]: a trainer of Phong–Phuong weight sharing
+//!   (train on its own rows, seal the weights for the next trainer, open the previous one's;
+//!   FNT ring passes and SNT uploads and fetches beside Rust and C trainers).
 //!
 //! A transport is any JS object with `send(bytes: Uint8Array)` and `recv(n: number)` returning
 //! Promises (see [`transport`]). One transport joins the two parties: the online phase, the OT
@@ -38,6 +41,7 @@ pub mod ml;
 pub mod owner;
 pub mod party;
 pub mod port;
+pub mod weights;
 
 use wasm_bindgen::prelude::*;
 

@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 /// call made meanwhile is refused). The data owner's state (ready, poisoned after a failure
 /// that followed communication) is the core's; an owner link has none of its own in the core,
 /// so a failure on it is recorded here.
-enum Slot<T> {
+pub(crate) enum Slot<T> {
     Ready(T),
     Busy,
     Failed(String),
@@ -25,7 +25,7 @@ enum Slot<T> {
 }
 
 impl<T> Slot<T> {
-    fn take(cell: &RefCell<Slot<T>>, op: &str, what: &str) -> Result<T, JsError> {
+    pub(crate) fn take(cell: &RefCell<Slot<T>>, op: &str, what: &str) -> Result<T, JsError> {
         let mut slot = cell.borrow_mut();
         match std::mem::replace(&mut *slot, Slot::Busy) {
             Slot::Ready(t) => Ok(t),
