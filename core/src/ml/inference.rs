@@ -210,6 +210,17 @@ impl Network {
     }
 }
 
+/// The max pooling of a [`Layer::MaxPool`].
+pub(super) fn pool2d(input: Image, window: usize, stride: usize) -> Pool2d {
+    Pool2d {
+        channels: input.channels,
+        height: input.height,
+        width: input.width,
+        window,
+        stride,
+    }
+}
+
 /// The im2col matrix of `rows` images: one row per (image, output position), `C k k + 1`
 /// columns (the last the bias input). `zero` fills the padding and `one` the bias column.
 pub(super) fn im2col<V: Copy>(
@@ -271,7 +282,7 @@ pub(super) fn to_channel_major<V: Copy>(
 }
 
 /// Sums over `window x window` blocks of each channel (stride `window`).
-fn block_sums<V: Copy>(
+pub(super) fn block_sums<V: Copy>(
     x: &[V],
     rows: usize,
     input: Image,
@@ -513,16 +524,7 @@ pub async fn forward<T: Transport, C: Correlations<T>, R: Ring>(
                 input,
                 window,
                 stride,
-            } => {
-                let pool = Pool2d {
-                    channels: input.channels,
-                    height: input.height,
-                    width: input.width,
-                    window,
-                    stride,
-                };
-                nonlinear::max_pool(ctx, &a, pool).await?
-            }
+            } => nonlinear::max_pool(ctx, &a, pool2d(input, window, stride)).await?,
         };
         width = out;
     }

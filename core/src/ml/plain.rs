@@ -129,30 +129,12 @@ impl Mlp {
         self.layers.concat()
     }
 
-    /// Initial weights, deterministic in `seed` (uniform in +-sqrt(6 / inputs), bias 0).
+    /// Initial weights, deterministic in `seed` (uniform in +-sqrt(6 / inputs), bias 0): those
+    /// of [`super::train::init_weights`] for the perceptron's network.
     pub fn init(sizes: &[usize], seed: u64) -> Mlp {
-        let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            // splitmix64: public initial weights only, never secrets.
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let layers = sizes
-            .windows(2)
-            .map(|io| {
-                let (i, o) = (io[0], io[1]);
-                let a = libm::sqrt(6.0 / i as f64);
-                let mut w: Vec<f64> = (0..i * o).map(|_| (2.0 * next() - 1.0) * a).collect();
-                w.extend(core::iter::repeat_n(0.0, o));
-                w
-            })
-            .collect();
         Mlp {
             sizes: sizes.to_vec(),
-            layers,
+            layers: super::train::init_weights(&super::pipeline::mlp_network(sizes), seed),
         }
     }
 

@@ -23,7 +23,7 @@
 //!
 //! No gradient is computed for the input of the first layer.
 
-use super::inference::{Layer, Network, im2col, out_side, to_channel_major};
+use super::inference::{Layer, Network, block_sums, im2col, out_side, pool2d, to_channel_major};
 use super::ops;
 use super::{MlpLoss, SgdParams};
 use crate::arith::online;
@@ -523,39 +523,17 @@ async fn forward_layer<A: Algebra>(
             window,
             stride,
         } => {
-            let pool = Pool2d {
-                channels: input.channels,
-                height: input.height,
-                width: input.width,
-                window,
-                stride,
-            };
-            let (m, mask) = alg.max_pool_with_derivative(a, pool).await?;
+            let (m, mask) = alg
+                .max_pool_with_derivative(a, pool2d(input, window, stride))
+                .await?;
             (m, Kept::Factor(mask))
         }
         Layer::MeanPool { input, window } => {
-            let oh = input.height / window;
-            let ow = input.width / window;
-            let mut sums = Vec::with_capacity(rows * input.channels * oh * ow);
-            for img in alg.values(a).chunks_exact(input.len().max(1)).take(rows) {
-                for c in 0..input.channels {
-                    for oy in 0..oh {
-                        for ox in 0..ow {
-                            let mut s = zero;
-                            for dy in 0..window {
-                                for dx in 0..window {
-                                    let at = (c * input.height + oy * window + dy) * input.width
-                                        + ox * window
-                                        + dx;
-                                    s = alg.add(s, img[at]);
-                                }
-                            }
-                            sums.push(s);
-                        }
-                    }
-                }
-            }
-            let sums = alg.matrix(rows, input.channels * oh * ow, sums)?;
+            let sums = block_sums(alg.values(a), rows, input, window, zero, |x, y| {
+                alg.add(x, y)
+            });
+            let cols = sums.len() / rows.max(1);
+            let sums = alg.matrix(rows, cols, sums)?;
             (
                 alg.scale(&sums, 1.0 / (window * window) as f64).await?,
                 Kept::Nothing,
@@ -725,7 +703,7 @@ pub fn train_network_plain(
 /// = the weight matrix's rows without the bias), biases zero. Public, like
 /// [`super::plain::Mlp::init`].
 pub fn init_weights(net: &Network, seed: u64) -> Vec<Vec<f64>> {
-    let mut state = seed ^ 0x6a09_e667_f3bc_c908;
+    let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
         // splitmix64: public initial weights only, never secrets.
         state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);

@@ -87,18 +87,8 @@ pub(super) async fn spline<T: Transport, C: Correlations<T>, R: Ring>(
     x: &Shares<R>,
     f: &PiecewiseLinear,
 ) -> Result<Shares<R>, Error> {
-    let fixed = ctx.fixed();
-    let frac = fixed.frac_bits();
-    let enc =
-        |v: &[f64]| -> Result<Vec<R>, Error> { v.iter().map(|&c| fixed.encode::<R>(c)).collect() };
-    let (t, a, b) = (enc(&f.breakpoints)?, enc(&f.slopes)?, enc(&f.intercepts)?);
-    // Integer slopes need no truncation: use them unscaled.
-    let integer = a.iter().all(|s| s.sar(frac).shl(frac) == *s);
-    let a: Vec<R> = if integer {
-        a.iter().map(|s| s.sar(frac)).collect()
-    } else {
-        a
-    };
+    let frac = ctx.fixed().frac_bits();
+    let (t, a, b, integer) = f.coefficients::<R>(ctx.fixed())?;
     let (keys, opened) = open_masked(ctx, Gate::Compare { product: true }, x.as_slice()).await?;
     let (less, times) = keys.compare(&FixedKeyAes::new(), &opened, &t);
     let times = times.unwrap_or_default();

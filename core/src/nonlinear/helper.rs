@@ -51,18 +51,7 @@ pub(super) async fn spline<T: Transport, C: Correlations<T>, R: Ring>(
     x: &Shares<R>,
     f: &PiecewiseLinear,
 ) -> Result<Shares<R>, Error> {
-    let fixed = ctx.fixed();
-    let frac = fixed.frac_bits();
-    let enc =
-        |v: &[f64]| -> Result<Vec<R>, Error> { v.iter().map(|&c| fixed.encode::<R>(c)).collect() };
-    let (t, a, b) = (enc(&f.breakpoints)?, enc(&f.slopes)?, enc(&f.intercepts)?);
-    // Integer slopes need no truncation: use them unscaled.
-    let integer = a.iter().all(|s| s.sar(frac).shl(frac) == *s);
-    let a: Vec<R> = if integer {
-        a.iter().map(|s| s.sar(frac)).collect()
-    } else {
-        a
-    };
+    let (t, a, b, integer) = f.coefficients::<R>(ctx.fixed())?;
     let role = ctx.role()?;
     let one = if role == Role::P0 { R::ONE } else { R::ZERO };
     let (n, pieces) = (x.len(), t.len());

@@ -131,6 +131,32 @@ impl PiecewiseLinear {
         &self.breakpoints
     }
 
+    /// The breakpoints, slopes and intercepts encoded in ring `R` with `fixed`, and whether every
+    /// slope is an integer: then the slopes are returned unscaled, so that the product with `x`
+    /// needs no truncation and is exact. Fails if a coefficient is outside the fixed-point range.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn coefficients<R: Ring>(
+        &self,
+        fixed: crate::fixed::FixedPoint,
+    ) -> Result<(Vec<R>, Vec<R>, Vec<R>, bool), Error> {
+        let frac = fixed.frac_bits();
+        let enc = |v: &[f64]| -> Result<Vec<R>, Error> {
+            v.iter().map(|&c| fixed.encode::<R>(c)).collect()
+        };
+        let (t, a, b) = (
+            enc(&self.breakpoints)?,
+            enc(&self.slopes)?,
+            enc(&self.intercepts)?,
+        );
+        let integer = a.iter().all(|s| s.sar(frac).shl(frac) == *s);
+        let a = if integer {
+            a.iter().map(|s| s.sar(frac)).collect()
+        } else {
+            a
+        };
+        Ok((t, a, b, integer))
+    }
+
     /// The function in plaintext `f64`.
     pub fn eval(&self, x: f64) -> f64 {
         let i = self.breakpoints.iter().take_while(|&&t| x >= t).count();
