@@ -352,19 +352,15 @@ fn run_process(a: &Args, party: &str) -> Result<(), String> {
                 let mut bar = ml::progress_bar();
                 let t = Instant::now();
                 let w = p
-                    .run("train_network", async |c| {
-                        pipeline::train_network_with_progress(
-                            c,
-                            &task.net,
-                            &x,
-                            &y,
-                            &task.init,
-                            &task.sgd,
-                            task.loss,
-                            ml::with_clock(&mut bar),
-                        )
-                        .await
-                    })
+                    .train_network(
+                        &task.net,
+                        &x,
+                        &y,
+                        &task.init,
+                        &task.sgd,
+                        task.loss,
+                        ml::with_clock(&mut bar),
+                    )
                     .await?;
                 let online = t.elapsed();
                 pipeline::send_model(&mut owners[0], &w).await?;
@@ -397,12 +393,7 @@ fn run_process(a: &Args, party: &str) -> Result<(), String> {
             ))
             .map_err(|e| e.to_string())?
             .ok_or("no model")?;
-            let mut secure = Vec::new();
-            let mut at = 0;
-            for w in &task.init {
-                secure.push(flat[at..at + w.len()].to_vec());
-                at += w.len();
-            }
+            let secure = task.layers(&flat);
             let y = pipeline::one_hot(&train.labels, 10);
             let plain =
                 train_network_plain(&task.net, &train.x, &y, &task.init, &task.sgd, task.loss)

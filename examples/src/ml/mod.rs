@@ -799,6 +799,22 @@ pub struct NetworkTask {
     pub seed: Option<u64>,
 }
 
+impl NetworkTask {
+    /// Flat weights (as an owner reconstructs them) cut into the layers' matrices.
+    pub fn layers(&self, flat: &[f64]) -> Vec<Vec<f64>> {
+        let mut at = 0;
+        self.init
+            .iter()
+            .map(|w| {
+                let end = (at + w.len()).min(flat.len());
+                let layer = flat[at.min(end)..end].to_vec();
+                at = end;
+                layer
+            })
+            .collect()
+    }
+}
+
 /// The outcome of a network's training beside its plaintext twin.
 #[derive(Clone, Debug)]
 pub struct NetworkSummary {
@@ -903,19 +919,15 @@ pub fn run_network_local(
             let before = p.stats();
             let t = Instant::now();
             let w = p
-                .run("train_network", async |c| {
-                    pipeline::train_network_with_progress(
-                        c,
-                        &task.net,
-                        &x,
-                        &y,
-                        &task.init,
-                        &task.sgd,
-                        task.loss,
-                        &mut on_progress,
-                    )
-                    .await
-                })
+                .train_network(
+                    &task.net,
+                    &x,
+                    &y,
+                    &task.init,
+                    &task.sgd,
+                    task.loss,
+                    &mut on_progress,
+                )
                 .await?;
             let total = t.elapsed();
             let after = p.stats();
@@ -954,12 +966,7 @@ pub fn run_network_local(
         return Err(e);
     }
     let flat = secure.ok_or(RunError::Panic("owner 0 got no model"))?;
-    let mut secure = Vec::new();
-    let mut at = 0;
-    for w in &task.init {
-        secure.push(flat[at..at + w.len()].to_vec());
-        at += w.len();
-    }
+    let secure = task.layers(&flat);
     Ok(NetworkSummary {
         secure_accuracy: network_accuracy(&task.net, &secure, test).map_err(RunError::Protocol)?,
         plain_accuracy: network_accuracy(&task.net, &plain, test).map_err(RunError::Protocol)?,
