@@ -95,8 +95,9 @@ const FIXED_KEY: [u8; 16] = [
 /// modelling `pi` as a random permutation, not on the key being secret. The `aes` crate picks
 /// VAES (AVX-512 or AVX2) or AES-NI (x86) or the ARMv8 crypto extensions at run time and falls
 /// back to a constant-time bitsliced software AES elsewhere — slow there, which is what
-/// [`ChaChaHash`] is for. (Its VAES path reaches the speed of a `target-cpu=native` build only
-/// with the workspace's patched `hybrid-array`: `vendor/README.md`.)
+/// [`ChaChaHash`] is for. (Its VAES path loses about 40% against a `target-cpu=native` build
+/// because `hybrid-array`'s `Array::try_from_fn` does not inline the backend's closure; that is
+/// for the crate upstream, not a copy here.)
 #[derive(Clone)]
 pub struct FixedKeyAes {
     cipher: Aes128,
