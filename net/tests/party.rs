@@ -456,26 +456,38 @@ fn three_servers_train_securenn_network_a_like_its_plaintext_twin() {
         twin.iter().map(Vec::len).collect::<Vec<_>>()
     );
     let rel = plain::rel_rmse(&layers.concat(), &twin.concat());
-    // The secure and the plaintext network classify the test images alike.
+    // The secure network's outputs on the test images stay within fixed-point error (0.1) of
+    // the twin's, so wherever the twin's top two outputs are 0.2 apart both pick the same
+    // class. (After one short epoch most images are near a tie, where truncation error may
+    // flip the class either way: the run's random shares decide.)
     let tx: Vec<f64> = test.x.iter().map(|v| v / 255.0).collect();
-    let classes = |w: &[Vec<f64>]| -> Vec<usize> {
-        forward_plain(&net, w, &tx, test.rows())
-            .unwrap()
-            .chunks_exact(10)
-            .map(plain::argmax)
-            .collect()
-    };
-    let (a, b) = (classes(&layers), classes(&twin));
-    let same = a.iter().zip(&b).filter(|(p, q)| p == q).count();
+    let outputs = |w: &[Vec<f64>]| forward_plain(&net, w, &tx, test.rows()).unwrap();
+    let (ours, theirs) = (outputs(&layers), outputs(&twin));
+    let out_diff = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    let mut decisive = 0;
+    let mut same = 0;
+    for (a, b) in ours.chunks_exact(10).zip(theirs.chunks_exact(10)) {
+        let mut sorted = b.to_vec();
+        sorted.sort_by(|p, q| q.total_cmp(p));
+        if sorted[0] - sorted[1] >= 0.2 {
+            decisive += 1;
+            same += usize::from(plain::argmax(a) == plain::argmax(b));
+        }
+    }
     println!(
-        "weights_rel_rmse {rel:.3e}; {same} of {} test images classified alike; owner: \
-         secure {} plaintext {}",
-        a.len(),
+        "weights_rel_rmse {rel:.3e}; outputs_max_abs_diff {out_diff:.3e}; {same} of {decisive} \
+         decisive test images classified alike; owner: secure {} plaintext {}",
         owner.number("secure_accuracy"),
         owner.number("plaintext_accuracy")
     );
     assert!(rel < 1e-2, "weights_rel_rmse {rel}");
-    assert!(same * 10 >= a.len() * 9, "{same} of {}", a.len());
+    assert!(out_diff < 0.1, "outputs_max_abs_diff {out_diff}");
+    assert!(decisive >= 10, "{decisive} decisive images");
+    assert_eq!(same, decisive);
     assert!(owner.number("weights_rel_rmse") < 1e-2);
     for s in [&s0, &s1] {
         assert_eq!(s.number("rows"), 320.0);
