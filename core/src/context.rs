@@ -129,6 +129,7 @@ pub struct Context<T, C> {
     streams_used: u64,
     config: Config,
     guard: Guard,
+    assist: Option<crate::assist::Streams>,
 }
 
 impl<T: Transport, C: Correlations<T>> Context<T, C> {
@@ -165,6 +166,7 @@ impl<T: Transport, C: Correlations<T>> Context<T, C> {
             streams_used: 0,
             config,
             guard: Guard::new(),
+            assist: None,
         })
     }
 
@@ -181,6 +183,7 @@ impl<T: Transport, C: Correlations<T>> Context<T, C> {
             streams_used: 0,
             config,
             guard: Guard::new(),
+            assist: None,
         }
     }
 
@@ -324,6 +327,25 @@ impl<T, C> Context<T, C> {
     /// A generator for `domain` that this context has never used before.
     pub fn fresh_prg(&mut self, domain: Domain) -> Prg {
         Prg::new(self.fresh_seed(domain))
+    }
+
+    /// A primary of [`Topology::FourServers`] hands its streams with the other primary and its
+    /// assistant to the context (see [`crate::assist`]).
+    pub(crate) fn set_assist_streams(&mut self, streams: crate::assist::Streams) {
+        self.assist = Some(streams);
+    }
+
+    /// The links and the four-server streams at once; fails outside a four-server primary.
+    pub(crate) fn assist_parts(
+        &mut self,
+    ) -> Result<(&mut Links<T>, &mut crate::assist::Streams), Error> {
+        match &mut self.assist {
+            Some(s) => Ok((&mut self.links, s)),
+            None => Err(Error::new(
+                "four servers",
+                ErrorKind::Unsupported("this protocol needs the assistants of four servers"),
+            )),
+        }
     }
 
     /// Ends the context, giving back the links and the correlation source.

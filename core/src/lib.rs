@@ -66,6 +66,8 @@ pub mod transport;
 #[cfg(feature = "alloc")]
 pub mod arith;
 #[cfg(feature = "alloc")]
+pub mod assist;
+#[cfg(feature = "alloc")]
 pub mod context;
 #[cfg(feature = "alloc")]
 pub mod correlated;

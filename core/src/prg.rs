@@ -61,6 +61,9 @@ impl Domain {
     /// The randomness P0 and P1 share in one step of the helper's protocols, hidden from the
     /// helper ([`crate::helper`]; P0 draws the seed and hands it to P1).
     pub const HELPER_COMMON: Domain = Domain(11);
+    /// The four-server streams ([`crate::assist`]): the seeds a primary hands its peers (index =
+    /// its context's stream), an assistant's own randomness (index 2) and OT seed (index 3).
+    pub const ASSIST: Domain = Domain(12);
     /// Domains reserved for the host and for tests: `Domain::user(n)`.
     pub const fn user(n: u32) -> Domain {
         Domain(0x8000_0000_0000_0000 | n as u64)

@@ -3,10 +3,14 @@
 //! [`super::beaver`], [`super::matmul`] or [`super::truncation`] over the
 //! [`Sub::Online`] sub-channel of the link between P0 and P1.
 //!
+//! With four servers (PrivPy), products go to the assistants instead ([`crate::assist`]): no
+//! triples, and the division by the scale happens inside the protocol.
+//!
 //! These functions apply no state guard of their own, so protocols compose them freely; users call
 //! them through [`crate::Party`] or [`crate::Session`], which guard every operation.
 
 use super::{add_public, beaver, matmul as mm, truncation as tr};
+use crate::assist;
 use crate::context::{Context, Truncation};
 use crate::correlated::Correlations;
 use crate::error::{Error, ErrorKind};
@@ -14,6 +18,7 @@ use crate::prg::{Domain, Prg, Seed};
 use crate::ring::{Ring, fill_random};
 use crate::role::Role;
 use crate::share::Shares;
+use crate::topology::Topology;
 use crate::transport::{Sub, Transport, tag};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -202,6 +207,10 @@ async fn mul_with<T: Transport, C: Correlations<T>, R: Ring>(
 ) -> Result<Shares<R>, Error> {
     x.check_same_shape(y, "mul")?;
     admit::<T, C, R>(ctx, "mul", x.rows(), x.cols())?;
+    if let Some(shift) = four_servers_shift(ctx, fixed_point) {
+        let z = assist::mul(ctx, x.as_slice(), y.as_slice(), shift).await?;
+        return Shares::matrix(x.rows(), x.cols(), z);
+    }
     let role = ctx.role()?;
     let (links, source) = ctx.split();
     let t = source.triples::<R>(links, x.len()).await?;
@@ -227,6 +236,10 @@ pub async fn square<T: Transport, C: Correlations<T>, R: Ring>(
     x: &Shares<R>,
 ) -> Result<Shares<R>, Error> {
     admit::<T, C, R>(ctx, "square", x.rows(), x.cols())?;
+    if let Some(shift) = four_servers_shift(ctx, true) {
+        let z = assist::mul(ctx, x.as_slice(), x.as_slice(), shift).await?;
+        return Shares::matrix(x.rows(), x.cols(), z);
+    }
     let role = ctx.role()?;
     let (links, source) = ctx.split();
     let p = source.square_pairs::<R>(links, x.len()).await?;
@@ -273,6 +286,10 @@ async fn matmul_with<T: Transport, C: Correlations<T>, R: Ring>(
     admit::<T, C, R>(ctx, "matmul", m, k)?;
     admit::<T, C, R>(ctx, "matmul", k, n)?;
     admit::<T, C, R>(ctx, "matmul", m, n)?;
+    if let Some(shift) = four_servers_shift(ctx, fixed_point) {
+        let z = assist::matmul(ctx, x.as_slice(), y.as_slice(), (m, k, n), shift).await?;
+        return Shares::matrix(m, n, z);
+    }
     let role = ctx.role()?;
     let (links, source) = ctx.split();
     let t = source.matrix_triple::<R>(links, m, k, n).await?;
@@ -294,6 +311,18 @@ pub async fn dot<T: Transport, C: Correlations<T>, R: Ring>(
     let row = x.clone().reshape(1, x.len())?;
     let col = y.clone().reshape(y.len(), 1)?;
     matmul(ctx, &row, &col).await.map_err(|e| e.in_op("dot"))
+}
+
+/// With four servers, products go to the assistants (PrivPy's Protocol 1, [`assist`]), which
+/// divide by the scale inside: the shift for a fixed-point product, 0 for an integer one.
+fn four_servers_shift<T, C>(ctx: &Context<T, C>, fixed_point: bool) -> Option<u32> {
+    (ctx.topology() == Topology::FourServers).then(|| {
+        if fixed_point {
+            ctx.fixed().frac_bits()
+        } else {
+            0
+        }
+    })
 }
 
 /// The shift to fuse into a product's last pass, when truncation is local.

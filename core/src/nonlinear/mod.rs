@@ -26,7 +26,7 @@
 mod fss;
 mod functions;
 mod gadget;
-mod helper;
+mod sign_steps;
 
 use gadget::run_gadget;
 
@@ -180,23 +180,31 @@ enum Engine {
     Circuits,
     /// Function secret sharing with keys from the dealer.
     Fss,
-    /// The three-server helper's protocols.
-    Helper,
+    /// Sign steps of a third party online: SecureNN's helper (three servers) or PrivPy's
+    /// assistants (four servers), and what composes from them.
+    SignSteps,
 }
 
-/// The engine of the context's [`Backend`]: [`Backend::Auto`] picks the helper when the source is
-/// a helper (three servers), FSS when it deals keys, else garbled circuits.
+/// The engine of the context's [`Backend`]: with four servers always the assistants' sign steps;
+/// otherwise [`Backend::Auto`] picks the helper when the source is a helper (three servers), FSS
+/// when it deals keys, else garbled circuits.
 fn engine<T, C: Correlations<T>>(ctx: &Context<T, C>) -> Result<Engine, Error> {
     let source = ctx.source();
     let (helps, deals) = (source.helps_online(), source.deals_gate_keys());
     let unsupported = |why| Err(Error::new("backend", ErrorKind::Unsupported(why)));
+    if ctx.topology() == crate::topology::Topology::FourServers {
+        return match ctx.config().backend {
+            Backend::Auto => Ok(Engine::SignSteps),
+            _ => unsupported("four servers compare at their assistants (Backend::Auto)"),
+        };
+    }
     match ctx.config().backend {
-        Backend::Auto if helps => Ok(Engine::Helper),
+        Backend::Auto if helps => Ok(Engine::SignSteps),
         Backend::Auto if deals => Ok(Engine::Fss),
         Backend::Auto | Backend::GarbledCircuits => Ok(Engine::Circuits),
         Backend::Fss if deals => Ok(Engine::Fss),
         Backend::Fss => unsupported("the FSS backend needs a dealer as the offline source"),
-        Backend::Helper if helps => Ok(Engine::Helper),
+        Backend::Helper if helps => Ok(Engine::SignSteps),
         Backend::Helper => unsupported("the helper backend needs the three-server topology"),
     }
 }
@@ -214,7 +222,7 @@ pub async fn relu<T: Transport, C: Correlations<T>, R: Ring>(
     named("relu", async {
         let relu = match engine(ctx)? {
             Engine::Fss => fss::sign(ctx, x.as_slice(), true).await?.1,
-            Engine::Helper => helper::sign(ctx, x.as_slice(), true).await?.1,
+            Engine::SignSteps => sign_steps::sign(ctx, x.as_slice(), true).await?.1,
             Engine::Circuits => None,
         };
         if let Some(relu) = relu {
@@ -238,7 +246,7 @@ pub async fn relu_with_derivative<T: Transport, C: Correlations<T>, R: Ring>(
         let engine = engine(ctx)?;
         if engine != Engine::Circuits {
             let (d, relu) = match engine {
-                Engine::Helper => helper::sign(ctx, x.as_slice(), true).await?,
+                Engine::SignSteps => sign_steps::sign(ctx, x.as_slice(), true).await?,
                 _ => fss::sign(ctx, x.as_slice(), true).await?,
             };
             return Ok((
@@ -289,7 +297,7 @@ pub async fn equal<T: Transport, C: Correlations<T>, R: Ring>(
         let d = x.zip_with(y, "equal", R::sub)?;
         let e = match engine(ctx)? {
             Engine::Fss => Some(fss::equal_zero(ctx, d.as_slice()).await?),
-            Engine::Helper => Some(helper::equal_zero(ctx, d.as_slice()).await?),
+            Engine::SignSteps => Some(sign_steps::equal_zero(ctx, d.as_slice()).await?),
             Engine::Circuits => None,
         };
         if let Some(e) = e {
@@ -311,7 +319,7 @@ async fn sign_word<T: Transport, C: Correlations<T>, R: Ring>(
 ) -> Result<Shares<R>, Error> {
     let d = match engine(ctx)? {
         Engine::Fss => Some(fss::sign(ctx, x.as_slice(), false).await?.0),
-        Engine::Helper => Some(helper::sign(ctx, x.as_slice(), false).await?.0),
+        Engine::SignSteps => Some(sign_steps::sign(ctx, x.as_slice(), false).await?.0),
         Engine::Circuits => None,
     };
     if let Some(d) = d {
@@ -344,7 +352,7 @@ pub async fn sigmoid_piecewise<T: Transport, C: Correlations<T>, R: Ring>(
         if engine != Engine::Circuits {
             let clipped = PiecewiseLinear::interpolate(&[-0.5, 0.5], |x| x + 0.5)?;
             return match engine {
-                Engine::Helper => helper::spline(ctx, x, &clipped).await,
+                Engine::SignSteps => sign_steps::spline(ctx, x, &clipped).await,
                 _ => fss::spline(ctx, x, &clipped).await,
             };
         }
@@ -385,7 +393,7 @@ pub async fn piecewise_linear<T: Transport, C: Correlations<T>, R: Ring>(
     named("piecewise_linear", async {
         match engine(ctx)? {
             Engine::Fss => return fss::spline(ctx, x, f).await,
-            Engine::Helper => return helper::spline(ctx, x, f).await,
+            Engine::SignSteps => return sign_steps::spline(ctx, x, f).await,
             Engine::Circuits => {}
         }
         let (t, a, c) = (enc(&f.breakpoints)?, enc(&f.slopes)?, enc(&f.intercepts)?);
@@ -413,8 +421,9 @@ pub async fn truncate_exact<T: Transport, C: Correlations<T>, R: Ring>(
         ));
     }
     named("truncate_exact", async {
-        // The helper deals FSS keys too: its backend truncates with them.
-        if engine(ctx)? != Engine::Circuits {
+        // The helper deals FSS keys too: its backend truncates with them (PrivPy's primaries,
+        // with OT between them, run the circuit).
+        if engine(ctx)? != Engine::Circuits && ctx.source().deals_gate_keys() {
             return fss::shift(ctx, x, bits).await;
         }
         let g = functions::shift(width::<R>(), bits)?;
@@ -462,7 +471,7 @@ async fn tournament<T: Transport, C: Correlations<T>, R: Ring>(
     let engine = engine(ctx)?;
     let g = match engine {
         Engine::Circuits => Some(functions::max_step(width::<R>(), with_index)?),
-        Engine::Fss | Engine::Helper => None,
+        Engine::Fss | Engine::SignSteps => None,
     };
     // The candidates, row-major: `width` per row. Indices are public: P0 holds them as its
     // shares, P1 holds zero.
@@ -501,9 +510,9 @@ async fn tournament<T: Transport, C: Correlations<T>, R: Ring>(
                 }
                 out
             }
-            Engine::Helper => {
+            Engine::SignSteps => {
                 // [a >= b] times (a - b) and the indices' difference, in one product.
-                let ge = crate::helper::sign(ctx, &d).await?;
+                let ge = sign_steps::step(ctx, &d).await?;
                 let n = ge.len();
                 let mut select = ge.clone();
                 let mut what = d;
@@ -600,8 +609,8 @@ pub async fn relu_softmax<T: Transport, C: Correlations<T>, R: Ring>(
                 ErrorKind::InvalidArgument("rows are empty"),
             ));
         }
-        if engine(ctx)? == Engine::Helper {
-            return helper::relu_softmax(ctx, x).await;
+        if engine(ctx)? == Engine::SignSteps {
+            return sign_steps::relu_softmax(ctx, x).await;
         }
         let g = functions::relu_softmax(width::<R>(), f, cols)?;
         // One element per row: the row's values are the gadget's input words.
@@ -732,7 +741,8 @@ async fn one_hot<T: Transport, C: Correlations<T>, R: Ring>(
 ) -> Result<Vec<R>, Error> {
     let engine = engine(ctx)?;
     let f = ctx.fixed().frac_bits();
-    if engine == Engine::Helper
+    if engine == Engine::SignSteps
+        && ctx.topology() == crate::topology::Topology::ThreeServers
         && len.is_power_of_two()
         && (len as u128) < 1u128 << (R::BITS - f).min(127)
     {
@@ -751,7 +761,7 @@ async fn one_hot<T: Transport, C: Correlations<T>, R: Ring>(
     }
     let e = match engine {
         Engine::Fss => fss::equal_zero(ctx, &d).await?,
-        Engine::Helper => helper::equal_zero(ctx, &d).await?,
+        Engine::SignSteps => sign_steps::equal_zero(ctx, &d).await?,
         Engine::Circuits => {
             let g = functions::is_zero(width::<R>(), f)?;
             return Ok(run_gadget(ctx, "one_hot", &g, &[&d]).await?.swap_remove(0));

@@ -70,6 +70,18 @@ impl SessionConfig {
         }
     }
 
+    /// Primary `role` (S1 for P0, S2 for P1) of a four-server session (PrivPy), over Z_2^128 with
+    /// 32 fractional bits; the primaries run OT between them for what they still compute
+    /// together (exact truncation, circuits). Connect with [`Session::connect_with_assistants`].
+    pub fn four_servers(role: Role) -> Self {
+        SessionConfig {
+            topology: Topology::FourServers,
+            ring_bits: 128,
+            frac_bits: 32,
+            ..SessionConfig::two_servers(role, Offline::Ot)
+        }
+    }
+
     /// Share-holding party `role` of a three-server session (SecureNN), with the defaults of
     /// [`SessionConfig::two_servers`] otherwise.
     pub fn three_servers(role: Role) -> Self {
@@ -105,13 +117,26 @@ impl SessionConfig {
                     "three servers take their correlations from the helper (Offline::Dealer)",
                 );
             }
+            (Topology::FourServers, Offline::Ot) => match self.party.role() {
+                Some(role) => role,
+                None => {
+                    return bad("the party must be S1 or S2 (the assistants run Assistant::serve)");
+                }
+            },
             (Topology::FourServers, _) => {
-                return Err(Error::new(
-                    "session config",
-                    ErrorKind::Unsupported("sessions of four servers"),
-                ));
+                return bad("four servers run OT between the primaries (Offline::Ot)");
             }
         };
+        if self.topology == Topology::FourServers {
+            if self.backend != Backend::Auto {
+                return bad("four servers compare at their assistants (Backend::Auto)");
+            }
+            if self.truncation != Truncation::Local {
+                return bad(
+                    "four servers divide by the scale inside their products (Truncation::Local)",
+                );
+            }
+        }
         if ![32, 64, 128].contains(&self.ring_bits) {
             return bad("the ring width must be 32, 64 or 128 bits");
         }
@@ -392,6 +417,14 @@ impl<T: Transport> Session<T> {
         dealer: Option<T>,
     ) -> Result<Self, Error> {
         let (role, protocol) = config.check()?;
+        if config.topology == Topology::FourServers {
+            return Err(Error::new(
+                "session",
+                ErrorKind::InvalidArgument(
+                    "four servers connect with Session::connect_with_assistants",
+                ),
+            ));
+        }
         let mut link = OwnerLink::with_max_frame(peer, protocol.max_frame);
         if config.topology == Topology::ThreeServers {
             // The helper is reached over the session's own link to it, by the dealer's protocol
@@ -442,6 +475,37 @@ impl<T: Transport> Session<T> {
         };
         let party_seed = seed.derive(Domain::SESSION, SEED_PARTY);
         let ctx = Context::two_party(role, link, source, party_seed, protocol);
+        Session::typed(config, ctx)
+    }
+
+    /// Connects primary S1 or S2 of a four-server session (PrivPy; [`SessionConfig::four_servers`]):
+    /// `peer` is the connection to the other primary, `sa` and `sb` those to the assistants, which
+    /// run [`crate::assist::Assistant::serve`]. Sets up OT with the peer (two rounds), then hands
+    /// the peer and this primary's assistant the seeds of their common streams.
+    pub async fn connect_with_assistants(
+        config: SessionConfig,
+        seed: Seed,
+        peer: T,
+        sa: T,
+        sb: T,
+    ) -> Result<Self, Error> {
+        let (role, protocol) = config.check()?;
+        if config.topology != Topology::FourServers {
+            return Err(Error::new(
+                "session",
+                ErrorKind::InvalidArgument("assistants belong to the four-server topology"),
+            ));
+        }
+        let mut link = OwnerLink::with_max_frame(peer, protocol.max_frame);
+        let ot_seed = seed.derive(Domain::SESSION, SEED_OT);
+        let ot = OtCorrelations::setup(role, &mut link, ot_seed).await?;
+        let mut links = Links::new(PartyId::of(role));
+        links.insert(PartyId::of(role.peer()), link)?;
+        links.insert(crate::assist::SA, OwnerLink::new(sa))?;
+        links.insert(crate::assist::SB, OwnerLink::new(sb))?;
+        let party_seed = seed.derive(Domain::SESSION, SEED_PARTY);
+        let source = OfflineSource::Ot(Box::new(ot));
+        let ctx = crate::assist::primary(role, links, source, party_seed, protocol).await?;
         Session::typed(config, ctx)
     }
 

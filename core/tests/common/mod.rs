@@ -108,6 +108,68 @@ where
     (ra, rb)
 }
 
+/// A primary of a four-server session in the tests: in-memory transports, OT between the
+/// primaries, ring `R`.
+pub type FourParty<R> = Party<MemoryTransport, fixshare::OtCorrelations, R>;
+
+/// Runs `body` as the primaries S1 and S2 of a four-server session (PrivPy) on two threads, with
+/// the assistants Sa and Sb on two more, and returns both primaries' results; panics if an
+/// assistant fails while both primaries succeed.
+pub fn run_four<R, T, F, Fut>(
+    config: Config,
+    tag: u64,
+    body: F,
+) -> (Result<T, Error>, Result<T, Error>)
+where
+    R: fixshare::Ring,
+    T: Send + 'static,
+    F: Fn(FourParty<R>) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    use fixshare::assist::{Assistant, SA, SB, primary};
+    let (s1_s2, s2_s1) = duplex();
+    let (s1_sa, sa_s1) = duplex();
+    let (s1_sb, sb_s1) = duplex();
+    let (s2_sa, sa_s2) = duplex();
+    let (s2_sb, sb_s2) = duplex();
+    let (sa_sb, sb_sa) = duplex();
+    let assistant = |me: PartyId, s1, s2, other, n: u64| {
+        thread::spawn(move || {
+            block_on_thread(Assistant::new(me, s1, s2, other, seed(n))?.serve()).map(|_| ())
+        })
+    };
+    let a = assistant(SA, sa_s1, sa_s2, sa_sb, 4000 + tag);
+    let b = assistant(SB, sb_s1, sb_s2, sb_sa, 5000 + tag);
+    let spawn = |role: Role, peer: MemoryTransport, to_a: MemoryTransport, to_b| {
+        let body = body.clone();
+        thread::spawn(move || {
+            block_on_thread(async move {
+                let mut link = Link::new(peer);
+                let ot_seed = seed(60 * tag + 7 + role.index() as u64);
+                let source = fixshare::OtCorrelations::setup(role, &mut link, ot_seed).await?;
+                let mut links = Links::new(PartyId::of(role));
+                links.insert(PartyId::of(role.peer()), link)?;
+                links.insert(SA, Link::new(to_a))?;
+                links.insert(SB, Link::new(to_b))?;
+                let s = seed(60 * tag + role.index() as u64);
+                let ctx = primary(role, links, source, s, config).await?;
+                body(Party::from_context(ctx)?).await
+            })
+        })
+    };
+    let p0 = spawn(Role::P0, s1_s2, s1_sa, s1_sb);
+    let p1 = spawn(Role::P1, s2_s1, s2_sa, s2_sb);
+    let r0 = p0.join().expect("S1 panicked");
+    let r1 = p1.join().expect("S2 panicked");
+    let ra = a.join().expect("Sa panicked");
+    let rb = b.join().expect("Sb panicked");
+    if r0.is_ok() && r1.is_ok() {
+        ra.expect("Sa failed");
+        rb.expect("Sb failed");
+    }
+    (r0, r1)
+}
+
 /// Shares `values` owned by party 0 (rows x cols) inside a session.
 pub async fn input_from_p0(
     p: &mut TestParty,

@@ -1,17 +1,32 @@
-//! The helper backend's compositions (three servers, [`crate::helper`]): every comparison is one
-//! helper sign step, and what it selects is one Beaver product of a 0/1 share (exact).
+//! Compositions from an online sign step of a third party: SecureNN's helper (three servers,
+//! [`crate::helper`]) or PrivPy's assistants (four servers, [`crate::assist`]). Every comparison
+//! is one sign step, and what it selects is one product of a 0/1 share (exact).
 
 use super::PiecewiseLinear;
 use crate::arith::online;
 use crate::context::Context;
 use crate::correlated::Correlations;
 use crate::error::Error;
-use crate::helper;
 use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Shares;
+use crate::topology::Topology;
 use crate::transport::Transport;
+use crate::{assist, helper};
 use alloc::vec::Vec;
+
+/// Shares of `[x >= 0]` as 0 or 1 from the topology's third party: the assistants with four
+/// servers, else the helper.
+pub(super) async fn step<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &[R],
+) -> Result<Vec<R>, Error> {
+    if ctx.topology() == Topology::FourServers {
+        assist::sign(ctx, x).await
+    } else {
+        helper::sign(ctx, x).await
+    }
+}
 
 /// Shares of `[x >= 0]` as 0 or 1, and with `relu` also of `max(x, 0)` (one more product).
 pub(super) async fn sign<T: Transport, C: Correlations<T>, R: Ring>(
@@ -19,7 +34,7 @@ pub(super) async fn sign<T: Transport, C: Correlations<T>, R: Ring>(
     x: &[R],
     relu: bool,
 ) -> Result<(Vec<R>, Option<Vec<R>>), Error> {
-    let d = helper::sign(ctx, x).await?;
+    let d = step(ctx, x).await?;
     if !relu {
         return Ok((d, None));
     }
@@ -34,7 +49,7 @@ pub(super) async fn equal_zero<T: Transport, C: Correlations<T>, R: Ring>(
     x: &[R],
 ) -> Result<Vec<R>, Error> {
     let both: Vec<R> = x.iter().copied().chain(x.iter().map(|v| v.neg())).collect();
-    let mut s = helper::sign(ctx, &both).await?;
+    let mut s = step(ctx, &both).await?;
     let negative = Shares::vector(s.split_off(x.len()));
     Ok(online::mul_integer(ctx, &Shares::vector(s), &negative)
         .await?
@@ -60,7 +75,7 @@ pub(super) async fn spline<T: Transport, C: Correlations<T>, R: Ring>(
     for &tj in &t {
         diffs.extend(x.as_slice().iter().map(|&v| v.sub(tj.mul(one))));
     }
-    let mut signs = helper::sign(ctx, &diffs).await?;
+    let mut signs = step(ctx, &diffs).await?;
     let d = signs.split_off(n);
     let positive = signs;
     let repeated: Vec<R> = (0..pieces).flat_map(|_| positive.iter().copied()).collect();
