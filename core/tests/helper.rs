@@ -6,47 +6,13 @@
 
 mod common;
 
-use common::{CRITICAL, TestRng, chi_square, seed};
+use common::{CRITICAL, TestRng, View, Wire, chi_square, seed};
 use fixshare::{
-    Config, Context, Dealer, DealerClient, Error, ErrorKind, FixedPoint, Link, Links,
-    MemoryTransport, Party, PartyId, Ring, Role, Shares, Topology, Transport, TransportError,
-    block_on_thread, duplex,
+    Config, Context, Dealer, DealerClient, Error, ErrorKind, FixedPoint, Link, Links, Party,
+    PartyId, Ring, Role, Shares, Topology, block_on_thread, duplex,
 };
 use std::future::Future;
-use std::sync::{Arc, Mutex};
 use std::thread;
-
-/// Bytes one server received, from everyone.
-type View = Arc<Mutex<Vec<u8>>>;
-
-/// A transport that records what it receives into a view, and with `cut` fails (closing) once
-/// it has sent that many bytes.
-struct Wire {
-    inner: MemoryTransport,
-    view: View,
-    cut: Option<usize>,
-}
-
-impl Transport for Wire {
-    async fn send(&mut self, buf: &[u8]) -> Result<(), TransportError> {
-        if let Some(left) = self.cut.as_mut() {
-            if *left < buf.len() {
-                self.inner.close();
-                return Err(TransportError::Closed);
-            }
-            *left -= buf.len();
-        }
-        self.inner.send(buf).await
-    }
-    async fn recv(&mut self, buf: &mut [u8]) -> Result<(), TransportError> {
-        self.inner.recv(buf).await?;
-        self.view.lock().unwrap().extend_from_slice(buf);
-        Ok(())
-    }
-    async fn flush(&mut self) -> Result<(), TransportError> {
-        Ok(())
-    }
-}
 
 type ThreeParty<R> = Party<Wire, DealerClient<Wire>, R>;
 

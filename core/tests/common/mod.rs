@@ -108,9 +108,9 @@ where
     (ra, rb)
 }
 
-/// A primary of a four-server session in the tests: in-memory transports, OT between the
-/// primaries, ring `R`.
-pub type FourParty<R> = Party<MemoryTransport, fixshare::OtCorrelations, R>;
+/// A primary of a four-server session in the tests: transports `W`, OT between the primaries,
+/// ring `R`.
+pub type FourParty<R, W = MemoryTransport> = Party<W, fixshare::OtCorrelations, R>;
 
 /// Runs `body` as the primaries S1 and S2 of a four-server session (PrivPy) on two threads, with
 /// the assistants Sa and Sb on two more, and returns both primaries' results; panics if an
@@ -126,21 +126,43 @@ where
     F: Fn(FourParty<R>) -> Fut + Send + Sync + Clone + 'static,
     Fut: Future<Output = Result<T, Error>>,
 {
+    run_four_over(config, tag, |_, t| t, body)
+}
+
+/// [`run_four`] with each party's ends of its connections wrapped by `wrap(party, transport)`
+/// (parties 0..4: S1, S2, Sa, Sb).
+pub fn run_four_over<R, W, T, F, Fut>(
+    config: Config,
+    tag: u64,
+    wrap: impl Fn(usize, MemoryTransport) -> W,
+    body: F,
+) -> (Result<T, Error>, Result<T, Error>)
+where
+    R: fixshare::Ring,
+    W: Transport + Send + 'static,
+    T: Send + 'static,
+    F: Fn(FourParty<R, W>) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = Result<T, Error>>,
+{
     use fixshare::assist::{Assistant, SA, SB, primary};
-    let (s1_s2, s2_s1) = duplex();
-    let (s1_sa, sa_s1) = duplex();
-    let (s1_sb, sb_s1) = duplex();
-    let (s2_sa, sa_s2) = duplex();
-    let (s2_sb, sb_s2) = duplex();
-    let (sa_sb, sb_sa) = duplex();
-    let assistant = |me: PartyId, s1, s2, other, n: u64| {
+    // ends[i][j]: party i's end of its connection to party j.
+    let mut ends: Vec<Vec<Option<W>>> = (0..4).map(|_| (0..4).map(|_| None).collect()).collect();
+    for i in 0..4 {
+        for j in i + 1..4 {
+            let (a, b) = duplex();
+            ends[i][j] = Some(wrap(i, a));
+            ends[j][i] = Some(wrap(j, b));
+        }
+    }
+    let mut take = |i: usize, j: usize| ends[i][j].take().expect("each end once");
+    let assistant = |me: PartyId, s1: W, s2: W, other: W, n: u64| {
         thread::spawn(move || {
             block_on_thread(Assistant::new(me, s1, s2, other, seed(n))?.serve()).map(|_| ())
         })
     };
-    let a = assistant(SA, sa_s1, sa_s2, sa_sb, 4000 + tag);
-    let b = assistant(SB, sb_s1, sb_s2, sb_sa, 5000 + tag);
-    let spawn = |role: Role, peer: MemoryTransport, to_a: MemoryTransport, to_b| {
+    let a = assistant(SA, take(2, 0), take(2, 1), take(2, 3), 4000 + tag);
+    let b = assistant(SB, take(3, 0), take(3, 1), take(3, 2), 5000 + tag);
+    let spawn = |role: Role, peer: W, to_a: W, to_b: W| {
         let body = body.clone();
         thread::spawn(move || {
             block_on_thread(async move {
@@ -157,8 +179,8 @@ where
             })
         })
     };
-    let p0 = spawn(Role::P0, s1_s2, s1_sa, s1_sb);
-    let p1 = spawn(Role::P1, s2_s1, s2_sa, s2_sb);
+    let p0 = spawn(Role::P0, take(0, 1), take(0, 2), take(0, 3));
+    let p1 = spawn(Role::P1, take(1, 0), take(1, 2), take(1, 3));
     let r0 = p0.join().expect("S1 panicked");
     let r1 = p1.join().expect("S2 panicked");
     let ra = a.join().expect("Sa panicked");
@@ -168,6 +190,41 @@ where
         rb.expect("Sb failed");
     }
     (r0, r1)
+}
+
+/// Bytes one server received, from everyone.
+pub type View = Arc<Mutex<Vec<u8>>>;
+
+/// A transport that records what it receives into a view, and with `cut` fails (closing) once
+/// it has sent that many bytes.
+pub struct Wire {
+    /// The connection.
+    pub inner: MemoryTransport,
+    /// Where received bytes go.
+    pub view: View,
+    /// Bytes to send before the connection fails, if any.
+    pub cut: Option<usize>,
+}
+
+impl Transport for Wire {
+    async fn send(&mut self, buf: &[u8]) -> Result<(), TransportError> {
+        if let Some(left) = self.cut.as_mut() {
+            if *left < buf.len() {
+                self.inner.close();
+                return Err(TransportError::Closed);
+            }
+            *left -= buf.len();
+        }
+        self.inner.send(buf).await
+    }
+    async fn recv(&mut self, buf: &mut [u8]) -> Result<(), TransportError> {
+        self.inner.recv(buf).await?;
+        self.view.lock().unwrap().extend_from_slice(buf);
+        Ok(())
+    }
+    async fn flush(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
 }
 
 /// Shares `values` owned by party 0 (rows x cols) inside a session.
