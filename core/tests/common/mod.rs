@@ -145,16 +145,14 @@ where
     Fut: Future<Output = Result<T, Error>>,
 {
     use fixshare::assist::{Assistant, SA, SB, primary};
-    // ends[i][j]: party i's end of its connection to party j.
-    let mut ends: Vec<Vec<Option<W>>> = (0..4).map(|_| (0..4).map(|_| None).collect()).collect();
-    for i in 0..4 {
-        for j in i + 1..4 {
-            let (a, b) = duplex();
-            ends[i][j] = Some(wrap(i, a));
-            ends[j][i] = Some(wrap(j, b));
-        }
+    // Party i's end of its connection to party j, at (i, j).
+    let mut ends = std::collections::HashMap::new();
+    for (i, j) in [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)] {
+        let (a, b) = duplex();
+        ends.insert((i, j), wrap(i, a));
+        ends.insert((j, i), wrap(j, b));
     }
-    let mut take = |i: usize, j: usize| ends[i][j].take().expect("each end once");
+    let mut take = |i: usize, j: usize| ends.remove(&(i, j)).expect("each end once");
     let assistant = |me: PartyId, s1: W, s2: W, other: W, n: u64| {
         thread::spawn(move || {
             block_on_thread(Assistant::new(me, s1, s2, other, seed(n))?.serve()).map(|_| ())
