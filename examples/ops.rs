@@ -12,21 +12,26 @@
 //! (the helper backend); its online messages count as online traffic, and
 //! `total_bytes_per_op` adds up what all three servers sent during the operation.
 //!
+//! `--offline assistants` runs PrivPy's four servers: the primaries hand products and sign tests
+//! to two assistants (no triples; comparisons as a garbled circuit between the assistants, with
+//! OT between them), on Z_2^64 here; `total_bytes_per_op` then adds everything the assistants
+//! sent over the whole run (their OT setup included) to the primaries' traffic during the op.
+//!
 //! The offline phase (keys, triples) is fetched before the clock starts wherever the operation's
 //! needs are known ahead (every operation but the garbled-circuit backend's random OTs, which
 //! come as the circuit runs). Ends with `name: value` lines: `ops_per_second`, `online_seconds`,
 //! `offline_seconds`, `online_bytes_per_op_per_party`, `offline_bytes_per_op`, `rounds`,
 //! `max_abs_error` (against `f64` on the same inputs), `plaintext_ops_per_second`.
 
+use fixshare::assist;
 use fixshare::correlated::Correlations;
 use fixshare::correlated::preprocessed::Preprocessed;
 use fixshare::correlated::source::OfflineSource;
 use fixshare::fss::Gate;
 use fixshare::nonlinear::Pool2d;
 use fixshare::{
-    Backend, Config, Context, Dealer, DealerClient, Error, FixedPoint, Link, Links,
-    MemoryTransport, OtCorrelations, Party, PartyId, Role, Shares, Topology, Transport,
-    block_on_thread, duplex,
+    Backend, Config, Context, Dealer, DealerClient, Error, FixedPoint, Link, Links, OtCorrelations,
+    Party, PartyId, Role, Shares, Topology, Transport, block_on_thread, duplex,
 };
 use fixshare_examples::ml::os_seed;
 use fixshare_examples::ml::tcp::TcpTransport;
@@ -37,7 +42,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: ops --op mul|matmul|relu|drelu|gt0|eq|sigmoid|sigmoid-accurate|trunc|trunc-exact|max|argmax|maxpool|maxpool-derivative
-           [--n N] [--shape MxKxN] [--backend auto|gc|fss|helper] [--offline dealer|ot|helper]
+           [--n N] [--shape MxKxN] [--backend auto|gc|fss|helper] [--offline dealer|ot|helper|assistants]
            [--transport memory|tcp]";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,6 +73,8 @@ enum Offline {
     Ot,
     /// Three servers: P2 deals and helps online (SecureNN).
     Helper,
+    /// Four servers: two assistants compute products and comparisons (PrivPy).
+    Assistants,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -155,6 +162,7 @@ fn parse() -> Result<Args, String> {
                     "dealer" => Offline::Dealer,
                     "ot" => Offline::Ot,
                     "helper" => Offline::Helper,
+                    "assistants" => Offline::Assistants,
                     other => return Err(format!("unknown offline source {other}")),
                 }
             }
@@ -277,6 +285,10 @@ async fn prefetch<T: Transport>(
     inp: &Inputs,
     fss: bool,
 ) -> Result<(), Error> {
+    if p.context_mut().topology() == Topology::FourServers {
+        // The assistants need no correlations; the primaries' OT serves only circuits.
+        return Ok(());
+    }
     let bits = p.config().fixed.frac_bits();
     let helper =
         p.correlations().helps_online() && matches!(args.backend, Backend::Auto | Backend::Helper);
@@ -482,7 +494,7 @@ struct Report {
     offline: Duration,
     online_bytes: u64,
     offline_bytes: u64,
-    /// Bytes this server sent during the op, and bytes the helper sent it (three servers).
+    /// Bytes this server sent during the op, and bytes the helper or the assistants sent it.
     op_bytes_sent: u64,
     from_helper: u64,
     rounds: u64,
@@ -491,14 +503,25 @@ struct Report {
 async fn server<T: Transport>(
     role: Role,
     peer: T,
-    dealer: Option<T>,
+    mut third: Vec<T>,
     args: Args,
     config: Config,
 ) -> Result<Report, Error> {
     let t = Instant::now();
     let mut link = Link::with_max_frame(peer, config.max_frame);
-    let mut p = match (args.offline, dealer) {
-        (Offline::Helper, Some(helper)) => {
+    let (to_b, to_a) = (third.pop(), third.pop());
+    let mut p = match (args.offline, to_a, to_b) {
+        (Offline::Assistants, Some(sa), Some(sb)) => {
+            let ot = OtCorrelations::setup(role, &mut link, os_seed()).await?;
+            let mut links = Links::new(PartyId::of(role));
+            links.insert(PartyId::of(role.peer()), link)?;
+            links.insert(assist::SA, Link::new(sa))?;
+            links.insert(assist::SB, Link::new(sb))?;
+            let source = Preprocessed::new(OfflineSource::Ot(Box::new(ot)));
+            let ctx = assist::primary(role, links, source, os_seed(), config).await?;
+            Party::from_context(ctx)?
+        }
+        (Offline::Helper, None, Some(helper)) => {
             let me = PartyId::of(role);
             let mut links = Links::new(me);
             links.insert(PartyId::of(role.peer()), link)?;
@@ -515,11 +538,11 @@ async fn server<T: Transport>(
             )?;
             Party::from_context(ctx)?
         }
-        (_, Some(d)) => {
+        (_, None, Some(d)) => {
             let source = OfflineSource::Dealer(DealerClient::connect(role, d).await?);
             Party::on_link(role, link, Preprocessed::new(source), os_seed(), config)
         }
-        (_, None) => {
+        _ => {
             let ot = OtCorrelations::setup(role, &mut link, os_seed()).await?;
             let source = OfflineSource::Ot(Box::new(ot));
             Party::on_link(role, link, Preprocessed::new(source), os_seed(), config)
@@ -538,7 +561,7 @@ async fn server<T: Transport>(
         p.context_mut()
             .links()
             .iter()
-            .filter(|(id, _)| id.0 == 2)
+            .filter(|(id, _)| id.0 >= 2)
             .map(|(_, l)| l.stats().bytes_received)
             .sum::<u64>()
     };
@@ -561,68 +584,78 @@ async fn server<T: Transport>(
     })
 }
 
-/// Connected transports for the servers (and dealer): in memory or over TCP loopback.
-fn run(args: Args, config: Config) -> Result<[Report; 2], String> {
-    fn go<T: Transport + Send + 'static>(
-        args: Args,
-        config: Config,
-        peers: [T; 2],
-        dealer: Option<([T; 2], [T; 2])>,
-    ) -> Result<[Report; 2], String> {
-        let [p0, p1] = peers;
-        let (mine, dealers) = match dealer {
-            Some((parties, dealer_side)) => {
-                let [c0, c1] = parties;
-                let [d0, d1] = dealer_side;
-                let seed = os_seed();
-                let h = thread::spawn(move || block_on_thread(Dealer::new(seed, d0, d1).serve()));
-                ([Some(c0), Some(c1)], Some(h))
-            }
-            None => ([None, None], None),
-        };
-        let [c0, c1] = mine;
-        let s0 = thread::spawn(move || block_on_thread(server(Role::P0, p0, c0, args, config)));
-        let s1 = thread::spawn(move || block_on_thread(server(Role::P1, p1, c1, args, config)));
-        let r0 = s0.join().expect("server 0 panicked");
-        let r1 = s1.join().expect("server 1 panicked");
-        if let Some(h) = dealers {
-            h.join()
-                .expect("dealer panicked")
-                .map_err(|e| e.to_string())?;
-        }
-        Ok([
-            r0.map_err(|e| e.to_string())?,
-            r1.map_err(|e| e.to_string())?,
-        ])
-    }
+/// Runs the servers (and the dealer, helper or assistants) over connections in memory or over
+/// TCP loopback; returns both servers' reports and the bytes the assistants sent (four servers).
+fn run(args: Args, config: Config) -> Result<([Report; 2], u64), String> {
     if args.tcp {
-        let tcp_pair = || -> std::io::Result<[TcpTransport; 2]> {
-            let l = TcpListener::bind("127.0.0.1:0")?;
-            let addr = l.local_addr()?.to_string();
+        let tcp_pair = || -> Result<[TcpTransport; 2], String> {
+            let io = |e: std::io::Error| format!("tcp: {e}");
+            let l = TcpListener::bind("127.0.0.1:0").map_err(io)?;
+            let addr = l.local_addr().map_err(io)?.to_string();
             let a = thread::spawn(move || TcpTransport::connect(&addr, 1, Duration::from_secs(10)));
-            let mut b = TcpTransport::accept(&l, &[1])?;
-            let a = a.join().expect("connect thread panicked")?;
+            let mut b = TcpTransport::accept(&l, &[1]).map_err(io)?;
+            let a = a.join().expect("connect thread panicked").map_err(io)?;
             Ok([a, b.remove(0)])
         };
-        let io = |e: std::io::Error| format!("tcp: {e}");
-        let peers = tcp_pair().map_err(io)?;
-        let dealer = if args.offline != Offline::Ot {
-            let [c0, d0] = tcp_pair().map_err(io)?;
-            let [c1, d1] = tcp_pair().map_err(io)?;
-            Some(([c0, c1], [d0, d1]))
-        } else {
-            None
-        };
-        go(args, config, peers, dealer)
+        go(args, config, tcp_pair)
     } else {
-        let (a, b) = duplex();
-        let dealer = (args.offline != Offline::Ot).then(|| {
-            let (c0, d0) = duplex();
-            let (c1, d1) = duplex();
-            ([c0, c1], [d0, d1])
-        });
-        go::<MemoryTransport>(args, config, [a, b], dealer)
+        go(args, config, || {
+            let (a, b) = duplex();
+            Ok::<_, String>([a, b])
+        })
     }
+}
+
+/// [`run`] over connections from `pair`.
+fn go<T: Transport + Send + 'static>(
+    args: Args,
+    config: Config,
+    mut pair: impl FnMut() -> Result<[T; 2], String>,
+) -> Result<([Report; 2], u64), String> {
+    type Third = thread::JoinHandle<Result<u64, Error>>;
+    let [p0, p1] = pair()?;
+    let (mut third0, mut third1, mut others): (Vec<T>, Vec<T>, Vec<Third>) = Default::default();
+    match args.offline {
+        Offline::Ot => {}
+        Offline::Dealer | Offline::Helper => {
+            let ([c0, d0], [c1, d1]) = (pair()?, pair()?);
+            let seed = os_seed();
+            others.push(thread::spawn(move || {
+                block_on_thread(Dealer::new(seed, d0, d1).serve()).map(|_| 0)
+            }));
+            (third0, third1) = (vec![c0], vec![c1]);
+        }
+        Offline::Assistants => {
+            let ([s1a, a1], [s1b, b1], [s2a, a2], [s2b, b2]) = (pair()?, pair()?, pair()?, pair()?);
+            let [ab, ba] = pair()?;
+            for (me, s1, s2, other) in [(assist::SA, a1, a2, ab), (assist::SB, b1, b2, ba)] {
+                let seed = os_seed();
+                others.push(thread::spawn(move || {
+                    let a = assist::Assistant::new(me, s1, s2, other, seed)?;
+                    Ok(block_on_thread(a.serve())?.bytes_sent)
+                }));
+            }
+            (third0, third1) = (vec![s1a, s1b], vec![s2a, s2b]);
+        }
+    }
+    let s0 = thread::spawn(move || block_on_thread(server(Role::P0, p0, third0, args, config)));
+    let s1 = thread::spawn(move || block_on_thread(server(Role::P1, p1, third1, args, config)));
+    let r0 = s0.join().expect("server 0 panicked");
+    let r1 = s1.join().expect("server 1 panicked");
+    let mut third_sent = 0;
+    for h in others {
+        third_sent += h
+            .join()
+            .expect("third party panicked")
+            .map_err(|e| e.to_string())?;
+    }
+    Ok((
+        [
+            r0.map_err(|e| e.to_string())?,
+            r1.map_err(|e| e.to_string())?,
+        ],
+        third_sent,
+    ))
 }
 
 fn main() -> ExitCode {
@@ -640,7 +673,7 @@ fn main() -> ExitCode {
     let inp = inputs(&args);
     let ops = ops_count(&args, &inp);
     let (reference, plain_time) = plaintext(&args, &inp, config.fixed);
-    let reports = match run(args, config) {
+    let (reports, assistants_sent) = match run(args, config) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -681,10 +714,14 @@ fn main() -> ExitCode {
         "offline_bytes_per_op: {:.2}",
         offline_bytes as f64 / ops as f64
     );
-    let total: u64 = reports
-        .iter()
-        .map(|r| r.op_bytes_sent + r.from_helper)
-        .sum();
+    let total: u64 = if args.offline == Offline::Assistants {
+        reports.iter().map(|r| r.op_bytes_sent).sum::<u64>() + assistants_sent
+    } else {
+        reports
+            .iter()
+            .map(|r| r.op_bytes_sent + r.from_helper)
+            .sum()
+    };
     println!("total_bytes_per_op: {:.2}", total as f64 / ops as f64);
     println!("rounds: {}", reports[0].rounds);
     println!("max_abs_error: {max_err:.3e}");

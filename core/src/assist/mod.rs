@@ -77,6 +77,9 @@ pub mod tag {
     pub const SIGN_INPUT: u16 = 0x0806;
     /// An assistant's share of a sign, to its own primary.
     pub const SIGN_OUTPUT: u16 = 0x0807;
+    /// An assistant is ready to serve (its OT with the other assistant is set up), to both
+    /// primaries.
+    pub const READY: u16 = 0x0808;
 }
 
 /// The assistant of primary `role` (S1's is Sa, S2's is Sb).
@@ -190,6 +193,15 @@ impl Streams {
             }
             Role::P1 => recv_seed(&mut peer, op).await?,
         };
+        // Both assistants ready: the first step's time is the step's, not their setup's.
+        for a in [SA, SB] {
+            let mut ready = [0u8; 1];
+            links
+                .get(a)?
+                .channel(Sub::Online)
+                .recv_frame(op, tag::READY, &mut ready)
+                .await?;
+        }
         Ok(Streams {
             common: Prg::new(common),
             own: Prg::new(own),
@@ -201,7 +213,8 @@ impl Streams {
 /// deployment, with `links` to the other primary and both assistants, the correlation source
 /// `source` for what the primaries still run between themselves (exact truncation and circuits:
 /// OT between them, [`crate::OtCorrelations`]), this party's secret `seed` and the agreed
-/// `config`. Hands the other primary and its assistant the seeds of their streams.
+/// `config`. Hands the other primary and its assistant the seeds of their streams, and waits
+/// until both assistants are ready.
 pub async fn primary<T: Transport, C: Correlations<T>>(
     role: Role,
     links: Links<T>,

@@ -67,6 +67,11 @@ impl<T: Transport> Assistant<T> {
         let own_seed = recv_seed(&mut primaries[own.index()].channel(Sub::Online), op).await?;
         let mut stream = Prg::new(own_seed);
         let ot = OtCorrelations::setup(own, &mut other, seed.derive(Domain::ASSIST, 3)).await?;
+        for link in primaries.iter_mut() {
+            let mut ch = link.channel(Sub::Online);
+            ch.send_frame(op, tag::READY, &[1]).await?;
+            ch.flush(op).await?;
+        }
         let config = Config {
             fixed: FixedPoint::new(0)?,
             backend: Backend::GarbledCircuits,
