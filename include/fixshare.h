@@ -151,6 +151,28 @@
 #define FXS_BACKEND_FSS 2
 
 /**
+ * SecureNN's protocols with the helper P2 taking part online (ReLU, DReLU, comparisons, max,
+ * argmax, max pooling and its derivative, division, the softmax replacement): arithmetic shares
+ * only, no circuits. Needs `FXS_TOPOLOGY_THREE_SERVERS` (the default backend there);
+ * `fxs_party_new` rejects it with two servers (`FXS_STATUS_INVALID_ARGUMENT`).
+ */
+#define FXS_BACKEND_HELPER 3
+
+/**
+ * Two servers: the parties P0 and P1, with the dealer (`FXS_OFFLINE_DEALER`) or OT between
+ * them (`FXS_OFFLINE_OT`) as offline source.
+ */
+#define FXS_TOPOLOGY_TWO_SERVERS 0
+
+/**
+ * Three servers (SecureNN): P0 and P1 hold the shares, the helper P2 holds none; it deals the
+ * correlated randomness (seed-compressed) and takes part in the non-linear layer online. P0 and
+ * P1 reach it over `fxs_party_config.dealer`, with `FXS_OFFLINE_DEALER`; the helper itself runs
+ * `fxs_dealer_serve` over its connections to P0 and P1.
+ */
+#define FXS_TOPOLOGY_THREE_SERVERS 1
+
+/**
  * The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
  */
 #define FXS_OFFLINE_DEALER 0
@@ -787,6 +809,9 @@ typedef struct fxs_pool2d {
  * Set `dealer` with `FXS_OFFLINE_DEALER` only; with `FXS_OFFLINE_OT` leave it as
  * `fxs_party_config_init` left it (NULL callbacks): `fxs_party_new` rejects a missing dealer with
  * `FXS_STATUS_NULL_POINTER` and a superfluous one with `FXS_STATUS_INVALID_ARGUMENT`.
+ *
+ * With `topology = FXS_TOPOLOGY_THREE_SERVERS`, `dealer` is the connection to the helper P2
+ * (which runs `fxs_dealer_serve`) and `offline` stays `FXS_OFFLINE_DEALER`.
  */
 typedef struct fxs_party_config {
     /**
@@ -810,8 +835,10 @@ typedef struct fxs_party_config {
      */
     uint32_t offline;
     /**
-     * `FXS_BACKEND_AUTO` (default), `FXS_BACKEND_GARBLED_CIRCUITS` or `FXS_BACKEND_FSS`: what
-     * computes comparisons, ReLU, sigmoids, max and exact truncation.
+     * `FXS_BACKEND_AUTO` (default), `FXS_BACKEND_GARBLED_CIRCUITS`, `FXS_BACKEND_FSS` or
+     * `FXS_BACKEND_HELPER`: what computes comparisons, ReLU, sigmoids, max and exact
+     * truncation. `FXS_BACKEND_AUTO` is the helper's protocols with three servers, FSS with the
+     * dealer and garbled circuits with OT.
      */
     uint32_t backend;
     /**
@@ -828,9 +855,14 @@ typedef struct fxs_party_config {
      */
     struct fxs_transport peer;
     /**
-     * The connection to the dealer: with `FXS_OFFLINE_DEALER` only.
+     * The connection to the dealer (with three servers, to the helper P2): with
+     * `FXS_OFFLINE_DEALER` only.
      */
     struct fxs_transport dealer;
+    /**
+     * `FXS_TOPOLOGY_TWO_SERVERS` (default) or `FXS_TOPOLOGY_THREE_SERVERS`.
+     */
+    uint32_t topology;
 } fxs_party_config;
 
 /**
@@ -935,8 +967,10 @@ const char *fxs_status_name(uint32_t status);
 
 /**
  * The message of the last failed `fxs_*` call on the calling thread, e.g.
- * `"fxs_party_dot: dot: the peer closed the connection"`: the C function, then the protocol
- * operation and what went wrong.
+ * ``"fxs_party_dot: dot: the peer closed the connection (the connection to the peer, `peer`)"``:
+ * the C function, then the protocol operation and what went wrong, and for a transport failure
+ * the connection whose callback failed (a party's `peer`, its `dealer` (the dealer or, with
+ * three servers, the helper), or the dealer's `to_party0` / `to_party1`).
  *
  * Returns a NUL-terminated string owned by the library, valid until the next failing `fxs_*`
  * call on the same thread (copy it to keep it); an empty string if no call failed yet. Never
@@ -1409,6 +1443,38 @@ fxs_status fxs_party_relu_softmax(struct fxs_party *party, const struct fxs_shar
 fxs_status fxs_party_max_pool(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_pool2d *pool, struct fxs_shares **out);
 
 /**
+ * Max pooling and its derivative, for back-propagation through a max-pooling layer: `*out_max`
+ * as `fxs_party_max_pool` computes it, and `*out_mask` shaped like `x`, 1.0 at the position of
+ * each window's maximum (the first one on ties) and 0.0 elsewhere, summed where windows
+ * overlap. With the helper (three servers) the one-hot vectors come from SecureNN's
+ * unit-vector step for windows of a power-of-two size. Argument errors as for
+ * `fxs_party_max_pool`, before anything is sent.
+ *
+ * On success `*out_max` and `*out_mask` hold new shares; on failure both are NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `pool` is NULL or readable;
+ * `out_max` and `out_mask` are NULL or writable.
+ */
+fxs_status fxs_party_max_pool_with_derivative(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_pool2d *pool, struct fxs_shares **out_max, struct fxs_shares **out_mask);
+
+/**
+ * SecureNN's division (Algorithm 8): `x / y` elementwise for `0 <= x <= y`, exactly
+ * `floor(x * 2^f / y)` in fixed point (`f` fractional bits), by long division: `f + 1` steps of
+ * one comparison and one product each, so 1.0 when `x == y`. `y` must be positive and below a
+ * quarter of the ring (`2^(ring_bits - 2)` units in the last place); outside `0 <= x <= y` the
+ * result is not meaningful. The normalization of SecureNN's softmax replacement, with any
+ * backend. Shapes must be equal (`FXS_STATUS_DIMENSION_MISMATCH` otherwise, before anything is
+ * sent).
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+ */
+fxs_status fxs_party_divide(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, struct fxs_shares **out);
+
+/**
  * `floor(x / 2^bits)` exactly, by the backend (MiniONN's truncation; `bits` below the ring
  * width), whatever `fxs_party_config.truncation` says.
  *
@@ -1420,10 +1486,10 @@ fxs_status fxs_party_max_pool(struct fxs_party *party, const struct fxs_shares *
 fxs_status fxs_party_truncate_exact(struct fxs_party *party, const struct fxs_shares *x, uint32_t bits, struct fxs_shares **out);
 
 /**
- * Fills `config` with the defaults: role 0, 64-bit ring, 16 fractional bits, local
- * truncation, the dealer as offline source, default frame limit, a zero seed and NULL
- * transports (set the role, a fresh seed, `peer` and the offline source's transport before
- * `fxs_party_new`).
+ * Fills `config` with the defaults: role 0, two servers, 64-bit ring, 16 fractional bits, local
+ * truncation, the dealer as offline source, the automatic backend, default frame limit, a zero
+ * seed and NULL transports (set the role, a fresh seed, `peer` and the offline source's
+ * transport before `fxs_party_new`).
  *
  * # Safety
  * `config` is NULL or points to writable memory for an `fxs_party_config`.
@@ -1432,9 +1498,14 @@ fxs_status fxs_party_config_init(struct fxs_party_config *config);
 
 /**
  * Creates a party from `config` (copied) and connects it to its offline source: with the
- * dealer, this blocks until the dealer's seed arrives over `config->dealer`; with OT, both
- * parties must call it at the same time, since it runs the base OTs with the peer over
- * `config->peer` (two rounds).
+ * dealer (or, with three servers, the helper), this blocks until the dealer's seed arrives over
+ * `config->dealer`; with OT, both parties must call it at the same time, since it runs the base
+ * OTs with the peer over `config->peer` (two rounds).
+ *
+ * Settings that do not fit together are `FXS_STATUS_INVALID_ARGUMENT`, before anything is sent:
+ * an unknown constant, `FXS_BACKEND_HELPER` without `FXS_TOPOLOGY_THREE_SERVERS`,
+ * `FXS_BACKEND_FSS` with `FXS_OFFLINE_OT`, three servers with `FXS_OFFLINE_OT`, a dealer
+ * transport with `FXS_OFFLINE_OT`.
  *
  * On success `*out` is the new party; on failure `*out` is NULL.
  *
@@ -1459,7 +1530,8 @@ void fxs_party_free(struct fxs_party *party);
  * circuits) and the traffic of the offline phase to `*offline` (the connection to the dealer,
  * or the OTs with the peer, which share the `peer` connection on a sub-channel of their own);
  * either may be NULL. The two never overlap: with `FXS_OFFLINE_OT` their sum is everything that
- * crossed `peer`. Works on a poisoned party.
+ * crossed `peer`. With three servers `*peer` also counts the online steps with the helper, and
+ * `*offline` its dealing. Works on a poisoned party.
  *
  * # Safety
  * `party` is NULL or a live party; `peer` and `offline` are NULL or writable.
@@ -1679,7 +1751,14 @@ void fxs_shares_free(struct fxs_shares *x);
  * the whole session. Writes the traffic to party 0 and party 1 to `*stats0` and `*stats1`
  * (either may be NULL).
  *
- * The dealer learns nothing about the inputs, but must not collude with either party.
+ * The same call is the helper P2 of a three-server session (SecureNN,
+ * `FXS_TOPOLOGY_THREE_SERVERS`): it has no program of its own and no configuration; besides
+ * dealing it answers the online steps of the helper's protocols, whichever the parties run.
+ * Party P0 and P1 pass these connections as their `fxs_party_config.dealer`. If a party
+ * leaves while the other waits on a request, it returns `FXS_STATUS_CLOSED`.
+ *
+ * The dealer (or helper) learns nothing about the inputs, but must not collude with either
+ * party.
  *
  * # Safety
  * `seed` is NULL or readable for 32 bytes (fresh entropy); the transports are NULL or readable,

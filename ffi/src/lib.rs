@@ -3,12 +3,17 @@
 //! A C or C++ program links `libfixshare` and includes `fixshare.h` (generated from this crate by
 //! cbindgen) to host any role of a fixshare deployment over its own sockets:
 //!
-//! - a **dealer** (`fxs_dealer_serve`), the offline source of correlated randomness;
+//! - a **dealer** (`fxs_dealer_serve`), the offline source of correlated randomness; the same
+//!   call is the **helper** P2 of a three-server session (SecureNN), which also takes part in
+//!   the non-linear layer online;
 //! - a **computing party** (`fxs_party_*`): secret sharing, reveal, arithmetic and the
-//!   non-linear layer (ReLU, comparisons, sigmoids, max, argmax, max pooling, exact truncation)
-//!   on share matrices held in opaque `fxs_shares` handles, Bristol Fashion circuits by garbled
-//!   circuits (`fxs_circuit_*`, `fxs_party_run_circuit`), and the server side of data-owner
-//!   input; its offline phase comes from a dealer or from OT with the peer (`FXS_OFFLINE_OT`);
+//!   non-linear layer (ReLU, comparisons, sigmoids, max, argmax, max pooling and its
+//!   derivative, division, exact truncation) on share matrices held in opaque `fxs_shares`
+//!   handles, Bristol Fashion circuits by garbled circuits (`fxs_circuit_*`,
+//!   `fxs_party_run_circuit`), and the server side of data-owner input; its offline phase comes
+//!   from a dealer, from OT with the peer (`FXS_OFFLINE_OT`), or from the helper of a
+//!   three-server session (`FXS_TOPOLOGY_THREE_SERVERS`, with `FXS_BACKEND_HELPER`: SecureNN's
+//!   protocols on arithmetic shares);
 //!   machine learning on shares: linear and logistic regression and multilayer perceptrons by
 //!   SGD (`fxs_party_train_glm`, `fxs_party_train_mlp`) and oblivious inference of networks of
 //!   dense, convolution, ReLU, square and pooling layers (`fxs_party_classify`,
@@ -21,8 +26,8 @@
 //! ## Conventions
 //! - Every fallible function returns an [`fxs_status`]; results go through out-parameters.
 //!   `fxs_last_error_message()` explains the last failure on the calling thread, naming the C
-//!   function and the protocol operation (e.g. `fxs_party_dot: dot: the peer closed the
-//!   connection`).
+//!   function, the protocol operation and, for a transport failure, the connection (e.g.
+//!   ``fxs_party_dot: dot: the peer closed the connection (the connection to the peer, `peer`)``).
 //! - Handles are opaque and owned by the caller until passed to their `*_free` function;
 //!   `*_free(NULL)` does nothing. Pointer arguments are borrowed for the duration of the call
 //!   only, unless a function says otherwise.
@@ -276,8 +281,10 @@ const STATUS_NAMES: [(fxs_status, &str); 30] = [
 ];
 
 /// The message of the last failed `fxs_*` call on the calling thread, e.g.
-/// `"fxs_party_dot: dot: the peer closed the connection"`: the C function, then the protocol
-/// operation and what went wrong.
+/// ``"fxs_party_dot: dot: the peer closed the connection (the connection to the peer, `peer`)"``:
+/// the C function, then the protocol operation and what went wrong, and for a transport failure
+/// the connection whose callback failed (a party's `peer`, its `dealer` (the dealer or, with
+/// three servers, the helper), or the dealer's `to_party0` / `to_party1`).
 ///
 /// Returns a NUL-terminated string owned by the library, valid until the next failing `fxs_*`
 /// call on the same thread (copy it to keep it); an empty string if no call failed yet. Never

@@ -1,7 +1,8 @@
-//! The non-linear layer on shares: ReLU, comparisons, sigmoids, max, argmax, max pooling and
-//! exact truncation, by the party's backend (`fxs_party_config.backend`): the dealer's FSS keys
-//! (one round per call) or garbled circuits (one round trip per call); max, argmax and max
-//! pooling take one per halving of a row.
+//! The non-linear layer on shares: ReLU, comparisons, sigmoids, max, argmax, max pooling (and
+//! its derivative), division and exact truncation, by the party's backend
+//! (`fxs_party_config.backend`): the dealer's FSS keys (one round per call), garbled circuits
+//! (one round trip per call) or, with three servers, SecureNN's protocols with the helper; max,
+//! argmax and max pooling take one per halving of a row.
 
 use crate::party::{
     CSession, boxed, fxs_party, fxs_shares, out_ptr, shares_op, shares_ref, with_party,
@@ -331,6 +332,43 @@ pub unsafe extern "C" fn fxs_party_relu_softmax(
     }
 }
 
+/// The window of `pool` checked against `x` before anything is allocated or sent: a bad
+/// window is `FXS_STATUS_INVALID_ARGUMENT`, too many window cells `FXS_STATUS_CAPACITY`, a row
+/// length other than `channels * height * width` `FXS_STATUS_DIMENSION_MISMATCH`.
+fn pool_of(x: &AnyShares, pool: Option<&fxs_pool2d>, op: &'static str) -> Result<Pool2d, Failure> {
+    let c = pool.ok_or(Failure::null("`pool` is NULL"))?;
+    let pool = Pool2d {
+        channels: c.channels,
+        height: c.height,
+        width: c.width,
+        window: c.window,
+        stride: c.stride,
+    };
+    let (out_h, out_w) = pool.output_size()?;
+    // The windows of all images (`rows * channels * out_h * out_w` windows of `window^2`
+    // values) within the maximum of elements per operation, before anything is allocated.
+    // Each factor's product checked on its own, so that a zero elsewhere hides no overflow.
+    let windows = out_h
+        .checked_mul(out_w)
+        .zip(c.window.checked_mul(c.window))
+        .and_then(|(outs, cells)| c.channels.checked_mul(outs)?.checked_mul(cells))
+        .unwrap_or(usize::MAX);
+    // (At least one row's worth: the window arithmetic must fit even for no images.)
+    limits::elements(op, x.shape().0.max(1), windows, DEFAULT_MAX_ELEMENTS)?;
+    let per_image = c
+        .channels
+        .checked_mul(c.height)
+        .and_then(|v| v.checked_mul(c.width))
+        .ok_or(Failure::invalid("channels * height * width overflows"))?;
+    if x.shape().1 != per_image {
+        return Err(Failure::Arg(
+            fxs_status::DimensionMismatch,
+            "the columns of `x` are not channels * height * width",
+        ));
+    }
+    Ok(pool)
+}
+
 /// Max pooling: each row of `x` is an image of `pool->channels x pool->height x pool->width`
 /// values (channel-major, then row-major); `*out` has one row per image of
 /// `channels x out_h x out_w` window maxima, `out_h = (height - window) / stride + 1` (and
@@ -355,42 +393,79 @@ pub unsafe extern "C" fn fxs_party_max_pool(
         unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), pool.as_ref()) };
     shares_op("fxs_party_max_pool", party, out, |s| {
         let x = shares_ref(x, "`x` is NULL")?;
-        let c = pool.ok_or(Failure::null("`pool` is NULL"))?;
-        let pool = Pool2d {
-            channels: c.channels,
-            height: c.height,
-            width: c.width,
-            window: c.window,
-            stride: c.stride,
-        };
-        let (out_h, out_w) = pool.output_size()?;
-        // The windows of all images (`rows * channels * out_h * out_w` windows of `window^2`
-        // values) within the maximum of elements per operation, before anything is allocated.
-        // Each factor's product checked on its own, so that a zero elsewhere hides no overflow.
-        let windows = out_h
-            .checked_mul(out_w)
-            .zip(c.window.checked_mul(c.window))
-            .and_then(|(outs, cells)| c.channels.checked_mul(outs)?.checked_mul(cells))
-            .unwrap_or(usize::MAX);
-        // (At least one row's worth: the window arithmetic must fit even for no images.)
-        limits::elements(
-            "max_pool",
-            x.shape().0.max(1),
-            windows,
-            DEFAULT_MAX_ELEMENTS,
-        )?;
-        let per_image = c
-            .channels
-            .checked_mul(c.height)
-            .and_then(|v| v.checked_mul(c.width))
-            .ok_or(Failure::invalid("channels * height * width overflows"))?;
-        if x.shape().1 != per_image {
+        let pool = pool_of(x, pool, "max_pool")?;
+        Ok(block_on(s.max_pool(x, pool))?)
+    })
+}
+
+/// Max pooling and its derivative, for back-propagation through a max-pooling layer: `*out_max`
+/// as `fxs_party_max_pool` computes it, and `*out_mask` shaped like `x`, 1.0 at the position of
+/// each window's maximum (the first one on ties) and 0.0 elsewhere, summed where windows
+/// overlap. With the helper (three servers) the one-hot vectors come from SecureNN's
+/// unit-vector step for windows of a power-of-two size. Argument errors as for
+/// `fxs_party_max_pool`, before anything is sent.
+///
+/// On success `*out_max` and `*out_mask` hold new shares; on failure both are NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; `x` is NULL or live shares; `pool` is NULL or readable;
+/// `out_max` and `out_mask` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_max_pool_with_derivative(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    pool: *const fxs_pool2d,
+    out_max: *mut *mut fxs_shares,
+    out_mask: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, o1, o2, x, pool) = unsafe {
+        (
+            party.as_mut(),
+            out_max.as_mut(),
+            out_mask.as_mut(),
+            x.as_ref(),
+            pool.as_ref(),
+        )
+    };
+    pair_op("fxs_party_max_pool_with_derivative", party, o1, o2, |s| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        let pool = pool_of(x, pool, "max_pool_with_derivative")?;
+        Ok(block_on(s.max_pool_with_derivative(x, pool))?)
+    })
+}
+
+/// SecureNN's division (Algorithm 8): `x / y` elementwise for `0 <= x <= y`, exactly
+/// `floor(x * 2^f / y)` in fixed point (`f` fractional bits), by long division: `f + 1` steps of
+/// one comparison and one product each, so 1.0 when `x == y`. `y` must be positive and below a
+/// quarter of the ring (`2^(ring_bits - 2)` units in the last place); outside `0 <= x <= y` the
+/// result is not meaningful. The normalization of SecureNN's softmax replacement, with any
+/// backend. Shapes must be equal (`FXS_STATUS_DIMENSION_MISMATCH` otherwise, before anything is
+/// sent).
+///
+/// On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+///
+/// # Safety
+/// `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_divide(
+    party: *mut fxs_party,
+    x: *const fxs_shares,
+    y: *const fxs_shares,
+    out: *mut *mut fxs_shares,
+) -> fxs_status {
+    // SAFETY: each pointer is NULL or valid for the call (contract of this function).
+    let (party, out, x, y) = unsafe { (party.as_mut(), out.as_mut(), x.as_ref(), y.as_ref()) };
+    shares_op("fxs_party_divide", party, out, |s| {
+        let x = shares_ref(x, "`x` is NULL")?;
+        let y = shares_ref(y, "`y` is NULL")?;
+        if x.shape() != y.shape() {
             return Err(Failure::Arg(
                 fxs_status::DimensionMismatch,
-                "the columns of `x` are not channels * height * width",
+                "`x` and `y` have different shapes",
             ));
         }
-        Ok(block_on(s.max_pool(x, pool))?)
+        Ok(block_on(s.divide(x, y))?)
     })
 }
 

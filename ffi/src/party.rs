@@ -3,13 +3,14 @@
 
 use crate::data_owner::c_transport;
 use crate::status::Failure;
-use crate::transport::CTransport;
+use crate::transport::{CTransport, Watch, Watched};
 use crate::{fxs_status, fxs_transport, run, run_void, slice, slice_mut};
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use fixshare::session::limits::{self, DEFAULT_MAX_ELEMENTS};
 use fixshare::session::{
     AnyShares, Backend, Dealer, Error, ErrorKind, Offline, OwnerLink, Role, Seed, Session,
-    SessionConfig, State, Stats, Truncation, block_on,
+    SessionConfig, State, Stats, Topology, Truncation, block_on,
 };
 
 /// Party 0 (server 0; the garbler in garbled-circuit protocols).
@@ -34,6 +35,20 @@ pub const FXS_BACKEND_GARBLED_CIRCUITS: u32 = 1;
 /// Function secret sharing with keys from the dealer: one round and one ring element per party
 /// for a comparison or ReLU. Needs `FXS_OFFLINE_DEALER`.
 pub const FXS_BACKEND_FSS: u32 = 2;
+/// SecureNN's protocols with the helper P2 taking part online (ReLU, DReLU, comparisons, max,
+/// argmax, max pooling and its derivative, division, the softmax replacement): arithmetic shares
+/// only, no circuits. Needs `FXS_TOPOLOGY_THREE_SERVERS` (the default backend there);
+/// `fxs_party_new` rejects it with two servers (`FXS_STATUS_INVALID_ARGUMENT`).
+pub const FXS_BACKEND_HELPER: u32 = 3;
+
+/// Two servers: the parties P0 and P1, with the dealer (`FXS_OFFLINE_DEALER`) or OT between
+/// them (`FXS_OFFLINE_OT`) as offline source.
+pub const FXS_TOPOLOGY_TWO_SERVERS: u32 = 0;
+/// Three servers (SecureNN): P0 and P1 hold the shares, the helper P2 holds none; it deals the
+/// correlated randomness (seed-compressed) and takes part in the non-linear layer online. P0 and
+/// P1 reach it over `fxs_party_config.dealer`, with `FXS_OFFLINE_DEALER`; the helper itself runs
+/// `fxs_dealer_serve` over its connections to P0 and P1.
+pub const FXS_TOPOLOGY_THREE_SERVERS: u32 = 1;
 
 /// The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
 pub const FXS_OFFLINE_DEALER: u32 = 0;
@@ -50,6 +65,9 @@ pub const FXS_OFFLINE_OT: u32 = 1;
 /// Set `dealer` with `FXS_OFFLINE_DEALER` only; with `FXS_OFFLINE_OT` leave it as
 /// `fxs_party_config_init` left it (NULL callbacks): `fxs_party_new` rejects a missing dealer with
 /// `FXS_STATUS_NULL_POINTER` and a superfluous one with `FXS_STATUS_INVALID_ARGUMENT`.
+///
+/// With `topology = FXS_TOPOLOGY_THREE_SERVERS`, `dealer` is the connection to the helper P2
+/// (which runs `fxs_dealer_serve`) and `offline` stays `FXS_OFFLINE_DEALER`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct fxs_party_config {
@@ -63,8 +81,10 @@ pub struct fxs_party_config {
     pub truncation: u32,
     /// `FXS_OFFLINE_DEALER` (default) or `FXS_OFFLINE_OT`.
     pub offline: u32,
-    /// `FXS_BACKEND_AUTO` (default), `FXS_BACKEND_GARBLED_CIRCUITS` or `FXS_BACKEND_FSS`: what
-    /// computes comparisons, ReLU, sigmoids, max and exact truncation.
+    /// `FXS_BACKEND_AUTO` (default), `FXS_BACKEND_GARBLED_CIRCUITS`, `FXS_BACKEND_FSS` or
+    /// `FXS_BACKEND_HELPER`: what computes comparisons, ReLU, sigmoids, max and exact
+    /// truncation. `FXS_BACKEND_AUTO` is the helper's protocols with three servers, FSS with the
+    /// dealer and garbled circuits with OT.
     pub backend: u32,
     /// This party's secret randomness: 32 bytes of fresh entropy, never reused. Every seed the
     /// session needs (its own streams, the OTs) is derived from it.
@@ -73,8 +93,11 @@ pub struct fxs_party_config {
     pub max_frame: usize,
     /// The connection to the other party (the only one with `FXS_OFFLINE_OT`).
     pub peer: fxs_transport,
-    /// The connection to the dealer: with `FXS_OFFLINE_DEALER` only.
+    /// The connection to the dealer (with three servers, to the helper P2): with
+    /// `FXS_OFFLINE_DEALER` only.
     pub dealer: fxs_transport,
+    /// `FXS_TOPOLOGY_TWO_SERVERS` (default) or `FXS_TOPOLOGY_THREE_SERVERS`.
+    pub topology: u32,
 }
 
 /// Traffic counters (of one connection, or of one phase over several).
@@ -103,7 +126,7 @@ impl From<Stats> for fxs_stats {
 }
 
 /// The session a party wraps.
-pub(crate) type CSession = Session<CTransport>;
+pub(crate) type CSession = Session<Watched>;
 
 /// A computing party's session (opaque). Create with `fxs_party_new`, free with
 /// `fxs_party_free`.
@@ -113,6 +136,9 @@ pub(crate) type CSession = Session<CTransport>;
 /// and one abandoned half-way (a panic) leaves it busy, so that later calls fail.
 pub struct fxs_party {
     session: CSession,
+    /// The party's connections (the peer's, and the dealer's or the helper's), to name the one
+    /// that failed in a transport error.
+    watches: Vec<Watch>,
 }
 
 /// One party's additive shares of a secret `rows x cols` matrix (opaque; a vector is a
@@ -158,13 +184,21 @@ pub(crate) fn with_party(
         let party = party.ok_or(Failure::null("`party` is NULL"))?;
         let session = &mut party.session;
         ready(session.state())?;
-        let r = body(session);
+        let r = body(session).map_err(|f| f.on(failed_connection(&party.watches)));
         // The session was ready: poisoned now means this call poisoned it.
         if session.failure().is_some() {
             r.map_err(Failure::poisoned_now)
         } else {
             r
         }
+    })
+}
+
+/// The first of `watches` whose connection failed since they were last asked (all are reset).
+fn failed_connection(watches: &[Watch]) -> Option<&'static str> {
+    watches.iter().fold(None, |first, w| {
+        let failed = w.take();
+        first.or(failed)
     })
 }
 
@@ -200,10 +234,10 @@ pub(crate) fn len(x: &AnyShares) -> usize {
     rows * cols
 }
 
-/// Fills `config` with the defaults: role 0, 64-bit ring, 16 fractional bits, local
-/// truncation, the dealer as offline source, default frame limit, a zero seed and NULL
-/// transports (set the role, a fresh seed, `peer` and the offline source's transport before
-/// `fxs_party_new`).
+/// Fills `config` with the defaults: role 0, two servers, 64-bit ring, 16 fractional bits, local
+/// truncation, the dealer as offline source, the automatic backend, default frame limit, a zero
+/// seed and NULL transports (set the role, a fresh seed, `peer` and the offline source's
+/// transport before `fxs_party_new`).
 ///
 /// # Safety
 /// `config` is NULL or points to writable memory for an `fxs_party_config`.
@@ -232,6 +266,7 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
                 max_frame: 0,
                 peer: none,
                 dealer: none,
+                topology: FXS_TOPOLOGY_TWO_SERVERS,
             })
         };
         Ok(())
@@ -239,9 +274,14 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
 }
 
 /// Creates a party from `config` (copied) and connects it to its offline source: with the
-/// dealer, this blocks until the dealer's seed arrives over `config->dealer`; with OT, both
-/// parties must call it at the same time, since it runs the base OTs with the peer over
-/// `config->peer` (two rounds).
+/// dealer (or, with three servers, the helper), this blocks until the dealer's seed arrives over
+/// `config->dealer`; with OT, both parties must call it at the same time, since it runs the base
+/// OTs with the peer over `config->peer` (two rounds).
+///
+/// Settings that do not fit together are `FXS_STATUS_INVALID_ARGUMENT`, before anything is sent:
+/// an unknown constant, `FXS_BACKEND_HELPER` without `FXS_TOPOLOGY_THREE_SERVERS`,
+/// `FXS_BACKEND_FSS` with `FXS_OFFLINE_OT`, three servers with `FXS_OFFLINE_OT`, a dealer
+/// transport with `FXS_OFFLINE_OT`.
 ///
 /// On success `*out` is the new party; on failure `*out` is NULL.
 ///
@@ -273,9 +313,19 @@ pub unsafe extern "C" fn fxs_party_new(
             FXS_BACKEND_AUTO => Backend::Auto,
             FXS_BACKEND_GARBLED_CIRCUITS => Backend::GarbledCircuits,
             FXS_BACKEND_FSS => Backend::Fss,
+            FXS_BACKEND_HELPER => Backend::Helper,
             _ => {
                 return Err(Failure::invalid(
-                    "backend must be FXS_BACKEND_AUTO, _GARBLED_CIRCUITS or _FSS",
+                    "backend must be FXS_BACKEND_AUTO, _GARBLED_CIRCUITS, _FSS or _HELPER",
+                ));
+            }
+        };
+        let three = match c.topology {
+            FXS_TOPOLOGY_TWO_SERVERS => false,
+            FXS_TOPOLOGY_THREE_SERVERS => true,
+            _ => {
+                return Err(Failure::invalid(
+                    "topology must be FXS_TOPOLOGY_TWO_SERVERS or FXS_TOPOLOGY_THREE_SERVERS",
                 ));
             }
         };
@@ -286,7 +336,11 @@ pub unsafe extern "C" fn fxs_party_new(
                 Offline::Dealer,
                 Some(c_transport(
                     &c.dealer,
-                    "dealer.send or dealer.recv is NULL",
+                    if three {
+                        "dealer.send or dealer.recv is NULL (with three servers: the helper)"
+                    } else {
+                        "dealer.send or dealer.recv is NULL"
+                    },
                 )?),
             ),
             FXS_OFFLINE_OT if !unset(&c.dealer) => {
@@ -302,6 +356,10 @@ pub unsafe extern "C" fn fxs_party_new(
             }
         };
         let mut config = SessionConfig::two_servers(role, offline);
+        if three {
+            // With another offline source than the helper, the session's check refuses it.
+            config.topology = Topology::ThreeServers;
+        }
         config.ring_bits = c.ring_bits;
         config.frac_bits = c.frac_bits;
         config.truncation = truncation;
@@ -310,8 +368,20 @@ pub unsafe extern "C" fn fxs_party_new(
             config.max_frame = c.max_frame;
         }
         let seed = Seed::from_bytes(c.seed);
-        let session = block_on(Session::connect(config, seed, peer, dealer))?;
-        *out = Box::into_raw(Box::new(fxs_party { session }));
+        let mut watches = Vec::with_capacity(2);
+        watches.push(Watch::new("the connection to the peer, `peer`"));
+        let peer = watches[0].wrap(peer);
+        let dealer = dealer.map(|d| {
+            watches.push(Watch::new(if three {
+                "the connection to the helper, `dealer`"
+            } else {
+                "the connection to the dealer, `dealer`"
+            }));
+            watches[1].wrap(d)
+        });
+        let session = block_on(Session::connect(config, seed, peer, dealer))
+            .map_err(|e| Failure::Core(e).on(failed_connection(&watches)))?;
+        *out = Box::into_raw(Box::new(fxs_party { session, watches }));
         Ok(())
     })
 }
@@ -336,7 +406,8 @@ pub unsafe extern "C" fn fxs_party_free(party: *mut fxs_party) {
 /// circuits) and the traffic of the offline phase to `*offline` (the connection to the dealer,
 /// or the OTs with the peer, which share the `peer` connection on a sub-channel of their own);
 /// either may be NULL. The two never overlap: with `FXS_OFFLINE_OT` their sum is everything that
-/// crossed `peer`. Works on a poisoned party.
+/// crossed `peer`. With three servers `*peer` also counts the online steps with the helper, and
+/// `*offline` its dealing. Works on a poisoned party.
 ///
 /// # Safety
 /// `party` is NULL or a live party; `peer` and `offline` are NULL or writable.
@@ -866,7 +937,14 @@ pub unsafe extern "C" fn fxs_shares_free(x: *mut fxs_shares) {
 /// the whole session. Writes the traffic to party 0 and party 1 to `*stats0` and `*stats1`
 /// (either may be NULL).
 ///
-/// The dealer learns nothing about the inputs, but must not collude with either party.
+/// The same call is the helper P2 of a three-server session (SecureNN,
+/// `FXS_TOPOLOGY_THREE_SERVERS`): it has no program of its own and no configuration; besides
+/// dealing it answers the online steps of the helper's protocols, whichever the parties run.
+/// Party P0 and P1 pass these connections as their `fxs_party_config.dealer`. If a party
+/// leaves while the other waits on a request, it returns `FXS_STATUS_CLOSED`.
+///
+/// The dealer (or helper) learns nothing about the inputs, but must not collude with either
+/// party.
 ///
 /// # Safety
 /// `seed` is NULL or readable for 32 bytes (fresh entropy); the transports are NULL or readable,
@@ -890,7 +968,13 @@ pub unsafe extern "C" fn fxs_dealer_serve(
         let t1 = unsafe { to_party1.as_ref() }.ok_or(Failure::null("`to_party1` is NULL"))?;
         let t0 = c_transport(t0, "to_party0.send or .recv is NULL")?;
         let t1 = c_transport(t1, "to_party1.send or .recv is NULL")?;
-        let (s0, s1) = block_on(Dealer::new(Seed::from_bytes(bytes), t0, t1).serve())?;
+        let watches = [
+            Watch::new("the connection to party 0, `to_party0`"),
+            Watch::new("the connection to party 1, `to_party1`"),
+        ];
+        let (t0, t1) = (watches[0].wrap(t0), watches[1].wrap(t1));
+        let (s0, s1) = block_on(Dealer::new(Seed::from_bytes(bytes), t0, t1).serve())
+            .map_err(|e| Failure::Core(e).on(failed_connection(&watches)))?;
         // SAFETY: NULL or writable (caller).
         if let Some(out) = unsafe { stats0.as_mut() } {
             *out = s0.into();

@@ -194,6 +194,10 @@ impl fxs_status {
 pub(crate) enum Failure {
     /// An error from the core, which names its operation.
     Core(Error),
+    /// A transport error from the core, on the connection named (the core's message says "the
+    /// peer" whichever connection failed).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    Io(Error, &'static str),
     /// An argument rejected at the boundary.
     Arg(fxs_status, &'static str),
     /// The object failed earlier with this error.
@@ -212,7 +216,7 @@ pub(crate) enum Failure {
 impl Failure {
     pub(crate) fn status(&self) -> fxs_status {
         match self {
-            Failure::Core(e) => fxs_status::of_kind(e.kind()),
+            Failure::Core(e) | Failure::Io(e, _) => fxs_status::of_kind(e.kind()),
             Failure::Arg(s, _) => *s,
             Failure::Poisoned(_) | Failure::Poisoning(_) => fxs_status::Poisoned,
             Failure::Unusable => fxs_status::Unusable,
@@ -229,6 +233,19 @@ impl Failure {
                 Failure::Poisoning(e)
             }
             f => f,
+        }
+    }
+
+    /// This failure, naming the connection `what` if it is a transport error from the core.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn on(self, what: Option<&'static str>) -> Failure {
+        match (self, what) {
+            (Failure::Core(e), Some(what))
+                if matches!(e.kind(), ErrorKind::Closed | ErrorKind::Transport(_)) =>
+            {
+                Failure::Io(e, what)
+            }
+            (f, _) => f,
         }
     }
 
@@ -253,6 +270,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Core(e) => write!(f, "{e}"),
+            Failure::Io(e, what) => write!(f, "{e} ({what})"),
             Failure::Arg(_, what) => f.write_str(what),
             Failure::Poisoned(e) => write!(
                 f,

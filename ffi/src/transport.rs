@@ -110,3 +110,75 @@ impl Transport for CTransport {
         }
     }
 }
+
+/// One connection of a party or of the dealer, named for error messages: it remembers that one
+/// of its callbacks failed, so that a transport error (whose core message says "the peer"
+/// whichever connection it was) can name the connection.
+#[cfg(feature = "std")]
+pub(crate) struct Watch {
+    what: &'static str,
+    failed: alloc::sync::Arc<core::sync::atomic::AtomicBool>,
+}
+
+#[cfg(feature = "std")]
+impl Watch {
+    /// A watch for the connection `what` (e.g. "the connection to the helper, `dealer`").
+    pub(crate) fn new(what: &'static str) -> Watch {
+        Watch {
+            what,
+            failed: alloc::sync::Arc::default(),
+        }
+    }
+
+    /// `t`, reporting its failures to this watch.
+    pub(crate) fn wrap(&self, t: CTransport) -> Watched {
+        Watched {
+            inner: t,
+            failed: self.failed.clone(),
+        }
+    }
+
+    /// The name of the connection if one of its callbacks failed since the last call.
+    pub(crate) fn take(&self) -> Option<&'static str> {
+        use core::sync::atomic::Ordering;
+        self.failed
+            .swap(false, Ordering::Relaxed)
+            .then_some(self.what)
+    }
+}
+
+/// A [`CTransport`] whose failures a [`Watch`] sees.
+#[cfg(feature = "std")]
+pub(crate) struct Watched {
+    inner: CTransport,
+    failed: alloc::sync::Arc<core::sync::atomic::AtomicBool>,
+}
+
+#[cfg(feature = "std")]
+impl Watched {
+    fn seen(&self, r: Result<(), TransportError>) -> Result<(), TransportError> {
+        if r.is_err() {
+            self.failed
+                .store(true, core::sync::atomic::Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+#[cfg(feature = "std")]
+impl Transport for Watched {
+    async fn send(&mut self, buf: &[u8]) -> Result<(), TransportError> {
+        let r = self.inner.send(buf).await;
+        self.seen(r)
+    }
+
+    async fn recv(&mut self, buf: &mut [u8]) -> Result<(), TransportError> {
+        let r = self.inner.recv(buf).await;
+        self.seen(r)
+    }
+
+    async fn flush(&mut self) -> Result<(), TransportError> {
+        let r = self.inner.flush().await;
+        self.seen(r)
+    }
+}

@@ -8,7 +8,12 @@
 # data-owner build for Cortex-M. Weight sharing (issue 16): tests/c/test_weights.c is one trainer
 # of FNT rings and SNT rounds with Rust trainer processes and the Rust server (fixshare-snt), its
 # final weights and theirs checked bit for bit against centralized training, and the error paths
-# of sealing and opening (static, dynamic, ASan/UBSan, valgrind).
+# of sealing and opening (static, dynamic, ASan/UBSan, valgrind). SecureNN's three servers
+# (issue 13): tests/c/test_three.c runs P0 and P1 as parties with FXS_TOPOLOGY_THREE_SERVERS and
+# the helper as fxs_dealer_serve (threads over socket pairs, and three processes over TCP): ReLU,
+# DReLU, max pooling and its derivative, division and the rest against plaintext in every ring, a
+# helper that leaves half-way (FXS_STATUS_CLOSED at both parties, nothing hangs), and the refused
+# configurations (static, dynamic, C++, ASan/UBSan, valgrind).
 # Installs what it needs, idempotently. Ends with "N passed, 0 failed"; exits non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -106,6 +111,10 @@ check "gcc C11 -fsanitize=address,undefined: C tests" gcc "${cflags[@]}" -pthrea
 check "gcc C11: weight-sharing C tests, static" gcc "${cflags[@]}" -pthread tests/c/test_weights.c -o "$bin/weights_static" "${static[@]}"
 check "gcc C11: weight-sharing C tests, dynamic" gcc "${cflags[@]}" -pthread tests/c/test_weights.c -o "$bin/weights_dynamic" "${dynamic[@]}"
 check "gcc C11 -fsanitize=address,undefined: weight-sharing C tests" gcc "${cflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_weights.c -o "$bin/weights_asan" "${static[@]}"
+check "gcc C11: three-server C tests, static" gcc "${cflags[@]}" -pthread tests/c/test_three.c -o "$bin/three_static" "${static[@]}"
+check "gcc C11: three-server C tests, dynamic" gcc "${cflags[@]}" -pthread tests/c/test_three.c -o "$bin/three_dynamic" "${dynamic[@]}"
+check "g++ C++17: three-server C tests compiled as C++, static" g++ "${cxxflags[@]}" -pthread -x c++ tests/c/test_three.c -x none -o "$bin/three_cxx" "${static[@]}"
+check "gcc C11 -fsanitize=address,undefined: three-server C tests" gcc "${cflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_three.c -o "$bin/three_asan" "${static[@]}"
 check "g++ C++17: C++ wrapper tests, dynamic" g++ "${cxxflags[@]}" -pthread tests/c/test_wrapper.cpp -o "$bin/wrapper" "${dynamic[@]}"
 check "g++ C++17 -fsanitize=address,undefined: C++ wrapper tests" g++ "${cxxflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_wrapper.cpp -o "$bin/wrapper_asan" "${static[@]}"
 check "dynamic binaries need libfixshare.so.0" \
@@ -130,6 +139,17 @@ done
 for b in test_static test_dynamic test_cxx; do
     expect_output "$b: results and error paths" '^[0-9]+ passed, 0 failed$' timeout 120 "$bin/$b"
 done
+for b in three_static three_dynamic three_cxx; do
+    expect_output "$b: three servers (helper = fxs_dealer_serve): SecureNN ops against plaintext, a helper that leaves, bad configurations" \
+        '^[0-9]+ passed, 0 failed$' timeout 120 "$bin/$b"
+done
+expect_output "three-server C tests under AddressSanitizer + UBSan" '^[0-9]+ passed, 0 failed$' \
+    env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    timeout 300 "$bin/three_asan"
+expect_output "three-server C tests under valgrind (no leaks, no invalid accesses; all three processes)" \
+    '^[0-9]+ passed, 0 failed$' \
+    timeout 600 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    "$bin/three_dynamic"
 for b in weights_static weights_dynamic; do
     expect_output "$b: a C trainer in FNT rings and SNT rounds with Rust trainers equals centralized training; bad arguments" \
         '^[0-9]+ passed, 0 failed$' timeout 300 "$bin/$b"

@@ -1168,6 +1168,33 @@ static void nonlinear(session *s, uint32_t role, fxs_party *party, fault *peer) 
         expect_within(party, r, want, 8, exact / 2, "max_pool 3x3/1");
         fxs_shares_free(r);
 
+        /* Its derivative: the maxima again, and a mask with 1.0 at each window's first maximum
+         * (2 x 2 windows, stride 1: overlapping windows add up). */
+        {
+            double mask[32];
+            memset(mask, 0, sizeof mask);
+            pool.window = 2;
+            pool.stride = 1;
+            for (int k = 0; k < 2; k++)
+                for (int oy = 0; oy < 3; oy++)
+                    for (int ox = 0; ox < 3; ox++) {
+                        int at = -1;
+                        for (int dy = 0; dy < 2; dy++)
+                            for (int dx = 0; dx < 2; dx++) {
+                                int p = (oy + dy) * 4 + ox + dx;
+                                if (at < 0 || IMG[16 * k + p] > IMG[16 * k + at]) at = p;
+                            }
+                        want[k * 9 + oy * 3 + ox] = IMG[16 * k + at];
+                        mask[16 * k + at] += 1.0;
+                    }
+            CHECK_OK(fxs_party_max_pool_with_derivative(party, img, &pool, &r, &r2));
+            expect_within(party, r, want, 18, exact / 2, "max_pool_with_derivative: maxima");
+            expect_within(party, r2, mask, 32, exact / 2, "max_pool_with_derivative: mask");
+            fxs_shares_free(r);
+            fxs_shares_free(r2);
+            pool.stride = 2;
+        }
+
         /* Argument errors found before anything is sent: the party stays usable. */
         pool.window = 5;
         r = (fxs_shares *)&r;
@@ -1180,6 +1207,28 @@ static void nonlinear(session *s, uint32_t role, fxs_party *party, fault *peer) 
         pool.stride = 0;
         CHECK_STATUS(fxs_party_max_pool(party, img, &pool, &r), FXS_STATUS_INVALID_ARGUMENT);
         CHECK_STATUS(fxs_party_max_pool(party, img, NULL, &r), FXS_STATUS_NULL_POINTER);
+    }
+
+    /* SecureNN's division for 0 <= a <= b: exactly floor(a 2^f / b), with any backend. */
+    {
+        static const double da[4] = {0.0, 1.5, 2.0, 0.75}, db[4] = {1.0, 4.5, 2.0, 3.0};
+        fxs_shares *a = NULL, *b = NULL;
+        if (role == 0) {
+            CHECK_OK(fxs_party_share_input(party, da, 4, 1, &a));
+            CHECK_OK(fxs_party_receive_input(party, 4, 1, &b));
+        } else {
+            CHECK_OK(fxs_party_receive_input(party, 4, 1, &a));
+            CHECK_OK(fxs_party_share_input(party, db, 4, 1, &b));
+        }
+        for (int i = 0; i < 4; i++) want[i] = floor(ldexp(da[i] / db[i], (int)s->frac_bits)) * exact;
+        CHECK_OK(fxs_party_divide(party, a, b, &r));
+        expect_within(party, r, want, 4, 0.0, "divide");
+        fxs_shares_free(r);
+        r = (fxs_shares *)&r;
+        CHECK_STATUS(fxs_party_divide(party, a, x, &r), FXS_STATUS_DIMENSION_MISMATCH);
+        CHECK(r == NULL);
+        fxs_shares_free(a);
+        fxs_shares_free(b);
     }
 
     /* Exact truncation: floor, even for negative values (-3 ulp / 2 = -2 ulp). */
@@ -2239,9 +2288,13 @@ static void no_session(void) {
     cfg.truncation = 9;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
     cfg.truncation = FXS_TRUNCATION_PAIRS;
-    cfg.backend = 3;
+    cfg.backend = 4;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
     CHECK_MSG("backend must be");
+    /* The helper's protocols need three servers (tests/c/test_three.c runs them). */
+    cfg.backend = FXS_BACKEND_HELPER;
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("the helper backend needs the three-server topology");
     cfg.backend = FXS_BACKEND_AUTO;
     /* The offline source and its transport must agree. */
     cfg.offline = 5;
