@@ -65,6 +65,11 @@ pub struct Config {
     /// anything is allocated or sent (see [`crate::limits`]). Default
     /// [`crate::limits::DEFAULT_MAX_ELEMENTS`] (2^28).
     pub max_elements: usize,
+    /// The precision guard ([`crate::guard`]), opt-in: `Some(headroom)` checks, before every
+    /// truncation, that each value stays `headroom` bits below where truncation fails or the ring
+    /// wraps, and stops the operation with [`ErrorKind::PrecisionGuard`] otherwise (revealing one
+    /// bit per check: whether any value was out of range). Default `None`.
+    pub precision_guard: Option<u32>,
 }
 
 impl Default for Config {
@@ -75,6 +80,7 @@ impl Default for Config {
             max_frame: DEFAULT_MAX_FRAME,
             backend: Backend::Auto,
             max_elements: crate::limits::DEFAULT_MAX_ELEMENTS,
+            precision_guard: None,
         }
     }
 }

@@ -108,6 +108,12 @@ pub enum ErrorKind {
     },
     /// The operation or configuration is not supported (yet): what it is.
     Unsupported(&'static str),
+    /// The precision guard ([`crate::guard`]) found a value within `headroom` bits of where
+    /// truncation fails or the ring wraps, before the operation could compute a wrong number.
+    PrecisionGuard {
+        /// The guard's headroom in bits.
+        headroom: u32,
+    },
     /// A group element from the peer is not a valid point (non-canonical encoding, or the identity).
     InvalidPoint(&'static str),
     /// A boolean circuit is malformed: `line` is the 1-based line of a Bristol Fashion file
@@ -213,6 +219,12 @@ impl fmt::Display for ErrorKind {
                 "shares of Z_2^{got} passed to a session over Z_2^{expected}"
             ),
             ErrorKind::Unsupported(what) => write!(f, "not supported: {what}"),
+            ErrorKind::PrecisionGuard { headroom } => write!(
+                f,
+                "the precision guard stopped the operation: a value came within {headroom} bits \
+                 of where truncation fails or the ring wraps (rescale the inputs or raise the \
+                 ring width)"
+            ),
             ErrorKind::InvalidPoint(what) => write!(f, "invalid group element: {what}"),
             ErrorKind::BadCircuit { line: 0, reason } => write!(f, "bad circuit: {reason}"),
             ErrorKind::BadCircuit { line, reason } => {

@@ -76,6 +76,8 @@ pub mod fss;
 #[cfg(feature = "alloc")]
 pub mod gc;
 #[cfg(feature = "alloc")]
+pub mod guard;
+#[cfg(feature = "alloc")]
 pub mod helper;
 #[cfg(feature = "alloc")]
 pub mod ml;

@@ -229,13 +229,41 @@ fn bad_configurations_are_refused_before_connecting() {
         let r = block_on_thread(Session::connect(c, seed(1), a, None));
         assert!(r.is_err(), "{c:?}");
     }
-    let four = SessionConfig {
-        topology: Topology::FourServers,
-        ..base
-    };
+    // Four servers: OT between the primaries, the assistants' comparisons, local division.
+    let four = SessionConfig::four_servers(Role::P1);
+    assert!(four.check().is_ok());
+    for bad in [
+        SessionConfig {
+            topology: Topology::FourServers,
+            ..base
+        },
+        SessionConfig {
+            backend: Backend::GarbledCircuits,
+            ..four
+        },
+        SessionConfig {
+            truncation: fixshare::Truncation::Exact,
+            ..four
+        },
+        SessionConfig {
+            party: PartyId(3),
+            ..four
+        },
+        SessionConfig {
+            precision_guard: Some(126),
+            ..four
+        },
+    ] {
+        assert!(matches!(
+            bad.check().unwrap_err().kind(),
+            ErrorKind::InvalidArgument(_)
+        ));
+    }
+    let (a, _b) = duplex();
+    let r = block_on_thread(Session::connect(four, seed(1), a, None));
     assert!(matches!(
-        four.check().unwrap_err().kind(),
-        ErrorKind::Unsupported(_)
+        r.err().unwrap().kind(),
+        ErrorKind::InvalidArgument(_)
     ));
     // Three servers: the helper is the dealer, and its backend needs them.
     let three = SessionConfig::three_servers(Role::P0);
@@ -333,4 +361,52 @@ fn three_server_sessions_match_plaintext() {
     assert_eq!(r0[1], [0.25, 1.0, 0.0, 0.25]);
     assert_eq!(r0[2], [3.25]);
     assert_eq!(r0[3], [0.0, 0.0, 0.0, 1.0]);
+}
+
+#[test]
+fn four_server_sessions_match_plaintext() {
+    use fixshare::assist::{Assistant, SA, SB};
+    let (s1_s2, s2_s1) = duplex();
+    let (s1_a, a_s1) = duplex();
+    let (s1_b, b_s1) = duplex();
+    let (s2_a, a_s2) = duplex();
+    let (s2_b, b_s2) = duplex();
+    let (a_b, b_a) = duplex();
+    let assistants =
+        [(SA, a_s1, a_s2, a_b, 7), (SB, b_s1, b_s2, b_a, 8)].map(|(me, s1, s2, other, n)| {
+            thread::spawn(move || {
+                block_on_thread(Assistant::new(me, s1, s2, other, seed(n))?.serve())
+            })
+        });
+    let spawn = |role: Role, peer: MemoryTransport, sa: MemoryTransport, sb: MemoryTransport| {
+        thread::spawn(move || {
+            block_on_thread(async move {
+                let config = SessionConfig::four_servers(role);
+                let s = seed(70 + role.index() as u64);
+                let mut s = Session::connect_with_assistants(config, s, peer, sa, sb).await?;
+                let x = input(&mut s, Role::P0, &[1.5, -2.0, 0.0, 3.25], 1, 4).await?;
+                let y = input(&mut s, Role::P1, &[0.5, 1.0, -7.0, 2.0], 1, 4).await?;
+                let z = s.mul(&x, &y).await?;
+                let r = s.relu(&x).await?;
+                let lt = s.less_than(&x, &y).await?;
+                let mut out = Vec::new();
+                for v in [&z, &r, &lt] {
+                    out.push(s.reveal(v).await?);
+                }
+                Ok::<_, fixshare::Error>(out)
+            })
+        })
+    };
+    let p0 = spawn(Role::P0, s1_s2, s1_a, s1_b);
+    let p1 = spawn(Role::P1, s2_s1, s2_a, s2_b);
+    let (r0, r1) = (p0.join().unwrap().unwrap(), p1.join().unwrap().unwrap());
+    for a in assistants {
+        a.join().unwrap().unwrap();
+    }
+    assert_eq!(r0, r1);
+    for (got, want) in r0[0].iter().zip([0.75, -2.0, 0.0, 6.5]) {
+        assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+    }
+    assert_eq!(r0[1], [1.5, 0.0, 0.0, 3.25]);
+    assert_eq!(r0[2], [0.0, 1.0, 0.0, 0.0]);
 }

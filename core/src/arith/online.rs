@@ -176,7 +176,7 @@ pub async fn mul_public<T: Transport, C: Correlations<T>, R: Ring>(
     let c: R = ctx.fixed().encode(c).map_err(|e| e.in_op("mul_public"))?;
     let product = x.map(|v| v.mul(c));
     let f = ctx.fixed().frac_bits();
-    truncate(ctx, product, f).await
+    truncate_in(ctx, "mul_public", product, f).await
 }
 
 /// The fixed-point elementwise product `x * y` (Beaver triples, then truncation): one round.
@@ -207,6 +207,9 @@ async fn mul_with<T: Transport, C: Correlations<T>, R: Ring>(
 ) -> Result<Shares<R>, Error> {
     x.check_same_shape(y, "mul")?;
     admit::<T, C, R>(ctx, "mul", x.rows(), x.cols())?;
+    if fixed_point {
+        guard_operands(ctx, "mul", &[x, y]).await?;
+    }
     if let Some(shift) = four_servers_shift(ctx, fixed_point) {
         let z = assist::mul(ctx, x.as_slice(), y.as_slice(), shift).await?;
         return Shares::matrix(x.rows(), x.cols(), z);
@@ -222,6 +225,7 @@ async fn mul_with<T: Transport, C: Correlations<T>, R: Ring>(
     });
     finish_product(
         ctx,
+        "mul",
         Shares::matrix(x.rows(), x.cols(), z)?,
         fixed_point,
         local,
@@ -236,6 +240,7 @@ pub async fn square<T: Transport, C: Correlations<T>, R: Ring>(
     x: &Shares<R>,
 ) -> Result<Shares<R>, Error> {
     admit::<T, C, R>(ctx, "square", x.rows(), x.cols())?;
+    guard_operands(ctx, "square", &[x]).await?;
     if let Some(shift) = four_servers_shift(ctx, true) {
         let z = assist::mul(ctx, x.as_slice(), x.as_slice(), shift).await?;
         return Shares::matrix(x.rows(), x.cols(), z);
@@ -249,7 +254,14 @@ pub async fn square<T: Transport, C: Correlations<T>, R: Ring>(
     let z = beaver::combine_square(role, &opened, &p, |z| {
         local.map_or(z, |d| tr::local(role, z, d))
     });
-    finish_product(ctx, Shares::matrix(x.rows(), x.cols(), z)?, true, local).await
+    finish_product(
+        ctx,
+        "square",
+        Shares::matrix(x.rows(), x.cols(), z)?,
+        true,
+        local,
+    )
+    .await
 }
 
 /// The fixed-point matrix product `x y` (`m x k` by `k x n`) with one matrix triple: one round,
@@ -286,6 +298,9 @@ async fn matmul_with<T: Transport, C: Correlations<T>, R: Ring>(
     admit::<T, C, R>(ctx, "matmul", m, k)?;
     admit::<T, C, R>(ctx, "matmul", k, n)?;
     admit::<T, C, R>(ctx, "matmul", m, n)?;
+    if fixed_point {
+        guard_operands(ctx, "matmul", &[x, y]).await?;
+    }
     if let Some(shift) = four_servers_shift(ctx, fixed_point) {
         let z = assist::matmul(ctx, x.as_slice(), y.as_slice(), (m, k, n), shift).await?;
         return Shares::matrix(m, n, z);
@@ -296,7 +311,7 @@ async fn matmul_with<T: Transport, C: Correlations<T>, R: Ring>(
     let masked = mm::mask(x.as_slice(), y.as_slice(), &t);
     let opened = open_slice(ctx, "matmul", tag::MATMUL, &masked).await?;
     let z = Shares::matrix(m, n, mm::combine(role, &opened, &t))?;
-    finish_product(ctx, z, fixed_point, None).await
+    finish_product(ctx, "matmul", z, fixed_point, None).await
 }
 
 /// The fixed-point dot product of two vectors of equal length, as a 1 x 1 share.
@@ -325,23 +340,56 @@ fn four_servers_shift<T, C>(ctx: &Context<T, C>, fixed_point: bool) -> Option<u3
     })
 }
 
-/// The shift to fuse into a product's last pass, when truncation is local.
+/// The shift to fuse into a product's last pass, when truncation is local (and the precision
+/// guard, which checks the product before its truncation, is off).
 fn local_truncation<R: Ring, T, C>(ctx: &Context<T, C>, fixed_point: bool) -> Option<u32> {
     let d = ctx.fixed().frac_bits();
-    (fixed_point && ctx.config().truncation == Truncation::Local && d > 0 && d < R::BITS - 2)
+    let config = ctx.config();
+    (fixed_point
+        && config.truncation == Truncation::Local
+        && config.precision_guard.is_none()
+        && d > 0
+        && d < R::BITS - 2)
         .then_some(d)
+}
+
+/// The precision guard on the operands of a fixed-point product, so that the product cannot wrap
+/// the ring: each below `2^((k - 1) / 2)` where the product is formed in the ring before its
+/// truncation (conservative: a large operand times a small one is refused too); with four
+/// servers, whose products are exact in double width, below `2^((k - 1 + f) / 2)` and
+/// `2^(k - 1 - headroom)` (PrivPy's Theorem 2: an operand fails with probability `|x| / 2^k`).
+/// The product itself is checked before its truncation.
+async fn guard_operands<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    op: &'static str,
+    operands: &[&Shares<R>],
+) -> Result<(), Error> {
+    if ctx.config().precision_guard.is_none() {
+        return Ok(());
+    }
+    let f = ctx.fixed().frac_bits();
+    let bits = if ctx.topology() == Topology::FourServers {
+        ((R::BITS - 1 + f) / 2).min(crate::guard::truncation_bits::<T, C, R>(ctx))
+    } else {
+        (R::BITS - 1) / 2
+    };
+    for x in operands {
+        crate::guard::check(ctx, op, x.as_slice(), bits).await?;
+    }
+    Ok(())
 }
 
 /// Truncates a product unless its last pass already did (`fused`).
 async fn finish_product<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,
+    op: &'static str,
     z: Shares<R>,
     fixed_point: bool,
     fused: Option<u32>,
 ) -> Result<Shares<R>, Error> {
     if fixed_point && fused.is_none() {
         let f = ctx.fixed().frac_bits();
-        truncate(ctx, z, f).await
+        truncate_in(ctx, op, z, f).await
     } else {
         Ok(z)
     }
@@ -364,11 +412,24 @@ pub async fn truncate<T: Transport, C: Correlations<T>, R: Ring>(
     x: Shares<R>,
     bits: u32,
 ) -> Result<Shares<R>, Error> {
+    truncate_in(ctx, "truncate", x, bits).await
+}
+
+/// [`truncate`] on behalf of operation `op`: the precision guard, when on, checks `x` first and
+/// names `op` if it fires.
+async fn truncate_in<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    op: &'static str,
+    x: Shares<R>,
+    bits: u32,
+) -> Result<Shares<R>, Error> {
     if bits == 0 {
         return Ok(x);
     }
     check_shift::<R>("truncate", bits)?;
     admit::<T, C, R>(ctx, "truncate", x.rows(), x.cols())?;
+    let limit = crate::guard::truncation_bits::<T, C, R>(ctx);
+    crate::guard::check(ctx, op, x.as_slice(), limit).await?;
     let role = ctx.role()?;
     match ctx.config().truncation {
         Truncation::Local => Ok(x.map(|v| tr::local(role, v, bits))),

@@ -310,6 +310,14 @@ pub async fn equal<T: Transport, C: Correlations<T>, R: Ring>(
     .await
 }
 
+/// Shares of `[x >= 0]` as the integers 0 and 1 (not fixed point), on any backend.
+pub(crate) async fn sign_bits<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+) -> Result<Shares<R>, Error> {
+    sign_word(ctx, x, 0, false).await
+}
+
 /// `2^at` where `x < 0` (if `negative`) or `x >= 0` (if not), else 0.
 async fn sign_word<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,

@@ -49,6 +49,9 @@ pub struct SessionConfig {
     pub backend: Backend,
     /// Largest frame payload in bytes sent to or accepted from the peer.
     pub max_frame: usize,
+    /// The precision guard ([`crate::guard`]): `Some(headroom)` stops an operation whose values
+    /// near the point where truncation fails or the ring wraps. Default `None`.
+    pub precision_guard: Option<u32>,
 }
 
 impl SessionConfig {
@@ -67,6 +70,7 @@ impl SessionConfig {
             offline,
             backend: Backend::Auto,
             max_frame: DEFAULT_MAX_FRAME,
+            precision_guard: None,
         }
     }
 
@@ -143,6 +147,12 @@ impl SessionConfig {
         if self.frac_bits > self.ring_bits - 2 {
             return bad("fractional bits must be at most the ring width minus 2");
         }
+        if self
+            .precision_guard
+            .is_some_and(|h| h + 2 >= self.ring_bits)
+        {
+            return bad("the precision guard's headroom must be below the ring width minus 2");
+        }
         if self.backend == Backend::Fss && self.offline != Offline::Dealer {
             return bad("the FSS backend needs the dealer as offline source");
         }
@@ -155,6 +165,7 @@ impl SessionConfig {
             truncation: self.truncation,
             max_frame: self.max_frame,
             backend: self.backend,
+            precision_guard: self.precision_guard,
             ..crate::Config::default()
         };
         Ok((role, config))
