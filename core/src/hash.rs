@@ -29,9 +29,86 @@
 //! the outputs `H(i, x ^ delta)` and `H(i', x' ^ delta)` differ by the known `i ^ i'`. They are not
 //! offered.
 
+use crate::prg::{Prg, Seed};
 use aes::Aes128;
 use aes::cipher::consts::U16;
 use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
+use rand_core::Rng;
+
+/// A pseudorandom generator of 128-bit blocks for one column of an OT-extension matrix (see
+/// [`BlockHash::column_generator`]). Its key is secret; the AES key schedule is zeroized on drop.
+pub enum ColumnGenerator {
+    /// ChaCha12 ([`Prg`]), blocks read little-endian.
+    ChaCha(Prg),
+    /// AES-128 in counter mode: block `i` is `AES_k(i)` for the 128-bit little-endian counter.
+    Aes {
+        /// The keyed cipher.
+        cipher: Aes128,
+        /// The next counter value.
+        counter: u128,
+    },
+}
+
+impl ColumnGenerator {
+    /// AES-128 in counter mode from the first 16 bytes of `key`.
+    pub fn aes(key: Seed) -> Self {
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&key.as_bytes()[..16]);
+        let cipher = Aes128::new(&Array(k));
+        zeroize::Zeroize::zeroize(&mut k);
+        ColumnGenerator::Aes { cipher, counter: 0 }
+    }
+
+    /// Fills `out` with the next `out.len()` blocks of the stream.
+    pub fn fill(&mut self, out: &mut [Block]) {
+        match self {
+            ColumnGenerator::ChaCha(prg) => {
+                let mut buf = [0u8; 512];
+                for chunk in out.chunks_mut(32) {
+                    let bytes = &mut buf[..chunk.len() * 16];
+                    prg.fill_bytes(bytes);
+                    for (x, b) in chunk.iter_mut().zip(bytes.chunks_exact(16)) {
+                        let mut a = [0u8; 16];
+                        a.copy_from_slice(b);
+                        *x = u128::from_le_bytes(a);
+                    }
+                }
+                zeroize::Zeroize::zeroize(&mut buf);
+            }
+            ColumnGenerator::Aes { cipher, counter } => {
+                for x in out.iter_mut() {
+                    *x = *counter;
+                    *counter = counter.wrapping_add(1);
+                }
+                encrypt_in_place(cipher, out);
+            }
+        }
+    }
+}
+
+/// Replaces every block by its encryption under `cipher`, in pipelined batches.
+fn encrypt_in_place(cipher: &Aes128, blocks: &mut [Block]) {
+    // In place: in memory, a `u128` of a little-endian target is its little-endian bytes, the
+    // byte form of a `Block`.
+    #[cfg(all(feature = "alloc", target_endian = "little"))]
+    cipher.encrypt_blocks(Array::cast_slice_from_core_mut(bytemuck::cast_slice_mut(
+        blocks,
+    )));
+    #[cfg(not(all(feature = "alloc", target_endian = "little")))]
+    {
+        let mut buf = [Array([0u8; 16]); AES_SHORT];
+        for x in blocks.chunks_mut(AES_SHORT) {
+            let buf = &mut buf[..x.len()];
+            for (b, x) in buf.iter_mut().zip(x.iter()) {
+                b.0 = x.to_le_bytes();
+            }
+            cipher.encrypt_blocks(buf);
+            for (b, x) in buf.iter().zip(x.iter_mut()) {
+                *x = u128::from_le_bytes(b.0);
+            }
+        }
+    }
+}
 
 /// A 128-bit block: a wire label, an OT message, a row of an OT-extension matrix.
 pub type Block = u128;
@@ -50,6 +127,14 @@ pub trait BlockHash {
         let mut b = [x];
         self.hash_in_place(&[tweak], &mut b);
         b[0]
+    }
+
+    /// The generator that expands one column of an OT-extension matrix from a base-OT `key`:
+    /// ChaCha12 unless the hash is AES-based ([`FixedKeyAes`] answers AES-128 in counter mode,
+    /// keyed by the first 16 bytes of `key`). Both parties hold the same hash, so both expand
+    /// alike.
+    fn column_generator(&self, key: Seed) -> ColumnGenerator {
+        ColumnGenerator::ChaCha(Prg::new(key))
     }
 
     /// Replaces `blocks[k]` by `H(first_tweak + k, blocks[k])` (wrapping): consecutive tweaks,
@@ -138,24 +223,7 @@ impl FixedKeyAes {
     /// Replaces every block by `pi(block)`, in pipelined batches. Also the baseline for
     /// benchmarks: AES blocks per second on this machine.
     pub fn permute_in_place(&self, blocks: &mut [Block]) {
-        // In place: in memory, a `u128` of a little-endian target is its little-endian bytes,
-        // the byte form of a `Block`.
-        #[cfg(all(feature = "alloc", target_endian = "little"))]
-        self.cipher
-            .encrypt_blocks(Array::cast_slice_from_core_mut(bytemuck::cast_slice_mut(
-                blocks,
-            )));
-        #[cfg(not(all(feature = "alloc", target_endian = "little")))]
-        {
-            let mut buf = [Array([0u8; 16]); AES_SHORT];
-            for x in blocks.chunks_mut(AES_SHORT) {
-                let buf = &mut buf[..x.len()];
-                self.encrypt_into(x, buf);
-                for (b, x) in buf.iter().zip(x.iter_mut()) {
-                    *x = u128::from_le_bytes(b.0);
-                }
-            }
-        }
+        encrypt_in_place(&self.cipher, blocks);
     }
 }
 
@@ -231,6 +299,10 @@ impl FixedKeyAes {
 }
 
 impl BlockHash for FixedKeyAes {
+    fn column_generator(&self, key: Seed) -> ColumnGenerator {
+        ColumnGenerator::aes(key)
+    }
+
     fn hash_in_place(&self, tweaks: &[Block], blocks: &mut [Block]) {
         let n = tweaks.len().min(blocks.len());
         if n >= AES_BATCH {
@@ -330,6 +402,44 @@ impl BlockHash for ChaChaHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// AES-128 counter mode against FIPS-197's example (appendix C.1): key 00..0f, block
+    /// 00112233..ff as the counter; and the ChaCha columns equal the [`Prg`] stream.
+    #[test]
+    fn column_generators_match_their_references() {
+        let mut key = [0u8; 32];
+        for (i, k) in key.iter_mut().enumerate().take(16) {
+            *k = i as u8;
+        }
+        let ColumnGenerator::Aes { cipher, .. } = ColumnGenerator::aes(Seed::from_bytes(key))
+        else {
+            panic!("an AES generator")
+        };
+        let plain = 0x00112233445566778899aabbccddeeffu128.to_be_bytes();
+        let mut g = ColumnGenerator::Aes {
+            cipher,
+            counter: u128::from_le_bytes(plain),
+        };
+        let mut out = [0u128; 2];
+        g.fill(&mut out);
+        assert_eq!(
+            out[0].to_le_bytes(),
+            0x69c4e0d86a7b0430d8cdb78070b4c55au128.to_be_bytes()
+        );
+        let ColumnGenerator::Aes { counter, .. } = g else {
+            panic!("an AES generator")
+        };
+        assert_eq!(counter, u128::from_le_bytes(plain) + 2);
+        let mut c = ChaChaHash.column_generator(Seed::from_bytes([9; 32]));
+        let mut p = Prg::new(Seed::from_bytes([9; 32]));
+        let mut got = [0u128; 40];
+        c.fill(&mut got);
+        for g in got {
+            let mut b = [0u8; 16];
+            p.fill_bytes(&mut b);
+            assert_eq!(g, u128::from_le_bytes(b));
+        }
+    }
 
     /// FIPS-197 Appendix C.1 pins the AES-128 permutation.
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! Roles are swapped with respect to the base OTs: the extension **sender** samples a secret
 //! `delta` in {0,1}^128 and plays base-OT receiver with the bits of `delta` as choices; the
-//! extension **receiver** plays base-OT sender. Each of the 128 base-OT keys seeds a [`Prg`] that
-//! expands one column of a bit matrix, continuously across batches.
+//! extension **receiver** plays base-OT sender. Each of the 128 base-OT keys seeds a generator
+//! that expands one column of a bit matrix, continuously across batches: AES-128 in counter mode
+//! with the AES hash (hardware AES), ChaCha12 with [`crate::hash::ChaChaHash`]
+//! ([`BlockHash::column_generator`]).
 //!
 //! For a batch of `m = 128 nb` OTs with packed choice bits `r`, the receiver computes columns
 //! `t_j = G(k_j^0)` and sends `u_j = t_j ^ G(k_j^1) ^ r`; the sender computes
@@ -22,7 +24,7 @@
 //! its bits is branch-free (masks), and the receiver's choice bits only enter XORs.
 
 use crate::error::{Error, ErrorKind};
-use crate::hash::{BlockHash, FixedKeyAes};
+use crate::hash::{BlockHash, ColumnGenerator, FixedKeyAes};
 use crate::ot::{base, tag, transpose::transpose128};
 use crate::prg::{Prg, Seed};
 use crate::transport::{Channel, Transport};
@@ -37,21 +39,6 @@ pub const KAPPA: usize = 128;
 
 /// Largest batch, in blocks of 128 OTs (8192 OTs, a 128 KiB matrix).
 pub const MAX_BATCH_BLOCKS: usize = 64;
-
-/// Reads `out.len()` little-endian blocks from `prg` (one keystream read per 32 blocks).
-fn fill_blocks(prg: &mut Prg, out: &mut [u128]) {
-    let mut buf = [0u8; 512];
-    for chunk in out.chunks_mut(32) {
-        let bytes = &mut buf[..chunk.len() * 16];
-        prg.fill_bytes(bytes);
-        for (x, b) in chunk.iter_mut().zip(bytes.chunks_exact(16)) {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(b);
-            *x = u128::from_le_bytes(a);
-        }
-    }
-    buf.zeroize();
-}
 
 /// Transposes a column-major matrix (`cols[j * nb + b]` = word `b` of column `j`) into rows
 /// (`rows[128 b + i]`, bit `j` = bit `i` of `cols[j * nb + b]`).
@@ -117,7 +104,7 @@ pub struct IknpSender<H: BlockHash = FixedKeyAes> {
     delta: Delta,
     /// All ones where bit `j` of delta is set: branch-free use of the secret bits.
     masks: [u128; KAPPA],
-    columns: Vec<Prg>,
+    columns: Vec<ColumnGenerator>,
     scratch: Vec<u128>,
     next: u64,
     hash: H,
@@ -141,7 +128,7 @@ impl<H: BlockHash> IknpSender<H> {
         Ok(IknpSender {
             delta,
             masks,
-            columns: keys.into_iter().map(Prg::new).collect(),
+            columns: keys.into_iter().map(|k| hash.column_generator(k)).collect(),
             scratch: Vec::new(),
             next: 0,
             hash,
@@ -175,7 +162,7 @@ impl<H: BlockHash> IknpSender<H> {
         )?;
         self.scratch.resize(KAPPA * nb, 0);
         for (j, col) in self.scratch.chunks_exact_mut(nb).enumerate() {
-            fill_blocks(&mut self.columns[j], col);
+            self.columns[j].fill(col);
             let mask = self.masks[j];
             for (c, &uw) in col.iter_mut().zip(&u[j * nb..(j + 1) * nb]) {
                 *c ^= uw & mask;
@@ -202,7 +189,7 @@ impl<H: BlockHash> IknpSender<H> {
 
 /// The extension receiver: the 256 column generators `G(k_j^0)`, `G(k_j^1)` and the OT counter.
 pub struct IknpReceiver<H: BlockHash = FixedKeyAes> {
-    columns: Vec<[Prg; 2]>,
+    columns: Vec<[ColumnGenerator; 2]>,
     scratch: Vec<u128>,
     next: u64,
     hash: H,
@@ -223,7 +210,7 @@ impl<H: BlockHash> IknpReceiver<H> {
         Ok(IknpReceiver {
             columns: keys
                 .into_iter()
-                .map(|[k0, k1]| [Prg::new(k0), Prg::new(k1)])
+                .map(|[k0, k1]| [hash.column_generator(k0), hash.column_generator(k1)])
                 .collect(),
             scratch: Vec::new(),
             next: 0,
@@ -264,8 +251,8 @@ impl<H: BlockHash> IknpReceiver<H> {
             .enumerate()
         {
             let [g0, g1] = &mut self.columns[j];
-            fill_blocks(g0, col);
-            fill_blocks(g1, ucol);
+            g0.fill(col);
+            g1.fill(ucol);
             for ((uw, &tw), &r) in ucol.iter_mut().zip(col.iter()).zip(choices) {
                 *uw ^= tw ^ r;
             }
@@ -452,7 +439,9 @@ pub(crate) async fn receive_random_tagged<T: Transport, H: BlockHash>(
     let mut done = 0;
     while done < n {
         let nb = next_blocks(n, done);
-        fill_blocks(prg, &mut r[..nb]);
+        for w in r[..nb].iter_mut() {
+            *w = u128::from(prg.next_u64()) | u128::from(prg.next_u64()) << 64;
+        }
         let len = KAPPA * nb;
         let first = receiver.extend(&r[..nb], &mut u[..len], &mut t[..len])?;
         chan.send_ring("iknp.receive", tag, &u[..len]).await?;
@@ -480,9 +469,15 @@ mod tests {
     use super::*;
     use crate::prg::Domain;
 
-    /// The pure steps without I/O: base OTs by hand, then one batch of correlated OTs.
+    /// The pure steps without I/O: base OTs by hand, then one batch of correlated OTs, with the
+    /// AES columns (AES hash) and the ChaCha columns.
     #[test]
     fn correlated_rows_satisfy_q_eq_t_xor_r_delta() {
+        correlated_rows::<FixedKeyAes>();
+        correlated_rows::<crate::hash::ChaChaHash>();
+    }
+
+    fn correlated_rows<H: BlockHash + Default>() {
         let seed = Seed::from_bytes([5; 32]);
         let mut p = seed.prg(Domain::OT, 0);
         let delta = Delta::random(&mut p);
@@ -497,8 +492,8 @@ mod tests {
             keys_s.push(chosen);
             keys_r.push([k0, k1]);
         }
-        let mut s = IknpSender::new(delta, keys_s, FixedKeyAes::new()).unwrap();
-        let mut r = IknpReceiver::new(keys_r, FixedKeyAes::new()).unwrap();
+        let mut s = IknpSender::new(delta, keys_s, H::default()).unwrap();
+        let mut r = IknpReceiver::new(keys_r, H::default()).unwrap();
         for nb in [1usize, 3] {
             let choices: Vec<u128> = (0..nb as u128)
                 .map(|b| b.wrapping_mul(0xdead_beef) ^ 0x55)
