@@ -28,6 +28,9 @@ cargo build -p fixshare --no-default-features --target wasm32-unknown-unknown
 step "the core with its default features alone (no std): unit and doc tests"
 cargo test -p fixshare --release
 
+step "the core's parallel matrix products (feature parallel)"
+cargo test -p fixshare --release --features parallel --lib arith::matmul
+
 step "workspace tests (release: some tests run 10^6 secure operations)"
 cargo test --workspace --release
 

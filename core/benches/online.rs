@@ -6,7 +6,8 @@
 //! triple, the online time of SecureML's linear-regression gradient step (X w, then X^T e), and
 //! the plaintext matrix-product kernel (`matmul_add_into`, blocked) beside the plain i-k-j loop it
 //! replaced, on u64 matrices of the shapes of MNIST training and 1000 x 1000 x 1000.
-//! `cargo bench -p fixshare --features std --bench online -- matmul` runs the kernels only.
+//! `cargo bench -p fixshare --features std --bench online -- matmul` runs the kernels only; with
+//! `--features parallel` the blocked kernel runs on every core (rayon).
 
 use fixshare::arith::matmul::{matmul, matmul_add_into};
 use fixshare::{
@@ -256,6 +257,11 @@ fn naive_matmul_add_into(a: &[u64], b: &[u64], m: usize, k: usize, n: usize, out
 /// each, about a second per kernel and shape), results checked equal.
 fn kernels() {
     println!("== plaintext u64 matrix product out += A B: plain i-k-j (baseline) and blocked");
+    #[cfg(feature = "parallel")]
+    println!(
+        "(parallel feature: blocked products of at least 2^22 multiplications on {} threads)",
+        rayon::current_num_threads()
+    );
     let mut prg = seed(5).prg(fixshare::Domain::user(1), 0);
     for (m, k, n) in [(128, 785, 128), (784, 128, 10), (1000, 1000, 1000)] {
         let a: Vec<u64> = (0..m * k).map(|_| u64::random(&mut prg)).collect();

@@ -26,8 +26,33 @@ const BLOCK_DEPTH: usize = 128;
 /// multiply of the ring's width (`u32` on SSE2, `u64` with AVX-512DQ; `u64` on plain x86-64 and
 /// `u128` stay scalar). A single column (`n = 1`) is a dot product per row. The arithmetic wraps,
 /// so the result does not depend on the order of the sums: bit for bit the plain `i-k-j` product.
+///
+/// With the `parallel` feature (std), products of at least [`PARALLEL_WORK`] multiplications are
+/// cut into bands of output rows, one per thread of rayon's pool.
 pub fn matmul_add_into<R: Ring>(a: &[R], b: &[R], m: usize, k: usize, n: usize, out: &mut [R]) {
     debug_assert!(a.len() == m * k && b.len() == k * n && out.len() == m * n);
+    #[cfg(feature = "parallel")]
+    {
+        let threads = rayon::current_num_threads();
+        if threads > 1 && m >= 4 && m.saturating_mul(k).saturating_mul(n) >= PARALLEL_WORK {
+            use rayon::prelude::*;
+            // Bands of an even number of rows, so that each keeps the kernel's row pairs.
+            let rows = m.div_ceil(threads).div_ceil(2) * 2;
+            out[..m * n]
+                .par_chunks_mut(rows * n)
+                .zip(a[..m * k].par_chunks(rows * k))
+                .for_each(|(o, a)| band(a, b, o.len() / n, k, n, o));
+            return;
+        }
+    }
+    band(a, b, m, k, n, out);
+}
+
+/// The smallest product, in multiplications, that the `parallel` feature spreads over threads.
+pub const PARALLEL_WORK: usize = 1 << 22;
+
+/// [`matmul_add_into`] on one thread.
+fn band<R: Ring>(a: &[R], b: &[R], m: usize, k: usize, n: usize, out: &mut [R]) {
     if m == 0 || k == 0 || n == 0 {
         return;
     }
@@ -250,5 +275,19 @@ mod tests {
     #[test]
     fn blocked_product_is_the_naive_one_u128() {
         blocked_is_naive::<u128>();
+    }
+
+    /// Large enough for the `parallel` feature's bands (when it is on), with an odd row count.
+    #[test]
+    fn products_over_the_parallel_threshold_are_the_naive_ones() {
+        let (m, k, n) = (129, 257, 130);
+        assert!(m * k * n >= PARALLEL_WORK);
+        let mut prg = Seed::from_bytes([3; 32]).prg(Domain::user(9), 0);
+        let a: Vec<u64> = (0..m * k).map(|_| u64::random(&mut prg)).collect();
+        let b: Vec<u64> = (0..k * n).map(|_| u64::random(&mut prg)).collect();
+        let (mut want, mut got) = (vec![7u64; m * n], vec![7u64; m * n]);
+        naive(&a, &b, m, k, n, &mut want);
+        matmul_add_into(&a, &b, m, k, n, &mut got);
+        assert!(want == got);
     }
 }
