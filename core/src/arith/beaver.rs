@@ -8,48 +8,35 @@ use super::add_public;
 use crate::correlated::{SquarePairs, Triples};
 use crate::ring::Ring;
 use crate::role::Role;
-use alloc::vec::Vec;
 
-/// This party's share of `(e, f) = (x - a, y - b)`, laid out as `e` then `f`.
-pub fn mask<R: Ring>(x: &[R], y: &[R], t: &Triples<R>) -> Vec<R> {
-    let mut out = Vec::with_capacity(2 * x.len());
-    out.extend(x.iter().zip(&t.a).map(|(&x, &a)| x.sub(a)));
-    out.extend(y.iter().zip(&t.b).map(|(&y, &b)| y.sub(b)));
-    out
+/// Element `i` of this party's share of `(e, f) = (x - a, y - b)`, laid out as `e` then `f`
+/// (`2 n` elements for `n` products).
+#[inline(always)]
+pub fn masked_at<R: Ring>(x: &[R], y: &[R], t: &Triples<R>, i: usize) -> R {
+    let n = x.len();
+    if i < n {
+        x[i].sub(t.a[i])
+    } else {
+        y[i - n].sub(t.b[i - n])
+    }
 }
 
-/// This party's share of `x y`, from the opened `(e, f)` (both shares summed), passed through
-/// `finish` (for example local truncation, fused here to save a pass over memory).
-pub fn combine<R: Ring>(
-    role: Role,
-    opened: &[R],
-    t: &Triples<R>,
-    finish: impl Fn(R) -> R,
-) -> Vec<R> {
-    let n = t.a.len();
-    let (e, f) = opened.split_at(n);
-    (0..n)
-        .map(|i| {
-            let z = t.c[i].add(e[i].mul(t.b[i])).add(f[i].mul(t.a[i]));
-            finish(add_public(role, z, e[i].mul(f[i])))
-        })
-        .collect()
+/// This party's share of product `j`, `x_j y_j`, from the opened `e_j` and `f_j` (both shares
+/// summed).
+#[inline(always)]
+pub fn product_at<R: Ring>(role: Role, t: &Triples<R>, j: usize, e: R, f: R) -> R {
+    let z = t.c[j].add(e.mul(t.b[j])).add(f.mul(t.a[j]));
+    add_public(role, z, e.mul(f))
 }
 
-/// This party's share of `e = x - a` for squaring.
-pub fn mask_square<R: Ring>(x: &[R], p: &SquarePairs<R>) -> Vec<R> {
-    x.iter().zip(&p.a).map(|(&x, &a)| x.sub(a)).collect()
+/// Element `i` of this party's share of `e = x - a` for squaring.
+#[inline(always)]
+pub fn masked_square_at<R: Ring>(x: &[R], p: &SquarePairs<R>, i: usize) -> R {
+    x[i].sub(p.a[i])
 }
 
-/// This party's share of `x^2`, from the opened `e`, passed through `finish`.
-pub fn combine_square<R: Ring>(
-    role: Role,
-    e: &[R],
-    p: &SquarePairs<R>,
-    finish: impl Fn(R) -> R,
-) -> Vec<R> {
-    e.iter()
-        .zip(p.a.iter().zip(&p.s))
-        .map(|(&e, (&a, &s))| finish(add_public(role, s.add(e.add(e).mul(a)), e.mul(e))))
-        .collect()
+/// This party's share of `x_i^2` from the opened `e_i`.
+#[inline(always)]
+pub fn square_at<R: Ring>(role: Role, p: &SquarePairs<R>, i: usize, e: R) -> R {
+    add_public(role, p.s[i].add(e.add(e).mul(p.a[i])), e.mul(e))
 }

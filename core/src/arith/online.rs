@@ -217,12 +217,30 @@ async fn mul_with<T: Transport, C: Correlations<T>, R: Ring>(
     let role = ctx.role()?;
     let (links, source) = ctx.split();
     let t = source.triples::<R>(links, x.len()).await?;
-    let masked = beaver::mask(x.as_slice(), y.as_slice(), &t);
-    let opened = open_slice(ctx, "mul", tag::BEAVER, &masked).await?;
     let local = local_truncation::<R, T, C>(ctx, fixed_point);
-    let z = beaver::combine(role, &opened, &t, |z| {
-        local.map_or(z, |d| tr::local(role, z, d))
-    });
+    let finish = |z: R| local.map_or(z, |d| tr::local(role, z, d));
+    let (xs, ys, n) = (x.as_slice(), y.as_slice(), x.len());
+    // Fused: the masked operands go out as they are computed, and each product is finished as
+    // its f arrives (its e waits in z): about two passes over memory, no buffer but z.
+    let mut z = vec![R::ZERO; n];
+    ctx.peer(Sub::Online)?
+        .exchange_ring_with(
+            "mul",
+            tag::BEAVER,
+            2 * n,
+            |i| beaver::masked_at(xs, ys, &t, i),
+            2 * n,
+            |i, theirs| {
+                let opened = theirs.add(beaver::masked_at(xs, ys, &t, i));
+                if i < n {
+                    z[i] = opened;
+                } else {
+                    let j = i - n;
+                    z[j] = finish(beaver::product_at(role, &t, j, z[j], opened));
+                }
+            },
+        )
+        .await?;
     finish_product(
         ctx,
         "mul",
@@ -248,12 +266,23 @@ pub async fn square<T: Transport, C: Correlations<T>, R: Ring>(
     let role = ctx.role()?;
     let (links, source) = ctx.split();
     let p = source.square_pairs::<R>(links, x.len()).await?;
-    let masked = beaver::mask_square(x.as_slice(), &p);
-    let opened = open_slice(ctx, "square", tag::SQUARE, &masked).await?;
     let local = local_truncation::<R, T, C>(ctx, true);
-    let z = beaver::combine_square(role, &opened, &p, |z| {
-        local.map_or(z, |d| tr::local(role, z, d))
-    });
+    let finish = |z: R| local.map_or(z, |d| tr::local(role, z, d));
+    let (xs, n) = (x.as_slice(), x.len());
+    let mut z = vec![R::ZERO; n];
+    ctx.peer(Sub::Online)?
+        .exchange_ring_with(
+            "square",
+            tag::SQUARE,
+            n,
+            |i| beaver::masked_square_at(xs, &p, i),
+            n,
+            |i, theirs| {
+                let e = theirs.add(beaver::masked_square_at(xs, &p, i));
+                z[i] = finish(beaver::square_at(role, &p, i, e));
+            },
+        )
+        .await?;
     finish_product(
         ctx,
         "square",
