@@ -84,6 +84,8 @@ pub mod ml;
 #[cfg(feature = "alloc")]
 pub mod nonlinear;
 #[cfg(feature = "alloc")]
+pub mod numeric;
+#[cfg(feature = "alloc")]
 pub mod ot;
 #[cfg(feature = "alloc")]
 pub mod party;
