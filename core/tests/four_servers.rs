@@ -210,7 +210,8 @@ fn a_primary_that_leaves_ends_the_other_with_closed() {
 
 /// PrivPy's experiment on a real dataset: logistic regression on breast_cancer (UCI; standardized
 /// with the training rows' means and deviations) by the four servers over Z_2^128 with 32
-/// fractional bits, against plaintext f64 SGD in the same order.
+/// fractional bits, with the logistic function itself (exp and a reciprocal on the shares, as
+/// PrivPy), against plaintext f64 SGD with the exact function in the same order.
 #[test]
 fn four_servers_train_breast_cancer_like_plaintext_f64() {
     use fixshare::ml::{Dataset, GlmModel, SgdParams, Sigmoid, plain};
@@ -237,7 +238,7 @@ fn four_servers_train_breast_cancer_like_plaintext_f64() {
         batch: 32,
         learning_rate: 0.5,
     };
-    let model = GlmModel::Logistic(Sigmoid::Piecewise);
+    let model = GlmModel::Logistic(Sigmoid::Logistic);
     let twin = plain::train_glm(&x, &train.y, d, model, &params);
     let (rows, y) = (train.rows(), train.y.clone());
     let (r0, r1) = run_four::<u128, _, _, _>(config(32), 40, move |mut p| {

@@ -47,6 +47,10 @@ pub enum Sigmoid {
     Piecewise,
     /// The non-linear layer's piecewise-linear approximation with many segments (as MiniONN).
     Accurate,
+    /// The logistic function itself, `1 / (1 + e^-x)`, by exp and a reciprocal on the shares
+    /// ([`crate::numeric::logistic`], PrivPy's route: within 3 units in the last place for every
+    /// `x`); its plaintext twin is the exact function.
+    Logistic,
 }
 
 impl Sigmoid {
@@ -59,6 +63,7 @@ impl Sigmoid {
         match self {
             Sigmoid::Piecewise => nonlinear::sigmoid_piecewise(ctx, x).await,
             Sigmoid::Accurate => nonlinear::sigmoid(ctx, x).await,
+            Sigmoid::Logistic => crate::numeric::logistic(ctx, x).await,
         }
     }
 }
