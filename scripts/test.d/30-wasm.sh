@@ -23,6 +23,12 @@
 # server (fixshare-snt, built here and named by FIXSHARE_SNT_BIN), and tests/browser/weights.mjs
 # does the same from a page in headless Chromium (its transports relayed to TCP); every
 # trainer's final weights must equal centralized training in the same run.
+# SecureNN's three servers (issue 13): tests/node/helper.test.mjs runs P0 and P1
+# (`Party.withHelper`) and the helper P2 (`Dealer.serve`) over MessageChannels — ReLU, DReLU,
+# comparisons, max/argmax, max pooling and its derivative, division and the softmax replacement
+# against plaintext in every ring, a helper that leaves half-way through a ReLU, refused options
+# — and tests/browser/helper.mjs runs the three roles in three Web Workers of a page in headless
+# Chromium, checked against plaintext, then terminates the helper's worker.
 # Installs what it needs, idempotently: the wasm32 target, wasm-bindgen-cli 0.2.130 (the
 # crate's pinned version), node/npm and chromium via apt if missing, and playwright-core into
 # wasm/node_modules (gitignored).
@@ -87,4 +93,5 @@ node --test tests/node/*.test.mjs
 echo "--- headless Chromium (/usr/bin/chromium)"
 node tests/browser/example.mjs
 node tests/browser/weights.mjs
+node tests/browser/helper.mjs
 echo "--- wasm suite passed"

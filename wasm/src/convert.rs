@@ -5,8 +5,8 @@
 
 use crate::error::invalid;
 use fixshare::session::{
-    Backend, GlmModel, Image, Layer, MlpLoss, MlpParams, Network, Offline, Role, SessionConfig,
-    SgdParams, Sigmoid, Truncation,
+    Backend, GlmModel, Image, Layer, MlpLoss, MlpParams, Network, Role, SessionConfig, SgdParams,
+    Sigmoid, Truncation,
 };
 use js_sys::{Float64Array, Reflect};
 use wasm_bindgen::{JsCast, JsError, JsValue};
@@ -153,17 +153,16 @@ fn options_object(op: &str, o: &JsValue, what: &str) -> Result<(), JsError> {
     }
 }
 
-/// The session settings of party `role` with `offline`, from `{ ringBits, fracBits,
-/// truncation, backend, maxFrame }` (defaults: those of [`SessionConfig::two_servers`]). The session
+/// The session settings `base` (its topology, party and offline source) with `{ ringBits,
+/// fracBits, truncation, backend, maxFrame }` from `o` (the defaults are `base`'s). The session
 /// checks the values when it connects.
 pub(crate) fn session_config(
     op: &str,
-    role: Role,
-    offline: Offline,
+    base: SessionConfig,
     o: &JsValue,
 ) -> Result<SessionConfig, JsError> {
     options_object(op, o, "options")?;
-    let mut c = SessionConfig::two_servers(role, offline);
+    let mut c = base;
     if let Some(r) = opt_u32(op, o, "ringBits").map_err(|_| option_error(op, "ringBits"))? {
         c.ring_bits = r;
     }
@@ -182,12 +181,17 @@ pub(crate) fn session_config(
         Some("exact") => Truncation::Exact,
         Some(_) => Truncation::Local,
     };
-    let b = opt_choice(op, o, "backend", &["auto", "gc", "fss"])
-        .map_err(|_| invalid(op, "option backend must be \"auto\", \"gc\" or \"fss\""))?;
+    let b = opt_choice(op, o, "backend", &["auto", "gc", "fss", "helper"]).map_err(|_| {
+        invalid(
+            op,
+            "option backend must be \"auto\", \"gc\", \"fss\" or \"helper\"",
+        )
+    })?;
     c.backend = match b {
         None | Some("auto") => Backend::Auto,
         Some("gc") => Backend::GarbledCircuits,
-        Some(_) => Backend::Fss,
+        Some("fss") => Backend::Fss,
+        Some(_) => Backend::Helper,
     };
     if let Some(m) = opt_u32(op, o, "maxFrame").map_err(|_| option_error(op, "maxFrame"))? {
         if m < 64 {

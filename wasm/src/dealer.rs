@@ -11,6 +11,10 @@ use wasm_bindgen::prelude::*;
 /// A trusted dealer for two parties (`Party.withDealer`): it learns nothing about their inputs
 /// but knows every correlation, so it must not collude with either party. Its seed comes from
 /// `crypto.getRandomValues`.
+///
+/// The same object is the helper P2 of a three-server session (SecureNN, `Party.withHelper`): it
+/// has no program of its own; `serve` deals and answers the online steps of the helper's
+/// protocols. It holds no shares, and must not collude with either party.
 #[wasm_bindgen]
 pub struct Dealer {
     seed: RefCell<Option<Seed>>,
@@ -27,9 +31,10 @@ impl Dealer {
         })
     }
 
-    /// Serves party 0 over `toParty0` and party 1 over `toParty1` until party 1 closes its
-    /// connection between requests. Resolves to the traffic `{ bytesToParty0, bytesToParty1 }`.
-    /// A dealer serves one session.
+    /// Serves party 0 over `toParty0` and party 1 over `toParty1` until both close their
+    /// connections between requests (as dealer or, for `Party.withHelper`, as helper). Resolves
+    /// to the traffic `{ bytesToParty0, bytesToParty1 }`; rejects (naming the transport) if a
+    /// party leaves while the other waits on a request. A dealer serves one session.
     #[wasm_bindgen(unchecked_return_type = "{ bytesToParty0: number, bytesToParty1: number }")]
     pub async fn serve(
         &self,

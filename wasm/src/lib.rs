@@ -5,13 +5,15 @@
 //! Workers and Node, with an async API (every communicating method returns a Promise) over JS
 //! transports.
 //!
-//! - [`party::Party`]: a computing party, a `Session` of the core (`withDealer`, or `withOt`
-//!   over the one peer connection), over Z_2^32, Z_2^64 or Z_2^128 (`ringBits`), with
-//!   [`party::Shares`]: products, matrix products, truncation, ReLU, sigmoids, max/argmax, max
-//!   pooling, [`circuit::Circuit`]s run by garbling; training of linear and logistic regression
-//!   and of perceptrons, and oblivious inference over dense, convolution, ReLU, square and
-//!   pooling layers ([`ml`]).
-//! - [`dealer::Dealer`]: the third party supplying correlated randomness.
+//! - [`party::Party`]: a computing party, a `Session` of the core (`withDealer`, `withOt` over
+//!   the one peer connection, or `withHelper` for SecureNN's three servers), over Z_2^32,
+//!   Z_2^64 or Z_2^128 (`ringBits`), with [`party::Shares`]: products, matrix products,
+//!   truncation, ReLU, sigmoids, max/argmax, max pooling and its derivative, division,
+//!   [`circuit::Circuit`]s run by garbling; training of linear and logistic regression and of
+//!   perceptrons, and oblivious inference over dense, convolution, ReLU, square and pooling
+//!   layers ([`ml`]).
+//! - [`dealer::Dealer`]: the third party supplying correlated randomness, and the helper P2 of a
+//!   three-server session.
 //! - [`owner::DataOwner`], [`owner::OwnerLink`]: data owners sharing numbers to the servers.
 //! - [`port::MessagePortTransport`]: a transport over a `MessagePort`.
 //! - [`weights::FloatModel`], [`weights::WeightLink`]: a trainer of Phong–Phuong weight sharing
@@ -27,7 +29,8 @@
 //! needs comes from `crypto.getRandomValues`.
 //!
 //! ## Security
-//! Semi-honest security; the two parties must not collude, nor the dealer with either of them.
+//! Semi-honest security; the two parties must not collude, nor the dealer (or helper) with
+//! either of them.
 //! Not audited.
 
 mod convert;
@@ -66,10 +69,12 @@ export interface PartyOptions {
   /** Truncation after products: "local" (SecureML, default), "pairs" (truncation pairs) or
    * "exact" (exact, by the backend). */
   truncation?: "local" | "pairs" | "exact";
-  /** What computes comparisons, ReLU, sigmoids, max and exact truncation: "auto" (default: FSS
-   * with a dealer, garbled circuits with OT), "gc" (garbled circuits) or "fss" (the dealer's
-   * function-secret-sharing keys: one round, one ring element per party; needs a dealer). */
-  backend?: "auto" | "gc" | "fss";
+  /** What computes comparisons, ReLU, sigmoids, max and exact truncation: "auto" (default: the
+   * helper's protocols with three servers, FSS with a dealer, garbled circuits with OT), "gc"
+   * (garbled circuits), "fss" (the dealer's function-secret-sharing keys: one round, one ring
+   * element per party; needs a dealer or helper) or "helper" (SecureNN's protocols with the
+   * helper online; needs `Party.withHelper`). */
+  backend?: "auto" | "gc" | "fss" | "helper";
   /** Largest frame payload in bytes sent to or accepted from the peer (default 64 MiB). */
   maxFrame?: number;
 }

@@ -7,8 +7,8 @@ use crate::entropy::fresh_seed;
 use crate::error::{invalid, message};
 use crate::transport::JsTransport;
 use fixshare::session::{
-    DEFAULT_MAX_FRAME, DataOwner as CoreOwner, Error, ErrorKind, FixedPoint, Offline,
-    OwnerLink as CoreLink, Role, State,
+    Backend, DEFAULT_MAX_FRAME, DataOwner as CoreOwner, Error, ErrorKind, FixedPoint, Offline,
+    OwnerLink as CoreLink, Role, SessionConfig, State,
 };
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -178,7 +178,13 @@ impl DataOwner {
         let op = "DataOwner";
         let options: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
         // The servers' format, checked as their session checks it.
-        let config = convert::session_config(op, Role::P0, Offline::Dealer, &options)?;
+        let mut config = convert::session_config(
+            op,
+            SessionConfig::two_servers(Role::P0, Offline::Dealer),
+            &options,
+        )?;
+        // The servers' backend (or topology) is no concern of an owner: only the format is.
+        config.backend = Backend::Auto;
         let (_, checked) = config.check().map_err(|e| invalid(op, &e.to_string()))?;
         let fixed: FixedPoint = checked.fixed;
         let t0 = JsTransport::new("server 0", server0).map_err(|e| invalid(op, &e))?;

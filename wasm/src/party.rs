@@ -107,8 +107,8 @@ pub struct Party {
     config: SessionConfig,
     /// The session; `None` while an operation has it.
     core: RefCell<Option<Box<CoreSession>>>,
-    /// The transports the party uses (the peer's, and the dealer's if any), to close them and to
-    /// name them in errors.
+    /// The transports the party uses (the peer's, and the dealer's or the helper's if any), to
+    /// close them and to name them in errors.
     transports: Vec<JsTransport>,
 }
 
@@ -203,7 +203,7 @@ impl Party {
     fn start(
         op: &'static str,
         role: u32,
-        offline: Offline,
+        base: impl FnOnce(Role) -> SessionConfig,
         peer: JsValue,
         options: Option<js_sys::Object>,
     ) -> Res<(SessionConfig, JsTransport)> {
@@ -216,7 +216,7 @@ impl Party {
                  call withOt(role, peer, options) without a second transport",
             ));
         }
-        let config = convert::session_config(op, role, offline, &options)?;
+        let config = convert::session_config(op, base(role), &options)?;
         // The session checks its settings again when it connects; here the error comes before
         // the transports are touched, and names the constructor.
         config.check().map_err(|e| invalid(op, &e.to_string()))?;
@@ -266,7 +266,8 @@ impl Party {
     /// Connects as party `role` (0 or 1) to the peer over `peer`, with correlated randomness
     /// from a dealer reached over `dealer` (see `Dealer.serve`). `options`:
     /// `{ ringBits?: 32 | 64 | 128, fracBits?: number (16), truncation?: "local" | "pairs" |
-    /// "exact", maxFrame?: number }`, the same on both parties. The party's seed comes from
+    /// "exact", backend?: "auto" | "gc" | "fss" | "helper", maxFrame?: number }`, the same on
+    /// both parties (`"helper"` needs `withHelper`). The party's seed comes from
     /// `crypto.getRandomValues`.
     #[wasm_bindgen(js_name = withDealer)]
     pub async fn with_dealer(
@@ -278,9 +279,32 @@ impl Party {
         >,
     ) -> Res<Party> {
         let op = "Party.withDealer";
-        let (config, peer) = Party::start(op, role, Offline::Dealer, peer, options)?;
+        let two = |role| SessionConfig::two_servers(role, Offline::Dealer);
+        let (config, peer) = Party::start(op, role, two, peer, options)?;
         let dealer = JsTransport::new("dealer", dealer).map_err(|e| invalid(op, &e))?;
         Party::connect(op, config, peer, Some(dealer)).await
+    }
+
+    /// Connects as party `role` (0 or 1) of a three-server session (SecureNN) to the peer over
+    /// `peer` and to the helper P2 over `helper`. The helper holds no shares: it runs
+    /// `Dealer.serve` over its connections to the two parties, deals the correlated randomness
+    /// and takes part online in SecureNN's protocols, which compute ReLU, DReLU, comparisons,
+    /// max, argmax, max pooling (`maxPoolWithDerivative` too), `divide` and `reluSoftmax` on
+    /// arithmetic shares (the backend `"auto"`, the default here, is `"helper"`). `options` as
+    /// for `withDealer`; the backend `"helper"` needs this constructor.
+    #[wasm_bindgen(js_name = withHelper)]
+    pub async fn with_helper(
+        role: u32,
+        #[wasm_bindgen(unchecked_param_type = "Transport")] peer: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Transport")] helper: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "PartyOptions")] options: Option<
+            js_sys::Object,
+        >,
+    ) -> Res<Party> {
+        let op = "Party.withHelper";
+        let (config, peer) = Party::start(op, role, SessionConfig::three_servers, peer, options)?;
+        let helper = JsTransport::new("helper", helper).map_err(|e| invalid(op, &e))?;
+        Party::connect(op, config, peer, Some(helper)).await
     }
 
     /// Connects as party `role` (0 or 1) to the peer over `peer`, generating correlated
@@ -296,7 +320,8 @@ impl Party {
         >,
     ) -> Res<Party> {
         let op = "Party.withOt";
-        let (config, peer) = Party::start(op, role, Offline::Ot, peer, options)?;
+        let two = |role| SessionConfig::two_servers(role, Offline::Ot);
+        let (config, peer) = Party::start(op, role, two, peer, options)?;
         Party::connect(op, config, peer, None).await
     }
 
@@ -314,7 +339,8 @@ impl Party {
 
     /// Traffic so far: `{ bytesSent, bytesReceived, framesSent, rounds }` of the online phase with
     /// the peer (inputs, openings, products, garbled circuits), and `offlineBytesSent`,
-    /// `offlineBytesReceived` of the offline phase (with the dealer, or OT with the peer). Readable
+    /// `offlineBytesReceived` of the offline phase (with the dealer or the helper, or OT with the
+    /// peer; with three servers the online counters include the helper's online steps). Readable
     /// between operations, also after a failure or `close()`.
     #[wasm_bindgen(unchecked_return_type = "PartyStats")]
     pub fn stats(&self) -> Res<js_sys::Object> {
@@ -538,25 +564,37 @@ impl Party {
         window: u32,
         stride: u32,
     ) -> Res<Shares> {
-        let pool = Pool2d {
-            channels: channels as usize,
-            height: height as usize,
-            width: width as usize,
-            window: window as usize,
-            stride: stride as usize,
-        };
-        // The windows of all images, `window^2` values each, before anything is allocated (a
-        // bad window is the session's error to report).
-        if let Ok((out_h, out_w)) = pool.output_size() {
-            // Each factor on its own too, so that a zero elsewhere hides no overflow.
-            let outs = convert::elements("maxPool", out_h as u64, out_w as u64)?;
-            let cells = convert::elements("maxPool", window.into(), window.into())?;
-            let per_row = u64::from(channels)
-                .saturating_mul(outs as u64)
-                .saturating_mul(cells as u64);
-            convert::elements("maxPool", (x.0.shape().0 as u64).max(1), per_row)?;
-        }
+        let pool = pool2d("maxPool", x, [channels, height, width, window, stride])?;
         op!(self, "max_pool", |s| s.max_pool(&x.0, pool)).map(Shares)
+    }
+
+    /// `[max, mask]`: max pooling as `maxPool` computes it, and its derivative, a mask shaped like
+    /// `x` with 1.0 at each window's maximum (its first position on ties) and 0.0 elsewhere,
+    /// summed where windows overlap (what back-propagation through the pooling multiplies the
+    /// gradient by).
+    #[wasm_bindgen(js_name = maxPoolWithDerivative, unchecked_return_type = "[Shares, Shares]")]
+    pub async fn max_pool_with_derivative(
+        &self,
+        x: &Shares,
+        channels: u32,
+        height: u32,
+        width: u32,
+        window: u32,
+        stride: u32,
+    ) -> Res<js_sys::Array> {
+        let op = "maxPoolWithDerivative";
+        let pool = pool2d(op, x, [channels, height, width, window, stride])?;
+        let (m, mask) = op!(self, "max_pool_with_derivative", |s| s
+            .max_pool_with_derivative(&x.0, pool))?;
+        Ok(pair(m, mask))
+    }
+
+    /// `x / y` elementwise for `0 <= x <= y` (SecureNN's division): exactly
+    /// `floor(x * 2^fracBits / y)` in fixed point, so 1.0 where `x == y`, by `fracBits + 1`
+    /// steps of one comparison and one product. `y` must be positive and below a quarter of the
+    /// ring; outside `0 <= x <= y` the result is not meaningful. Any backend.
+    pub async fn divide(&self, x: &Shares, y: &Shares) -> Res<Shares> {
+        op!(self, "divide", |s| s.divide(&x.0, &y.0)).map(Shares)
     }
 
     /// Divides by `2^bits` exactly (floor), inside a garbled circuit.
@@ -679,6 +717,33 @@ impl Party {
         link.give_back(l, failure);
         r.map_err(|e| self.error(Some(s), &e, &[link.transport()]))
     }
+}
+
+/// The pooling window `[channels, height, width, window, stride]` over `x`, its windows within
+/// the maximum of elements per operation before anything is allocated (a bad window is the
+/// session's error to report).
+fn pool2d(
+    op: &str,
+    x: &Shares,
+    [channels, height, width, window, stride]: [u32; 5],
+) -> Res<Pool2d> {
+    let pool = Pool2d {
+        channels: channels as usize,
+        height: height as usize,
+        width: width as usize,
+        window: window as usize,
+        stride: stride as usize,
+    };
+    if let Ok((out_h, out_w)) = pool.output_size() {
+        // Each factor on its own too, so that a zero elsewhere hides no overflow.
+        let outs = convert::elements(op, out_h as u64, out_w as u64)?;
+        let cells = convert::elements(op, window.into(), window.into())?;
+        let per_row = u64::from(channels)
+            .saturating_mul(outs as u64)
+            .saturating_mul(cells as u64);
+        convert::elements(op, (x.0.shape().0 as u64).max(1), per_row)?;
+    }
+    Ok(pool)
 }
 
 /// Two results as a JS array `[a, b]`.

@@ -194,6 +194,9 @@ impl Transport for JsTransport {
             .await
             .map_err(|why| self.fail(CODE_RECV, why))?;
         if got.is_null() || got.is_undefined() {
+            // Recorded so that the error names the transport (the core says "the peer" for
+            // whichever connection ended: with three servers it may be the helper's).
+            *self.0.note.borrow_mut() = Some(format!("recv({n}): the connection ended"));
             return Err(TransportError::Closed);
         }
         let Some(bytes) = got.dyn_ref::<Uint8Array>() else {

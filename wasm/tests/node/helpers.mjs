@@ -14,22 +14,22 @@ export function pair(options) {
 }
 
 /**
- * Two parties (and a dealer for `source === 'dealer'`), all running concurrently in this thread
- * over MessageChannels. `wrap(role, transport)` may replace a party's peer transport.
+ * Two parties (and a dealer for `source === 'dealer'`, the helper P2 of three servers for
+ * `source === 'helper'`, both `Dealer.serve`), all running concurrently in this thread over
+ * MessageChannels. `wrap(role, transport)` may replace a party's peer transport, and
+ * `wrapHelper(role, transport)` the helper's transport to party `role`.
  */
-export async function session({ source = 'dealer', options, wrap = (_r, t) => t } = {}) {
+export async function session({ source = 'dealer', options, wrap = (_r, t) => t, wrapHelper = (_r, t) => t } = {}) {
   const [a, b] = pair();
   const peers = [wrap(0, a), wrap(1, b)];
   let served = Promise.resolve(null);
   let parties;
-  if (source === 'dealer') {
+  if (source === 'dealer' || source === 'helper') {
     const [d0, p0] = pair();
     const [d1, p1] = pair();
-    served = new fx.Dealer().serve(d0, d1);
-    parties = await Promise.all([
-      fx.Party.withDealer(0, peers[0], p0, options),
-      fx.Party.withDealer(1, peers[1], p1, options),
-    ]);
+    served = new fx.Dealer().serve(wrapHelper(0, d0), wrapHelper(1, d1));
+    const connect = source === 'helper' ? fx.Party.withHelper : fx.Party.withDealer;
+    parties = await Promise.all([connect(0, peers[0], p0, options), connect(1, peers[1], p1, options)]);
   } else {
     // The OT offline phase runs over the peer transports too.
     parties = await Promise.all([fx.Party.withOt(0, peers[0], options), fx.Party.withOt(1, peers[1], options)]);
@@ -39,6 +39,8 @@ export async function session({ source = 'dealer', options, wrap = (_r, t) => t 
     p0,
     p1,
     transports: [a, b],
+    /** The dealer's (or helper's) `serve`: resolves to its traffic, or rejects. */
+    served,
     /** Closes both parties; resolves to the dealer's traffic (or null). */
     async close() {
       await Promise.allSettled([p0.close(), p1.close()]);
