@@ -794,6 +794,226 @@ impl<T: Transport> Session<T> {
         on_ring!(self, p, R => Ok(p.bits_to_arithmetic(bits).await?.into()))
     }
 
+    // ----- the numerical library ([`crate::numeric`]) -----
+    //
+    // Reductions run along each row, as `max` and `argmax` do: transpose first for columns,
+    // reshape to one row for everything.
+
+    /// Assistant `me` (Sa = `PartyId(2)`, Sb = `PartyId(3)`) of a four-server session: serves the
+    /// primaries over `to_s1`, `to_s2` and `to_other` (the other assistant) until both primaries
+    /// close; see [`crate::assist::Assistant::serve`].
+    pub async fn serve_assistant(
+        me: PartyId,
+        to_s1: T,
+        to_s2: T,
+        to_other: T,
+        seed: Seed,
+    ) -> Result<Stats, Error> {
+        crate::assist::Assistant::new(me, to_s1, to_s2, to_other, seed)?
+            .serve()
+            .await
+    }
+
+    /// `1 / x` elementwise over the default octaves ([`crate::numeric::reciprocal`]).
+    pub async fn reciprocal(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        let op = "reciprocal";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::reciprocal(c, R::unwrap(x, op)?).await).await?.into()))
+    }
+
+    /// `1 / x` elementwise for `x` in `[2^lo, 2^hi]` ([`crate::numeric::reciprocal_in`]).
+    pub async fn reciprocal_in(
+        &mut self,
+        x: &AnyShares,
+        lo: i32,
+        hi: i32,
+    ) -> Result<AnyShares, Error> {
+        let (op, o) = ("reciprocal", crate::numeric::Octaves { lo, hi });
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::reciprocal_in(c, R::unwrap(x, op)?, o).await).await?.into()))
+    }
+
+    /// `x / y` elementwise, `y` over the default octaves ([`crate::numeric::div`]).
+    pub async fn div(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
+        let op = "div";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::div(c, R::unwrap(x, op)?, R::unwrap(y, op)?).await).await?.into()))
+    }
+
+    /// `x / y` elementwise for `y` in `[2^lo, 2^hi]` ([`crate::numeric::div_in`]).
+    pub async fn div_in(
+        &mut self,
+        x: &AnyShares,
+        y: &AnyShares,
+        lo: i32,
+        hi: i32,
+    ) -> Result<AnyShares, Error> {
+        let (op, o) = ("div", crate::numeric::Octaves { lo, hi });
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::div_in(c, R::unwrap(x, op)?, R::unwrap(y, op)?, o).await).await?.into()))
+    }
+
+    /// `e^x` elementwise ([`crate::numeric::exp`]; its range is [`Session::exp_range`]).
+    pub async fn exp(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        let op = "exp";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::exp(c, R::unwrap(x, op)?).await).await?.into()))
+    }
+
+    /// The documented input range `(lo, hi)` of [`Session::exp`] for this session's ring and
+    /// format ([`crate::numeric::exp_range`]).
+    pub fn exp_range(&self) -> (f64, f64) {
+        let fixed = self.fixed();
+        match self.config.ring_bits {
+            32 => crate::numeric::exp_range::<u32>(fixed),
+            64 => crate::numeric::exp_range::<u64>(fixed),
+            _ => crate::numeric::exp_range::<u128>(fixed),
+        }
+    }
+
+    /// `ln x` elementwise over the default octaves ([`crate::numeric::log`]).
+    pub async fn log(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        let op = "log";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::log(c, R::unwrap(x, op)?).await).await?.into()))
+    }
+
+    /// `ln x` elementwise for `x` in `[2^lo, 2^hi]` ([`crate::numeric::log_in`]).
+    pub async fn log_in(&mut self, x: &AnyShares, lo: i32, hi: i32) -> Result<AnyShares, Error> {
+        let (op, o) = ("log", crate::numeric::Octaves { lo, hi });
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::log_in(c, R::unwrap(x, op)?, o).await).await?.into()))
+    }
+
+    /// `sqrt(x)` elementwise over the default octaves ([`crate::numeric::sqrt`]).
+    pub async fn sqrt(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        let op = "sqrt";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::sqrt(c, R::unwrap(x, op)?).await).await?.into()))
+    }
+
+    /// `sqrt(x)` elementwise for `x` in `[2^lo, 2^hi]` ([`crate::numeric::sqrt_in`]).
+    pub async fn sqrt_in(&mut self, x: &AnyShares, lo: i32, hi: i32) -> Result<AnyShares, Error> {
+        let (op, o) = ("sqrt", crate::numeric::Octaves { lo, hi });
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::sqrt_in(c, R::unwrap(x, op)?, o).await).await?.into()))
+    }
+
+    /// `1 / sqrt(x)` elementwise over the default octaves ([`crate::numeric::inv_sqrt`]).
+    pub async fn inv_sqrt(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        let op = "inv_sqrt";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::inv_sqrt(c, R::unwrap(x, op)?).await).await?.into()))
+    }
+
+    /// `1 / sqrt(x)` elementwise for `x` in `[2^lo, 2^hi]` ([`crate::numeric::inv_sqrt_in`]).
+    pub async fn inv_sqrt_in(
+        &mut self,
+        x: &AnyShares,
+        lo: i32,
+        hi: i32,
+    ) -> Result<AnyShares, Error> {
+        let (op, o) = ("inv_sqrt", crate::numeric::Octaves { lo, hi });
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::inv_sqrt_in(c, R::unwrap(x, op)?, o).await).await?.into()))
+    }
+
+    /// The logistic function by `exp` and a reciprocal ([`crate::numeric::logistic`]).
+    pub async fn logistic(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        let op = "logistic";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::logistic(c, R::unwrap(x, op)?).await).await?.into()))
+    }
+
+    /// The logistic function by `steps` Euler steps ([`crate::numeric::logistic_euler`]).
+    pub async fn logistic_euler(&mut self, x: &AnyShares, steps: u32) -> Result<AnyShares, Error> {
+        let op = "logistic_euler";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::logistic_euler(c, R::unwrap(x, op)?, steps).await).await?.into()))
+    }
+
+    /// `tanh x` elementwise ([`crate::numeric::tanh`]).
+    pub async fn tanh(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        let op = "tanh";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::tanh(c, R::unwrap(x, op)?).await).await?.into()))
+    }
+
+    /// `x` where the shared bit `b` is 1.0, `y` where it is 0.0 ([`crate::numeric::select`]).
+    pub async fn select(
+        &mut self,
+        b: &AnyShares,
+        x: &AnyShares,
+        y: &AnyShares,
+    ) -> Result<AnyShares, Error> {
+        let op = "select";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::select(c, R::unwrap(b, op)?, R::unwrap(x, op)?, R::unwrap(y, op)?).await).await?.into()))
+    }
+
+    /// 1.0 where `x == y`, else 0.0 ([`crate::numeric::equal`]).
+    pub async fn equal(&mut self, x: &AnyShares, y: &AnyShares) -> Result<AnyShares, Error> {
+        let op = "equal";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::equal(c, R::unwrap(x, op)?, R::unwrap(y, op)?).await).await?.into()))
+    }
+
+    /// The smallest value of each row ([`crate::numeric::min`]).
+    pub async fn min(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        let (op, axis) = ("min", crate::numeric::Axis::PerRow);
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::min(c, R::unwrap(x, op)?, axis).await).await?.into()))
+    }
+
+    /// The smallest value of each row and its index ([`crate::numeric::argmin`]).
+    pub async fn argmin(&mut self, x: &AnyShares) -> Result<(AnyShares, AnyShares), Error> {
+        let (op, axis) = ("argmin", crate::numeric::Axis::PerRow);
+        on_ring!(self, p, R => {
+            let (m, i) = p.run(op, async |c| crate::numeric::argmin(c, R::unwrap(x, op)?, axis).await).await?;
+            Ok((m.into(), i.into()))
+        })
+    }
+
+    /// The sum of each row (local, exact; [`crate::numeric::sum`]).
+    pub fn row_sum(&self, x: &AnyShares) -> Result<AnyShares, Error> {
+        let (op, axis) = ("sum", crate::numeric::Axis::PerRow);
+        local!(self, op, _p, R => Ok(crate::numeric::sum(R::unwrap(x, op)?, axis)?.into()))
+    }
+
+    /// The mean of each row ([`crate::numeric::mean`]).
+    pub async fn row_mean(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        let (op, axis) = ("mean", crate::numeric::Axis::PerRow);
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::mean(c, R::unwrap(x, op)?, axis).await).await?.into()))
+    }
+
+    /// The population variance of each row ([`crate::numeric::variance`]).
+    pub async fn row_variance(&mut self, x: &AnyShares) -> Result<AnyShares, Error> {
+        let (op, axis) = ("variance", crate::numeric::Axis::PerRow);
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::variance(c, R::unwrap(x, op)?, axis).await).await?.into()))
+    }
+
+    /// `x + v` with the row, column or scalar `v` broadcast to `x`'s shape (local;
+    /// [`crate::numeric::broadcast`]).
+    pub async fn broadcast_add(
+        &mut self,
+        x: &AnyShares,
+        v: &AnyShares,
+    ) -> Result<AnyShares, Error> {
+        self.broadcast(x, v, crate::numeric::Broadcast::Add).await
+    }
+
+    /// `x - v` with `v` broadcast as [`Session::broadcast_add`] does it.
+    pub async fn broadcast_sub(
+        &mut self,
+        x: &AnyShares,
+        v: &AnyShares,
+    ) -> Result<AnyShares, Error> {
+        self.broadcast(x, v, crate::numeric::Broadcast::Sub).await
+    }
+
+    /// The fixed-point product `x * v` with `v` broadcast as [`Session::broadcast_add`] does it
+    /// (one round).
+    pub async fn broadcast_mul(
+        &mut self,
+        x: &AnyShares,
+        v: &AnyShares,
+    ) -> Result<AnyShares, Error> {
+        self.broadcast(x, v, crate::numeric::Broadcast::Mul).await
+    }
+
+    async fn broadcast(
+        &mut self,
+        x: &AnyShares,
+        v: &AnyShares,
+        how: crate::numeric::Broadcast,
+    ) -> Result<AnyShares, Error> {
+        let op = "broadcast";
+        on_ring!(self, p, R => Ok(p.run(op, async |c| crate::numeric::broadcast(c, R::unwrap(x, op)?, R::unwrap(v, op)?, how).await).await?.into()))
+    }
+
     // ----- machine learning -----
 
     /// Linear or logistic regression by SGD on shares, reporting each epoch (with the traffic so
