@@ -5,6 +5,8 @@
 //! The owners' preparation, the owner and server roles, the metrics and the network builders
 //! are in the core; this module runs them.
 
+pub mod minionn;
+pub mod serve;
 pub mod tcp;
 
 use fixshare::correlated::dealer::RequestStreams;
