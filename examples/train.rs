@@ -51,7 +51,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: train [--data PATH] [--model logistic|linear] [--epochs N] [--batch N]
-             [--lr X] [--frac-bits N] [--offline dealer|ot] [--sigmoid piecewise|accurate]
+             [--lr X] [--frac-bits N] [--topology two|three|four] [--offline dealer|ot]
+             [--sigmoid piecewise|accurate|logistic]
              [--truncation local|pairs|exact] [--partition rows|columns] [--owners N] [--seed N]
              [--party 0|1|dealer|owner --keys DIR [--session NAME] --listen ADDR --connect ADDR
               --dealer ADDR --servers A0,A1]";
@@ -120,13 +121,28 @@ fn parse_args() -> Result<Args, String> {
                     _ => return Err(format!("--offline must be dealer or ot, got {value:?}")),
                 }
             }
+            // Three servers: SecureNN's helper deals and compares online; four: PrivPy's
+            // assistants compute products and comparisons (two is `--offline`'s).
+            "--topology" => {
+                t.offline = match value.as_str() {
+                    "two" => t.offline,
+                    "three" => Offline::Helper,
+                    "four" => Offline::Assistants,
+                    _ => {
+                        return Err(format!(
+                            "--topology must be two, three or four, got {value:?}"
+                        ));
+                    }
+                }
+            }
             "--sigmoid" => {
                 sigmoid = match value.as_str() {
                     "piecewise" => Sigmoid::Piecewise,
                     "accurate" => Sigmoid::Accurate,
+                    "logistic" => Sigmoid::Logistic,
                     _ => {
                         return Err(format!(
-                            "--sigmoid must be piecewise or accurate, got {value:?}"
+                            "--sigmoid must be piecewise, accurate or logistic, got {value:?}"
                         ));
                     }
                 }
@@ -277,8 +293,12 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
         }
         "0" | "1" => {
             let r = if role == "0" { Role::P0 } else { Role::P1 };
-            if task.offline == Offline::Helper {
-                return Err("three servers: see the securenn example".into());
+            if matches!(task.offline, Offline::Helper | Offline::Assistants) {
+                return Err(
+                    "--topology three and four run in one process (processes: see the securenn \
+                     example and the fixshare-party daemon)"
+                        .into(),
+                );
             }
             let me = if r == Role::P0 { "server0" } else { "server1" };
             let keys = keys(args, me)?;
@@ -302,7 +322,7 @@ fn run_tcp(args: &Args, role: &str) -> Result<(), String> {
                     Some(keys.connect(addr, "dealer")?)
                 }
                 // (Helper was refused above.)
-                Offline::Ot | Offline::Helper => None,
+                Offline::Ot | Offline::Helper | Offline::Assistants => None,
             };
             let mut owners = [Link::new(owner)];
             let mut peer = Link::new(peer);

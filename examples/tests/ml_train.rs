@@ -43,6 +43,22 @@ fn breast_cancer_accurate_sigmoid_with_ot_and_exact_truncation() {
     check_logistic(&task);
 }
 
+/// The same regression with every topology the `train` example offers (`--topology three|four`):
+/// SecureNN's helper, and PrivPy's assistants with the logistic function itself.
+#[test]
+fn breast_cancer_with_three_and_four_servers() {
+    let mut task = GlmTask::new(GlmModel::Logistic(Sigmoid::Piecewise));
+    task.offline = Offline::Helper;
+    task.sgd.epochs = 3;
+    task.seed = Some(32);
+    check_logistic(&task);
+    let mut task = GlmTask::new(GlmModel::Logistic(Sigmoid::Logistic));
+    task.offline = Offline::Assistants;
+    task.sgd.epochs = 3;
+    task.seed = Some(33);
+    check_logistic(&task);
+}
+
 #[test]
 fn digits_secure_mlp_training_reaches_90_percent() {
     let data = Dataset::from_csv(include_str!("../data/digits.csv")).unwrap();

@@ -61,6 +61,9 @@ pub enum Offline {
     /// SecureNN's three servers: the third deals and also takes part online (the helper
     /// backend, [`fixshare::helper`]).
     Helper,
+    /// PrivPy's four servers: two assistants compute products and comparisons online
+    /// ([`fixshare::assist`]); the servers run OT between them for what else they need.
+    Assistants,
 }
 
 /// Every setting of a regression run: the core's [`GlmPlan`] and what the host decides (ring
@@ -352,11 +355,23 @@ pub async fn serve_glm<T: Transport, C: Correlations<T>, O: Transport>(
     on_epoch: impl FnMut(&Epoch),
 ) -> Result<ServerReport, Error> {
     let config = task.config()?;
-    let plan = task.plan();
-    let (x, y) = pipeline::receive_table::<u64, _>(role, owners, plan.partition, MAX_PART).await?;
     let seed = task.seed_for(role.index() as u64);
-    let mut p: Party<T, Timed<C>, u64> =
-        Party::on_link(role, peer, Timed::new(source), seed, config);
+    let p = Party::on_link(role, peer, Timed::new(source), seed, config);
+    serve_glm_on(p, setup_time, owners, task, on_epoch).await
+}
+
+/// [`serve_glm`] as a party of any topology (three or four servers: a party built on its
+/// context).
+pub async fn serve_glm_on<T: Transport, C: Correlations<T>, O: Transport>(
+    mut p: Party<T, Timed<C>, u64>,
+    setup_time: Duration,
+    owners: &mut [Link<O>],
+    task: &GlmTask,
+    on_epoch: impl FnMut(&Epoch),
+) -> Result<ServerReport, Error> {
+    let plan = task.plan();
+    let role = p.role();
+    let (x, y) = pipeline::receive_table::<u64, _>(role, owners, plan.partition, MAX_PART).await?;
     let mut on_progress = with_clock(on_epoch);
     let t = Instant::now();
     let w = p
@@ -514,29 +529,14 @@ pub fn run_glm_local(
         }));
     }
 
-    // Each server's connection to the other and, with the dealer, to the dealer.
+    // Each server's connection to the other and, with a dealer, helper or assistants, to them.
     let (peer0, peer1) = duplex();
-    let (dealer, to_dealer) = match task.offline {
-        Offline::Dealer => {
-            let (d0, c0) = duplex();
-            let (d1, c1) = duplex();
-            let seed = task.seed_for(200);
-            let h = thread::spawn(move || block_on_thread(Dealer::new(seed, d0, d1).serve()));
-            (Some(h), [Some(c0), Some(c1)])
-        }
-        Offline::Ot => (None, [None, None]),
-        Offline::Helper => {
-            return Err(RunError::Protocol(Error::new(
-                "run_glm_local",
-                fixshare::ErrorKind::Unsupported("the three-server mode trains networks (MLPs)"),
-            )));
-        }
-    };
+    let (thirds, to_thirds) = third_parties(task.offline, |who| task.seed_for(200 + who));
     let mut on_epoch = Some(on_epoch);
     let mut servers = Vec::new();
-    for ((role, peer), to_dealer) in [(Role::P0, peer0), (Role::P1, peer1)]
+    for ((role, peer), to_third) in [(Role::P0, peer0), (Role::P1, peer1)]
         .into_iter()
-        .zip(to_dealer)
+        .zip(to_thirds)
     {
         let mut owners = std::mem::take(&mut server_links[role.index()]);
         let task = task.clone();
@@ -554,13 +554,47 @@ pub fn run_glm_local(
                 };
                 let t = Instant::now();
                 let mut peer = Link::new(peer);
-                match to_dealer {
-                    Some(link) => {
+                let config = task.config()?;
+                let seed = task.seed_for(role.index() as u64);
+                let mut third = to_third.into_iter();
+                match (task.offline, third.next(), third.next()) {
+                    (Offline::Dealer, Some(link), None) => {
                         let src = DealerClient::connect(role, link).await?;
                         let setup = t.elapsed();
                         serve_glm(role, peer, src, setup, &mut owners, &task, on_epoch).await
                     }
-                    None => {
+                    (Offline::Helper, Some(helper), None) => {
+                        let me = PartyId::of(role);
+                        let mut links = Links::new(me);
+                        links.insert(PartyId::of(role.peer()), peer)?;
+                        links.insert(PartyId(2), Link::new(helper))?;
+                        let src = Timed::new(DealerClient::through_helper(role, &mut links).await?);
+                        let ctx =
+                            Context::new(Topology::ThreeServers, me, links, src, seed, config)?;
+                        let setup = t.elapsed();
+                        let p = Party::from_context(ctx)?;
+                        serve_glm_on(p, setup, &mut owners, &task, on_epoch).await
+                    }
+                    (Offline::Assistants, Some(sa), Some(sb)) => {
+                        let ot_seed = task.seed_for(300 + role.index() as u64);
+                        let ot = OtCorrelations::setup(role, &mut peer, ot_seed).await?;
+                        let mut links = Links::new(PartyId::of(role));
+                        links.insert(PartyId::of(role.peer()), peer)?;
+                        links.insert(fixshare::assist::SA, Link::new(sa))?;
+                        links.insert(fixshare::assist::SB, Link::new(sb))?;
+                        let src = Timed::new(ot);
+                        let ctx = fixshare::assist::primary(role, links, src, seed, config).await?;
+                        let setup = t.elapsed();
+                        serve_glm_on(
+                            Party::from_context(ctx)?,
+                            setup,
+                            &mut owners,
+                            &task,
+                            on_epoch,
+                        )
+                        .await
+                    }
+                    _ => {
                         // OT over the one connection between the servers.
                         let seed = task.seed_for(300 + role.index() as u64);
                         let src = OtCorrelations::setup(role, &mut peer, seed).await?;
@@ -592,8 +626,8 @@ pub fn run_glm_local(
             weights = weights.or(w);
         }
     }
-    if let Some(h) = dealer {
-        join(h, "the dealer", &mut first_err);
+    for h in thirds {
+        join(h, "the dealer, helper or an assistant", &mut first_err);
     }
     if let Some(e) = first_err {
         return Err(e);
@@ -606,7 +640,9 @@ pub fn run_glm_local(
             .map(|r| r.offline_stats.bytes_sent + r.offline_stats.bytes_received)
             .sum(),
         // The one OT link between the servers: what each sent.
-        Offline::Ot => reports.iter().map(|r| r.offline_stats.bytes_sent).sum(),
+        Offline::Ot | Offline::Assistants => {
+            reports.iter().map(|r| r.offline_stats.bytes_sent).sum()
+        }
     };
     Ok(Summary {
         model: task.model,
@@ -620,6 +656,45 @@ pub fn run_glm_local(
         offline_bytes,
         rounds: reports[0].online_stats.rounds,
     })
+}
+
+/// A thread of a party that holds no shares: the dealer, SecureNN's helper or a PrivPy assistant.
+type ThirdParty = thread::JoinHandle<Result<(), Error>>;
+
+/// Starts the parties `offline` needs beside the two servers (the dealer or helper, or the two
+/// assistants, seeded by `seed(who)`), and returns their threads and each server's connections to
+/// them, in party order.
+fn third_parties(
+    offline: Offline,
+    seed: impl Fn(u64) -> Seed,
+) -> (Vec<ThirdParty>, [Vec<MemoryTransport>; 2]) {
+    match offline {
+        Offline::Ot => (Vec::new(), [Vec::new(), Vec::new()]),
+        Offline::Dealer | Offline::Helper => {
+            let ((d0, c0), (d1, c1)) = (duplex(), duplex());
+            let s = seed(0);
+            let h =
+                thread::spawn(move || block_on_thread(Dealer::new(s, d0, d1).serve()).map(|_| ()));
+            (vec![h], [vec![c0], vec![c1]])
+        }
+        Offline::Assistants => {
+            let ((a1, s1a), (b1, s1b)) = (duplex(), duplex());
+            let ((a2, s2a), (b2, s2b)) = (duplex(), duplex());
+            let (ab, ba) = duplex();
+            let threads = [
+                (fixshare::assist::SA, a1, a2, ab, 1),
+                (fixshare::assist::SB, b1, b2, ba, 2),
+            ]
+            .map(|(me, s1, s2, other, who)| {
+                let s = seed(who);
+                thread::spawn(move || {
+                    let a = fixshare::assist::Assistant::new(me, s1, s2, other, s)?;
+                    block_on_thread(a.serve()).map(|_| ())
+                })
+            });
+            (Vec::from(threads), [vec![s1a, s1b], vec![s2a, s2b]])
+        }
+    }
 }
 
 /// The session type of [`run_pair`].
@@ -641,25 +716,17 @@ where
     Fut: std::future::Future<Output = Result<V, Error>>,
 {
     let (peer0, peer1) = duplex();
-    let (l0, l1, dealer) = match offline {
-        Offline::Dealer | Offline::Helper => {
-            let (d0, c0) = duplex();
-            let (d1, c1) = duplex();
-            let s = seed_for(seed, 200);
-            let h = thread::spawn(move || block_on_thread(Dealer::new(s, d0, d1).serve()));
-            (Some(c0), Some(c1), Some(h))
-        }
-        Offline::Ot => (None, None, None),
-    };
-    let spawn = |role: Role, peer: MemoryTransport, link: Option<MemoryTransport>| {
+    let (thirds, [l0, l1]) = third_parties(offline, |who| seed_for(seed, 200 + who));
+    let spawn = |role: Role, peer: MemoryTransport, to_third: Vec<MemoryTransport>| {
         let body = body.clone();
         thread::spawn(move || {
             block_on_thread(async move {
                 let t = Instant::now();
                 let mut peer = Link::with_max_frame(peer, config.max_frame);
                 let own = seed_for(seed, role.index() as u64);
-                let src = match (offline, link) {
-                    (Offline::Helper, Some(helper)) => {
+                let mut third = to_third.into_iter();
+                let src = match (offline, third.next(), third.next()) {
+                    (Offline::Helper, Some(helper), None) => {
                         let me = PartyId::of(role);
                         let mut links = Links::new(me);
                         links.insert(PartyId::of(role.peer()), peer)?;
@@ -671,10 +738,22 @@ where
                             Context::new(Topology::ThreeServers, me, links, src, own, config)?;
                         return body(Party::from_context(ctx)?).await;
                     }
-                    (_, Some(link)) => {
+                    (Offline::Assistants, Some(sa), Some(sb)) => {
+                        let s = seed_for(seed, 300 + role.index() as u64);
+                        let ot = OtCorrelations::setup(role, &mut peer, s).await?;
+                        let mut links = Links::new(PartyId::of(role));
+                        links.insert(PartyId::of(role.peer()), peer)?;
+                        links.insert(fixshare::assist::SA, Link::new(sa))?;
+                        links.insert(fixshare::assist::SB, Link::new(sb))?;
+                        let mut src = Timed::new(OfflineSource::Ot(Box::new(ot)));
+                        src.spent = t.elapsed();
+                        let ctx = fixshare::assist::primary(role, links, src, own, config).await?;
+                        return body(Party::from_context(ctx)?).await;
+                    }
+                    (_, Some(link), None) => {
                         OfflineSource::Dealer(DealerClient::connect(role, link).await?)
                     }
-                    (_, None) => {
+                    _ => {
                         let s = seed_for(seed, 300 + role.index() as u64);
                         let ot = OtCorrelations::setup(role, &mut peer, s).await?;
                         OfflineSource::Ot(Box::new(ot))
@@ -690,8 +769,8 @@ where
     let b = spawn(Role::P1, peer1, l1);
     let ra = a.join().expect("server 0 panicked");
     let rb = b.join().expect("server 1 panicked");
-    if let Some(h) = dealer {
-        let _ = h.join().expect("dealer panicked");
+    for h in thirds {
+        let _ = h.join().expect("a third party panicked");
     }
     (ra, rb)
 }
@@ -936,13 +1015,13 @@ pub fn run_network_local(
             if let Some(owner) = owners.first_mut() {
                 pipeline::send_model(owner, &w).await?;
             }
-            // What this server sent, and what the helper sent it (its only other peer).
+            // What this server sent, and what the helper or the assistants sent it.
             let helper_sent = match task.offline {
-                Offline::Helper => p
+                Offline::Helper | Offline::Assistants => p
                     .context_mut()
                     .links()
                     .iter()
-                    .filter(|(id, _)| id.0 == 2)
+                    .filter(|(id, _)| id.0 >= 2)
                     .map(|(_, l)| l.stats().bytes_received)
                     .sum::<u64>(),
                 _ => 0,
