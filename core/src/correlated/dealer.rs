@@ -4,7 +4,10 @@
 //! computes its share of every correlation from its seed alone; party 1 computes the free parts of
 //! its share (`a`, `b`, `r`, ...) from its seed and receives only the dependent part (`c`, ...) as a
 //! correction. A Beaver triple therefore costs one ring element of dealer traffic, a matrix triple
-//! `m x n` elements.
+//! `m x n` elements. A data mask for SecureML's mask reuse ([`super::DataMask`]) costs nothing:
+//! both parties expand their shares of `U`, batch by batch, from their seeds, and the dealer
+//! expands the same batches again when it deals a triple on them (it keeps only each mask's
+//! shape, for the last [`MAX_MASKS`] masks).
 //!
 //! Both parties send each request to the dealer (party 0 without waiting for an answer); the dealer
 //! checks that they agree before answering, so parties that fall out of step are caught here.
@@ -16,8 +19,8 @@
 //! so it must not collude with either party (semi-honest, non-colluding dealer).
 
 use super::{
-    Correlations, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples,
-    TruncationPairs,
+    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
+    Triples, TruncationPairs, batch_rows,
 };
 use crate::error::{Error, ErrorKind};
 use crate::fss::dcf::{CorrectionWords, Function};
@@ -53,6 +56,35 @@ fn key_streams(seed: &Seed, index: u64) -> KeyStreams {
 /// Default bound on the `k x n` factor of a matrix triple the dealer will hold (2^24 elements).
 pub const DEFAULT_MAX_MATRIX: usize = 1 << 24;
 
+/// Data masks the dealer remembers (their shapes only); a triple on an older mask is refused.
+pub const MAX_MASKS: usize = 64;
+
+/// The first stream component of a data mask's batches: batch `b` of a party's share of `U` is
+/// component `MASK_STREAMS + b` of the mask request's streams.
+const MASK_STREAMS: u64 = 1 << 32;
+
+/// A data mask as the dealer remembers it: its request number, ring and shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MaskShape {
+    index: u64,
+    ring_bits: u32,
+    rows: usize,
+    cols: usize,
+    batch: usize,
+}
+
+/// Batch `b` (`len` elements) of the share of data mask `index` of the party holding `seed`.
+fn mask_batch<R: Ring>(seed: &Seed, index: u64, b: usize, len: usize) -> Result<Vec<R>, Error> {
+    let c = u64::try_from(b)
+        .ok()
+        .and_then(|b| MASK_STREAMS.checked_add(b))
+        .ok_or(Error::new(
+            "dealer",
+            ErrorKind::Malformed("no such batch of the data mask"),
+        ))?;
+    Ok(random_vec(&mut component(seed, index, c), len))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Triples = 1,
@@ -66,6 +98,11 @@ enum Kind {
     /// One online step of the helper's protocols ([`crate::helper`]); `dims[1..]` is the step's
     /// code and parameter.
     Helper = 7,
+    /// A data mask; `dims` are its rows, columns and batch size.
+    Mask = 8,
+    /// A matrix triple on a batch of a data mask; `dims` are the mask's request number, `batch *
+    /// 2 + side` ([`MaskSide::encode`]) and the fresh factor's columns.
+    MaskTriple = 9,
 }
 
 /// One request: what to generate, in which ring, of which size.
@@ -99,6 +136,8 @@ impl Request {
             5 => Kind::Ot,
             6 => Kind::Gate,
             7 => Kind::Helper,
+            8 => Kind::Mask,
+            9 => Kind::MaskTriple,
             _ => {
                 return Err(Error::new(
                     "dealer",
@@ -163,6 +202,8 @@ pub struct Dealer<T0, T1> {
     p0: Link<T0>,
     p1: Link<T1>,
     max_matrix: usize,
+    /// The shapes of the last [`MAX_MASKS`] data masks, oldest first.
+    masks: Vec<MaskShape>,
 }
 
 impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
@@ -173,6 +214,7 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
             p0: Link::new(to_party0),
             p1: Link::new(to_party1),
             max_matrix: DEFAULT_MAX_MATRIX,
+            masks: Vec::new(),
         }
     }
 
@@ -328,6 +370,94 @@ impl<T0: Transport, T1: Transport> Dealer<T0, T1> {
                         }
                         matmul_add_into(&a, &b, r, k, n, out);
                     }
+                    let c0 = random_vec::<R>(&mut g0[2], rows * n);
+                    for (o, c) in c1.iter_mut().zip(c0) {
+                        *o = o.sub(c);
+                    }
+                    self.p1
+                        .channel(Sub::Offline)
+                        .send_ring(op, tag::DEALER_CORRECTION, &c1)
+                        .await?;
+                    row += rows;
+                }
+            }
+            Kind::Mask => {
+                let (rows, cols, batch) =
+                    (size(req.dims[0])?, size(req.dims[1])?, size(req.dims[2])?);
+                if batch == 0 || rows.checked_mul(cols).is_none() {
+                    return Err(Error::new(
+                        op,
+                        ErrorKind::Malformed("a data mask of no batch or of overflowing size"),
+                    ));
+                }
+                // Nothing to send: each party expands its share from its seed.
+                if self.masks.len() == MAX_MASKS {
+                    self.masks.remove(0);
+                }
+                self.masks.push(MaskShape {
+                    index,
+                    ring_bits: R::BITS,
+                    rows,
+                    cols,
+                    batch,
+                });
+            }
+            Kind::MaskTriple => {
+                let mask = self
+                    .masks
+                    .iter()
+                    .find(|m| m.index == req.dims[0] && m.ring_bits == R::BITS)
+                    .copied()
+                    .ok_or(Error::new(
+                        op,
+                        ErrorKind::Malformed("a triple on an unknown data mask"),
+                    ))?;
+                let (b, side) = MaskSide::decode(req.dims[1]);
+                let b = size(b)?;
+                let n = size(req.dims[2])?;
+                let rows = batch_rows(mask.rows, mask.batch, b).ok_or(Error::new(
+                    op,
+                    ErrorKind::Malformed("no such batch of the data mask"),
+                ))?;
+                let (r, cols) = (rows.len(), mask.cols);
+                let (m, k) = match side {
+                    MaskSide::Rows => (r, cols),
+                    MaskSide::Transposed => (cols, r),
+                };
+                // The batch of U (r x cols) and the fresh factor (k x n) are held whole, the
+                // product goes out in frames of at least one row (n).
+                let within =
+                    |a: usize, b: usize| a.checked_mul(b).is_some_and(|x| x <= self.max_matrix);
+                if !within(r, cols)
+                    || !within(k, n)
+                    || n > self.max_matrix
+                    || m.checked_mul(n).is_none()
+                {
+                    return Err(too_big());
+                }
+                let mut u = mask_batch::<R>(&seeds[0], mask.index, b, r * cols)?;
+                for (x, y) in u
+                    .iter_mut()
+                    .zip(mask_batch::<R>(&seeds[1], mask.index, b, r * cols)?)
+                {
+                    *x = x.add(y);
+                }
+                let a = match side {
+                    MaskSide::Rows => u,
+                    MaskSide::Transposed => {
+                        Shares::matrix(r, cols, u)?.transpose().as_slice().to_vec()
+                    }
+                };
+                let mut v = random_vec::<R>(&mut g0[1], k * n);
+                for (x, y) in v.iter_mut().zip(random_vec::<R>(&mut g1[1], k * n)) {
+                    *x = x.add(y);
+                }
+                let rows_per_frame = (BLOCK / n.max(1)).max(1);
+                let mut row = 0;
+                while row < m && n > 0 {
+                    let rows = rows_per_frame.min(m - row);
+                    let mut c1 =
+                        crate::arith::matmul::matmul(&a[row * k..(row + rows) * k], &v, rows, k, n);
                     let c0 = random_vec::<R>(&mut g0[2], rows * n);
                     for (o, c) in c1.iter_mut().zip(c0) {
                         *o = o.sub(c);
@@ -539,6 +669,31 @@ impl<T: Transport> DealerClient<T> {
         let index = self.requests;
         self.requests += 1;
         Ok(RequestStreams::new(&self.seed, index))
+    }
+
+    /// This party's share of a dealt `m x n` product: party 0's from its stream `gc`, party 1's
+    /// the dealer's corrections, received in frames of whole rows as the dealer sends them.
+    async fn product_share<R: Ring, L: Transport>(
+        &mut self,
+        links: &mut Links<L>,
+        gc: &mut Prg,
+        m: usize,
+        n: usize,
+    ) -> Result<Vec<R>, Error> {
+        Ok(match self.role {
+            Role::P0 => random_vec::<R>(gc, m * n),
+            Role::P1 => {
+                let rows_per_frame = (BLOCK / n.max(1)).max(1);
+                let mut c = vec![R::ZERO; m * n];
+                for rows in c.chunks_mut((rows_per_frame * n).max(1)) {
+                    to_dealer!(self.own.as_mut(), links, |l| l
+                        .channel(Sub::Offline)
+                        .recv_ring("dealer", tag::DEALER_CORRECTION, rows)
+                        .await?);
+                }
+                c
+            }
+        })
     }
 
     /// [`DealerClient::request`] for a correlation of three components.
@@ -763,22 +918,55 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
             .await?;
         let b = random_vec::<R>(&mut gb, k * n);
         let a = random_vec::<R>(&mut ga, m * k);
-        let c = match self.role {
-            Role::P0 => random_vec::<R>(&mut gc, m * n),
-            Role::P1 => {
-                let rows_per_frame = (BLOCK / n.max(1)).max(1);
-                let mut c = vec![R::ZERO; m * n];
-                for rows in c.chunks_mut((rows_per_frame * n).max(1)) {
-                    to_dealer!(self.own.as_mut(), links, |l| l
-                        .channel(Sub::Offline)
-                        .recv_ring("dealer", tag::DEALER_CORRECTION, rows)
-                        .await?);
-                }
-                c
-            }
-        };
+        let c = self.product_share(links, &mut gc, m, n).await?;
         Ok(MatrixTriple {
             a: Shares::matrix(m, k, a)?,
+            b: Shares::matrix(k, n, b)?,
+            c: Shares::matrix(m, n, c)?,
+        })
+    }
+
+    async fn data_mask<R: Ring>(
+        &mut self,
+        links: &mut Links<L>,
+        rows: usize,
+        cols: usize,
+        batch: usize,
+    ) -> Result<DataMask<R>, Error> {
+        super::check_mask("dealer.data_mask", rows, cols, batch)?;
+        let index = self.requests;
+        self.request::<R, L>(links, Kind::Mask, [rows as u64, cols as u64, batch as u64])
+            .await?;
+        let mut u = Vec::with_capacity(rows * cols);
+        for b in 0..rows.div_ceil(batch) {
+            let r = batch_rows(rows, batch, b).map_or(0, |r| r.len());
+            u.extend(mask_batch::<R>(&self.seed, index, b, r * cols)?);
+        }
+        DataMask::new(Shares::matrix(rows, cols, u)?, batch, index)
+    }
+
+    async fn mask_triple<R: Ring>(
+        &mut self,
+        links: &mut Links<L>,
+        mask: &DataMask<R>,
+        batch: usize,
+        side: MaskSide,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        let op = "dealer.mask_triple";
+        let (m, k) = super::check_mask_triple(op, mask, batch, side, n)?;
+        let word = side.encode(batch).ok_or(Error::new(
+            op,
+            ErrorKind::InvalidArgument("no such batch of the data mask"),
+        ))?;
+        let a = mask.factor(batch, side)?;
+        let [_, mut gb, mut gc] = self
+            .request3::<R, L>(links, Kind::MaskTriple, [mask.id(), word, n as u64])
+            .await?;
+        let b = random_vec::<R>(&mut gb, k * n);
+        let c = self.product_share(links, &mut gc, m, n).await?;
+        Ok(MatrixTriple {
+            a,
             b: Shares::matrix(k, n, b)?,
             c: Shares::matrix(m, n, c)?,
         })

@@ -6,8 +6,8 @@
 //! benchmark is about the online phase; the real sources are [`super::dealer`] and [`super::ot`].
 
 use super::{
-    Correlations, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples,
-    TruncationPairs, check_truncation_shift,
+    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
+    Triples, TruncationPairs, batch_rows, check_truncation_shift,
 };
 use crate::arith::matmul::matmul;
 use crate::error::{Error, ErrorKind};
@@ -61,6 +61,12 @@ impl IdealCorrelations {
         let mut v = vec![R::ZERO; n];
         fill_random(g, &mut v);
         v
+    }
+
+    /// Batch `b` of data mask `id` (`len` elements): the value of `U` and party 0's share.
+    fn mask_batch<R: Ring>(&self, id: u64, b: usize, len: usize) -> (Vec<R>, Vec<R>) {
+        let mut g = self.seed.derive(IDEAL, id).prg(IDEAL, b as u64);
+        (Self::vec(&mut g, len), Self::vec(&mut g, len))
     }
 
     /// This party's share of `value`, given party 0's share `s0`.
@@ -126,6 +132,55 @@ impl<T> Correlations<T> for IdealCorrelations {
         );
         Ok(MatrixTriple {
             a: Shares::matrix(m, k, self.mine(&a, a0))?,
+            b: Shares::matrix(k, n, self.mine(&b, b0))?,
+            c: Shares::matrix(m, n, self.mine(&c, c0))?,
+        })
+    }
+
+    async fn data_mask<R: Ring>(
+        &mut self,
+        _: &mut Links<T>,
+        rows: usize,
+        cols: usize,
+        batch: usize,
+    ) -> Result<DataMask<R>, Error> {
+        super::check_mask("ideal.data_mask", rows, cols, batch)?;
+        self.next("ideal.data_mask", rows.checked_mul(cols))?;
+        let id = self.requests;
+        let mut u = Vec::with_capacity(rows * cols);
+        for b in 0..rows.div_ceil(batch) {
+            let r = batch_rows(rows, batch, b).map_or(0, |r| r.len());
+            let (value, s0) = self.mask_batch::<R>(id, b, r * cols);
+            u.extend(self.mine(&value, s0));
+        }
+        DataMask::new(Shares::matrix(rows, cols, u)?, batch, id)
+    }
+
+    async fn mask_triple<R: Ring>(
+        &mut self,
+        _: &mut Links<T>,
+        mask: &DataMask<R>,
+        batch: usize,
+        side: MaskSide,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        let (m, k) = super::check_mask_triple("ideal.mask_triple", mask, batch, side, n)?;
+        let mut g = self.next("ideal.mask_triple", m.checked_mul(n))?;
+        let cols = mask.share().cols();
+        let (r, _) = mask.factor_shape(batch, MaskSide::Rows)?;
+        let (value, _) = self.mask_batch::<R>(mask.id(), batch, r * cols);
+        let a = match side {
+            MaskSide::Rows => value,
+            MaskSide::Transposed => Shares::matrix(r, cols, value)?
+                .transpose()
+                .as_slice()
+                .to_vec(),
+        };
+        let b = Self::vec::<R>(&mut g, k * n);
+        let c = matmul(&a, &b, m, k, n);
+        let (b0, c0) = (Self::vec(&mut g, k * n), Self::vec(&mut g, m * n));
+        Ok(MatrixTriple {
+            a: mask.factor(batch, side)?,
             b: Shares::matrix(k, n, self.mine(&b, b0))?,
             c: Shares::matrix(m, n, self.mine(&c, c0))?,
         })

@@ -5,6 +5,11 @@
 //! OT-based generation without a third party ([`ot`], over the same link as the online phase),
 //! and [`ideal`] (an in-process functionality for tests). [`preprocessed::Preprocessed`] runs any source
 //! ahead of the online phase; [`source::OfflineSource`] picks the dealer or OT at run time.
+//!
+//! Besides the correlations of single operations, a source masks a data matrix for SecureML's
+//! mask reuse ([`DataMask`], [`Correlations::data_mask`], [`Correlations::mask_triple`]): the
+//! training data is opened once as `X - U`, and every product with a batch of it uses a matrix
+//! triple whose left factor is that batch's rows of the same `U`.
 
 pub mod dealer;
 pub mod ideal;
@@ -19,6 +24,7 @@ use crate::share::Shares;
 use crate::topology::Links;
 use crate::transport::Stats;
 use alloc::vec::Vec;
+use core::ops::Range;
 
 /// This party's shares of `n` Beaver triples `c = a * b` (elementwise).
 pub struct Triples<R: Ring> {
@@ -46,6 +52,154 @@ pub struct MatrixTriple<R: Ring> {
     pub b: Shares<R>,
     /// Share of `C = A B` (m x n).
     pub c: Shares<R>,
+}
+
+/// Which product with a batch of masked data a [`Correlations::mask_triple`] serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaskSide {
+    /// `U_B V`: the batch's rows of the mask (`rows x cols`) times a fresh `cols x n` factor, for
+    /// the forward product `X_B W`.
+    Rows,
+    /// `U_B^T V`: the batch's rows transposed (`cols x rows`) times a fresh `rows x n` factor,
+    /// for the gradient `X_B^T D`.
+    Transposed,
+}
+
+impl MaskSide {
+    /// The side as a request word: `batch * 2 + side`.
+    pub(crate) fn encode(self, batch: usize) -> Option<u64> {
+        let side = match self {
+            MaskSide::Rows => 0,
+            MaskSide::Transposed => 1,
+        };
+        u64::try_from(batch).ok()?.checked_mul(2).map(|b| b | side)
+    }
+
+    /// The batch and side of a request word of [`MaskSide::encode`].
+    pub(crate) fn decode(word: u64) -> (u64, MaskSide) {
+        let side = if word & 1 == 0 {
+            MaskSide::Rows
+        } else {
+            MaskSide::Transposed
+        };
+        (word >> 1, side)
+    }
+}
+
+/// This party's share of a random mask `U` for a `rows x cols` data matrix `X` used in batches
+/// of `batch` consecutive rows (the last batch may be shorter): SecureML's mask reuse (its
+/// section IV-B). `X - U` is opened once; each product with a batch `X_B` then uses a matrix
+/// triple whose left factor is the same batch of `U` ([`Correlations::mask_triple`]), so that
+/// only the other factor is opened per product. Sources that compress their correlations into
+/// seeds (the dealer) send nothing for the mask itself.
+#[derive(Clone, Debug)]
+pub struct DataMask<R: Ring> {
+    u: Shares<R>,
+    batch: usize,
+    id: u64,
+}
+
+impl<R: Ring> DataMask<R> {
+    /// The mask whose share is `u`, in batches of `batch` rows, known to its source as `id` (for
+    /// a source's implementation; the online phase gets masks from [`Correlations::data_mask`]).
+    /// Fails if `batch` is zero.
+    pub fn new(u: Shares<R>, batch: usize, id: u64) -> Result<Self, Error> {
+        if batch == 0 {
+            return Err(Error::new(
+                "data_mask",
+                ErrorKind::InvalidArgument("the batch size must be positive"),
+            ));
+        }
+        Ok(DataMask { u, batch, id })
+    }
+
+    /// This party's share of `U`.
+    pub fn share(&self) -> &Shares<R> {
+        &self.u
+    }
+
+    /// Rows per batch.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// The source's identifier of this mask.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The number of batches: `ceil(rows / batch)`.
+    pub fn batches(&self) -> usize {
+        self.u.rows().div_ceil(self.batch)
+    }
+
+    /// The rows of batch `b`; fails if there is no such batch.
+    pub fn rows_of(&self, b: usize) -> Result<Range<usize>, Error> {
+        batch_rows(self.u.rows(), self.batch, b).ok_or(Error::new(
+            "mask_triple",
+            ErrorKind::InvalidArgument("no such batch of the data mask"),
+        ))
+    }
+
+    /// This party's share of the left factor of a mask triple for batch `b`: `U_B`, or its
+    /// transpose.
+    pub fn factor(&self, b: usize, side: MaskSide) -> Result<Shares<R>, Error> {
+        let rows = self.rows_of(b)?;
+        let u = self.u.row_range(rows.start, rows.end)?;
+        Ok(match side {
+            MaskSide::Rows => u,
+            MaskSide::Transposed => u.transpose(),
+        })
+    }
+
+    /// The shape `(m, k)` of the left factor for batch `b`.
+    pub(crate) fn factor_shape(&self, b: usize, side: MaskSide) -> Result<(usize, usize), Error> {
+        let r = self.rows_of(b)?.len();
+        Ok(match side {
+            MaskSide::Rows => (r, self.u.cols()),
+            MaskSide::Transposed => (self.u.cols(), r),
+        })
+    }
+}
+
+/// The rows of batch `b` of a `rows`-row matrix in batches of `batch` rows (`batch > 0`).
+pub(crate) fn batch_rows(rows: usize, batch: usize, b: usize) -> Option<Range<usize>> {
+    let start = b.checked_mul(batch).filter(|&s| s < rows)?;
+    Some(start..start.saturating_add(batch).min(rows))
+}
+
+/// Checks a data mask's shape before any request: a positive batch, and `rows x cols` within
+/// [`crate::limits::DEFAULT_MAX_ELEMENTS`].
+pub(crate) fn check_mask(
+    op: &'static str,
+    rows: usize,
+    cols: usize,
+    batch: usize,
+) -> Result<(), Error> {
+    if batch == 0 {
+        return Err(Error::new(
+            op,
+            ErrorKind::InvalidArgument("the batch size must be positive"),
+        ));
+    }
+    crate::limits::elements(op, rows, cols, crate::limits::DEFAULT_MAX_ELEMENTS)?;
+    Ok(())
+}
+
+/// Checks a mask triple request against its mask before any request, and returns the shapes
+/// `(m, k)` of the left factor (every buffer of the triple within the default maximum).
+pub(crate) fn check_mask_triple<R: Ring>(
+    op: &'static str,
+    mask: &DataMask<R>,
+    batch: usize,
+    side: MaskSide,
+    n: usize,
+) -> Result<(usize, usize), Error> {
+    let (m, k) = mask.factor_shape(batch, side).map_err(|e| e.in_op(op))?;
+    for (rows, cols) in [(m, k), (k, n), (m, n)] {
+        crate::limits::elements(op, rows, cols, crate::limits::DEFAULT_MAX_ELEMENTS)?;
+    }
+    Ok((m, k))
 }
 
 /// Checks that truncation pairs for `shift` bits fit ring `R` (`shift < k - 1`), before any request.
@@ -120,6 +274,28 @@ pub trait Correlations<T> {
         n: usize,
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error>;
+    /// This party's share of a random mask for a `rows x cols` data matrix used in batches of
+    /// `batch` rows ([`DataMask`]).
+    async fn data_mask<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        rows: usize,
+        cols: usize,
+        batch: usize,
+    ) -> Result<DataMask<R>, Error>;
+    /// One matrix triple `C = A B` whose left factor `A` is batch `batch` of `mask` (`U_B`, or
+    /// `U_B^T` for [`MaskSide::Transposed`]) and whose right factor `B` is fresh, with `n`
+    /// columns: `a` is this party's share of the mask's rows ([`DataMask::factor`]), `b` and `c`
+    /// its shares of the fresh factor and of the product. Both parties must pass their shares of
+    /// the same mask.
+    async fn mask_triple<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        mask: &DataMask<R>,
+        batch: usize,
+        side: MaskSide,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error>;
     /// `n` random OTs in which this party is the sender (its peer calls [`Correlations::random_ot_receiver`]).
     async fn random_ot_sender(
         &mut self,
@@ -212,6 +388,25 @@ impl<T, C: Correlations<T> + ?Sized> Correlations<T> for &mut C {
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error> {
         (**self).truncation_pairs(links, n, shift).await
+    }
+    async fn data_mask<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        rows: usize,
+        cols: usize,
+        batch: usize,
+    ) -> Result<DataMask<R>, Error> {
+        (**self).data_mask(links, rows, cols, batch).await
+    }
+    async fn mask_triple<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        mask: &DataMask<R>,
+        batch: usize,
+        side: MaskSide,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        (**self).mask_triple(links, mask, batch, side, n).await
     }
     async fn random_ot_sender(
         &mut self,

@@ -18,6 +18,13 @@
 //!   of the `k x n` factor `B`, whose correlation is a whole column of `A` (a vector of `m`
 //!   elements, expanded from the hash with tweaks `(ot, chunk)`). `2 k n w` OTs in all instead of
 //!   `2 m k n w` for `m k n` scalar triples; the corrections are `2 m k n w` ring elements.
+//! - **Data masks and their triples** (SecureML's mask reuse, [`super::DataMask`]): each party
+//!   draws its share of `U` alone; a triple on a batch `U_B` (or `U_B^T`) is the matrix triple
+//!   above with that fixed left factor in place of a random one: the Gilboa products take the
+//!   bits of the fresh factor as choices and columns of `U_B` as correlations (or, when the
+//!   fresh factor is the wider one, the transposed product, with the bits of `U_B` as choices).
+//!   Each party's `U` share enters only as the sender's correlation or as its own choices, so
+//!   reusing it across triples reveals nothing; the cost per triple is that of a random one.
 //! - **Truncation pairs**: `r` from `k` random bits shared by XOR (`beta = beta_0 ^ beta_1`), each
 //!   turned into an arithmetic share with one OT (`beta = beta_0 + beta_1 - 2 beta_0 beta_1`, the
 //!   product a 1-bit Gilboa product); then `r = sum 2^i beta_i`, `r >> d = sum_{i >= d} 2^(i-d)
@@ -33,8 +40,8 @@
 //! Security: semi-honest, no third party, no non-collusion assumption beyond the two servers'.
 
 use super::{
-    Correlations, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples,
-    TruncationPairs,
+    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
+    Triples, TruncationPairs,
 };
 use crate::error::{Error, ErrorKind};
 use crate::hash::{BlockHash, FixedKeyAes};
@@ -148,6 +155,8 @@ pub struct OtCorrelations<H: BlockHash = FixedKeyAes> {
     sender: IknpSender<H>,
     receiver: IknpReceiver<H>,
     failed: bool,
+    /// Data masks drawn so far: the next mask's identifier.
+    masks: u64,
 }
 
 impl OtCorrelations<FixedKeyAes> {
@@ -193,6 +202,7 @@ impl<H: BlockHash + Clone> OtCorrelations<H> {
             sender: IknpSender::new(delta, skeys, hash.clone())?,
             receiver: IknpReceiver::new(rkeys, hash)?,
             failed: false,
+            masks: 0,
         })
     }
 }
@@ -600,6 +610,18 @@ impl<H: BlockHash> OtCorrelations<H> {
     ) -> Result<MatrixTriple<R>, Error> {
         let a = self.random_vec::<R>(m * k);
         let b = self.random_vec::<R>(k * n);
+        self.matrix_from(chan, a, b, (m, k, n)).await
+    }
+
+    /// The matrix triple on this party's shares `a` (`m x k`) and `b` (`k x n`): the OTs on the
+    /// bits of `b`, the columns of `a` their correlations.
+    async fn matrix_from<R: Ring, T: Transport>(
+        &mut self,
+        chan: &mut Channel<'_, T>,
+        a: Vec<R>,
+        b: Vec<R>,
+        (m, k, n): (usize, usize, usize),
+    ) -> Result<MatrixTriple<R>, Error> {
         let mut c = self.cross_matrix(chan, &a, &b, (m, k, n)).await?;
         let own = crate::arith::matmul::matmul(&a, &b, m, k, n);
         for (c, o) in c.iter_mut().zip(own) {
@@ -610,6 +632,59 @@ impl<H: BlockHash> OtCorrelations<H> {
             b: Shares::matrix(k, n, b)?,
             c: Shares::matrix(m, n, c)?,
         })
+    }
+
+    async fn data_mask_inner<R: Ring, T: Transport>(
+        &mut self,
+        chan: &mut Channel<'_, T>,
+        rows: usize,
+        cols: usize,
+        batch: usize,
+    ) -> Result<DataMask<R>, Error> {
+        super::check_mask("ot.data_mask", rows, cols, batch)?;
+        let id = self.masks;
+        self.agree(chan, 8, R::BITS, [rows as u64, cols as u64, batch as u64])
+            .await?;
+        self.masks += 1;
+        let u = self.random_vec::<R>(rows * cols);
+        DataMask::new(Shares::matrix(rows, cols, u)?, batch, id)
+    }
+
+    async fn mask_triple_inner<R: Ring, T: Transport>(
+        &mut self,
+        chan: &mut Channel<'_, T>,
+        mask: &DataMask<R>,
+        batch: usize,
+        side: MaskSide,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        let op = "ot.mask_triple";
+        let (m, k) = super::check_mask_triple(op, mask, batch, side, n)?;
+        let word = side.encode(batch).ok_or(Error::new(
+            op,
+            ErrorKind::InvalidArgument("no such batch of the data mask"),
+        ))?;
+        self.agree(chan, 9, R::BITS, [mask.id(), word, n as u64])
+            .await?;
+        let a = mask.factor(batch, side)?;
+        if m < n {
+            // As for random triples: the OTs on the narrower factor. C^T = B^T A^T, with the
+            // fresh B^T (n x k) as the left factor and the mask's A^T (k x m) as the choices.
+            let bt = self.random_vec::<R>(n * k);
+            let t = self
+                .matrix_from(chan, bt, a.transpose().as_slice().to_vec(), (n, k, m))
+                .await?;
+            return Ok(MatrixTriple {
+                a,
+                b: t.a.transpose(),
+                c: t.c.transpose(),
+            });
+        }
+        let b = self.random_vec::<R>(k * n);
+        let t = self
+            .matrix_from(chan, a.as_slice().to_vec(), b, (m, k, n))
+            .await?;
+        Ok(MatrixTriple { a, ..t })
     }
 
     async fn truncation_inner<R: Ring, T: Transport>(
@@ -762,6 +837,33 @@ impl<T: Transport, H: BlockHash> Correlations<T> for OtCorrelations<H> {
         self.check("ot.truncation_pairs")?;
         let chan = &mut self.peer(links)?.channel(Sub::Offline);
         let r = self.truncation_inner(chan, n, shift).await;
+        self.record(r)
+    }
+
+    async fn data_mask<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        rows: usize,
+        cols: usize,
+        batch: usize,
+    ) -> Result<DataMask<R>, Error> {
+        self.check("ot.data_mask")?;
+        let chan = &mut self.peer(links)?.channel(Sub::Offline);
+        let r = self.data_mask_inner(chan, rows, cols, batch).await;
+        self.record(r)
+    }
+
+    async fn mask_triple<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        mask: &DataMask<R>,
+        batch: usize,
+        side: MaskSide,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        self.check("ot.mask_triple")?;
+        let chan = &mut self.peer(links)?.channel(Sub::Offline);
+        let r = self.mask_triple_inner(chan, mask, batch, side, n).await;
         self.record(r)
     }
 

@@ -13,8 +13,8 @@
 //! empty, requests go to the underlying source as they come.
 
 use super::{
-    Correlations, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples,
-    TruncationPairs,
+    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
+    Triples, TruncationPairs,
 };
 use crate::error::{Error, ErrorKind};
 use crate::fss::{Gate, GateKeys};
@@ -95,6 +95,44 @@ impl<C> Preprocessed<C> {
     {
         let t = self.source.matrix_triple::<R>(links, m, k, n).await?;
         self.queue.push_back(Box::new(t));
+        Ok(())
+    }
+
+    /// Fetches a data mask for a `rows x cols` matrix in batches of `batch` rows now, and
+    /// returns a copy of it to prefetch its triples with ([`Preprocessed::prefetch_mask_triple`]).
+    pub async fn prefetch_data_mask<R: Ring, T>(
+        &mut self,
+        links: &mut Links<T>,
+        rows: usize,
+        cols: usize,
+        batch: usize,
+    ) -> Result<DataMask<R>, Error>
+    where
+        C: Correlations<T>,
+    {
+        let m = self.source.data_mask::<R>(links, rows, cols, batch).await?;
+        self.queue.push_back(Box::new(m.clone()));
+        Ok(m)
+    }
+
+    /// Fetches a triple on batch `batch` of `mask` now (see [`Correlations::mask_triple`]).
+    pub async fn prefetch_mask_triple<R: Ring, T>(
+        &mut self,
+        links: &mut Links<T>,
+        mask: &DataMask<R>,
+        batch: usize,
+        side: MaskSide,
+        n: usize,
+    ) -> Result<(), Error>
+    where
+        C: Correlations<T>,
+    {
+        let t = self
+            .source
+            .mask_triple::<R>(links, mask, batch, side, n)
+            .await?;
+        self.queue
+            .push_back(Box::new(((mask.id(), batch, side, n), t)));
         Ok(())
     }
 
@@ -232,6 +270,36 @@ impl<T, C: Correlations<T>> Correlations<T> for Preprocessed<C> {
         match self.next::<(u32, TruncationPairs<R>)>("preprocessed.truncation_pairs", fits) {
             Some(r) => r.map(|(_, t)| t),
             None => self.source.truncation_pairs(links, n, shift).await,
+        }
+    }
+
+    async fn data_mask<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        rows: usize,
+        cols: usize,
+        batch: usize,
+    ) -> Result<DataMask<R>, Error> {
+        let fits = |m: &DataMask<R>| m.share().shape() == (rows, cols) && m.batch() == batch;
+        match self.next::<DataMask<R>>("preprocessed.data_mask", fits) {
+            Some(r) => r,
+            None => self.source.data_mask(links, rows, cols, batch).await,
+        }
+    }
+
+    async fn mask_triple<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        mask: &DataMask<R>,
+        batch: usize,
+        side: MaskSide,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        type Keyed<R> = ((u64, usize, MaskSide, usize), MatrixTriple<R>);
+        let key = (mask.id(), batch, side, n);
+        match self.next::<Keyed<R>>("preprocessed.mask_triple", |(k, _)| *k == key) {
+            Some(r) => r.map(|(_, t)| t),
+            None => self.source.mask_triple(links, mask, batch, side, n).await,
         }
     }
 

@@ -3,8 +3,8 @@
 use super::dealer::DealerClient;
 use super::ot::OtCorrelations;
 use super::{
-    Correlations, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples,
-    TruncationPairs,
+    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
+    Triples, TruncationPairs,
 };
 use crate::error::Error;
 use crate::fss::{Gate, GateKeys};
@@ -63,6 +63,25 @@ impl<T: Transport> Correlations<T> for OfflineSource<T> {
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error> {
         forward!(self, s => s.truncation_pairs(links, n, shift))
+    }
+    async fn data_mask<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        rows: usize,
+        cols: usize,
+        batch: usize,
+    ) -> Result<DataMask<R>, Error> {
+        forward!(self, s => s.data_mask(links, rows, cols, batch))
+    }
+    async fn mask_triple<R: Ring>(
+        &mut self,
+        links: &mut Links<T>,
+        mask: &DataMask<R>,
+        batch: usize,
+        side: MaskSide,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        forward!(self, s => s.mask_triple(links, mask, batch, side, n))
     }
     async fn random_ot_sender(
         &mut self,

@@ -11,7 +11,8 @@
 //!   [`serve_mlp`] (receive every owner's part over its own link, join the parts, train, send the
 //!   weights' shares to owner 0), or the same in steps ([`receive_table`], [`receive_classes`],
 //!   [`train_glm_with_progress`], [`train_mlp_with_progress`], [`send_model`]) for hosts that
-//!   measure them separately.
+//!   measure them separately. The inputs are masked once for SecureML's mask reuse
+//!   ([`glm::InputMasking`]); the `_masked_` variants take the choice.
 //! - **Progress.** The trainers call back after each epoch with a [`Progress`]: the epoch and the
 //!   traffic so far. There is no clock in the core: a host that wants seconds reads its own clock
 //!   in the callback. There is no loss either: computing one would mean opening values derived
@@ -24,6 +25,7 @@
 //! that a host (the examples, a C ABI, WASM) runs with its own transports and seeds.
 
 use super::data::{DataError, Dataset, FeatureStats, Standardizer};
+use super::glm::InputMasking;
 use super::inference::{Layer, Network};
 use super::plain::{self, Mlp};
 use super::{GlmModel, MlpLoss, MlpParams, SgdParams, glm, nn, ops, share};
@@ -394,10 +396,25 @@ pub async fn train_glm_with_progress<T: Transport, C: Correlations<T>, R: Ring>(
     y: &Shares<R>,
     model: GlmModel,
     params: &SgdParams,
+    on_progress: impl FnMut(&Progress),
+) -> Result<Shares<R>, Error> {
+    let masking = InputMasking::default();
+    train_glm_masked_with_progress(ctx, x, y, model, params, masking, on_progress).await
+}
+
+/// [`train_glm_with_progress`] with the inputs masked as `masking` says
+/// ([`glm::train_glm_with`]).
+pub async fn train_glm_masked_with_progress<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    x: &Shares<R>,
+    y: &Shares<R>,
+    model: GlmModel,
+    params: &SgdParams,
+    masking: InputMasking,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<Shares<R>, Error> {
     let epochs = params.epochs;
-    glm::train_glm_observed(ctx, x, y, model, params, |c, e| {
+    glm::train_glm_observed(ctx, x, y, model, params, masking, |c, e| {
         on_progress(&Progress::of(c, e, epochs))
     })
     .await
@@ -429,9 +446,28 @@ pub async fn train_network_with_progress<T: Transport, C: Correlations<T>, R: Ri
     weights: &[Vec<f64>],
     params: &SgdParams,
     loss: MlpLoss,
+    on_progress: impl FnMut(&Progress),
+) -> Result<Vec<Shares<R>>, Error> {
+    let masking = InputMasking::default();
+    train_network_masked_with_progress(ctx, net, x, y, weights, params, loss, masking, on_progress)
+        .await
+}
+
+/// [`train_network_with_progress`] with the inputs of a first dense layer masked as `masking`
+/// says ([`super::train::OnShares::with_input_masking`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn train_network_masked_with_progress<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    net: &Network,
+    x: &Shares<R>,
+    y: &Shares<R>,
+    weights: &[Vec<f64>],
+    params: &SgdParams,
+    loss: MlpLoss,
+    masking: InputMasking,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<Vec<Shares<R>>, Error> {
-    let mut alg = super::train::OnShares::<T, C, R>::new(ctx);
+    let mut alg = super::train::OnShares::<T, C, R>::new(ctx).with_input_masking(masking);
     super::train::train_network(&mut alg, net, x, y, weights, params, loss, |a, e| {
         on_progress(&Progress::of(a.context(), e, params.epochs))
     })

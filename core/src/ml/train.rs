@@ -22,7 +22,14 @@
 //! - square: `2 x delta`.
 //!
 //! No gradient is computed for the input of the first layer.
+//!
+//! **Mask reuse.** When the first layer is dense, its two products with the training inputs go
+//! through [`Algebra::prepare_inputs`], [`Algebra::input_product`] and
+//! [`Algebra::input_gradient`]: on shares ([`OnShares`], by default) `[x | 1] - U` is opened once
+//! and each batch's products open only the weights' and the errors' side (SecureML's mask
+//! reuse, [`InputMasking`]); in `f64` they are the plain products.
 
+use super::glm::{InputMasking, MaskedInputs};
 use super::inference::{Layer, Network, block_sums, im2col, out_side, pool2d, to_channel_major};
 use super::ops;
 use super::{MlpLoss, SgdParams};
@@ -97,21 +104,66 @@ pub trait Algebra {
     async fn scale(&mut self, a: &Self::Matrix, c: f64) -> Result<Self::Matrix, Error>;
     /// SecureML's softmax replacement per row (see [`crate::nonlinear::relu_softmax`]).
     async fn relu_softmax(&mut self, a: &Self::Matrix) -> Result<Self::Matrix, Error>;
+    /// Prepares the products of a first dense layer with the training inputs `x`, taken in
+    /// batches of `batch` rows ([`OnShares`]: masks them once). The default does nothing.
+    async fn prepare_inputs(&mut self, x: &Self::Matrix, batch: usize) -> Result<(), Error> {
+        let _ = (x, batch);
+        Ok(())
+    }
+    /// `a1 w` for batch `b`, where `a1 = [x_b | 1]` is that batch of the prepared inputs with
+    /// the bias column. The default is [`Algebra::matmul`].
+    async fn input_product(
+        &mut self,
+        b: usize,
+        a1: &Self::Matrix,
+        w: &Self::Matrix,
+    ) -> Result<Self::Matrix, Error> {
+        let _ = b;
+        self.matmul(a1, w).await
+    }
+    /// `a1^T delta` for batch `b` (as [`Algebra::input_product`]). The default transposes `a1`
+    /// and calls [`Algebra::matmul`].
+    async fn input_gradient(
+        &mut self,
+        b: usize,
+        a1: &Self::Matrix,
+        delta: &Self::Matrix,
+    ) -> Result<Self::Matrix, Error>
+    where
+        Self: Sized,
+    {
+        let _ = b;
+        let t = transpose(self, a1)?;
+        self.matmul(&t, delta).await
+    }
 }
 
 /// Training on shares, by the protocols of a context (ring `R`).
-pub struct OnShares<'a, T, C, R> {
+pub struct OnShares<'a, T, C, R: Ring> {
     ctx: &'a mut Context<T, C>,
+    masking: InputMasking,
+    /// The inputs of the first dense layer, masked once ([`Algebra::prepare_inputs`]).
+    inputs: Option<MaskedInputs<R>>,
     ring: PhantomData<R>,
 }
 
-impl<'a, T, C, R> OnShares<'a, T, C, R> {
-    /// The context's protocols over ring `R`.
+impl<'a, T, C, R: Ring> OnShares<'a, T, C, R> {
+    /// The context's protocols over ring `R`, with mask reuse for a first dense layer.
     pub fn new(ctx: &'a mut Context<T, C>) -> Self {
         OnShares {
             ctx,
+            masking: InputMasking::default(),
+            inputs: None,
             ring: PhantomData,
         }
+    }
+
+    /// How the inputs enter the products of a first dense layer (the same weights either way,
+    /// within the truncation's last unit per product; [`super::glm`] says what mask reuse
+    /// saves).
+    pub fn with_input_masking(mut self, masking: InputMasking) -> Self {
+        self.masking = masking;
+        self
     }
 
     /// The context.
@@ -170,6 +222,36 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Algebra for OnShares<'_, T, C, R
     }
     async fn relu_softmax(&mut self, a: &Shares<R>) -> Result<Shares<R>, Error> {
         nonlinear::relu_softmax(self.ctx, a).await
+    }
+    async fn prepare_inputs(&mut self, x: &Shares<R>, batch: usize) -> Result<(), Error> {
+        self.inputs = if MaskedInputs::<R>::applies(self.ctx, self.masking) {
+            Some(MaskedInputs::open(self.ctx, x, true, batch).await?)
+        } else {
+            None
+        };
+        Ok(())
+    }
+    async fn input_product(
+        &mut self,
+        b: usize,
+        a1: &Shares<R>,
+        w: &Shares<R>,
+    ) -> Result<Shares<R>, Error> {
+        match &self.inputs {
+            Some(m) => m.times(self.ctx, b, w).await,
+            None => online::matmul(self.ctx, a1, w).await,
+        }
+    }
+    async fn input_gradient(
+        &mut self,
+        b: usize,
+        a1: &Shares<R>,
+        delta: &Shares<R>,
+    ) -> Result<Shares<R>, Error> {
+        match &self.inputs {
+            Some(m) => m.transposed_times(self.ctx, b, delta).await,
+            None => online::matmul(self.ctx, &a1.transpose(), delta).await,
+        }
     }
 }
 
@@ -348,6 +430,11 @@ pub async fn train_network<A: Algebra>(
         return Err(Error::dimension(OP, n * classes, alg.values(y).len()));
     }
     let (zero, one) = (alg.constant(0.0)?, alg.constant(1.0)?);
+    // A first dense layer's products with the inputs go through the prepared inputs.
+    let dense_inputs = matches!(net.layers.first(), Some(Layer::Dense { .. }));
+    if dense_inputs && params.epochs > 0 {
+        alg.prepare_inputs(x, params.batch).await?;
+    }
     let mut w = Vec::with_capacity(weights.len());
     for (layer, values) in net
         .layers
@@ -362,7 +449,7 @@ pub async fn train_network<A: Algebra>(
         w.push(alg.matrix(layer.0, layer.1, data)?);
     }
     for epoch in 1..=params.epochs {
-        let mut start = 0;
+        let (mut start, mut batch) = (0, 0);
         while start < n {
             let end = (start + params.batch).min(n);
             let rows = end - start;
@@ -371,9 +458,10 @@ pub async fn train_network<A: Algebra>(
             let mut kept = Vec::with_capacity(net.layers.len());
             let mut a = xb;
             let mut ws = w.iter();
-            for layer in &net.layers {
+            for (l, layer) in net.layers.iter().enumerate() {
+                let input = (l == 0 && dense_inputs).then_some(batch);
                 let (next, keep) =
-                    forward_layer(alg, layer, &a, rows, &mut ws, (zero, one)).await?;
+                    forward_layer(alg, layer, &a, rows, &mut ws, (zero, one), input).await?;
                 kept.push(keep);
                 a = next;
             }
@@ -395,7 +483,11 @@ pub async fn train_network<A: Algebra>(
                 delta = match (layer, keep) {
                     (Layer::Dense { inputs, .. }, Kept::Inputs(a1)) => {
                         wi -= 1;
-                        let grad = alg.matmul(&transpose(alg, &a1)?, &delta).await?;
+                        let grad = if first && dense_inputs {
+                            alg.input_gradient(batch, &a1, &delta).await?
+                        } else {
+                            alg.matmul(&transpose(alg, &a1)?, &delta).await?
+                        };
                         let below = if first {
                             None
                         } else {
@@ -465,13 +557,15 @@ pub async fn train_network<A: Algebra>(
                 };
             }
             start = end;
+            batch += 1;
         }
         after_epoch(alg, epoch);
     }
     Ok(w)
 }
 
-/// One layer forward: its output and what the backward pass needs.
+/// One layer forward: its output and what the backward pass needs. `input` is the batch number
+/// when `a` is that batch of the prepared inputs of a first dense layer.
 async fn forward_layer<A: Algebra>(
     alg: &mut A,
     layer: &Layer,
@@ -479,6 +573,7 @@ async fn forward_layer<A: Algebra>(
     rows: usize,
     ws: &mut core::slice::Iter<'_, A::Matrix>,
     (zero, one): (A::Value, A::Value),
+    input: Option<usize>,
 ) -> Result<(A::Matrix, Kept<A::Matrix>), Error> {
     let missing = || Error::new(OP, ErrorKind::InvalidArgument("missing layer weights"));
     Ok(match *layer {
@@ -489,7 +584,11 @@ async fn forward_layer<A: Algebra>(
                 a1.push(one);
             }
             let a1 = alg.matrix(rows, inputs + 1, a1)?;
-            let z = alg.matmul(&a1, ws.next().ok_or_else(missing)?).await?;
+            let w = ws.next().ok_or_else(missing)?;
+            let z = match input {
+                Some(b) => alg.input_product(b, &a1, w).await?,
+                None => alg.matmul(&a1, w).await?,
+            };
             (z, Kept::Inputs(a1))
         }
         Layer::Conv {

@@ -11,8 +11,8 @@ pub mod tcp;
 
 use fixshare::correlated::dealer::RequestStreams;
 use fixshare::correlated::{
-    Correlations, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs, Triples,
-    TruncationPairs,
+    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
+    Triples, TruncationPairs,
 };
 use fixshare::fss::{Gate, GateKeys};
 use fixshare::helper::Step;
@@ -263,6 +263,25 @@ impl<T, C: Correlations<T>> Correlations<T> for Timed<C> {
         shift: u32,
     ) -> Result<TruncationPairs<R>, Error> {
         timed!(self, self.inner.truncation_pairs(l, n, shift))
+    }
+    async fn data_mask<R: Ring>(
+        &mut self,
+        l: &mut Links<T>,
+        rows: usize,
+        cols: usize,
+        batch: usize,
+    ) -> Result<DataMask<R>, Error> {
+        timed!(self, self.inner.data_mask(l, rows, cols, batch))
+    }
+    async fn mask_triple<R: Ring>(
+        &mut self,
+        l: &mut Links<T>,
+        mask: &DataMask<R>,
+        batch: usize,
+        side: MaskSide,
+        n: usize,
+    ) -> Result<MatrixTriple<R>, Error> {
+        timed!(self, self.inner.mask_triple(l, mask, batch, side, n))
     }
     async fn random_ot_sender(
         &mut self,
