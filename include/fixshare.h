@@ -107,6 +107,36 @@
 #define FXS_LAYER_MAX_POOL 5
 
 /**
+ * Along each row: a `rows x 1` result (NumPy's `axis=1`).
+ */
+#define FXS_AXIS_PER_ROW 0
+
+/**
+ * Along each column: a `1 x cols` result (NumPy's `axis=0`).
+ */
+#define FXS_AXIS_PER_COLUMN 1
+
+/**
+ * Over every element: a `1 x 1` result (indices of `fxs_party_argmin` in row-major order).
+ */
+#define FXS_AXIS_ALL 2
+
+/**
+ * `x + v`, with `v` broadcast (local, exact).
+ */
+#define FXS_BROADCAST_ADD 0
+
+/**
+ * `x - v`, with `v` broadcast (local, exact).
+ */
+#define FXS_BROADCAST_SUB 1
+
+/**
+ * The fixed-point product `x * v`, with `v` broadcast (one round; the floor or one more).
+ */
+#define FXS_BROADCAST_MUL 2
+
+/**
  * Party 0 (server 0; the garbler in garbled-circuit protocols).
  */
 #define FXS_ROLE_P0 0
@@ -115,6 +145,18 @@
  * Party 1 (server 1; the evaluator).
  */
 #define FXS_ROLE_P1 1
+
+/**
+ * The assistant Sa of a four-server session (party 2, S1's own assistant): passed to
+ * `fxs_assistant_serve`, never a party's role.
+ */
+#define FXS_ROLE_SA 2
+
+/**
+ * The assistant Sb of a four-server session (party 3, S2's own assistant): passed to
+ * `fxs_assistant_serve`, never a party's role.
+ */
+#define FXS_ROLE_SB 3
 
 /**
  * SecureML's local truncation: free, off by at most one unit in the last place except with
@@ -171,6 +213,15 @@
  * `fxs_dealer_serve` over its connections to P0 and P1.
  */
 #define FXS_TOPOLOGY_THREE_SERVERS 1
+
+/**
+ * Four servers (PrivPy): the primaries S1 (`FXS_ROLE_P0`) and S2 (`FXS_ROLE_P1`) hold the
+ * shares; the assistants Sa and Sb hold none and compute products (without triples) and sign
+ * tests (a garbled circuit between them) on re-randomized shares. A primary connects with
+ * `fxs_party_new_with_assistants` (`FXS_OFFLINE_OT`: the primaries run OT between them for exact
+ * truncation and circuits); each assistant runs `fxs_assistant_serve`.
+ */
+#define FXS_TOPOLOGY_FOUR_SERVERS 2
 
 /**
  * The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
@@ -274,8 +325,8 @@
  *   against a maximum of 2^28 elements per operation (operands, results and their correlated
  *   randomness) before anything is allocated: a larger or overflowing shape is
  *   `FXS_STATUS_CAPACITY`, and the message names the operation and both sizes.
- * - 200-299: the object cannot be used any more (an earlier failure poisoned it, or an
- *   earlier call was abandoned half-way).
+ * - 200-299: the object cannot be used any more (an earlier failure poisoned it, an earlier
+ *   call was abandoned half-way, or the precision guard stopped this call).
  * - 300-399: a transport callback failed or the connection closed.
  * - 400-499: the peer sent something the protocol did not expect (parties out of step, a
  *   corrupted or malicious message).
@@ -345,6 +396,14 @@ enum fxs_status
      * callback re-entered the object while a call on it was running.
      */
     FXS_STATUS_UNUSABLE = 201,
+    /**
+     * The precision guard (`fxs_party_config.precision_guard`) stopped the operation: a value
+     * came within the guard's headroom of where truncation fails or the ring wraps, so the
+     * result would have been wrong. Both parties see it (the guard opens one bit); the party is
+     * poisoned, like after any failure that communicated (rescale the inputs, or use a wider
+     * ring, in a new session).
+     */
+    FXS_STATUS_PRECISION_GUARD = 202,
     /**
      * The connection closed before the expected bytes arrived (a callback returned
      * `FXS_IO_CLOSED`).
@@ -801,6 +860,24 @@ typedef struct fxs_pool2d {
 } fxs_pool2d;
 
 /**
+ * The inputs `[2^lo, 2^hi]` of the functions that find a value's power of two (reciprocal,
+ * division, `log`, square root and its inverse): one spline breakpoint per power of two. A NULL
+ * `fxs_octaves *` means the default `[2^-floor(f/2), 2^floor(f/2)]` (`[2^-8, 2^8]` with 16
+ * fractional bits, `[2^-16, 2^16]` with 32). A range needs `-f <= lo < hi <= f`, at most 64
+ * octaves and `-lo <= ring_bits - 2 f - 24` (`FXS_STATUS_INVALID_ARGUMENT` otherwise).
+ */
+typedef struct fxs_octaves {
+    /**
+     * The exponent of the smallest input.
+     */
+    int32_t lo;
+    /**
+     * The exponent of the largest input.
+     */
+    int32_t hi;
+} fxs_octaves;
+
+/**
  * Configuration of a computing party; fill it with `fxs_party_config_init` first.
  *
  * Both parties must use the same ring width, fractional bits, truncation and offline source.
@@ -811,7 +888,9 @@ typedef struct fxs_pool2d {
  * `FXS_STATUS_NULL_POINTER` and a superfluous one with `FXS_STATUS_INVALID_ARGUMENT`.
  *
  * With `topology = FXS_TOPOLOGY_THREE_SERVERS`, `dealer` is the connection to the helper P2
- * (which runs `fxs_dealer_serve`) and `offline` stays `FXS_OFFLINE_DEALER`.
+ * (which runs `fxs_dealer_serve`) and `offline` stays `FXS_OFFLINE_DEALER`. With
+ * `FXS_TOPOLOGY_FOUR_SERVERS`, `offline` is `FXS_OFFLINE_OT`, `dealer` stays unset, and the
+ * assistants' connections are arguments of `fxs_party_new_with_assistants`.
  */
 typedef struct fxs_party_config {
     /**
@@ -860,9 +939,19 @@ typedef struct fxs_party_config {
      */
     struct fxs_transport dealer;
     /**
-     * `FXS_TOPOLOGY_TWO_SERVERS` (default) or `FXS_TOPOLOGY_THREE_SERVERS`.
+     * `FXS_TOPOLOGY_TWO_SERVERS` (default), `FXS_TOPOLOGY_THREE_SERVERS` or
+     * `FXS_TOPOLOGY_FOUR_SERVERS`.
      */
     uint32_t topology;
+    /**
+     * The precision guard: 0 (default) is off; `h > 0` checks, before each truncation and each
+     * fixed-point product, that every value is below `2^(ring_bits - 1 - h)` (where local
+     * truncation fails with probability at most `2^-h`) and that no product can wrap the ring,
+     * by sign tests on the shares (about a ReLU per checked value, one round more); a value
+     * out of range stops the operation with `FXS_STATUS_PRECISION_GUARD` instead of a wrong
+     * number. Must be below `ring_bits - 2`. Both parties use the same setting.
+     */
+    uint32_t precision_guard;
 } fxs_party_config;
 
 /**
@@ -1486,9 +1575,253 @@ fxs_status fxs_party_divide(struct fxs_party *party, const struct fxs_shares *x,
 fxs_status fxs_party_truncate_exact(struct fxs_party *party, const struct fxs_shares *x, uint32_t bits, struct fxs_shares **out);
 
 /**
+ * `1 / x` elementwise for `x` in `[2^lo, 2^hi]` (`range`; NULL: the default, see
+ * `fxs_octaves`): a spline with a breakpoint per power of two as first guess (within 1/8), then
+ * Newton–Raphson (3 steps for `f <= 23`, 4 for `f <= 47`, two product rounds each).
+ *
+ * Error: `|y - 1/x| <= 2^-(f+2) / x + 3` units in the last place (ulp, `2^-f`). Below `2^lo`
+ * the result lies between `2^-lo` and `1/x`; above `2^hi` it is right while `x < 2^(hi+1)`;
+ * at `x <= 0` it is meaningless (the servers cannot see, so cannot refuse, such inputs).
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `range` is NULL or readable;
+ * `out` is NULL or writable.
+ */
+fxs_status fxs_party_reciprocal(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_octaves *range, struct fxs_shares **out);
+
+/**
+ * `x / y` elementwise for `y` in `[2^lo, 2^hi]` (`range`; NULL: the default) and any `x` whose
+ * quotient fits the fixed-point range: `x` times the reciprocal of `y` (one product more). Not
+ * SecureNN's `fxs_party_divide` (exact, but only for `0 <= x <= y`, and slower).
+ *
+ * Error: `|q - x/y| <= 2^-(f+2) |x/y| + (3 |x| + 1)` ulp. Outside `y`'s range as
+ * `fxs_party_reciprocal`. Shapes must be equal (`FXS_STATUS_DIMENSION_MISMATCH` before anything
+ * is sent).
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; the shares are NULL or live; `range` is NULL or readable;
+ * `out` is NULL or writable.
+ */
+fxs_status fxs_party_div(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, const struct fxs_octaves *range, struct fxs_shares **out);
+
+/**
+ * `e^x` elementwise, for `x` in the range `fxs_party_exp_range` gives (`[-16, 5.55]` in
+ * Z_2^64 with 16 fractional bits, `[-32, 27.7]` in Z_2^128 with 32): a Chebyshev series of
+ * `e^(x/2^s)`, then `s` squarings (4 for `f <= 20`, 5 for `f <= 44`); products only, no
+ * comparison.
+ *
+ * Error: `|y - e^x| <= 2^(s-f-1) e^x + 6` ulp (`2^-13 e^x` with `f = 16`, `2^-28 e^x` with
+ * `f = 32`). Above the range the result stays right until a truncation fails or `e^x` leaves the
+ * fixed-point range; beyond `2^s` in either direction it is meaningless.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_exp(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * Writes the documented input range of `fxs_party_exp` for this party's ring and format to
+ * `*lo` and `*hi` (either may be NULL). Local (no communication).
+ *
+ * # Safety
+ * `party` is NULL or a live party; `lo` and `hi` are NULL or writable.
+ */
+fxs_status fxs_party_exp_range(struct fxs_party *party, double *lo, double *hi);
+
+/**
+ * `ln x` elementwise for `x` in `[2^lo, 2^hi]` (`range`; NULL: the default): a spline and one
+ * exact shift split `x` into `2^j (1 + m)`, then a Chebyshev series of `ln(1 + m)`.
+ *
+ * Error: `|y - ln x| <= 4` ulp (absolute). Outside the range the result is clamped to
+ * `lo ln 2` or `hi ln 2` (also at `x <= 0`).
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * As for `fxs_party_reciprocal`.
+ */
+fxs_status fxs_party_log(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_octaves *range, struct fxs_shares **out);
+
+/**
+ * `sqrt(x)` elementwise for `x` in `[2^lo, 2^hi]` (`range`; NULL: the default; also
+ * `hi <= ring_bits - 2 f - 24`): the inverse square root, a product, and one exact-residual
+ * correction.
+ *
+ * Error: `|y - sqrt(x)| <= 2` ulp. Below `2^lo` the result is too small; at `x = 0` a few ulp;
+ * at `x < 0` meaningless.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * As for `fxs_party_reciprocal`.
+ */
+fxs_status fxs_party_sqrt(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_octaves *range, struct fxs_shares **out);
+
+/**
+ * `1 / sqrt(x)` elementwise for `x` in `[2^lo, 2^hi]` (`range`; NULL: the default): a spline
+ * first guess (within 4.6%), then Newton–Raphson (2 steps for `f <= 15`, 3 for `f <= 30`, 4
+ * above; three product rounds each).
+ *
+ * Error: `|y - x^-1/2| <= 2^-(f-1) x^-1/2 + 3` ulp. Below `2^lo` the result lies between
+ * `2^(-lo/2)` and `x^-1/2`; above `2^hi` it is right while `x < 2^(hi+1)`; at `x <= 0`
+ * meaningless.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * As for `fxs_party_reciprocal`.
+ */
+fxs_status fxs_party_inv_sqrt(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_octaves *range, struct fxs_shares **out);
+
+/**
+ * The logistic function `1 / (1 + e^-x)` elementwise, for every `x`, by `e^-|x|` and a
+ * Newton–Raphson reciprocal, then the sign (PrivPy's route; more accurate than the 34-segment
+ * `fxs_party_sigmoid`).
+ *
+ * Error: `|y - 1/(1 + e^-x)| <= 3` ulp.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_logistic(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * The logistic function by PrivPy's Euler method: `steps` steps `y <- y + h y (1 - y)` from
+ * `y = 1/2`, `h = x / steps` (two product rounds each), for `|x| <= steps`.
+ *
+ * Error: about `0.12 / steps + 4` ulp over `|x| <= 10`; beyond `|x| = steps` meaningless.
+ * `steps` must be 1 to 10000 (`FXS_STATUS_INVALID_ARGUMENT` before anything is sent).
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_logistic_euler(struct fxs_party *party, const struct fxs_shares *x, uint32_t steps, struct fxs_shares **out);
+
+/**
+ * `tanh x` elementwise, for every `x`, as `2 logistic(2x) - 1`.
+ *
+ * Error: `|y - tanh x| <= 6` ulp.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_tanh(struct fxs_party *party, const struct fxs_shares *x, struct fxs_shares **out);
+
+/**
+ * `where(c, x, y)`: `x` where the shared bit `c` is 1.0, `y` where it is 0.0, elementwise, as
+ * `y + c (x - y)` (one product; exact for a bit, as `fxs_party_less_than`, `fxs_party_drelu`
+ * and `fxs_party_equal` return it). The three shapes must be equal
+ * (`FXS_STATUS_DIMENSION_MISMATCH` before anything is sent).
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+ */
+fxs_status fxs_party_select(struct fxs_party *party, const struct fxs_shares *c, const struct fxs_shares *x, const struct fxs_shares *y, struct fxs_shares **out);
+
+/**
+ * 1.0 where `x == y`, else 0.0, elementwise (exact). Shapes must be equal.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+ */
+fxs_status fxs_party_equal(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *y, struct fxs_shares **out);
+
+/**
+ * The smallest value along `axis` (`FXS_AXIS_*`; exact): `rows x 1` per row, `1 x cols` per
+ * column, `1 x 1` for all, by a tournament of comparisons (`ceil(log2 n)` rounds for `n`
+ * values). An empty axis or an unknown constant is `FXS_STATUS_INVALID_ARGUMENT`, before
+ * anything is sent.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_min(struct fxs_party *party, const struct fxs_shares *x, uint32_t axis, struct fxs_shares **out);
+
+/**
+ * The smallest value along `axis` and its index (the first one on ties), both shaped as
+ * `fxs_party_min` returns them; indices are fixed-point integers (0.0, 1.0, ...) counted along
+ * the axis (row-major for `FXS_AXIS_ALL`).
+ *
+ * On success `*out_min` and `*out_index` hold new shares; on failure both are NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out_min` and `out_index` are
+ * NULL or writable.
+ */
+fxs_status fxs_party_argmin(struct fxs_party *party, const struct fxs_shares *x, uint32_t axis, struct fxs_shares **out_min, struct fxs_shares **out_index);
+
+/**
+ * The sum along `axis` (`FXS_AXIS_*`; local, exact), shaped as `fxs_party_min` says.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_sum(struct fxs_party *party, const struct fxs_shares *x, uint32_t axis, struct fxs_shares **out);
+
+/**
+ * The mean along `axis` (`FXS_AXIS_*`), shaped as `fxs_party_min` says: the sum times `1/n`
+ * with guard bits (two truncations).
+ *
+ * Error: `|m - mean| <= 2` ulp (for `|mean| < 2^(ring_bits - 2 f - 24)`).
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_mean(struct fxs_party *party, const struct fxs_shares *x, uint32_t axis, struct fxs_shares **out);
+
+/**
+ * The population variance along `axis` (`FXS_AXIS_*`; NumPy's default, `ddof = 0`), shaped
+ * as `fxs_party_min` says: the mean of the squared deviations from the mean (one product round,
+ * four truncations).
+ *
+ * Error: `|v - var| <= (4 m + 5)` ulp for `m` the largest deviation `|x - mean|`.
+ *
+ * On success `*out` holds new shares; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; `x` is NULL or live shares; `out` is NULL or writable.
+ */
+fxs_status fxs_party_variance(struct fxs_party *party, const struct fxs_shares *x, uint32_t axis, struct fxs_shares **out);
+
+/**
+ * `x op v` (`op`: `FXS_BROADCAST_ADD`, `_SUB` or `_MUL`) with `v` broadcast to the shape of
+ * `x`: a `1 x cols` row against every row, a `rows x 1` column against every column, a `1 x 1`
+ * scalar everywhere (or `v` of the shape of `x`). Another shape is
+ * `FXS_STATUS_INVALID_ARGUMENT`, before anything is sent.
+ *
+ * On success `*out` holds new shares of the shape of `x`; on failure it is NULL.
+ *
+ * # Safety
+ * `party` is NULL or a live party; the shares are NULL or live; `out` is NULL or writable.
+ */
+fxs_status fxs_party_broadcast(struct fxs_party *party, const struct fxs_shares *x, const struct fxs_shares *v, uint32_t op, struct fxs_shares **out);
+
+/**
  * Fills `config` with the defaults: role 0, two servers, 64-bit ring, 16 fractional bits, local
- * truncation, the dealer as offline source, the automatic backend, default frame limit, a zero
- * seed and NULL transports (set the role, a fresh seed, `peer` and the offline source's
+ * truncation, the dealer as offline source, the automatic backend, default frame limit, no
+ * precision guard, a zero seed and NULL transports (set the role, a fresh seed, `peer` and the offline source's
  * transport before `fxs_party_new`).
  *
  * # Safety
@@ -1505,7 +1838,8 @@ fxs_status fxs_party_config_init(struct fxs_party_config *config);
  * Settings that do not fit together are `FXS_STATUS_INVALID_ARGUMENT`, before anything is sent:
  * an unknown constant, `FXS_BACKEND_HELPER` without `FXS_TOPOLOGY_THREE_SERVERS`,
  * `FXS_BACKEND_FSS` with `FXS_OFFLINE_OT`, three servers with `FXS_OFFLINE_OT`, a dealer
- * transport with `FXS_OFFLINE_OT`.
+ * transport with `FXS_OFFLINE_OT`, `FXS_TOPOLOGY_FOUR_SERVERS` (which connects with
+ * `fxs_party_new_with_assistants`), a precision guard of `ring_bits - 2` bits or more.
  *
  * On success `*out` is the new party; on failure `*out` is NULL.
  *
@@ -1514,6 +1848,36 @@ fxs_status fxs_party_config_init(struct fxs_party_config *config);
  * until the party is freed; `out` is NULL or writable.
  */
 fxs_status fxs_party_new(const struct fxs_party_config *config, struct fxs_party **out);
+
+/**
+ * Creates primary S1 (`config->role = FXS_ROLE_P0`) or S2 (`FXS_ROLE_P1`) of a four-server
+ * session (PrivPy) and connects it: `config->topology` is `FXS_TOPOLOGY_FOUR_SERVERS`,
+ * `config->offline` is `FXS_OFFLINE_OT`, `config->dealer` stays unset, `config->peer` is the
+ * connection to the other primary; `to_sa` and `to_sb` (copied) are the connections to the
+ * assistants Sa and Sb, which run `fxs_assistant_serve`. Both primaries call it at the same
+ * time: it runs the base OTs with the peer (two rounds), hands the peer and its own assistant the
+ * seeds of their common streams, and waits until both assistants report ready.
+ *
+ * The session then works as any other: every `fxs_party_*` function runs on four servers, with
+ * products by PrivPy's Protocol 1 (no triples: up to 4 units in the last place below the
+ * rounded product) and comparisons by the assistants' garbled circuit. PrivPy's setting is
+ * `ring_bits = 128`, `frac_bits = 32` (set them: `fxs_party_config_init` leaves 64 and 16,
+ * which work too). `backend` must stay `FXS_BACKEND_AUTO` and `truncation`
+ * `FXS_TRUNCATION_LOCAL` (the products divide by the scale themselves).
+ *
+ * Refused with `FXS_STATUS_INVALID_ARGUMENT` before anything is sent: another topology, another
+ * offline source, backend or truncation, a dealer transport; a NULL `to_sa`/`to_sb` or callback
+ * is `FXS_STATUS_NULL_POINTER`. An assistant that leaves ends the primaries' next operation
+ * with `FXS_STATUS_CLOSED` (the message names the connection, e.g. ``(the connection to
+ * assistant Sa, `to_sa`)``).
+ *
+ * On success `*out` is the new party; on failure `*out` is NULL.
+ *
+ * # Safety
+ * `config` is NULL or a readable `fxs_party_config`; `to_sa` and `to_sb` are NULL or readable;
+ * the transports' `user_data` stay valid until the party is freed; `out` is NULL or writable.
+ */
+fxs_status fxs_party_new_with_assistants(const struct fxs_party_config *config, const struct fxs_transport *to_sa, const struct fxs_transport *to_sb, struct fxs_party **out);
 
 /**
  * Frees a party (also a poisoned or unusable one), erasing its secrets. NULL is fine. The
@@ -1765,6 +2129,27 @@ void fxs_shares_free(struct fxs_shares *x);
  * their `user_data` valid during the call; `stats0`, `stats1` are NULL or writable.
  */
 fxs_status fxs_dealer_serve(const uint8_t *seed, const struct fxs_transport *to_party0, const struct fxs_transport *to_party1, struct fxs_stats *stats0, struct fxs_stats *stats1);
+
+/**
+ * Runs assistant `party` (`FXS_ROLE_SA` or `FXS_ROLE_SB`) of a four-server session (PrivPy):
+ * receives the seed of its own primary (Sa's is S1, Sb's is S2), sets up OT with the other
+ * assistant over `to_other` (Sa garbles, Sb evaluates), reports ready to both primaries, then
+ * serves their products and sign tests until both primaries close their connections (between
+ * two requests). Blocks for the whole session. Writes the traffic over all three connections to
+ * `*stats` (may be NULL). It has no configuration: ring and format come with the requests.
+ *
+ * An assistant holds no shares and sees only re-randomized ones; it must not collude with any
+ * other server. A primary that leaves while the other waits ends it with `FXS_STATUS_CLOSED`
+ * (the message names the connection: ``(the connection to S1, `to_s1`)``, `to_s2` or
+ * `to_other`); requests that differ between the primaries are a protocol error (400-499).
+ * `party` other than `FXS_ROLE_SA` or `FXS_ROLE_SB` is `FXS_STATUS_INVALID_ARGUMENT`, before
+ * anything is sent.
+ *
+ * # Safety
+ * The transports are NULL or readable, their `user_data` valid during the call; `seed` is NULL
+ * or readable for 32 bytes (fresh entropy); `stats` is NULL or writable.
+ */
+fxs_status fxs_assistant_serve(uint32_t party, const struct fxs_transport *to_s1, const struct fxs_transport *to_s2, const struct fxs_transport *to_other, const uint8_t *seed, struct fxs_stats *stats);
 
 /**
  * Creates a link to one data owner over `transport` (copied; its `user_data` must stay valid

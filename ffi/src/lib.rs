@@ -6,6 +6,8 @@
 //! - a **dealer** (`fxs_dealer_serve`), the offline source of correlated randomness; the same
 //!   call is the **helper** P2 of a three-server session (SecureNN), which also takes part in
 //!   the non-linear layer online;
+//! - an **assistant** Sa or Sb of a four-server session (PrivPy, `fxs_assistant_serve`), which
+//!   computes products and sign tests for the primaries S1 and S2 on re-randomized shares;
 //! - a **computing party** (`fxs_party_*`): secret sharing, reveal, arithmetic and the
 //!   non-linear layer (ReLU, comparisons, sigmoids, max, argmax, max pooling and its
 //!   derivative, division, exact truncation) on share matrices held in opaque `fxs_shares`
@@ -13,7 +15,11 @@
 //!   `fxs_party_run_circuit`), and the server side of data-owner input; its offline phase comes
 //!   from a dealer, from OT with the peer (`FXS_OFFLINE_OT`), or from the helper of a
 //!   three-server session (`FXS_TOPOLOGY_THREE_SERVERS`, with `FXS_BACKEND_HELPER`: SecureNN's
-//!   protocols on arithmetic shares);
+//!   protocols on arithmetic shares), or a primary of a four-server one
+//!   (`FXS_TOPOLOGY_FOUR_SERVERS`, `fxs_party_new_with_assistants`); the numerical functions
+//!   (reciprocal, division, `exp`, `log`, square roots, logistic, `tanh`, select, equality,
+//!   min/argmin, sum/mean/variance along an axis, broadcasting) in every topology; an opt-in
+//!   precision guard (`fxs_party_config.precision_guard`, `FXS_STATUS_PRECISION_GUARD`);
 //!   machine learning on shares: linear and logistic regression and multilayer perceptrons by
 //!   SGD (`fxs_party_train_glm`, `fxs_party_train_mlp`) and oblivious inference of networks of
 //!   dense, convolution, ReLU, square and pooling layers (`fxs_party_classify`,
@@ -68,6 +74,8 @@ pub mod data_owner;
 pub mod ml;
 #[cfg(feature = "std")]
 pub mod nonlinear;
+#[cfg(feature = "std")]
+pub mod numeric;
 #[cfg(feature = "std")]
 pub mod party;
 mod status;
@@ -197,6 +205,7 @@ fn status_from_u32(v: u32) -> Option<fxs_status> {
         109 => S::BadCircuit,
         200 => S::Poisoned,
         201 => S::Unusable,
+        202 => S::PrecisionGuard,
         300 => S::Closed,
         301 => S::Transport,
         302 => S::WouldBlock,
@@ -226,7 +235,7 @@ fn status_name_nul(s: fxs_status) -> &'static str {
         .map_or("FXS_STATUS_UNKNOWN\0", |(_, n)| n)
 }
 
-const STATUS_NAMES: [(fxs_status, &str); 30] = [
+const STATUS_NAMES: [(fxs_status, &str); 31] = [
     (fxs_status::Ok, "FXS_STATUS_OK\0"),
     (fxs_status::NullPointer, "FXS_STATUS_NULL_POINTER\0"),
     (fxs_status::InvalidArgument, "FXS_STATUS_INVALID_ARGUMENT\0"),
@@ -243,6 +252,7 @@ const STATUS_NAMES: [(fxs_status, &str); 30] = [
     (fxs_status::BadCircuit, "FXS_STATUS_BAD_CIRCUIT\0"),
     (fxs_status::Poisoned, "FXS_STATUS_POISONED\0"),
     (fxs_status::Unusable, "FXS_STATUS_UNUSABLE\0"),
+    (fxs_status::PrecisionGuard, "FXS_STATUS_PRECISION_GUARD\0"),
     (fxs_status::Closed, "FXS_STATUS_CLOSED\0"),
     (fxs_status::Transport, "FXS_STATUS_TRANSPORT\0"),
     (fxs_status::WouldBlock, "FXS_STATUS_WOULD_BLOCK\0"),

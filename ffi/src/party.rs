@@ -9,7 +9,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use fixshare::session::limits::{self, DEFAULT_MAX_ELEMENTS};
 use fixshare::session::{
-    AnyShares, Backend, Dealer, Error, ErrorKind, Offline, OwnerLink, Role, Seed, Session,
+    AnyShares, Backend, Dealer, Error, ErrorKind, Offline, OwnerLink, PartyId, Role, Seed, Session,
     SessionConfig, State, Stats, Topology, Truncation, block_on,
 };
 
@@ -17,6 +17,12 @@ use fixshare::session::{
 pub const FXS_ROLE_P0: u32 = 0;
 /// Party 1 (server 1; the evaluator).
 pub const FXS_ROLE_P1: u32 = 1;
+/// The assistant Sa of a four-server session (party 2, S1's own assistant): passed to
+/// `fxs_assistant_serve`, never a party's role.
+pub const FXS_ROLE_SA: u32 = 2;
+/// The assistant Sb of a four-server session (party 3, S2's own assistant): passed to
+/// `fxs_assistant_serve`, never a party's role.
+pub const FXS_ROLE_SB: u32 = 3;
 
 /// SecureML's local truncation: free, off by at most one unit in the last place except with
 /// a tiny probability that grows with the magnitude of the values.
@@ -49,6 +55,12 @@ pub const FXS_TOPOLOGY_TWO_SERVERS: u32 = 0;
 /// P1 reach it over `fxs_party_config.dealer`, with `FXS_OFFLINE_DEALER`; the helper itself runs
 /// `fxs_dealer_serve` over its connections to P0 and P1.
 pub const FXS_TOPOLOGY_THREE_SERVERS: u32 = 1;
+/// Four servers (PrivPy): the primaries S1 (`FXS_ROLE_P0`) and S2 (`FXS_ROLE_P1`) hold the
+/// shares; the assistants Sa and Sb hold none and compute products (without triples) and sign
+/// tests (a garbled circuit between them) on re-randomized shares. A primary connects with
+/// `fxs_party_new_with_assistants` (`FXS_OFFLINE_OT`: the primaries run OT between them for exact
+/// truncation and circuits); each assistant runs `fxs_assistant_serve`.
+pub const FXS_TOPOLOGY_FOUR_SERVERS: u32 = 2;
 
 /// The offline phase (correlated randomness) comes from a dealer over `fxs_party_config.dealer`.
 pub const FXS_OFFLINE_DEALER: u32 = 0;
@@ -67,7 +79,9 @@ pub const FXS_OFFLINE_OT: u32 = 1;
 /// `FXS_STATUS_NULL_POINTER` and a superfluous one with `FXS_STATUS_INVALID_ARGUMENT`.
 ///
 /// With `topology = FXS_TOPOLOGY_THREE_SERVERS`, `dealer` is the connection to the helper P2
-/// (which runs `fxs_dealer_serve`) and `offline` stays `FXS_OFFLINE_DEALER`.
+/// (which runs `fxs_dealer_serve`) and `offline` stays `FXS_OFFLINE_DEALER`. With
+/// `FXS_TOPOLOGY_FOUR_SERVERS`, `offline` is `FXS_OFFLINE_OT`, `dealer` stays unset, and the
+/// assistants' connections are arguments of `fxs_party_new_with_assistants`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct fxs_party_config {
@@ -96,8 +110,16 @@ pub struct fxs_party_config {
     /// The connection to the dealer (with three servers, to the helper P2): with
     /// `FXS_OFFLINE_DEALER` only.
     pub dealer: fxs_transport,
-    /// `FXS_TOPOLOGY_TWO_SERVERS` (default) or `FXS_TOPOLOGY_THREE_SERVERS`.
+    /// `FXS_TOPOLOGY_TWO_SERVERS` (default), `FXS_TOPOLOGY_THREE_SERVERS` or
+    /// `FXS_TOPOLOGY_FOUR_SERVERS`.
     pub topology: u32,
+    /// The precision guard: 0 (default) is off; `h > 0` checks, before each truncation and each
+    /// fixed-point product, that every value is below `2^(ring_bits - 1 - h)` (where local
+    /// truncation fails with probability at most `2^-h`) and that no product can wrap the ring,
+    /// by sign tests on the shares (about a ReLU per checked value, one round more); a value
+    /// out of range stops the operation with `FXS_STATUS_PRECISION_GUARD` instead of a wrong
+    /// number. Must be below `ring_bits - 2`. Both parties use the same setting.
+    pub precision_guard: u32,
 }
 
 /// Traffic counters (of one connection, or of one phase over several).
@@ -235,8 +257,8 @@ pub(crate) fn len(x: &AnyShares) -> usize {
 }
 
 /// Fills `config` with the defaults: role 0, two servers, 64-bit ring, 16 fractional bits, local
-/// truncation, the dealer as offline source, the automatic backend, default frame limit, a zero
-/// seed and NULL transports (set the role, a fresh seed, `peer` and the offline source's
+/// truncation, the dealer as offline source, the automatic backend, default frame limit, no
+/// precision guard, a zero seed and NULL transports (set the role, a fresh seed, `peer` and the offline source's
 /// transport before `fxs_party_new`).
 ///
 /// # Safety
@@ -267,9 +289,126 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
                 peer: none,
                 dealer: none,
                 topology: FXS_TOPOLOGY_TWO_SERVERS,
+                precision_guard: 0,
             })
         };
         Ok(())
+    })
+}
+
+/// A configuration checked at the boundary: the session's settings and the validated
+/// transports.
+struct Parsed {
+    config: SessionConfig,
+    seed: Seed,
+    peer: CTransport,
+    /// The dealer's (or the helper's) connection, with `FXS_OFFLINE_DEALER`.
+    dealer: Option<CTransport>,
+}
+
+/// Checks `c` for `fxs_party_new` (`assistants` false) or `fxs_party_new_with_assistants`
+/// (true), before anything is sent.
+fn parse_config(c: &fxs_party_config, assistants: bool) -> Result<Parsed, Failure> {
+    let role = role_of(c.role, "role must be FXS_ROLE_P0 or FXS_ROLE_P1")?;
+    let truncation = match c.truncation {
+        FXS_TRUNCATION_LOCAL => Truncation::Local,
+        FXS_TRUNCATION_PAIRS => Truncation::Pairs,
+        FXS_TRUNCATION_EXACT => Truncation::Exact,
+        _ => {
+            return Err(Failure::invalid(
+                "truncation must be FXS_TRUNCATION_LOCAL, _PAIRS or _EXACT",
+            ));
+        }
+    };
+    let backend = match c.backend {
+        FXS_BACKEND_AUTO => Backend::Auto,
+        FXS_BACKEND_GARBLED_CIRCUITS => Backend::GarbledCircuits,
+        FXS_BACKEND_FSS => Backend::Fss,
+        FXS_BACKEND_HELPER => Backend::Helper,
+        _ => {
+            return Err(Failure::invalid(
+                "backend must be FXS_BACKEND_AUTO, _GARBLED_CIRCUITS, _FSS or _HELPER",
+            ));
+        }
+    };
+    let topology = match c.topology {
+        FXS_TOPOLOGY_TWO_SERVERS => Topology::TwoServersDealer,
+        FXS_TOPOLOGY_THREE_SERVERS => Topology::ThreeServers,
+        FXS_TOPOLOGY_FOUR_SERVERS => Topology::FourServers,
+        _ => {
+            return Err(Failure::invalid(
+                "topology must be FXS_TOPOLOGY_TWO_SERVERS, _THREE_SERVERS or _FOUR_SERVERS",
+            ));
+        }
+    };
+    let four = topology == Topology::FourServers;
+    if four && !assistants {
+        return Err(Failure::invalid(
+            "four servers connect with fxs_party_new_with_assistants",
+        ));
+    }
+    if assistants && !four {
+        return Err(Failure::invalid(
+            "fxs_party_new_with_assistants needs FXS_TOPOLOGY_FOUR_SERVERS",
+        ));
+    }
+    let three = topology == Topology::ThreeServers;
+    let peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
+    let unset = |t: &fxs_transport| t.send.is_none() && t.recv.is_none() && t.flush.is_none();
+    let (offline, dealer) = match c.offline {
+        FXS_OFFLINE_DEALER if four => {
+            return Err(Failure::invalid(
+                "four servers run OT between the primaries: offline must be FXS_OFFLINE_OT",
+            ));
+        }
+        FXS_OFFLINE_DEALER => (
+            Offline::Dealer,
+            Some(c_transport(
+                &c.dealer,
+                if three {
+                    "dealer.send or dealer.recv is NULL (with three servers: the helper)"
+                } else {
+                    "dealer.send or dealer.recv is NULL"
+                },
+            )?),
+        ),
+        FXS_OFFLINE_OT if !unset(&c.dealer) => {
+            return Err(Failure::invalid(
+                "dealer is set but the offline source is FXS_OFFLINE_OT",
+            ));
+        }
+        FXS_OFFLINE_OT => (Offline::Ot, None),
+        _ => {
+            return Err(Failure::invalid(
+                "offline must be FXS_OFFLINE_DEALER or FXS_OFFLINE_OT",
+            ));
+        }
+    };
+    let mut config = if four {
+        SessionConfig::four_servers(role)
+    } else {
+        SessionConfig::two_servers(role, offline)
+    };
+    if three {
+        // With another offline source than the helper, the session's check refuses it.
+        config.topology = Topology::ThreeServers;
+    }
+    config.ring_bits = c.ring_bits;
+    config.frac_bits = c.frac_bits;
+    config.truncation = truncation;
+    config.backend = backend;
+    if c.max_frame != 0 {
+        config.max_frame = c.max_frame;
+    }
+    config.precision_guard = (c.precision_guard != 0).then_some(c.precision_guard);
+    // The session's own rules (formats, backends per topology, the guard's headroom), before
+    // anything is sent.
+    config.check()?;
+    Ok(Parsed {
+        config,
+        seed: Seed::from_bytes(c.seed),
+        peer,
+        dealer,
     })
 }
 
@@ -281,7 +420,8 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
 /// Settings that do not fit together are `FXS_STATUS_INVALID_ARGUMENT`, before anything is sent:
 /// an unknown constant, `FXS_BACKEND_HELPER` without `FXS_TOPOLOGY_THREE_SERVERS`,
 /// `FXS_BACKEND_FSS` with `FXS_OFFLINE_OT`, three servers with `FXS_OFFLINE_OT`, a dealer
-/// transport with `FXS_OFFLINE_OT`.
+/// transport with `FXS_OFFLINE_OT`, `FXS_TOPOLOGY_FOUR_SERVERS` (which connects with
+/// `fxs_party_new_with_assistants`), a precision guard of `ring_bits - 2` bits or more.
 ///
 /// On success `*out` is the new party; on failure `*out` is NULL.
 ///
@@ -298,80 +438,12 @@ pub unsafe extern "C" fn fxs_party_new(
         let out = out_ptr(unsafe { out.as_mut() })?;
         // SAFETY: NULL or readable (caller).
         let c = unsafe { config.as_ref() }.ok_or(Failure::null("`config` is NULL"))?;
-        let role = role_of(c.role, "role must be FXS_ROLE_P0 or FXS_ROLE_P1")?;
-        let truncation = match c.truncation {
-            FXS_TRUNCATION_LOCAL => Truncation::Local,
-            FXS_TRUNCATION_PAIRS => Truncation::Pairs,
-            FXS_TRUNCATION_EXACT => Truncation::Exact,
-            _ => {
-                return Err(Failure::invalid(
-                    "truncation must be FXS_TRUNCATION_LOCAL, _PAIRS or _EXACT",
-                ));
-            }
-        };
-        let backend = match c.backend {
-            FXS_BACKEND_AUTO => Backend::Auto,
-            FXS_BACKEND_GARBLED_CIRCUITS => Backend::GarbledCircuits,
-            FXS_BACKEND_FSS => Backend::Fss,
-            FXS_BACKEND_HELPER => Backend::Helper,
-            _ => {
-                return Err(Failure::invalid(
-                    "backend must be FXS_BACKEND_AUTO, _GARBLED_CIRCUITS, _FSS or _HELPER",
-                ));
-            }
-        };
-        let three = match c.topology {
-            FXS_TOPOLOGY_TWO_SERVERS => false,
-            FXS_TOPOLOGY_THREE_SERVERS => true,
-            _ => {
-                return Err(Failure::invalid(
-                    "topology must be FXS_TOPOLOGY_TWO_SERVERS or FXS_TOPOLOGY_THREE_SERVERS",
-                ));
-            }
-        };
-        let peer = c_transport(&c.peer, "peer.send or peer.recv is NULL")?;
-        let unset = |t: &fxs_transport| t.send.is_none() && t.recv.is_none() && t.flush.is_none();
-        let (offline, dealer) = match c.offline {
-            FXS_OFFLINE_DEALER => (
-                Offline::Dealer,
-                Some(c_transport(
-                    &c.dealer,
-                    if three {
-                        "dealer.send or dealer.recv is NULL (with three servers: the helper)"
-                    } else {
-                        "dealer.send or dealer.recv is NULL"
-                    },
-                )?),
-            ),
-            FXS_OFFLINE_OT if !unset(&c.dealer) => {
-                return Err(Failure::invalid(
-                    "dealer is set but the offline source is FXS_OFFLINE_OT",
-                ));
-            }
-            FXS_OFFLINE_OT => (Offline::Ot, None),
-            _ => {
-                return Err(Failure::invalid(
-                    "offline must be FXS_OFFLINE_DEALER or FXS_OFFLINE_OT",
-                ));
-            }
-        };
-        let mut config = SessionConfig::two_servers(role, offline);
-        if three {
-            // With another offline source than the helper, the session's check refuses it.
-            config.topology = Topology::ThreeServers;
-        }
-        config.ring_bits = c.ring_bits;
-        config.frac_bits = c.frac_bits;
-        config.truncation = truncation;
-        config.backend = backend;
-        if c.max_frame != 0 {
-            config.max_frame = c.max_frame;
-        }
-        let seed = Seed::from_bytes(c.seed);
+        let p = parse_config(c, false)?;
+        let three = p.config.topology == Topology::ThreeServers;
         let mut watches = Vec::with_capacity(2);
         watches.push(Watch::new("the connection to the peer, `peer`"));
-        let peer = watches[0].wrap(peer);
-        let dealer = dealer.map(|d| {
+        let peer = watches[0].wrap(p.peer);
+        let dealer = p.dealer.map(|d| {
             watches.push(Watch::new(if three {
                 "the connection to the helper, `dealer`"
             } else {
@@ -379,8 +451,72 @@ pub unsafe extern "C" fn fxs_party_new(
             }));
             watches[1].wrap(d)
         });
-        let session = block_on(Session::connect(config, seed, peer, dealer))
+        let session = block_on(Session::connect(p.config, p.seed, peer, dealer))
             .map_err(|e| Failure::Core(e).on(failed_connection(&watches)))?;
+        *out = Box::into_raw(Box::new(fxs_party { session, watches }));
+        Ok(())
+    })
+}
+
+/// Creates primary S1 (`config->role = FXS_ROLE_P0`) or S2 (`FXS_ROLE_P1`) of a four-server
+/// session (PrivPy) and connects it: `config->topology` is `FXS_TOPOLOGY_FOUR_SERVERS`,
+/// `config->offline` is `FXS_OFFLINE_OT`, `config->dealer` stays unset, `config->peer` is the
+/// connection to the other primary; `to_sa` and `to_sb` (copied) are the connections to the
+/// assistants Sa and Sb, which run `fxs_assistant_serve`. Both primaries call it at the same
+/// time: it runs the base OTs with the peer (two rounds), hands the peer and its own assistant the
+/// seeds of their common streams, and waits until both assistants report ready.
+///
+/// The session then works as any other: every `fxs_party_*` function runs on four servers, with
+/// products by PrivPy's Protocol 1 (no triples: up to 4 units in the last place below the
+/// rounded product) and comparisons by the assistants' garbled circuit. PrivPy's setting is
+/// `ring_bits = 128`, `frac_bits = 32` (set them: `fxs_party_config_init` leaves 64 and 16,
+/// which work too). `backend` must stay `FXS_BACKEND_AUTO` and `truncation`
+/// `FXS_TRUNCATION_LOCAL` (the products divide by the scale themselves).
+///
+/// Refused with `FXS_STATUS_INVALID_ARGUMENT` before anything is sent: another topology, another
+/// offline source, backend or truncation, a dealer transport; a NULL `to_sa`/`to_sb` or callback
+/// is `FXS_STATUS_NULL_POINTER`. An assistant that leaves ends the primaries' next operation
+/// with `FXS_STATUS_CLOSED` (the message names the connection, e.g. ``(the connection to
+/// assistant Sa, `to_sa`)``).
+///
+/// On success `*out` is the new party; on failure `*out` is NULL.
+///
+/// # Safety
+/// `config` is NULL or a readable `fxs_party_config`; `to_sa` and `to_sb` are NULL or readable;
+/// the transports' `user_data` stay valid until the party is freed; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_party_new_with_assistants(
+    config: *const fxs_party_config,
+    to_sa: *const fxs_transport,
+    to_sb: *const fxs_transport,
+    out: *mut *mut fxs_party,
+) -> fxs_status {
+    run("fxs_party_new_with_assistants", || {
+        // SAFETY: NULL or writable (caller).
+        let out = out_ptr(unsafe { out.as_mut() })?;
+        // SAFETY: NULL or readable (caller).
+        let c = unsafe { config.as_ref() }.ok_or(Failure::null("`config` is NULL"))?;
+        // SAFETY: NULL or readable (caller).
+        let sa = unsafe { to_sa.as_ref() }.ok_or(Failure::null("`to_sa` is NULL"))?;
+        // SAFETY: NULL or readable (caller).
+        let sb = unsafe { to_sb.as_ref() }.ok_or(Failure::null("`to_sb` is NULL"))?;
+        let p = parse_config(c, true)?;
+        let sa = c_transport(sa, "to_sa.send or to_sa.recv is NULL")?;
+        let sb = c_transport(sb, "to_sb.send or to_sb.recv is NULL")?;
+        let watches = alloc::vec![
+            Watch::new("the connection to the peer, `peer`"),
+            Watch::new("the connection to assistant Sa, `to_sa`"),
+            Watch::new("the connection to assistant Sb, `to_sb`"),
+        ];
+        let (peer, sa, sb) = (
+            watches[0].wrap(p.peer),
+            watches[1].wrap(sa),
+            watches[2].wrap(sb),
+        );
+        let session = block_on(Session::connect_with_assistants(
+            p.config, p.seed, peer, sa, sb,
+        ))
+        .map_err(|e| Failure::Core(e).on(failed_connection(&watches)))?;
         *out = Box::into_raw(Box::new(fxs_party { session, watches }));
         Ok(())
     })
@@ -982,6 +1118,78 @@ pub unsafe extern "C" fn fxs_dealer_serve(
         // SAFETY: NULL or writable (caller).
         if let Some(out) = unsafe { stats1.as_mut() } {
             *out = s1.into();
+        }
+        Ok(())
+    })
+}
+
+// ----- the assistants of four servers -----
+
+/// Runs assistant `party` (`FXS_ROLE_SA` or `FXS_ROLE_SB`) of a four-server session (PrivPy):
+/// receives the seed of its own primary (Sa's is S1, Sb's is S2), sets up OT with the other
+/// assistant over `to_other` (Sa garbles, Sb evaluates), reports ready to both primaries, then
+/// serves their products and sign tests until both primaries close their connections (between
+/// two requests). Blocks for the whole session. Writes the traffic over all three connections to
+/// `*stats` (may be NULL). It has no configuration: ring and format come with the requests.
+///
+/// An assistant holds no shares and sees only re-randomized ones; it must not collude with any
+/// other server. A primary that leaves while the other waits ends it with `FXS_STATUS_CLOSED`
+/// (the message names the connection: ``(the connection to S1, `to_s1`)``, `to_s2` or
+/// `to_other`); requests that differ between the primaries are a protocol error (400-499).
+/// `party` other than `FXS_ROLE_SA` or `FXS_ROLE_SB` is `FXS_STATUS_INVALID_ARGUMENT`, before
+/// anything is sent.
+///
+/// # Safety
+/// The transports are NULL or readable, their `user_data` valid during the call; `seed` is NULL
+/// or readable for 32 bytes (fresh entropy); `stats` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_assistant_serve(
+    party: u32,
+    to_s1: *const fxs_transport,
+    to_s2: *const fxs_transport,
+    to_other: *const fxs_transport,
+    seed: *const u8,
+    stats: *mut fxs_stats,
+) -> fxs_status {
+    run("fxs_assistant_serve", || {
+        let me = match party {
+            FXS_ROLE_SA | FXS_ROLE_SB => PartyId(party as u8),
+            _ => return Err(Failure::invalid("party must be FXS_ROLE_SA or FXS_ROLE_SB")),
+        };
+        // SAFETY: NULL or readable (caller).
+        let t1 = unsafe { to_s1.as_ref() }.ok_or(Failure::null("`to_s1` is NULL"))?;
+        // SAFETY: NULL or readable (caller).
+        let t2 = unsafe { to_s2.as_ref() }.ok_or(Failure::null("`to_s2` is NULL"))?;
+        // SAFETY: NULL or readable (caller).
+        let to = unsafe { to_other.as_ref() }.ok_or(Failure::null("`to_other` is NULL"))?;
+        // SAFETY: NULL or readable for 32 bytes (caller).
+        let seed = unsafe { slice(seed, 32, "`seed` is NULL") }?;
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(seed);
+        let t1 = c_transport(t1, "to_s1.send or .recv is NULL")?;
+        let t2 = c_transport(t2, "to_s2.send or .recv is NULL")?;
+        let to = c_transport(to, "to_other.send or .recv is NULL")?;
+        let watches = [
+            Watch::new("the connection to S1, `to_s1`"),
+            Watch::new("the connection to S2, `to_s2`"),
+            Watch::new("the connection to the other assistant, `to_other`"),
+        ];
+        let (t1, t2, to) = (
+            watches[0].wrap(t1),
+            watches[1].wrap(t2),
+            watches[2].wrap(to),
+        );
+        let s = block_on(CSession::serve_assistant(
+            me,
+            t1,
+            t2,
+            to,
+            Seed::from_bytes(bytes),
+        ))
+        .map_err(|e| Failure::Core(e).on(failed_connection(&watches)))?;
+        // SAFETY: NULL or writable (caller).
+        if let Some(out) = unsafe { stats.as_mut() } {
+            *out = s.into();
         }
         Ok(())
     })

@@ -15,8 +15,8 @@ use core::fmt;
 ///   against a maximum of 2^28 elements per operation (operands, results and their correlated
 ///   randomness) before anything is allocated: a larger or overflowing shape is
 ///   `FXS_STATUS_CAPACITY`, and the message names the operation and both sizes.
-/// - 200-299: the object cannot be used any more (an earlier failure poisoned it, or an
-///   earlier call was abandoned half-way).
+/// - 200-299: the object cannot be used any more (an earlier failure poisoned it, an earlier
+///   call was abandoned half-way, or the precision guard stopped this call).
 /// - 300-399: a transport callback failed or the connection closed.
 /// - 400-499: the peer sent something the protocol did not expect (parties out of step, a
 ///   corrupted or malicious message).
@@ -58,6 +58,12 @@ pub enum fxs_status {
     /// An earlier call was abandoned half-way (it panicked inside fixshare), or a transport
     /// callback re-entered the object while a call on it was running.
     Unusable = 201,
+    /// The precision guard (`fxs_party_config.precision_guard`) stopped the operation: a value
+    /// came within the guard's headroom of where truncation fails or the ring wraps, so the
+    /// result would have been wrong. Both parties see it (the guard opens one bit); the party is
+    /// poisoned, like after any failure that communicated (rescale the inputs, or use a wider
+    /// ring, in a new session).
+    PrecisionGuard = 202,
     /// The connection closed before the expected bytes arrived (a callback returned
     /// `FXS_IO_CLOSED`).
     Closed = 300,
@@ -122,6 +128,7 @@ impl fxs_status {
             ErrorKind::InvalidArgument(_) => fxs_status::InvalidArgument,
             ErrorKind::Poisoned => fxs_status::Poisoned,
             ErrorKind::Busy | ErrorKind::SessionClosed => fxs_status::Unusable,
+            ErrorKind::PrecisionGuard { .. } => fxs_status::PrecisionGuard,
             ErrorKind::BadCircuit { .. } => fxs_status::BadCircuit,
             ErrorKind::RingMismatch { .. } => fxs_status::RingMismatch,
             ErrorKind::Unsupported(_) => fxs_status::Unsupported,
@@ -155,7 +162,7 @@ impl fxs_status {
 
     /// Every status, for tests.
     #[cfg(test)]
-    pub(crate) const ALL: [fxs_status; 30] = [
+    pub(crate) const ALL: [fxs_status; 31] = [
         fxs_status::Ok,
         fxs_status::NullPointer,
         fxs_status::InvalidArgument,
@@ -169,6 +176,7 @@ impl fxs_status {
         fxs_status::BadCircuit,
         fxs_status::Poisoned,
         fxs_status::Unusable,
+        fxs_status::PrecisionGuard,
         fxs_status::Closed,
         fxs_status::Transport,
         fxs_status::WouldBlock,
@@ -312,6 +320,12 @@ mod tests {
             fxs_status::of_kind(&ErrorKind::Poisoned),
             fxs_status::Poisoned
         );
+        let guard = Failure::Core(Error::new(
+            "mul",
+            ErrorKind::PrecisionGuard { headroom: 20 },
+        ));
+        // Found after communicating, it stays itself (not a 100-199 class turned POISONED).
+        assert_eq!(guard.poisoned_now().status(), fxs_status::PrecisionGuard);
     }
 
     #[test]

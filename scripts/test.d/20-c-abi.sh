@@ -13,7 +13,15 @@
 # the helper as fxs_dealer_serve (threads over socket pairs, and three processes over TCP): ReLU,
 # DReLU, max pooling and its derivative, division and the rest against plaintext in every ring, a
 # helper that leaves half-way (FXS_STATUS_CLOSED at both parties, nothing hangs), and the refused
-# configurations (static, dynamic, C++, ASan/UBSan, valgrind).
+# configurations (static, dynamic, C++, ASan/UBSan, valgrind). PrivPy's four servers (issue 15):
+# tests/c/test_four.c runs the primaries S1 and S2 (fxs_party_new_with_assistants) and the
+# assistants Sa and Sb (fxs_assistant_serve) as threads over socket pairs and as four processes
+# over TCP: products, matrix product, ReLU, comparison, argmax and the numerical functions
+# (reciprocal, division, exp, log, sqrt, inverse sqrt, logistic by exp and by Euler, tanh, select,
+# equality, min/argmin, sum/mean/variance along each axis, broadcasting) against plaintext within
+# their documented bounds, the same numerical functions with a dealer and with three servers, the
+# precision guard (FXS_STATUS_PRECISION_GUARD), an assistant that leaves (FXS_STATUS_CLOSED at both
+# primaries), refused configurations (static, dynamic, C++, ASan/UBSan; valgrind with --quick).
 # Installs what it needs, idempotently. Ends with "N passed, 0 failed"; exits non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -115,6 +123,10 @@ check "gcc C11: three-server C tests, static" gcc "${cflags[@]}" -pthread tests/
 check "gcc C11: three-server C tests, dynamic" gcc "${cflags[@]}" -pthread tests/c/test_three.c -o "$bin/three_dynamic" "${dynamic[@]}"
 check "g++ C++17: three-server C tests compiled as C++, static" g++ "${cxxflags[@]}" -pthread -x c++ tests/c/test_three.c -x none -o "$bin/three_cxx" "${static[@]}"
 check "gcc C11 -fsanitize=address,undefined: three-server C tests" gcc "${cflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_three.c -o "$bin/three_asan" "${static[@]}"
+check "gcc C11: four-server C tests, static" gcc "${cflags[@]}" -pthread tests/c/test_four.c -o "$bin/four_static" "${static[@]}"
+check "gcc C11: four-server C tests, dynamic" gcc "${cflags[@]}" -pthread tests/c/test_four.c -o "$bin/four_dynamic" "${dynamic[@]}"
+check "g++ C++17: four-server C tests compiled as C++, static" g++ "${cxxflags[@]}" -pthread -x c++ tests/c/test_four.c -x none -o "$bin/four_cxx" "${static[@]}"
+check "gcc C11 -fsanitize=address,undefined: four-server C tests" gcc "${cflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_four.c -o "$bin/four_asan" "${static[@]}"
 check "g++ C++17: C++ wrapper tests, dynamic" g++ "${cxxflags[@]}" -pthread tests/c/test_wrapper.cpp -o "$bin/wrapper" "${dynamic[@]}"
 check "g++ C++17 -fsanitize=address,undefined: C++ wrapper tests" g++ "${cxxflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_wrapper.cpp -o "$bin/wrapper_asan" "${static[@]}"
 check "dynamic binaries need libfixshare.so.0" \
@@ -150,6 +162,17 @@ expect_output "three-server C tests under valgrind (no leaks, no invalid accesse
     '^[0-9]+ passed, 0 failed$' \
     timeout 600 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     "$bin/three_dynamic"
+for b in four_static four_dynamic four_cxx; do
+    expect_output "$b: four servers (assistants = fxs_assistant_serve) and the numerical functions against plaintext, the guard, an assistant that leaves, bad configurations" \
+        '^[0-9]+ passed, 0 failed$' timeout 300 "$bin/$b"
+done
+expect_output "four-server C tests under AddressSanitizer + UBSan" '^[0-9]+ passed, 0 failed$' \
+    env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    timeout 300 "$bin/four_asan"
+expect_output "four-server C tests --quick under valgrind (no leaks, no invalid accesses; all four processes)" \
+    '^[0-9]+ passed, 0 failed$' \
+    timeout 1200 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    "$bin/four_dynamic" --quick
 for b in weights_static weights_dynamic; do
     expect_output "$b: a C trainer in FNT rings and SNT rounds with Rust trainers equals centralized training; bad arguments" \
         '^[0-9]+ passed, 0 failed$' timeout 300 "$bin/$b"

@@ -713,9 +713,9 @@ static void bad_configs(void) {
     CHECK_MSG("dealer.send or dealer.recv is NULL (with three servers: the helper)");
     cfg.dealer = socket_transport(&dealer[0]);
     /* Unknown constants. */
-    cfg.topology = 2;
+    cfg.topology = 3;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
-    CHECK_MSG("topology must be FXS_TOPOLOGY_TWO_SERVERS or FXS_TOPOLOGY_THREE_SERVERS");
+    CHECK_MSG("topology must be FXS_TOPOLOGY_TWO_SERVERS, _THREE_SERVERS or _FOUR_SERVERS");
     cfg.topology = FXS_TOPOLOGY_THREE_SERVERS;
     cfg.backend = 4;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
