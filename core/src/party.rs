@@ -441,6 +441,206 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Party<T, C, R> {
         .await
     }
 
+    // ----- the numerical library (see [`crate::numeric`]) -----
+
+    /// `1 / x` for `x` in the default [`crate::numeric::Octaves`]; see
+    /// [`crate::numeric::reciprocal`].
+    pub async fn reciprocal(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
+        self.run("reciprocal", async |c| {
+            crate::numeric::reciprocal(c, x).await
+        })
+        .await
+    }
+
+    /// `1 / x` for `x` in `[2^lo, 2^hi]`; see [`crate::numeric::reciprocal_in`].
+    pub async fn reciprocal_in(
+        &mut self,
+        x: &Shares<R>,
+        octaves: crate::numeric::Octaves,
+    ) -> Result<Shares<R>, Error> {
+        self.run("reciprocal", async |c| {
+            crate::numeric::reciprocal_in(c, x, octaves).await
+        })
+        .await
+    }
+
+    /// `x / y` for `y` in the default [`crate::numeric::Octaves`] (Newton–Raphson; see
+    /// [`crate::numeric::div`]).
+    pub async fn div(&mut self, x: &Shares<R>, y: &Shares<R>) -> Result<Shares<R>, Error> {
+        self.run("div", async |c| crate::numeric::div(c, x, y).await)
+            .await
+    }
+
+    /// `x / y` for `y` in `[2^lo, 2^hi]`; see [`crate::numeric::div_in`].
+    pub async fn div_in(
+        &mut self,
+        x: &Shares<R>,
+        y: &Shares<R>,
+        octaves: crate::numeric::Octaves,
+    ) -> Result<Shares<R>, Error> {
+        self.run("div", async |c| {
+            crate::numeric::div_in(c, x, y, octaves).await
+        })
+        .await
+    }
+
+    /// `e^x` for `x` in [`crate::numeric::exp_range`]; see [`crate::numeric::exp`].
+    pub async fn exp(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
+        self.run("exp", async |c| crate::numeric::exp(c, x).await)
+            .await
+    }
+
+    /// `ln x` for `x` in the default [`crate::numeric::Octaves`]; see [`crate::numeric::log`].
+    pub async fn log(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
+        self.run("log", async |c| crate::numeric::log(c, x).await)
+            .await
+    }
+
+    /// `ln x` for `x` in `[2^lo, 2^hi]`; see [`crate::numeric::log_in`].
+    pub async fn log_in(
+        &mut self,
+        x: &Shares<R>,
+        octaves: crate::numeric::Octaves,
+    ) -> Result<Shares<R>, Error> {
+        self.run("log", async |c| crate::numeric::log_in(c, x, octaves).await)
+            .await
+    }
+
+    /// `sqrt(x)` for `x` in the default [`crate::numeric::Octaves`]; see [`crate::numeric::sqrt`].
+    pub async fn sqrt(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
+        self.run("sqrt", async |c| crate::numeric::sqrt(c, x).await)
+            .await
+    }
+
+    /// `sqrt(x)` for `x` in `[2^lo, 2^hi]`; see [`crate::numeric::sqrt_in`].
+    pub async fn sqrt_in(
+        &mut self,
+        x: &Shares<R>,
+        octaves: crate::numeric::Octaves,
+    ) -> Result<Shares<R>, Error> {
+        self.run("sqrt", async |c| {
+            crate::numeric::sqrt_in(c, x, octaves).await
+        })
+        .await
+    }
+
+    /// `1 / sqrt(x)` for `x` in the default [`crate::numeric::Octaves`]; see
+    /// [`crate::numeric::inv_sqrt`].
+    pub async fn inv_sqrt(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
+        self.run("inv_sqrt", async |c| crate::numeric::inv_sqrt(c, x).await)
+            .await
+    }
+
+    /// `1 / sqrt(x)` for `x` in `[2^lo, 2^hi]`; see [`crate::numeric::inv_sqrt_in`].
+    pub async fn inv_sqrt_in(
+        &mut self,
+        x: &Shares<R>,
+        octaves: crate::numeric::Octaves,
+    ) -> Result<Shares<R>, Error> {
+        self.run("inv_sqrt", async |c| {
+            crate::numeric::inv_sqrt_in(c, x, octaves).await
+        })
+        .await
+    }
+
+    /// The logistic function `1 / (1 + e^-x)` by `exp` and a reciprocal, for every `x`; see
+    /// [`crate::numeric::logistic`].
+    pub async fn logistic(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
+        self.run("logistic", async |c| crate::numeric::logistic(c, x).await)
+            .await
+    }
+
+    /// The logistic function by PrivPy's Euler method in `steps` steps; see
+    /// [`crate::numeric::logistic_euler`].
+    pub async fn logistic_euler(&mut self, x: &Shares<R>, steps: u32) -> Result<Shares<R>, Error> {
+        self.run("logistic_euler", async |c| {
+            crate::numeric::logistic_euler(c, x, steps).await
+        })
+        .await
+    }
+
+    /// `tanh x` for every `x`; see [`crate::numeric::tanh`].
+    pub async fn tanh(&mut self, x: &Shares<R>) -> Result<Shares<R>, Error> {
+        self.run("tanh", async |c| crate::numeric::tanh(c, x).await)
+            .await
+    }
+
+    /// `x` where the shared bit `c` is 1.0, `y` where it is 0.0 (exact); see
+    /// [`crate::numeric::select`].
+    pub async fn select(
+        &mut self,
+        c: &Shares<R>,
+        x: &Shares<R>,
+        y: &Shares<R>,
+    ) -> Result<Shares<R>, Error> {
+        self.run("select", async |ctx| {
+            crate::numeric::select(ctx, c, x, y).await
+        })
+        .await
+    }
+
+    /// The smallest value along `axis`; see [`crate::numeric::min`].
+    pub async fn min(
+        &mut self,
+        x: &Shares<R>,
+        axis: crate::numeric::Axis,
+    ) -> Result<Shares<R>, Error> {
+        self.run("min", async |c| crate::numeric::min(c, x, axis).await)
+            .await
+    }
+
+    /// The smallest value along `axis` and its index; see [`crate::numeric::argmin`].
+    pub async fn argmin(
+        &mut self,
+        x: &Shares<R>,
+        axis: crate::numeric::Axis,
+    ) -> Result<(Shares<R>, Shares<R>), Error> {
+        self.run("argmin", async |c| crate::numeric::argmin(c, x, axis).await)
+            .await
+    }
+
+    /// The sum along `axis` (local, exact); see [`crate::numeric::sum`].
+    pub fn sum(&self, x: &Shares<R>, axis: crate::numeric::Axis) -> Result<Shares<R>, Error> {
+        self.ctx.check("sum")?;
+        crate::numeric::sum(x, axis)
+    }
+
+    /// The mean along `axis` (within 2 ulp); see [`crate::numeric::mean`].
+    pub async fn mean(
+        &mut self,
+        x: &Shares<R>,
+        axis: crate::numeric::Axis,
+    ) -> Result<Shares<R>, Error> {
+        self.run("mean", async |c| crate::numeric::mean(c, x, axis).await)
+            .await
+    }
+
+    /// The population variance along `axis`; see [`crate::numeric::variance`].
+    pub async fn variance(
+        &mut self,
+        x: &Shares<R>,
+        axis: crate::numeric::Axis,
+    ) -> Result<Shares<R>, Error> {
+        self.run("variance", async |c| {
+            crate::numeric::variance(c, x, axis).await
+        })
+        .await
+    }
+
+    /// `x op v` with a row vector, column vector or scalar `v` broadcast to `x`'s shape; see
+    /// [`crate::numeric::broadcast`].
+    pub async fn broadcast(
+        &mut self,
+        x: &Shares<R>,
+        v: &Shares<R>,
+        op: crate::numeric::Broadcast,
+    ) -> Result<Shares<R>, Error> {
+        self.run("broadcast", async |c| {
+            crate::numeric::broadcast(c, x, v, op).await
+        })
+        .await
+    }
+
     // ----- machine learning (see [`crate::ml`]) -----
 
     /// Trains a linear or logistic regression by SGD on shared `x` (`n x d`) and `y` (`n x 1`),

@@ -1,17 +1,19 @@
 //! The numerical library ([`fixshare::numeric`]) against `f64` and the plaintext fixed-point
 //! reference, in every topology: two servers with the dealer (FSS backend), two servers with OT
-//! (garbled circuits), SecureNN's three servers (helper backend); over Z_2^64 (`f = 16`) and
-//! Z_2^128 (`f = 32`).
+//! (garbled circuits), SecureNN's three servers (helper backend), PrivPy's four servers; over
+//! Z_2^64 (`f = 16`) and Z_2^128 (`f = 32`); under pair-based and exact truncation too.
 //!
 //! Each function runs on points spread over its documented range, its ends and the powers of
 //! two included; the test asserts the documented bound `|y - f(x)| <= r |f(x)| + a ulp` at every
-//! point and prints the maximum and mean relative error and the largest absolute error in ulps.
-//! The main functions (reciprocal, exp, the logistic function) run on 10^5 points with the dealer
-//! in Z_2^64; the other topologies and rings, slower per comparison (garbled circuits send about
-//! 8 KB per comparison, the helper runs several rounds), run fewer points, printed with the
-//! figures. Reductions, broadcasting and selection are checked against the plaintext
-//! fixed-point reference: exact where the protocol is, within the stated ulps where a
-//! truncation rounds. Public arguments out of range give the documented errors.
+//! point and prints the maximum and mean relative error, the largest absolute error in ulps and
+//! the smallest `r` the points need. The main functions (reciprocal, exp, the logistic function)
+//! run on 10^5 points with the dealer in Z_2^64; the other topologies and rings, slower per
+//! comparison (garbled circuits send about 8 KB per comparison; four servers compare by a
+//! garbled circuit between the assistants and run four threads on two cores), run fewer points,
+//! printed with the figures. Reductions, broadcasting and selection are checked against the
+//! plaintext fixed-point reference: exact where the protocol is, within the stated ulps where a
+//! truncation rounds. Public arguments out of range give the documented errors, inputs outside
+//! the ranges behave as documented, and the Party and Session methods reach the functions.
 
 mod common;
 
@@ -521,19 +523,19 @@ const F32: FixedPoint = match FixedPoint::new(32) {
     Err(_) => panic!("32 fractional bits are valid"),
 };
 
-// Ten thousand points for the main functions (reciprocal, exp, the logistic function) and two
-// thousand for the others with the dealer and the helper in Z_2^64; fewer where a comparison is
-// slower (garbled circuits: about 8 KB and a round trip per compared value; Z_2^128) or where
-// four threads share the two cores (four servers).
+// Points per topology and ring: (main functions: reciprocal, exp, the logistic function; the
+// others). 10^5 and 5000 with the dealer in Z_2^64; fewer where a comparison costs more (garbled
+// circuits: about 8 KB and a round trip per compared value; Z_2^128; the four servers' assistants
+// compare by garbled circuits) or to keep the whole file near 30 s on two loaded cores.
 
 #[test]
 fn functions_with_the_dealer_fss_z64() {
-    check_cases::<u64>(Topo::Dealer, F16, 1, cases::<u64>(F16, 100_000, 10_000, 1));
+    check_cases::<u64>(Topo::Dealer, F16, 1, cases::<u64>(F16, 100_000, 5_000, 1));
 }
 
 #[test]
 fn functions_with_the_dealer_fss_z128() {
-    check_cases::<u128>(Topo::Dealer, F32, 2, cases::<u128>(F32, 10_000, 2_000, 2));
+    check_cases::<u128>(Topo::Dealer, F32, 2, cases::<u128>(F32, 5_000, 1_000, 2));
 }
 
 #[test]
@@ -543,27 +545,27 @@ fn functions_with_ot_garbled_circuits_z64() {
 
 #[test]
 fn functions_with_ot_garbled_circuits_z128() {
-    check_cases::<u128>(Topo::Ot, F32, 4, cases::<u128>(F32, 1_000, 200, 4));
+    check_cases::<u128>(Topo::Ot, F32, 4, cases::<u128>(F32, 500, 100, 4));
 }
 
 #[test]
 fn functions_with_three_servers_helper_z64() {
-    check_cases::<u64>(Topo::Helper, F16, 5, cases::<u64>(F16, 100_000, 10_000, 5));
+    check_cases::<u64>(Topo::Helper, F16, 5, cases::<u64>(F16, 30_000, 5_000, 5));
 }
 
 #[test]
 fn functions_with_three_servers_helper_z128() {
-    check_cases::<u128>(Topo::Helper, F32, 6, cases::<u128>(F32, 10_000, 2_000, 6));
+    check_cases::<u128>(Topo::Helper, F32, 6, cases::<u128>(F32, 3_000, 1_000, 6));
 }
 
 #[test]
 fn functions_with_four_servers_z64() {
-    check_cases::<u64>(Topo::Four, F16, 7, cases::<u64>(F16, 1_000, 300, 7));
+    check_cases::<u64>(Topo::Four, F16, 7, cases::<u64>(F16, 500, 150, 7));
 }
 
 #[test]
 fn functions_with_four_servers_z128() {
-    check_cases::<u128>(Topo::Four, F32, 8, cases::<u128>(F32, 500, 100, 8));
+    check_cases::<u128>(Topo::Four, F32, 8, cases::<u128>(F32, 300, 100, 8));
 }
 
 /// Selection, equality, minimum and its index, reductions and broadcasting against the plaintext
@@ -1093,4 +1095,215 @@ fn functions_under_every_truncation() {
         let cases = cases::<u64>(F16, 300, 100, tag);
         check_cases_with::<u64>(Topo::Dealer, config, tag, cases);
     }
+}
+
+/// The same values through the [`Party`] methods (Z_2^64) and the [`fixshare::Session`] methods
+/// (Z_2^128): every numeric function against `f64` (loosely: the bounds are the
+/// main tests' business), selection and the reductions exactly or within their ulps, a refused
+/// argument leaving the session usable, a ring mismatch named.
+#[test]
+fn party_and_session_methods() {
+    use fixshare::session::{AnyShares, Offline, Session, SessionConfig};
+    let xs = [0.01, 0.5, 1.0, 3.0, 100.0, 200.0];
+    let ts = [-6.0, -1.0, 0.0, 0.5, 2.0, 5.0];
+    type Fx = fn(f64) -> f64;
+    let unary: [(&str, &[f64], Fx); 7] = [
+        ("reciprocal", &xs, |x| 1.0 / x),
+        ("exp", &ts, libm::exp),
+        ("log", &xs, libm::log),
+        ("sqrt", &xs, libm::sqrt),
+        ("inv_sqrt", &xs, |x| 1.0 / libm::sqrt(x)),
+        ("logistic", &ts, logistic),
+        ("tanh", &ts, libm::tanh),
+    ];
+    let check = |name: &str, got: &[f64], inputs: &[f64], f: Fx| {
+        for (g, x) in got.iter().zip(inputs) {
+            let want = f(*x);
+            assert!(
+                (g - want).abs() <= 1e-3 * want.abs().max(1.0),
+                "{name}({x}) = {g}, want {want}"
+            );
+        }
+    };
+    // Party methods, Z_2^64 with the dealer.
+    let config = Config {
+        fixed: F16,
+        ..Config::default()
+    };
+    let out = dealer_pair::<u64, _, _>(config, 70, move |mut p| async move {
+        let role = p.role();
+        let enc = |v: &[f64]| -> Vec<u64> { v.iter().map(|&t| F16.encode(t).unwrap()).collect() };
+        let x = split(role, &enc(&xs), (6, 1), 1);
+        let t = split(role, &enc(&ts), (6, 1), 2);
+        let mut out = vec![
+            p.reciprocal(&x).await?,
+            p.exp(&t).await?,
+            p.log(&x).await?,
+            p.sqrt(&x).await?,
+            p.inv_sqrt(&x).await?,
+            p.logistic(&t).await?,
+            p.tanh(&t).await?,
+        ];
+        let o = Octaves { lo: -7, hi: 8 };
+        out.push(p.reciprocal_in(&x, o).await?);
+        out.push(p.log_in(&x, o).await?);
+        out.push(p.sqrt_in(&x, o).await?);
+        out.push(p.inv_sqrt_in(&x, o).await?);
+        out.push(p.div(&t, &x).await?);
+        out.push(p.div_in(&t, &x, o).await?);
+        out.push(p.logistic_euler(&t, 100).await?);
+        let bits = split(role, &enc(&[1.0, 0.0, 1.0, 0.0, 0.0, 1.0]), (6, 1), 3);
+        out.push(p.select(&bits, &x, &t).await?);
+        let m = x.clone().reshape(2, 3)?;
+        out.push(p.min(&m, Axis::PerRow).await?);
+        let (low, at) = p.argmin(&m, Axis::PerColumn).await?;
+        out.push(low);
+        out.push(at);
+        out.push(p.sum(&m, Axis::All)?);
+        out.push(p.mean(&m, Axis::PerRow).await?);
+        out.push(p.variance(&m, Axis::All).await?);
+        let row = split(role, &enc(&[1.0, 2.0, 3.0]), (1, 3), 4);
+        out.push(p.broadcast(&m, &row, Broadcast::Add).await?);
+        assert!(p.logistic_euler(&t, 0).await.is_err());
+        assert!(matches!(p.state(), State::Ready));
+        let mut opened = Vec::new();
+        for r in &out {
+            opened.push(p.reveal(r).await?);
+        }
+        Ok(opened)
+    });
+    for (i, (name, inputs, f)) in unary.iter().enumerate() {
+        check(name, &out[i], inputs, *f);
+        if i < 5 && i != 1 {
+            // The `_in` variants over [2^-7, 2^8] (0.01 is below: not compared).
+            let j = [7, 0, 8, 9, 10][i];
+            check(name, &out[j][1..], &inputs[1..], *f);
+        }
+    }
+    for k in [11, 12] {
+        let q: Vec<f64> = ts.iter().zip(&xs).map(|(t, x)| t / x).collect();
+        for (g, w) in out[k].iter().zip(&q) {
+            assert!((g - w).abs() <= 1e-3 * w.abs().max(1.0), "div: {g} vs {w}");
+        }
+    }
+    check("logistic_euler", &out[13], &ts, |x| logistic(x) + 0.0);
+    let seen = |v: f64| F16.decode(F16.encode::<u64>(v).unwrap());
+    assert_eq!(
+        out[14],
+        vec![seen(xs[0]), ts[1], seen(xs[2]), ts[3], ts[4], seen(xs[5])]
+    );
+    assert_eq!(out[15], vec![seen(0.01), 3.0]);
+    assert_eq!(out[16], vec![seen(0.01), seen(0.5), seen(1.0)]);
+    assert_eq!(out[17], vec![0.0, 0.0, 0.0]);
+    assert!((out[18][0] - xs.iter().sum::<f64>()).abs() < 1e-3);
+    assert!((out[19][1] - 101.0).abs() < 1e-3);
+    let mu = xs.iter().sum::<f64>() / 6.0;
+    let var = xs.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / 6.0;
+    assert!((out[20][0] - var).abs() < 1e-2, "{} vs {var}", out[20][0]);
+    assert_eq!(out[21][..3], [seen(0.01) + 1.0, seen(0.5) + 2.0, 4.0]);
+
+    // Session methods, Z_2^128 (f = 16) with the dealer: the session picks the ring at run time.
+    let (a, b) = duplex();
+    let (d0, c0) = duplex();
+    let (d1, c1) = duplex();
+    let dealer = thread::spawn(move || block_on_thread(Dealer::new(seed(71), d0, d1).serve()));
+    let spawn = |role: Role, peer: MemoryTransport, link: MemoryTransport| {
+        thread::spawn(move || {
+            block_on_thread(async move {
+                let mut config = SessionConfig::two_servers(role, Offline::Dealer);
+                config.ring_bits = 128;
+                let mut s =
+                    Session::connect(config, seed(72 + role.index() as u64), peer, Some(link))
+                        .await?;
+                let input = async |s: &mut Session<MemoryTransport>, v: &[f64], rows, cols| {
+                    if s.role() == Role::P0 {
+                        s.share_input(v, rows, cols).await
+                    } else {
+                        s.receive_input(rows, cols).await
+                    }
+                };
+                let x = input(&mut s, &xs, 6, 1).await?;
+                let t = input(&mut s, &ts, 6, 1).await?;
+                let bits = input(&mut s, &[0.0, 1.0, 0.0, 1.0, 1.0, 0.0], 6, 1).await?;
+                let mut out: Vec<AnyShares> = vec![
+                    s.reciprocal(&x).await?,
+                    s.exp(&t).await?,
+                    s.log(&x).await?,
+                    s.sqrt(&x).await?,
+                    s.inv_sqrt(&x).await?,
+                    s.logistic(&t).await?,
+                    s.tanh(&t).await?,
+                ];
+                let o = Octaves { lo: -7, hi: 8 };
+                out.push(s.reciprocal_in(&x, o.lo, o.hi).await?);
+                out.push(s.log_in(&x, o.lo, o.hi).await?);
+                out.push(s.sqrt_in(&x, o.lo, o.hi).await?);
+                out.push(s.inv_sqrt_in(&x, o.lo, o.hi).await?);
+                out.push(s.div(&t, &x).await?);
+                out.push(s.div_in(&t, &x, o.lo, o.hi).await?);
+                out.push(s.logistic_euler(&t, 50).await?);
+                out.push(s.select(&bits, &x, &t).await?);
+                out.push(s.equal(&x, &x).await?);
+                let m = x.clone().reshape(3, 2)?;
+                // Reductions run along rows: transposed or reshaped for the other axes.
+                out.push(s.min(&m.clone().reshape(1, 6)?).await?);
+                let (low, at) = s.argmin(&m).await?;
+                out.push(low);
+                out.push(at);
+                out.push(s.row_sum(&m.transpose())?);
+                out.push(s.row_mean(&m.transpose()).await?);
+                out.push(s.row_variance(&m).await?);
+                let col = input(&mut s, &[1.0, 2.0, 3.0], 3, 1).await?;
+                out.push(s.broadcast_mul(&m, &col).await?);
+                // Refused before sending: the session stays usable; a ring mismatch is named.
+                assert!(matches!(
+                    s.logistic_euler(&t, 0).await.err().unwrap().kind(),
+                    ErrorKind::InvalidArgument(_)
+                ));
+                let wrong = AnyShares::R64(Shares::zeros(6, 1)?);
+                assert!(matches!(
+                    s.exp(&wrong).await.err().unwrap().kind(),
+                    ErrorKind::RingMismatch { .. }
+                ));
+                assert!(matches!(s.state(), State::Ready));
+                let mut opened = Vec::new();
+                for r in &out {
+                    opened.push(s.reveal(r).await?);
+                }
+                Ok::<_, Error>(opened)
+            })
+        })
+    };
+    let h0 = spawn(Role::P0, a, c0);
+    let h1 = spawn(Role::P1, b, c1);
+    let (out, other) = (h0.join().unwrap().unwrap(), h1.join().unwrap().unwrap());
+    let _ = dealer.join().unwrap();
+    assert_eq!(out, other);
+    for (i, (name, inputs, f)) in unary.iter().enumerate() {
+        check(name, &out[i], inputs, *f);
+    }
+    for (j, i) in [(7, 0), (8, 2), (9, 3), (10, 4)] {
+        check(unary[i].0, &out[j][1..], &unary[i].1[1..], unary[i].2);
+    }
+    let q: Vec<f64> = ts.iter().zip(&xs).map(|(t, x)| t / x).collect();
+    for k in [11, 12] {
+        for (g, w) in out[k].iter().zip(&q) {
+            assert!((g - w).abs() <= 1e-3 * w.abs().max(1.0), "div: {g} vs {w}");
+        }
+    }
+    for (g, x) in out[13].iter().zip(&ts) {
+        assert!((g - logistic(*x)).abs() < 5e-3, "euler({x}) = {g}");
+    }
+    assert_eq!(out[14], vec![ts[0], xs[1], ts[2], xs[3], xs[4], ts[5]]);
+    assert_eq!(out[15], vec![1.0; 6]);
+    assert_eq!(out[16], vec![seen(xs[0])]);
+    assert_eq!(out[17], vec![seen(xs[0]), xs[2], xs[4]]);
+    assert_eq!(out[18], vec![0.0, 0.0, 0.0]);
+    assert_eq!(
+        out[19],
+        vec![seen(xs[0]) + xs[2] + xs[4], xs[1] + xs[3] + xs[5]]
+    );
+    assert!((out[20][1] - (xs[1] + xs[3] + xs[5]) / 3.0).abs() < 1e-4);
+    assert!((out[21][2] - 2500.0).abs() < 1e-3, "{}", out[21][2]);
+    assert!((out[22][5] - 600.0).abs() < 1e-3);
 }

@@ -1,6 +1,7 @@
 //! `exp` by squaring: `e^x = (e^(x / 2^s))^(2^s)`, with `e^(x / 2^s)` a Chebyshev series on
 //! `[-1, 1]`. No comparison at all: only products, so it costs the same in every backend.
 
+use super::boxed;
 use super::poly::{chebyshev, fit};
 use super::{Format, constant, format, named, rescale};
 use crate::arith::online;
@@ -83,8 +84,8 @@ pub(super) async fn exp_around<T: Transport, C: Correlations<T>, R: Ring>(
     let mut scale = top;
     for i in 0..s {
         let next = (f + s - 1 - i).min(scale).max(f);
-        let sq = online::mul_integer(ctx, &v, &v).await?;
-        v = online::truncate(ctx, sq, 2 * scale - next).await?;
+        let sq = boxed(online::mul_integer(ctx, &v, &v)).await?;
+        v = boxed(online::truncate(ctx, sq, 2 * scale - next)).await?;
         scale = next;
     }
     rescale(ctx, v, scale, f).await

@@ -1,6 +1,7 @@
 //! The natural logarithm: the power-of-two scale from one spline and one exact shift, the rest
 //! by a Chebyshev series.
 
+use super::boxed;
 use super::poly::{chebyshev, fit};
 use super::{Octaves, constant, encode, format, named, rescale, shl};
 use crate::context::Context;
@@ -47,9 +48,9 @@ pub async fn log_in<T: Transport, C: Correlations<T>, R: Ring>(
         let (f, top) = (fmt.f, fmt.guarded);
         let role = ctx.role()?;
         let chord = PiecewiseLinear::interpolate(&octaves.knots(), libm::log2)?;
-        let g = nonlinear::piecewise_linear(ctx, x, &chord).await?;
+        let g = boxed(nonlinear::piecewise_linear(ctx, x, &chord)).await?;
         // j = floor(g), an integer; m = g - j in [0, 1).
-        let j = nonlinear::truncate_exact(ctx, &g, f).await?;
+        let j = boxed(nonlinear::truncate_exact(ctx, &g, f)).await?;
         let m = g.sub(&shl(&j, f))?;
         // u = 2 m - 1 in [-1, 1), at the guarded scale.
         let u = m.map(|v| v.shl(1).sub(constant(role, R::ONE.shl(f))));

@@ -1,6 +1,7 @@
 //! The logistic function `1 / (1 + e^-x)`, by `exp` and a reciprocal and by PrivPy's Euler
 //! method, and `tanh`.
 
+use super::boxed;
 use super::exp::exp_around;
 use super::reciprocal::newton_reciprocal;
 use super::{constant, encode, format, iterations, named, products_n, rescale, shl};
@@ -55,13 +56,13 @@ async fn logistic_steps<T: Transport, C: Correlations<T>, R: Ring>(
     let s = squarings(f);
     let reach = libm::ldexp(1.0, s as i32 + 1);
     let clipped_abs = PiecewiseLinear::interpolate(&[-reach, 0.0, reach], libm::fabs)?;
-    let a = nonlinear::piecewise_linear(ctx, x, &clipped_abs).await?;
-    let positive = nonlinear::drelu(ctx, x).await?;
+    let a = boxed(nonlinear::piecewise_linear(ctx, x, &clipped_abs)).await?;
+    let positive = boxed(nonlinear::drelu(ctx, x)).await?;
     let e = exp_around(ctx, fmt, &a.neg(), -libm::ldexp(1.0, s as i32), s).await?;
     let one = constant(role, R::ONE.shl(f));
     let z = e.map(|v| v.add(one));
     // r = 1 / z for z in [1, 2]: the linear guess 24/17 - 8/17 z is within 1/17.
-    let slope = online::mul_public(ctx, &z, 8.0 / 17.0).await?;
+    let slope = boxed(online::mul_public(ctx, &z, 8.0 / 17.0)).await?;
     let guess = slope.map(|v| constant(role, encode::<R>(24.0 / 17.0, f)).sub(v));
     let steps = iterations(1.0 / 17.0, f, |e| e * e);
     let r = newton_reciprocal(ctx, fmt, &z, guess, steps).await?;
@@ -120,7 +121,7 @@ pub async fn logistic_euler<T: Transport, C: Correlations<T>, R: Ring>(
         let inverse =
             R::from_u64(libm::round(libm::ldexp(1.0, (top + b) as i32) / steps as f64) as u64);
         let scaled = shl(x, top - f).map(|v| v.mul(inverse));
-        let h = online::truncate(ctx, scaled, top + b).await?;
+        let h = boxed(online::truncate(ctx, scaled, top + b)).await?;
         let half = constant(role, R::ONE.shl(top - 1));
         let mut y = x.map(|_| half);
         for _ in 0..steps {

@@ -30,6 +30,46 @@
 //! there is documented per function (a clamp, a bounded underestimate, or a meaningless value).
 //! Public arguments (ranges, step counts, shapes, axes) are checked before anything is sent and
 //! refused with [`ErrorKind::InvalidArgument`] or [`ErrorKind::DimensionMismatch`].
+//!
+//! The functions are methods of [`crate::Party`] and [`crate::Session`] too:
+//!
+//! ```
+//! # #[cfg(not(feature = "std"))] fn main() {}
+//! # #[cfg(feature = "std")] fn main() -> Result<(), fixshare::Error> {
+//! use fixshare::numeric::Axis;
+//! use fixshare::{Config, Dealer, DealerClient, Party, Role, Seed, block_on_thread, duplex};
+//!
+//! let (p0_peer, p1_peer) = duplex();
+//! let (d0, p0_dealer) = duplex();
+//! let (d1, p1_dealer) = duplex();
+//! let dealer = std::thread::spawn(move || {
+//!     block_on_thread(Dealer::new(Seed::from_bytes([9; 32]), d0, d1).serve())
+//! });
+//! let party = |role, peer, dealer, seed| {
+//!     std::thread::spawn(move || {
+//!         block_on_thread(async move {
+//!             let source = DealerClient::connect(role, dealer).await?;
+//!             let mut p: Party<_, _> =
+//!                 Party::new(role, peer, source, Seed::from_bytes(seed), Config::default());
+//!             let x = match role {
+//!                 Role::P0 => p.share_input(&[0.5, 2.0, 3.5], 1, 3).await?,
+//!                 Role::P1 => p.receive_input(1, 3).await?,
+//!             };
+//!             let e = p.exp(&x).await?; // 1.6487, 7.3891, 33.115
+//!             let m = p.mean(&x, Axis::PerRow).await?; // 2
+//!             let v = p.sum(&x, Axis::All)?; // 6, locally
+//!             Ok::<_, fixshare::Error>((p.reveal(&e).await?, p.reveal(&m).await?, p.reveal(&v).await?))
+//!         })
+//!     })
+//! };
+//! let a = party(Role::P0, p0_peer, p0_dealer, [1; 32]);
+//! let b = party(Role::P1, p1_peer, p1_dealer, [2; 32]);
+//! let ((e, m, v), _) = (a.join().unwrap()?, b.join().unwrap()?);
+//! assert!((e[1] - 2f64.exp()).abs() < 1e-3 && (m[0] - 2.0).abs() < 1e-4 && v[0] == 6.0);
+//! dealer.join().unwrap()?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod broadcast;
 mod exp;
@@ -161,9 +201,16 @@ fn format<T, C, R: Ring>(ctx: &Context<T, C>, op: &'static str) -> Result<Format
     })
 }
 
-/// Attributes an error from the steps of operation `op` to `op`.
+/// Attributes an error from the steps of operation `op` to `op`; the steps run boxed.
 async fn named<V>(op: &'static str, f: impl Future<Output = Result<V, Error>>) -> Result<V, Error> {
-    f.await.map_err(|e| e.in_op(op))
+    boxed(f).await.map_err(|e| e.in_op(op))
+}
+
+/// Runs `f` from the heap: the protocols' futures nest deeply, and an unoptimized build would
+/// otherwise hold a copy of each level's future in each level's stack frame (more than a thread's
+/// 2 MiB stack for the functions here).
+async fn boxed<V>(f: impl Future<Output = V>) -> V {
+    alloc::boxed::Box::pin(f).await
 }
 
 /// `round(v 2^scale)` in the ring (for public constants of the protocols here, all small).
@@ -191,7 +238,7 @@ async fn rescale<T: Transport, C: Correlations<T>, R: Ring>(
     if to >= from {
         Ok(shl(&x, to - from))
     } else {
-        online::truncate(ctx, x, from - to).await
+        boxed(online::truncate(ctx, x, from - to)).await
     }
 }
 
@@ -209,8 +256,13 @@ async fn products<T: Transport, C: Correlations<T>, R: Ring>(
         a.extend_from_slice(x.as_slice());
         b.extend_from_slice(y.as_slice());
     }
-    let z = online::mul_integer(ctx, &Shares::vector(a), &Shares::vector(b)).await?;
-    let z = online::truncate(ctx, z, shift).await?.into_vec();
+    let z = boxed(online::mul_integer(
+        ctx,
+        &Shares::vector(a),
+        &Shares::vector(b),
+    ))
+    .await?;
+    let z = boxed(online::truncate(ctx, z, shift)).await?.into_vec();
     let mut out = Vec::with_capacity(pairs.len());
     let mut at = 0;
     for (x, _) in pairs {

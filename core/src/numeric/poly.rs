@@ -8,6 +8,7 @@
 //! combination and one truncation. `|T_k| <= 1` keeps every product small, and the coefficients
 //! decay, so the rounding errors of the high `T_k` hardly matter.
 
+use super::boxed;
 use super::{constant, encode, products};
 use crate::arith::online;
 use crate::context::Context;
@@ -104,7 +105,7 @@ pub(super) async fn chebyshev<T: Transport, C: Correlations<T>, R: Ring>(
         let ck = encode::<R>(ck, scale);
         acc = acc.zip_with(&t[k], "chebyshev", |a, v| a.add(v.mul(ck)))?;
     }
-    online::truncate(ctx, acc, scale).await
+    boxed(online::truncate(ctx, acc, scale)).await
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Reciprocal and division by Newton–Raphson from a spline's first guess.
 
+use super::boxed;
 use super::{Format, Octaves, constant, format, iterations, named, products_n};
 use crate::context::Context;
 use crate::correlated::Correlations;
@@ -60,7 +61,7 @@ async fn reciprocal_steps<T: Transport, C: Correlations<T>, R: Ring>(
         return Ok(x.clone());
     }
     let chord = PiecewiseLinear::interpolate(&octaves.knots(), |t| 1.0 / t)?;
-    let y = nonlinear::piecewise_linear(ctx, x, &chord).await?;
+    let y = boxed(nonlinear::piecewise_linear(ctx, x, &chord)).await?;
     newton_reciprocal(ctx, fmt, x, y, iterations(CHORD_ERROR, fmt.f, |e| e * e)).await
 }
 

@@ -1,5 +1,6 @@
 //! Square root and inverse square root by Newton–Raphson from a spline's first guess.
 
+use super::boxed;
 use super::{Octaves, constant, format, headroom, iterations, named, products_n, shl};
 use crate::arith::online;
 use crate::context::Context;
@@ -55,7 +56,7 @@ async fn inv_sqrt_steps<T: Transport, C: Correlations<T>, R: Ring>(
     }
     let role = ctx.role()?;
     let chord = PiecewiseLinear::interpolate(&octaves.knots(), |t| 1.0 / libm::sqrt(t))?;
-    let mut y = nonlinear::piecewise_linear(ctx, x, &chord).await?;
+    let mut y = boxed(nonlinear::piecewise_linear(ctx, x, &chord)).await?;
     let steps = iterations(CHORD_ERROR, fmt.f, |e| 1.5 * e * e + 0.5 * e * e * e);
     let (f, top) = (fmt.f, fmt.guarded);
     let three = constant(role, R::from_u64(3).shl(top));
@@ -109,10 +110,10 @@ pub async fn sqrt_in<T: Transport, C: Correlations<T>, R: Ring>(
         let f = ctx.fixed().frac_bits();
         let s = super::mul(ctx, x, &z).await?;
         // The residual x - s^2 exactly, at 2f fractional bits; times z / 2 back to f bits.
-        let s2 = online::mul_integer(ctx, &s, &s).await?;
+        let s2 = boxed(online::mul_integer(ctx, &s, &s)).await?;
         let r = shl(x, f).sub(&s2)?;
-        let rz = online::mul_integer(ctx, &r, &z).await?;
-        let half = online::truncate(ctx, rz, 2 * f + 1).await?;
+        let rz = boxed(online::mul_integer(ctx, &r, &z)).await?;
+        let half = boxed(online::truncate(ctx, rz, 2 * f + 1)).await?;
         s.add(&half)
     })
     .await

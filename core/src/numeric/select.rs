@@ -1,5 +1,6 @@
 //! Selection by a shared bit, equality, and the minimum with its index.
 
+use super::boxed;
 use super::named;
 use super::reduce::{Axis, lay_back, lay_out};
 use crate::context::Context;
@@ -41,7 +42,7 @@ pub async fn equal<T: Transport, C: Correlations<T>, R: Ring>(
     x: &Shares<R>,
     y: &Shares<R>,
 ) -> Result<Shares<R>, Error> {
-    nonlinear::equal(ctx, x, y).await
+    boxed(nonlinear::equal(ctx, x, y)).await
 }
 
 /// The smallest value along `axis` (exact): a `rows x 1` result per row, `1 x cols` per column,
@@ -55,7 +56,7 @@ pub async fn min<T: Transport, C: Correlations<T>, R: Ring>(
 ) -> Result<Shares<R>, Error> {
     named("min", async {
         let rows = lay_out(x, axis, "min")?;
-        let m = nonlinear::max(ctx, &rows.neg()).await?;
+        let m = boxed(nonlinear::max(ctx, &rows.neg())).await?;
         lay_back(m.neg(), axis)
     })
     .await
@@ -71,7 +72,7 @@ pub async fn argmin<T: Transport, C: Correlations<T>, R: Ring>(
 ) -> Result<(Shares<R>, Shares<R>), Error> {
     named("argmin", async {
         let rows = lay_out(x, axis, "argmin")?;
-        let (m, i) = nonlinear::argmax(ctx, &rows.neg()).await?;
+        let (m, i) = boxed(nonlinear::argmax(ctx, &rows.neg())).await?;
         Ok((lay_back(m.neg(), axis)?, lay_back(i, axis)?))
     })
     .await
