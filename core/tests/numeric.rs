@@ -526,7 +526,7 @@ const F32: FixedPoint = match FixedPoint::new(32) {
 // Points per topology and ring: (main functions: reciprocal, exp, the logistic function; the
 // others). 10^5 and 5000 with the dealer in Z_2^64; fewer where a comparison costs more (garbled
 // circuits: about 8 KB and a round trip per compared value; Z_2^128; the four servers' assistants
-// compare by garbled circuits) or to keep the whole file near 30 s on two loaded cores.
+// compare by garbled circuits), so that the whole file takes 35 to 60 s on two busy cores.
 
 #[test]
 fn functions_with_the_dealer_fss_z64() {
