@@ -430,11 +430,7 @@ pub async fn train_network<A: Algebra>(
         return Err(Error::dimension(OP, n * classes, alg.values(y).len()));
     }
     let (zero, one) = (alg.constant(0.0)?, alg.constant(1.0)?);
-    // A first dense layer's products with the inputs go through the prepared inputs.
-    let dense_inputs = matches!(net.layers.first(), Some(Layer::Dense { .. }));
-    if dense_inputs && params.epochs > 0 {
-        alg.prepare_inputs(x, params.batch).await?;
-    }
+    // The initial weights first: a value out of range is refused before anything is sent.
     let mut w = Vec::with_capacity(weights.len());
     for (layer, values) in net
         .layers
@@ -447,6 +443,11 @@ pub async fn train_network<A: Algebra>(
             .map(|&v| alg.constant(v))
             .collect::<Result<_, _>>()?;
         w.push(alg.matrix(layer.0, layer.1, data)?);
+    }
+    // A first dense layer's products with the inputs go through the prepared inputs.
+    let dense_inputs = matches!(net.layers.first(), Some(Layer::Dense { .. }));
+    if dense_inputs && params.epochs > 0 {
+        alg.prepare_inputs(x, params.batch).await?;
     }
     for epoch in 1..=params.epochs {
         let (mut start, mut batch) = (0, 0);
