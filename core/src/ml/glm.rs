@@ -91,31 +91,22 @@ impl<R: Ring> MaskedInputs<R> {
         if mask.share().shape() != (n, cols) || mask.batch() != batch {
             return Err(Error::new(op, ErrorKind::Malformed("data mask shape")));
         }
-        let xs = x.as_slice();
-        let u = mask.share().as_slice();
-        // This party's share of [x | 1] - U, row by row, without a buffer: once to send, once
-        // to add to what arrives.
-        let masked = || {
-            (0..n)
-                .flat_map(move |r| {
-                    xs[r * d..(r + 1) * d]
-                        .iter()
-                        .copied()
-                        .chain(ones.then_some(one))
-                })
-                .zip(u)
-                .map(|(v, &u)| v.sub(u))
-        };
-        let (mut mine, mut again) = (masked(), masked());
+        // This party's share of [x | 1] - U, element by element in order, without a buffer:
+        // once to send, once to add to what arrives.
+        let (xs, u) = (x.as_slice(), mask.share().as_slice());
+        let (mut mine, mut again) = (
+            MaskedRows::new(xs, u, d, cols, one),
+            MaskedRows::new(xs, u, d, cols, one),
+        );
         let mut opened = vec![R::ZERO; total];
         ctx.peer(Sub::Online)?
             .exchange_ring_with(
                 op,
                 tag::MATMUL,
                 total,
-                |_| mine.next().unwrap_or(R::ZERO),
+                |_| mine.next(),
                 total,
-                |i, theirs| opened[i] = theirs.add(again.next().unwrap_or(R::ZERO)),
+                |i, theirs| opened[i] = theirs.add(again.next()),
             )
             .await?;
         Ok(MaskedInputs { mask, opened })
@@ -175,23 +166,104 @@ impl<R: Ring> MaskedInputs<R> {
             .map(|(&y, &v)| y.sub(v))
             .collect();
         let f = online::open_slice(ctx, op, tag::MATMUL, &mine).await?;
-        // The opened factors as `combine` takes them: E_b (or its transpose), then y - V.
+        // Z = C + E V + A F (+ E F for party 0) = C + E G + A F with G = V (+ F): the opened
+        // batch E_b enters in place, transposed or not, without a copy.
+        let g: Vec<R> = match role {
+            Role::P0 => {
+                t.b.as_slice()
+                    .iter()
+                    .zip(&f)
+                    .map(|(&v, &f)| v.add(f))
+                    .collect()
+            }
+            Role::P1 => t.b.as_slice().to_vec(),
+        };
         let rows = self.mask.rows_of(b)?;
         let cols = self.mask.share().cols();
         let e = &self.opened[rows.start * cols..rows.end * cols];
-        let mut opened = Vec::with_capacity(m * k + k * n);
+        let mut z = t.c.as_slice().to_vec();
         match side {
-            MaskSide::Rows => opened.extend_from_slice(e),
-            MaskSide::Transposed => {
-                for j in 0..cols {
-                    opened.extend(e.iter().skip(j).step_by(cols).copied());
+            MaskSide::Rows => mm::matmul_add_into(e, &g, m, k, n, &mut z),
+            MaskSide::Transposed => transposed_matmul_add_into(e, &g, k, m, n, &mut z),
+        }
+        mm::matmul_add_into(t.a.as_slice(), &f, m, k, n, &mut z);
+        let z = Shares::matrix(m, n, z)?;
+        let bits = ctx.fixed().frac_bits();
+        online::truncate(ctx, z, bits).await
+    }
+}
+
+/// The elements of `[x | 1] - U` (`x` `rows x d`, `U` `rows x cols`, `cols` = `d` or `d + 1`)
+/// in row-major order.
+struct MaskedRows<'a, R> {
+    x: &'a [R],
+    u: &'a [R],
+    d: usize,
+    cols: usize,
+    one: R,
+    /// The next element's index in `U`, its row's start in `x` and its column.
+    at: usize,
+    row: usize,
+    col: usize,
+}
+
+impl<'a, R: Ring> MaskedRows<'a, R> {
+    fn new(x: &'a [R], u: &'a [R], d: usize, cols: usize, one: R) -> Self {
+        MaskedRows {
+            x,
+            u,
+            d,
+            cols,
+            one,
+            at: 0,
+            row: 0,
+            col: 0,
+        }
+    }
+
+    /// The next element (zero past the end).
+    fn next(&mut self) -> R {
+        let v = if self.col < self.d {
+            self.x.get(self.row + self.col).copied().unwrap_or(R::ZERO)
+        } else {
+            self.one
+        };
+        let out = v.sub(self.u.get(self.at).copied().unwrap_or(R::ZERO));
+        self.at += 1;
+        self.col += 1;
+        if self.col == self.cols {
+            self.col = 0;
+            self.row += self.d;
+        }
+        out
+    }
+}
+
+/// `out += e^T g` for `e` (`r x c`, row-major) and `g` (`r x n`): `out` is `c x n`. Row by row
+/// of `e`, so that both inputs are read in order.
+fn transposed_matmul_add_into<R: Ring>(
+    e: &[R],
+    g: &[R],
+    r: usize,
+    c: usize,
+    n: usize,
+    out: &mut [R],
+) {
+    if r == 0 || c == 0 || n == 0 {
+        return;
+    }
+    for (row, gi) in e.chunks_exact(c).zip(g.chunks_exact(n)).take(r) {
+        if n == 1 {
+            for (o, &v) in out.iter_mut().zip(row) {
+                *o = o.add(v.mul(gi[0]));
+            }
+        } else {
+            for (o, &v) in out.chunks_exact_mut(n).zip(row) {
+                for (o, &w) in o.iter_mut().zip(gi) {
+                    *o = o.add(v.mul(w));
                 }
             }
         }
-        opened.extend(f);
-        let z = Shares::matrix(m, n, mm::combine(role, &opened, &t))?;
-        let bits = ctx.fixed().frac_bits();
-        online::truncate(ctx, z, bits).await
     }
 }
 
