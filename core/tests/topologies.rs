@@ -1,7 +1,8 @@
 //! Topologies beyond two parties, on in-memory links: every party of a three-server and a
 //! four-server topology shares an input among all, the parties add the shares locally and open
-//! the sum to everyone; parties 0 and 1 also multiply with the two-party protocols inside the
-//! larger topology. Checked against the plaintext sum and product in the same test.
+//! the sum to everyone. In three servers parties 0 and 1 also multiply with the two-party
+//! protocols inside the larger topology (four servers' products need the assistants, which
+//! `tests/four_servers.rs` runs). Checked against the plaintext sum and product in the same test.
 
 mod common;
 
@@ -68,8 +69,21 @@ async fn all_parties(ctx: &mut Ctx) -> Result<(Vec<f64>, Option<Vec<f64>>), fixs
     }
     let opened = nparty::open_to_all(ctx, &sum).await?;
     let sum = opened.iter().map(|&v| fixed.decode(v)).collect();
-    // The share holders multiply with the two-party protocol inside the larger topology.
+    // The share holders multiply with the two-party protocol inside three servers; four servers
+    // multiply through their assistants (Protocol 1), so a context without them must refuse.
     let product = match ctx.duty() {
+        Some(Duty::Server(_)) if ctx.topology() == Topology::FourServers => {
+            let x = Shares::<u64>::zeros(5, 1)?;
+            let refused = online::mul(ctx, &x, &x).await.err();
+            assert!(
+                matches!(
+                    refused.as_ref().map(|e| e.kind()),
+                    Some(ErrorKind::Unsupported(_))
+                ),
+                "four servers without assistants must refuse a product: {refused:?}"
+            );
+            None
+        }
         Some(Duty::Server(role)) => {
             let x = match role {
                 Role::P0 => online::share_input(ctx, &input(0), 5, 1).await?,
@@ -108,7 +122,10 @@ fn run(topology: Topology) {
                     assert!((g - w).abs() <= 2.0 * ulp, "{topology:?}: {g} vs {w}");
                 }
             }
-            None => assert!(i >= 2, "{topology:?}: party {i} holds shares"),
+            None => assert!(
+                i >= 2 || topology == Topology::FourServers,
+                "{topology:?}: party {i} holds shares"
+            ),
         }
     }
 }
