@@ -43,7 +43,6 @@ use fixshare::{
 };
 use fixshare_examples::ml::tcp::PartyKeys;
 use fixshare_examples::ml::{self, NetworkTask, Offline, os_seed};
-use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 use std::time::Instant;
@@ -139,19 +138,6 @@ fn parse() -> Result<Args, String> {
     Ok(a)
 }
 
-/// The CSV at `path`, gunzipped when it ends in `.gz`.
-fn load(path: &str) -> Result<Dataset, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
-    let mut bytes = Vec::new();
-    if path.ends_with(".gz") {
-        flate2::read::GzDecoder::new(file).read_to_end(&mut bytes)
-    } else {
-        std::io::BufReader::new(file).read_to_end(&mut bytes)
-    }
-    .map_err(|e| format!("{path}: {e}"))?;
-    Dataset::from_csv_bytes(&bytes).map_err(|e| format!("{path}: {e}"))
-}
-
 /// Images and labels: 784 pixels scaled to [0, 1], labels 0..9.
 fn classes(data: &Dataset) -> Result<Classes, String> {
     if data.features() != 784 {
@@ -182,7 +168,7 @@ fn classes(data: &Dataset) -> Result<Classes, String> {
 /// The training and test images of `a.data`: the last fifth tests (SecureNN's split of the
 /// project's MNIST file), `--train-rows` and `--test-rows` limit them.
 fn split(a: &Args) -> Result<(Classes, Classes), String> {
-    let all = classes(&load(&a.data)?)?;
+    let all = classes(&ml::load_csv(&a.data)?)?;
     let cut = all.rows() * 4 / 5;
     let train = all.select(0..a.train_rows.map_or(cut, |r| r.min(cut)));
     let end = a

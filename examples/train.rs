@@ -10,7 +10,17 @@
 //! cargo run --release --example train                       # logistic regression, breast_cancer.csv
 //! cargo run --release --example train -- --model linear --lr 0.05 --epochs 20   # diabetes.csv
 //! cargo run --release --example train -- --offline ot --sigmoid accurate
+//! cargo run --release --example train -- --model mlp --layers 784,128,128,10 --epochs 2   # mnist10k
 //! ```
+//!
+//! `--data` reads a CSV or a gzipped CSV (`examples/data/mnist10k.csv.gz`). `--model mlp` trains
+//! SecureML's network instead of a regression: dense layers of the widths `--layers` (input
+//! first, default `784,128,128,10`), ReLU between them, the squared loss on one-hot targets (as
+//! the securenn example's network A), the first layer's inputs masked once (SecureML's mask
+//! reuse); the target column holds the class `0..k` (`k` the last width), every 5th row is a
+//! test row, and the features are divided by the largest magnitude in the training rows (pixels
+//! to `[0, 1]`). The plaintext twin is the same training in `f64` from the same initial weights;
+//! it runs in one process (networks as processes: the securenn example).
 //!
 //! Each role as its own process (start them in any order), every connection TLS 1.3 with both
 //! ends authenticated by their pinned keys (`fixshare-net`). First the keys: each process has
@@ -42,15 +52,18 @@
 
 use fixshare_examples::ml;
 
-use fixshare::ml::pipeline::{self, Partition};
-use fixshare::ml::{Dataset, GlmModel, Sigmoid};
-use fixshare::{Dealer, DealerClient, Link, OtCorrelations, Role, Truncation, block_on_thread};
+use fixshare::ml::pipeline::{self, Classes, Partition};
+use fixshare::ml::{Dataset, GlmModel, MlpLoss, MlpParams, Sigmoid};
+use fixshare::{
+    Dealer, DealerClient, FixedPoint, Link, OtCorrelations, Role, Truncation, block_on_thread,
+};
 use ml::tcp::PartyKeys;
-use ml::{GlmTask, Offline};
+use ml::{GlmTask, MlpTask, Offline};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: train [--data PATH] [--model logistic|linear] [--epochs N] [--batch N]
+const USAGE: &str = "usage: train [--data PATH] [--model logistic|linear|mlp] [--layers N,N,..]
+             [--epochs N] [--batch N]
              [--lr X] [--frac-bits N] [--topology two|three|four] [--offline dealer|ot]
              [--sigmoid piecewise|accurate|logistic]
              [--truncation local|pairs|exact] [--partition rows|columns] [--owners N] [--seed N]
@@ -63,6 +76,8 @@ const ACCEPT_WAIT: Duration = Duration::from_secs(600);
 struct Args {
     data: String,
     task: GlmTask,
+    /// `--model mlp`: the layer widths, input first.
+    mlp: Option<Vec<usize>>,
     party: Option<String>,
     listen: Option<String>,
     connect: Option<String>,
@@ -76,6 +91,7 @@ fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         data: String::new(),
         task: GlmTask::new(GlmModel::Logistic(Sigmoid::Piecewise)),
+        mlp: None,
         party: None,
         listen: None,
         connect: None,
@@ -86,6 +102,9 @@ fn parse_args() -> Result<Args, String> {
     };
     let mut sigmoid = Sigmoid::Piecewise;
     let mut model = "logistic".to_string();
+    let mut layers = None;
+    // The flags of regression alone, as given (refused with `--model mlp`).
+    let mut regression_only = Vec::new();
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" {
@@ -105,9 +124,13 @@ fn parse_args() -> Result<Args, String> {
                 .map_err(|_| format!("{what} must be a non-negative integer, got {value:?}"))
         };
         let t = &mut a.task;
+        if ["--frac-bits", "--sigmoid", "--truncation", "--partition"].contains(&flag.as_str()) {
+            regression_only.push(flag.clone());
+        }
         match flag.as_str() {
             "--data" => a.data = value.clone(),
             "--model" => model = value.clone(),
+            "--layers" => layers = Some(parse_layers(&value)?),
             "--epochs" => t.sgd.epochs = int("--epochs")?,
             "--batch" => t.sgd.batch = int("--batch")?,
             "--lr" => t.sgd.learning_rate = num("--lr")?,
@@ -183,8 +206,29 @@ fn parse_args() -> Result<Args, String> {
     a.task.model = match model.as_str() {
         "logistic" => GlmModel::Logistic(sigmoid),
         "linear" => GlmModel::Linear,
-        _ => return Err(format!("--model must be logistic or linear, got {model:?}")),
+        "mlp" => {
+            if let Some(flag) = regression_only.first() {
+                return Err(format!(
+                    "{flag} is a regression option: not with --model mlp"
+                ));
+            }
+            a.mlp = Some(layers.take().unwrap_or_else(|| SECUREML_NETWORK.to_vec()));
+            // (The perceptron takes only the SGD settings, offline phase, owners and seed of
+            // the task.)
+            GlmModel::Logistic(sigmoid)
+        }
+        _ => {
+            return Err(format!(
+                "--model must be logistic, linear or mlp, got {model:?}"
+            ));
+        }
     };
+    if layers.is_some() {
+        return Err("--layers needs --model mlp".into());
+    }
+    if a.data.is_empty() && a.mlp.is_some() {
+        a.data = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist10k.csv.gz").into();
+    }
     if a.data.is_empty() {
         // The defaults: breast_cancer for logistic regression, diabetes for linear regression.
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/");
@@ -201,6 +245,94 @@ fn load(path: &str) -> Result<Dataset, String> {
     ml::load_csv(path)
 }
 
+/// SecureML's network for MNIST: 784-128-128-10.
+const SECUREML_NETWORK: [usize; 4] = [784, 128, 128, 10];
+
+/// The widest layer `--layers` takes (a bound before anything is allocated for weights).
+const MAX_WIDTH: usize = 1 << 16;
+
+/// `--layers N,N,..`: at least two positive widths of at most [`MAX_WIDTH`], input first.
+fn parse_layers(value: &str) -> Result<Vec<usize>, String> {
+    let widths = value
+        .split(',')
+        .map(|w| {
+            w.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|w| (1..=MAX_WIDTH).contains(w))
+                .ok_or_else(|| {
+                    format!("--layers: {w:?} is not a width from 1 to {MAX_WIDTH} (in {value:?})")
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if widths.len() < 2 {
+        return Err(format!(
+            "--layers needs the input width and at least one layer, got {value:?}"
+        ));
+    }
+    Ok(widths)
+}
+
+/// The training and test rows of a classification table for the perceptron `sizes`: range
+/// checks, class labels `0..k` (`k` the last width), every 5th row a test row, features divided
+/// by the largest magnitude in the training rows. Returns them and that divisor.
+fn classes(data: &Dataset, sizes: &[usize]) -> Result<(Classes, Classes, f64), String> {
+    let bad = |e: &dyn std::fmt::Display| format!("bad data: {e}");
+    data.check_range::<u64>(FixedPoint::default())
+        .map_err(|e| bad(&e))?;
+    if data.features() != sizes[0] {
+        return Err(format!(
+            "bad data: {} features, but the network's input is {} wide (--layers)",
+            data.features(),
+            sizes[0]
+        ));
+    }
+    let k = sizes.last().copied().unwrap_or(0);
+    data.check_class_target(k).map_err(|e| bad(&e))?;
+    let (train, test) = data.split_every(pipeline::TEST_EVERY);
+    ml::require_test_rows(data.rows(), test.rows()).map_err(|e| bad(&e))?;
+    let max = train.x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let max = if max > 0.0 { max } else { 1.0 };
+    let scaled = |t: Dataset| Classes {
+        labels: t.y.iter().map(|&v| v as usize).collect(),
+        x: t.x.iter().map(|v| v / max).collect(),
+        features: sizes[0],
+    };
+    Ok((scaled(train), scaled(test), max))
+}
+
+/// `--model mlp` in one process: owners, servers and the plaintext twin ([`ml::run_mlp_local`]).
+fn run_mlp(args: &Args, sizes: &[usize]) -> Result<(), String> {
+    let data = load(&args.data)?;
+    let (train, test, max) = classes(&data, sizes)?;
+    let t = &args.task;
+    println!(
+        "data: {} ({} rows x {} features; every 5th row is a test row; features divided by {max})",
+        args.data,
+        data.rows(),
+        data.features()
+    );
+    println!(
+        "model: mlp {sizes:?} (ReLU, squared loss on one-hot targets), epochs {}, batch {}, lr {}, offline {:?}, rows split between {} owners",
+        t.sgd.epochs, t.sgd.batch, t.sgd.learning_rate, t.offline, t.owners
+    );
+    let task = MlpTask {
+        sizes: sizes.to_vec(),
+        params: MlpParams {
+            sgd: t.sgd,
+            init_seed: 1,
+            loss: MlpLoss::Squared,
+        },
+        offline: t.offline,
+        owners: t.owners,
+        seed: t.seed,
+    };
+    let summary =
+        ml::run_mlp_local(&train, &test, &task, ml::progress_bar()).map_err(|e| e.to_string())?;
+    println!("{summary}");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -212,9 +344,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match args.party.as_deref() {
-        None => run_local(&args),
-        Some(role) => run_tcp(&args, role),
+    let result = match (args.party.as_deref(), &args.mlp) {
+        (None, Some(sizes)) => run_mlp(&args, sizes),
+        (None, None) => run_local(&args),
+        (Some(_), Some(_)) => Err(
+            "--model mlp runs in one process (networks as processes: the \
+                                   securenn example and the fixshare-party daemon)"
+                .into(),
+        ),
+        (Some(role), None) => run_tcp(&args, role),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

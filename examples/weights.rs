@@ -21,12 +21,11 @@
 //! `seal_ms_alone`, `open_ms_alone` (the final weights sealed and opened ten times, the fastest).
 
 use fixshare::ml::float::{self, Model, Rows};
-use fixshare::ml::{Dataset, FeatureStats, Standardizer};
+use fixshare::ml::{FeatureStats, Standardizer};
 use fixshare::weights::snt::{self, Progress};
 use fixshare::weights::{ModelId, Plan, Sealer, Trainer, TrainerStats, WeightKey, fnt};
 use fixshare::{Link, Seed, Stats, block_on_thread, duplex};
 use fixshare_snt::{FileBoard, Settings};
-use std::io::Read;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -86,18 +85,6 @@ fn parse() -> Result<Args, String> {
     Ok(a)
 }
 
-fn load(path: &str) -> Result<Dataset, String> {
-    let mut text = String::new();
-    let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
-    if path.ends_with(".gz") {
-        flate2::read::GzDecoder::new(file).read_to_string(&mut text)
-    } else {
-        std::io::BufReader::new(file).read_to_string(&mut text)
-    }
-    .map_err(|e| format!("{path}: {e}"))?;
-    Dataset::from_csv(&text).map_err(|e| format!("{path}: {e}"))
-}
-
 fn main() {
     if let Err(e) = run() {
         eprintln!("weights: {e}");
@@ -107,7 +94,7 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let mut a = parse()?;
-    let data = load(&a.data)?;
+    let data = fixshare_examples::ml::load_csv(&a.data)?;
     let mnist = a.data.contains("mnist");
     let (mut train, mut test) = if mnist {
         let cut = data.rows() * 4 / 5;

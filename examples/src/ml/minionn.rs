@@ -19,7 +19,6 @@ use fixshare::ml::inference::{Image, Layer, Network};
 use fixshare::ml::pipeline::{self, Classes};
 use fixshare::ml::train::{init_weights, securenn_network, train_network_plain};
 use fixshare::ml::{MlpLoss, SgdParams};
-use std::io::Read;
 
 /// Pixels per MNIST image.
 pub const PIXELS: usize = 784;
@@ -160,18 +159,10 @@ pub fn train_plain(
     Ok(weights)
 }
 
-/// The MNIST table at `path` (gunzipped when the name ends in `.gz`) as [`mnist_classes`]
-/// checks and scales it; every failure names the file.
+/// The MNIST table at `path` (read by [`super::load_csv`], gunzipped if it is gzip data) as
+/// [`mnist_classes`] checks and scales it; every failure names the file.
 pub fn load_mnist(path: &str) -> Result<Classes, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
-    let mut bytes = Vec::new();
-    if path.ends_with(".gz") {
-        flate2::read::GzDecoder::new(file).read_to_end(&mut bytes)
-    } else {
-        std::io::BufReader::new(file).read_to_end(&mut bytes)
-    }
-    .map_err(|e| format!("{path}: {e}"))?;
-    let data = Dataset::from_csv_bytes(&bytes).map_err(|e| format!("{path}: {e}"))?;
+    let data = super::load_csv(path)?;
     mnist_classes(&data).map_err(|e| format!("{path}: {e}"))
 }
 
