@@ -106,16 +106,23 @@ async fn sign_chunk<T: Transport, C: Correlations<T>, R: Ring>(
         }
     }
 
-    // PrivateCompare(r', c', beta) to the helper.
+    // PrivateCompare(r', c', beta) to the helper, each block sent as soon as it is computed so
+    // that the helper works on one block while the parties compute the next.
     let mut common = Sampler::new(Prg::new(seed));
-    let (d, betas) = compare::differences(role == Role::P0, &bits, &c, &mut common);
+    let mut betas = Vec::with_capacity(n);
     {
         let mut ch = ctx.channel(HELPER, Sub::Online)?;
         for range in blocks(n) {
-            let part = &d[range.start * (m + 1)..range.end * (m + 1)];
-            send_bytes(&mut ch, OP, tag::DIFFERENCES, part).await?;
+            let (d, beta) = compare::differences(
+                role == Role::P0,
+                &bits[range.start * m..range.end * m],
+                &c[range],
+                &mut common,
+            );
+            send_bytes(&mut ch, OP, tag::DIFFERENCES, &d).await?;
+            ch.flush(OP).await?;
+            betas.extend(beta);
         }
-        ch.flush(OP).await?;
     }
 
     // u = msb(r) XOR beta XOR [r' > c'], re-shared by the helper.
