@@ -29,6 +29,14 @@
 # against plaintext in every ring, a helper that leaves half-way through a ReLU, refused options
 # — and tests/browser/helper.mjs runs the three roles in three Web Workers of a page in headless
 # Chromium, checked against plaintext, then terminates the helper's worker.
+# PrivPy's four servers and the numerical library (issue 15): tests/node/four.test.mjs runs the
+# primaries S1 and S2 (`Party.withAssistants`) and the assistants Sa and Sb (`Assistant.serve`)
+# in four worker threads — products, matrix products, ReLU, comparison, argmax and every
+# numerical function against plaintext in Z_2^128 and Z_2^64, the precision guard firing, an
+# assistant cut half-way through a ReLU and an assistant's worker terminated (both primaries end
+# with a "closed" error), refused settings; tests/node/numeric.test.mjs checks every numerical
+# function against JS Math within its documented bound with a dealer, their argument errors and
+# the guard; tests/browser/four.mjs runs the four servers in four Web Workers in Chromium.
 # Installs what it needs, idempotently: the wasm32 target, wasm-bindgen-cli 0.2.130 (the
 # crate's pinned version), node/npm and chromium via apt if missing, and playwright-core into
 # wasm/node_modules (gitignored).
@@ -94,4 +102,5 @@ echo "--- headless Chromium (/usr/bin/chromium)"
 node tests/browser/example.mjs
 node tests/browser/weights.mjs
 node tests/browser/helper.mjs
+node tests/browser/four.mjs
 echo "--- wasm suite passed"

@@ -154,8 +154,9 @@ fn options_object(op: &str, o: &JsValue, what: &str) -> Result<(), JsError> {
 }
 
 /// The session settings `base` (its topology, party and offline source) with `{ ringBits,
-/// fracBits, truncation, backend, maxFrame }` from `o` (the defaults are `base`'s). The session
-/// checks the values when it connects.
+/// fracBits, truncation, backend, precisionGuard, maxFrame }` from `o` (the defaults are
+/// `base`'s; `precisionGuard` absent or `null` leaves the guard off). The session checks the
+/// values when it connects.
 pub(crate) fn session_config(
     op: &str,
     base: SessionConfig,
@@ -193,6 +194,12 @@ pub(crate) fn session_config(
         Some("fss") => Backend::Fss,
         Some(_) => Backend::Helper,
     };
+    if let Some(h) =
+        opt_u32(op, o, "precisionGuard").map_err(|_| option_error(op, "precisionGuard"))?
+    {
+        // The session refuses a headroom of ringBits - 2 or more.
+        c.precision_guard = Some(h);
+    }
     if let Some(m) = opt_u32(op, o, "maxFrame").map_err(|_| option_error(op, "maxFrame"))? {
         if m < 64 {
             return Err(invalid(op, "option maxFrame must be at least 64"));

@@ -6,14 +6,18 @@
 //! transports.
 //!
 //! - [`party::Party`]: a computing party, a `Session` of the core (`withDealer`, `withOt` over
-//!   the one peer connection, or `withHelper` for SecureNN's three servers), over Z_2^32,
-//!   Z_2^64 or Z_2^128 (`ringBits`), with [`party::Shares`]: products, matrix products,
-//!   truncation, ReLU, sigmoids, max/argmax, max pooling and its derivative, division,
-//!   [`circuit::Circuit`]s run by garbling; training of linear and logistic regression and of
-//!   perceptrons, and oblivious inference over dense, convolution, ReLU, square and pooling
-//!   layers ([`ml`]).
+//!   the one peer connection, `withHelper` for SecureNN's three servers, or `withAssistants`
+//!   for a primary of PrivPy's four), over Z_2^32, Z_2^64 or Z_2^128 (`ringBits`), with
+//!   [`party::Shares`]: products, matrix products, truncation, ReLU, sigmoids, max/argmax, max
+//!   pooling and its derivative, division, [`circuit::Circuit`]s run by garbling; the numerical
+//!   library ([`numeric`]: reciprocal, division, exp, log, square roots, the logistic function,
+//!   tanh, selection, equality, min/argmin, sum/mean/variance along an axis, broadcasting);
+//!   training of linear and logistic regression and of perceptrons, and oblivious inference
+//!   over dense, convolution, ReLU, square and pooling layers ([`ml`]); the precision guard
+//!   (`precisionGuard` option).
 //! - [`dealer::Dealer`]: the third party supplying correlated randomness, and the helper P2 of a
 //!   three-server session.
+//! - [`assistant::Assistant`]: the assistants Sa and Sb of a four-server session.
 //! - [`owner::DataOwner`], [`owner::OwnerLink`]: data owners sharing numbers to the servers.
 //! - [`port::MessagePortTransport`]: a transport over a `MessagePort`.
 //! - [`weights::FloatModel`], [`weights::WeightLink`]: a trainer of Phong–Phuong weight sharing
@@ -23,14 +27,15 @@
 //! A transport is any JS object with `send(bytes: Uint8Array)` and `recv(n: number)` returning
 //! Promises (see [`transport`]). One transport joins the two parties: the online phase, the OT
 //! offline phase and garbled circuits share it. Errors are rejected Promises (or thrown `Error`s
-//! for the synchronous methods) carrying the core's message; nothing panics on bad input. A
+//! for the synchronous methods) carrying the core's message and a stable `code` (`"closed"`,
+//! `"poisoned"`, `"precisionGuard"`, `"invalidArgument"`, ...); nothing panics on bad input. A
 //! party's seeds, ring checks and state (usable after a rejected argument, poisoned after a
 //! failure that followed communication, closed) are the session's; the one seed a session
 //! needs comes from `crypto.getRandomValues`.
 //!
 //! ## Security
 //! Semi-honest security; the two parties must not collude, nor the dealer (or helper) with
-//! either of them.
+//! either of them; with four servers no two of S1, S2, Sa and Sb may collude.
 //! Not audited.
 
 mod convert;
@@ -38,9 +43,11 @@ mod entropy;
 mod error;
 mod transport;
 
+pub mod assistant;
 pub mod circuit;
 pub mod dealer;
 pub mod ml;
+pub mod numeric;
 pub mod owner;
 pub mod party;
 pub mod port;
@@ -73,11 +80,28 @@ export interface PartyOptions {
    * helper's protocols with three servers, FSS with a dealer, garbled circuits with OT), "gc"
    * (garbled circuits), "fss" (the dealer's function-secret-sharing keys: one round, one ring
    * element per party; needs a dealer or helper) or "helper" (SecureNN's protocols with the
-   * helper online; needs `Party.withHelper`). */
+   * helper online; needs `Party.withHelper`). Four servers (`Party.withAssistants`) take
+   * "auto" only (the assistants compare). */
   backend?: "auto" | "gc" | "fss" | "helper";
+  /** The precision guard: a headroom in bits (below ringBits - 2). Each value about to be
+   * truncated must stay below 2^(ringBits - 1 - headroom) and the operands of each product small
+   * enough that it cannot wrap, checked on the shares (two sign tests per element, one opened
+   * bit); otherwise the operation rejects with `code: "precisionGuard"` instead of computing a
+   * wrong number. Off when absent (the default). */
+  precisionGuard?: number;
   /** Largest frame payload in bytes sent to or accepted from the peer (default 64 MiB). */
   maxFrame?: number;
 }
+
+/** The inputs [2^lo, 2^hi] of reciprocal, div, log, sqrt and invSqrt (integers). */
+export interface Octaves {
+  lo: number;
+  hi: number;
+}
+
+/** What a reduction runs along: each row (a rows x 1 result), each column (1 x cols) or every
+ * element (1 x 1). */
+export type Axis = "perRow" | "perColumn" | "all";
 
 /** Traffic of a party so far (frame headers included). */
 export interface PartyStats {

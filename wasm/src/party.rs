@@ -10,12 +10,12 @@
 use crate::circuit::Circuit;
 use crate::convert::{self, f64s};
 use crate::entropy::fresh_seed;
-use crate::error::{core_error, invalid, message};
+use crate::error::{coded, core_error, invalid, message};
 use crate::owner::OwnerLink;
 use crate::transport::{JsTransport, method};
 use fixshare::session::{
-    AnyShares, Error, ErrorKind, Offline, OwnerLink as CoreLink, PiecewiseLinear, Pool2d, Reveal,
-    Role, Session, SessionConfig, State,
+    AnyShares, Backend, Error, ErrorKind, Offline, OwnerLink as CoreLink, PiecewiseLinear, Pool2d,
+    Reveal, Role, Session, SessionConfig, State, Topology, Truncation,
 };
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
@@ -75,7 +75,7 @@ impl Shares {
     ) -> Result<Shares, JsError> {
         AnyShares::from_words(ring_bits.unwrap_or(64), rows as usize, cols as usize, &raw)
             .map(Shares)
-            .map_err(|e| JsError::new(&e.to_string()))
+            .map_err(|e| coded(&e.to_string(), e.kind()))
     }
 
     /// The same elements as a `rows x cols` matrix.
@@ -84,7 +84,7 @@ impl Shares {
             .clone()
             .reshape(rows as usize, cols as usize)
             .map(Shares)
-            .map_err(|e| JsError::new(&e.to_string()))
+            .map_err(|e| coded(&e.to_string(), e.kind()))
     }
 
     /// The transpose.
@@ -93,7 +93,8 @@ impl Shares {
     }
 }
 
-/// One of the two computing parties of a session.
+/// One of the two share-holding parties of a session (P0 or P1; with four servers the
+/// primaries S1 and S2).
 ///
 /// Both parties call the same methods in the same order with operands of the same shapes; each
 /// communicating method returns a Promise, and one operation must settle before the next starts
@@ -162,7 +163,7 @@ impl Party {
     }
 
     /// Runs `f` on the session if no operation has it (for the synchronous methods).
-    fn with<V>(
+    pub(crate) fn with<V>(
         &self,
         op: &'static str,
         f: impl FnOnce(&CoreSession) -> Result<V, Error>,
@@ -185,7 +186,7 @@ impl Party {
     ) -> JsError {
         if let ErrorKind::Busy = e.kind() {
             // The transports' reasons belong to the pending operation: leave them to it.
-            return JsError::new(&format!("{e} (await each call before the next)"));
+            return coded(&format!("{e} (await each call before the next)"), e.kind());
         }
         let transports: Vec<&JsTransport> = self
             .transports
@@ -196,7 +197,7 @@ impl Party {
         if let (ErrorKind::Poisoned, Some(cause)) = (e.kind(), s.and_then(|s| s.failure())) {
             msg.push_str(&format!(" ({cause})"));
         }
-        JsError::new(&msg)
+        coded(&msg, e.kind())
     }
 
     /// The session settings and the peer transport from the JS arguments of a constructor.
@@ -217,11 +218,49 @@ impl Party {
             ));
         }
         let config = convert::session_config(op, base(role), &options)?;
+        if config.topology == Topology::FourServers {
+            // The core's own refusals name its Rust types; these name the JS options.
+            if config.backend != Backend::Auto {
+                return Err(invalid(
+                    op,
+                    "four servers compare at their assistants: option backend must be \"auto\"",
+                ));
+            }
+            if config.truncation != Truncation::Local {
+                return Err(invalid(
+                    op,
+                    "four servers divide by the scale inside their products: option truncation \
+                     must be \"local\"",
+                ));
+            }
+        }
         // The session checks its settings again when it connects; here the error comes before
         // the transports are touched, and names the constructor.
         config.check().map_err(|e| invalid(op, &e.to_string()))?;
         let peer = JsTransport::new("peer", peer).map_err(|e| invalid(op, &e))?;
         Ok((config, peer))
+    }
+
+    /// Connects primary S1 or S2 of a four-server session over `peer` and the assistants'
+    /// connections, and wraps it.
+    async fn connect_four(
+        op: &'static str,
+        config: SessionConfig,
+        peer: JsTransport,
+        sa: JsTransport,
+        sb: JsTransport,
+    ) -> Res<Party> {
+        let seed = fresh_seed().map_err(|e| invalid(op, &e))?;
+        let transports = vec![peer.clone(), sa.clone(), sb.clone()];
+        JsTransport::group(&transports.iter().collect::<Vec<_>>());
+        let session = Session::connect_with_assistants(config, seed, peer, sa, sb)
+            .await
+            .map_err(|e| core_error(&e, &transports.iter().collect::<Vec<_>>()))?;
+        Ok(Party {
+            config,
+            core: RefCell::new(Some(Box::new(session))),
+            transports,
+        })
     }
 
     /// Connects the session and wraps it.
@@ -307,6 +346,49 @@ impl Party {
         Party::connect(op, config, peer, Some(helper)).await
     }
 
+    /// Connects as primary S1 (`role` 0) or S2 (`role` 1) of a four-server session (PrivPy) to
+    /// the other primary over `peer` and to the assistants Sa and Sb over `toSa` and `toSb`
+    /// (they run `new Assistant("Sa" | "Sb").serve(toS1, toS2, toOther)`). The assistants hold
+    /// no shares: products need no triples (PrivPy's Protocol 1: the primaries hand each
+    /// assistant re-randomized shares, one round trip), comparisons, ReLU, max and the rest run
+    /// as a garbled circuit between the assistants. There is no dealer: the primaries run OT
+    /// between them over `peer` for what they still compute together (exact truncation,
+    /// circuits). Both primaries call this at the same time; it resolves once both assistants
+    /// report ready.
+    ///
+    /// `options` as for `withDealer`, with PrivPy's defaults `ringBits: 128`, `fracBits: 32`;
+    /// `backend` must stay `"auto"` and `truncation` `"local"` (the products divide by the
+    /// scale themselves), refused before anything is sent otherwise. An assistant that leaves
+    /// ends the primaries' pending call with `code: "closed"`, naming its transport
+    /// (`"assistant Sa transport"`, `"assistant Sb transport"`).
+    #[wasm_bindgen(js_name = withAssistants)]
+    pub async fn with_assistants(
+        role: u32,
+        #[wasm_bindgen(unchecked_param_type = "Transport")] peer: JsValue,
+        #[wasm_bindgen(js_name = toSa, unchecked_param_type = "Transport")] to_sa: JsValue,
+        #[wasm_bindgen(js_name = toSb, unchecked_param_type = "Transport")] to_sb: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "PartyOptions")] options: Option<
+            js_sys::Object,
+        >,
+    ) -> Res<Party> {
+        let op = "Party.withAssistants";
+        if let Some(o) = &options
+            && method(o, "send").is_some()
+            && method(o, "recv").is_some()
+        {
+            return Err(invalid(
+                op,
+                "options is a transport: four servers take no dealer (the primaries run OT \
+                 between them over the peer transport), call withAssistants(role, peer, toSa, \
+                 toSb, options)",
+            ));
+        }
+        let (config, peer) = Party::start(op, role, SessionConfig::four_servers, peer, options)?;
+        let sa = JsTransport::new("assistant Sa", to_sa).map_err(|e| invalid(op, &e))?;
+        let sb = JsTransport::new("assistant Sb", to_sb).map_err(|e| invalid(op, &e))?;
+        Party::connect_four(op, config, peer, sa, sb).await
+    }
+
     /// Connects as party `role` (0 or 1) to the peer over `peer`, generating correlated
     /// randomness with the peer by oblivious transfer (no third party). The OT offline phase runs
     /// over `peer` too, on a sub-channel of its own; the setup runs 256 base OTs with the peer.
@@ -325,7 +407,7 @@ impl Party {
         Party::connect(op, config, peer, None).await
     }
 
-    /// This party's role: 0 or 1.
+    /// This party's role: 0 or 1 (S1 or S2 with four servers).
     #[wasm_bindgen(getter)]
     pub fn role(&self) -> u32 {
         self.config.party.index() as u32
@@ -530,8 +612,8 @@ impl Party {
                 .position(|&k| k == t)
                 .map_or(f64::NAN, |i| values[i])
         };
-        let f =
-            PiecewiseLinear::interpolate(&knots, at).map_err(|e| JsError::new(&e.to_string()))?;
+        let f = PiecewiseLinear::interpolate(&knots, at)
+            .map_err(|e| coded(&e.to_string(), e.kind()))?;
         op!(self, "piecewise_linear", |s| s.piecewise_linear(&x.0, &f)).map(Shares)
     }
 
