@@ -7,10 +7,10 @@
 //! two included; the test asserts the documented bound `|y - f(x)| <= r |f(x)| + a ulp` at every
 //! point and prints the maximum and mean relative error, the largest absolute error in ulps and
 //! the smallest `r` the points need. The main functions (reciprocal, exp, the logistic function)
-//! run on 10^5 points with the dealer in Z_2^64; the other topologies and rings, slower per
-//! comparison (garbled circuits send about 8 KB per comparison; four servers compare by a
-//! garbled circuit between the assistants and run four threads on two cores), run fewer points,
-//! printed with the figures. Reductions, broadcasting and selection are checked against the
+//! run on 10^5 points with the dealer and with SecureNN's helper in Z_2^64; the other topologies
+//! and rings, slower per comparison (garbled circuits send about 8 KB per comparison; four
+//! servers compare by a garbled circuit between the assistants and run four threads on two
+//! cores), run fewer points, printed with the figures. Reductions, broadcasting and selection are checked against the
 //! plaintext fixed-point reference: exact where the protocol is, within the stated ulps where a
 //! truncation rounds. Public arguments out of range give the documented errors, inputs outside
 //! the ranges behave as documented, and the Party and Session methods reach the functions.
@@ -524,7 +524,7 @@ const F32: FixedPoint = match FixedPoint::new(32) {
 };
 
 // Points per topology and ring: (main functions: reciprocal, exp, the logistic function; the
-// others). 10^5 and 5000 with the dealer in Z_2^64; fewer where a comparison costs more (garbled
+// others). 10^5 and 5000 with the dealer and with the helper in Z_2^64; fewer where a comparison costs more (garbled
 // circuits: about 8 KB and a round trip per compared value; Z_2^128; the four servers' assistants
 // compare by garbled circuits), so that the whole file takes 35 to 60 s on two busy cores.
 
@@ -550,7 +550,7 @@ fn functions_with_ot_garbled_circuits_z128() {
 
 #[test]
 fn functions_with_three_servers_helper_z64() {
-    check_cases::<u64>(Topo::Helper, F16, 5, cases::<u64>(F16, 30_000, 5_000, 5));
+    check_cases::<u64>(Topo::Helper, F16, 5, cases::<u64>(F16, 100_000, 5_000, 5));
 }
 
 #[test]
