@@ -1,6 +1,6 @@
 //! The `securenn` example: network A trained on shares by three servers (P2 helping online) on
 //! the 8,000 MNIST training images reaches at least 90% on the 2,000 test images, within one
-//! point of its plaintext twin; network B (a CNN) trained on a slice classifies like its twin;
+//! point of its plaintext twin; so does network B (a CNN) in one epoch, reaching at least 95%;
 //! and bad input is refused with a message.
 
 mod common;
@@ -33,20 +33,29 @@ fn network_a_trains_to_90_percent_like_its_plaintext_twin() {
     assert!(value(&text, "bytes_sent") > 0.0 && value(&text, "rounds") > 0.0);
 }
 
-/// Network B (MiniONN's CNN: convolutions, ReLU, max pooling and its derivative) on a slice of
-/// MNIST: the securely trained weights classify the test images as the plaintext twin's do.
+/// Network B (MiniONN's CNN: two 5x5 convolutions of 16 channels, each with ReLU and 2x2 max
+/// pooling, then 256-100-10; SecureNN's Appendix C) trained on shares by the three servers for
+/// one epoch of the 8,000 training images (batch 8, rate 0.15, initial weights scaled by 0.35)
+/// classifies at least 95% of the 2,000 test images, within a point of its plaintext twin.
+/// The twin reaches 96.35% (96.15-96.8% in nine plaintext runs with init seeds 1-5 and rates
+/// 0.1-0.2, so the bound has more than a point of margin; a point is 20 test images); on
+/// shares 96.1-96.3% in three runs. Measured on the project's 2-core machine: 182 s for this
+/// test alone at load 5 to 5.5 and 188 s at load 1.5 to 3.7 (this run included); the whole
+/// file 173-211 s with it, 26 s without it.
 #[test]
-fn network_b_trains_like_its_plaintext_twin() {
+fn network_b_trains_to_95_percent_like_its_plaintext_twin() {
     let out = Command::new(example_binary("securenn"))
         .args([
             "--network",
             "B",
             "--epochs",
             "1",
-            "--train-rows",
-            "256",
+            "--batch",
+            "8",
             "--lr",
-            "0.05",
+            "0.15",
+            "--init-scale",
+            "0.35",
         ])
         .output()
         .unwrap();
@@ -56,15 +65,21 @@ fn network_b_trains_like_its_plaintext_twin() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(
+        text.contains("8000 training and 2000 test images"),
+        "{text}"
+    );
     let (secure, plain) = (
         value(&text, "secure_accuracy"),
         value(&text, "plaintext_accuracy"),
     );
     println!("secure {secure}, plaintext {plain}");
+    assert!(secure >= 0.95, "secure accuracy {secure}");
     assert!(
         (secure - plain).abs() <= 0.01,
         "secure {secure} vs plaintext {plain}"
     );
+    assert!(value(&text, "bytes_sent") > 0.0 && value(&text, "rounds") > 0.0);
 }
 
 #[test]
