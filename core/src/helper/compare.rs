@@ -72,6 +72,11 @@ pub(crate) struct Sampler {
 /// Draws a span maps at once.
 const SPAN: usize = 32;
 
+/// The draw in the four bytes `w` (little-endian).
+fn word(w: &[u8]) -> u32 {
+    u32::from_le_bytes([w[0], w[1], w[2], w[3]])
+}
+
 impl Sampler {
     pub(crate) fn new(prg: Prg) -> Self {
         Sampler {
@@ -142,7 +147,7 @@ impl Sampler {
             let span = &mut out[j..j + 4 * n];
             let mut accepted = true;
             for (o, w) in span.chunks_exact_mut(4).zip(words.chunks_exact(4)) {
-                accepted &= digits(u32::from_le_bytes([w[0], w[1], w[2], w[3]]), o);
+                accepted &= digits(word(w), o);
             }
             if accepted {
                 j += 4 * n;
@@ -151,7 +156,7 @@ impl Sampler {
                 let mut kept = 0;
                 let mut four = [0u8; 4];
                 for w in words.chunks_exact(4) {
-                    if digits(u32::from_le_bytes([w[0], w[1], w[2], w[3]]), &mut four) {
+                    if digits(word(w), &mut four) {
                         span[kept..kept + 4].copy_from_slice(&four);
                         kept += 4;
                     }
@@ -163,8 +168,7 @@ impl Sampler {
         // One to three values missing: one more accepted draw, its rest kept as spare.
         while j < out.len() {
             self.draws(1);
-            let w = &self.buf[self.at..self.at + 4];
-            let x = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+            let x = word(&self.buf[self.at..self.at + 4]);
             self.at += 4;
             let mut four = [0u8; 4];
             if digits(x, &mut four) {
