@@ -51,6 +51,14 @@ impl DataOwner {
         self.fixed
     }
 
+    /// Poisons the owner with `e`: a step that sent or received on its behalf beside
+    /// [`DataOwner::share`] failed (a dataset part's shape frame, [`crate::ml::share::share_part`]),
+    /// so its servers are out of step with it.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn poison(&mut self, e: Error) {
+        let _ = self.guard.leave::<()>(Err(e), true);
+    }
+
     /// Encodes and secret-shares `values`, sending server 0 its seed and server 1 the masked
     /// values. Fails with [`ErrorKind::OutOfRange`] before sending anything if a value does not fit.
     pub async fn share<R: Ring, T0: Transport, T1: Transport>(

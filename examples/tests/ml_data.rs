@@ -151,6 +151,29 @@ fn an_out_of_range_value_sends_nothing() {
 }
 
 #[test]
+fn a_failed_shape_frame_poisons_the_owner() {
+    // Server 1 is gone: the shape frame to it fails, after server 0's went out.
+    let (o0, _s0) = duplex();
+    let (o1, s1) = duplex();
+    drop(s1);
+    let mut owner = DataOwner::new(Seed::from_bytes([4; 32]), FixedPoint::default());
+    let (mut to0, mut to1) = (Link::new(o0), Link::new(o1));
+    let x = [1.0, 2.0, 3.0, 4.0];
+    let r = block_on_thread(fixshare::ml::share::share_part::<u64, _, _>(
+        &mut owner, &x, 2, None, &mut to0, &mut to1,
+    ));
+    assert_eq!(r.unwrap_err().kind(), &fixshare::ErrorKind::Closed);
+    assert!(matches!(owner.state(), fixshare::State::Poisoned(_)));
+    // A poisoned owner sends nothing more.
+    let sent = to0.stats().bytes_sent;
+    let r = block_on_thread(fixshare::ml::share::share_part::<u64, _, _>(
+        &mut owner, &x, 2, None, &mut to0, &mut to1,
+    ));
+    assert_eq!(r.unwrap_err().kind(), &fixshare::ErrorKind::Poisoned);
+    assert_eq!(to0.stats().bytes_sent, sent);
+}
+
+#[test]
 fn a_server_refuses_an_oversized_part_before_allocating() {
     let (o0, s0) = duplex();
     let mut to0 = Link::new(o0);

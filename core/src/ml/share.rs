@@ -41,8 +41,9 @@ impl PartShape {
 }
 
 /// Owner side: shares `rows x cols` features `x` (row-major) and optionally `rows` targets `y`
-/// with both servers. Fails before sending anything if a value is out of range or a length is
-/// wrong.
+/// with both servers. Fails before sending anything if the owner is not ready (see
+/// [`DataOwner::state`]), a value is out of range or a length is wrong; a failure after the
+/// first frame poisons the owner.
 pub async fn share_part<R: Ring, T0: Transport, T1: Transport>(
     owner: &mut DataOwner,
     x: &[f64],
@@ -52,6 +53,7 @@ pub async fn share_part<R: Ring, T0: Transport, T1: Transport>(
     server1: &mut Link<T1>,
 ) -> Result<(), Error> {
     let op = "ml.share_part";
+    owner.state().check(op)?;
     let rows = x.len().checked_div(cols).unwrap_or(0);
     if rows * cols != x.len() {
         return Err(Error::dimension(op, rows * cols, x.len()));
@@ -71,14 +73,20 @@ pub async fn share_part<R: Ring, T0: Transport, T1: Transport>(
         targets: y.is_some(),
     }
     .encode();
-    server0
-        .channel(Sub::Online)
-        .send_frame(op, TAG_SHAPE, &shape)
-        .await?;
-    server1
-        .channel(Sub::Online)
-        .send_frame(op, TAG_SHAPE, &shape)
-        .await?;
+    let sent = async {
+        server0
+            .channel(Sub::Online)
+            .send_frame(op, TAG_SHAPE, &shape)
+            .await?;
+        server1
+            .channel(Sub::Online)
+            .send_frame(op, TAG_SHAPE, &shape)
+            .await
+    };
+    if let Err(e) = sent.await {
+        owner.poison(e.clone());
+        return Err(e);
+    }
     owner.share::<R, T0, T1>(x, server0, server1).await?;
     if let Some(y) = y {
         owner.share::<R, T0, T1>(y, server0, server1).await?;

@@ -42,6 +42,8 @@ pub use crate::ml::pipeline::Progress;
 #[cfg(feature = "alloc")]
 pub use crate::ml::plain::Mlp;
 #[cfg(feature = "alloc")]
+pub use crate::ml::share::share_part;
+#[cfg(feature = "alloc")]
 pub use crate::ml::{GlmModel, MlpLoss, MlpParams, SgdParams, Sigmoid};
 #[cfg(feature = "alloc")]
 pub use crate::nonlinear::{PiecewiseLinear, Pool2d};
