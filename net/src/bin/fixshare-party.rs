@@ -98,10 +98,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let log = Log::new(match config.role {
-        daemon::Role::Owner => format!("owner {}", config.owner_index),
-        r => r.to_string(),
-    });
+    let log = Log::new(config.log_name());
     let result = match args.command.as_str() {
         "check" => {
             print!("{}", check_summary(&config));
@@ -126,21 +123,9 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             log.line(format_args!("failed: {e}"));
-            let mut s = Summary::default();
-            s.push("role", log_name(&config));
-            s.push("session", &config.session);
-            s.push("status", "failed");
-            s.push("error", e.replace('\n', " "));
-            print!("{s}");
+            print!("{}", Summary::failed(&config, &e));
             ExitCode::FAILURE
         }
-    }
-}
-
-fn log_name(config: &Config) -> String {
-    match config.role {
-        daemon::Role::Owner => format!("owner {}", config.owner_index),
-        r => r.to_string(),
     }
 }
 
@@ -148,7 +133,7 @@ fn log_name(config: &Config) -> String {
 fn check_summary(config: &Config) -> Summary {
     let mut s = Summary::default();
     s.push("config", config.source.display());
-    s.push("role", log_name(config));
+    s.push("role", config.log_name());
     s.push("session", &config.session);
     s.push("pin", config.identity.pin());
     if let Some(l) = &config.listen {

@@ -12,7 +12,6 @@ use crate::tls::TlsTransport;
 use fixshare::{Transport, TransportError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// What a process's connections saw, shared by all of them: the failures in the order they
 /// happened, and whether the job is done.
@@ -62,12 +61,6 @@ impl Conn {
             faults: faults.clone(),
             failed: false,
         }
-    }
-
-    /// The idle limits from now on.
-    pub(crate) fn set_timeouts(&mut self, read: Duration, write: Duration) {
-        self.inner.set_read_timeout(read);
-        self.inner.set_write_timeout(write);
     }
 
     fn note<T>(&mut self, r: Result<T, TransportError>) -> Result<T, TransportError> {

@@ -11,6 +11,10 @@
 //! - [`run_owner`] is a data owner: it prepares its CSV (every check before the first
 //!   connection), shares its part with both servers and, as owner 0, reconstructs the model,
 //!   compares it with the same training in plaintext and writes it out.
+//! - For programs that host a party themselves (the C ABI): [`Config::session_id`],
+//!   [`Config::connect`] and [`OwnerData`] give a configuration's session id, its connections
+//!   and a data owner's prepared rows exactly as the daemon makes them, and [`Summary::failed`]
+//!   the summary of a failed run as the daemon prints it.
 //!
 //! Seeds come from the operating system (through the TLS library's random source), never from
 //! the configuration. The servers and owners bind the `[job]` section into their session id
@@ -21,12 +25,14 @@
 mod config;
 mod conn;
 mod dealer;
+mod host;
 mod job;
 mod log;
 mod owner;
 mod server;
 
 pub use config::{Config, ConfigError, DaemonTimeouts, MAX_OWNERS, PeerConfig, Role};
+pub use host::OwnerData;
 pub use job::{Job, JobKind, NetworkJob, Offline, Prepare};
 pub use log::{Log, bytes, timestamp};
 

@@ -6,8 +6,7 @@ use super::config::{Config, Role};
 use super::conn::{Conn, Faults};
 use super::job::{Job, JobKind, NetworkJob, Prepare};
 use super::log::Log;
-use super::{Summary, job_session, net_error, os_seed};
-use crate::tls::Endpoint;
+use super::{Summary, net_error, os_seed};
 use fixshare::ml::data::{FeatureStats, Standardizer};
 use fixshare::ml::pipeline::{self, Classes, GlmPlan, TEST_EVERY};
 use fixshare::ml::train::train_network_plain;
@@ -61,7 +60,7 @@ fn load(path: &Path) -> Result<Dataset, String> {
 }
 
 /// What this owner shares, and what owner 0 needs to check the model.
-enum Prepared {
+pub(crate) enum Prepared {
     Glm {
         model: GlmModel,
         part: pipeline::OwnerPart,
@@ -189,6 +188,65 @@ fn prepare(job: &Job, data: &Dataset, index: usize) -> Result<Prepared, String> 
     }
 }
 
+/// The CSV at `data_path` and what owner `index` of `job` shares of it: every check of the
+/// data, with errors naming the file (and the line and column of a bad cell).
+pub(crate) fn load_and_prepare(
+    job: &Job,
+    data_path: &Path,
+    index: usize,
+) -> Result<(Dataset, Prepared), String> {
+    let data = load(data_path)?;
+    let prepared = prepare(job, &data, index).map_err(|e| {
+        if e.starts_with(&data_path.display().to_string()) {
+            e
+        } else {
+            format!("{}: {e}", data_path.display())
+        }
+    })?;
+    Ok((data, prepared))
+}
+
+/// How many values owner 0 reconstructs: the regression's weights and bias, or every weight of
+/// the network.
+pub(crate) fn model_len(job: &Job, data: &Dataset) -> usize {
+    match &job.kind {
+        JobKind::Glm { .. } => data.features() + 1,
+        JobKind::Network(n) => n.weight_count(),
+    }
+}
+
+impl Prepared {
+    /// The training rows and columns this owner shares.
+    pub(crate) fn shared_shape(&self) -> (usize, usize) {
+        match self {
+            Prepared::Glm { part, .. } => (part.x.len() / part.cols.max(1), part.cols),
+            Prepared::Network { part, .. } => (part.rows(), part.features),
+        }
+    }
+
+    /// What the owner hands `ml::share::share_part`, in order, as `pipeline::own` (one part:
+    /// features and targets) and `pipeline::own_classes` (the features, then the labels one-hot
+    /// over the job's `classes`) do: each part's features row-major, its column count and its
+    /// targets, if any.
+    pub(crate) fn shared_parts(&self, classes: usize) -> Vec<pipeline::OwnerPart> {
+        match self {
+            Prepared::Glm { part, .. } => vec![part.clone()],
+            Prepared::Network { part, .. } => vec![
+                pipeline::OwnerPart {
+                    x: part.x.clone(),
+                    cols: part.features,
+                    y: None,
+                },
+                pipeline::OwnerPart {
+                    x: pipeline::one_hot(&part.labels, classes),
+                    cols: classes,
+                    y: None,
+                },
+            ],
+        }
+    }
+}
+
 /// The accuracy of `weights` for `n` on `data`.
 fn network_accuracy(n: &NetworkJob, weights: &[Vec<f64>], data: &Classes) -> Result<f64, String> {
     let out = fixshare::ml::inference::forward_plain(&n.net, weights, &data.x, data.rows())
@@ -231,18 +289,8 @@ pub(crate) fn own(
     ));
 
     // Every check of the data before the first connection.
-    let data = load(data_path)?;
-    let prepared = prepare(job, &data, index).map_err(|e| {
-        if e.starts_with(&data_path.display().to_string()) {
-            e
-        } else {
-            format!("{}: {e}", data_path.display())
-        }
-    })?;
-    let (rows, cols) = match &prepared {
-        Prepared::Glm { part, .. } => (part.x.len() / part.cols.max(1), part.cols),
-        Prepared::Network { part, .. } => (part.rows(), part.features),
-    };
+    let (data, prepared) = load_and_prepare(job, data_path, index)?;
+    let (rows, cols) = prepared.shared_shape();
     log.line(format_args!(
         "{}: {} rows x {} features; sharing {rows} training rows x {cols} columns",
         data_path.display(),
@@ -250,40 +298,27 @@ pub(crate) fn own(
         data.features()
     ));
 
-    let ep = Endpoint::new(
-        cfg.identity.clone(),
-        Role::Owner.party_id(index),
-        job_session(&cfg.session, job),
-    )
-    .with_timeouts(cfg.timeouts.net);
     let faults = Faults::default();
     let connect = |role: Role| -> Result<Link<Conn>, String> {
-        let p = cfg
+        let addr = cfg
             .peer(role)
-            .ok_or_else(|| format!("{role} is not configured"))?;
-        let addr = p.address.as_deref().unwrap_or_default();
-        let t = ep
-            .connect(addr, role.party_id(0), p.pin)
+            .and_then(|p| p.address.as_deref())
+            .unwrap_or_default();
+        // With the owner's waits of the job's length (`Config::connect`).
+        let t = cfg
+            .connect(role)
             .map_err(|e| net_error(&format!("connecting to {role} at {addr}"), &e))?;
         log.line(format_args!(
             "connected to {role} at {addr} ({})",
             t.negotiated()
         ));
-        let mut c = Conn::new(t, role.name(), &faults);
-        // The servers take this owner's rows once every owner is there, and answer after
-        // training: waits of the job's length, not of one protocol step.
-        c.set_timeouts(cfg.timeouts.result, cfg.timeouts.result);
-        Ok(Link::new(c))
+        Ok(Link::new(Conn::new(t, role.name(), &faults)))
     };
     let mut to0 = connect(Role::Server0)?;
     let mut to1 = connect(Role::Server1)?;
     let fixed = job.protocol().fixed;
     let seed = os_seed()?;
-    let model_len = match &job.kind {
-        JobKind::Glm { .. } => data.features() + 1,
-        JobKind::Network(n) => n.weight_count(),
-    };
-    let wants = (index == 0).then_some(model_len);
+    let wants = (index == 0).then_some(model_len(job, &data));
     let result = block_on_thread(async {
         let r = match &prepared {
             Prepared::Glm { part, .. } => {
