@@ -236,6 +236,54 @@
 #define FXS_OFFLINE_OT 1
 
 /**
+ * The party id of server 0 in a hello (`fixshare-party`'s numbering).
+ */
+#define FXS_NET_PARTY_SERVER0 0
+
+/**
+ * The party id of server 1.
+ */
+#define FXS_NET_PARTY_SERVER1 1
+
+/**
+ * The party id of the dealer (or SecureNN's helper).
+ */
+#define FXS_NET_PARTY_DEALER 2
+
+/**
+ * The party id of data owner 0; owner `k` is `FXS_NET_PARTY_OWNER0 + k`.
+ */
+#define FXS_NET_PARTY_OWNER0 16
+
+/**
+ * The size of a pin as text with its NUL: `sha256:` and 64 hex digits.
+ */
+#define FXS_TLS_PIN_LEN 72
+
+/**
+ * What a TLS connection's `fxs_transport` callbacks return when the peer sent nothing (or took
+ * nothing) for longer than the read (or write) timeout: the call that used the transport fails
+ * with `FXS_STATUS_TRANSPORT` and the message says `transport failed with code 1001`.
+ */
+#define FXS_TLS_IO_TIMEOUT 1001
+
+/**
+ * What the callbacks return when TLS failed (a bad record, an alert from the peer).
+ */
+#define FXS_TLS_IO_TLS 1002
+
+/**
+ * What the callbacks return when the operating system refused a socket operation.
+ */
+#define FXS_TLS_IO_SOCKET 1003
+
+/**
+ * What the callbacks return when they are called with a NULL connection, or a bug inside
+ * fixshare panicked.
+ */
+#define FXS_TLS_IO_INTERNAL -1
+
+/**
  * A callback returned success.
  */
 #define FXS_IO_OK 0
@@ -327,7 +375,9 @@
  *   `FXS_STATUS_CAPACITY`, and the message names the operation and both sizes.
  * - 200-299: the object cannot be used any more (an earlier failure poisoned it, an earlier
  *   call was abandoned half-way, or the precision guard stopped this call).
- * - 300-399: a transport callback failed or the connection closed.
+ * - 300-399: a transport callback failed or the connection closed; with the TLS connections of
+ *   `fxs_tls_*`, also a peer that could not be reached, did not answer in time, failed the TLS
+ *   handshake or refused the hello, and a daemon's job that failed after it started.
  * - 400-499: the peer sent something the protocol did not expect (parties out of step, a
  *   corrupted or malicious message).
  * - 900-999: a bug inside fixshare (a panic caught at the boundary).
@@ -386,6 +436,12 @@ enum fxs_status
      */
     FXS_STATUS_BAD_CIRCUIT = 109,
     /**
+     * A configuration or key file was refused: unreadable, not TOML, an unknown field, a peer
+     * that is not pinned, a seed, a key that is not the certificate's (the message names the
+     * file and the reason). Nothing was started.
+     */
+    FXS_STATUS_BAD_CONFIG = 110,
+    /**
      * An earlier call failed after communicating: the session is out of step with its peer and
      * must be freed. Also returned by the failing call itself when its error, found only after
      * communicating, would otherwise be an argument error (100-199).
@@ -417,6 +473,32 @@ enum fxs_status
      * A transport could not complete at once; the C ABI needs blocking callbacks.
      */
     FXS_STATUS_WOULD_BLOCK = 302,
+    /**
+     * A TLS connection timed out: the peer did not complete the handshake and hello in time,
+     * or no expected party connected to a listener in time (the message says which wait).
+     */
+    FXS_STATUS_TIMEOUT = 303,
+    /**
+     * A TLS handshake failed: the peer's key is not the pinned one, the peer does not pin this
+     * side's key (it refused the session with an alert), or the peer does not speak TLS 1.3.
+     */
+    FXS_STATUS_TLS = 304,
+    /**
+     * The hello after the handshake was refused, by this side or the peer: another session
+     * id, protocol version or party (the message says which, and who refused).
+     */
+    FXS_STATUS_HELLO = 305,
+    /**
+     * The peer could not be reached: nothing accepted a connection at its address for the
+     * whole connect timeout (refused, unroutable, or a name that does not resolve).
+     */
+    FXS_STATUS_UNREACHABLE = 306,
+    /**
+     * A daemon role's job (`fxs_daemon_run`) failed after it started: a peer that left, timed
+     * out or was refused, or data that did not fit; the message says which step and which
+     * peer, as `fixshare-party` does.
+     */
+    FXS_STATUS_JOB_FAILED = 307,
     /**
      * The peer sent a frame of another operation (or of another phase sharing the connection,
      * e.g. an offline frame where an online one was expected): the parties are out of step.
@@ -528,6 +610,33 @@ typedef struct fxs_party fxs_party;
  * Shares are erased from memory when freed.
  */
 typedef struct fxs_shares fxs_shares;
+
+/**
+ * One authenticated TLS 1.3 connection to one peer, past its hello (opaque). From
+ * `fxs_tls_connect`, `fxs_tls_listener_accept` or `fxs_daemon_config_connect`; its
+ * `fxs_transport` (`fxs_tls_conn_transport`) goes wherever the C ABI takes a transport. Close
+ * it in order with `fxs_tls_conn_close` when the job is done, and free it with
+ * `fxs_tls_conn_free`.
+ */
+typedef struct fxs_tls_conn fxs_tls_conn;
+
+/**
+ * One party's configuration for its connections (opaque): its key, its party id, the session
+ * id and the timeouts. From `fxs_tls_endpoint_new`; free with `fxs_tls_endpoint_free`.
+ */
+typedef struct fxs_tls_endpoint fxs_tls_endpoint;
+
+/**
+ * A party's key and self-signed certificate (opaque), from `fxs_tls_identity_load`; free with
+ * `fxs_tls_identity_free`. May be shared by several endpoints and threads.
+ */
+typedef struct fxs_tls_identity fxs_tls_identity;
+
+/**
+ * A listener accepting the expected parties (opaque), from `fxs_tls_listen`; free with
+ * `fxs_tls_listener_free`, which stops it.
+ */
+typedef struct fxs_tls_listener fxs_tls_listener;
 
 /**
  * The dimensions of a circuit.
@@ -953,6 +1062,44 @@ typedef struct fxs_party_config {
      */
     uint32_t precision_guard;
 } fxs_party_config;
+
+/**
+ * How long each blocking step of a TLS connection may take, in milliseconds; each must be at
+ * least 1. `fxs_tls_timeouts_init` fills in the defaults.
+ */
+typedef struct fxs_tls_timeouts {
+    /**
+     * Reaching the peer: how long `fxs_tls_connect` keeps retrying a refused connection (the
+     * peer's listener may not be up yet). Default 30 000.
+     */
+    uint64_t connect_ms;
+    /**
+     * The TLS handshake and the hello together. Default 10 000.
+     */
+    uint64_t handshake_ms;
+    /**
+     * The longest the peer may send nothing while this side waits to receive. Default 300 000.
+     */
+    uint64_t read_ms;
+    /**
+     * The longest the peer may take nothing while this side waits to send. Default 60 000.
+     */
+    uint64_t write_ms;
+} fxs_tls_timeouts;
+
+/**
+ * A party a listener expects: its party id and the pin of its key.
+ */
+typedef struct fxs_tls_peer {
+    /**
+     * Its party id (0 to 255), as its hello announces it.
+     */
+    uint32_t party;
+    /**
+     * The pin of its key: `sha256:` and 64 hex digits (NUL-terminated).
+     */
+    const char *pin;
+} fxs_tls_peer;
 
 /**
  * A network and how each trainer trains it locally; fill it with `fxs_float_spec_init` first.
@@ -2188,6 +2335,240 @@ fxs_status fxs_party_receive_owner_input(struct fxs_party *party, struct fxs_lin
  * `party` is NULL or a live party; `link` is NULL or a live link; `x` is NULL or live shares.
  */
 fxs_status fxs_party_send_owner_output(struct fxs_party *party, struct fxs_link *link, const struct fxs_shares *x);
+
+/**
+ * Loads a party's key and certificate from PEM files, as `fixshare-net keygen --name NAME`
+ * writes them (`NAME.crt`, `NAME.key`; PKCS#8, SEC1 or PKCS#1 keys). An unreadable file, a
+ * file without a certificate or key, or a key that is not the certificate's is
+ * `FXS_STATUS_BAD_CONFIG`, with the file in the message. On success `*out` is the new
+ * identity; on failure NULL.
+ *
+ * # Safety
+ * `cert_path` and `key_path` are NULL or NUL-terminated strings; `out` is NULL or writable.
+ */
+fxs_status fxs_tls_identity_load(const char *cert_path, const char *key_path, struct fxs_tls_identity **out);
+
+/**
+ * Writes the pin of `identity`'s key (`sha256:` and 64 hex digits, NUL-terminated) into `out`,
+ * which holds `len` bytes: at least `FXS_TLS_PIN_LEN`, else `FXS_STATUS_BUFFER_TOO_SMALL`. The
+ * pin is what the peers' configurations name this party by.
+ *
+ * # Safety
+ * `identity` is NULL or a live identity; `out` is NULL or writable for `len` bytes.
+ */
+fxs_status fxs_tls_identity_pin(const struct fxs_tls_identity *identity, char *out, size_t len);
+
+/**
+ * Frees an identity (endpoints made from it keep their own reference). NULL is fine.
+ *
+ * # Safety
+ * `identity` is NULL or a live identity from this library, not used afterwards.
+ */
+void fxs_tls_identity_free(struct fxs_tls_identity *identity);
+
+/**
+ * Writes the pin of the key in the PEM certificate file `cert_path` (a peer's `.crt`, as
+ * `fixshare-net pin FILE.crt` prints it) into `out` (`len` bytes, at least
+ * `FXS_TLS_PIN_LEN`). An unreadable file or one without a certificate is
+ * `FXS_STATUS_BAD_CONFIG`.
+ *
+ * # Safety
+ * `cert_path` is NULL or a NUL-terminated string; `out` is NULL or writable for `len` bytes.
+ */
+fxs_status fxs_tls_pin_of_certificate(const char *cert_path, char *out, size_t len);
+
+/**
+ * Writes the 32-byte session id named by `label` (its domain-separated SHA-256, as
+ * `fixshare-net`'s `SessionId::derive`) to `out`. Every party of a session uses the same one;
+ * the hello refuses a peer of another session. (The daemon's servers and owners bind their job
+ * into theirs: `fxs_daemon_config_session_id`.)
+ *
+ * # Safety
+ * `label` is NULL or a NUL-terminated string; `out` is NULL or writable for 32 bytes.
+ */
+fxs_status fxs_tls_session_id(const char *label, uint8_t *out);
+
+/**
+ * Fills `timeouts` with the defaults: connect 30 s, handshake and hello 10 s, read 300 s,
+ * write 60 s.
+ *
+ * # Safety
+ * `timeouts` is NULL or writable.
+ */
+fxs_status fxs_tls_timeouts_init(struct fxs_tls_timeouts *timeouts);
+
+/**
+ * Creates an endpoint: party `party` (0 to 255; see `FXS_NET_PARTY_*`) of the session
+ * `session_id` (32 bytes), authenticating with `identity`, with `timeouts` (NULL: the
+ * defaults). A party id above 255 or a zero timeout is `FXS_STATUS_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `identity` is NULL or a live identity; `session_id` is NULL or readable for 32 bytes;
+ * `timeouts` is NULL or readable; `out` is NULL or writable.
+ */
+fxs_status fxs_tls_endpoint_new(const struct fxs_tls_identity *identity, uint32_t party, const uint8_t *session_id, const struct fxs_tls_timeouts *timeouts, struct fxs_tls_endpoint **out);
+
+/**
+ * Frees an endpoint (its connections and listeners live on). NULL is fine.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live endpoint from this library, not used afterwards.
+ */
+void fxs_tls_endpoint_free(struct fxs_tls_endpoint *endpoint);
+
+/**
+ * Connects to party `peer` listening at `addr` (`host:port`), whose key must hash to `pin`:
+ * TCP, retried while refused for up to the connect timeout (the peer may not be up yet), the
+ * TLS 1.3 handshake (this side's certificate for the peer to check, the peer's checked against
+ * `pin`) and the hello, within the handshake timeout. Blocks until then.
+ *
+ * Fails with `FXS_STATUS_UNREACHABLE` (nothing accepted a connection in time, or `addr` does
+ * not resolve), `FXS_STATUS_TLS` (the peer's key is not `pin`, or the peer does not pin this
+ * side's key), `FXS_STATUS_HELLO` (another session, party or version), `FXS_STATUS_TIMEOUT`
+ * (connected, but the handshake and hello did not finish in time), `FXS_STATUS_CLOSED` (the
+ * peer closed the connection during them), `FXS_STATUS_INVALID_ARGUMENT` (a malformed pin, a
+ * party id above 255, this party itself or its own key). On success `*out` is the connection;
+ * on failure NULL.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live endpoint; `addr` and `pin` are NULL or NUL-terminated strings;
+ * `out` is NULL or writable.
+ */
+fxs_status fxs_tls_connect(const struct fxs_tls_endpoint *endpoint, const char *addr, uint32_t peer, const char *pin, struct fxs_tls_conn **out);
+
+/**
+ * Listens at `addr` (`host:port`; port 0 picks a free one, see `fxs_tls_listener_port`) for
+ * the `n` parties of `peers`, each authenticated by its pinned key. From now until the
+ * listener is freed, a background thread takes in connections: each authenticated one whose
+ * hello matches waits for `fxs_tls_listener_accept`; a stray (a key that is not pinned, a
+ * failed handshake, no hello in time, a wrong hello, a duplicate of a party that is connected)
+ * is refused and logged on standard error, and the listener goes on.
+ *
+ * An empty list, a party listed twice, two parties with the same key, this party itself or its
+ * own key, or a malformed pin is `FXS_STATUS_INVALID_ARGUMENT`; an address that cannot be
+ * bound is `FXS_STATUS_TRANSPORT`. On success `*out` is the listener; on failure NULL.
+ *
+ * # Safety
+ * `endpoint` is NULL or a live endpoint; `addr` is NULL or a NUL-terminated string; `peers` is
+ * NULL or readable for `n` entries whose pins are NUL-terminated strings; `out` is NULL or
+ * writable.
+ */
+fxs_status fxs_tls_listen(const struct fxs_tls_endpoint *endpoint, const char *addr, const struct fxs_tls_peer *peers, size_t n, struct fxs_tls_listener **out);
+
+/**
+ * Writes the port the listener listens at to `*port` (the one the system chose for port 0).
+ *
+ * # Safety
+ * `listener` is NULL or a live listener; `port` is NULL or writable.
+ */
+fxs_status fxs_tls_listener_port(const struct fxs_tls_listener *listener, uint16_t *port);
+
+/**
+ * The next expected party to connect, authenticate and pass the hello (or one that did and
+ * waits), waiting up to `timeout_ms` (at least 1): `FXS_STATUS_TIMEOUT` if none comes. Which
+ * party it is: `fxs_tls_conn_peer`. On success `*out` is the connection; on failure NULL.
+ *
+ * # Safety
+ * `listener` is NULL or a live listener; `out` is NULL or writable.
+ */
+fxs_status fxs_tls_listener_accept(const struct fxs_tls_listener *listener, uint64_t timeout_ms, struct fxs_tls_conn **out);
+
+/**
+ * One connection from every party the listener expects, written to `out[0..n]` in the order
+ * of `fxs_tls_listen`'s `peers` (`n` must be their number, else
+ * `FXS_STATUS_INVALID_ARGUMENT` and nothing is written), waiting up to `timeout_ms` in all (at
+ * least 1). `FXS_STATUS_TIMEOUT` names the parties that did not connect; then every `out[i]`
+ * is NULL (the connections that did arrive are closed).
+ *
+ * # Safety
+ * `listener` is NULL or a live listener; `out` is NULL or writable for `n` pointers.
+ */
+fxs_status fxs_tls_listener_accept_all(const struct fxs_tls_listener *listener, uint64_t timeout_ms, struct fxs_tls_conn **out, size_t n);
+
+/**
+ * Stops a listener: connections not yet accepted are dropped; accepted ones live on. NULL is
+ * fine.
+ *
+ * # Safety
+ * `listener` is NULL or a live listener from this library, not used afterwards.
+ */
+void fxs_tls_listener_free(struct fxs_tls_listener *listener);
+
+/**
+ * Fills `*transport` with callbacks that drive the connection (`user_data` is `conn`): pass it
+ * wherever the C ABI takes an `fxs_transport` (a party's `peer` or `dealer`, the dealer's or an
+ * assistant's connections, a data owner's `server0`/`server1`, `fxs_link_new`). Writes are
+ * gathered into TLS records and sent when the core flushes. The connection must stay live, and
+ * be used by that one object only, until the object is freed or cleared.
+ *
+ * When the connection fails, the callbacks return `FXS_IO_CLOSED` (the peer closed it, with or
+ * without TLS's close_notify, or reset it: the call fails with `FXS_STATUS_CLOSED`) or a code
+ * `FXS_TLS_IO_*` (the call fails with `FXS_STATUS_TRANSPORT` and the code in the message):
+ * `FXS_TLS_IO_TIMEOUT` when the peer sent or took nothing for the read or write timeout, so
+ * a peer that stops answering ends the call, never hangs it. `fxs_tls_conn_error` has the
+ * detail. After a failure every later call fails the same way.
+ *
+ * # Safety
+ * `conn` is NULL or a live connection; `transport` is NULL or writable.
+ */
+fxs_status fxs_tls_conn_transport(struct fxs_tls_conn *conn, struct fxs_transport *transport);
+
+/**
+ * Writes the party id of the peer (authenticated by its key) to `*party`.
+ *
+ * # Safety
+ * `conn` is NULL or a live connection; `party` is NULL or writable.
+ */
+fxs_status fxs_tls_conn_peer(const struct fxs_tls_conn *conn, uint32_t *party);
+
+/**
+ * Sets the connection's idle limits from now on, in milliseconds (each at least 1): how long
+ * the peer may send nothing while this side waits to receive, and take nothing while it waits
+ * to send (e.g. longer before a long computation of the peer's, shorter in a test).
+ *
+ * # Safety
+ * `conn` is NULL or a live connection not used by another thread during the call.
+ */
+fxs_status fxs_tls_conn_set_timeouts(struct fxs_tls_conn *conn, uint64_t read_ms, uint64_t write_ms);
+
+/**
+ * Writes what went wrong with the connection (the first failure; an empty string if none)
+ * into `buf`, NUL-terminated and truncated to `len - 1` bytes, and its full length without
+ * the NUL to `*needed` if `needed` is not NULL: e.g. `timed out: the peer sent nothing for
+ * 2s` behind a callback's `FXS_TLS_IO_TIMEOUT`.
+ *
+ * # Safety
+ * `conn` is NULL or a live connection; `buf` is NULL or writable for `len` bytes; `needed` is
+ * NULL or writable.
+ */
+fxs_status fxs_tls_conn_error(const struct fxs_tls_conn *conn, char *buf, size_t len, size_t *needed);
+
+/**
+ * Closes the connection in order: sends what is buffered, then TLS's close_notify, and shuts
+ * the sending side, so that the peer sees that this side finished (bounded by the write
+ * timeout). Call it when the job over the connection is done, before freeing it; later sends
+ * fail with `FXS_IO_CLOSED`. Closing twice is fine.
+ *
+ * Fails if the connection failed earlier, or if what was buffered could not be sent (with the
+ * status of `fxs_tls_connect`'s failures, and the detail). A peer that has already closed or
+ * reset the connection, as peers do once their own part of the job is done, is no failure:
+ * nothing was left to send it.
+ *
+ * # Safety
+ * `conn` is NULL or a live connection not used by another thread during the call.
+ */
+fxs_status fxs_tls_conn_close(struct fxs_tls_conn *conn);
+
+/**
+ * Frees a connection. One that was not closed with `fxs_tls_conn_close` is cut without TLS's
+ * close_notify, so its peer sees that this side did not finish (as `fixshare-party` ends the
+ * connections of a job that failed). Free the objects using its transport first. NULL is fine.
+ *
+ * # Safety
+ * `conn` is NULL or a live connection from this library, not used afterwards (nor by any
+ * object holding its transport).
+ */
+void fxs_tls_conn_free(struct fxs_tls_conn *conn);
 
 /**
  * Fills `spec` with the defaults (documented per field); `sizes` stays NULL.

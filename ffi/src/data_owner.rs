@@ -289,24 +289,32 @@ pub unsafe extern "C" fn fxs_data_owner_last_error(
         let st = unsafe { storage(owner.cast_mut()) }?;
         // SAFETY: writable for `len` bytes (caller).
         let buf = unsafe { slice_mut(buf.cast::<u8>(), len, "`buf` is NULL") }?;
-        let mut w = Truncating {
-            buf,
-            at: 0,
-            total: 0,
+        let total = match &st.inner.last {
+            Some((name, failure)) => write_truncated(buf, format_args!("{name}: {failure}")),
+            None => write_truncated(buf, format_args!("")),
         };
-        if let Some((name, failure)) = &st.inner.last {
-            let _ = core::fmt::write(&mut w, format_args!("{name}: {failure}"));
-        }
-        let (at, total) = (w.at, w.total);
-        if let Some(end) = w.buf.get_mut(at) {
-            *end = 0;
-        }
         // SAFETY: NULL or writable (caller).
         if let Some(needed) = unsafe { needed.as_mut() } {
             *needed = total;
         }
         Ok(())
     })
+}
+
+/// Writes `args` into `buf` as a NUL-terminated string, truncated to `buf.len() - 1` bytes
+/// (nothing if `buf` is empty), and returns the full length without the NUL.
+pub(crate) fn write_truncated(buf: &mut [u8], args: core::fmt::Arguments<'_>) -> usize {
+    let mut w = Truncating {
+        buf,
+        at: 0,
+        total: 0,
+    };
+    let _ = core::fmt::write(&mut w, args);
+    let (at, total) = (w.at, w.total);
+    if let Some(end) = w.buf.get_mut(at) {
+        *end = 0;
+    }
+    total
 }
 
 /// Writes into a byte buffer, keeping room for a NUL, and counts everything written.

@@ -79,6 +79,8 @@ pub mod numeric;
 #[cfg(feature = "std")]
 pub mod party;
 mod status;
+#[cfg(feature = "std")]
+pub mod tls;
 mod transport;
 #[cfg(feature = "std")]
 pub mod weights;
@@ -203,12 +205,18 @@ fn status_from_u32(v: u32) -> Option<fxs_status> {
         107 => S::Capacity,
         108 => S::NotInitialized,
         109 => S::BadCircuit,
+        110 => S::BadConfig,
         200 => S::Poisoned,
         201 => S::Unusable,
         202 => S::PrecisionGuard,
         300 => S::Closed,
         301 => S::Transport,
         302 => S::WouldBlock,
+        303 => S::Timeout,
+        304 => S::Tls,
+        305 => S::Hello,
+        306 => S::Unreachable,
+        307 => S::JobFailed,
         400 => S::UnexpectedTag,
         401 => S::BadSequence,
         402 => S::UnexpectedLength,
@@ -235,7 +243,7 @@ fn status_name_nul(s: fxs_status) -> &'static str {
         .map_or("FXS_STATUS_UNKNOWN\0", |(_, n)| n)
 }
 
-const STATUS_NAMES: [(fxs_status, &str); 31] = [
+const STATUS_NAMES: [(fxs_status, &str); 37] = [
     (fxs_status::Ok, "FXS_STATUS_OK\0"),
     (fxs_status::NullPointer, "FXS_STATUS_NULL_POINTER\0"),
     (fxs_status::InvalidArgument, "FXS_STATUS_INVALID_ARGUMENT\0"),
@@ -250,12 +258,18 @@ const STATUS_NAMES: [(fxs_status, &str); 31] = [
     (fxs_status::Capacity, "FXS_STATUS_CAPACITY\0"),
     (fxs_status::NotInitialized, "FXS_STATUS_NOT_INITIALIZED\0"),
     (fxs_status::BadCircuit, "FXS_STATUS_BAD_CIRCUIT\0"),
+    (fxs_status::BadConfig, "FXS_STATUS_BAD_CONFIG\0"),
     (fxs_status::Poisoned, "FXS_STATUS_POISONED\0"),
     (fxs_status::Unusable, "FXS_STATUS_UNUSABLE\0"),
     (fxs_status::PrecisionGuard, "FXS_STATUS_PRECISION_GUARD\0"),
     (fxs_status::Closed, "FXS_STATUS_CLOSED\0"),
     (fxs_status::Transport, "FXS_STATUS_TRANSPORT\0"),
     (fxs_status::WouldBlock, "FXS_STATUS_WOULD_BLOCK\0"),
+    (fxs_status::Timeout, "FXS_STATUS_TIMEOUT\0"),
+    (fxs_status::Tls, "FXS_STATUS_TLS\0"),
+    (fxs_status::Hello, "FXS_STATUS_HELLO\0"),
+    (fxs_status::Unreachable, "FXS_STATUS_UNREACHABLE\0"),
+    (fxs_status::JobFailed, "FXS_STATUS_JOB_FAILED\0"),
     (fxs_status::UnexpectedTag, "FXS_STATUS_UNEXPECTED_TAG\0"),
     (fxs_status::BadSequence, "FXS_STATUS_BAD_SEQUENCE\0"),
     (

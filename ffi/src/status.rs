@@ -17,7 +17,9 @@ use core::fmt;
 ///   `FXS_STATUS_CAPACITY`, and the message names the operation and both sizes.
 /// - 200-299: the object cannot be used any more (an earlier failure poisoned it, an earlier
 ///   call was abandoned half-way, or the precision guard stopped this call).
-/// - 300-399: a transport callback failed or the connection closed.
+/// - 300-399: a transport callback failed or the connection closed; with the TLS connections of
+///   `fxs_tls_*`, also a peer that could not be reached, did not answer in time, failed the TLS
+///   handshake or refused the hello, and a daemon's job that failed after it started.
 /// - 400-499: the peer sent something the protocol did not expect (parties out of step, a
 ///   corrupted or malicious message).
 /// - 900-999: a bug inside fixshare (a panic caught at the boundary).
@@ -51,6 +53,10 @@ pub enum fxs_status {
     NotInitialized = 108,
     /// A boolean circuit is malformed (the message gives the line of a Bristol Fashion file).
     BadCircuit = 109,
+    /// A configuration or key file was refused: unreadable, not TOML, an unknown field, a peer
+    /// that is not pinned, a seed, a key that is not the certificate's (the message names the
+    /// file and the reason). Nothing was started.
+    BadConfig = 110,
     /// An earlier call failed after communicating: the session is out of step with its peer and
     /// must be freed. Also returned by the failing call itself when its error, found only after
     /// communicating, would otherwise be an argument error (100-199).
@@ -71,6 +77,22 @@ pub enum fxs_status {
     Transport = 301,
     /// A transport could not complete at once; the C ABI needs blocking callbacks.
     WouldBlock = 302,
+    /// A TLS connection timed out: the peer did not complete the handshake and hello in time,
+    /// or no expected party connected to a listener in time (the message says which wait).
+    Timeout = 303,
+    /// A TLS handshake failed: the peer's key is not the pinned one, the peer does not pin this
+    /// side's key (it refused the session with an alert), or the peer does not speak TLS 1.3.
+    Tls = 304,
+    /// The hello after the handshake was refused, by this side or the peer: another session
+    /// id, protocol version or party (the message says which, and who refused).
+    Hello = 305,
+    /// The peer could not be reached: nothing accepted a connection at its address for the
+    /// whole connect timeout (refused, unroutable, or a name that does not resolve).
+    Unreachable = 306,
+    /// A daemon role's job (`fxs_daemon_run`) failed after it started: a peer that left, timed
+    /// out or was refused, or data that did not fit; the message says which step and which
+    /// peer, as `fixshare-party` does.
+    JobFailed = 307,
     /// The peer sent a frame of another operation (or of another phase sharing the connection,
     /// e.g. an offline frame where an online one was expected): the parties are out of step.
     UnexpectedTag = 400,
@@ -162,7 +184,7 @@ impl fxs_status {
 
     /// Every status, for tests.
     #[cfg(test)]
-    pub(crate) const ALL: [fxs_status; 31] = [
+    pub(crate) const ALL: [fxs_status; 37] = [
         fxs_status::Ok,
         fxs_status::NullPointer,
         fxs_status::InvalidArgument,
@@ -174,12 +196,18 @@ impl fxs_status {
         fxs_status::Capacity,
         fxs_status::NotInitialized,
         fxs_status::BadCircuit,
+        fxs_status::BadConfig,
         fxs_status::Poisoned,
         fxs_status::Unusable,
         fxs_status::PrecisionGuard,
         fxs_status::Closed,
         fxs_status::Transport,
         fxs_status::WouldBlock,
+        fxs_status::Timeout,
+        fxs_status::Tls,
+        fxs_status::Hello,
+        fxs_status::Unreachable,
+        fxs_status::JobFailed,
         fxs_status::UnexpectedTag,
         fxs_status::BadSequence,
         fxs_status::UnexpectedLength,
@@ -219,12 +247,18 @@ pub(crate) enum Failure {
     /// A panic was caught in this call.
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     Panic,
+    /// A failure outside the core (a TLS connection, a daemon's configuration or job), with
+    /// its status and message.
+    #[cfg(feature = "std")]
+    Message(fxs_status, alloc::string::String),
 }
 
 impl Failure {
     pub(crate) fn status(&self) -> fxs_status {
         match self {
             Failure::Core(e) | Failure::Io(e, _) => fxs_status::of_kind(e.kind()),
+            #[cfg(feature = "std")]
+            Failure::Message(s, _) => *s,
             Failure::Arg(s, _) => *s,
             Failure::Poisoned(_) | Failure::Poisoning(_) => fxs_status::Poisoned,
             Failure::Unusable => fxs_status::Unusable,
@@ -296,6 +330,8 @@ impl fmt::Display for Failure {
                 "internal panic inside fixshare (a bug; please report it); an object whose \
                  operation was interrupted is unusable, free it",
             ),
+            #[cfg(feature = "std")]
+            Failure::Message(_, m) => f.write_str(m),
         }
     }
 }
