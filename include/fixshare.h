@@ -32,6 +32,31 @@
 #define FXS_REVEAL_SHARED 3
 
 /**
+ * Server 0 (`role = "server0"`).
+ */
+#define FXS_DAEMON_ROLE_SERVER0 0
+
+/**
+ * Server 1 (`role = "server1"`).
+ */
+#define FXS_DAEMON_ROLE_SERVER1 1
+
+/**
+ * The dealer (`role = "dealer"`).
+ */
+#define FXS_DAEMON_ROLE_DEALER 2
+
+/**
+ * SecureNN's helper (`role = "helper"`).
+ */
+#define FXS_DAEMON_ROLE_HELPER 3
+
+/**
+ * A data owner (`role = "owner"`).
+ */
+#define FXS_DAEMON_ROLE_OWNER 4
+
+/**
  * Size of `fxs_data_owner` in 64-bit words.
  */
 #define FXS_DATA_OWNER_WORDS 72
@@ -577,6 +602,19 @@ typedef uint32_t fxs_status;
 typedef struct fxs_circuit fxs_circuit;
 
 /**
+ * A checked `fixshare-party` configuration (opaque): its keys loaded, every peer pinned, its
+ * job valid. From `fxs_daemon_config_load`; free with `fxs_daemon_config_free`. May be used by
+ * several threads at once (it is only read).
+ */
+typedef struct fxs_daemon_config fxs_daemon_config;
+
+/**
+ * The `name: value` lines a run ends with (opaque), from `fxs_daemon_run`; free with
+ * `fxs_daemon_summary_free`.
+ */
+typedef struct fxs_daemon_summary fxs_daemon_summary;
+
+/**
  * One trainer's plaintext model (opaque): the spec, the weights and optimizer state, and the
  * nonce generator of its seals. Create with `fxs_float_model_new`, free with
  * `fxs_float_model_free`.
@@ -593,6 +631,12 @@ typedef struct fxs_float_model fxs_float_model;
  * for the whole session: frames carry sequence numbers.
  */
 typedef struct fxs_link fxs_link;
+
+/**
+ * What a data owner shares (opaque), prepared from its CSV file by `fxs_owner_data_prepare`;
+ * free with `fxs_owner_data_free`.
+ */
+typedef struct fxs_owner_data fxs_owner_data;
 
 /**
  * A computing party's session (opaque). Create with `fxs_party_new`, free with
@@ -671,6 +715,62 @@ typedef struct fxs_circuit_info {
      */
     size_t and_gates;
 } fxs_circuit_info;
+
+/**
+ * What an `fxs_owner_data` holds: how to configure the `fxs_data_owner` that shares it, how
+ * many parts to share, and how much of the model comes back.
+ */
+typedef struct fxs_owner_data_info {
+    /**
+     * The ring of the shares in bits (`fxs_data_owner_config.ring_bits`): 64, the daemon's.
+     */
+    uint32_t ring_bits;
+    /**
+     * The fractional bits (`fxs_data_owner_config.frac_bits`): the job's `frac_bits`.
+     */
+    uint32_t frac_bits;
+    /**
+     * How many parts to share, in order (`fxs_owner_data_part`, `fxs_data_owner_share_part`).
+     */
+    size_t parts;
+    /**
+     * Owner 0: how many values of the model to reconstruct after sharing
+     * (`fxs_data_owner_reconstruct`): the regression's weights with the bias last, or every
+     * weight of the network in layer order. 0 for the other owners, who get nothing back.
+     */
+    size_t model_len;
+    /**
+     * The training rows this owner shares.
+     */
+    size_t rows;
+    /**
+     * The columns of each of those rows.
+     */
+    size_t cols;
+} fxs_owner_data_info;
+
+/**
+ * One part to share with `fxs_data_owner_share_part(owner, x, rows, cols, y)`. The arrays
+ * belong to the `fxs_owner_data` and live as long as it does.
+ */
+typedef struct fxs_owner_part {
+    /**
+     * The features, `rows x cols`, row-major.
+     */
+    const double *x;
+    /**
+     * Rows.
+     */
+    size_t rows;
+    /**
+     * Feature columns.
+     */
+    size_t cols;
+    /**
+     * The targets, one per row, or NULL if this part has none.
+     */
+    const double *y;
+} fxs_owner_part;
 
 /**
  * Sends exactly `len` bytes from `buf`, blocking until they are handed to the connection.
@@ -1323,6 +1423,161 @@ fxs_status fxs_party_run_circuit(struct fxs_party *party, const struct fxs_circu
 fxs_status fxs_party_bits_to_shares(struct fxs_party *party, const uint8_t *bits, size_t n_bits, struct fxs_shares **out);
 
 /**
+ * Reads and checks the `fixshare-party` configuration file at `path` (relative paths inside it
+ * are taken from the file's directory), loading this party's key and every certificate it
+ * names, exactly as `fixshare-party` does before it starts. A file that cannot be read, is
+ * not TOML, has an unknown field, a seed, an unpinned peer or owner, no key, or anything else
+ * the daemon refuses is `FXS_STATUS_BAD_CONFIG` with the daemon's reason (naming the file).
+ * On success `*out` is the configuration; on failure NULL.
+ *
+ * # Safety
+ * `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
+ */
+fxs_status fxs_daemon_config_load(const char *path, struct fxs_daemon_config **out);
+
+/**
+ * Frees a configuration. NULL is fine.
+ *
+ * # Safety
+ * `config` is NULL or a live configuration from this library, not used afterwards.
+ */
+void fxs_daemon_config_free(struct fxs_daemon_config *config);
+
+/**
+ * Writes the configuration's role (`FXS_DAEMON_ROLE_*`) to `*role`, and its party id in the
+ * hello (`FXS_NET_PARTY_*`: owner `k` is `FXS_NET_PARTY_OWNER0 + k`) to `*party`; either may be
+ * NULL.
+ *
+ * # Safety
+ * `config` is NULL or a live configuration; `role` and `party` are NULL or writable.
+ */
+fxs_status fxs_daemon_config_role(const struct fxs_daemon_config *config, uint32_t *role, uint32_t *party);
+
+/**
+ * Writes the 32-byte session id of the configuration's hello to `out`, as `fixshare-party`
+ * derives it: for a server or a data owner the session name with the `[job]` section bound in
+ * (every setting; parties whose jobs differ refuse each other), for the dealer or the helper
+ * the name alone (`fxs_tls_session_id(name)`, which is also what the servers use towards
+ * them). A C program that connects to the daemons with `fxs_tls_endpoint_new` uses this one.
+ *
+ * # Safety
+ * `config` is NULL or a live configuration; `out` is NULL or writable for 32 bytes.
+ */
+fxs_status fxs_daemon_config_session_id(const struct fxs_daemon_config *config, uint8_t *out);
+
+/**
+ * Connects to the configured peer `peer` (`FXS_DAEMON_ROLE_*`) as `fixshare-party` does: this
+ * party's key, party id and timeouts, the peer's `address` and pin from the file, the session
+ * id of that connection; for a data owner the connection then waits up to `result_seconds`
+ * for the servers (they take its rows once every owner is there, and answer after training).
+ * A peer this party does not connect to (one that connects to it, or one it does not talk to)
+ * is `FXS_STATUS_INVALID_ARGUMENT`; the connection's own failures are those of
+ * `fxs_tls_connect`. On success `*out` is the connection; on failure NULL.
+ *
+ * # Safety
+ * `config` is NULL or a live configuration; `out` is NULL or writable.
+ */
+fxs_status fxs_daemon_config_connect(const struct fxs_daemon_config *config, uint32_t peer, struct fxs_tls_conn **out);
+
+/**
+ * Runs the server (server 0 or 1), the dealer or the helper that `config` names until its job
+ * is done, in the calling thread, as `fixshare-party run --config FILE` does: it listens,
+ * waits for its peers and the data owners, receives the owners' shares, trains, sends its
+ * shares of the model to owner 0 (a server), or deals (the dealer, the helper). Blocks for the
+ * whole job; logs to standard error, one timestamped line per event (each epoch at a server),
+ * as the daemon does. Every wait has the configuration's timeout, so a peer that disappears
+ * ends the run with an error, never a hang. The operating system supplies the seeds.
+ *
+ * On success `*summary` holds the daemon's `name: value` lines (`status: ok`, and for a
+ * server `rows`, `features`, `epochs`, `train_seconds`, `bytes_sent`, ...). On
+ * `FXS_STATUS_JOB_FAILED` the job failed after it started (a peer that left, timed out or was
+ * refused; the message names the step and the peer, as the daemon's does), and `*summary`
+ * holds what `fixshare-party` prints then: `role`, `session`, `status: failed` and `error`.
+ * A data owner's configuration is `FXS_STATUS_INVALID_ARGUMENT` (a C owner shares with
+ * `fxs_owner_data_prepare` and `fxs_data_owner_share_part`), before anything starts; then and
+ * on any other failure `*summary` is NULL.
+ *
+ * # Safety
+ * `config` is NULL or a live configuration (not freed during the call); `summary` is NULL or
+ * writable.
+ */
+fxs_status fxs_daemon_run(const struct fxs_daemon_config *config, struct fxs_daemon_summary **summary);
+
+/**
+ * The summary's lines, `name: value\n` each, as `fixshare-party` prints them (a static empty
+ * string for NULL). Owned by the summary: valid until it is freed.
+ *
+ * # Safety
+ * `summary` is NULL or a live summary.
+ */
+const char *fxs_daemon_summary_text(const struct fxs_daemon_summary *summary);
+
+/**
+ * The value of the summary's line `name` (e.g. `"status"`, `"rows"`), or NULL if there is no
+ * such line (or an argument is NULL). Owned by the summary: valid until it is freed.
+ *
+ * # Safety
+ * `summary` is NULL or a live summary; `name` is NULL or a NUL-terminated string.
+ */
+const char *fxs_daemon_summary_get(const struct fxs_daemon_summary *summary, const char *name);
+
+/**
+ * Frees a summary. NULL is fine.
+ *
+ * # Safety
+ * `summary` is NULL or a live summary from this library, not used afterwards.
+ */
+void fxs_daemon_summary_free(struct fxs_daemon_summary *summary);
+
+/**
+ * Reads the CSV file `csv_path` (a header row, numeric cells, the target last; gzipped if it
+ * ends in `.gz`) and prepares what the data owner that `config` names shares of it, with the
+ * code of `fixshare-party owner --config ... --data ...`: the same checks, the split (every
+ * 5th row is a test row), the standardization with the statistics of all the training rows,
+ * and this owner's block of the table (or, for networks, its rows' features and one-hot
+ * labels). Share the parts in order with `fxs_data_owner_share_part` over connections from
+ * `fxs_daemon_config_connect` (an `fxs_data_owner` configured with `fxs_owner_data_get_info`'s
+ * `ring_bits` and `frac_bits` and a fresh seed), and owner 0 then reconstructs `model_len`
+ * values: the servers cannot tell it from `fixshare-party owner`.
+ *
+ * Data the daemon's owner refuses (a bad cell, with its file, line and column; an unreadable
+ * file; too few rows; a table that does not fit the job) is `FXS_STATUS_INVALID_ARGUMENT`, a
+ * configuration that is not a data owner's too. On success `*out` holds the data; on failure
+ * NULL.
+ *
+ * # Safety
+ * `config` is NULL or a live configuration; `csv_path` is NULL or a NUL-terminated string;
+ * `out` is NULL or writable.
+ */
+fxs_status fxs_owner_data_prepare(const struct fxs_daemon_config *config, const char *csv_path, struct fxs_owner_data **out);
+
+/**
+ * Writes what `data` holds to `*info`.
+ *
+ * # Safety
+ * `data` is NULL or live owner data; `info` is NULL or writable.
+ */
+fxs_status fxs_owner_data_get_info(const struct fxs_owner_data *data, struct fxs_owner_data_info *info);
+
+/**
+ * Writes part `index` (from 0, below `fxs_owner_data_get_info`'s `parts`) to `*part`: pointers
+ * into `data`, valid until it is freed. An index out of range is `FXS_STATUS_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `data` is NULL or live owner data; `part` is NULL or writable.
+ */
+fxs_status fxs_owner_data_part(const struct fxs_owner_data *data, size_t index, struct fxs_owner_part *part);
+
+/**
+ * Frees owner data (its values are overwritten with zeros first). NULL is fine.
+ *
+ * # Safety
+ * `data` is NULL or live owner data from this library, not used afterwards (nor the pointers
+ * of its parts).
+ */
+void fxs_owner_data_free(struct fxs_owner_data *data);
+
+/**
  * Fills `config` with the defaults: 64-bit ring, 16 fractional bits, default frame limit, a
  * zero seed and NULL transports (both must be set before `fxs_data_owner_init`).
  *
@@ -1356,6 +1611,26 @@ fxs_status fxs_data_owner_init(struct fxs_data_owner *owner, const struct fxs_da
  * is NULL or readable for `n` doubles (NULL only with `n == 0`).
  */
 fxs_status fxs_data_owner_share(struct fxs_data_owner *owner, const double *values, size_t n);
+
+/**
+ * Secret-shares one part of a training table as the daemon's data owners do
+ * (`fixshare::ml::share::share_part`): a shape frame (`rows`, `cols`, whether targets follow)
+ * to each server, then the `rows x cols` features `x` (row-major) and, if `y` is not NULL, the
+ * `rows` targets `y`, each shared as `fxs_data_owner_share` shares. The parts of
+ * `fxs_owner_data_part`, shared in order with one owner, are what `fixshare-party owner`
+ * sends; the `fixshare-party` servers (or `fxs_party_receive_owner_input`-style hosts reading
+ * the shape first) take them.
+ *
+ * Every value is range-checked before anything is sent: `FXS_STATUS_OUT_OF_RANGE` leaves the
+ * owner usable, as do `cols == 0` (`FXS_STATUS_INVALID_ARGUMENT`) and `rows * cols`
+ * overflowing (`FXS_STATUS_CAPACITY`). A failure after the first frame poisons the owner. Only
+ * in the `std` build.
+ *
+ * # Safety
+ * `owner` as for `fxs_data_owner_share`; `x` is NULL or readable for `rows * cols` doubles
+ * (NULL only if that is 0); `y` is NULL or readable for `rows` doubles.
+ */
+fxs_status fxs_data_owner_share_part(struct fxs_data_owner *owner, const double *x, size_t rows, size_t cols, const double *y);
 
 /**
  * Receives both servers' shares of `n` outputs (sent with `fxs_party_send_owner_output`) and

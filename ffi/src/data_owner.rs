@@ -245,6 +245,56 @@ pub unsafe extern "C" fn fxs_data_owner_share(
     })
 }
 
+/// Secret-shares one part of a training table as the daemon's data owners do
+/// (`fixshare::ml::share::share_part`): a shape frame (`rows`, `cols`, whether targets follow)
+/// to each server, then the `rows x cols` features `x` (row-major) and, if `y` is not NULL, the
+/// `rows` targets `y`, each shared as `fxs_data_owner_share` shares. The parts of
+/// `fxs_owner_data_part`, shared in order with one owner, are what `fixshare-party owner`
+/// sends; the `fixshare-party` servers (or `fxs_party_receive_owner_input`-style hosts reading
+/// the shape first) take them.
+///
+/// Every value is range-checked before anything is sent: `FXS_STATUS_OUT_OF_RANGE` leaves the
+/// owner usable, as do `cols == 0` (`FXS_STATUS_INVALID_ARGUMENT`) and `rows * cols`
+/// overflowing (`FXS_STATUS_CAPACITY`). A failure after the first frame poisons the owner. Only
+/// in the `std` build.
+///
+/// # Safety
+/// `owner` as for `fxs_data_owner_share`; `x` is NULL or readable for `rows * cols` doubles
+/// (NULL only if that is 0); `y` is NULL or readable for `rows` doubles.
+#[cfg(feature = "std")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fxs_data_owner_share_part(
+    owner: *mut fxs_data_owner,
+    x: *const f64,
+    rows: usize,
+    cols: usize,
+    y: *const f64,
+) -> fxs_status {
+    use crate::api::share_part;
+    with_owner("fxs_data_owner_share_part", owner, |o| {
+        if cols == 0 {
+            return Err(Failure::invalid("cols must be at least 1"));
+        }
+        let n = rows
+            .checked_mul(cols)
+            .ok_or(Failure::Arg(fxs_status::Capacity, "rows * cols overflows"))?;
+        // SAFETY: readable for `rows * cols` doubles (caller).
+        let x = unsafe { slice(x, n, "`x` is NULL") }?;
+        let y = if y.is_null() {
+            None
+        } else {
+            // SAFETY: readable for `rows` doubles (caller).
+            Some(unsafe { slice(y, rows, "`y` is NULL") }?)
+        };
+        let (s0, s1) = (&mut o.server0, &mut o.server1);
+        Ok(match o.ring_bits {
+            32 => block_on(share_part::<u32, _, _>(&mut o.owner, x, cols, y, s0, s1)),
+            64 => block_on(share_part::<u64, _, _>(&mut o.owner, x, cols, y, s0, s1)),
+            _ => block_on(share_part::<u128, _, _>(&mut o.owner, x, cols, y, s0, s1)),
+        }?)
+    })
+}
+
 /// Receives both servers' shares of `n` outputs (sent with `fxs_party_send_owner_output`) and
 /// writes the reconstructed values to `out`. A failure after communicating poisons the owner.
 ///

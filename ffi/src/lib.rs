@@ -29,6 +29,17 @@
 //!   builds without `std` (`--no-default-features --features panic-handler`) as a static
 //!   library for microcontrollers.
 //!
+//! And, with `std`, the deployment's connections and daemon (`fixshare-net`):
+//!
+//! - **TLS connections** (`fxs_tls_*`): a party's key from PEM files, connecting to a peer by
+//!   address and pin, listening for the expected peers, TLS 1.3 with both keys pinned, the
+//!   hello (session id, party ids) and timeouts on every wait; a connection's
+//!   `fxs_tls_conn_transport` is an `fxs_transport` for any of the roles above;
+//! - **the party daemon** (`fxs_daemon_*`): a `fixshare-party` configuration file, the session
+//!   id and connections it makes, a server's, the dealer's or the helper's whole run in the
+//!   caller's process (`fxs_daemon_run`), and a data owner's rows prepared as `fixshare-party
+//!   owner` prepares them (`fxs_owner_data_*`, shared with `fxs_data_owner_share_part`).
+//!
 //! ## Conventions
 //! - Every fallible function returns an [`fxs_status`]; results go through out-parameters.
 //!   `fxs_last_error_message()` explains the last failure on the calling thread, naming the C
@@ -69,6 +80,8 @@ extern crate std;
 
 #[cfg(feature = "std")]
 pub mod circuit;
+#[cfg(feature = "std")]
+pub mod daemon;
 pub mod data_owner;
 #[cfg(feature = "std")]
 pub mod ml;
