@@ -246,7 +246,7 @@ pub unsafe extern "C" fn fxs_data_owner_share(
 }
 
 /// Secret-shares one part of a training table as the daemon's data owners do
-/// (`fixshare::ml::share::share_part`): a shape frame (`rows`, `cols`, whether targets follow)
+/// (`fixshare::session::share_part`): a shape frame (`rows`, `cols`, whether targets follow)
 /// to each server, then the `rows x cols` features `x` (row-major) and, if `y` is not NULL, the
 /// `rows` targets `y`, each shared as `fxs_data_owner_share` shares. The parts of
 /// `fxs_owner_data_part`, shared in order with one owner, are what `fixshare-party owner`
