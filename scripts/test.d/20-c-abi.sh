@@ -22,6 +22,14 @@
 # their documented bounds, the same numerical functions with a dealer and with three servers, the
 # precision guard (FXS_STATUS_PRECISION_GUARD), an assistant that leaves (FXS_STATUS_CLOSED at both
 # primaries), refused configurations (static, dynamic, C++, ASan/UBSan; valgrind with --quick).
+# TLS hosts (issue 17): tests/c/test_hosts.c runs a dealer, two parties and a data owner in C over
+# fixshare-net's TLS connections (fxs_tls_*), then a deployment of `fixshare-party` processes (the
+# dealer, server 0, owner 0) with server 1 hosted by a C process (fxs_daemon_run) and owner 1 a C
+# data owner (fxs_owner_data_prepare, fxs_data_owner_share_part): logistic regression on
+# breast_cancer.csv, owner 0's weights and accuracy against the plaintext SGD; wrong pins and
+# sessions, unreachable and silent peers, a peer cut or stalled half-way and server 0 killed
+# during training give their status and message, never a hang (static, dynamic, ASan/UBSan;
+# valgrind without the two daemon jobs, whose timing it would distort 20-50 fold).
 # Installs what it needs, idempotently. Ends with "N passed, 0 failed"; exits non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -86,6 +94,10 @@ check "install.sh: release build, static + shared library, pkg-config and CMake 
 check "fixshare-snt (the Rust trainers and server the weight-sharing C tests run beside)" \
     cargo build -q -p fixshare-snt --release
 export FIXSHARE_SNT_BIN=$target/release/fixshare-snt
+check "fixshare-party and fixshare-net (the daemons and the key tool the TLS host tests run beside)" \
+    cargo build -q -p fixshare-net --release
+export FIXSHARE_PARTY_BIN=$target/release/fixshare-party FIXSHARE_NET_BIN=$target/release/fixshare-net
+export FIXSHARE_CSV=$root/examples/data/breast_cancer.csv
 check "shared library has SONAME libfixshare.so.0" \
     bash -c "readelf -d '$stage/lib/libfixshare.so.0' | grep -q 'SONAME.*\[libfixshare.so.0\]'"
 native=$(sed -n 's/^Libs: [^ ]*libfixshare.a //p' "$stage/lib/pkgconfig/fixshare-static.pc")
@@ -127,6 +139,9 @@ check "gcc C11: four-server C tests, static" gcc "${cflags[@]}" -pthread tests/c
 check "gcc C11: four-server C tests, dynamic" gcc "${cflags[@]}" -pthread tests/c/test_four.c -o "$bin/four_dynamic" "${dynamic[@]}"
 check "g++ C++17: four-server C tests compiled as C++, static" g++ "${cxxflags[@]}" -pthread -x c++ tests/c/test_four.c -x none -o "$bin/four_cxx" "${static[@]}"
 check "gcc C11 -fsanitize=address,undefined: four-server C tests" gcc "${cflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_four.c -o "$bin/four_asan" "${static[@]}"
+check "gcc C11: TLS host C tests, static" gcc "${cflags[@]}" -pthread tests/c/test_hosts.c -o "$bin/hosts_static" "${static[@]}"
+check "gcc C11: TLS host C tests, dynamic" gcc "${cflags[@]}" -pthread tests/c/test_hosts.c -o "$bin/hosts_dynamic" "${dynamic[@]}"
+check "gcc C11 -fsanitize=address,undefined: TLS host C tests" gcc "${cflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_hosts.c -o "$bin/hosts_asan" "${static[@]}"
 check "g++ C++17: C++ wrapper tests, dynamic" g++ "${cxxflags[@]}" -pthread tests/c/test_wrapper.cpp -o "$bin/wrapper" "${dynamic[@]}"
 check "g++ C++17 -fsanitize=address,undefined: C++ wrapper tests" g++ "${cxxflags[@]}" -pthread -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_wrapper.cpp -o "$bin/wrapper_asan" "${static[@]}"
 check "dynamic binaries need libfixshare.so.0" \
@@ -183,6 +198,16 @@ expect_output "weight-sharing C tests under AddressSanitizer + UBSan" '^[0-9]+ p
 expect_output "weight-sharing C tests under valgrind (no leaks, no invalid accesses)" '^[0-9]+ passed, 0 failed$' \
     timeout 600 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     "$bin/weights_dynamic"
+for b in hosts_static hosts_dynamic; do
+    expect_output "$b: C parties, dealer and owner over TLS; server 1 (fxs_daemon_run) and owner 1 in C beside fixshare-party processes train against plaintext; refusals, cuts, a killed server" \
+        '^[0-9]+ passed, 0 failed$' timeout 600 "$bin/$b"
+done
+expect_output "TLS host C tests under AddressSanitizer + UBSan (the C processes too)" '^[0-9]+ passed, 0 failed$' \
+    env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    timeout 600 "$bin/hosts_asan"
+expect_output "TLS host C tests --no-jobs under valgrind (no leaks, no invalid accesses)" '^[0-9]+ passed, 0 failed$' \
+    timeout 900 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    "$bin/hosts_dynamic" --no-jobs
 expect_output "C tests under AddressSanitizer + UBSan" '^[0-9]+ passed, 0 failed$' \
     env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     timeout 300 "$bin/test_asan"
@@ -219,10 +244,10 @@ check "static library without std (data-owner functions, panic handler)" \
     cargo rustc -q -p fixshare-ffi --release --lib --crate-type staticlib --no-default-features \
     --features panic-handler --target thumbv7em-none-eabihf
 mcu=$target/thumbv7em-none-eabihf/release/libfixshare.a
-check "no_std library exports the data-owner functions and no party functions" \
+check "no_std library exports the data-owner functions and no party, TLS or daemon functions" \
     bash -c "syms=\$(arm-none-eabi-nm --defined-only '$mcu' 2>/dev/null | awk '\$2==\"T\"{print \$3}');
              for f in fxs_data_owner_init fxs_data_owner_share fxs_data_owner_reconstruct fxs_data_owner_clear; do
-               grep -qx \$f <<<\"\$syms\" || exit 1; done; ! grep -q '^fxs_party_' <<<\"\$syms\""
+               grep -qx \$f <<<\"\$syms\" || exit 1; done; ! grep -qE '^fxs_(party|tls|daemon|owner_data)_' <<<\"\$syms\""
 check "no_std library links alone (no libc, no allocator)" \
     bash -c "arm-none-eabi-ld -o '$work/owner.elf' -e fxs_data_owner_share --gc-sections \
              -u fxs_data_owner_init -u fxs_data_owner_reconstruct -u fxs_data_owner_clear \
