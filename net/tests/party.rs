@@ -127,6 +127,11 @@ impl Daemon {
         }
     }
 
+    /// Its standard error so far.
+    fn log(&self) -> String {
+        self.err.lock().unwrap().join("\n")
+    }
+
     /// Waits for the process to end (failing the test after `limit`: a hang).
     fn finish(mut self, limit: Duration) -> Exit {
         let start = Instant::now();
@@ -259,23 +264,29 @@ impl Files {
         self.dir.join(name).to_str().unwrap().to_string()
     }
 
+    /// Starts `fixshare-party run` with `NAME.toml` and `extra` arguments.
+    fn run(&self, name: &str, extra: &[&str]) -> Daemon {
+        let cfg = self.path(&format!("{name}.toml"));
+        let mut args = vec!["run", "--config", &cfg];
+        args.extend_from_slice(extra);
+        Daemon::start(name, &args)
+    }
+
+    /// Starts owner `k` on `csv`.
+    fn owner(&self, k: usize, csv: &Path) -> Daemon {
+        let cfg = self.path(&format!("owner{k}.toml"));
+        Daemon::start(
+            &format!("owner{k}"),
+            &["owner", "--config", &cfg, "--data", csv.to_str().unwrap()],
+        )
+    }
+
     /// Starts every daemon: the third party, the servers, and the owners on `csv`.
     fn start(&self, csv: &Path) -> (Option<Daemon>, Daemon, Daemon, Vec<Daemon>) {
-        let third = self.third.map(|t| {
-            let cfg = self.path(&format!("{t}.toml"));
-            Daemon::start(t, &["run", "--config", &cfg])
-        });
-        let s0 = Daemon::start("server0", &["run", "--config", &self.path("server0.toml")]);
-        let s1 = Daemon::start("server1", &["run", "--config", &self.path("server1.toml")]);
-        let owners = (0..self.owners)
-            .map(|k| {
-                let cfg = self.path(&format!("owner{k}.toml"));
-                Daemon::start(
-                    &format!("owner{k}"),
-                    &["owner", "--config", &cfg, "--data", csv.to_str().unwrap()],
-                )
-            })
-            .collect();
+        let third = self.third.map(|t| self.run(t, &[]));
+        let s0 = self.run("server0", &[]);
+        let s1 = self.run("server1", &[]);
+        let owners = (0..self.owners).map(|k| self.owner(k, csv)).collect();
         (third, s0, s1, owners)
     }
 }
@@ -500,28 +511,45 @@ fn three_servers_train_securenn_network_a_like_its_plaintext_twin() {
 }
 
 #[test]
-fn a_server_that_disappears_ends_every_other_party_with_its_name() {
+fn a_server_that_disappears_ends_every_other_party_with_its_name_and_the_next_job_runs() {
     let dir = workdir("gone", &["server0", "server1", "dealer", "owner0"]);
     let job = GLM_JOB
         .replace("owners = 2", "owners = 1")
         .replace("epochs = 3", "epochs = 200");
     let files = Files::write(&dir, &job, 1, Some("dealer"));
-    let (dealer, s0, mut s1, owners) = files.start(&data("breast_cancer.csv"));
+    // The dealer and server 0 serve two jobs: the first loses server 1 mid-training.
+    let two = ["--jobs", "2"];
+    let dealer = files.run("dealer", &two);
+    let s0 = files.run("server0", &two);
+    let mut s1 = files.run("server1", &[]);
+    let owner = files.owner(0, &data("breast_cancer.csv"));
     s0.wait_for_log("epoch 1/200", LIMIT);
     s1.kill();
     let limit = Duration::from_secs(60);
-    let s0 = s0.finish(limit);
-    let dealer = dealer.unwrap().finish(limit);
-    let owner = owners.into_iter().next().unwrap().finish(limit);
-    for (name, e) in [("server0", &s0), ("dealer", &dealer), ("owner 0", &owner)] {
+    let owner = owner.finish(limit);
+    for (name, d) in [("server0", &s0), ("dealer", &dealer)] {
+        d.wait_for_log("serving the next job (run 2)", limit);
+        assert!(d.log().contains("failed: "), "{name}: {}", d.log());
+    }
+    assert_eq!(owner.status.code(), Some(1), "{}\n{}", owner.out, owner.err);
+    assert_eq!(owner.value("status").as_deref(), Some("failed"));
+    assert!(owner.err.contains("failed: "), "{}", owner.err);
+
+    // Server 1 is back (a new process) and the owner submits again: the second job, the same
+    // as the first, trains to the end.
+    let s1 = files.run("server1", &[]);
+    let owner2 = files.owner(0, &data("breast_cancer.csv"));
+    let owner2 = owner2.finish_ok(LIMIT);
+    s1.finish_ok(LIMIT);
+    let (s0, dealer) = (s0.finish(limit), dealer.finish(limit));
+    assert!(owner2.number("secure_accuracy") > 0.9, "{}", owner2.out);
+    for (name, e) in [("server0", &s0), ("dealer", &dealer)] {
+        // One job failed, so the exit status is 1; each run reported as it ended.
         assert_eq!(e.status.code(), Some(1), "{name}: {}\n{}", e.out, e.err);
-        assert_eq!(
-            e.value("status").as_deref(),
-            Some("failed"),
-            "{name}: {}",
-            e.out
-        );
-        assert!(e.err.contains("failed: "), "{name}: {}", e.err);
+        let runs: Vec<&str> = e.out.split("run: ").skip(1).collect();
+        assert_eq!(runs.len(), 2, "{name}: {}", e.out);
+        assert!(runs[0].contains("status: failed"), "{name}: {}", e.out);
+        assert!(runs[1].contains("status: ok"), "{name}: {}", e.out);
     }
     for (name, e) in [("server0", &s0), ("dealer", &dealer), ("owner 0", &owner)] {
         println!("{name}: {}", e.value("error").unwrap_or_default());
