@@ -71,6 +71,7 @@ pub mod error;
 pub mod hello;
 mod identity;
 mod listener;
+mod sender;
 pub mod shape;
 mod tls;
 mod verify;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{p, parties, recorder, wait_for_log, within};
-use fixshare::{ErrorKind, Link, Sub, block_on_thread};
+use fixshare::{ErrorKind, Link, Sub, Transport, block_on_thread};
 use fixshare_net::{
     Endpoint, Identity, NetError, Reason, RefusedBy, SessionId, TlsTransport, code,
 };
@@ -400,6 +400,37 @@ fn a_peer_that_stops_reading_times_out() {
         "{detail}"
     );
     drop(client);
+}
+
+#[test]
+fn both_peers_send_a_long_message_before_reading_without_a_deadlock() {
+    // 12 MiB each way, far more than the sockets buffer: with writes that wait for the peer to
+    // read, both sides would wait on each other until the write timeout. The sending threads
+    // take it, so an exchange can cost one latency (the transport's send window says so).
+    let (server, client) = pair("both send", Duration::from_secs(20));
+    assert!(server.send_window() >= 12 << 20);
+    let run = |t: TlsTransport, v: u64| {
+        std::thread::spawn(move || {
+            let mut link = Link::new(t);
+            let mine = vec![v; 3 << 19];
+            let mut theirs = vec![0u64; 3 << 19];
+            block_on_thread(async {
+                let mut c = link.channel(Sub::Online);
+                c.send_ring("both", TAG, &mine).await?;
+                link.flush_pending("both").await?;
+                link.channel(Sub::Online)
+                    .recv_ring("both", TAG, &mut theirs)
+                    .await
+            })
+            .unwrap();
+            theirs
+        })
+    };
+    let (a, b) = within(Duration::from_secs(60), move || {
+        let (a, b) = (run(server, 7), run(client, 9));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(a.iter().all(|&x| x == 9) && b.iter().all(|&x| x == 7));
 }
 
 #[test]
