@@ -40,9 +40,8 @@ use fixshare::{
     Party, PartyId, Role, Shares, Topology, Transport, block_on_thread, duplex,
 };
 use fixshare_examples::ml::os_seed;
-use fixshare_examples::ml::tcp::TcpTransport;
-use fixshare_net::{Endpoint, Identity, SessionId, Shape, Shaped, TlsTransport};
-use std::sync::Arc;
+use fixshare_examples::ml::tcp::{TcpTransport, tls_pair};
+use fixshare_net::{Shape, Shaped};
 use std::hint::black_box;
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -621,9 +620,9 @@ fn run(args: Args, config: Config) -> Result<([Report; 2], u64), String> {
             };
             go(args, config, tcp_pair)
         }
-        Net::Tls(None) => go(args, config, tls_pair),
+        Net::Tls(None) => go(args, config, || tls_pair().map(<[_; 2]>::from)),
         Net::Tls(Some(shape)) => go(args, config, || {
-            let [a, b] = tls_pair()?;
+            let (a, b) = tls_pair()?;
             Ok([Shaped::new(a, shape), Shaped::new(b, shape)])
         }),
         Net::Memory => go(args, config, || {
@@ -631,25 +630,6 @@ fn run(args: Args, config: Config) -> Result<([Report; 2], u64), String> {
             Ok::<_, String>([a, b])
         }),
     }
-}
-
-/// Two parties with fresh keys, each pinning the other's, joined by TLS 1.3 on 127.0.0.1.
-fn tls_pair() -> Result<[TlsTransport; 2], String> {
-    let net = |e: fixshare_net::NetError| format!("tls: {e}");
-    let session = SessionId::derive("ops");
-    let (a, b) = (Identity::generate("a").map_err(net)?, Identity::generate("b").map_err(net)?);
-    let (pa, pb) = (a.pin(), b.pin());
-    let ea = Endpoint::new(Arc::new(a), PartyId(0), session);
-    let eb = Endpoint::new(Arc::new(b), PartyId(1), session);
-    let l = ea
-        .listen("127.0.0.1:0", &[(PartyId(1), pb)])
-        .map_err(net)?;
-    l.set_logger(Arc::new(|_: &fixshare_net::ListenerEvent<'_>| {}));
-    let addr = l.local_addr().to_string();
-    let c = thread::spawn(move || eb.connect(&addr, PartyId(0), pa));
-    let s = l.accept(Duration::from_secs(30)).map_err(net)?;
-    let c = c.join().expect("connect thread panicked").map_err(net)?;
-    Ok([s, c])
 }
 
 /// [`run`] over connections from `pair`.
