@@ -24,9 +24,9 @@ use fixshare::ml::{
     self, DataError, DataErrorKind, Dataset, GlmModel, MlpLoss, MlpParams, SgdParams,
 };
 use fixshare::{
-    Backend, Config, Context, Dealer, DealerClient, Error, FixedPoint, Link, Links, MemoryTransport,
-    OfflineSource, OtCorrelations, Party, PartyId, Ring, Role, Seed, Stats, Topology, Transport,
-    Truncation, block_on_thread, duplex,
+    Backend, Config, Context, Dealer, DealerClient, Error, FixedPoint, Link, Links,
+    MemoryTransport, OfflineSource, OtCorrelations, Party, PartyId, Ring, Role, Seed, Stats,
+    Topology, Transport, Truncation, block_on_thread, duplex,
 };
 use std::fmt;
 use std::io::{IsTerminal, Write};
