@@ -274,7 +274,9 @@ pub struct TlsTransport {
     conn: Connection,
     sock: TcpStream,
     out: Vec<u8>,
-    /// After the setup: the thread writing sealed records to the socket.
+    /// After the setup: the thread writing sealed records to the socket, started with the
+    /// first write (a connection that only receives, as most of a server's data owners' do,
+    /// never needs one).
     sender: Option<Sender>,
     timeouts: Timeouts,
     /// While the handshake and hello run: when they must be done.
@@ -488,13 +490,19 @@ impl TlsTransport {
     /// Writes every TLS byte rustls has ready to the socket, or hands them to the sending
     /// thread once there is one.
     fn write_pending(&mut self) -> Result<(), NetError> {
-        if let Some(sender) = &self.sender {
+        if self.deadline.is_none() && self.conn.wants_write() {
             let mut sealed = Vec::new();
             while self.conn.wants_write() {
                 self.conn
                     .write_tls(&mut sealed)
                     .map_err(|e| NetError::io("encrypt", e))?;
             }
+            let sender = match &mut self.sender {
+                Some(s) => s,
+                None => self
+                    .sender
+                    .insert(Sender::start(&self.sock, self.timeouts.write)?),
+            };
             return sender.send(sealed);
         }
         while self.conn.wants_write() {
@@ -594,9 +602,8 @@ impl TlsTransport {
     /// Ends the setup phase: from now on the idle timeouts apply, and a thread of its own
     /// writes to the socket.
     pub(crate) fn finish_setup(&mut self) -> Result<(), NetError> {
-        self.deadline = None;
         self.write_pending()?;
-        self.sender = Some(Sender::start(&self.sock, self.timeouts.write)?);
+        self.deadline = None;
         Ok(())
     }
 
@@ -716,7 +723,7 @@ impl Transport for TlsTransport {
     }
 
     fn send_window(&self) -> usize {
-        if self.sender.is_some() {
+        if self.deadline.is_none() {
             sender::WINDOW
         } else {
             fixshare::transport::INTERLEAVE
@@ -731,23 +738,14 @@ impl Drop for TlsTransport {
         }
         // A close_notify after what is queued, waiting a little for the sending thread: a peer
         // that stopped reading gets none.
-        if self.sender.is_some() {
-            let queued = self.push_out().is_ok() && {
-                self.conn.send_close_notify();
-                self.write_pending().is_ok()
-            };
-            if let Some(mut s) = self.sender.take()
-                && queued
-            {
-                let _ = s.finish(self.timeouts.write.min(DROP_WAIT));
-            }
-            return;
-        }
-        // A best-effort close_notify that cannot block: a peer that stopped reading gets none.
-        if self.sock.set_nonblocking(true).is_ok() {
-            let _ = self.push_out();
+        let queued = self.push_out().is_ok() && {
             self.conn.send_close_notify();
-            let _ = self.write_pending();
+            self.write_pending().is_ok()
+        };
+        if let Some(mut s) = self.sender.take()
+            && queued
+        {
+            let _ = s.finish(self.timeouts.write.min(DROP_WAIT));
         }
     }
 }
