@@ -80,15 +80,11 @@ pub enum NetError {
     },
     /// A key, a certificate, a pin or a configuration value is unusable.
     Config(String),
-    /// Too many connections are in their handshake already; this one was dropped.
-    Busy {
-        /// The limit.
-        max_pending: usize,
-    },
     /// A listener's `accept_all` ran out of time with these parties still missing.
     Missing {
-        /// The parties that never connected successfully.
-        parties: Vec<PartyId>,
+        /// The expected peers that never connected successfully: their places in the list
+        /// given to the listener, and their party ids.
+        parties: Vec<(usize, PartyId)>,
         /// The time allowed.
         after: Duration,
     },
@@ -180,15 +176,13 @@ impl fmt::Display for NetError {
                 write!(f, "party {} is not expected here", claimed.0)
             }
             NetError::Config(m) => write!(f, "{m}"),
-            NetError::Busy { max_pending } => write!(
-                f,
-                "too many connections in their handshake (at most {max_pending}); dropped"
-            ),
             NetError::Missing { parties, after } => {
-                let ids: Vec<String> = parties.iter().map(|p| p.0.to_string()).collect();
+                let mut ids: Vec<String> = parties.iter().map(|p| p.1.0.to_string()).collect();
+                ids.dedup();
                 write!(
                     f,
-                    "parties {} did not connect within {after:?}",
+                    "{} expected connection(s) (party {}) did not come within {after:?}",
+                    parties.len(),
                     ids.join(", ")
                 )
             }

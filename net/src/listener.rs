@@ -2,10 +2,11 @@
 //!
 //! A background thread takes in TCP connections as they come, for as long as the listener
 //! lives, and each gets its own thread for the TLS handshake and the hello, bounded
-//! in number (`Endpoint::with_max_pending`) and in time ([`crate::Timeouts::handshake`]), so a
-//! connection that never speaks, or speaks slowly, delays nobody. A connection is refused, with
+//! in number (`Endpoint::with_max_pending`: beyond it, connections wait in the system's backlog
+//! until a handshake ends) and in time ([`crate::Timeouts::handshake`]), so a connection that
+//! never speaks, or speaks slowly, holds a handshake's place for a bounded time only. A connection is refused, with
 //! its reason handed to the logger, when its key is not pinned, its TLS fails, it sends no hello
-//! in time, its hello names another session, version or party, or its party is connected already
+//! in time, its hello names another session, version or party, or its key is connected already
 //! (a duplicate); the listener goes on serving the others.
 
 use crate::error::{ListenerEvent, NetError};
@@ -27,19 +28,20 @@ use std::time::{Duration, Instant};
 /// What a listener calls with each event ([`ListenerEvent`]).
 pub type Logger = Arc<dyn Fn(&ListenerEvent<'_>) + Send + Sync>;
 
-/// The parties connected through a listener now: a party id is taken while its transport lives.
-type Slots = Arc<Mutex<HashSet<u8>>>;
+/// The expected connections held now, by their place in the listener's list: a key's place is
+/// taken while its transport lives.
+type Slots = Arc<Mutex<HashSet<usize>>>;
 
-fn lock(slots: &Slots) -> std::sync::MutexGuard<'_, HashSet<u8>> {
+fn lock(slots: &Slots) -> std::sync::MutexGuard<'_, HashSet<usize>> {
     // The set stays consistent even if a thread panicked while holding it.
     slots.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A party's place at a listener, held by its transport; dropping it lets the party connect
+/// A key's place at a listener, held by its transport; dropping it lets the party connect
 /// again.
 pub(crate) struct SlotGuard {
     slots: Slots,
-    id: u8,
+    id: usize,
 }
 
 impl Drop for SlotGuard {
@@ -62,8 +64,11 @@ impl Drop for Pending {
 /// From [`Endpoint::listen`] until it is dropped, a background thread takes in connections and
 /// refuses strays as they come, logging each refusal (to standard error unless
 /// [`Listener::set_logger`] says otherwise); the parties that pass wait in a queue for
-/// [`Listener::accept`] and [`Listener::accept_all`], holding their party's place (a second
-/// connection of the same party is a duplicate until the first transport is dropped).
+/// [`Listener::accept`] and [`Listener::accept_all`], holding their key's place (a second
+/// connection with the same key is a duplicate until the first transport is dropped).
+///
+/// Each expected peer is a key and the party id its hello must name; several keys may share a
+/// party id (data owners, told apart by their keys).
 pub struct Listener {
     local: SocketAddr,
     peers: Arc<Vec<(PartyId, Pin)>>,
@@ -134,9 +139,6 @@ impl Listener {
                 )));
             }
             for (other, other_pin) in &peers[..i] {
-                if other == id {
-                    return Err(NetError::Config(format!("party {} is listed twice", id.0)));
-                }
                 if other_pin == pin {
                     return Err(NetError::Config(format!(
                         "parties {} and {} have the same key",
@@ -212,7 +214,7 @@ impl Listener {
         }
     }
 
-    /// One connection from every expected party, in the order they were given to
+    /// One connection from every expected peer (every key), in the order they were given to
     /// [`Endpoint::listen`], waiting up to `timeout` in all. Fails naming the parties that did
     /// not make it.
     pub fn accept_all(&self, timeout: Duration) -> Result<Vec<TlsTransport>, NetError> {
@@ -222,7 +224,7 @@ impl Listener {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.accept(left) {
                 Ok(t) => {
-                    let i = self.peers.iter().position(|p| p.0 == t.peer());
+                    let i = self.peers.iter().position(|p| p.1 == t.peer_pin());
                     match i {
                         Some(i) if got[i].is_none() => got[i] = Some(t),
                         // Cannot happen while the slot of a held transport is taken.
@@ -238,8 +240,9 @@ impl Listener {
                         .peers
                         .iter()
                         .zip(&got)
-                        .filter(|(_, g)| g.is_none())
-                        .map(|(p, _)| p.0)
+                        .enumerate()
+                        .filter(|(_, (_, g))| g.is_none())
+                        .map(|(i, (p, _))| (i, p.0))
                         .collect();
                     return Err(NetError::Missing {
                         parties,
@@ -266,9 +269,13 @@ impl Acceptor {
         }
     }
 
-    /// Starts a handshake thread for every connection waiting in the backlog.
+    /// Starts a handshake thread for every connection waiting in the backlog, as long as fewer
+    /// than the endpoint's `max_pending` handshakes run (the others wait in the backlog).
     fn take_new_connections(&self) -> Result<(), ()> {
         loop {
+            if self.pending.load(Ordering::Acquire) >= self.endpoint.max_pending() {
+                return Ok(());
+            }
             match self.tcp.accept() {
                 Ok((sock, addr)) => self.spawn(sock, addr),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
@@ -287,14 +294,7 @@ impl Acceptor {
 
     fn spawn(&self, sock: TcpStream, addr: SocketAddr) {
         let logger = current(&self.logger);
-        let max = self.endpoint.max_pending();
-        if self.pending.fetch_add(1, Ordering::AcqRel) >= max {
-            self.pending.fetch_sub(1, Ordering::AcqRel);
-            drop(sock);
-            let e = NetError::Busy { max_pending: max };
-            logger(&ListenerEvent::Rejected { addr, reason: &e });
-            return;
-        }
+        self.pending.fetch_add(1, Ordering::AcqRel);
         let pending = Pending(self.pending.clone());
         let endpoint = self.endpoint.clone();
         let config = self.config.clone();
@@ -365,25 +365,26 @@ fn setup(
 ) -> Result<(), NetError> {
     t.handshake()?;
     let pin = t.presented_pin()?;
-    let Some(&(id, _)) = peers.iter().find(|p| p.1 == pin) else {
+    let Some(place) = peers.iter().position(|p| p.1 == pin) else {
         // The verifier accepts pinned keys only; this is a second line of defence.
         return Err(NetError::Config(format!(
             "the key {pin} is not pinned here"
         )));
     };
+    let id = peers[place].0;
     t.set_peer(id, pin);
     let slot = t.greet(endpoint.hello(id), |_| {
         let mut taken = lock(slots);
-        if taken.insert(id.0) {
+        if taken.insert(place) {
             Ok(SlotGuard {
                 slots: slots.clone(),
-                id: id.0,
+                id: place,
             })
         } else {
             Err(Refusal {
                 by: RefusedBy::Us,
                 reason: Reason::Duplicate,
-                detail: format!("party {} is connected already", id.0),
+                detail: format!("party {} with this key is connected already", id.0),
             })
         }
     })?;

@@ -96,7 +96,8 @@ impl Endpoint {
     }
 
     /// The same endpoint whose listeners run at most `n` (at least 1) handshakes at once; a
-    /// connection beyond that is refused at once ([`NetError::Busy`]). 32 by default.
+    /// connection beyond that waits in the system's backlog until one ends (each is bounded by
+    /// [`Timeouts::handshake`]). 32 by default.
     pub fn with_max_pending(mut self, n: usize) -> Endpoint {
         self.max_pending = n.max(1);
         self

@@ -3,7 +3,10 @@
 //! while server 0 refuses a stray;
 //! SecureNN's three servers (the helper) train network A on 400 MNIST images like its plaintext
 //! twin; a server that disappears mid-training ends every other process with an error naming
-//! it; and each configuration that would weaken security is refused before anything listens.
+//! it, and the dealer and server 0 (`--jobs 2`) then train the next job with a new server 1;
+//! 1,000 data owners (threads of the test) submit concurrently, every training row arrives once,
+//! the model matches plaintext and the servers' peak memory stays under 512 MB; and each
+//! configuration that would weaken security is refused before anything listens.
 
 use fixshare::ml::pipeline::{self, GlmPlan, Partition};
 use fixshare::ml::{Dataset, GlmModel, SgdParams, Sigmoid, plain};
@@ -757,6 +760,99 @@ fn configurations_that_weaken_security_are_refused_before_anything_listens() {
             matches!(l.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
             "a refused configuration connected somewhere"
         );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const OWNERS: usize = 1000;
+
+#[test]
+fn a_thousand_data_owners_submit_concurrently_and_every_row_arrives_once() {
+    use fixshare_net::daemon::{self, Config, Log};
+    // Keys for the dealer, both servers and 1,000 owners; the servers pin every owner's key.
+    let mut names = vec!["server0".to_string(), "server1".into(), "dealer".into()];
+    names.extend((0..OWNERS).map(|k| format!("owner{k}")));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let dir = workdir("thousand", &names);
+    let job = format!(
+        "[job]\nkind = \"train_mlp\"\nsizes = [64, 10]\nloss = \"relu_softmax\"\nprepare = \"standardize\"\nowners = \
+         {OWNERS}\nepochs = 3\nbatch = 32\nlearning_rate = 0.1\n"
+    );
+    let files = Files::write(&dir, &job, OWNERS, Some("dealer"));
+    // Two thousand handshakes at once: each connection may wait its turn in a server's backlog.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.replace("[timeouts]\n", "[timeouts]\nhandshake_seconds = 120\n");
+            std::fs::write(&path, text).unwrap();
+        }
+    }
+    let csv = data("digits.csv");
+    let table = fixshare::ml::Dataset::from_csv(&std::fs::read_to_string(&csv).unwrap()).unwrap();
+    let training_rows = table.split_every(pipeline::TEST_EVERY).0.rows();
+
+    let dealer = files.run("dealer", &[]);
+    let s0 = files.run("server0", &[]);
+    let s1 = files.run("server1", &[]);
+    // Every owner in this process, on a thread of its own, started together.
+    let start = Arc::new(std::sync::Barrier::new(OWNERS));
+    let owners: Vec<_> = (0..OWNERS)
+        .map(|k| {
+            let cfg = Config::load(dir.join(format!("owner{k}.toml"))).unwrap();
+            let (csv, start) = (csv.clone(), start.clone());
+            std::thread::Builder::new()
+                .stack_size(256 << 10)
+                .spawn(move || {
+                    start.wait();
+                    daemon::run_owner(&cfg, &csv, None, &Log::quiet())
+                })
+                .unwrap()
+        })
+        .collect();
+    let results: Vec<_> = owners.into_iter().map(|h| h.join().unwrap()).collect();
+    let s0 = s0.finish_ok(LIMIT);
+    let s1 = s1.finish_ok(LIMIT);
+    dealer.finish_ok(LIMIT);
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} owners failed: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(5)]
+    );
+    // Every training row arrived once: the owners' blocks add up to the table's training rows.
+    let shared: usize = results
+        .iter()
+        .map(|r| {
+            r.as_ref()
+                .unwrap()
+                .get("rows_shared")
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(shared, training_rows);
+    for s in [&s0, &s1] {
+        assert_eq!(s.number("owners") as usize, OWNERS, "{}", s.out);
+        assert_eq!(s.number("rows") as usize, training_rows, "{}", s.out);
+    }
+    // The model equals the same training in plaintext on the same rows (owner 0 checks it).
+    let owner0 = results[0].as_ref().unwrap();
+    let number = |name: &str| owner0.get(name).unwrap().parse::<f64>().unwrap();
+    println!("{owner0}");
+    assert!(number("weights_rel_rmse") < 1e-2, "{owner0}");
+    assert!(
+        (number("secure_accuracy") - number("plaintext_accuracy")).abs() <= 0.01,
+        "{owner0}"
+    );
+    assert!(number("plaintext_accuracy") > 0.85, "{owner0}");
+    // Memory stays bounded: a server holding 1,000 owners' connections and rows.
+    for s in [&s0, &s1] {
+        let peak = s.number("peak_memory_bytes");
+        println!("server peak memory: {:.1} MB", peak / 1e6);
+        assert!(peak < 512e6, "{}", s.out);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The most data owners a job may wait for (their party ids are 16 and up, below 256).
-pub const MAX_OWNERS: usize = 200;
+/// The most data owners a job may wait for (each has a key of its own; all announce party id
+/// 16, and the key tells them apart). A server holds one connection per owner until their rows
+/// are in.
+pub const MAX_OWNERS: usize = 10_000;
 
 /// The role a configuration file gives its process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,13 +52,14 @@ impl Role {
         Role::ALL.iter().find(|r| r.0 == self).map_or("?", |r| r.1)
     }
 
-    /// The party id this role announces in its hello (owner `k` is `16 + k`).
-    pub fn party_id(self, owner_index: usize) -> PartyId {
+    /// The party id this role announces in its hello: every data owner is 16 (its key says
+    /// which owner it is).
+    pub fn party_id(self) -> PartyId {
         match self {
             Role::Server0 => PartyId(0),
             Role::Server1 => PartyId(1),
             Role::Dealer | Role::Helper => PartyId(2),
-            Role::Owner => PartyId(16 + owner_index.min(MAX_OWNERS) as u8),
+            Role::Owner => PartyId(16),
         }
     }
 }

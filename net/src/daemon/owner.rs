@@ -252,7 +252,7 @@ pub(crate) fn own(
 
     let ep = Endpoint::new(
         cfg.identity.clone(),
-        Role::Owner.party_id(index),
+        Role::Owner.party_id(),
         job_session(&cfg.session, job),
     )
     .with_timeouts(cfg.timeouts.net);
@@ -263,7 +263,7 @@ pub(crate) fn own(
             .ok_or_else(|| format!("{role} is not configured"))?;
         let addr = p.address.as_deref().unwrap_or_default();
         let t = ep
-            .connect(addr, role.party_id(0), p.pin)
+            .connect(addr, role.party_id(), p.pin)
             .map_err(|e| net_error(&format!("connecting to {role} at {addr}"), &e))?;
         log.line(format_args!(
             "connected to {role} at {addr} ({})",

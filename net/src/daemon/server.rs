@@ -6,6 +6,7 @@ use super::conn::{Conn, Faults};
 use super::job::{Job, JobKind, Offline};
 use super::log::{Log, bytes};
 use super::{Summary, job_session, listener_logger, net_error, os_seed};
+use crate::error::NetError;
 use crate::hello::SessionId;
 use crate::tls::Endpoint;
 use fixshare::ml::pipeline::{self, MAX_PART, Progress};
@@ -33,7 +34,7 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     } else {
         Side::P1
     };
-    let me = cfg.role.party_id(0);
+    let me = cfg.role.party_id();
     let net = cfg.timeouts.net;
     let with_job =
         Endpoint::new(cfg.identity.clone(), me, job_session(&cfg.session, job)).with_timeouts(net);
@@ -56,7 +57,7 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
         names.push("server1".to_string());
     }
     for (k, pin) in cfg.owners.iter().enumerate() {
-        expected.push((Role::Owner.party_id(k), *pin));
+        expected.push((Role::Owner.party_id(), *pin));
         names.push(format!("owner {k}"));
     }
     let listen = cfg.listen.as_deref().ok_or("a server needs `listen`")?;
@@ -67,7 +68,7 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     log.line(format_args!(
         "listening at {} for {}",
         listener.local_addr(),
-        names.join(", ")
+        summarize(&names)
     ));
 
     // Server 1 reaches server 0 (retrying while it is not up).
@@ -77,7 +78,7 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
             .ok_or_else(|| format!("{role} is not configured"))?;
         let addr = p.address.as_deref().unwrap_or_default();
         let t = ep
-            .connect(addr, role.party_id(0), p.pin)
+            .connect(addr, role.party_id(), p.pin)
             .map_err(|e| net_error(&format!("connecting to {role} at {addr}"), &e))?;
         log.line(format_args!(
             "connected to {role} at {addr} ({})",
@@ -91,7 +92,17 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     };
     let mut arrived = listener
         .accept_all(cfg.timeouts.wait)
-        .map_err(|e| net_error(&format!("waiting at {}", listener.local_addr()), &e))?
+        .map_err(|e| match e {
+            NetError::Missing { parties, after } => {
+                let missing: Vec<String> = parties.iter().map(|p| names[p.0].clone()).collect();
+                format!(
+                    "waiting at {}: {} did not connect within {after:?}",
+                    listener.local_addr(),
+                    summarize(&missing)
+                )
+            }
+            e => net_error(&format!("waiting at {}", listener.local_addr()), &e),
+        })?
         .into_iter();
     if cfg.role == Role::Server0 {
         let t = arrived.next().ok_or("server1 did not connect")?;
@@ -242,7 +253,38 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     s.push("online_bytes_sent", online.bytes_sent);
     s.push("offline_bytes", offline.bytes_sent + offline.bytes_received);
     s.push("rounds", online.rounds);
+    if let Some(peak) = peak_memory() {
+        s.push("peak_memory_bytes", peak);
+    }
     Ok(s)
+}
+
+/// The process's peak resident memory so far (Linux: `VmHWM` of `/proc/self/status`).
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// `names`, joined, the first ten of a long list and how many more.
+fn summarize(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
+    }
 }
 
 /// This server's party: over the link to the other server, with the dealer's or the helper's
