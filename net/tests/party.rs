@@ -10,6 +10,8 @@
 
 use fixshare::ml::pipeline::{self, GlmPlan, Partition};
 use fixshare::ml::{Dataset, GlmModel, SgdParams, Sigmoid, plain};
+mod common;
+
 use fixshare_net::Identity;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -123,6 +125,28 @@ impl Daemon {
             assert!(
                 start.elapsed() < limit,
                 "{}: no log line with {needle:?} within {limit:?}: {:#?}",
+                self.name,
+                self.err.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until `n` lines of standard error contain `needle`.
+    fn wait_for_count(&self, needle: &str, n: usize, limit: Duration) {
+        let start = Instant::now();
+        while self
+            .err
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+            < n
+        {
+            assert!(
+                start.elapsed() < limit,
+                "{}: fewer than {n} log lines with {needle:?} within {limit:?}: {:#?}",
                 self.name,
                 self.err.lock().unwrap()
             );
@@ -323,27 +347,94 @@ fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
     let dir = workdir("glm", &["server0", "server1", "dealer", "owner0", "owner1"]);
     let files = Files::write(&dir, GLM_JOB, 2, Some("dealer"));
     let csv = data("breast_cancer.csv");
-    let (dealer, s0, s1, owners) = files.start(&csv);
-    // A stray with a key server 0 does not pin is refused, and logged, while the job goes on.
-    let stray = fixshare_net::Endpoint::new(
-        std::sync::Arc::new(Identity::generate("stray").unwrap()),
-        fixshare::PartyId(1),
-        fixshare_net::SessionId::derive("fixshare-party-test"),
-    );
+    // Server 0 gives a connection 2 s for its handshake and hello, so the silent strays below
+    // are refused quickly.
+    let s0_path = dir.join("server0.toml");
+    let text = std::fs::read_to_string(&s0_path).unwrap();
+    std::fs::write(
+        &s0_path,
+        text.replace("[timeouts]\n", "[timeouts]\nhandshake_seconds = 2\n"),
+    )
+    .unwrap();
+    let dealer = files.run("dealer", &[]);
+    let s0 = files.run("server0", &[]);
+    let s1 = files.run("server1", &[]);
+    s0.wait_for_log("accepted party 1", LIMIT);
+
+    // Every kind of stray, while server 0 waits for the owners: each is refused with its
+    // reason in server 0's log, and the job then runs as if none had come.
+    let addr: std::net::SocketAddr = files.server0.parse().unwrap();
     let server0_pin = fixshare_net::Pin::from_cert_pem_file(dir.join("keys/server0.crt")).unwrap();
-    let refused = stray.connect(&files.server0, fixshare::PartyId(0), server0_pin);
+    let endpoint = |key: &str, id: u8, session: &str| {
+        let identity = match key {
+            "stray" => Identity::generate("stray").unwrap(),
+            name => Identity::from_pem_files(
+                dir.join(format!("keys/{name}.crt")),
+                dir.join(format!("keys/{name}.key")),
+            )
+            .unwrap(),
+        };
+        fixshare_net::Endpoint::new(
+            Arc::new(identity),
+            fixshare::PartyId(id),
+            fixshare_net::SessionId::derive(session),
+        )
+    };
+    // A key server 0 does not pin.
+    let refused = endpoint("stray", 1, "fixshare-party-test").connect(
+        &files.server0,
+        fixshare::PartyId(0),
+        server0_pin,
+    );
     assert!(refused.is_err(), "a stray got through");
-    let mut owners = owners.into_iter();
-    let (o0, o1) = (owners.next().unwrap(), owners.next().unwrap());
+    // A pinned key whose hello names another session (the job is not in it).
+    let wrong = endpoint("owner1", 16, "another session").connect(
+        &files.server0,
+        fixshare::PartyId(0),
+        server0_pin,
+    );
+    assert!(wrong.is_err(), "a wrong hello got through");
+    // Server 1's key again while server 1 is connected: a duplicate.
+    let s1_session = format!(
+        "fixshare-party-test\njob: {}",
+        fixshare_net::daemon::Config::load(dir.join("server1.toml"))
+            .unwrap()
+            .job
+            .unwrap()
+            .describe()
+    );
+    let twice = endpoint("server1", 1, &s1_session).connect(
+        &files.server0,
+        fixshare::PartyId(0),
+        server0_pin,
+    );
+    assert!(twice.is_err(), "a duplicate got through");
+    // A TLS client with no certificate.
+    assert!(common::anonymous_tls_client(addr).is_err());
+    // A connection that never speaks, and one that stops half-way through its first message.
+    let _silent = std::net::TcpStream::connect(addr).unwrap();
+    let mut halfway = std::net::TcpStream::connect(addr).unwrap();
+    std::io::Write::write_all(&mut halfway, &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).unwrap();
+    for reason in [
+        "is not pinned",
+        "session id mismatch",
+        "is connected already",
+        "no certificates",
+    ] {
+        s0.wait_for_log(reason, LIMIT);
+    }
+    s0.wait_for_count("complete the handshake and hello", 2, LIMIT);
+
+    let owners = [files.owner(0, &csv), files.owner(1, &csv)];
+    let [o0, o1] = owners;
     let o0 = o0.finish_ok(LIMIT);
     let o1 = o1.finish_ok(LIMIT);
     let s0 = s0.finish_ok(LIMIT);
     let s1 = s1.finish_ok(LIMIT);
-    let dealer = dealer.unwrap().finish_ok(LIMIT);
+    let dealer = dealer.finish_ok(LIMIT);
     assert!(
         s0.err
-            .contains("listener: rejected a connection from 127.0.0.1:")
-            && s0.err.contains("is not pinned"),
+            .contains("listener: rejected a connection from 127.0.0.1:"),
         "{}",
         s0.err
     );

@@ -627,42 +627,6 @@ fn keygen_writes_keys_that_connect() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Accepts any server certificate: only for a test client that plays a stranger.
-#[derive(Debug)]
-struct AnyServer(rustls::crypto::WebPkiSupportedAlgorithms);
-
-impl rustls::client::danger::ServerCertVerifier for AnyServer {
-    fn verify_server_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &rustls::pki_types::ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &rustls::pki_types::CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(m, c, d, &self.0)
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &rustls::pki_types::CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(m, c, d, &self.0)
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_schemes()
-    }
-}
-
 #[test]
 fn a_tls_client_without_a_certificate_is_refused() {
     let (ends, pins) = parties::<2>("anonymous");
@@ -670,26 +634,8 @@ fn a_tls_client_without_a_certificate_is_refused() {
     let listener = ends[0].listen("127.0.0.1:0", &[(p(1), pins[1])]).unwrap();
     listener.set_logger(logger);
     let addr = listener.local_addr();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let algorithms = provider.signature_verification_algorithms;
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyServer(algorithms)))
-        .with_no_client_auth();
-    config.alpn_protocols = vec![fixshare_net::ALPN.to_vec()];
-    let name = rustls::pki_types::ServerName::try_from("fixshare.invalid").unwrap();
-    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
-    let mut sock = TcpStream::connect(addr).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
     let outcome = within(Duration::from_secs(30), move || {
-        let mut tls = rustls::Stream::new(&mut conn, &mut sock);
-        // The handshake completes from the client's side; its first read meets the refusal.
-        tls.write_all(b"hello?")?;
-        let mut buf = [0u8; 1];
-        tls.read(&mut buf)
+        common::anonymous_tls_client(addr)
     });
     let e = outcome.unwrap_err();
     assert!(e.to_string().contains("alert"), "{e}");
