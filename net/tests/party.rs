@@ -947,3 +947,60 @@ fn a_thousand_data_owners_submit_concurrently_and_every_row_arrives_once() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_two_machine_templates_train_when_run_on_one() {
+    // net/deploy's files, with the two machines' addresses rewritten to 127.0.0.1: the guide's
+    // configuration trains as it says (OT between the servers, no dealer).
+    let dir = workdir(
+        "deploy",
+        &["server0", "server1", "dealer", "owner0", "owner1"],
+    );
+    let (a0, a1) = (port(), port());
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    for name in ["server0", "server1", "owner0", "owner1", "dealer"] {
+        let text = std::fs::read_to_string(templates.join(format!("{name}.toml"))).unwrap();
+        let text = text
+            .replace("0.0.0.0:7101", &a0)
+            .replace("a.example:7101", &a0)
+            .replace("0.0.0.0:7102", &a1)
+            .replace("b.example:7102", &a1);
+        std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
+    }
+    let path = |name: &str| {
+        dir.join(format!("{name}.toml"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let check = Daemon::start("check", &["check", "--config", &path("dealer")]);
+    check.finish_ok(LIMIT);
+    let s0 = Daemon::start("server0", &["run", "--config", &path("server0")]);
+    let s1 = Daemon::start("server1", &["run", "--config", &path("server1")]);
+    let csv = data("breast_cancer.csv");
+    let owner = |k: usize| {
+        Daemon::start(
+            &format!("owner{k}"),
+            &[
+                "owner",
+                "--config",
+                &path(&format!("owner{k}")),
+                "--data",
+                csv.to_str().unwrap(),
+            ],
+        )
+    };
+    let (o0, o1) = (owner(0), owner(1));
+    o1.finish_ok(LIMIT);
+    let o0 = o0.finish_ok(LIMIT);
+    s0.finish_ok(LIMIT);
+    s1.finish_ok(LIMIT);
+    assert!(o0.number("weights_rel_rmse") < 1e-2, "{}", o0.out);
+    assert!(
+        (o0.number("secure_accuracy") - o0.number("plaintext_accuracy")).abs() <= 0.01,
+        "{}",
+        o0.out
+    );
+    assert!(dir.join("model.toml").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
