@@ -196,6 +196,12 @@ impl fmt::Display for NetError {
     }
 }
 
+impl From<fixshare_job::Invalid> for NetError {
+    fn from(e: fixshare_job::Invalid) -> Self {
+        NetError::Config(e.0)
+    }
+}
+
 impl std::error::Error for NetError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {

@@ -77,7 +77,7 @@ mod verify;
 
 pub use error::{ListenerEvent, NetError, code};
 pub use hello::{PROTOCOL_VERSION, Reason, Refusal, RefusedBy, SessionId};
-pub use identity::{Identity, Pin};
+pub use identity::{Identity, Pin, pin_of_certificate, pin_of_certificate_file};
 pub use listener::{Listener, Logger};
 pub use shape::{Shape, ShapeStats, Shaped};
 pub use tls::{ALPN, Endpoint, Timeouts, TlsTransport};

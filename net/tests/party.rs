@@ -316,7 +316,7 @@ fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
         fixshare::PartyId(1),
         fixshare_net::SessionId::derive("fixshare-party-test"),
     );
-    let server0_pin = fixshare_net::Pin::from_cert_pem_file(dir.join("keys/server0.crt")).unwrap();
+    let server0_pin = fixshare_net::pin_of_certificate_file(dir.join("keys/server0.crt")).unwrap();
     let refused = stray.connect(&files.server0, fixshare::PartyId(0), server0_pin);
     assert!(refused.is_err(), "a stray got through");
     let mut owners = owners.into_iter();
@@ -592,7 +592,7 @@ epochs = 1
 fn configurations_that_weaken_security_are_refused_before_anything_listens() {
     let dir = workdir("refusals", &["server0", "server1", "dealer", "owner0"]);
     let pin = |name: &str| {
-        fixshare_net::Pin::from_cert_pem_file(dir.join(format!("keys/{name}.crt")))
+        fixshare_net::pin_of_certificate_file(dir.join(format!("keys/{name}.crt")))
             .unwrap()
             .to_string()
     };

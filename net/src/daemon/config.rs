@@ -1,10 +1,10 @@
 //! The daemon's configuration file: its TOML schema, and the checks that refuse anything that
 //! would weaken security or that the daemon would not use, before anything starts.
 
-use super::job::{Job, RawJob};
-use crate::identity::{Identity, Pin};
+use crate::identity::{Identity, Pin, pin_of_certificate_file};
 use crate::tls::Timeouts;
 use fixshare::PartyId;
+use fixshare_job::{Job, RawJob};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The most data owners a job may wait for (their party ids are 16 and up, below 256).
-pub const MAX_OWNERS: usize = 200;
+pub use fixshare_job::MAX_OWNERS;
 
 /// The role a configuration file gives its process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -295,7 +294,7 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
 /// The peers each role talks to, given the job's offline phase (`None` for the dealer and the
 /// helper, which have no job): `(role, whether this process connects to it)`.
 fn expected_peers(role: Role, job: Option<&Job>) -> Vec<(Role, bool)> {
-    use super::job::Offline;
+    use fixshare_job::Offline;
     let third = |job: Option<&Job>| match job.map(|j| j.offline) {
         Some(Offline::Dealer) => Some(Role::Dealer),
         Some(Offline::Helper) => Some(Role::Helper),
@@ -353,10 +352,7 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
                 "the {role} needs a [job] section (the same in the servers' and the owners' files)"
             ));
         }
-        (_, Some(j)) => Some(
-            j.check()
-                .map_err(|e| ConfigError(format!("[job]: {}", e.0)))?,
-        ),
+        (_, Some(j)) => Some(j.check().map_err(|e| ConfigError(format!("[job]: {e}")))?),
     };
     // This process's key.
     let keys = raw.keys.ok_or_else(|| {
@@ -575,13 +571,13 @@ fn pin_of(
             .map_err(|e| ConfigError(format!("{section} pin: {e}"))),
         (None, Some(c)) => {
             let c = resolve(base, &c);
-            Pin::from_cert_pem_file(&c).map_err(|e| ConfigError(format!("{section}: {e}")))
+            pin_of_certificate_file(&c).map_err(|e| ConfigError(format!("{section}: {e}")))
         }
         (None, None) => {
             let from_dir = dir.map(|d| d.join(format!("{name}.crt")));
             match from_dir {
                 Some(c) if c.exists() => {
-                    Pin::from_cert_pem_file(&c).map_err(|e| ConfigError(format!("{section}: {e}")))
+                    pin_of_certificate_file(&c).map_err(|e| ConfigError(format!("{section}: {e}")))
                 }
                 other => refuse(format!(
                     "{section}: the {name} is not pinned: give `pin = \"sha256:...\"` (from \
@@ -633,7 +629,7 @@ fn owner_pins(
             c.iter()
                 .enumerate()
                 .map(|(k, c)| {
-                    Pin::from_cert_pem_file(resolve(base, c))
+                    pin_of_certificate_file(resolve(base, c))
                         .map_err(|e| ConfigError(format!("[owners] owner {k}: {e}")))
                 })
                 .collect()

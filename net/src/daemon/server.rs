@@ -3,7 +3,6 @@
 
 use super::config::{Config, Role};
 use super::conn::{Conn, Faults};
-use super::job::{Job, JobKind, Offline};
 use super::log::{Log, bytes};
 use super::{Summary, job_session, listener_logger, net_error, os_seed};
 use crate::hello::SessionId;
@@ -13,6 +12,7 @@ use fixshare::{
     Context, DealerClient, Error, Link, Links, OfflineSource, OtCorrelations, Party, PartyId,
     Role as Side, Shares, Topology, block_on_thread,
 };
+use fixshare_job::{Job, JobKind, Offline};
 use std::time::Instant;
 
 type Server = Party<Conn, OfflineSource<Conn>, u64>;
