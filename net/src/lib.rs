@@ -13,6 +13,8 @@
 //! - [`Listener`]: accepts the expected parties, refuses (and logs) a key that is not pinned, a
 //!   failed handshake, a connection that sends no hello in time, a wrong hello and a duplicate,
 //!   and goes on serving.
+//! - [`Listener::websocket`], [`WsTransport`]: data owners in web pages, over WebSocket over
+//!   TLS, authenticated by a key proof instead of a client certificate ([`websocket`]).
 //! - [`Shaped`]: latency and bandwidth emulated in user space around any transport, for LAN/WAN
 //!   benchmarks ([`Shape::LAN`], [`Shape::WAN`]).
 //! - [`Identity`]: a party's key pair in a self-signed certificate; `fixshare-net keygen` writes
@@ -66,6 +68,7 @@
 
 #![deny(unsafe_code)]
 
+mod any;
 pub mod daemon;
 pub mod error;
 pub mod hello;
@@ -74,11 +77,14 @@ mod listener;
 pub mod shape;
 mod tls;
 mod verify;
+pub mod websocket;
 
+pub use any::AnyTransport;
 pub use error::{ListenerEvent, NetError, code};
 pub use hello::{PROTOCOL_VERSION, Reason, Refusal, RefusedBy, SessionId};
 pub use identity::{Identity, Pin, pin_of_certificate, pin_of_certificate_file};
-pub use listener::{Listener, Logger};
+pub use listener::{Accepted, Listener, Logger};
 pub use shape::{Shape, ShapeStats, Shaped};
 pub use tls::{ALPN, Endpoint, Timeouts, TlsTransport};
 pub use verify::NotPinned;
+pub use websocket::WsTransport;

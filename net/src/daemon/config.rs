@@ -92,6 +92,7 @@ struct RawConfig {
     session: String,
     tls: Option<bool>,
     listen: Option<String>,
+    listen_websocket: Option<String>,
     index: Option<usize>,
     keys: Option<RawKeys>,
     #[serde(default)]
@@ -196,6 +197,8 @@ pub struct Config {
     pub identity: Arc<Identity>,
     /// Where this process listens (servers, dealer, helper).
     pub listen: Option<String>,
+    /// Where a server also takes data owners over WebSocket (web pages), if anywhere.
+    pub listen_websocket: Option<String>,
     /// The parties it talks to, pinned.
     pub peers: Vec<PeerConfig>,
     /// The data owners' pins, in owner order (servers).
@@ -217,6 +220,7 @@ impl fmt::Debug for Config {
             .field("session", &self.session)
             .field("pin", &self.identity.pin())
             .field("listen", &self.listen)
+            .field("listen_websocket", &self.listen_websocket)
             .field("peers", &self.peers)
             .field("owners", &self.owners)
             .field("job", &self.job)
@@ -425,6 +429,22 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
         }
         (_, Some(a)) => Some(a),
     };
+    let listen_websocket = match (role, raw.listen_websocket) {
+        (Role::Server0 | Role::Server1, w) => w,
+        (_, None) => None,
+        (_, Some(_)) => {
+            return refuse(format!(
+                "`listen_websocket` is for the servers (it takes data owners in web pages); \
+                 the {role} has none"
+            ));
+        }
+    };
+    if listen_websocket.is_some() && listen_websocket == listen {
+        return refuse(
+            "`listen_websocket` is the address of `listen`: the WebSocket listener needs an \
+             address of its own",
+        );
+    }
 
     // The peers, every one pinned.
     let expected = expected_peers(role, job.as_ref());
@@ -546,6 +566,7 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
         owner_index,
         identity,
         listen,
+        listen_websocket,
         peers,
         owners,
         timeouts,
