@@ -134,6 +134,46 @@ impl Identity {
         Identity::from_der(cert, key)
     }
 
+    /// A certificate chain (the server's certificate first, then its intermediates) and its
+    /// private key from PEM files: a certificate that browsers accept for a server's name,
+    /// issued by a certificate authority, for a WebSocket listener. Fails if the key is not the
+    /// first certificate's.
+    pub fn from_pem_chain_files(
+        chain_path: impl AsRef<Path>,
+        key_path: impl AsRef<Path>,
+    ) -> Result<Identity, NetError> {
+        let (chain_path, key_path) = (chain_path.as_ref(), key_path.as_ref());
+        let unreadable = |e: rustls::pki_types::pem::Error| {
+            NetError::Config(format!("no certificate in {}: {e}", chain_path.display()))
+        };
+        let chain = CertificateDer::pem_file_iter(chain_path)
+            .map_err(unreadable)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unreadable)?;
+        let Some(cert) = chain.first().cloned() else {
+            return Err(NetError::Config(format!(
+                "no certificate in {}",
+                chain_path.display()
+            )));
+        };
+        let key_pem = Zeroizing::new(
+            std::fs::read(key_path)
+                .map_err(|e| NetError::io(format!("read {}", key_path.display()), e))?,
+        );
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+            NetError::Config(format!("no private key in {}: {e}", key_path.display()))
+        })?;
+        let pin = pin_of_certificate(&cert)?;
+        let key = CertifiedKey::from_der(chain, key, &provider())
+            .map_err(|e| NetError::Config(format!("unusable key or certificate: {e}")))?;
+        Ok(Identity {
+            key: Arc::new(key),
+            cert,
+            pin,
+            generated_key_pem: None,
+        })
+    }
+
     /// The pin of this identity's key, for the peers' configurations.
     pub fn pin(&self) -> Pin {
         self.pin

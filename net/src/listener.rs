@@ -17,7 +17,7 @@
 use crate::any::AnyTransport;
 use crate::error::{ListenerEvent, NetError};
 use crate::hello::{Reason, Refusal, RefusedBy};
-use crate::identity::Pin;
+use crate::identity::{Identity, Pin};
 use crate::tls::{Endpoint, TlsTransport};
 use crate::websocket::{self, WsTransport};
 use fixshare::PartyId;
@@ -310,14 +310,17 @@ impl Listener<TlsTransport> {
     }
 
     /// A second listener, at `addr`, for the data owners `owners` (each also one of this
-    /// listener's peers) in web pages: TLS with this party's certificate and no client
-    /// certificate, a WebSocket upgrade, then the owner's key proof and the hello
-    /// ([`crate::websocket`]). It shares this listener's parties (an owner connected to either
-    /// is a duplicate on the other) and logger; [`Listener::accept_all_from`] gathers from both.
+    /// listener's peers) in web pages: TLS with `certificate` (a certificate browsers accept
+    /// for the server's name) or, if `None`, this party's own, no client certificate, a
+    /// WebSocket upgrade, then the owner's key proof and the hello ([`crate::websocket`]). The
+    /// proof names this party's own pin either way. It shares this listener's parties (an owner
+    /// connected to either is a duplicate on the other) and logger;
+    /// [`Listener::accept_all_from`] gathers from both.
     pub fn websocket(
         &self,
         addr: impl ToSocketAddrs,
         owners: &[(PartyId, Pin)],
+        certificate: Option<Arc<Identity>>,
     ) -> Result<Listener<WsTransport>, NetError> {
         check_peers(&self.endpoint, owners)?;
         if let Some((id, _)) = owners.iter().find(|o| !self.peers.contains(o)) {
@@ -326,7 +329,8 @@ impl Listener<TlsTransport> {
                 id.0
             )));
         }
-        let config = websocket::server_config(&self.endpoint)?;
+        let certificate = certificate.unwrap_or_else(|| self.endpoint.identity().clone());
+        let config = websocket::server_config(&certificate)?;
         let shared = Shared {
             slots: self.slots.clone(),
             logger: self.logger.clone(),

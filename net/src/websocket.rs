@@ -6,8 +6,9 @@
 //! half cannot be exported), pinned in the servers' `[owners] pins` like a TLS key. Each
 //! connection runs, within [`Timeouts::handshake`]:
 //!
-//! 1. TLS 1.3 with this party's certificate (ALPN `http/1.1`, no client certificate); the page
-//!    authenticates the server by it (a certificate its browser trusts);
+//! 1. TLS 1.3 with this party's certificate, or one issued for its name by a certificate
+//!    authority (ALPN `http/1.1`, no client certificate); the page authenticates the server by
+//!    it (a certificate its browser trusts);
 //! 2. the WebSocket upgrade (tungstenite), which must offer the subprotocol [`SUBPROTOCOL`];
 //! 3. the server's challenge, the owner's hello and key proof, the server's checks (the key
 //!    pinned for an owner, the hello as on the TLS path, the signature, no duplicate), the
@@ -21,7 +22,7 @@
 
 use crate::error::{NetError, ORDERLY_WS_CLOSE};
 use crate::hello::{self, HELLO_LEN, Hello, Reason, Refusal, RefusedBy, VERDICT_LEN};
-use crate::identity::{Pin, provider};
+use crate::identity::{Identity, Pin, provider};
 use crate::listener::{SlotGuard, Slots, claim};
 use crate::tls::{Endpoint, Timeouts};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
@@ -53,15 +54,16 @@ pub const MAX_MESSAGE: usize = 1 << 20;
 
 type TlsStream = StreamOwned<ServerConnection, TcpStream>;
 
-/// The TLS configuration of a WebSocket listener: this party's certificate, TLS 1.3 only, no
-/// client certificate, no resumption, ALPN `http/1.1` (what browsers offer for `wss://`).
-pub(crate) fn server_config(endpoint: &Endpoint) -> Result<Arc<ServerConfig>, NetError> {
+/// The TLS configuration of a WebSocket listener: `certificate` (this party's own, or one that
+/// browsers accept for its name), TLS 1.3 only, no client certificate, no resumption, ALPN
+/// `http/1.1` (what browsers offer for `wss://`).
+pub(crate) fn server_config(certificate: &Identity) -> Result<Arc<ServerConfig>, NetError> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| NetError::Config(format!("TLS configuration: {e}")))?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(SingleCertAndKey::from(
-            endpoint.identity().certified_key(),
+            certificate.certified_key(),
         )));
     config.send_tls13_tickets = 0;
     config.session_storage = Arc::new(NoServerSessionStorage {});

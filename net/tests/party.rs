@@ -422,10 +422,15 @@ fn check_glm_model(dir: &Path, csv: &Path) -> f64 {
     secure
 }
 
-/// Owner 1 of [`GLM_JOB`] as a web page would be: over WebSocket to both servers, with its
-/// key proof, sharing its part of `csv` prepared by `fixshare_job` (the code `fixshare-party
-/// owner` runs).
-fn websocket_owner(files: &Files, csv: &Path, key: &ws_owner::OwnerKey) -> Result<(), String> {
+/// Owner 1 of [`GLM_JOB`] as a web page would be: over WebSocket to both servers, whose TLS
+/// keys are `tls` (what the browser trusts), with its key proof, sharing its part of `csv`
+/// prepared by `fixshare_job` (the code `fixshare-party owner` runs).
+fn websocket_owner(
+    files: &Files,
+    csv: &Path,
+    key: &ws_owner::OwnerKey,
+    tls: [fixshare_net::Pin; 2],
+) -> Result<(), String> {
     use fixshare::{Link, Seed, block_on_thread};
     use fixshare_job::{OwnerConfig, OwnerData, proof::owner_setup};
     let ws = files
@@ -449,7 +454,7 @@ fn websocket_owner(files: &Files, csv: &Path, key: &ws_owner::OwnerKey) -> Resul
     let data = OwnerData::from_csv_bytes(&config.job, &std::fs::read(csv).unwrap(), 1)?;
     let mut links = Vec::new();
     for (i, addr) in ws.iter().enumerate() {
-        let mut c = ws_owner::WsClient::owner(addr, pin(i))?;
+        let mut c = ws_owner::WsClient::owner(addr, tls[i])?;
         block_on_thread(owner_setup(&mut c, config.hello(i as u8), &pin(i), key))
             .map_err(|e| format!("server {i}: {e}"))?;
         links.push(Link::new(c));
@@ -490,6 +495,19 @@ fn a_data_owner_over_websocket_trains_with_one_over_tls_while_strays_are_refused
         &["server0", "server1", "dealer", "owner0", "owner1"],
     );
     let files = Files::write(&dir, GLM_JOB, 2, Some("dealer")).with_websocket();
+    // Server 1's WebSocket listener presents a certificate of its own (as one issued for its
+    // name would be); server 0's its fixshare-party key's.
+    let web = Identity::generate("server1.example").unwrap();
+    web.write_pem_files(dir.join("keys"), "server1-web")
+        .unwrap();
+    let s1_file = dir.join("server1.toml");
+    let text = std::fs::read_to_string(&s1_file).unwrap().replacen(
+        "listen = ",
+        "websocket_certificate = \"keys/server1-web.crt\"\nwebsocket_key = \
+         \"keys/server1-web.key\"\nlisten = ",
+        1,
+    );
+    std::fs::write(&s1_file, text).unwrap();
     let csv = data("breast_cancer.csv");
     let ws = files.websocket.clone().unwrap();
     let dealer = Daemon::start("dealer", &["run", "--config", &files.path("dealer.toml")]);
@@ -585,7 +603,10 @@ fn a_data_owner_over_websocket_trains_with_one_over_tls_while_strays_are_refused
     drop((raw, https, silent, big));
 
     // Owner 1, over WebSocket: the job completes with both owners' rows.
-    websocket_owner(&files, &csv, &owner1_key).expect("owner 1 over WebSocket");
+    // A page that took server 1's own key for its TLS key would not get through TLS.
+    let pin1 = fixshare_net::pin_of_certificate_file(dir.join("keys/server1.crt")).unwrap();
+    assert!(ws_owner::WsClient::owner(&ws[1], pin1).is_err());
+    websocket_owner(&files, &csv, &owner1_key, [pin0, web.pin()]).expect("owner 1 over WebSocket");
     let o0 = o0.finish_ok(LIMIT);
     let s0 = s0.finish_ok(LIMIT);
     let s1 = s1.finish_ok(LIMIT);
@@ -602,6 +623,13 @@ fn a_data_owner_over_websocket_trains_with_one_over_tls_while_strays_are_refused
             s.err
         );
     }
+    assert!(
+        s0.err.contains("with this server's own certificate"),
+        "{}",
+        s0.err
+    );
+    let with_web = format!("with the certificate of key {}", web.pin());
+    assert!(s1.err.contains(&with_web), "{}", s1.err);
     // Every refusal was logged as the listener's, with its reason.
     for (case, needle) in &expected {
         assert!(
@@ -894,6 +922,19 @@ fn configurations_that_weaken_security_are_refused_before_anything_listens() {
             "an unknown field in the job",
             base.replace("epochs = 1", "epoch = 1"),
             "unknown field `epoch`",
+        ),
+        (
+            "a WebSocket certificate without the WebSocket listener",
+            format!(
+                "websocket_certificate = \"keys/server1.crt\"\nwebsocket_key = \
+                 \"keys/server1.key\"\n{base}"
+            ),
+            "are for the WebSocket listener",
+        ),
+        (
+            "the WebSocket listener at the TLS listener's address",
+            format!("listen_websocket = \"{}\"\n{base}", addr(0)),
+            "needs an address of its own",
         ),
         (
             "a malformed pin",

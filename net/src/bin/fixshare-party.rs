@@ -156,6 +156,9 @@ fn check_summary(config: &Config) -> Summary {
     }
     if let Some(l) = &config.listen_websocket {
         s.push("listen_websocket", l);
+        if let Some(id) = &config.websocket_identity {
+            s.push("websocket_certificate_pin", id.pin());
+        }
     }
     for p in &config.peers {
         match &p.address {

@@ -93,6 +93,8 @@ struct RawConfig {
     tls: Option<bool>,
     listen: Option<String>,
     listen_websocket: Option<String>,
+    websocket_certificate: Option<PathBuf>,
+    websocket_key: Option<PathBuf>,
     index: Option<usize>,
     keys: Option<RawKeys>,
     #[serde(default)]
@@ -199,6 +201,9 @@ pub struct Config {
     pub listen: Option<String>,
     /// Where a server also takes data owners over WebSocket (web pages), if anywhere.
     pub listen_websocket: Option<String>,
+    /// The certificate (chain) and key the WebSocket listener presents instead of this party's
+    /// own: one that browsers accept for the server's name.
+    pub websocket_identity: Option<Arc<Identity>>,
     /// The parties it talks to, pinned.
     pub peers: Vec<PeerConfig>,
     /// The data owners' pins, in owner order (servers).
@@ -439,6 +444,28 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
             ));
         }
     };
+    let websocket_identity = match (
+        &listen_websocket,
+        raw.websocket_certificate,
+        raw.websocket_key,
+    ) {
+        (_, None, None) => None,
+        (None, _, _) => {
+            return refuse(
+                "`websocket_certificate` and `websocket_key` are for the WebSocket listener: \
+                 give `listen_websocket` too, or remove them",
+            );
+        }
+        (Some(_), Some(c), Some(k)) => {
+            let (c, k) = (resolve(base, &c), resolve(base, &k));
+            let id = Identity::from_pem_chain_files(&c, &k)
+                .map_err(|e| ConfigError(format!("the WebSocket listener's certificate: {e}")))?;
+            Some(Arc::new(id))
+        }
+        (Some(_), _, _) => {
+            return refuse("give both `websocket_certificate` and `websocket_key`, or neither");
+        }
+    };
     if listen_websocket.is_some() && listen_websocket == listen {
         return refuse(
             "`listen_websocket` is the address of `listen`: the WebSocket listener needs an \
@@ -567,6 +594,7 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
         identity,
         listen,
         listen_websocket,
+        websocket_identity,
         peers,
         owners,
         timeouts,

@@ -78,11 +78,15 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     let websocket = match cfg.listen_websocket.as_deref() {
         Some(addr) => {
             let ws = listener
-                .websocket(addr, &owner_peers)
+                .websocket(addr, &owner_peers, cfg.websocket_identity.clone())
                 .map_err(|e| net_error(&format!("listening for WebSockets at {addr}"), &e))?;
             log.line(format_args!(
-                "listening at {} for data owners over WebSocket (wss://)",
-                ws.local_addr()
+                "listening at {} for data owners over WebSocket (wss://), with {}",
+                ws.local_addr(),
+                match &cfg.websocket_identity {
+                    Some(id) => format!("the certificate of key {}", id.pin()),
+                    None => "this server's own certificate".into(),
+                }
             ));
             Some(ws)
         }

@@ -2,9 +2,11 @@
 // `fixshare-party run` servers over TLS on 127.0.0.1, each also listening for data owners over
 // WebSocket (`listen_websocket`); owner 0 is the Rust `fixshare-party owner`, owner 1 a page in
 // headless Chromium running the WASM package's `JobOwner` over `wss://` with a WebCrypto key
-// (`OwnerKey`, its pin in the servers' `[owners] pins`). Chromium trusts the servers'
-// self-signed certificates by their keys' pins (`--ignore-certificate-errors-spki-list`, the
-// base64 of the SHA-256 of each server's SubjectPublicKeyInfo), nothing else.
+// (`OwnerKey`, its pin in the servers' `[owners] pins`). Chromium trusts the WebSocket
+// listeners' certificates by their keys' pins (`--ignore-certificate-errors-spki-list`, the
+// base64 of the SHA-256 of each SubjectPublicKeyInfo), nothing else: server 0's is its
+// fixshare-party key's, server 1's another (`websocket_certificate`, as a certificate issued for
+// its name would be), while the page's proof names both servers' fixshare-party pins.
 //
 // Checked: the page derives the session id that `fixshare-party check` prints; a bad cell is
 // refused before any connection; a key the servers do not pin and a configuration of another
@@ -118,7 +120,9 @@ async function waitForLog(d, needle) {
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'fixshare-browser-owner-'));
 const keys = path.join(dir, 'keys');
-for (const name of ['server0', 'server1', 'dealer', 'owner0']) {
+// server1-web: the certificate server 1's WebSocket listener presents (websocket_certificate),
+// as one issued for its name would be; server 0's listener presents its own key's.
+for (const name of ['server0', 'server1', 'dealer', 'owner0', 'server1-web']) {
   execFileSync(KEYGEN, ['keygen', '--name', name, '--out', keys], { stdio: 'ignore' });
 }
 const pinOf = (name) => execFileSync(KEYGEN, ['pin', path.join(keys, `${name}.crt`)]).toString().trim();
@@ -154,7 +158,7 @@ const server = http.createServer(async (req, res) => {
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 
 // Chromium trusts exactly the two servers' keys.
-const spkis = [await spkiHash(path.join(keys, 'server0.crt')), await spkiHash(path.join(keys, 'server1.crt'))];
+const spkis = [await spkiHash(path.join(keys, 'server0.crt')), await spkiHash(path.join(keys, 'server1-web.crt'))];
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
@@ -175,12 +179,13 @@ try {
   const timeouts = '[timeouts]\nconnect_seconds = 60\nwait_seconds = 120\nread_seconds = 120\n';
   const job = '[job]\nkind = "train_glm"\nmodel = "logistic"\nsigmoid = "piecewise"\nowners = 2\nepochs = 3\nbatch = 32\nlearning_rate = 0.1\n';
   const owners = `[owners]\npins = ["${pinOf('owner0')}", "${browserPin}"]\n`;
+  const web1 = 'websocket_certificate = "keys/server1-web.crt"\nwebsocket_key = "keys/server1-web.key"\n';
   const dealerPeer = `[peers.dealer]\naddress = "127.0.0.1:${aDealer}"\n`;
   await writeFile(path.join(dir, 'dealer.toml'), `role = "dealer"\nlisten = "127.0.0.1:${aDealer}"\n${session}${timeouts}`);
   await writeFile(path.join(dir, 'server0.toml'),
     `role = "server0"\nlisten = "127.0.0.1:${a0}"\nlisten_websocket = "127.0.0.1:${w0}"\n${session}${dealerPeer}${owners}${timeouts}${job}`);
   await writeFile(path.join(dir, 'server1.toml'),
-    `role = "server1"\nlisten = "127.0.0.1:${a1}"\nlisten_websocket = "127.0.0.1:${w1}"\n${session}[peers.server0]\naddress = "127.0.0.1:${a0}"\n${dealerPeer}${owners}${timeouts}${job}`);
+    `role = "server1"\nlisten = "127.0.0.1:${a1}"\nlisten_websocket = "127.0.0.1:${w1}"\n${web1}${session}[peers.server0]\naddress = "127.0.0.1:${a0}"\n${dealerPeer}${owners}${timeouts}${job}`);
   await writeFile(path.join(dir, 'owner0.toml'),
     `role = "owner"\nindex = 0\n${session}[peers.server0]\naddress = "127.0.0.1:${a0}"\n[peers.server1]\naddress = "127.0.0.1:${a1}"\n${timeouts}[results]\nmodel = "model.toml"\n${job}`);
   // The page's configuration: the servers' wss:// addresses and pins, the same session and job.
@@ -257,7 +262,7 @@ try {
   await writeFile(path.join(dir, 'server0.toml'),
     `role = "server0"\nlisten = "127.0.0.1:${b0}"\nlisten_websocket = "127.0.0.1:${bw0}"\n${soloSession}${soloDealer}${soloOwners}${timeouts}${soloJob}`);
   await writeFile(path.join(dir, 'server1.toml'),
-    `role = "server1"\nlisten = "127.0.0.1:${b1}"\nlisten_websocket = "127.0.0.1:${bw1}"\n${soloSession}[peers.server0]\naddress = "127.0.0.1:${b0}"\n${soloDealer}${soloOwners}${timeouts}${soloJob}`);
+    `role = "server1"\nlisten = "127.0.0.1:${b1}"\nlisten_websocket = "127.0.0.1:${bw1}"\n${web1}${soloSession}[peers.server0]\naddress = "127.0.0.1:${b0}"\n${soloDealer}${soloOwners}${timeouts}${soloJob}`);
   const soloDaemons = ['dealer', 'server0', 'server1'].map((n) => start(`${n} (solo)`, ['run', '--config', path.join(dir, `${n}.toml`)]));
   const soloConfig = 'session = "browser-owner-0-test"\nindex = 0\n'
     + `[peers.server0]\naddress = "wss://127.0.0.1:${bw0}"\npin = "${pinOf('server0')}"\n`
