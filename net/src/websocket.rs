@@ -30,9 +30,9 @@ use fixshare::{PartyId, Transport, TransportError};
 use fixshare_job::proof::{self, Challenge, PROOF_LEN, Proof};
 use rustls::server::NoServerSessionStorage;
 use rustls::sign::SingleCertAndKey;
-use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use rustls::{ServerConfig, ServerConnection};
 use std::cell::RefCell;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,7 +52,59 @@ pub const MESSAGE: usize = 64 * 1024;
 /// their own limit.
 pub const MAX_MESSAGE: usize = 1 << 20;
 
-type TlsStream = StreamOwned<ServerConnection, TcpStream>;
+/// The TLS session under the WebSocket, as the `Read + Write` stream tungstenite works on.
+/// Unlike rustls's `StreamOwned`, whose `write` ignores a failed socket write and tries again
+/// on the next call (so a stalled peer would take several write timeouts to notice), every
+/// socket error here is the caller's at once.
+struct TlsStream {
+    conn: ServerConnection,
+    sock: TcpStream,
+}
+
+impl TlsStream {
+    /// Writes every TLS byte rustls has ready to the socket.
+    fn push_tls(&mut self) -> std::io::Result<()> {
+        while self.conn.wants_write() {
+            self.conn.write_tls(&mut self.sock)?;
+        }
+        Ok(())
+    }
+}
+
+impl Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.conn.reader().read(buf) {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                // Bytes, 0 after the peer's close_notify, or UnexpectedEof without one.
+                other => return other,
+            }
+            // A socket timeout is the caller's (as WouldBlock or TimedOut); an end of the
+            // stream makes the reader say so above.
+            self.conn.read_tls(&mut self.sock)?;
+            if let Err(e) = self.conn.process_new_packets() {
+                // Tell the peer (an alert is queued); the error is what matters here.
+                let _ = self.push_tls();
+                return Err(std::io::Error::new(ErrorKind::InvalidData, e));
+            }
+            // Anything rustls answers at once (a key update).
+            self.push_tls()?;
+        }
+    }
+}
+
+impl Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.conn.writer().write(buf)?;
+        self.push_tls()?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.conn.writer().flush()?;
+        self.push_tls()
+    }
+}
 
 /// The TLS configuration of a WebSocket listener: `certificate` (this party's own, or one that
 /// browsers accept for its name), TLS 1.3 only, no client certificate, no resumption, ALPN
@@ -145,7 +197,7 @@ pub(crate) fn serve(
             .map_err(|e| NetError::io("set the socket's timeouts", e))
     };
     let conn = ServerConnection::new(config).map_err(|e| NetError::tls("handshake setup", e))?;
-    let mut tls = StreamOwned::new(conn, sock);
+    let mut tls = TlsStream { conn, sock };
     while tls.conn.is_handshaking() {
         arm(&tls.sock)?;
         tls.conn.complete_io(&mut tls.sock).map_err(|e| {
@@ -399,7 +451,7 @@ impl WsTransport {
         }
         let stream = self.ws.get_mut();
         stream.conn.send_close_notify();
-        let _ = stream.conn.complete_io(&mut stream.sock);
+        let _ = stream.push_tls();
         stream
             .sock
             .shutdown(Shutdown::Write)
@@ -432,7 +484,7 @@ impl WsTransport {
         }
         let stream = self.ws.get_mut();
         stream.conn.send_close_notify();
-        let _ = stream.conn.complete_io(&mut stream.sock);
+        let _ = stream.push_tls();
     }
 
     fn sock(&self) -> &TcpStream {
@@ -645,7 +697,7 @@ impl Drop for WsTransport {
             let _ = self.ws.flush();
             let stream = self.ws.get_mut();
             stream.conn.send_close_notify();
-            let _ = stream.conn.complete_io(&mut stream.sock);
+            let _ = stream.push_tls();
         }
     }
 }

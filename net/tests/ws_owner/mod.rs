@@ -129,6 +129,11 @@ impl WsClient {
         WsClient::connect(addr, pin, Some(fixshare_net::websocket::SUBPROTOCOL))
     }
 
+    /// Sends a text message (which a server must refuse).
+    pub fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).unwrap();
+    }
+
     /// Closes with a close frame.
     pub fn close(mut self) {
         let _ = self.ws.close(None);
