@@ -34,7 +34,7 @@ pub(crate) struct Inbox {
 }
 
 /// Calls the global function `name` (`setTimeout`, `clearTimeout`).
-fn call_global(name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+pub(crate) fn call_global(name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
     let global = js_sys::global();
     let f = method(&global, name).ok_or_else(|| JsValue::from_str("no such global function"))?;
     f.apply(&global, &args.iter().collect::<Array>())

@@ -1,7 +1,7 @@
 //! [`WebSocketTransport`]: a transport over a browser `WebSocket`, its byte stream carried by
 //! binary messages (what a `fixshare-party` server's WebSocket listener speaks).
 
-use crate::inbox::{Inbox, timeout_option};
+use crate::inbox::{Inbox, call_global, timeout_option};
 use crate::transport::{describe, method};
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
@@ -12,6 +12,40 @@ use wasm_bindgen_futures::JsFuture;
 /// The largest message sent: the byte stream is cut into messages of at most 64 KiB (a
 /// `fixshare-party` server accepts up to 1 MiB).
 const MESSAGE: u32 = 64 * 1024;
+
+/// While the browser holds more than this many bytes not yet sent (`bufferedAmount`), `send`
+/// waits: a WebSocket has no back-pressure of its own, and a large table would otherwise sit
+/// in the page's memory whole.
+const HIGH_WATER: f64 = 4.0 * 1024.0 * 1024.0;
+
+/// Resolves after `ms` milliseconds.
+async fn sleep(ms: f64) {
+    let wait = Promise::new(&mut |resolve, _| {
+        let _ = call_global("setTimeout", &[resolve.into(), JsValue::from_f64(ms)]);
+    });
+    let _ = JsFuture::from(wait).await;
+}
+
+/// Waits until the browser holds at most [`HIGH_WATER`] unsent bytes; fails if the WebSocket
+/// ends first.
+async fn drained(s: Rc<Shared>) -> Result<JsValue, JsValue> {
+    loop {
+        let buffered = Shared::prop(&s.ws, "bufferedAmount")
+            .as_f64()
+            .unwrap_or(0.0);
+        if buffered <= HIGH_WATER {
+            return Ok(JsValue::UNDEFINED);
+        }
+        if s.inbox.is_over() {
+            return Err(js_sys::Error::new(&format!(
+                "send: the WebSocket to {} ended with {buffered} bytes not sent",
+                s.url
+            ))
+            .into());
+        }
+        sleep(10.0).await;
+    }
+}
 
 /// A kept-alive event listener.
 type Listener = Closure<dyn FnMut(JsValue)>;
@@ -190,8 +224,9 @@ impl WebSocketTransport {
         Ok(transport)
     }
 
-    /// Sends `bytes` as binary messages of at most 64 KiB. Rejects once the WebSocket is closed
-    /// or has failed.
+    /// Sends `bytes` as binary messages of at most 64 KiB; settles once the browser holds at
+    /// most 4 MiB not yet sent (back-pressure). Rejects once the WebSocket is closed or has
+    /// failed, or if it ends while the browser still holds more than that.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn send(&self, bytes: &Uint8Array) -> Promise {
         let s = &self.shared;
@@ -213,7 +248,7 @@ impl WebSocketTransport {
             }
             at = end;
         }
-        Promise::resolve(&JsValue::UNDEFINED)
+        wasm_bindgen_futures::future_to_promise(drained(s.clone()))
     }
 
     /// Resolves to the next `n` bytes, or to `null` if the server closed the WebSocket in order

@@ -11,7 +11,9 @@
 // Checked: the page derives the session id that `fixshare-party check` prints; a bad cell is
 // refused before any connection; a key the servers do not pin and a configuration of another
 // session are refused by server 0 (the page's submit rejects with code "refused", the server
-// logs why) while the job goes on; then the page shares its rows, the job completes, owner 0's
+// logs why), and a page that floods server 0 with 32 MiB has its send wait while the browser holds
+// more than 4 MiB, then reject when the server refuses the garbage and closes, while the job
+// goes on; then the page shares its rows, the job completes, owner 0's
 // model matches the plaintext SGD on both owners' rows (weights_rel_rmse < 1e-2, accuracy
 // within a point and above 90%), both servers trained on 456 rows of 2 owners, owner 1's over
 // WebSocket. Then the page is owner 0 of a job of its own (owners = 1): its Promise resolves
@@ -46,7 +48,7 @@ const PAGE = `<!doctype html>
 <p id="status">loading</p>
 <pre id="out"></pre>
 <script type="module">
-  import init, { JobOwner, OwnerKey } from '/pkg/fixshare_wasm.js';
+  import init, { JobOwner, OwnerKey, WebSocketTransport } from '/pkg/fixshare_wasm.js';
   await init();
   const status = document.getElementById('status');
   const out = document.getElementById('out');
@@ -69,6 +71,19 @@ const PAGE = `<!doctype html>
       out.textContent += 'refused: ' + e.message + '\\n';
       return { error: e.message, code: e.code };
     }
+  };
+  // 32 MiB of zeros to a server, which reads a hello and a proof's worth, refuses them and
+  // closes: send waits while the browser holds more than 4 MiB, then rejects.
+  window.flood = async (url) => {
+    const t = await WebSocketTransport.connect(url, { protocol: 'fixshare-owner.v1' });
+    let settled = false;
+    const sent = t.send(new Uint8Array(32 << 20)).then(() => 'sent', (e) => 'rejected: ' + e.message);
+    sent.finally(() => { settled = true; });
+    await new Promise((ok) => setTimeout(ok, 50));
+    const waited = !settled;
+    const outcome = await sent;
+    t.close();
+    return { waited, outcome };
   };
   status.textContent = 'ready';
 </script>`;
@@ -219,6 +234,13 @@ try {
   assert.equal(otherSession.code, 'refused', JSON.stringify(otherSession));
   assert.match(otherSession.error, /session id mismatch/);
   await waitForLog(s0, 'session id mismatch');
+
+  // A page that floods a server which stopped reading: its send waits, then rejects.
+  const flood = await page.evaluate((u) => window.flood(u), `wss://127.0.0.1:${w0}`);
+  assert.ok(flood.waited, `send settled at once with 32 MiB unsent: ${JSON.stringify(flood)}`);
+  assert.match(flood.outcome, /^rejected: send: the WebSocket to wss:\/\/127\.0\.0\.1:\d+ ended with \d+ bytes not sent$/);
+  await waitForLog(s0, 'is malformed (no FXSP)');
+  console.log(`32 MiB to a server that stopped reading: send waited, then ${flood.outcome}`);
 
   // Owner 1 shares its rows from the page; owner 0 (Rust) gets the model.
   const shared = await page.evaluate((c) => window.submit(c, false), pageConfig('browser-owner-test'));
