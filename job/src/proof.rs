@@ -11,10 +11,10 @@
 //!    algorithm (1: ECDSA P-256 with SHA-256), its `SubjectPublicKeyInfo` (91 bytes) and its
 //!    signature, `r || s` (64 bytes), over [`signed_message`]: a domain-separation label, the
 //!    challenge, the session id, the server's party id and the server's own pin;
-//! 3. the server checks, in this order, that the key is pinned for an owner ([`Reason::Key`]),
+//! 3. the server checks, in this order, that the key is pinned for an owner ([`Reason::Key`](crate::Reason::Key)),
 //!    the hello against that owner (version, session, party, addressee: the reasons of the TLS
-//!    path), the signature ([`Reason::Proof`]) and that the owner is not connected already
-//!    ([`Reason::Duplicate`]); it answers with its hello and its verdict;
+//!    path), the signature ([`Reason::Proof`](crate::Reason::Proof)) and that the owner is not connected already
+//!    ([`Reason::Duplicate`](crate::Reason::Duplicate)); it answers with its hello and its verdict;
 //! 4. the owner checks the server's hello and sends its verdict.
 //!
 //! The challenge makes a proof good for one connection only; the server's party id and pin in

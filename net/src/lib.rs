@@ -64,6 +64,11 @@
 //! - No session resumption (it would skip the key check) and TLS 1.3 only.
 //! - The hello is sent inside the authenticated session; its party id must be the one its key is
 //!   pinned for.
+//! - A data owner over WebSocket has no client certificate: it proves its pinned ECDSA P-256
+//!   key by signing a fresh challenge with the session id and this server's id and pin, so a
+//!   proof is good for one connection to one server. The page's browser authenticates the
+//!   server by the listener's certificate (which a page cannot bind its proof to): give the
+//!   listener one the owners' browsers accept for the server's name.
 //! - [`Shaped`] is for benchmarks: it adds nothing to security and trusts its peer's clock.
 
 #![deny(unsafe_code)]
