@@ -341,7 +341,7 @@ impl TlsTransport {
     /// The pin of the key the peer presented in the handshake.
     pub(crate) fn presented_pin(&self) -> Result<Pin, NetError> {
         match self.conn.peer_certificates().and_then(|c| c.first()) {
-            Some(cert) => Pin::of_certificate(cert),
+            Some(cert) => crate::identity::pin_of_certificate(cert),
             None => Err(NetError::Config("the peer presented no certificate".into())),
         }
     }

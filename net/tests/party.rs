@@ -21,6 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+mod ws_owner;
+
 const BIN: &str = env!("CARGO_BIN_EXE_fixshare-party");
 
 fn data(name: &str) -> PathBuf {
@@ -231,6 +233,9 @@ struct Files {
     owners: usize,
     /// Where server 0 listens.
     server0: String,
+    /// Where server 0 and server 1 take data owners over WebSocket, once
+    /// [`Files::with_websocket`] added it.
+    websocket: Option<[String; 2]>,
 }
 
 impl Files {
@@ -284,7 +289,26 @@ impl Files {
             third,
             owners,
             server0: a0,
+            websocket: None,
         }
+    }
+
+    /// Adds `listen_websocket` to both servers' files, and a handshake timeout of 3 s.
+    fn with_websocket(mut self) -> Files {
+        let ws = [port(), port()];
+        for (i, addr) in ws.iter().enumerate() {
+            let path = self.dir.join(format!("server{i}.toml"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.replacen(
+                "listen = ",
+                &format!("listen_websocket = \"{addr}\"\nlisten = "),
+                1,
+            );
+            let text = text.replace("[timeouts]\n", "[timeouts]\nhandshake_seconds = 3\n");
+            std::fs::write(&path, text).unwrap();
+        }
+        self.websocket = Some(ws);
+        self
     }
 
     fn path(&self, name: &str) -> String {
@@ -364,7 +388,7 @@ fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
     // Every kind of stray, while server 0 waits for the owners: each is refused with its
     // reason in server 0's log, and the job then runs as if none had come.
     let addr: std::net::SocketAddr = files.server0.parse().unwrap();
-    let server0_pin = fixshare_net::Pin::from_cert_pem_file(dir.join("keys/server0.crt")).unwrap();
+    let server0_pin = fixshare_net::pin_of_certificate_file(dir.join("keys/server0.crt")).unwrap();
     let endpoint = |key: &str, id: u8, session: &str| {
         let identity = match key {
             "stray" => Identity::generate("stray").unwrap(),
@@ -439,8 +463,40 @@ fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
         s0.err
     );
 
-    // The model owner 0 wrote, against the same SGD in plaintext on the same rows.
-    let table = Dataset::from_csv_bytes(&std::fs::read(&csv).unwrap()).unwrap();
+    let secure = check_glm_model(&dir, &csv);
+    // Owner 0's own report says the same.
+    assert!((o0.number("secure_accuracy") - secure).abs() < 1e-4);
+    assert!(o0.number("weights_rel_rmse") < 1e-2);
+    assert_eq!(o0.number("rows_shared") + o1.number("rows_shared"), 456.0);
+    assert!(o1.value("secure_accuracy").is_none(), "owner 1 got a model");
+
+    // The servers trained on both owners' rows, logged each epoch with a timestamp, and report.
+    for s in [&s0, &s1] {
+        assert_eq!(s.number("rows"), 456.0);
+        assert_eq!(s.number("owners"), 2.0);
+        assert!(s.number("online_bytes_sent") > 0.0 && s.number("rounds") > 0.0);
+        for e in 1..=3 {
+            let line = s
+                .err
+                .lines()
+                .find(|l| l.contains(&format!("epoch {e}/3")))
+                .unwrap_or_else(|| panic!("no epoch {e} in {}", s.err));
+            // 2026-05-01T12:00:00.123Z server0: epoch 1/3: ...
+            assert!(
+                line.len() > 25 && &line[10..11] == "T" && &line[23..24] == "Z",
+                "{line}"
+            );
+        }
+        assert!(s.err.contains("(TLS13_"), "{}", s.err);
+    }
+    assert!(dealer.number("bytes_sent") > 0.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Checks the model owner 0 wrote to `dir/model.toml` against the same SGD in plaintext on the
+/// rows of `csv` (the job of [`GLM_JOB`]); returns the secure test accuracy.
+fn check_glm_model(dir: &Path, csv: &Path) -> f64 {
+    let table = Dataset::from_csv_bytes(&std::fs::read(csv).unwrap()).unwrap();
     let model = GlmModel::Logistic(Sigmoid::Piecewise);
     let sgd = SgdParams {
         epochs: 3,
@@ -468,32 +524,227 @@ fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
         "{secure} vs {plaintext}"
     );
     assert!(secure > 0.9, "{secure}");
-    // Owner 0's own report says the same.
+    secure
+}
+
+/// Owner 1 of [`GLM_JOB`] as a web page would be: over WebSocket to both servers, whose TLS
+/// keys are `tls` (what the browser trusts), with its key proof, sharing its part of `csv`
+/// prepared by `fixshare_job` (the code `fixshare-party owner` runs).
+fn websocket_owner(
+    files: &Files,
+    csv: &Path,
+    key: &ws_owner::OwnerKey,
+    tls: [fixshare_net::Pin; 2],
+) -> Result<(), String> {
+    use fixshare::{Link, Seed, block_on_thread};
+    use fixshare_job::{OwnerConfig, OwnerData, proof::owner_setup};
+    let ws = files
+        .websocket
+        .as_ref()
+        .expect("servers with listen_websocket");
+    let pin = |i: usize| {
+        fixshare_net::pin_of_certificate_file(files.dir.join(format!("keys/server{i}.crt")))
+            .unwrap()
+    };
+    let job = GLM_JOB.trim_start_matches("[job]\n");
+    let config = OwnerConfig::parse(&format!(
+        "session = \"fixshare-party-test\"\nindex = 1\n[peers.server0]\naddress = \"wss://{}\"\n\
+         pin = \"{}\"\n[peers.server1]\naddress = \"wss://{}\"\npin = \"{}\"\n[job]\n{job}",
+        ws[0],
+        pin(0),
+        ws[1],
+        pin(1)
+    ))
+    .map_err(|e| e.to_string())?;
+    let data = OwnerData::from_csv_bytes(&config.job, &std::fs::read(csv).unwrap(), 1)?;
+    let mut links = Vec::new();
+    for (i, addr) in ws.iter().enumerate() {
+        let mut c = ws_owner::WsClient::owner(addr, tls[i])?;
+        block_on_thread(owner_setup(&mut c, config.hello(i as u8), &pin(i), key))
+            .map_err(|e| format!("server {i}: {e}"))?;
+        links.push(Link::new(c));
+    }
+    let (mut to1, mut to0) = (links.pop().unwrap(), links.pop().unwrap());
+    let model =
+        block_on_thread(data.share(Seed::from_bytes(ws_owner::random32()), &mut to0, &mut to1))
+            .map_err(|e| e.to_string())?;
+    assert!(model.is_none(), "owner 1 got a model");
+    Ok(())
+}
+
+/// Sets up a stray WebSocket owner at `addr` (server 0 of the job, whose key is `pin`) with
+/// `key` and `hello`; returns what the setup said.
+fn stray(
+    addr: &str,
+    pin: fixshare_net::Pin,
+    hello: fixshare_job::Hello,
+    key: &ws_owner::OwnerKey,
+) -> String {
+    match ws_owner::WsClient::owner(addr, pin) {
+        Ok(mut c) => match fixshare::block_on_thread(fixshare_job::proof::owner_setup(
+            &mut c, hello, &pin, key,
+        )) {
+            Ok(()) => "accepted".into(),
+            Err(e) => e.to_string(),
+        },
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn a_data_owner_over_websocket_trains_with_one_over_tls_while_strays_are_refused() {
+    use fixshare_job::{Hello, SessionId};
+    use std::io::Write;
+    let dir = workdir(
+        "websocket",
+        &["server0", "server1", "dealer", "owner0", "owner1"],
+    );
+    let files = Files::write(&dir, GLM_JOB, 2, Some("dealer")).with_websocket();
+    // Server 1's WebSocket listener presents a certificate of its own (as one issued for its
+    // name would be); server 0's its fixshare-party key's.
+    let web = Identity::generate("server1.example").unwrap();
+    web.write_pem_files(dir.join("keys"), "server1-web")
+        .unwrap();
+    let s1_file = dir.join("server1.toml");
+    let text = std::fs::read_to_string(&s1_file).unwrap().replacen(
+        "listen = ",
+        "websocket_certificate = \"keys/server1-web.crt\"\nwebsocket_key = \
+         \"keys/server1-web.key\"\nlisten = ",
+        1,
+    );
+    std::fs::write(&s1_file, text).unwrap();
+    let csv = data("breast_cancer.csv");
+    let ws = files.websocket.clone().unwrap();
+    let dealer = Daemon::start("dealer", &["run", "--config", &files.path("dealer.toml")]);
+    let s0 = Daemon::start("server0", &["run", "--config", &files.path("server0.toml")]);
+    let s1 = Daemon::start("server1", &["run", "--config", &files.path("server1.toml")]);
+    let o0 = Daemon::start(
+        "owner0",
+        &[
+            "owner",
+            "--config",
+            &files.path("owner0.toml"),
+            "--data",
+            csv.to_str().unwrap(),
+        ],
+    );
+    s0.wait_for_log("for data owners over WebSocket", LIMIT);
+    s1.wait_for_log("for data owners over WebSocket", LIMIT);
+    // Owner 0 is in (over TLS) before the strays come, so that a second owner 0 is a duplicate.
+    s0.wait_for_log("accepted party 16", LIMIT);
+    let pin0 = fixshare_net::pin_of_certificate_file(dir.join("keys/server0.crt")).unwrap();
+    let owner0_key = ws_owner::OwnerKey::from_pem_file(&dir.join("keys/owner0.key"));
+    let owner1_key = ws_owner::OwnerKey::from_pem_file(&dir.join("keys/owner1.key"));
+    let session = fixshare_net::daemon::job_session(
+        "fixshare-party-test",
+        &fixshare_net::daemon::Config::load(dir.join("server0.toml"))
+            .unwrap()
+            .job
+            .unwrap(),
+    );
+    let hello = |from: u8| Hello {
+        version: fixshare_job::PROTOCOL_VERSION,
+        session,
+        from: fixshare::PartyId(from),
+        to: fixshare::PartyId(0),
+    };
+    // Each stray at server 0's WebSocket listener, and the reason its log must give.
+    let mut expected: Vec<(&str, &str)> = Vec::new();
+    // Not TLS at all.
+    let mut raw = std::net::TcpStream::connect(&ws[0]).unwrap();
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    expected.push(("not TLS", "TLS handshake failed"));
+    // TLS, then HTTP that is not a WebSocket upgrade.
+    let mut https = ws_owner::tls(&ws[0], pin0).unwrap();
+    https
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    https.flush().unwrap();
+    expected.push(("not a WebSocket", "not a WebSocket upgrade"));
+    // A WebSocket of another application (no subprotocol).
+    let other = ws_owner::WsClient::connect(&ws[0], pin0, None);
+    assert!(
+        other.is_err(),
+        "a WebSocket without the subprotocol was upgraded"
+    );
+    expected.push((
+        "no subprotocol",
+        "does not ask for the subprotocol fixshare-owner.v1",
+    ));
+    // A WebSocket that sends no hello: cut after the 3 s handshake timeout.
+    let silent = ws_owner::WsClient::owner(&ws[0], pin0).unwrap();
+    expected.push(("no hello", "waiting to complete the handshake and hello"));
+    // A message over the limit (1 MiB), refused on its frame header.
+    let mut big = ws_owner::WsClient::owner(&ws[0], pin0).unwrap();
+    let _ = fixshare::block_on_thread(fixshare::Transport::send(&mut big, &vec![0u8; 2 << 20]));
+    expected.push(("too large a message", "Message too long"));
+    // Another session.
+    let mut other_session = hello(16);
+    other_session.session = SessionId::derive("another job");
+    let why = stray(&ws[0], pin0, other_session, &owner1_key);
+    assert!(why.contains("session id mismatch"), "{why}");
+    expected.push(("wrong session", "session id mismatch"));
+    // A key no server pins.
+    let why = stray(&ws[0], pin0, hello(16), &ws_owner::OwnerKey::generate());
+    assert!(why.contains("not pinned here"), "{why}");
+    expected.push(("unpinned key", "is not pinned for a data owner here"));
+    // Owner 1's key, but a signature over another message.
+    let mut forger = ws_owner::OwnerKey::from_pem_file(&dir.join("keys/owner1.key"));
+    forger.tamper = true;
+    let why = stray(&ws[0], pin0, hello(16), &forger);
+    assert!(why.contains("key proof does not verify"), "{why}");
+    expected.push((
+        "bad signature",
+        "does not verify (signed for another challenge",
+    ));
+    // Owner 0 again, over WebSocket, while its TLS connection holds its place.
+    let why = stray(&ws[0], pin0, hello(16), &owner0_key);
+    assert!(why.contains("duplicate connection"), "{why}");
+    expected.push(("duplicate owner", "duplicate connection for this party"));
+    for (case, needle) in &expected {
+        s0.wait_for_log(needle, Duration::from_secs(30));
+        println!("refused: {case}");
+    }
+    drop((raw, https, silent, big));
+
+    // Owner 1, over WebSocket: the job completes with both owners' rows.
+    // A page that took server 1's own key for its TLS key would not get through TLS.
+    let pin1 = fixshare_net::pin_of_certificate_file(dir.join("keys/server1.crt")).unwrap();
+    assert!(ws_owner::WsClient::owner(&ws[1], pin1).is_err());
+    websocket_owner(&files, &csv, &owner1_key, [pin0, web.pin()]).expect("owner 1 over WebSocket");
+    let o0 = o0.finish_ok(LIMIT);
+    let s0 = s0.finish_ok(LIMIT);
+    let s1 = s1.finish_ok(LIMIT);
+    dealer.finish_ok(LIMIT);
+    let secure = check_glm_model(&dir, &csv);
     assert!((o0.number("secure_accuracy") - secure).abs() < 1e-4);
     assert!(o0.number("weights_rel_rmse") < 1e-2);
-    assert_eq!(o0.number("rows_shared") + o1.number("rows_shared"), 456.0);
-    assert!(o1.value("secure_accuracy").is_none(), "owner 1 got a model");
-
-    // The servers trained on both owners' rows, logged each epoch with a timestamp, and report.
     for s in [&s0, &s1] {
         assert_eq!(s.number("rows"), 456.0);
         assert_eq!(s.number("owners"), 2.0);
-        assert!(s.number("online_bytes_sent") > 0.0 && s.number("rounds") > 0.0);
-        for e in 1..=3 {
-            let line = s
-                .err
-                .lines()
-                .find(|l| l.contains(&format!("epoch {e}/3")))
-                .unwrap_or_else(|| panic!("no epoch {e} in {}", s.err));
-            // 2026-05-01T12:00:00.123Z server0: epoch 1/3: ...
-            assert!(
-                line.len() > 25 && &line[10..11] == "T" && &line[23..24] == "Z",
-                "{line}"
-            );
-        }
-        assert!(s.err.contains("(TLS13_"), "{}", s.err);
+        assert!(
+            s.err.contains("owner 1: WebSocket over TLS13_"),
+            "{}",
+            s.err
+        );
     }
-    assert!(dealer.number("bytes_sent") > 0.0);
+    assert!(
+        s0.err.contains("with this server's own certificate"),
+        "{}",
+        s0.err
+    );
+    let with_web = format!("with the certificate of key {}", web.pin());
+    assert!(s1.err.contains(&with_web), "{}", s1.err);
+    // Every refusal was logged as the listener's, with its reason.
+    for (case, needle) in &expected {
+        assert!(
+            s0.err
+                .lines()
+                .any(|l| l.contains("listener: rejected a connection") && l.contains(needle)),
+            "{case}: no refusal with {needle:?} in {}",
+            s0.err
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -714,7 +965,7 @@ epochs = 1
 fn configurations_that_weaken_security_are_refused_before_anything_listens() {
     let dir = workdir("refusals", &["server0", "server1", "dealer", "owner0"]);
     let pin = |name: &str| {
-        fixshare_net::Pin::from_cert_pem_file(dir.join(format!("keys/{name}.crt")))
+        fixshare_net::pin_of_certificate_file(dir.join(format!("keys/{name}.crt")))
             .unwrap()
             .to_string()
     };
@@ -793,6 +1044,19 @@ fn configurations_that_weaken_security_are_refused_before_anything_listens() {
             "an unknown field in the job",
             base.replace("epochs = 1", "epoch = 1"),
             "unknown field `epoch`",
+        ),
+        (
+            "a WebSocket certificate without the WebSocket listener",
+            format!(
+                "websocket_certificate = \"keys/server1.crt\"\nwebsocket_key = \
+                 \"keys/server1.key\"\n{base}"
+            ),
+            "are for the WebSocket listener",
+        ),
+        (
+            "the WebSocket listener at the TLS listener's address",
+            format!("listen_websocket = \"{}\"\n{base}", addr(0)),
+            "needs an address of its own",
         ),
         (
             "a malformed pin",

@@ -75,8 +75,8 @@ impl PartyKeys {
 
     fn peer(&self, name: &str) -> Result<(PartyId, Pin), String> {
         let crt = self.dir.join(format!("{name}.crt"));
-        let pin =
-            Pin::from_cert_pem_file(&crt).map_err(|e| format!("{name}'s certificate: {e}"))?;
+        let pin = fixshare_net::pin_of_certificate_file(&crt)
+            .map_err(|e| format!("{name}'s certificate: {e}"))?;
         Ok((role(name)?, pin))
     }
 

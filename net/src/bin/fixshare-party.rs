@@ -205,6 +205,12 @@ fn check_summary(config: &Config) -> Summary {
     if let Some(l) = &config.listen {
         s.push("listen", l);
     }
+    if let Some(l) = &config.listen_websocket {
+        s.push("listen_websocket", l);
+        if let Some(id) = &config.websocket_identity {
+            s.push("websocket_certificate_pin", id.pin());
+        }
+    }
     for p in &config.peers {
         match &p.address {
             Some(a) => s.push(&format!("peer {}", p.role), format_args!("{a} {}", p.pin)),
@@ -216,6 +222,9 @@ fn check_summary(config: &Config) -> Summary {
     }
     if let Some(job) = &config.job {
         s.push("job", job.describe());
+        // What the hello carries; a data owner in a web page derives the same from its
+        // configuration (the WASM package's JobOwner.sessionId).
+        s.push("session_id", daemon::job_session(&config.session, job));
     }
     let t = config.timeouts;
     s.push(
