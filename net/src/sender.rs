@@ -58,6 +58,20 @@ impl Shared {
         // The state stays consistent if a thread panicked while holding it.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Waits for the next change of the state until `deadline`; `None` once it has passed.
+    fn wait_until<'a>(
+        &self,
+        s: MutexGuard<'a, State>,
+        deadline: Instant,
+    ) -> Option<MutexGuard<'a, State>> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        let waited = self.changed.wait_timeout(s, left);
+        Some(waited.unwrap_or_else(|e| e.into_inner()).0)
+    }
 }
 
 /// The sending side of one connection.
@@ -145,20 +159,14 @@ impl Sender {
             if s.bytes == 0 || s.bytes + bytes.len() <= QUEUE {
                 break;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(NetError::Timeout {
-                    op: "write",
-                    after: self.write_timeout,
-                });
-            }
             s.full = true;
             s = self
                 .shared
-                .changed
-                .wait_timeout(s, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+                .wait_until(s, deadline)
+                .ok_or(NetError::Timeout {
+                    op: "write",
+                    after: self.write_timeout,
+                })?;
         }
         s.full = false;
         s.bytes += bytes.len();
@@ -178,21 +186,14 @@ impl Sender {
         s.closing = true;
         self.shared.changed.notify_all();
         while !s.ended {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                drop(s);
+            let Some(later) = self.shared.wait_until(s, deadline) else {
                 self.stop();
                 return Err(NetError::Timeout {
                     op: "write",
                     after: limit,
                 });
-            }
-            s = self
-                .shared
-                .changed
-                .wait_timeout(s, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            };
+            s = later;
         }
         let failed = s.broken.then(|| s.take_failure());
         drop(s);

@@ -134,28 +134,6 @@ impl Daemon {
         }
     }
 
-    /// Waits until `n` lines of standard error contain `needle`.
-    fn wait_for_count(&self, needle: &str, n: usize, limit: Duration) {
-        let start = Instant::now();
-        while self
-            .err
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.contains(needle))
-            .count()
-            < n
-        {
-            assert!(
-                start.elapsed() < limit,
-                "{}: fewer than {n} log lines with {needle:?} within {limit:?}: {:#?}",
-                self.name,
-                self.err.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
     /// Its standard error so far.
     fn log(&self) -> String {
         self.err.lock().unwrap().join("\n")
@@ -447,7 +425,7 @@ fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
     ] {
         s0.wait_for_log(reason, LIMIT);
     }
-    s0.wait_for_count("complete the handshake and hello", 2, LIMIT);
+    common::wait_for_count(&s0.err, "complete the handshake and hello", 2, LIMIT);
 
     let owners = [files.owner(0, &csv), files.owner(1, &csv)];
     let [o0, o1] = owners;
