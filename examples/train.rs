@@ -55,9 +55,11 @@ use fixshare_examples::ml;
 use fixshare::ml::pipeline::{self, Classes, Partition};
 use fixshare::ml::{Dataset, GlmModel, MlpLoss, MlpParams, Sigmoid};
 use fixshare::{
-    Dealer, DealerClient, FixedPoint, Link, OtCorrelations, Role, Truncation, block_on_thread,
+    Backend, Dealer, DealerClient, FixedPoint, Link, OtCorrelations, Role, Truncation,
+    block_on_thread,
 };
-use ml::tcp::PartyKeys;
+use fixshare_net::{Shape, Shaped};
+use ml::tcp::{PartyKeys, tls_pair};
 use ml::{GlmTask, MlpTask, Offline};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -67,6 +69,7 @@ const USAGE: &str = "usage: train [--data PATH] [--model logistic|linear|mlp] [-
              [--lr X] [--frac-bits N] [--topology two|three|four] [--offline dealer|ot]
              [--sigmoid piecewise|accurate|logistic]
              [--truncation local|pairs|exact] [--partition rows|columns] [--owners N] [--seed N]
+             [--backend auto|gc|fss|helper] [--transport memory|tls|lan|wan]
              [--party 0|1|dealer|owner --keys DIR [--session NAME] --listen ADDR --connect ADDR
               --dealer ADDR --servers A0,A1]";
 
@@ -85,6 +88,8 @@ struct Args {
     servers: Option<String>,
     keys: Option<String>,
     session: String,
+    /// One process: what joins the servers to each other and to the third parties.
+    transport: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -99,6 +104,7 @@ fn parse_args() -> Result<Args, String> {
         servers: None,
         keys: None,
         session: "fixshare-train".into(),
+        transport: None,
     };
     let mut sigmoid = Sigmoid::Piecewise;
     let mut model = "logistic".to_string();
@@ -193,6 +199,27 @@ fn parse_args() -> Result<Args, String> {
                     }
                 }
             }
+            "--backend" => {
+                t.backend = match value.as_str() {
+                    "auto" => Backend::Auto,
+                    "gc" => Backend::GarbledCircuits,
+                    "fss" => Backend::Fss,
+                    "helper" => Backend::Helper,
+                    _ => {
+                        return Err(format!(
+                            "--backend must be auto, gc, fss or helper, got {value:?}"
+                        ));
+                    }
+                }
+            }
+            "--transport" => match value.as_str() {
+                "memory" | "tls" | "lan" | "wan" => a.transport = Some(value.clone()),
+                _ => {
+                    return Err(format!(
+                        "--transport must be memory, tls, lan or wan, got {value:?}"
+                    ));
+                }
+            },
             "--party" => a.party = Some(value.clone()),
             "--listen" => a.listen = Some(value.clone()),
             "--connect" => a.connect = Some(value.clone()),
@@ -345,6 +372,10 @@ fn main() -> ExitCode {
         }
     };
     let result = match (args.party.as_deref(), &args.mlp) {
+        _ if args.transport.is_some() && (args.party.is_some() || args.mlp.is_some()) => Err(
+            "--transport is for regression in one process (processes talk TLS 1.3 already)"
+                .to_string(),
+        ),
         (None, Some(sizes)) => run_mlp(&args, sizes),
         (None, None) => run_local(&args),
         (Some(_), Some(_)) => Err(
@@ -387,8 +418,24 @@ fn describe(path: &str, t: &GlmTask, data: &Dataset) {
 fn run_local(args: &Args) -> Result<(), String> {
     let data = load(&args.data)?;
     describe(&args.data, &args.task, &data);
-    let summary =
-        ml::run_glm_local(&data, &args.task, ml::progress_bar()).map_err(|e| e.to_string())?;
+    let bar = ml::progress_bar();
+    let summary = match args.transport.as_deref().unwrap_or("memory") {
+        "tls" => ml::run_glm_over(&data, &args.task, tls_pair, bar),
+        "lan" | "wan" => {
+            let shape = if args.transport.as_deref() == Some("lan") {
+                Shape::LAN
+            } else {
+                Shape::WAN
+            };
+            let shaped = || tls_pair().map(|(a, b)| (Shaped::new(a, shape), Shaped::new(b, shape)));
+            ml::run_glm_over(&data, &args.task, shaped, bar)
+        }
+        _ => ml::run_glm_local(&data, &args.task, bar),
+    }
+    .map_err(|e| e.to_string())?;
+    if let Some(t) = &args.transport {
+        println!("transport: {t}");
+    }
     println!("{summary}");
     Ok(())
 }

@@ -112,3 +112,34 @@ fn digits_secure_mlp_with_relu_softmax() {
     assert!(s.secure_accuracy >= 0.80, "{s}");
     assert!((s.secure_accuracy - s.plain_accuracy).abs() < 0.03, "{s}");
 }
+
+#[test]
+fn the_same_seeds_train_the_same_weights_over_tls_and_a_shaped_link() {
+    // With seeds fixed, the transport must not change a single bit of the result: TLS 1.3 and
+    // the shaping transport (with its sending thread and window) carry the same protocol as the
+    // in-memory links. Garbled circuits for the sigmoid, so long messages cross the links.
+    let mut task = GlmTask::new(GlmModel::Logistic(Sigmoid::Piecewise));
+    task.seed = Some(31);
+    task.sgd.epochs = 2;
+    task.backend = fixshare::Backend::GarbledCircuits;
+    let data = breast_cancer();
+    let memory = ml::run_glm_local(&data, &task, |_| {}).unwrap();
+    let tls = ml::run_glm_over(&data, &task, ml::tcp::tls_pair, |_| {}).unwrap();
+    let shape = fixshare_net::Shape {
+        latency: std::time::Duration::from_micros(200),
+        bandwidth: Some(200_000_000),
+    };
+    let shaped = || {
+        ml::tcp::tls_pair().map(|(a, b)| {
+            (
+                fixshare_net::Shaped::new(a, shape),
+                fixshare_net::Shaped::new(b, shape),
+            )
+        })
+    };
+    let lan = ml::run_glm_over(&data, &task, shaped, |_| {}).unwrap();
+    assert_eq!(memory.weights, tls.weights);
+    assert_eq!(memory.weights, lan.weights);
+    assert_eq!(memory.bytes_sent, tls.bytes_sent);
+    assert!(memory.secure_metric > 0.9, "{memory}");
+}

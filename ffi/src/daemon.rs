@@ -3,7 +3,7 @@
 //! `fixshare-party owner` prepares them, and a server's, the dealer's or the helper's whole run
 //! in the caller's process.
 //!
-//! Translations of `fixshare_net::daemon` (`Config`, `OwnerData`, `run`, `Summary`): no
+//! Translations of `fixshare_net::daemon` (`Config`, `OwnerParts`, `run`, `Summary`): no
 //! protocol here.
 
 use crate::status::Failure;
@@ -14,7 +14,7 @@ use alloc::ffi::CString;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::ffi::c_char;
-use fixshare_net::daemon::{self, Config, Log, OwnerData, Role, Summary};
+use fixshare_net::daemon::{self, Config, Log, OwnerParts, Role, Summary};
 
 /// Server 0 (`role = "server0"`).
 pub const FXS_DAEMON_ROLE_SERVER0: u32 = 0;
@@ -46,7 +46,7 @@ pub struct fxs_daemon_summary {
 /// What a data owner shares (opaque), prepared from its CSV file by `fxs_owner_data_prepare`;
 /// free with `fxs_owner_data_free`.
 pub struct fxs_owner_data {
-    inner: OwnerData,
+    inner: OwnerParts,
 }
 
 /// What an `fxs_owner_data` holds: how to configure the `fxs_data_owner` that shares it, how
@@ -384,7 +384,7 @@ pub unsafe extern "C" fn fxs_owner_data_prepare(
         let c = self::config(config)?;
         // SAFETY: NULL or NUL-terminated (caller).
         let path = unsafe { text(csv_path, "`csv_path` is NULL") }?;
-        let data = OwnerData::prepare(c, path.as_ref())
+        let data = OwnerParts::prepare(c, path.as_ref())
             .map_err(|e| Failure::Message(fxs_status::InvalidArgument, e))?;
         *out = Box::into_raw(Box::new(fxs_owner_data { inner: data }));
         Ok(())

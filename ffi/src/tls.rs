@@ -128,7 +128,7 @@ pub(crate) fn net_failure(e: &NetError, connecting: bool) -> Failure {
         NetError::Timeout { op: "connect", .. } => fxs_status::Unreachable,
         NetError::Timeout { .. } | NetError::Missing { .. } => fxs_status::Timeout,
         NetError::Io { .. } if connecting => fxs_status::Unreachable,
-        NetError::Io { .. } | NetError::Busy { .. } => fxs_status::Transport,
+        NetError::Io { .. } | NetError::WebSocket { .. } => fxs_status::Transport,
         NetError::Closed { .. } => fxs_status::Closed,
         NetError::Tls { .. } | NetError::PeerRefusedTls { .. } => fxs_status::Tls,
         NetError::Hello(_) | NetError::UnexpectedPeer { .. } => fxs_status::Hello,
@@ -258,7 +258,7 @@ pub unsafe extern "C" fn fxs_tls_pin_of_certificate(
     run("fxs_tls_pin_of_certificate", || {
         // SAFETY: NULL or NUL-terminated (caller).
         let path = unsafe { text(cert_path, "`cert_path` is NULL") }?;
-        let pin = Pin::from_cert_pem_file(path)
+        let pin = fixshare_net::pin_of_certificate_file(path)
             .map_err(|e| Failure::Message(fxs_status::BadConfig, e.to_string()))?;
         write_pin(pin, out, len)
     })

@@ -10,11 +10,11 @@
 //! bytes per multiplication per party, rounds, and the offline (dealer) time. Plain TCP and TLS
 //! are the best of three runs; the shaped runs are one each.
 //!
-//! Reading the WAN row: the core's exchange (`Channel::exchange_ring_with`) sends
-//! `transport::INTERLEAVE` = 32 KiB and then waits for the peer's 32 KiB before sending more, so
-//! that blocking peers cannot deadlock. Over a link with latency that is one one-way latency per
-//! 32 KiB: the 16 MB of one multiplication round cost about 490 x 29 ms, not one round trip
-//! (with a 1 MiB unit, tried by hand, the same row takes about 1 s instead of 15 s).
+//! Reading the WAN row: the 16 MB each server sends in the multiplication's round cost about
+//! 0.4 s at 40 MB/s plus one latency. The TLS transport's sending thread lets both peers send
+//! the whole message before reading (its send window is 16 MiB); before it, the core's exchange
+//! waited for the peer after every 32 KiB (`transport::INTERLEAVE`, what a plain blocking socket
+//! is sure to buffer), one latency each, and the row took about 15 s.
 
 use fixshare::{
     Config, Dealer, DealerClient, FixedPoint, Links, MemoryTransport, Party, PartyId, Preprocessed,

@@ -18,6 +18,9 @@ pub mod code {
     /// The shaping transport's peer stamped a chunk too far in the future, or sent a malformed
     /// chunk header.
     pub const SHAPING: i32 = 1004;
+    /// A data owner's WebSocket broke the protocol: a text message, a message over the size
+    /// limit, a malformed frame.
+    pub const WEBSOCKET: i32 = 1005;
 
     /// A short description of a code of this crate, `None` for other codes.
     pub fn describe(code: i32) -> Option<&'static str> {
@@ -26,6 +29,7 @@ pub mod code {
             TLS => "TLS failed",
             IO => "socket error",
             SHAPING => "bad chunk from the shaping transport's peer",
+            WEBSOCKET => "the WebSocket peer broke the protocol",
             _ => return None,
         })
     }
@@ -33,6 +37,9 @@ pub mod code {
 
 /// How [`NetError::Closed`] describes a peer's close_notify.
 pub(crate) const ORDERLY_CLOSE: &str = "the peer ended the TLS session (close_notify)";
+
+/// How [`NetError::Closed`] describes a WebSocket peer's close frame.
+pub(crate) const ORDERLY_WS_CLOSE: &str = "the peer closed the WebSocket (close frame)";
 
 /// Why a connection, a listener or a key operation failed.
 #[derive(Debug)]
@@ -80,15 +87,19 @@ pub enum NetError {
     },
     /// A key, a certificate, a pin or a configuration value is unusable.
     Config(String),
-    /// Too many connections are in their handshake already; this one was dropped.
-    Busy {
-        /// The limit.
-        max_pending: usize,
+    /// A data owner's WebSocket failed: no WebSocket upgrade, a message over the size limit, a
+    /// text message, a malformed frame.
+    WebSocket {
+        /// The phase: "upgrade", "read", ...
+        op: &'static str,
+        /// What happened.
+        detail: String,
     },
     /// A listener's `accept_all` ran out of time with these parties still missing.
     Missing {
-        /// The parties that never connected successfully.
-        parties: Vec<PartyId>,
+        /// The expected peers that never connected successfully: their places in the list
+        /// given to the listener, and their party ids.
+        parties: Vec<(usize, PartyId)>,
         /// The time allowed.
         after: Duration,
     },
@@ -123,10 +134,11 @@ impl NetError {
         matches!(self, NetError::Timeout { .. })
     }
 
-    /// Whether the peer ended its TLS session in order (it sent close_notify): it meant to
-    /// stop. Any other end of a connection (no close_notify, a reset) means it did not finish.
+    /// Whether the peer ended its TLS session in order (it sent close_notify), or its WebSocket
+    /// (a close frame): it meant to stop. Any other end of a connection (no close_notify, a
+    /// reset) means it did not finish.
     pub fn is_orderly_close(&self) -> bool {
-        matches!(self, NetError::Closed { detail } if *detail == ORDERLY_CLOSE)
+        matches!(self, NetError::Closed { detail } if *detail == ORDERLY_CLOSE || *detail == ORDERLY_WS_CLOSE)
     }
 
     /// The error the core sees for this one.
@@ -137,6 +149,7 @@ impl NetError {
             NetError::Tls { .. } | NetError::PeerRefusedTls { .. } => {
                 TransportError::Failed(code::TLS)
             }
+            NetError::WebSocket { .. } => TransportError::Failed(code::WEBSOCKET),
             _ => TransportError::Failed(code::IO),
         }
     }
@@ -180,19 +193,24 @@ impl fmt::Display for NetError {
                 write!(f, "party {} is not expected here", claimed.0)
             }
             NetError::Config(m) => write!(f, "{m}"),
-            NetError::Busy { max_pending } => write!(
-                f,
-                "too many connections in their handshake (at most {max_pending}); dropped"
-            ),
+            NetError::WebSocket { op, detail } => write!(f, "WebSocket {op} failed: {detail}"),
             NetError::Missing { parties, after } => {
-                let ids: Vec<String> = parties.iter().map(|p| p.0.to_string()).collect();
+                let mut ids: Vec<String> = parties.iter().map(|p| p.1.0.to_string()).collect();
+                ids.dedup();
                 write!(
                     f,
-                    "parties {} did not connect within {after:?}",
+                    "{} expected connection(s) (party {}) did not come within {after:?}",
+                    parties.len(),
                     ids.join(", ")
                 )
             }
         }
+    }
+}
+
+impl From<fixshare_job::Invalid> for NetError {
+    fn from(e: fixshare_job::Invalid) -> Self {
+        NetError::Config(e.0)
     }
 }
 

@@ -12,12 +12,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::ParsedCertificate;
 use rustls::sign::CertifiedKey;
-use sha2::{Digest, Sha256};
 use std::fmt;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
@@ -27,76 +25,21 @@ pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// The SHA-256 hash of a public key (its DER `SubjectPublicKeyInfo`): how a party names the key
-/// it expects of a peer. Written `sha256:` and 64 hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Pin([u8; 32]);
+pub use fixshare_job::Pin;
 
-impl Pin {
-    /// The pin of a DER `SubjectPublicKeyInfo`.
-    pub fn of_spki(spki_der: &[u8]) -> Pin {
-        Pin(Sha256::digest(spki_der).into())
-    }
-
-    /// The pin of the key in a DER certificate.
-    pub fn of_certificate(cert: &CertificateDer<'_>) -> Result<Pin, NetError> {
-        let parsed = ParsedCertificate::try_from(cert)
-            .map_err(|e| NetError::Config(format!("unreadable certificate: {e}")))?;
-        Ok(Pin::of_spki(parsed.subject_public_key_info().as_ref()))
-    }
-
-    /// The pin of the key in the first certificate of a PEM file.
-    pub fn from_cert_pem_file(path: impl AsRef<Path>) -> Result<Pin, NetError> {
-        let path = path.as_ref();
-        let cert = CertificateDer::from_pem_file(path)
-            .map_err(|e| NetError::Config(format!("no certificate in {}: {e}", path.display())))?;
-        Pin::of_certificate(&cert)
-    }
-
-    /// The 32 bytes of the hash.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
+/// The pin of the key in a DER certificate.
+pub fn pin_of_certificate(cert: &CertificateDer<'_>) -> Result<Pin, NetError> {
+    let parsed = ParsedCertificate::try_from(cert)
+        .map_err(|e| NetError::Config(format!("unreadable certificate: {e}")))?;
+    Ok(Pin::of_spki(parsed.subject_public_key_info().as_ref()))
 }
 
-impl fmt::Display for Pin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("sha256:")?;
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Pin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Pin({self})")
-    }
-}
-
-impl FromStr for Pin {
-    type Err = NetError;
-
-    /// Reads `sha256:` followed by 64 hex digits (the prefix may be left out).
-    fn from_str(s: &str) -> Result<Pin, NetError> {
-        let hex = s.trim();
-        let hex = hex.strip_prefix("sha256:").unwrap_or(hex);
-        let bad = || {
-            NetError::Config(format!(
-                "not a pin (sha256: and 64 hex digits): {:?}",
-                s.chars().take(80).collect::<String>()
-            ))
-        };
-        if hex.len() != 64 || !hex.is_ascii() {
-            return Err(bad());
-        }
-        let mut out = [0u8; 32];
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-        }
-        Ok(Pin(out))
-    }
+/// The pin of the key in the first certificate of a PEM file.
+pub fn pin_of_certificate_file(path: impl AsRef<Path>) -> Result<Pin, NetError> {
+    let path = path.as_ref();
+    let cert = CertificateDer::from_pem_file(path)
+        .map_err(|e| NetError::Config(format!("no certificate in {}: {e}", path.display())))?;
+    pin_of_certificate(&cert)
 }
 
 /// A party's private key and self-signed certificate, ready for TLS. Not `Clone` and not
@@ -160,7 +103,7 @@ impl Identity {
         cert: CertificateDer<'static>,
         key: PrivateKeyDer<'static>,
     ) -> Result<Identity, NetError> {
-        let pin = Pin::of_certificate(&cert)?;
+        let pin = pin_of_certificate(&cert)?;
         let key = CertifiedKey::from_der(vec![cert.clone()], key, &provider())
             .map_err(|e| NetError::Config(format!("unusable key or certificate: {e}")))?;
         Ok(Identity {
@@ -189,6 +132,46 @@ impl Identity {
             NetError::Config(format!("no private key in {}: {e}", key_path.display()))
         })?;
         Identity::from_der(cert, key)
+    }
+
+    /// A certificate chain (the server's certificate first, then its intermediates) and its
+    /// private key from PEM files: a certificate that browsers accept for a server's name,
+    /// issued by a certificate authority, for a WebSocket listener. Fails if the key is not the
+    /// first certificate's.
+    pub fn from_pem_chain_files(
+        chain_path: impl AsRef<Path>,
+        key_path: impl AsRef<Path>,
+    ) -> Result<Identity, NetError> {
+        let (chain_path, key_path) = (chain_path.as_ref(), key_path.as_ref());
+        let unreadable = |e: rustls::pki_types::pem::Error| {
+            NetError::Config(format!("no certificate in {}: {e}", chain_path.display()))
+        };
+        let chain = CertificateDer::pem_file_iter(chain_path)
+            .map_err(unreadable)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unreadable)?;
+        let Some(cert) = chain.first().cloned() else {
+            return Err(NetError::Config(format!(
+                "no certificate in {}",
+                chain_path.display()
+            )));
+        };
+        let key_pem = Zeroizing::new(
+            std::fs::read(key_path)
+                .map_err(|e| NetError::io(format!("read {}", key_path.display()), e))?,
+        );
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+            NetError::Config(format!("no private key in {}: {e}", key_path.display()))
+        })?;
+        let pin = pin_of_certificate(&cert)?;
+        let key = CertifiedKey::from_der(chain, key, &provider())
+            .map_err(|e| NetError::Config(format!("unusable key or certificate: {e}")))?;
+        Ok(Identity {
+            key: Arc::new(key),
+            cert,
+            pin,
+            generated_key_pem: None,
+        })
     }
 
     /// The pin of this identity's key, for the peers' configurations.
@@ -297,18 +280,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pin_text_round_trip() {
-        let id = Identity::generate("party0").unwrap();
-        let text = id.pin().to_string();
-        assert!(text.starts_with("sha256:") && text.len() == 7 + 64);
-        assert_eq!(text.parse::<Pin>().unwrap(), id.pin());
-        assert_eq!(text[7..].parse::<Pin>().unwrap(), id.pin());
-        for bad in ["", "sha256:", "sha256:zz", &text[..70], "sha256:é"] {
-            assert!(bad.parse::<Pin>().is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
     fn pem_round_trip_and_key_check() {
         let dir = std::env::temp_dir().join(format!("fixshare-net-id-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -317,7 +288,7 @@ mod tests {
         let (crt, key) = id.write_pem_files(&dir, "p0").unwrap();
         let back = Identity::from_pem_files(&crt, &key).unwrap();
         assert_eq!(back.pin(), id.pin());
-        assert_eq!(Pin::from_cert_pem_file(&crt).unwrap(), id.pin());
+        assert_eq!(pin_of_certificate_file(&crt).unwrap(), id.pin());
         // No overwriting, and a loaded identity has no key to write.
         assert!(id.write_pem_files(&dir, "p0").is_err());
         assert!(back.write_pem_files(&dir, "p1").is_err());

@@ -13,6 +13,8 @@
 //! - [`Listener`]: accepts the expected parties, refuses (and logs) a key that is not pinned, a
 //!   failed handshake, a connection that sends no hello in time, a wrong hello and a duplicate,
 //!   and goes on serving.
+//! - [`Listener::websocket`], [`WsTransport`]: data owners in web pages, over WebSocket over
+//!   TLS, authenticated by a key proof instead of a client certificate ([`websocket`]).
 //! - [`Shaped`]: latency and bandwidth emulated in user space around any transport, for LAN/WAN
 //!   benchmarks ([`Shape::LAN`], [`Shape::WAN`]).
 //! - [`Identity`]: a party's key pair in a self-signed certificate; `fixshare-net keygen` writes
@@ -62,23 +64,33 @@
 //! - No session resumption (it would skip the key check) and TLS 1.3 only.
 //! - The hello is sent inside the authenticated session; its party id must be the one its key is
 //!   pinned for.
+//! - A data owner over WebSocket has no client certificate: it proves its pinned ECDSA P-256
+//!   key by signing a fresh challenge with the session id and this server's id and pin, so a
+//!   proof is good for one connection to one server. The page's browser authenticates the
+//!   server by the listener's certificate (which a page cannot bind its proof to): give the
+//!   listener one the owners' browsers accept for the server's name.
 //! - [`Shaped`] is for benchmarks: it adds nothing to security and trusts its peer's clock.
 
 #![deny(unsafe_code)]
 
+mod any;
 pub mod daemon;
 pub mod error;
 pub mod hello;
 mod identity;
 mod listener;
+mod sender;
 pub mod shape;
 mod tls;
 mod verify;
+pub mod websocket;
 
+pub use any::AnyTransport;
 pub use error::{ListenerEvent, NetError, code};
 pub use hello::{PROTOCOL_VERSION, Reason, Refusal, RefusedBy, SessionId};
-pub use identity::{Identity, Pin};
-pub use listener::{Listener, Logger};
+pub use identity::{Identity, Pin, pin_of_certificate, pin_of_certificate_file};
+pub use listener::{Accepted, Listener, Logger};
 pub use shape::{Shape, ShapeStats, Shaped};
 pub use tls::{ALPN, Endpoint, Timeouts, TlsTransport};
 pub use verify::NotPinned;
+pub use websocket::WsTransport;

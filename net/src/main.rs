@@ -5,7 +5,7 @@
 //! fixshare-net pin FILE.crt                        prints the pin of the key in a certificate
 //! ```
 
-use fixshare_net::{Identity, Pin};
+use fixshare_net::Identity;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: fixshare-net keygen --name NAME [--out DIR]
@@ -42,7 +42,7 @@ fn run(args: &[String]) -> Result<(), String> {
             let [_, file] = args else {
                 return Err(USAGE.into());
             };
-            let pin = Pin::from_cert_pem_file(file).map_err(|e| e.to_string())?;
+            let pin = fixshare_net::pin_of_certificate_file(file).map_err(|e| e.to_string())?;
             println!("{pin}");
             Ok(())
         }

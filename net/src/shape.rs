@@ -236,6 +236,12 @@ impl<T: Transport> Transport for Shaped<T> {
         self.emit().await?;
         self.inner.flush().await
     }
+
+    /// The inner transport's window, less the chunk headers it also carries.
+    fn send_window(&self) -> usize {
+        let w = self.inner.send_window();
+        (w / (CHUNK + HEADER) * CHUNK).max(CHUNK.min(w))
+    }
 }
 
 #[cfg(test)]

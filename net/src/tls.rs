@@ -5,6 +5,7 @@ use crate::error::NetError;
 use crate::hello::{self, HELLO_LEN, Hello, PROTOCOL_VERSION, Refusal, SessionId, VERDICT_LEN};
 use crate::identity::{Identity, Pin, provider};
 use crate::listener::{Listener, SlotGuard};
+use crate::sender::{self, Sender};
 use crate::verify::PinnedVerifier;
 use fixshare::{PartyId, Transport, TransportError};
 use rustls::client::Resumption;
@@ -20,6 +21,9 @@ use std::time::{Duration, Instant};
 /// The ALPN protocol name both ends insist on: a TLS client of another application is refused
 /// during the handshake.
 pub const ALPN: &[u8] = b"fixshare-net/1";
+
+/// How long dropping a healthy transport waits for its queued bytes to be written.
+const DROP_WAIT: Duration = Duration::from_secs(5);
 
 /// Plaintext bytes gathered before they are sealed into one TLS record (the largest record).
 const RECORD: usize = 16 * 1024;
@@ -92,7 +96,8 @@ impl Endpoint {
     }
 
     /// The same endpoint whose listeners run at most `n` (at least 1) handshakes at once; a
-    /// connection beyond that is refused at once ([`NetError::Busy`]). 32 by default.
+    /// connection beyond that waits in the system's backlog until one ends (each is bounded by
+    /// [`Timeouts::handshake`]). 32 by default.
     pub fn with_max_pending(mut self, n: usize) -> Endpoint {
         self.max_pending = n.max(1);
         self
@@ -259,14 +264,21 @@ fn connect_tcp(addr: &str, patience: Duration) -> Result<TcpStream, NetError> {
 /// One authenticated connection to one peer, carrying its hello-checked TLS 1.3 session: a
 /// [`Transport`] for the core.
 ///
-/// Writes are gathered into records of up to 16 KiB and sent when a record fills or the core
-/// flushes (before every wait for the peer). Calls block; each wait is bounded by
-/// [`Timeouts::read`] or [`Timeouts::write`]. After the first failure every call fails with the
-/// same [`TransportError`], and [`TlsTransport::last_error`] says what happened.
+/// Writes are gathered into records of up to 16 KiB and sealed when a record fills or the core
+/// flushes (before every wait for the peer). Once the hello is done, a thread of the
+/// connection's own writes the sealed records to the socket ([`crate::sender`]), so sending
+/// never waits for the peer to read until 32 MiB are queued, and an exchange of long messages
+/// costs one latency. Calls block; each wait is bounded by [`Timeouts::read`] or
+/// [`Timeouts::write`]. After the first failure every call fails with the same
+/// [`TransportError`], and [`TlsTransport::last_error`] says what happened.
 pub struct TlsTransport {
     conn: Connection,
     sock: TcpStream,
     out: Vec<u8>,
+    /// After the setup: the thread writing sealed records to the socket, started with the
+    /// first write (a connection that only receives, as most of a server's data owners' do,
+    /// never needs one).
+    sender: Option<Sender>,
     timeouts: Timeouts,
     /// While the handshake and hello run: when they must be done.
     deadline: Option<Instant>,
@@ -307,6 +319,7 @@ impl TlsTransport {
             conn,
             sock,
             out: Vec::with_capacity(RECORD),
+            sender: None,
             timeouts,
             deadline: Some(Instant::now() + timeouts.handshake),
             armed_read: None,
@@ -328,7 +341,7 @@ impl TlsTransport {
     /// The pin of the key the peer presented in the handshake.
     pub(crate) fn presented_pin(&self) -> Result<Pin, NetError> {
         match self.conn.peer_certificates().and_then(|c| c.first()) {
-            Some(cert) => Pin::of_certificate(cert),
+            Some(cert) => crate::identity::pin_of_certificate(cert),
             None => Err(NetError::Config("the peer presented no certificate".into())),
         }
     }
@@ -381,6 +394,11 @@ impl TlsTransport {
     /// The idle timeout while writing, from now on.
     pub fn set_write_timeout(&mut self, t: Duration) {
         self.timeouts.write = t;
+        if let Some(s) = &mut self.sender
+            && let Err(e) = s.set_write_timeout(t)
+        {
+            self.failed.get_or_insert(e);
+        }
     }
 
     /// Sends what is buffered, then TLS's close_notify, and shuts the socket's sending side.
@@ -392,6 +410,9 @@ impl TlsTransport {
         self.push_out()?;
         self.conn.send_close_notify();
         self.write_pending()?;
+        if let Some(s) = &mut self.sender {
+            s.finish(self.timeouts.write)?;
+        }
         self.sock
             .shutdown(Shutdown::Write)
             .map_err(|e| NetError::io("shut down the connection", e))
@@ -402,6 +423,9 @@ impl TlsTransport {
     /// party whose job failed does with the connections it still holds.
     pub fn abort(&mut self) {
         self.closed = true;
+        if let Some(s) = &mut self.sender {
+            s.stop();
+        }
         let _ = self.sock.shutdown(Shutdown::Both);
     }
 
@@ -464,8 +488,24 @@ impl TlsTransport {
         }
     }
 
-    /// Writes every TLS byte rustls has ready to the socket.
+    /// Writes every TLS byte rustls has ready to the socket, or hands them to the sending
+    /// thread once there is one.
     fn write_pending(&mut self) -> Result<(), NetError> {
+        if self.deadline.is_none() && self.conn.wants_write() {
+            let mut sealed = Vec::new();
+            while self.conn.wants_write() {
+                self.conn
+                    .write_tls(&mut sealed)
+                    .map_err(|e| NetError::io("encrypt", e))?;
+            }
+            let sender = match &mut self.sender {
+                Some(s) => s,
+                None => self
+                    .sender
+                    .insert(Sender::start(&self.sock, self.timeouts.write)?),
+            };
+            return sender.send(sealed);
+        }
         while self.conn.wants_write() {
             let t = self.limit(self.timeouts.write)?;
             if self.armed_write != Some(t) {
@@ -560,8 +600,10 @@ impl TlsTransport {
         Ok(guard)
     }
 
-    /// Ends the setup phase: from now on the idle timeouts apply.
+    /// Ends the setup phase: from now on the idle timeouts apply, and a thread of its own
+    /// writes to the socket.
     pub(crate) fn finish_setup(&mut self) -> Result<(), NetError> {
+        self.write_pending()?;
         self.deadline = None;
         Ok(())
     }
@@ -655,6 +697,9 @@ impl TlsTransport {
             return Err(e.transport_error());
         }
         op(self).map_err(|e| {
+            // A failed write shuts the socket down, so a read fails too: the write's failure
+            // is the cause.
+            let e = self.sender.as_ref().and_then(Sender::failure).unwrap_or(e);
             let code = e.transport_error();
             self.failed = Some(e);
             code
@@ -677,6 +722,14 @@ impl Transport for TlsTransport {
     async fn flush(&mut self) -> Result<(), TransportError> {
         self.guarded(|t| t.flush_all())
     }
+
+    fn send_window(&self) -> usize {
+        if self.deadline.is_none() {
+            sender::WINDOW
+        } else {
+            fixshare::transport::INTERLEAVE
+        }
+    }
 }
 
 impl Drop for TlsTransport {
@@ -684,11 +737,16 @@ impl Drop for TlsTransport {
         if self.closed || self.failed.is_some() || self.deadline.is_some() {
             return;
         }
-        // A best-effort close_notify that cannot block: a peer that stopped reading gets none.
-        if self.sock.set_nonblocking(true).is_ok() {
-            let _ = self.push_out();
+        // A close_notify after what is queued, waiting a little for the sending thread: a peer
+        // that stopped reading gets none.
+        let queued = self.push_out().is_ok() && {
             self.conn.send_close_notify();
-            let _ = self.write_pending();
+            self.write_pending().is_ok()
+        };
+        if let Some(mut s) = self.sender.take()
+            && queued
+        {
+            let _ = s.finish(self.timeouts.write.min(DROP_WAIT));
         }
     }
 }

@@ -48,7 +48,7 @@ impl PinnedVerifier {
     }
 
     fn check(&self, end_entity: &CertificateDer<'_>) -> Result<(), Error> {
-        let presented = Pin::of_certificate(end_entity)
+        let presented = crate::identity::pin_of_certificate(end_entity)
             .map_err(|_| Error::InvalidCertificate(CertificateError::BadEncoding))?;
         if self.pins.contains(&presented) {
             Ok(())

@@ -3,10 +3,15 @@
 //! while server 0 refuses a stray;
 //! SecureNN's three servers (the helper) train network A on 400 MNIST images like its plaintext
 //! twin; a server that disappears mid-training ends every other process with an error naming
-//! it; and each configuration that would weaken security is refused before anything listens.
+//! it, and the dealer and server 0 (`--jobs 2`) then train the next job with a new server 1;
+//! 1,000 data owners (threads of the test) submit concurrently, every training row arrives once,
+//! the model matches plaintext and the servers' peak memory stays under 512 MB; and each
+//! configuration that would weaken security is refused before anything listens.
 
 use fixshare::ml::pipeline::{self, GlmPlan, Partition};
 use fixshare::ml::{Dataset, GlmModel, SgdParams, Sigmoid, plain};
+mod common;
+
 use fixshare_net::Identity;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -15,6 +20,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+mod ws_owner;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fixshare-party");
 
@@ -127,6 +134,11 @@ impl Daemon {
         }
     }
 
+    /// Its standard error so far.
+    fn log(&self) -> String {
+        self.err.lock().unwrap().join("\n")
+    }
+
     /// Waits for the process to end (failing the test after `limit`: a hang).
     fn finish(mut self, limit: Duration) -> Exit {
         let start = Instant::now();
@@ -199,6 +211,9 @@ struct Files {
     owners: usize,
     /// Where server 0 listens.
     server0: String,
+    /// Where server 0 and server 1 take data owners over WebSocket, once
+    /// [`Files::with_websocket`] added it.
+    websocket: Option<[String; 2]>,
 }
 
 impl Files {
@@ -252,30 +267,55 @@ impl Files {
             third,
             owners,
             server0: a0,
+            websocket: None,
         }
+    }
+
+    /// Adds `listen_websocket` to both servers' files, and a handshake timeout of 3 s.
+    fn with_websocket(mut self) -> Files {
+        let ws = [port(), port()];
+        for (i, addr) in ws.iter().enumerate() {
+            let path = self.dir.join(format!("server{i}.toml"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.replacen(
+                "listen = ",
+                &format!("listen_websocket = \"{addr}\"\nlisten = "),
+                1,
+            );
+            let text = text.replace("[timeouts]\n", "[timeouts]\nhandshake_seconds = 3\n");
+            std::fs::write(&path, text).unwrap();
+        }
+        self.websocket = Some(ws);
+        self
     }
 
     fn path(&self, name: &str) -> String {
         self.dir.join(name).to_str().unwrap().to_string()
     }
 
+    /// Starts `fixshare-party run` with `NAME.toml` and `extra` arguments.
+    fn run(&self, name: &str, extra: &[&str]) -> Daemon {
+        let cfg = self.path(&format!("{name}.toml"));
+        let mut args = vec!["run", "--config", &cfg];
+        args.extend_from_slice(extra);
+        Daemon::start(name, &args)
+    }
+
+    /// Starts owner `k` on `csv`.
+    fn owner(&self, k: usize, csv: &Path) -> Daemon {
+        let cfg = self.path(&format!("owner{k}.toml"));
+        Daemon::start(
+            &format!("owner{k}"),
+            &["owner", "--config", &cfg, "--data", csv.to_str().unwrap()],
+        )
+    }
+
     /// Starts every daemon: the third party, the servers, and the owners on `csv`.
     fn start(&self, csv: &Path) -> (Option<Daemon>, Daemon, Daemon, Vec<Daemon>) {
-        let third = self.third.map(|t| {
-            let cfg = self.path(&format!("{t}.toml"));
-            Daemon::start(t, &["run", "--config", &cfg])
-        });
-        let s0 = Daemon::start("server0", &["run", "--config", &self.path("server0.toml")]);
-        let s1 = Daemon::start("server1", &["run", "--config", &self.path("server1.toml")]);
-        let owners = (0..self.owners)
-            .map(|k| {
-                let cfg = self.path(&format!("owner{k}.toml"));
-                Daemon::start(
-                    &format!("owner{k}"),
-                    &["owner", "--config", &cfg, "--data", csv.to_str().unwrap()],
-                )
-            })
-            .collect();
+        let third = self.third.map(|t| self.run(t, &[]));
+        let s0 = self.run("server0", &[]);
+        let s1 = self.run("server1", &[]);
+        let owners = (0..self.owners).map(|k| self.owner(k, csv)).collect();
         (third, s0, s1, owners)
     }
 }
@@ -309,33 +349,132 @@ fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
     let dir = workdir("glm", &["server0", "server1", "dealer", "owner0", "owner1"]);
     let files = Files::write(&dir, GLM_JOB, 2, Some("dealer"));
     let csv = data("breast_cancer.csv");
-    let (dealer, s0, s1, owners) = files.start(&csv);
-    // A stray with a key server 0 does not pin is refused, and logged, while the job goes on.
-    let stray = fixshare_net::Endpoint::new(
-        std::sync::Arc::new(Identity::generate("stray").unwrap()),
-        fixshare::PartyId(1),
-        fixshare_net::SessionId::derive("fixshare-party-test"),
+    // Server 0 gives a connection 2 s for its handshake and hello, so the silent strays below
+    // are refused quickly.
+    let s0_path = dir.join("server0.toml");
+    let text = std::fs::read_to_string(&s0_path).unwrap();
+    std::fs::write(
+        &s0_path,
+        text.replace("[timeouts]\n", "[timeouts]\nhandshake_seconds = 2\n"),
+    )
+    .unwrap();
+    let dealer = files.run("dealer", &[]);
+    let s0 = files.run("server0", &[]);
+    let s1 = files.run("server1", &[]);
+    s0.wait_for_log("accepted party 1", LIMIT);
+
+    // Every kind of stray, while server 0 waits for the owners: each is refused with its
+    // reason in server 0's log, and the job then runs as if none had come.
+    let addr: std::net::SocketAddr = files.server0.parse().unwrap();
+    let server0_pin = fixshare_net::pin_of_certificate_file(dir.join("keys/server0.crt")).unwrap();
+    let endpoint = |key: &str, id: u8, session: &str| {
+        let identity = match key {
+            "stray" => Identity::generate("stray").unwrap(),
+            name => Identity::from_pem_files(
+                dir.join(format!("keys/{name}.crt")),
+                dir.join(format!("keys/{name}.key")),
+            )
+            .unwrap(),
+        };
+        fixshare_net::Endpoint::new(
+            Arc::new(identity),
+            fixshare::PartyId(id),
+            fixshare_net::SessionId::derive(session),
+        )
+    };
+    // A key server 0 does not pin.
+    let refused = endpoint("stray", 1, "fixshare-party-test").connect(
+        &files.server0,
+        fixshare::PartyId(0),
+        server0_pin,
     );
-    let server0_pin = fixshare_net::Pin::from_cert_pem_file(dir.join("keys/server0.crt")).unwrap();
-    let refused = stray.connect(&files.server0, fixshare::PartyId(0), server0_pin);
     assert!(refused.is_err(), "a stray got through");
-    let mut owners = owners.into_iter();
-    let (o0, o1) = (owners.next().unwrap(), owners.next().unwrap());
+    // A pinned key whose hello names another session (the job is not in it).
+    let wrong = endpoint("owner1", 16, "another session").connect(
+        &files.server0,
+        fixshare::PartyId(0),
+        server0_pin,
+    );
+    assert!(wrong.is_err(), "a wrong hello got through");
+    // Server 1's key again while server 1 is connected: a duplicate.
+    let s1_session = format!(
+        "fixshare-party-test\njob: {}",
+        fixshare_net::daemon::Config::load(dir.join("server1.toml"))
+            .unwrap()
+            .job
+            .unwrap()
+            .describe()
+    );
+    let twice = endpoint("server1", 1, &s1_session).connect(
+        &files.server0,
+        fixshare::PartyId(0),
+        server0_pin,
+    );
+    assert!(twice.is_err(), "a duplicate got through");
+    // A TLS client with no certificate.
+    assert!(common::anonymous_tls_client(addr).is_err());
+    // A connection that never speaks, and one that stops half-way through its first message.
+    let _silent = std::net::TcpStream::connect(addr).unwrap();
+    let mut halfway = std::net::TcpStream::connect(addr).unwrap();
+    std::io::Write::write_all(&mut halfway, &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).unwrap();
+    for reason in [
+        "is not pinned",
+        "session id mismatch",
+        "is connected already",
+        "no certificates",
+    ] {
+        s0.wait_for_log(reason, LIMIT);
+    }
+    common::wait_for_count(&s0.err, "complete the handshake and hello", 2, LIMIT);
+
+    let owners = [files.owner(0, &csv), files.owner(1, &csv)];
+    let [o0, o1] = owners;
     let o0 = o0.finish_ok(LIMIT);
     let o1 = o1.finish_ok(LIMIT);
     let s0 = s0.finish_ok(LIMIT);
     let s1 = s1.finish_ok(LIMIT);
-    let dealer = dealer.unwrap().finish_ok(LIMIT);
+    let dealer = dealer.finish_ok(LIMIT);
     assert!(
         s0.err
-            .contains("listener: rejected a connection from 127.0.0.1:")
-            && s0.err.contains("is not pinned"),
+            .contains("listener: rejected a connection from 127.0.0.1:"),
         "{}",
         s0.err
     );
 
-    // The model owner 0 wrote, against the same SGD in plaintext on the same rows.
-    let table = Dataset::from_csv_bytes(&std::fs::read(&csv).unwrap()).unwrap();
+    let secure = check_glm_model(&dir, &csv);
+    // Owner 0's own report says the same.
+    assert!((o0.number("secure_accuracy") - secure).abs() < 1e-4);
+    assert!(o0.number("weights_rel_rmse") < 1e-2);
+    assert_eq!(o0.number("rows_shared") + o1.number("rows_shared"), 456.0);
+    assert!(o1.value("secure_accuracy").is_none(), "owner 1 got a model");
+
+    // The servers trained on both owners' rows, logged each epoch with a timestamp, and report.
+    for s in [&s0, &s1] {
+        assert_eq!(s.number("rows"), 456.0);
+        assert_eq!(s.number("owners"), 2.0);
+        assert!(s.number("online_bytes_sent") > 0.0 && s.number("rounds") > 0.0);
+        for e in 1..=3 {
+            let line = s
+                .err
+                .lines()
+                .find(|l| l.contains(&format!("epoch {e}/3")))
+                .unwrap_or_else(|| panic!("no epoch {e} in {}", s.err));
+            // 2026-05-01T12:00:00.123Z server0: epoch 1/3: ...
+            assert!(
+                line.len() > 25 && &line[10..11] == "T" && &line[23..24] == "Z",
+                "{line}"
+            );
+        }
+        assert!(s.err.contains("(TLS13_"), "{}", s.err);
+    }
+    assert!(dealer.number("bytes_sent") > 0.0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Checks the model owner 0 wrote to `dir/model.toml` against the same SGD in plaintext on the
+/// rows of `csv` (the job of [`GLM_JOB`]); returns the secure test accuracy.
+fn check_glm_model(dir: &Path, csv: &Path) -> f64 {
+    let table = Dataset::from_csv_bytes(&std::fs::read(csv).unwrap()).unwrap();
     let model = GlmModel::Logistic(Sigmoid::Piecewise);
     let sgd = SgdParams {
         epochs: 3,
@@ -363,32 +502,227 @@ fn dealer_two_servers_and_two_owners_train_a_logistic_regression() {
         "{secure} vs {plaintext}"
     );
     assert!(secure > 0.9, "{secure}");
-    // Owner 0's own report says the same.
+    secure
+}
+
+/// Owner 1 of [`GLM_JOB`] as a web page would be: over WebSocket to both servers, whose TLS
+/// keys are `tls` (what the browser trusts), with its key proof, sharing its part of `csv`
+/// prepared by `fixshare_job` (the code `fixshare-party owner` runs).
+fn websocket_owner(
+    files: &Files,
+    csv: &Path,
+    key: &ws_owner::OwnerKey,
+    tls: [fixshare_net::Pin; 2],
+) -> Result<(), String> {
+    use fixshare::{Link, Seed, block_on_thread};
+    use fixshare_job::{OwnerConfig, OwnerData, proof::owner_setup};
+    let ws = files
+        .websocket
+        .as_ref()
+        .expect("servers with listen_websocket");
+    let pin = |i: usize| {
+        fixshare_net::pin_of_certificate_file(files.dir.join(format!("keys/server{i}.crt")))
+            .unwrap()
+    };
+    let job = GLM_JOB.trim_start_matches("[job]\n");
+    let config = OwnerConfig::parse(&format!(
+        "session = \"fixshare-party-test\"\nindex = 1\n[peers.server0]\naddress = \"wss://{}\"\n\
+         pin = \"{}\"\n[peers.server1]\naddress = \"wss://{}\"\npin = \"{}\"\n[job]\n{job}",
+        ws[0],
+        pin(0),
+        ws[1],
+        pin(1)
+    ))
+    .map_err(|e| e.to_string())?;
+    let data = OwnerData::from_csv_bytes(&config.job, &std::fs::read(csv).unwrap(), 1)?;
+    let mut links = Vec::new();
+    for (i, addr) in ws.iter().enumerate() {
+        let mut c = ws_owner::WsClient::owner(addr, tls[i])?;
+        block_on_thread(owner_setup(&mut c, config.hello(i as u8), &pin(i), key))
+            .map_err(|e| format!("server {i}: {e}"))?;
+        links.push(Link::new(c));
+    }
+    let (mut to1, mut to0) = (links.pop().unwrap(), links.pop().unwrap());
+    let model =
+        block_on_thread(data.share(Seed::from_bytes(ws_owner::random32()), &mut to0, &mut to1))
+            .map_err(|e| e.to_string())?;
+    assert!(model.is_none(), "owner 1 got a model");
+    Ok(())
+}
+
+/// Sets up a stray WebSocket owner at `addr` (server 0 of the job, whose key is `pin`) with
+/// `key` and `hello`; returns what the setup said.
+fn stray(
+    addr: &str,
+    pin: fixshare_net::Pin,
+    hello: fixshare_job::Hello,
+    key: &ws_owner::OwnerKey,
+) -> String {
+    match ws_owner::WsClient::owner(addr, pin) {
+        Ok(mut c) => match fixshare::block_on_thread(fixshare_job::proof::owner_setup(
+            &mut c, hello, &pin, key,
+        )) {
+            Ok(()) => "accepted".into(),
+            Err(e) => e.to_string(),
+        },
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn a_data_owner_over_websocket_trains_with_one_over_tls_while_strays_are_refused() {
+    use fixshare_job::{Hello, SessionId};
+    use std::io::Write;
+    let dir = workdir(
+        "websocket",
+        &["server0", "server1", "dealer", "owner0", "owner1"],
+    );
+    let files = Files::write(&dir, GLM_JOB, 2, Some("dealer")).with_websocket();
+    // Server 1's WebSocket listener presents a certificate of its own (as one issued for its
+    // name would be); server 0's its fixshare-party key's.
+    let web = Identity::generate("server1.example").unwrap();
+    web.write_pem_files(dir.join("keys"), "server1-web")
+        .unwrap();
+    let s1_file = dir.join("server1.toml");
+    let text = std::fs::read_to_string(&s1_file).unwrap().replacen(
+        "listen = ",
+        "websocket_certificate = \"keys/server1-web.crt\"\nwebsocket_key = \
+         \"keys/server1-web.key\"\nlisten = ",
+        1,
+    );
+    std::fs::write(&s1_file, text).unwrap();
+    let csv = data("breast_cancer.csv");
+    let ws = files.websocket.clone().unwrap();
+    let dealer = Daemon::start("dealer", &["run", "--config", &files.path("dealer.toml")]);
+    let s0 = Daemon::start("server0", &["run", "--config", &files.path("server0.toml")]);
+    let s1 = Daemon::start("server1", &["run", "--config", &files.path("server1.toml")]);
+    let o0 = Daemon::start(
+        "owner0",
+        &[
+            "owner",
+            "--config",
+            &files.path("owner0.toml"),
+            "--data",
+            csv.to_str().unwrap(),
+        ],
+    );
+    s0.wait_for_log("for data owners over WebSocket", LIMIT);
+    s1.wait_for_log("for data owners over WebSocket", LIMIT);
+    // Owner 0 is in (over TLS) before the strays come, so that a second owner 0 is a duplicate.
+    s0.wait_for_log("accepted party 16", LIMIT);
+    let pin0 = fixshare_net::pin_of_certificate_file(dir.join("keys/server0.crt")).unwrap();
+    let owner0_key = ws_owner::OwnerKey::from_pem_file(&dir.join("keys/owner0.key"));
+    let owner1_key = ws_owner::OwnerKey::from_pem_file(&dir.join("keys/owner1.key"));
+    let session = fixshare_net::daemon::job_session(
+        "fixshare-party-test",
+        &fixshare_net::daemon::Config::load(dir.join("server0.toml"))
+            .unwrap()
+            .job
+            .unwrap(),
+    );
+    let hello = |from: u8| Hello {
+        version: fixshare_job::PROTOCOL_VERSION,
+        session,
+        from: fixshare::PartyId(from),
+        to: fixshare::PartyId(0),
+    };
+    // Each stray at server 0's WebSocket listener, and the reason its log must give.
+    let mut expected: Vec<(&str, &str)> = Vec::new();
+    // Not TLS at all.
+    let mut raw = std::net::TcpStream::connect(&ws[0]).unwrap();
+    raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    expected.push(("not TLS", "TLS handshake failed"));
+    // TLS, then HTTP that is not a WebSocket upgrade.
+    let mut https = ws_owner::tls(&ws[0], pin0).unwrap();
+    https
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    https.flush().unwrap();
+    expected.push(("not a WebSocket", "not a WebSocket upgrade"));
+    // A WebSocket of another application (no subprotocol).
+    let other = ws_owner::WsClient::connect(&ws[0], pin0, None);
+    assert!(
+        other.is_err(),
+        "a WebSocket without the subprotocol was upgraded"
+    );
+    expected.push((
+        "no subprotocol",
+        "does not ask for the subprotocol fixshare-owner.v1",
+    ));
+    // A WebSocket that sends no hello: cut after the 3 s handshake timeout.
+    let silent = ws_owner::WsClient::owner(&ws[0], pin0).unwrap();
+    expected.push(("no hello", "waiting to complete the handshake and hello"));
+    // A message over the limit (1 MiB), refused on its frame header.
+    let mut big = ws_owner::WsClient::owner(&ws[0], pin0).unwrap();
+    let _ = fixshare::block_on_thread(fixshare::Transport::send(&mut big, &vec![0u8; 2 << 20]));
+    expected.push(("too large a message", "Message too long"));
+    // Another session.
+    let mut other_session = hello(16);
+    other_session.session = SessionId::derive("another job");
+    let why = stray(&ws[0], pin0, other_session, &owner1_key);
+    assert!(why.contains("session id mismatch"), "{why}");
+    expected.push(("wrong session", "session id mismatch"));
+    // A key no server pins.
+    let why = stray(&ws[0], pin0, hello(16), &ws_owner::OwnerKey::generate());
+    assert!(why.contains("not pinned here"), "{why}");
+    expected.push(("unpinned key", "is not pinned for a data owner here"));
+    // Owner 1's key, but a signature over another message.
+    let mut forger = ws_owner::OwnerKey::from_pem_file(&dir.join("keys/owner1.key"));
+    forger.tamper = true;
+    let why = stray(&ws[0], pin0, hello(16), &forger);
+    assert!(why.contains("key proof does not verify"), "{why}");
+    expected.push((
+        "bad signature",
+        "does not verify (signed for another challenge",
+    ));
+    // Owner 0 again, over WebSocket, while its TLS connection holds its place.
+    let why = stray(&ws[0], pin0, hello(16), &owner0_key);
+    assert!(why.contains("duplicate connection"), "{why}");
+    expected.push(("duplicate owner", "duplicate connection for this party"));
+    for (case, needle) in &expected {
+        s0.wait_for_log(needle, Duration::from_secs(30));
+        println!("refused: {case}");
+    }
+    drop((raw, https, silent, big));
+
+    // Owner 1, over WebSocket: the job completes with both owners' rows.
+    // A page that took server 1's own key for its TLS key would not get through TLS.
+    let pin1 = fixshare_net::pin_of_certificate_file(dir.join("keys/server1.crt")).unwrap();
+    assert!(ws_owner::WsClient::owner(&ws[1], pin1).is_err());
+    websocket_owner(&files, &csv, &owner1_key, [pin0, web.pin()]).expect("owner 1 over WebSocket");
+    let o0 = o0.finish_ok(LIMIT);
+    let s0 = s0.finish_ok(LIMIT);
+    let s1 = s1.finish_ok(LIMIT);
+    dealer.finish_ok(LIMIT);
+    let secure = check_glm_model(&dir, &csv);
     assert!((o0.number("secure_accuracy") - secure).abs() < 1e-4);
     assert!(o0.number("weights_rel_rmse") < 1e-2);
-    assert_eq!(o0.number("rows_shared") + o1.number("rows_shared"), 456.0);
-    assert!(o1.value("secure_accuracy").is_none(), "owner 1 got a model");
-
-    // The servers trained on both owners' rows, logged each epoch with a timestamp, and report.
     for s in [&s0, &s1] {
         assert_eq!(s.number("rows"), 456.0);
         assert_eq!(s.number("owners"), 2.0);
-        assert!(s.number("online_bytes_sent") > 0.0 && s.number("rounds") > 0.0);
-        for e in 1..=3 {
-            let line = s
-                .err
-                .lines()
-                .find(|l| l.contains(&format!("epoch {e}/3")))
-                .unwrap_or_else(|| panic!("no epoch {e} in {}", s.err));
-            // 2026-05-01T12:00:00.123Z server0: epoch 1/3: ...
-            assert!(
-                line.len() > 25 && &line[10..11] == "T" && &line[23..24] == "Z",
-                "{line}"
-            );
-        }
-        assert!(s.err.contains("(TLS13_"), "{}", s.err);
+        assert!(
+            s.err.contains("owner 1: WebSocket over TLS13_"),
+            "{}",
+            s.err
+        );
     }
-    assert!(dealer.number("bytes_sent") > 0.0);
+    assert!(
+        s0.err.contains("with this server's own certificate"),
+        "{}",
+        s0.err
+    );
+    let with_web = format!("with the certificate of key {}", web.pin());
+    assert!(s1.err.contains(&with_web), "{}", s1.err);
+    // Every refusal was logged as the listener's, with its reason.
+    for (case, needle) in &expected {
+        assert!(
+            s0.err
+                .lines()
+                .any(|l| l.contains("listener: rejected a connection") && l.contains(needle)),
+            "{case}: no refusal with {needle:?} in {}",
+            s0.err
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -500,28 +834,45 @@ fn three_servers_train_securenn_network_a_like_its_plaintext_twin() {
 }
 
 #[test]
-fn a_server_that_disappears_ends_every_other_party_with_its_name() {
+fn a_server_that_disappears_ends_every_other_party_with_its_name_and_the_next_job_runs() {
     let dir = workdir("gone", &["server0", "server1", "dealer", "owner0"]);
     let job = GLM_JOB
         .replace("owners = 2", "owners = 1")
         .replace("epochs = 3", "epochs = 200");
     let files = Files::write(&dir, &job, 1, Some("dealer"));
-    let (dealer, s0, mut s1, owners) = files.start(&data("breast_cancer.csv"));
+    // The dealer and server 0 serve two jobs: the first loses server 1 mid-training.
+    let two = ["--jobs", "2"];
+    let dealer = files.run("dealer", &two);
+    let s0 = files.run("server0", &two);
+    let mut s1 = files.run("server1", &[]);
+    let owner = files.owner(0, &data("breast_cancer.csv"));
     s0.wait_for_log("epoch 1/200", LIMIT);
     s1.kill();
     let limit = Duration::from_secs(60);
-    let s0 = s0.finish(limit);
-    let dealer = dealer.unwrap().finish(limit);
-    let owner = owners.into_iter().next().unwrap().finish(limit);
-    for (name, e) in [("server0", &s0), ("dealer", &dealer), ("owner 0", &owner)] {
+    let owner = owner.finish(limit);
+    for (name, d) in [("server0", &s0), ("dealer", &dealer)] {
+        d.wait_for_log("serving the next job (run 2)", limit);
+        assert!(d.log().contains("failed: "), "{name}: {}", d.log());
+    }
+    assert_eq!(owner.status.code(), Some(1), "{}\n{}", owner.out, owner.err);
+    assert_eq!(owner.value("status").as_deref(), Some("failed"));
+    assert!(owner.err.contains("failed: "), "{}", owner.err);
+
+    // Server 1 is back (a new process) and the owner submits again: the second job, the same
+    // as the first, trains to the end.
+    let s1 = files.run("server1", &[]);
+    let owner2 = files.owner(0, &data("breast_cancer.csv"));
+    let owner2 = owner2.finish_ok(LIMIT);
+    s1.finish_ok(LIMIT);
+    let (s0, dealer) = (s0.finish(limit), dealer.finish(limit));
+    assert!(owner2.number("secure_accuracy") > 0.9, "{}", owner2.out);
+    for (name, e) in [("server0", &s0), ("dealer", &dealer)] {
+        // One job failed, so the exit status is 1; each run reported as it ended.
         assert_eq!(e.status.code(), Some(1), "{name}: {}\n{}", e.out, e.err);
-        assert_eq!(
-            e.value("status").as_deref(),
-            Some("failed"),
-            "{name}: {}",
-            e.out
-        );
-        assert!(e.err.contains("failed: "), "{name}: {}", e.err);
+        let runs: Vec<&str> = e.out.split("run: ").skip(1).collect();
+        assert_eq!(runs.len(), 2, "{name}: {}", e.out);
+        assert!(runs[0].contains("status: failed"), "{name}: {}", e.out);
+        assert!(runs[1].contains("status: ok"), "{name}: {}", e.out);
     }
     for (name, e) in [("server0", &s0), ("dealer", &dealer), ("owner 0", &owner)] {
         println!("{name}: {}", e.value("error").unwrap_or_default());
@@ -592,7 +943,7 @@ epochs = 1
 fn configurations_that_weaken_security_are_refused_before_anything_listens() {
     let dir = workdir("refusals", &["server0", "server1", "dealer", "owner0"]);
     let pin = |name: &str| {
-        fixshare_net::Pin::from_cert_pem_file(dir.join(format!("keys/{name}.crt")))
+        fixshare_net::pin_of_certificate_file(dir.join(format!("keys/{name}.crt")))
             .unwrap()
             .to_string()
     };
@@ -673,6 +1024,19 @@ fn configurations_that_weaken_security_are_refused_before_anything_listens() {
             "unknown field `epoch`",
         ),
         (
+            "a WebSocket certificate without the WebSocket listener",
+            format!(
+                "websocket_certificate = \"keys/server1.crt\"\nwebsocket_key = \
+                 \"keys/server1.key\"\n{base}"
+            ),
+            "are for the WebSocket listener",
+        ),
+        (
+            "the WebSocket listener at the TLS listener's address",
+            format!("listen_websocket = \"{}\"\n{base}", addr(0)),
+            "needs an address of its own",
+        ),
+        (
             "a malformed pin",
             base.replace(
                 "[peers.server0]\n",
@@ -730,5 +1094,155 @@ fn configurations_that_weaken_security_are_refused_before_anything_listens() {
             "a refused configuration connected somewhere"
         );
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const OWNERS: usize = 1000;
+
+#[test]
+fn a_thousand_data_owners_submit_concurrently_and_every_row_arrives_once() {
+    use fixshare_net::daemon::{self, Config, Log};
+    // Keys for the dealer, both servers and 1,000 owners; the servers pin every owner's key.
+    let mut names = vec!["server0".to_string(), "server1".into(), "dealer".into()];
+    names.extend((0..OWNERS).map(|k| format!("owner{k}")));
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let dir = workdir("thousand", &names);
+    let job = format!(
+        "[job]\nkind = \"train_mlp\"\nsizes = [64, 10]\nloss = \"relu_softmax\"\nprepare = \"standardize\"\nowners = \
+         {OWNERS}\nepochs = 3\nbatch = 32\nlearning_rate = 0.1\n"
+    );
+    let files = Files::write(&dir, &job, OWNERS, Some("dealer"));
+    // Two thousand handshakes at once: each connection may wait its turn in a server's backlog.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.replace("[timeouts]\n", "[timeouts]\nhandshake_seconds = 120\n");
+            std::fs::write(&path, text).unwrap();
+        }
+    }
+    let csv = data("digits.csv");
+    let table = fixshare::ml::Dataset::from_csv(&std::fs::read_to_string(&csv).unwrap()).unwrap();
+    let training_rows = table.split_every(pipeline::TEST_EVERY).0.rows();
+
+    let dealer = files.run("dealer", &[]);
+    let s0 = files.run("server0", &[]);
+    let s1 = files.run("server1", &[]);
+    // Every owner in this process, on a thread of its own, started together.
+    let start = Arc::new(std::sync::Barrier::new(OWNERS));
+    let owners: Vec<_> = (0..OWNERS)
+        .map(|k| {
+            let cfg = Config::load(dir.join(format!("owner{k}.toml"))).unwrap();
+            let (csv, start) = (csv.clone(), start.clone());
+            std::thread::Builder::new()
+                .stack_size(256 << 10)
+                .spawn(move || {
+                    start.wait();
+                    daemon::run_owner(&cfg, &csv, None, &Log::quiet())
+                })
+                .unwrap()
+        })
+        .collect();
+    let results: Vec<_> = owners.into_iter().map(|h| h.join().unwrap()).collect();
+    let s0 = s0.finish_ok(LIMIT);
+    let s1 = s1.finish_ok(LIMIT);
+    dealer.finish_ok(LIMIT);
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} owners failed: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(5)]
+    );
+    // Every training row arrived once: the owners' blocks add up to the table's training rows.
+    let shared: usize = results
+        .iter()
+        .map(|r| {
+            r.as_ref()
+                .unwrap()
+                .get("rows_shared")
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(shared, training_rows);
+    for s in [&s0, &s1] {
+        assert_eq!(s.number("owners") as usize, OWNERS, "{}", s.out);
+        assert_eq!(s.number("rows") as usize, training_rows, "{}", s.out);
+    }
+    // The model equals the same training in plaintext on the same rows (owner 0 checks it).
+    let owner0 = results[0].as_ref().unwrap();
+    let number = |name: &str| owner0.get(name).unwrap().parse::<f64>().unwrap();
+    println!("{owner0}");
+    assert!(number("weights_rel_rmse") < 1e-2, "{owner0}");
+    assert!(
+        (number("secure_accuracy") - number("plaintext_accuracy")).abs() <= 0.01,
+        "{owner0}"
+    );
+    assert!(number("plaintext_accuracy") > 0.85, "{owner0}");
+    // Memory stays bounded: a server holding 1,000 owners' connections and rows.
+    for s in [&s0, &s1] {
+        let peak = s.number("peak_memory_bytes");
+        println!("server peak memory: {:.1} MB", peak / 1e6);
+        assert!(peak < 512e6, "{}", s.out);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_two_machine_templates_train_when_run_on_one() {
+    // net/deploy's files, with the two machines' addresses rewritten to 127.0.0.1: the guide's
+    // configuration trains as it says (OT between the servers, no dealer).
+    let dir = workdir(
+        "deploy",
+        &["server0", "server1", "dealer", "owner0", "owner1"],
+    );
+    let (a0, a1) = (port(), port());
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    for name in ["server0", "server1", "owner0", "owner1", "dealer"] {
+        let text = std::fs::read_to_string(templates.join(format!("{name}.toml"))).unwrap();
+        let text = text
+            .replace("0.0.0.0:7101", &a0)
+            .replace("a.example:7101", &a0)
+            .replace("0.0.0.0:7102", &a1)
+            .replace("b.example:7102", &a1);
+        std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
+    }
+    let path = |name: &str| {
+        dir.join(format!("{name}.toml"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let check = Daemon::start("check", &["check", "--config", &path("dealer")]);
+    check.finish_ok(LIMIT);
+    let s0 = Daemon::start("server0", &["run", "--config", &path("server0")]);
+    let s1 = Daemon::start("server1", &["run", "--config", &path("server1")]);
+    let csv = data("breast_cancer.csv");
+    let owner = |k: usize| {
+        Daemon::start(
+            &format!("owner{k}"),
+            &[
+                "owner",
+                "--config",
+                &path(&format!("owner{k}")),
+                "--data",
+                csv.to_str().unwrap(),
+            ],
+        )
+    };
+    let (o0, o1) = (owner(0), owner(1));
+    o1.finish_ok(LIMIT);
+    let o0 = o0.finish_ok(LIMIT);
+    s0.finish_ok(LIMIT);
+    s1.finish_ok(LIMIT);
+    assert!(o0.number("weights_rel_rmse") < 1e-2, "{}", o0.out);
+    assert!(
+        (o0.number("secure_accuracy") - o0.number("plaintext_accuracy")).abs() <= 0.01,
+        "{}",
+        o0.out
+    );
+    assert!(dir.join("model.toml").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -37,6 +37,12 @@
 # with a "closed" error), refused settings; tests/node/numeric.test.mjs checks every numerical
 # function against JS Math within its documented bound with a dealer, their argument errors and
 # the guard; tests/browser/four.mjs runs the four servers in four Web Workers in Chromium.
+# Data owners in web pages (issue 17 part 3): tests/browser/owner.mjs runs a dealer and two
+# `fixshare-party run` servers over TLS on 127.0.0.1 (built here, named by FIXSHARE_PARTY_BIN and
+# FIXSHARE_NET_BIN), owner 0 as `fixshare-party owner` and owner 1 as a page in headless Chromium
+# (`JobOwner` over wss:// with a WebCrypto key, the servers' certificates trusted by their pins
+# through --ignore-certificate-errors-spki-list); the job completes, owner 0's model matches the
+# plaintext SGD, and the page's strays (an unpinned key, another session) are refused meanwhile.
 # Installs what it needs, idempotently: the wasm32 target, wasm-bindgen-cli 0.2.130 (the
 # crate's pinned version), node/npm and chromium via apt if missing, and playwright-core into
 # wasm/node_modules (gitignored).
@@ -96,6 +102,11 @@ echo "--- fixshare-snt (the Rust trainers and server of the weight-sharing tests
 (cd "$root" && cargo build --release -q -p fixshare-snt)
 export FIXSHARE_SNT_BIN="$target_dir/release/fixshare-snt"
 
+echo "--- fixshare-party and fixshare-net (the servers, dealer and Rust owner of the browser owner's job)"
+(cd "$root" && cargo build --release -q -p fixshare-net --bins)
+export FIXSHARE_PARTY_BIN="$target_dir/release/fixshare-party"
+export FIXSHARE_NET_BIN="$target_dir/release/fixshare-net"
+
 echo "--- Node tests"
 node --test tests/node/*.test.mjs
 echo "--- headless Chromium (/usr/bin/chromium)"
@@ -103,4 +114,5 @@ node tests/browser/example.mjs
 node tests/browser/weights.mjs
 node tests/browser/helper.mjs
 node tests/browser/four.mjs
+node tests/browser/owner.mjs
 echo "--- wasm suite passed"

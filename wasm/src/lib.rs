@@ -19,7 +19,12 @@
 //!   three-server session.
 //! - [`assistant::Assistant`]: the assistants Sa and Sb of a four-server session.
 //! - [`owner::DataOwner`], [`owner::OwnerLink`]: data owners sharing numbers to the servers.
-//! - [`port::MessagePortTransport`]: a transport over a `MessagePort`.
+//! - [`job_owner::JobOwner`], [`job_owner::OwnerKey`]: a data owner of a `fixshare-party` job
+//!   in a web page, sharing its rows with both servers over `wss://` with a WebCrypto key
+//!   (`fixshare_job`'s code: the same preparation, session id, hello and key proof as the
+//!   daemon's).
+//! - [`port::MessagePortTransport`]: a transport over a `MessagePort`;
+//!   [`websocket::WebSocketTransport`] over a `WebSocket` (binary messages).
 //! - [`weights::FloatModel`], [`weights::WeightLink`]: a trainer of Phong–Phuong weight sharing
 //!   (train on its own rows, seal the weights for the next trainer, open the previous one's;
 //!   FNT ring passes and SNT uploads and fetches beside Rust and C trainers).
@@ -41,16 +46,19 @@
 mod convert;
 mod entropy;
 mod error;
+mod inbox;
 mod transport;
 
 pub mod assistant;
 pub mod circuit;
 pub mod dealer;
+pub mod job_owner;
 pub mod ml;
 pub mod numeric;
 pub mod owner;
 pub mod party;
 pub mod port;
+pub mod websocket;
 pub mod weights;
 
 use wasm_bindgen::prelude::*;

@@ -24,9 +24,9 @@ use fixshare::ml::{
     self, DataError, DataErrorKind, Dataset, GlmModel, MlpLoss, MlpParams, SgdParams,
 };
 use fixshare::{
-    Config, Context, Dealer, DealerClient, Error, FixedPoint, Link, Links, MemoryTransport,
-    OfflineSource, OtCorrelations, Party, PartyId, Ring, Role, Seed, Stats, Topology, Transport,
-    Truncation, block_on_thread, duplex,
+    Backend, Config, Context, Dealer, DealerClient, Error, FixedPoint, Link, Links,
+    MemoryTransport, OfflineSource, OtCorrelations, Party, PartyId, Ring, Role, Seed, Stats,
+    Topology, Transport, Truncation, block_on_thread, duplex,
 };
 use std::fmt;
 use std::io::{IsTerminal, Write};
@@ -128,6 +128,9 @@ pub struct GlmTask {
     pub seed: Option<u64>,
     /// How the inputs enter the products of each step (SecureML's mask reuse by default).
     pub masking: InputMasking,
+    /// The non-linear backend (the sigmoid's): `Auto` picks FSS with a dealer, garbled
+    /// circuits with OT, the helper's protocols with three servers.
+    pub backend: Backend,
 }
 
 impl GlmTask {
@@ -147,6 +150,7 @@ impl GlmTask {
             owners: 2,
             seed: None,
             masking: InputMasking::Reused,
+            backend: Backend::Auto,
         }
     }
 
@@ -165,6 +169,7 @@ impl GlmTask {
         Ok(Config {
             fixed: FixedPoint::new(self.frac_bits)?,
             truncation: self.truncation,
+            backend: self.backend,
             ..Config::default()
         })
     }
@@ -521,6 +526,8 @@ pub enum RunError {
     Protocol(Error),
     /// A thread panicked (a bug).
     Panic(&'static str),
+    /// The parties' connections could not be made.
+    Connect(String),
 }
 
 impl fmt::Display for RunError {
@@ -529,6 +536,7 @@ impl fmt::Display for RunError {
             RunError::Data(e) => write!(f, "bad data: {e}"),
             RunError::Protocol(e) => write!(f, "{e}"),
             RunError::Panic(who) => write!(f, "{who} panicked"),
+            RunError::Connect(e) => write!(f, "connecting the parties: {e}"),
         }
     }
 }
@@ -575,6 +583,18 @@ pub fn run_glm_local(
     task: &GlmTask,
     on_epoch: impl FnMut(&Epoch) + Send + 'static,
 ) -> Result<Summary, RunError> {
+    run_glm_over(data, task, || Ok(duplex()), on_epoch)
+}
+
+/// [`run_glm_local`] with the servers joined to each other and to the dealer, helper or
+/// assistants by connections from `pair` (TLS, a shaped link, ...); the owners' links stay in
+/// memory.
+pub fn run_glm_over<T: Transport + Send + 'static>(
+    data: &Dataset,
+    task: &GlmTask,
+    mut pair: impl FnMut() -> Result<(T, T), String>,
+    on_epoch: impl FnMut(&Epoch) + Send + 'static,
+) -> Result<Summary, RunError> {
     let config = task.config()?;
     let prepared = pipeline::prepare::<u64>(data, &task.plan(), config.fixed)?;
     require_test_rows(data.rows(), prepared.test.rows())?;
@@ -601,8 +621,9 @@ pub fn run_glm_local(
     }
 
     // Each server's connection to the other and, with a dealer, helper or assistants, to them.
-    let (peer0, peer1) = duplex();
-    let (thirds, to_thirds) = third_parties(task.offline, |who| task.seed_for(200 + who));
+    let (peer0, peer1) = pair().map_err(RunError::Connect)?;
+    let (thirds, to_thirds) = third_parties(task.offline, |who| task.seed_for(200 + who), pair)
+        .map_err(RunError::Connect)?;
     let mut on_epoch = Some(on_epoch);
     let mut servers = Vec::new();
     for ((role, peer), to_third) in [(Role::P0, peer0), (Role::P1, peer1)]
@@ -735,23 +756,24 @@ type ThirdParty = thread::JoinHandle<Result<(), Error>>;
 /// Starts the parties `offline` needs beside the two servers (the dealer or helper, or the two
 /// assistants, seeded by `seed(who)`), and returns their threads and each server's connections to
 /// them, in party order.
-fn third_parties(
+fn third_parties<T: Transport + Send + 'static, E>(
     offline: Offline,
     seed: impl Fn(u64) -> Seed,
-) -> (Vec<ThirdParty>, [Vec<MemoryTransport>; 2]) {
-    match offline {
+    mut pair: impl FnMut() -> Result<(T, T), E>,
+) -> Result<(Vec<ThirdParty>, [Vec<T>; 2]), E> {
+    Ok(match offline {
         Offline::Ot => (Vec::new(), [Vec::new(), Vec::new()]),
         Offline::Dealer | Offline::Helper => {
-            let ((d0, c0), (d1, c1)) = (duplex(), duplex());
+            let ((d0, c0), (d1, c1)) = (pair()?, pair()?);
             let s = seed(0);
             let h =
                 thread::spawn(move || block_on_thread(Dealer::new(s, d0, d1).serve()).map(|_| ()));
             (vec![h], [vec![c0], vec![c1]])
         }
         Offline::Assistants => {
-            let ((a1, s1a), (b1, s1b)) = (duplex(), duplex());
-            let ((a2, s2a), (b2, s2b)) = (duplex(), duplex());
-            let (ab, ba) = duplex();
+            let ((a1, s1a), (b1, s1b)) = (pair()?, pair()?);
+            let ((a2, s2a), (b2, s2b)) = (pair()?, pair()?);
+            let (ab, ba) = pair()?;
             let threads = [
                 (fixshare::assist::SA, a1, a2, ab, 1),
                 (fixshare::assist::SB, b1, b2, ba, 2),
@@ -765,7 +787,7 @@ fn third_parties(
             });
             (Vec::from(threads), [vec![s1a, s1b], vec![s2a, s2b]])
         }
-    }
+    })
 }
 
 /// The session type of [`run_pair`].
@@ -787,7 +809,8 @@ where
     Fut: std::future::Future<Output = Result<V, Error>>,
 {
     let (peer0, peer1) = duplex();
-    let (thirds, [l0, l1]) = third_parties(offline, |who| seed_for(seed, 200 + who));
+    let in_memory = || Ok::<_, std::convert::Infallible>(duplex());
+    let Ok((thirds, [l0, l1])) = third_parties(offline, |who| seed_for(seed, 200 + who), in_memory);
     let spawn = |role: Role, peer: MemoryTransport, to_third: Vec<MemoryTransport>| {
         let body = body.clone();
         thread::spawn(move || {

@@ -5,6 +5,8 @@
 //! - [`TcpTransport`]: plain TCP (blocking sockets, buffered writes flushed before each wait for
 //!   the peer, a read timeout), for measurements of both ends in one process on 127.0.0.1
 //!   (`ops --transport tcp`). Nothing authenticates it: not for parties on a network.
+//! - [`tls_pair`]: two ends of one TLS 1.3 connection on 127.0.0.1 with fresh pinned keys, for
+//!   measurements of both ends in one process (`ops` and `train --transport tls|lan|wan`).
 
 use fixshare::{PartyId, Transport, TransportError};
 use fixshare_net::{Endpoint, Identity, Pin, SessionId, Timeouts, TlsTransport};
@@ -73,8 +75,8 @@ impl PartyKeys {
 
     fn peer(&self, name: &str) -> Result<(PartyId, Pin), String> {
         let crt = self.dir.join(format!("{name}.crt"));
-        let pin =
-            Pin::from_cert_pem_file(&crt).map_err(|e| format!("{name}'s certificate: {e}"))?;
+        let pin = fixshare_net::pin_of_certificate_file(&crt)
+            .map_err(|e| format!("{name}'s certificate: {e}"))?;
         Ok((role(name)?, pin))
     }
 
@@ -198,4 +200,26 @@ impl Transport for TcpTransport {
     async fn flush(&mut self) -> Result<(), TransportError> {
         self.writer.flush().map_err(|e| code(&e))
     }
+}
+
+/// Two parties with fresh keys, each pinning the other's, joined by TLS 1.3 on 127.0.0.1:
+/// (the listening end, the connecting end).
+pub fn tls_pair() -> Result<(TlsTransport, TlsTransport), String> {
+    let net = |e: fixshare_net::NetError| format!("tls: {e}");
+    let session = SessionId::derive("fixshare-examples: one process");
+    let a = Identity::generate("a").map_err(net)?;
+    let b = Identity::generate("b").map_err(net)?;
+    let (pa, pb) = (a.pin(), b.pin());
+    let ea = Endpoint::new(Arc::new(a), PartyId(0), session);
+    let eb = Endpoint::new(Arc::new(b), PartyId(1), session);
+    let l = ea.listen("127.0.0.1:0", &[(PartyId(1), pb)]).map_err(net)?;
+    l.set_logger(Arc::new(|_: &fixshare_net::ListenerEvent<'_>| {}));
+    let addr = l.local_addr().to_string();
+    let c = std::thread::spawn(move || eb.connect(&addr, PartyId(0), pa));
+    let s = l.accept(Duration::from_secs(30)).map_err(net)?;
+    let c = c
+        .join()
+        .map_err(|_| "tls: the connecting thread panicked".to_string())?
+        .map_err(net)?;
+    Ok((s, c))
 }

@@ -1,14 +1,16 @@
 //! `fixshare-party`: hosts one party of a training job from a TOML configuration file.
 //!
 //! ```text
-//! fixshare-party run --config server0.toml                      a server, the dealer or the helper
+//! fixshare-party run --config server0.toml [--jobs N]           a server, the dealer or the helper
 //! fixshare-party owner --config owner0.toml --data rows.csv     a data owner (owner 0 gets the model)
 //! fixshare-party check --config FILE                            checks a file and says what it would run
 //! ```
 //!
 //! Progress goes to standard error, one timestamped line per event (each epoch at the servers);
 //! the last word is a `name: value` summary on standard output (`status: ok`, or `status:
-//! failed` and `error: ...`). Exit status: 0 when the job is done, 1 when it failed (a peer
+//! failed` and `error: ...`). With `--jobs N` a server, dealer or helper serves N jobs one after
+//! the other (0: until it is stopped), a failed job included, each ending with its summary
+//! (`run: K` first). Exit status: 0 when every job is done, 1 when one failed (a peer
 //! disappeared, bad data, ...), 2 when the configuration or the command line was refused
 //! (nothing was started). See `net/README.md` for the configuration file.
 
@@ -16,14 +18,15 @@ use fixshare_net::daemon::{self, Config, Log, Summary};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: fixshare-party run --config FILE
+const USAGE: &str = "usage: fixshare-party run --config FILE [--jobs N]
        fixshare-party owner --config FILE --data CSV [--model PATH]
        fixshare-party check --config FILE
 
 run hosts the server (server0, server1), the dealer or the helper of a training job, as its
 configuration file says; owner is a data owner sharing the rows of CSV (owner 0 gets the model
 and writes it to PATH, or to the file's [results] model); check reads a configuration, refuses
-it as run would, and prints what it would run. The configuration is described in
+it as run would, and prints what it would run. run --jobs N serves N jobs one after the
+other, whether each succeeds or fails (0: until stopped). The configuration is described in
 net/README.md of the fixshare repository.";
 
 struct Args {
@@ -31,6 +34,8 @@ struct Args {
     config: PathBuf,
     data: Option<PathBuf>,
     model: Option<PathBuf>,
+    /// How many jobs `run` serves (0: until stopped).
+    jobs: u64,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -43,7 +48,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     if !matches!(command.as_str(), "run" | "owner" | "check") {
         return Err(format!("unknown command {command:?}\n{USAGE}"));
     }
-    let (mut config, mut data, mut model) = (None, None, None);
+    let (mut config, mut data, mut model, mut jobs) = (None, None, None, 1);
     let mut it = args[1..].iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -55,6 +60,13 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--config" => config = Some(value()?),
             "--data" if command == "owner" => data = Some(value()?),
             "--model" if command == "owner" => model = Some(value()?),
+            "--jobs" if command == "run" => {
+                let v = value()?;
+                jobs = v.to_str().and_then(|v| v.parse().ok()).ok_or(format!(
+                    "--jobs {}: not a number of jobs (0: until stopped)",
+                    v.display()
+                ))?;
+            }
             "--seed" => {
                 return Err(
                     "--seed: a seed makes every secret of the job a function of a public \
@@ -74,6 +86,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         config,
         data,
         model,
+        jobs,
     })
 }
 
@@ -99,34 +112,79 @@ fn main() -> ExitCode {
         }
     };
     let log = Log::new(config.log_name());
-    let result = match args.command.as_str() {
+    match args.command.as_str() {
         "check" => {
             print!("{}", check_summary(&config));
-            return ExitCode::SUCCESS;
+            ExitCode::SUCCESS
         }
         "owner" => match &args.data {
-            Some(data) => daemon::run_owner(&config, data, args.model.as_deref(), &log),
-            None => Err("owner needs --data CSV".into()),
+            Some(data) => report(
+                &config,
+                &log,
+                None,
+                daemon::run_owner(&config, data, args.model.as_deref(), &log),
+            ),
+            None => report(&config, &log, None, Err("owner needs --data CSV".into())),
         },
-        _ => {
-            if args.model.is_some() {
-                Err("--model is for owners".into())
-            } else {
-                daemon::run(&config, &log)
-            }
+        _ if args.model.is_some() => {
+            report(&config, &log, None, Err("--model is for owners".into()))
         }
-    };
-    match result {
+        _ => serve(&config, &log, args.jobs),
+    }
+}
+
+/// Runs `jobs` jobs of a server, the dealer or the helper one after the other (0: until
+/// stopped), each reported as it ends; fails if any failed.
+fn serve(config: &Config, log: &Log, jobs: u64) -> ExitCode {
+    let mut failed = false;
+    let mut k = 0;
+    while jobs == 0 || k < jobs {
+        k += 1;
+        let several = (jobs != 1).then_some(k);
+        if several.is_some() && k > 1 {
+            log.line(format_args!("serving the next job (run {k})"));
+        }
+        let code = report(config, log, several, daemon::run(config, log));
+        failed |= code != ExitCode::SUCCESS;
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Prints the summary of one run (`run: K` first when the daemon serves several) and gives its
+/// exit status.
+fn report(
+    config: &Config,
+    log: &Log,
+    run: Option<u64>,
+    result: Result<Summary, String>,
+) -> ExitCode {
+    let mut s = Summary::default();
+    if let Some(k) = run {
+        s.push("run", k);
+    }
+    let code = match result {
         Ok(summary) => {
-            print!("{summary}");
+            for (name, value) in summary.lines() {
+                s.push(name, value);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
             log.line(format_args!("failed: {e}"));
-            print!("{}", Summary::failed(&config, &e));
+            for (name, value) in Summary::failed(config, &e).lines() {
+                s.push(name, value);
+            }
             ExitCode::FAILURE
         }
-    }
+    };
+    print!("{s}");
+    // Each run's summary reaches a reader (a test, a supervisor) as the run ends.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    code
 }
 
 /// What `check` prints: the checked settings, one `name: value` per line.
@@ -139,6 +197,12 @@ fn check_summary(config: &Config) -> Summary {
     if let Some(l) = &config.listen {
         s.push("listen", l);
     }
+    if let Some(l) = &config.listen_websocket {
+        s.push("listen_websocket", l);
+        if let Some(id) = &config.websocket_identity {
+            s.push("websocket_certificate_pin", id.pin());
+        }
+    }
     for p in &config.peers {
         match &p.address {
             Some(a) => s.push(&format!("peer {}", p.role), format_args!("{a} {}", p.pin)),
@@ -150,6 +214,9 @@ fn check_summary(config: &Config) -> Summary {
     }
     if let Some(job) = &config.job {
         s.push("job", job.describe());
+        // What the hello carries; a data owner in a web page derives the same from its
+        // configuration (the WASM package's JobOwner.sessionId).
+        s.push("session_id", daemon::job_session(&config.session, job));
     }
     let t = config.timeouts;
     s.push(

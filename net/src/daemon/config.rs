@@ -1,10 +1,10 @@
 //! The daemon's configuration file: its TOML schema, and the checks that refuse anything that
 //! would weaken security or that the daemon would not use, before anything starts.
 
-use super::job::{Job, RawJob};
-use crate::identity::{Identity, Pin};
+use crate::identity::{Identity, Pin, pin_of_certificate_file};
 use crate::tls::Timeouts;
 use fixshare::PartyId;
+use fixshare_job::{Job, RawJob};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The most data owners a job may wait for (their party ids are 16 and up, below 256).
-pub const MAX_OWNERS: usize = 200;
+pub use fixshare_job::MAX_OWNERS;
 
 /// The role a configuration file gives its process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,13 +49,14 @@ impl Role {
         Role::ALL.iter().find(|r| r.0 == self).map_or("?", |r| r.1)
     }
 
-    /// The party id this role announces in its hello (owner `k` is `16 + k`).
-    pub fn party_id(self, owner_index: usize) -> PartyId {
+    /// The party id this role announces in its hello: every data owner is 16 (its key says
+    /// which owner it is).
+    pub fn party_id(self) -> PartyId {
         match self {
             Role::Server0 => PartyId(0),
             Role::Server1 => PartyId(1),
             Role::Dealer | Role::Helper => PartyId(2),
-            Role::Owner => PartyId(16 + owner_index.min(MAX_OWNERS) as u8),
+            Role::Owner => PartyId(16),
         }
     }
 }
@@ -93,6 +93,9 @@ struct RawConfig {
     session: String,
     tls: Option<bool>,
     listen: Option<String>,
+    listen_websocket: Option<String>,
+    websocket_certificate: Option<PathBuf>,
+    websocket_key: Option<PathBuf>,
     index: Option<usize>,
     keys: Option<RawKeys>,
     #[serde(default)]
@@ -197,6 +200,11 @@ pub struct Config {
     pub identity: Arc<Identity>,
     /// Where this process listens (servers, dealer, helper).
     pub listen: Option<String>,
+    /// Where a server also takes data owners over WebSocket (web pages), if anywhere.
+    pub listen_websocket: Option<String>,
+    /// The certificate (chain) and key the WebSocket listener presents instead of this party's
+    /// own: one that browsers accept for the server's name.
+    pub websocket_identity: Option<Arc<Identity>>,
     /// The parties it talks to, pinned.
     pub peers: Vec<PeerConfig>,
     /// The data owners' pins, in owner order (servers).
@@ -218,6 +226,7 @@ impl fmt::Debug for Config {
             .field("session", &self.session)
             .field("pin", &self.identity.pin())
             .field("listen", &self.listen)
+            .field("listen_websocket", &self.listen_websocket)
             .field("peers", &self.peers)
             .field("owners", &self.owners)
             .field("job", &self.job)
@@ -295,7 +304,7 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
 /// The peers each role talks to, given the job's offline phase (`None` for the dealer and the
 /// helper, which have no job): `(role, whether this process connects to it)`.
 fn expected_peers(role: Role, job: Option<&Job>) -> Vec<(Role, bool)> {
-    use super::job::Offline;
+    use fixshare_job::Offline;
     let third = |job: Option<&Job>| match job.map(|j| j.offline) {
         Some(Offline::Dealer) => Some(Role::Dealer),
         Some(Offline::Helper) => Some(Role::Helper),
@@ -353,10 +362,7 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
                 "the {role} needs a [job] section (the same in the servers' and the owners' files)"
             ));
         }
-        (_, Some(j)) => Some(
-            j.check()
-                .map_err(|e| ConfigError(format!("[job]: {}", e.0)))?,
-        ),
+        (_, Some(j)) => Some(j.check().map_err(|e| ConfigError(format!("[job]: {e}")))?),
     };
     // This process's key.
     let keys = raw.keys.ok_or_else(|| {
@@ -429,6 +435,44 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
         }
         (_, Some(a)) => Some(a),
     };
+    let listen_websocket = match (role, raw.listen_websocket) {
+        (Role::Server0 | Role::Server1, w) => w,
+        (_, None) => None,
+        (_, Some(_)) => {
+            return refuse(format!(
+                "`listen_websocket` is for the servers (it takes data owners in web pages); \
+                 the {role} has none"
+            ));
+        }
+    };
+    let websocket_identity = match (
+        &listen_websocket,
+        raw.websocket_certificate,
+        raw.websocket_key,
+    ) {
+        (_, None, None) => None,
+        (None, _, _) => {
+            return refuse(
+                "`websocket_certificate` and `websocket_key` are for the WebSocket listener: \
+                 give `listen_websocket` too, or remove them",
+            );
+        }
+        (Some(_), Some(c), Some(k)) => {
+            let (c, k) = (resolve(base, &c), resolve(base, &k));
+            let id = Identity::from_pem_chain_files(&c, &k)
+                .map_err(|e| ConfigError(format!("the WebSocket listener's certificate: {e}")))?;
+            Some(Arc::new(id))
+        }
+        (Some(_), _, _) => {
+            return refuse("give both `websocket_certificate` and `websocket_key`, or neither");
+        }
+    };
+    if listen_websocket.is_some() && listen_websocket == listen {
+        return refuse(
+            "`listen_websocket` is the address of `listen`: the WebSocket listener needs an \
+             address of its own",
+        );
+    }
 
     // The peers, every one pinned.
     let expected = expected_peers(role, job.as_ref());
@@ -550,6 +594,8 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
         owner_index,
         identity,
         listen,
+        listen_websocket,
+        websocket_identity,
         peers,
         owners,
         timeouts,
@@ -575,13 +621,13 @@ fn pin_of(
             .map_err(|e| ConfigError(format!("{section} pin: {e}"))),
         (None, Some(c)) => {
             let c = resolve(base, &c);
-            Pin::from_cert_pem_file(&c).map_err(|e| ConfigError(format!("{section}: {e}")))
+            pin_of_certificate_file(&c).map_err(|e| ConfigError(format!("{section}: {e}")))
         }
         (None, None) => {
             let from_dir = dir.map(|d| d.join(format!("{name}.crt")));
             match from_dir {
                 Some(c) if c.exists() => {
-                    Pin::from_cert_pem_file(&c).map_err(|e| ConfigError(format!("{section}: {e}")))
+                    pin_of_certificate_file(&c).map_err(|e| ConfigError(format!("{section}: {e}")))
                 }
                 other => refuse(format!(
                     "{section}: the {name} is not pinned: give `pin = \"sha256:...\"` (from \
@@ -633,7 +679,7 @@ fn owner_pins(
             c.iter()
                 .enumerate()
                 .map(|(k, c)| {
-                    Pin::from_cert_pem_file(resolve(base, c))
+                    pin_of_certificate_file(resolve(base, c))
                         .map_err(|e| ConfigError(format!("[owners] owner {k}: {e}")))
                 })
                 .collect()

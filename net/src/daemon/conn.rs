@@ -1,17 +1,19 @@
-//! The daemon's connections: a [`TlsTransport`] that knows which peer it leads to and, when it
+//! The daemon's connections: a transport (TLS, or a data owner's WebSocket) that knows which
+//! peer it leads to and, when it
 //! fails, records what happened (the transport's own error, which the core's error code alone
 //! does not carry), so that the daemon's last word names the peer and the cause.
 //!
 //! How a connection ends says how its party's job ended: when the job is done, every
 //! connection is closed in order (TLS close_notify); when it failed, every connection is cut
-//! without one ([`TlsTransport::abort`]), so that a peer which would otherwise take the end of
+//! without one ([`AnyTransport::abort`]), so that a peer which would otherwise take the end of
 //! the conversation for a normal one (the dealer, whose servers close between requests) knows
 //! that its party did not finish.
 
-use crate::tls::TlsTransport;
+use crate::any::AnyTransport;
 use fixshare::{Transport, TransportError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// What a process's connections saw, shared by all of them: the failures in the order they
 /// happened, and whether the job is done.
@@ -46,7 +48,7 @@ impl Faults {
 
 /// A connection to a named peer.
 pub(crate) struct Conn {
-    inner: TlsTransport,
+    inner: AnyTransport,
     peer: String,
     faults: Faults,
     failed: bool,
@@ -54,13 +56,22 @@ pub(crate) struct Conn {
 
 impl Conn {
     /// `inner`, leading to `peer` (`server1`, `owner 0`, ...).
-    pub(crate) fn new(inner: TlsTransport, peer: impl Into<String>, faults: &Faults) -> Conn {
+    pub(crate) fn new(
+        inner: impl Into<AnyTransport>,
+        peer: impl Into<String>,
+        faults: &Faults,
+    ) -> Conn {
         Conn {
-            inner,
+            inner: inner.into(),
             peer: peer.into(),
             faults: faults.clone(),
             failed: false,
         }
+    }
+
+    /// The idle limits from now on.
+    pub(crate) fn set_timeouts(&mut self, read: Duration, write: Duration) {
+        self.inner.set_timeouts(read, write);
     }
 
     fn note<T>(&mut self, r: Result<T, TransportError>) -> Result<T, TransportError> {

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 pub(crate) fn deal(cfg: &Config, log: &Log) -> Result<Summary, String> {
     let started = Instant::now();
-    let me = cfg.role.party_id(0);
+    let me = cfg.role.party_id();
     let ep = Endpoint::new(cfg.identity.clone(), me, SessionId::derive(&cfg.session))
         .with_timeouts(cfg.timeouts.net);
     let pin = |role: Role| {

@@ -4,13 +4,12 @@
 //! `fixshare-party owner` prepares them, and the summary of a failed run as the daemon prints it.
 //!
 //! A data owner hosted this way connects to both servers ([`Config::connect`]), shares each of
-//! [`OwnerData::parts`] in order with the core's `fixshare::ml::share::share_part` (one data
+//! [`OwnerParts::parts`] in order with the core's `fixshare::ml::share::share_part` (one data
 //! owner for all of them, seeded from the operating system) and, as owner 0, reconstructs
-//! [`OwnerData::model_len`] values: the same frames as `fixshare-party owner`, so the servers
+//! [`OwnerParts::model_len`] values: the same frames as `fixshare-party owner`, so the servers
 //! cannot tell the two apart.
 
 use super::config::{Config, Role};
-use super::job::JobKind;
 use super::{Summary, job_session, owner};
 use crate::error::NetError;
 use crate::hello::SessionId;
@@ -42,9 +41,9 @@ impl Config {
     }
 
     /// The party id this party's hello announces: 0 and 1 for the servers, 2 for the dealer or
-    /// the helper, `16 + k` for owner `k`.
+    /// the helper, 16 for every data owner (its key says which one).
     pub fn party_id(&self) -> PartyId {
-        self.role.party_id(self.owner_index)
+        self.role.party_id()
     }
 
     /// This party's endpoint for its connections with `peer`: its key, its party id, the session
@@ -77,7 +76,7 @@ impl Config {
         };
         let mut t = self
             .endpoint_with(peer)
-            .connect(addr, peer.party_id(0), pin)?;
+            .connect(addr, peer.party_id(), pin)?;
         if self.role == Role::Owner {
             t.set_read_timeout(self.timeouts.result);
             t.set_write_timeout(self.timeouts.result);
@@ -108,9 +107,10 @@ impl Summary {
 }
 
 /// What a data owner shares with the two servers, prepared from its CSV file by the code of
-/// `fixshare-party owner` (the same checks, split, statistics, standardization and partition).
+/// `fixshare-party owner` ([`fixshare_job::OwnerData`]: the same checks, split, statistics,
+/// standardization and partition), laid out for a host that shares it part by part.
 #[derive(Clone, Debug, PartialEq)]
-pub struct OwnerData {
+pub struct OwnerParts {
     /// What to share, in order, each with `fixshare::ml::share::share_part` (features row-major,
     /// their column count, and the targets if any): for regression one part, this owner's block
     /// of the standardized training table with its targets (or its columns, the last owner with
@@ -131,13 +131,13 @@ pub struct OwnerData {
     pub cols: usize,
 }
 
-impl OwnerData {
+impl OwnerParts {
     /// Reads the CSV file `data` (gzipped if it ends in `.gz`) and prepares what the data owner
     /// that `config` names shares of it, as `fixshare-party owner --config ... --data ...`
     /// does before its first connection. Fails as it does (a bad cell with its file, line and
     /// column; too few rows; a table that does not fit the job), and on a configuration that
     /// is not a data owner's.
-    pub fn prepare(config: &Config, data: &Path) -> Result<OwnerData, String> {
+    pub fn prepare(config: &Config, data: &Path) -> Result<OwnerParts, String> {
         if config.role != Role::Owner {
             return Err(format!(
                 "this is the {}'s configuration, not a data owner's",
@@ -145,18 +145,13 @@ impl OwnerData {
             ));
         }
         let job = config.job.as_ref().ok_or("an owner needs a [job]")?;
-        let index = config.owner_index;
-        let (table, prepared) = owner::load_and_prepare(job, data, index)?;
-        let classes = match &job.kind {
-            JobKind::Network(n) => n.classes,
-            JobKind::Glm { .. } => 1,
-        };
-        let (rows, cols) = prepared.shared_shape();
-        Ok(OwnerData {
-            parts: prepared.shared_parts(classes),
+        let owner = owner::load_and_prepare(job, data, config.owner_index)?;
+        let (rows, cols) = owner.shared();
+        Ok(OwnerParts {
+            parts: owner.parts(),
             ring_bits: 64,
             frac_bits: job.protocol().fixed.frac_bits(),
-            model_len: (index == 0).then(|| owner::model_len(job, &table)),
+            model_len: (config.owner_index == 0).then(|| owner.model_len()),
             rows,
             cols,
         })
@@ -167,7 +162,7 @@ impl OwnerData {
 mod tests {
     use super::*;
     use crate::Identity;
-    use fixshare::ml::{pipeline, share};
+    use fixshare::ml::share;
     use fixshare::{DataOwner, FixedPoint, Link, Seed, Transport, TransportError};
     use std::path::PathBuf;
 
@@ -216,46 +211,20 @@ mod tests {
     type Sent = (Vec<u8>, Vec<u8>);
 
     /// What `pipeline::own` (or `own_classes`) sends each server, and what the parts of
-    /// [`OwnerData`] send through `share_part`, from the same seed.
+    /// [`OwnerParts`] send through `share_part`, from the same seed.
     fn both_ways(cfg: &Config, csv: &Path) -> (Sent, Sent) {
         let job = cfg.job.as_ref().unwrap();
         let fixed = job.protocol().fixed;
         let seed = [7u8; 32];
-        let (_, prepared) = owner::load_and_prepare(job, csv, cfg.owner_index).unwrap();
+        let prepared = owner::load_and_prepare(job, csv, cfg.owner_index).unwrap();
         let (mut a0, mut a1) = (
             Link::new(Recorder::default()),
             Link::new(Recorder::default()),
         );
-        fixshare::block_on_thread(async {
-            match (&prepared, &job.kind) {
-                (owner::Prepared::Glm { part, .. }, _) => {
-                    pipeline::own::<u64, _, _>(
-                        part,
-                        Seed::from_bytes(seed),
-                        fixed,
-                        &mut a0,
-                        &mut a1,
-                        None,
-                    )
-                    .await
-                }
-                (owner::Prepared::Network { part, .. }, JobKind::Network(n)) => {
-                    pipeline::own_classes::<u64, _, _>(
-                        part,
-                        n.classes,
-                        Seed::from_bytes(seed),
-                        fixed,
-                        &mut a0,
-                        &mut a1,
-                        None,
-                    )
-                    .await
-                }
-                _ => unreachable!(),
-            }
-        })
-        .unwrap();
-        let data = OwnerData::prepare(cfg, csv).unwrap();
+        // Owner 0 then waits for the model, which a recorder never sends: what counts is what
+        // went out before.
+        let _ = fixshare::block_on_thread(prepared.share(Seed::from_bytes(seed), &mut a0, &mut a1));
+        let data = OwnerParts::prepare(cfg, csv).unwrap();
         assert_eq!(data.frac_bits, fixed.frac_bits());
         let (mut b0, mut b1) = (
             Link::new(Recorder::default()),
@@ -295,7 +264,7 @@ mod tests {
             let (daemon, host) = both_ways(&cfg, &data_file("breast_cancer.csv"));
             assert!(!daemon.0.is_empty() && !daemon.1.is_empty());
             assert_eq!(daemon, host, "owner {k}");
-            let data = OwnerData::prepare(&cfg, &data_file("breast_cancer.csv")).unwrap();
+            let data = OwnerParts::prepare(&cfg, &data_file("breast_cancer.csv")).unwrap();
             assert_eq!((data.ring_bits, data.frac_bits), (64, 14));
             assert_eq!(data.model_len, (k == 0).then_some(31));
             assert_eq!((data.rows, data.cols), (228, 30));
@@ -305,7 +274,7 @@ mod tests {
         let cfg = owner_config(&d, 0, mlp);
         let (daemon, host) = both_ways(&cfg, &data_file("breast_cancer.csv"));
         assert_eq!(daemon, host);
-        let data = OwnerData::prepare(&cfg, &data_file("breast_cancer.csv")).unwrap();
+        let data = OwnerParts::prepare(&cfg, &data_file("breast_cancer.csv")).unwrap();
         assert_eq!(data.parts.len(), 2);
         assert_eq!(data.parts[1].cols, 2);
         assert_eq!(data.model_len, Some(31 * 4 + 5 * 2));
@@ -322,7 +291,7 @@ mod tests {
         assert_ne!(cfg.session_id(), SessionId::derive("s"));
         assert_eq!(cfg.session_id_with(Role::Server0), cfg.session_id());
         assert_eq!(cfg.session_id_with(Role::Dealer), SessionId::derive("s"));
-        assert_eq!(cfg.party_id(), PartyId(17));
+        assert_eq!(cfg.party_id(), PartyId(16));
         assert_eq!(cfg.log_name(), "owner 1");
         // An owner connects to the servers only.
         let e = cfg.connect(Role::Dealer).unwrap_err();
@@ -333,9 +302,9 @@ mod tests {
         // Bad data is refused with its file, line and column, before any connection.
         let bad = d.join("bad.csv");
         std::fs::write(&bad, "a,b,y\n1,2,0\n1,x,1\n").unwrap();
-        let e = OwnerData::prepare(&cfg, &bad).unwrap_err();
+        let e = OwnerParts::prepare(&cfg, &bad).unwrap_err();
         assert!(e.contains("bad.csv") && e.contains("line 3"), "{e}");
-        let e = OwnerData::prepare(&cfg, &d.join("missing.csv")).unwrap_err();
+        let e = OwnerParts::prepare(&cfg, &d.join("missing.csv")).unwrap_err();
         assert!(e.contains("missing.csv"), "{e}");
         let s = Summary::failed(&cfg, "one\ntwo");
         assert_eq!(

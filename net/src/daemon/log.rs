@@ -8,16 +8,32 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Clone, Debug)]
 pub struct Log {
     who: String,
+    quiet: bool,
 }
 
 impl Log {
     /// A log whose lines name `who` (the role, `owner 1`, ...).
     pub fn new(who: impl Into<String>) -> Log {
-        Log { who: who.into() }
+        Log {
+            who: who.into(),
+            quiet: false,
+        }
+    }
+
+    /// A log that writes nothing: for a host running many parties in one process (a test of a
+    /// thousand data owners), whose outcome is in each run's result.
+    pub fn quiet() -> Log {
+        Log {
+            who: String::new(),
+            quiet: true,
+        }
     }
 
     /// Writes one line.
     pub fn line(&self, message: impl std::fmt::Display) {
+        if self.quiet {
+            return;
+        }
         let line = format!("{} {}: {message}\n", timestamp(SystemTime::now()), self.who);
         // A closed standard error is no reason to stop a job.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());

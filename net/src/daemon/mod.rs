@@ -26,18 +26,17 @@ mod config;
 mod conn;
 mod dealer;
 mod host;
-mod job;
 mod log;
 mod owner;
 mod server;
 
 pub use config::{Config, ConfigError, DaemonTimeouts, MAX_OWNERS, PeerConfig, Role};
-pub use host::OwnerData;
-pub use job::{Job, JobKind, NetworkJob, Offline, Prepare};
+pub use fixshare_job::{Job, JobKind, NetworkJob, Offline, Prepare, job_session};
+pub use host::OwnerParts;
 pub use log::{Log, bytes, timestamp};
 
 use crate::error::{ListenerEvent, NetError};
-use crate::hello::{Reason, SessionId};
+use crate::hello::Reason;
 use crate::identity::provider;
 use crate::listener::Logger;
 use fixshare::Seed;
@@ -111,11 +110,6 @@ pub fn run_owner(
         ));
     }
     owner::own(config, data, model_out, log)
-}
-
-/// The session id of a job's servers and owners: the session name with the job bound in.
-pub(crate) fn job_session(session: &str, job: &Job) -> SessionId {
-    SessionId::derive(&format!("{session}\njob: {}", job.describe()))
 }
 
 /// 32 bytes of fresh randomness from the operating system, for a seed.

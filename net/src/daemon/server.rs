@@ -3,16 +3,18 @@
 
 use super::config::{Config, Role};
 use super::conn::{Conn, Faults};
-use super::job::{Job, JobKind, Offline};
 use super::log::{Log, bytes};
 use super::{Summary, job_session, listener_logger, net_error, os_seed};
+use crate::error::NetError;
 use crate::hello::SessionId;
+use crate::identity::Pin;
 use crate::tls::Endpoint;
 use fixshare::ml::pipeline::{self, MAX_PART, Progress};
 use fixshare::{
     Context, DealerClient, Error, Link, Links, OfflineSource, OtCorrelations, Party, PartyId,
     Role as Side, Shares, Topology, block_on_thread,
 };
+use fixshare_job::{Job, JobKind, Offline};
 use std::time::Instant;
 
 type Server = Party<Conn, OfflineSource<Conn>, u64>;
@@ -33,7 +35,7 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     } else {
         Side::P1
     };
-    let me = cfg.role.party_id(0);
+    let me = cfg.role.party_id();
     let net = cfg.timeouts.net;
     let with_job =
         Endpoint::new(cfg.identity.clone(), me, job_session(&cfg.session, job)).with_timeouts(net);
@@ -47,7 +49,13 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
         job.describe()
     ));
 
-    // Listen for the data owners, and at server 0 for server 1.
+    // Listen for the data owners, and at server 0 for server 1; the owners may also come over
+    // WebSocket (web pages), each over either listener.
+    let owner_peers: Vec<(PartyId, Pin)> = cfg
+        .owners
+        .iter()
+        .map(|pin| (Role::Owner.party_id(), *pin))
+        .collect();
     let mut expected = Vec::new();
     let mut names = Vec::new();
     if cfg.role == Role::Server0 {
@@ -55,10 +63,8 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
         expected.push((PartyId(1), s1.pin));
         names.push("server1".to_string());
     }
-    for (k, pin) in cfg.owners.iter().enumerate() {
-        expected.push((Role::Owner.party_id(k), *pin));
-        names.push(format!("owner {k}"));
-    }
+    expected.extend(owner_peers.iter().copied());
+    names.extend((0..owner_peers.len()).map(|k| format!("owner {k}")));
     let listen = cfg.listen.as_deref().ok_or("a server needs `listen`")?;
     let listener = with_job
         .listen(listen, &expected)
@@ -67,8 +73,25 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     log.line(format_args!(
         "listening at {} for {}",
         listener.local_addr(),
-        names.join(", ")
+        summarize(&names)
     ));
+    let websocket = match cfg.listen_websocket.as_deref() {
+        Some(addr) => {
+            let ws = listener
+                .websocket(addr, &owner_peers, cfg.websocket_identity.clone())
+                .map_err(|e| net_error(&format!("listening for WebSockets at {addr}"), &e))?;
+            log.line(format_args!(
+                "listening at {} for data owners over WebSocket (wss://), with {}",
+                ws.local_addr(),
+                match &cfg.websocket_identity {
+                    Some(id) => format!("the certificate of key {}", id.pin()),
+                    None => "this server's own certificate".into(),
+                }
+            ));
+            Some(ws)
+        }
+        None => None,
+    };
 
     // Server 1 reaches server 0 (retrying while it is not up).
     let connect = |ep: &Endpoint, role: Role| -> Result<Conn, String> {
@@ -77,7 +100,7 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
             .ok_or_else(|| format!("{role} is not configured"))?;
         let addr = p.address.as_deref().unwrap_or_default();
         let t = ep
-            .connect(addr, role.party_id(0), p.pin)
+            .connect(addr, role.party_id(), p.pin)
             .map_err(|e| net_error(&format!("connecting to {role} at {addr}"), &e))?;
         log.line(format_args!(
             "connected to {role} at {addr} ({})",
@@ -90,8 +113,18 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
         _ => None,
     };
     let mut arrived = listener
-        .accept_all(cfg.timeouts.wait)
-        .map_err(|e| net_error(&format!("waiting at {}", listener.local_addr()), &e))?
+        .accept_all_from(websocket.as_ref(), cfg.timeouts.wait)
+        .map_err(|e| match e {
+            NetError::Missing { parties, after } => {
+                let missing: Vec<String> = parties.iter().map(|p| names[p.0].clone()).collect();
+                format!(
+                    "waiting at {}: {} did not connect within {after:?}",
+                    listener.local_addr(),
+                    summarize(&missing)
+                )
+            }
+            e => net_error(&format!("waiting at {}", listener.local_addr()), &e),
+        })?
         .into_iter();
     if cfg.role == Role::Server0 {
         let t = arrived.next().ok_or("server1 did not connect")?;
@@ -100,7 +133,10 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     let peer = peer.ok_or("no connection to the other server")?;
     let mut owners: Vec<Link<Conn>> = arrived
         .enumerate()
-        .map(|(k, t)| Link::new(Conn::new(t, format!("owner {k}"), &faults)))
+        .map(|(k, t)| {
+            log.line(format_args!("owner {k}: {}", t.negotiated()));
+            Link::new(Conn::new(t, format!("owner {k}"), &faults))
+        })
         .collect();
     log.line(format_args!(
         "all {} data owner(s) connected; receiving their shares",
@@ -218,6 +254,7 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     drop(owners);
     let (online, offline, all) = (party.online_stats(), party.offline_stats(), party.stats());
     drop(party);
+    drop(websocket);
     drop(listener);
     log.line(format_args!(
         "sent this server's shares of the model to owner 0; done"
@@ -242,7 +279,38 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     s.push("online_bytes_sent", online.bytes_sent);
     s.push("offline_bytes", offline.bytes_sent + offline.bytes_received);
     s.push("rounds", online.rounds);
+    if let Some(peak) = peak_memory() {
+        s.push("peak_memory_bytes", peak);
+    }
     Ok(s)
+}
+
+/// The process's peak resident memory so far (Linux: `VmHWM` of `/proc/self/status`).
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// `names`, joined, the first ten of a long list and how many more.
+fn summarize(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    if names.len() <= SHOWN {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
+    }
 }
 
 /// This server's party: over the link to the other server, with the dealer's or the helper's

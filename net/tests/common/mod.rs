@@ -106,3 +106,66 @@ pub fn wait_for_count(log: &Arc<Mutex<Vec<String>>>, needle: &str, n: usize, lim
 pub fn p(id: u8) -> PartyId {
     PartyId(id)
 }
+
+/// Accepts any server certificate: only for a test client that plays a stranger.
+#[derive(Debug)]
+pub struct AnyServer(rustls::crypto::WebPkiSupportedAlgorithms);
+
+impl rustls::client::danger::ServerCertVerifier for AnyServer {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &rustls::pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &rustls::pki_types::CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+/// A TLS 1.3 client with no certificate of its own (and any server's accepted) that connects to
+/// `addr`, writes a few bytes and reads: a stranger. Returns the outcome of its read (an alert
+/// from a fixshare-net listener).
+pub fn anonymous_tls_client(addr: std::net::SocketAddr) -> std::io::Result<usize> {
+    use std::io::{Read, Write};
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let algorithms = provider.signature_verification_algorithms;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(std::io::Error::other)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyServer(algorithms)))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![fixshare_net::ALPN.to_vec()];
+    let name = rustls::pki_types::ServerName::try_from("fixshare.invalid")
+        .map_err(std::io::Error::other)?;
+    let mut conn =
+        rustls::ClientConnection::new(Arc::new(config), name).map_err(std::io::Error::other)?;
+    let mut sock = std::net::TcpStream::connect(addr)?;
+    sock.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut tls = rustls::Stream::new(&mut conn, &mut sock);
+    // The handshake completes from the client's side; its first read meets the refusal.
+    tls.write_all(b"hello?")?;
+    let mut buf = [0u8; 1];
+    tls.read(&mut buf)
+}

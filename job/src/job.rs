@@ -2,7 +2,8 @@
 //! file of a job (the servers and owners bind it into their session id, so parties whose jobs
 //! differ refuse each other at the hello).
 
-use super::config::{ConfigError, MAX_OWNERS};
+use crate::Invalid;
+use crate::hello::SessionId;
 use fixshare::ml::inference::Network;
 use fixshare::ml::pipeline::{Partition, mlp_network};
 use fixshare::ml::plain::Mlp;
@@ -12,12 +13,26 @@ use fixshare::{Config, Truncation};
 use serde::Deserialize;
 use std::fmt::Write as _;
 
+/// The most data owners a job may wait for (each has a key of its own; all announce party id
+/// 16, and the key tells them apart). A server holds one connection per owner until their rows
+/// are in.
+pub const MAX_OWNERS: usize = 10_000;
+
+/// The session id of a job's servers and owners: the session name with the job bound in (every
+/// setting, as [`Job::describe`] writes it), so that parties whose jobs differ refuse each other
+/// at the hello. `fixshare-party check` prints it.
+pub fn job_session(session: &str, job: &Job) -> SessionId {
+    SessionId::derive(&format!("{session}\njob: {}", job.describe()))
+}
+
 /// The most weights a network job may have (2^26, as a data owner's largest part).
 const MAX_WEIGHTS: usize = 1 << 26;
 
+/// The `[job]` section as written: every field optional; [`RawJob::check`] makes a [`Job`] of
+/// it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawJob {
+pub struct RawJob {
     kind: String,
     offline: Option<String>,
     owners: Option<usize>,
@@ -128,11 +143,11 @@ pub struct Job {
     pub owners: usize,
 }
 
-fn refuse<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
-    Err(ConfigError(msg.into()))
+fn refuse<T>(msg: impl Into<String>) -> Result<T, Invalid> {
+    Err(Invalid(msg.into()))
 }
 
-fn one_of<T: Copy>(field: &str, v: &str, options: &[(&str, T)]) -> Result<T, ConfigError> {
+fn one_of<T: Copy>(field: &str, v: &str, options: &[(&str, T)]) -> Result<T, Invalid> {
     match options.iter().find(|o| o.0 == v) {
         Some(o) => Ok(o.1),
         None => {
@@ -146,7 +161,8 @@ fn one_of<T: Copy>(field: &str, v: &str, options: &[(&str, T)]) -> Result<T, Con
 }
 
 impl RawJob {
-    pub(crate) fn check(self) -> Result<Job, ConfigError> {
+    /// Checks every setting and builds the job; the error says which setting and why.
+    pub fn check(self) -> Result<Job, Invalid> {
         let offline = one_of(
             "offline",
             self.offline.as_deref().unwrap_or("dealer"),
@@ -176,8 +192,7 @@ impl RawJob {
             ));
         }
         let frac_bits = self.frac_bits.unwrap_or(16);
-        Config::new(64, frac_bits)
-            .map_err(|e| ConfigError(format!("frac_bits = {frac_bits}: {e}")))?;
+        Config::new(64, frac_bits).map_err(|e| Invalid(format!("frac_bits = {frac_bits}: {e}")))?;
         let truncation = one_of(
             "truncation",
             self.truncation.as_deref().unwrap_or("local"),
@@ -291,9 +306,9 @@ impl RawJob {
                 };
                 let classes = net
                     .check()
-                    .map_err(|e| ConfigError(format!("the network is not valid: {e}")))?;
+                    .map_err(|e| Invalid(format!("the network is not valid: {e}")))?;
                 net.check_weights(&init)
-                    .map_err(|e| ConfigError(format!("the network is not valid: {e}")))?;
+                    .map_err(|e| Invalid(format!("the network is not valid: {e}")))?;
                 let loss = one_of(
                     "loss",
                     self.loss.as_deref().unwrap_or("squared"),
