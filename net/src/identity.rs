@@ -124,13 +124,7 @@ impl Identity {
         let cert = CertificateDer::from_pem_file(cert_path).map_err(|e| {
             NetError::Config(format!("no certificate in {}: {e}", cert_path.display()))
         })?;
-        let key_pem = Zeroizing::new(
-            std::fs::read(key_path)
-                .map_err(|e| NetError::io(format!("read {}", key_path.display()), e))?,
-        );
-        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
-            NetError::Config(format!("no private key in {}: {e}", key_path.display()))
-        })?;
+        let key = private_key_from_pem_file(key_path)?;
         Identity::from_der(cert, key)
     }
 
@@ -156,13 +150,7 @@ impl Identity {
                 chain_path.display()
             )));
         };
-        let key_pem = Zeroizing::new(
-            std::fs::read(key_path)
-                .map_err(|e| NetError::io(format!("read {}", key_path.display()), e))?,
-        );
-        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
-            NetError::Config(format!("no private key in {}: {e}", key_path.display()))
-        })?;
+        let key = private_key_from_pem_file(key_path)?;
         let pin = pin_of_certificate(&cert)?;
         let key = CertifiedKey::from_der(chain, key, &provider())
             .map_err(|e| NetError::Config(format!("unusable key or certificate: {e}")))?;
@@ -273,6 +261,16 @@ fn base64(data: &[u8]) -> String {
         }
     }
     out
+}
+
+/// The private key of a PEM file, read into memory that is zeroized afterwards.
+fn private_key_from_pem_file(key_path: &Path) -> Result<PrivateKeyDer<'static>, NetError> {
+    let key_pem = Zeroizing::new(
+        std::fs::read(key_path)
+            .map_err(|e| NetError::io(format!("read {}", key_path.display()), e))?,
+    );
+    PrivateKeyDer::from_pem_slice(&key_pem)
+        .map_err(|e| NetError::Config(format!("no private key in {}: {e}", key_path.display())))
 }
 
 #[cfg(test)]
