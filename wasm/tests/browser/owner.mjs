@@ -21,56 +21,24 @@
 // Needs FIXSHARE_PARTY_BIN and FIXSHARE_NET_BIN (scripts/test.d/30-wasm.sh builds
 // them). Screenshot: target/wasm-browser/owner.png.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { X509Certificate, createHash } from 'node:crypto';
-import http from 'node:http';
-import net from 'node:net';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { Processes, launchChromium, openPage, ownerPage, port, root, servePage } from './deploy.mjs';
 
-const root = path.resolve(fileURLToPath(import.meta.url), '../../../..');
 const shots = path.join(root, 'target', 'wasm-browser');
 await mkdir(shots, { recursive: true });
 const PARTY = process.env.FIXSHARE_PARTY_BIN;
 const KEYGEN = process.env.FIXSHARE_NET_BIN;
 assert.ok(PARTY && KEYGEN, 'set FIXSHARE_PARTY_BIN and FIXSHARE_NET_BIN (scripts/test.d/30-wasm.sh does)');
 const CSV = path.join(root, 'examples/data/breast_cancer.csv');
-const LIMIT_MS = 240_000;
 
-const PAGE = `<!doctype html>
-<meta charset="utf-8">
-<link rel="icon" href="data:,">
-<title>fixshare: a data owner in the browser</title>
-<h1>A data owner of a fixshare-party job</h1>
-<p id="status">loading</p>
-<pre id="out"></pre>
-<script type="module">
-  import init, { JobOwner, OwnerKey, WebSocketTransport } from '/pkg/fixshare_wasm.js';
-  await init();
-  const status = document.getElementById('status');
-  const out = document.getElementById('out');
-  const csv = async () => (await fetch('/data.csv')).text();
-  window.makeKey = async () => { window.key = await OwnerKey.generate(); return window.key.pin; };
+// The page's checks beyond sharing: the session id it derives, a bad cell, and a flood.
+const PAGE = ownerPage(`
   window.sessionIdOf = async (config) => new JobOwner(config, await csv()).sessionId;
   window.badCell = (config) => {
     try { new JobOwner(config, 'a,b,y\\n1,2,0\\n3,oops,1\\n'); return null; } catch (e) { return { message: e.message, code: e.code }; }
-  };
-  window.submit = async (config, freshKey) => {
-    const owner = new JobOwner(config, await csv());
-    const key = freshKey ? await OwnerKey.generate() : window.key;
-    status.textContent = 'sharing ' + owner.rowsShared + ' rows';
-    try {
-      const summary = await owner.submit(key);
-      status.textContent = 'done';
-      out.textContent += Object.entries(summary).map(([k, v]) => k + ': ' + v).join('\\n') + '\\n';
-      return { summary, rows: owner.rowsShared };
-    } catch (e) {
-      out.textContent += 'refused: ' + e.message + '\\n';
-      return { error: e.message, code: e.code };
-    }
   };
   // 32 MiB of zeros to a server, which reads a hello and a proof's worth, refuses them and
   // closes: send waits while the browser holds more than 4 MiB, then rejects.
@@ -84,54 +52,12 @@ const PAGE = `<!doctype html>
     const outcome = await sent;
     t.close();
     return { waited, outcome };
-  };
-  status.textContent = 'ready';
-</script>`;
+  };`);
 
-/** A free port on 127.0.0.1. */
-const port = () => new Promise((ok, fail) => {
-  const s = net.createServer();
-  s.on('error', fail);
-  s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); });
-});
-
-/** The base64 SHA-256 of a PEM certificate's SubjectPublicKeyInfo: what Chromium's
- * --ignore-certificate-errors-spki-list takes. */
-const spkiHash = async (crt) => {
-  const spki = new X509Certificate(await readFile(crt)).publicKey.export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(spki).digest('base64');
-};
-
-/** A daemon: its output collected, its exit awaited, killed if the test ends first. */
-const daemons = [];
-function start(name, args) {
-  const child = spawn(PARTY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const d = { name, child, out: '', err: '' };
-  child.stdout.on('data', (b) => { d.out += b; });
-  child.stderr.on('data', (b) => {
-    d.err += b;
-    if (process.env.FIXSHARE_PARTY_TEST_LOG) process.stderr.write(`[${name}] ${b}`);
-  });
-  d.exit = new Promise((ok) => child.on('exit', (code) => ok(code)));
-  daemons.push(d);
-  return d;
-}
-async function finish(d) {
-  let timer;
-  const code = await Promise.race([d.exit, new Promise((ok) => { timer = setTimeout(() => ok('hung'), LIMIT_MS); })]);
-  clearTimeout(timer);
-  assert.equal(code, 0, `${d.name} ended with ${code}:\n${d.out}\n${d.err}`);
-  const value = (name) => d.out.split('\n').find((l) => l.startsWith(name + ': '))?.slice(name.length + 2);
-  assert.equal(value('status'), 'ok', `${d.name}: ${d.out}`);
-  return value;
-}
-async function waitForLog(d, needle) {
-  const t = Date.now();
-  while (!d.err.includes(needle)) {
-    assert.ok(Date.now() - t < 60_000, `${d.name}: no ${JSON.stringify(needle)} in ${d.err}`);
-    await new Promise((ok) => setTimeout(ok, 20));
-  }
-}
+const procs = new Processes();
+const start = (name, args) => procs.start(name, PARTY, args);
+const finish = (d) => procs.finish(d);
+const waitForLog = (d, needle) => procs.waitForLog(d, needle);
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'fixshare-browser-owner-'));
 const keys = path.join(dir, 'keys');
@@ -143,49 +69,11 @@ for (const name of ['server0', 'server1', 'dealer', 'owner0', 'server1-web']) {
 const pinOf = (name) => execFileSync(KEYGEN, ['pin', path.join(keys, `${name}.crt`)]).toString().trim();
 const [aDealer, a0, a1, w0, w1] = await Promise.all([port(), port(), port(), port(), port()]);
 
-const files = { '/pkg/': path.join(root, 'wasm/pkg/web') };
-const types = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
-const server = http.createServer(async (req, res) => {
-  const url = new URL(req.url, 'http://127.0.0.1');
-  if (url.pathname === '/') {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    return res.end(PAGE);
-  }
-  if (url.pathname === '/data.csv') {
-    res.writeHead(200, { 'content-type': 'text/csv' });
-    return res.end(await readFile(CSV));
-  }
-  const entry = Object.entries(files).find(([p]) => url.pathname.startsWith(p));
-  const file = entry && path.resolve(entry[1], url.pathname.slice(entry[0].length));
-  if (!file || !file.startsWith(entry[1] + path.sep)) {
-    res.writeHead(404);
-    return res.end();
-  }
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
-    res.end(body);
-  } catch {
-    res.writeHead(404);
-    res.end();
-  }
-});
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-
+const server = await servePage(PAGE, CSV);
 // Chromium trusts exactly the two servers' keys.
-const spkis = [await spkiHash(path.join(keys, 'server0.crt')), await spkiHash(path.join(keys, 'server1-web.crt'))];
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', `--ignore-certificate-errors-spki-list=${spkis.join(',')}`],
-});
+const browser = await launchChromium([path.join(keys, 'server0.crt'), path.join(keys, 'server1-web.crt')]);
 try {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
-  await page.waitForFunction(() => document.getElementById('status').textContent === 'ready');
+  const { page, errors } = await openPage(browser, server);
   const browserPin = await page.evaluate(() => window.makeKey());
   assert.match(browserPin, /^sha256:[0-9a-f]{64}$/);
 
@@ -307,7 +195,7 @@ try {
   assert.deepEqual(errors.filter((e) => !/WebSocket/.test(e)), [], 'no errors on the page');
   console.log('a data owner in headless Chromium: ok');
 } finally {
-  for (const d of daemons) if (d.child.exitCode === null) d.child.kill();
+  procs.killAll();
   await browser.close();
   server.close();
   await rm(dir, { recursive: true, force: true });
