@@ -1,6 +1,7 @@
 //! Data owners: devices that secret-share their readings to the two servers and read results back.
 //!
-//! Works without an allocator. Sharing a batch of `n` values costs 40 bytes to server 0 (a fresh
+//! Works without an allocator, and so does [`share_part`], a dataset part (a shape frame, then
+//! the features and targets). Sharing a batch of `n` values costs 40 bytes to server 0 (a fresh
 //! 32-byte seed and the count: its share is the seed's expansion) and `n` ring elements to
 //! server 1 (the values minus that expansion). Every value is encoded (and range-checked) before
 //! anything is sent, so a bad value loses nothing.
@@ -52,9 +53,8 @@ impl DataOwner {
     }
 
     /// Poisons the owner with `e`: a step that sent or received on its behalf beside
-    /// [`DataOwner::share`] failed (a dataset part's shape frame, [`crate::ml::share::share_part`]),
+    /// [`DataOwner::share`] failed (a dataset part's shape frame, [`share_part`]),
     /// so its servers are out of step with it.
-    #[cfg(feature = "alloc")]
     pub(crate) fn poison(&mut self, e: Error) {
         let _ = self.guard.leave::<()>(Err(e), true);
     }
@@ -176,6 +176,86 @@ impl DataOwner {
             .await?;
         Ok(out)
     }
+}
+
+/// Frame tag of a dataset part's shape (the `0x06xx` range of ML data submissions).
+pub const TAG_SHAPE: u16 = 0x0601;
+
+/// The shape of a shared part: `rows x cols` features and, if `targets`, one target per row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartShape {
+    /// Rows.
+    pub rows: usize,
+    /// Feature columns.
+    pub cols: usize,
+    /// Whether a target per row follows the features.
+    pub targets: bool,
+}
+
+impl PartShape {
+    fn encode(self) -> [u8; 24] {
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&(self.rows as u64).to_le_bytes());
+        b[8..16].copy_from_slice(&(self.cols as u64).to_le_bytes());
+        b[16] = u8::from(self.targets);
+        b
+    }
+}
+
+/// Owner side of a dataset part (the servers' side is `crate::ml::share`, which needs an
+/// allocator): shares `rows x cols` features `x` (row-major) and optionally `rows` targets `y`
+/// with both servers: a shape frame, then [`DataOwner::share`] of the features and of the
+/// targets. Needs no allocator. Fails before sending anything if the owner is not ready (see
+/// [`DataOwner::state`]), a value is out of range or a length is wrong; a failure after the
+/// first frame poisons the owner.
+pub async fn share_part<R: Ring, T0: Transport, T1: Transport>(
+    owner: &mut DataOwner,
+    x: &[f64],
+    cols: usize,
+    y: Option<&[f64]>,
+    server0: &mut Link<T0>,
+    server1: &mut Link<T1>,
+) -> Result<(), Error> {
+    let op = "ml.share_part";
+    owner.state().check(op)?;
+    let rows = x.len().checked_div(cols).unwrap_or(0);
+    if rows * cols != x.len() {
+        return Err(Error::dimension(op, rows * cols, x.len()));
+    }
+    if let Some(y) = y
+        && y.len() != rows
+    {
+        return Err(Error::dimension(op, rows, y.len()));
+    }
+    let fixed = owner.fixed();
+    for &v in x.iter().chain(y.unwrap_or(&[])) {
+        fixed.encode::<R>(v).map_err(|e| e.in_op(op))?;
+    }
+    let shape = PartShape {
+        rows,
+        cols,
+        targets: y.is_some(),
+    }
+    .encode();
+    let sent = async {
+        server0
+            .channel(Sub::Online)
+            .send_frame(op, TAG_SHAPE, &shape)
+            .await?;
+        server1
+            .channel(Sub::Online)
+            .send_frame(op, TAG_SHAPE, &shape)
+            .await
+    };
+    if let Err(e) = sent.await {
+        owner.poison(e.clone());
+        return Err(e);
+    }
+    owner.share::<R, T0, T1>(x, server0, server1).await?;
+    if let Some(y) = y {
+        owner.share::<R, T0, T1>(y, server0, server1).await?;
+    }
+    Ok(())
 }
 
 /// Pieces in which outputs travel back to a data owner (see [`DataOwner::reconstruct`]).

@@ -19,6 +19,8 @@
 //!   and counters, the tag registry, an in-memory duplex (`std`).
 //! - [`state`]: the one state machine (ready, busy, poisoned, closed).
 //! - [`data_owner`]: seed-compressed sharing from devices without an allocator.
+//! - [`sealed`]: a data owner's messages sealed (AES-256-GCM) for one server each, for devices
+//!   that reach the servers through a relay that must not read them.
 //! - [`correlated`] (`alloc`): the offline phase: triples, matrix triples, truncation pairs, random OTs,
 //!   from a [`Dealer`].
 //! - [`topology`], [`context`] (`alloc`): who takes part, and a party's [`Context`] (links to its
@@ -59,6 +61,7 @@ pub mod limits;
 pub mod prg;
 pub mod ring;
 pub mod role;
+pub mod sealed;
 pub mod session;
 pub mod state;
 pub mod transport;

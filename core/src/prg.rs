@@ -64,6 +64,8 @@ impl Domain {
     /// The four-server streams ([`crate::assist`]): the seeds a primary hands its peers (index =
     /// its context's stream), an assistant's own randomness (index 2) and OT seed (index 3).
     pub const ASSIST: Domain = Domain(12);
+    /// The nonces of a data owner's sealed messages to the servers ([`crate::sealed`]; index 0).
+    pub const OWNER_SEALING: Domain = Domain(13);
     /// Domains reserved for the host and for tests: `Domain::user(n)`.
     pub const fn user(n: u32) -> Domain {
         Domain(0x8000_0000_0000_0000 | n as u64)

@@ -1,6 +1,7 @@
 //! [`AnyTransport`]: a connection of either kind a listener takes, so that what follows the
 //! connection (a server's intake of the data owners, its protocol) is written once.
 
+use crate::device::Relayed;
 use crate::error::NetError;
 use crate::identity::Pin;
 use crate::tls::TlsTransport;
@@ -9,14 +10,17 @@ use fixshare::{PartyId, Transport, TransportError};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// A TLS connection authenticated by the peer's certificate, or a data owner's WebSocket
-/// authenticated by its key proof.
+/// A TLS connection authenticated by the peer's certificate, a data owner's WebSocket
+/// authenticated by its key proof, or a device's sealed message relayed by a gateway.
 #[derive(Debug)]
 pub enum AnyTransport {
     /// TLS 1.3 with a pinned client (or server) certificate.
     Tls(Box<TlsTransport>),
     /// A data owner's WebSocket over TLS ([`crate::websocket`]).
     WebSocket(Box<WsTransport>),
+    /// A device's sealed message, received through its gateway's TLS connection and opened
+    /// ([`crate::device::receive`]): its plaintext, replayed; nothing can be sent.
+    Sealed(Box<Relayed>),
 }
 
 impl From<TlsTransport> for AnyTransport {
@@ -37,6 +41,7 @@ impl AnyTransport {
         match self {
             AnyTransport::Tls(t) => t.peer(),
             AnyTransport::WebSocket(t) => t.peer(),
+            AnyTransport::Sealed(t) => t.peer(),
         }
     }
 
@@ -45,6 +50,7 @@ impl AnyTransport {
         match self {
             AnyTransport::Tls(t) => t.peer_pin(),
             AnyTransport::WebSocket(t) => t.peer_pin(),
+            AnyTransport::Sealed(t) => t.peer_pin(),
         }
     }
 
@@ -53,6 +59,7 @@ impl AnyTransport {
         match self {
             AnyTransport::Tls(t) => t.peer_addr(),
             AnyTransport::WebSocket(t) => t.peer_addr(),
+            AnyTransport::Sealed(t) => t.peer_addr(),
         }
     }
 
@@ -61,6 +68,7 @@ impl AnyTransport {
         match self {
             AnyTransport::Tls(t) => t.negotiated(),
             AnyTransport::WebSocket(t) => t.negotiated(),
+            AnyTransport::Sealed(t) => t.negotiated(),
         }
     }
 
@@ -69,6 +77,7 @@ impl AnyTransport {
         match self {
             AnyTransport::Tls(t) => t.last_error(),
             AnyTransport::WebSocket(t) => t.last_error(),
+            AnyTransport::Sealed(t) => t.last_error(),
         }
     }
 
@@ -83,6 +92,8 @@ impl AnyTransport {
                 t.set_read_timeout(read);
                 t.set_write_timeout(write);
             }
+            // Its bytes are here already.
+            AnyTransport::Sealed(_) => {}
         }
     }
 
@@ -92,6 +103,8 @@ impl AnyTransport {
         match self {
             AnyTransport::Tls(t) => t.close(),
             AnyTransport::WebSocket(t) => t.close(),
+            // The gateway's connection was closed when the message was opened.
+            AnyTransport::Sealed(_) => Ok(()),
         }
     }
 
@@ -101,6 +114,7 @@ impl AnyTransport {
         match self {
             AnyTransport::Tls(t) => t.abort(),
             AnyTransport::WebSocket(t) => t.abort(),
+            AnyTransport::Sealed(_) => {}
         }
     }
 }
@@ -110,6 +124,7 @@ impl Transport for AnyTransport {
         match self {
             AnyTransport::Tls(t) => t.send(buf).await,
             AnyTransport::WebSocket(t) => t.send(buf).await,
+            AnyTransport::Sealed(t) => t.send(buf).await,
         }
     }
 
@@ -117,6 +132,7 @@ impl Transport for AnyTransport {
         match self {
             AnyTransport::Tls(t) => t.recv(buf).await,
             AnyTransport::WebSocket(t) => t.recv(buf).await,
+            AnyTransport::Sealed(t) => t.recv(buf).await,
         }
     }
 
@@ -124,6 +140,7 @@ impl Transport for AnyTransport {
         match self {
             AnyTransport::Tls(t) => t.flush().await,
             AnyTransport::WebSocket(t) => t.flush().await,
+            AnyTransport::Sealed(t) => t.flush().await,
         }
     }
 
@@ -131,6 +148,7 @@ impl Transport for AnyTransport {
         match self {
             AnyTransport::Tls(t) => t.send_window(),
             AnyTransport::WebSocket(t) => t.send_window(),
+            AnyTransport::Sealed(t) => t.send_window(),
         }
     }
 }

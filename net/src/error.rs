@@ -95,6 +95,10 @@ pub enum NetError {
         /// What happened.
         detail: String,
     },
+    /// A device's sealed message, relayed by a gateway, was refused ([`crate::device`]): the
+    /// wrong key or a modified message, another session, owner or server, cut short, or over
+    /// the limit.
+    Sealed(fixshare::sealed::Refusal),
     /// A listener's `accept_all` ran out of time with these parties still missing.
     Missing {
         /// The expected peers that never connected successfully: their places in the list
@@ -193,6 +197,7 @@ impl fmt::Display for NetError {
                 write!(f, "party {} is not expected here", claimed.0)
             }
             NetError::Config(m) => write!(f, "{m}"),
+            NetError::Sealed(r) => write!(f, "refused the device's sealed message: {r}"),
             NetError::WebSocket { op, detail } => write!(f, "WebSocket {op} failed: {detail}"),
             NetError::Missing { parties, after } => {
                 let mut ids: Vec<String> = parties.iter().map(|p| p.1.0.to_string()).collect();

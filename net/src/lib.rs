@@ -19,6 +19,8 @@
 //!   benchmarks ([`Shape::LAN`], [`Shape::WAN`]).
 //! - [`Identity`]: a party's key pair in a self-signed certificate; `fixshare-net keygen` writes
 //!   one and prints its pin.
+//! - [`device`]: data owners on microcontrollers, whose messages are sealed for each server
+//!   and relayed by an untrusted gateway (`fixshare-party gateway`).
 //! - [`daemon`]: the party daemon `fixshare-party`, which hosts one role of a training job
 //!   (server 0 or 1, the dealer, SecureNN's helper, a data owner) from a TOML configuration.
 //!
@@ -69,12 +71,16 @@
 //!   proof is good for one connection to one server. The page's browser authenticates the
 //!   server by the listener's certificate (which a page cannot bind its proof to): give the
 //!   listener one the owners' browsers accept for the server's name.
+//! - A device behind a gateway shares a 32-byte key with each server; the gateway's TLS key
+//!   authenticates the gateway only, and the message it relays is opened with the device's key
+//!   for that server ([`device`]).
 //! - [`Shaped`] is for benchmarks: it adds nothing to security and trusts its peer's clock.
 
 #![deny(unsafe_code)]
 
 mod any;
 pub mod daemon;
+pub mod device;
 pub mod error;
 pub mod hello;
 mod identity;

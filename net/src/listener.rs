@@ -356,7 +356,7 @@ impl Listener<TlsTransport> {
             .into_iter()
             .filter_map(|t| match t {
                 AnyTransport::Tls(t) => Some(*t),
-                AnyTransport::WebSocket(_) => None,
+                AnyTransport::WebSocket(_) | AnyTransport::Sealed(_) => None,
             })
             .collect())
     }

@@ -3,6 +3,8 @@
 //! ```text
 //! fixshare-net keygen --name server0 [--out DIR]   writes DIR/server0.key and DIR/server0.crt, prints the pin
 //! fixshare-net pin FILE.crt                        prints the pin of the key in a certificate
+//! fixshare-net device-keys --name device1 [--out DIR]
+//!                                                  writes a device's keys for server 0 and server 1
 //! ```
 
 use fixshare_net::Identity;
@@ -10,11 +12,16 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: fixshare-net keygen --name NAME [--out DIR]
        fixshare-net pin FILE.crt
+       fixshare-net device-keys --name NAME [--out DIR]
 
 keygen writes NAME.key (the private key, readable by its owner only) and NAME.crt (the
 certificate to hand to the other parties) into DIR (default: the current directory), refusing
 to overwrite either, and prints the key's pin. Give each peer's operator the pin (or the .crt,
-from which `pin` recomputes it); keep the .key on this machine.";
+from which `pin` recomputes it); keep the .key on this machine.
+
+device-keys writes a device's two keys, NAME.server0.key and NAME.server1.key (64 hex digits
+each, readable by their owner only), refusing to overwrite either: server 0 gets the first and
+server 1 the second, and nothing else; the device gets both; its gateway neither.";
 
 fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
@@ -36,6 +43,25 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("key: {}", key.display());
             println!("certificate: {}", crt.display());
             println!("pin: {}", id.pin());
+            Ok(())
+        }
+        Some("device-keys") => {
+            let (mut name, mut out) = (None, String::from("."));
+            let mut it = args[1..].iter();
+            while let Some(a) = it.next() {
+                let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
+                match a.as_str() {
+                    "--name" => name = Some(value()?),
+                    "--out" => out = value()?,
+                    _ => return Err(format!("unknown argument {a:?}\n{USAGE}")),
+                }
+            }
+            let name = name.ok_or(format!("device-keys needs --name\n{USAGE}"))?;
+            std::fs::create_dir_all(&out).map_err(|e| format!("create {out}: {e}"))?;
+            let [k0, k1] =
+                fixshare_net::device::write_key_files(&out, &name).map_err(|e| e.to_string())?;
+            println!("server0: {}", k0.display());
+            println!("server1: {}", k1.display());
             Ok(())
         }
         Some("pin") => {

@@ -5,8 +5,12 @@
 //! twin; a server that disappears mid-training ends every other process with an error naming
 //! it, and the dealer and server 0 (`--jobs 2`) then train the next job with a new server 1;
 //! 1,000 data owners (threads of the test) submit concurrently, every training row arrives once,
-//! the model matches plaintext and the servers' peak memory stays under 512 MB; and each
-//! configuration that would weaken security is refused before anything listens.
+//! the model matches plaintext and the servers' peak memory stays under 512 MB; a data owner on
+//! a device (its part sealed for each server on the host by the firmware's code) reaches the
+//! servers through an untrusted gateway and trains with a Rust owner like the plaintext
+//! reference, while a gateway that tampers, a wrong device key and lines for another session
+//! or server are refused with their reason; and each configuration that would weaken security
+//! is refused before anything listens.
 
 use fixshare::ml::pipeline::{self, GlmPlan, Partition};
 use fixshare::ml::{Dataset, GlmModel, SgdParams, Sigmoid, plain};
@@ -924,6 +928,12 @@ fn servers_whose_jobs_differ_refuse_each_other_at_the_hello() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A server's `[[devices]]` entry: owner `index`, through the gateway of pin `gateway`, with
+/// the device key file `key`.
+fn device(index: usize, gateway: &str, key: &str) -> String {
+    format!("[[devices]]\nindex = {index}\ngateway_pin = \"{gateway}\"\nkey = \"{key}\"\n")
+}
+
 /// A valid configuration of server 1 (listening at `{A}`, connecting to server 0 at `{B}` and the
 /// dealer at `{C}`) that the refusal cases change one thing in.
 const SERVER1: &str = "role = \"server1\"
@@ -942,7 +952,11 @@ epochs = 1
 
 #[test]
 fn configurations_that_weaken_security_are_refused_before_anything_listens() {
-    let dir = workdir("refusals", &["server0", "server1", "dealer", "owner0"]);
+    let dir = workdir(
+        "refusals",
+        &["server0", "server1", "dealer", "owner0", "gateway"],
+    );
+    fixshare_net::device::write_key_files(dir.join("keys"), "dev").unwrap();
     let pin = |name: &str| {
         fixshare_net::pin_of_certificate_file(dir.join(format!("keys/{name}.crt")))
             .unwrap()
@@ -1038,6 +1052,59 @@ fn configurations_that_weaken_security_are_refused_before_anything_listens() {
             "needs an address of its own",
         ),
         (
+            "a device as owner 0 (who receives the model)",
+            format!(
+                "{base}owners = 2\n{}",
+                device(0, &pin("gateway"), "keys/dev.server1.key")
+            ),
+            "[[devices]] index = 0: owner 0 receives the model",
+        ),
+        (
+            "a device beyond the job's owners",
+            format!(
+                "{base}owners = 2\n{}",
+                device(2, &pin("gateway"), "keys/dev.server1.key")
+            ),
+            "the job has 2 data owner(s)",
+        ),
+        (
+            "a device key that is not one",
+            format!(
+                "{base}owners = 2\n{}",
+                device(1, &pin("gateway"), "keys/server1.crt")
+            ),
+            "a device key is 64 hexadecimal digits",
+        ),
+        (
+            "two devices through one gateway key",
+            format!(
+                "{base}owners = 3\n{}{}",
+                device(1, &pin("gateway"), "keys/dev.server1.key"),
+                device(2, &pin("gateway"), "keys/dev.server1.key")
+            ),
+            "give each device's gateway a key of its own",
+        ),
+        (
+            "devices at a dealer",
+            format!(
+                "role = \"dealer\"\nsession = \"s\"\nlisten = \"{}\"\n[keys]\ndir = \"keys\"\n{}",
+                addr(0),
+                device(1, &pin("gateway"), "keys/dev.server1.key")
+            ),
+            "[[devices]] is for the servers",
+        ),
+        (
+            "a gateway for owner 0",
+            format!(
+                "role = \"gateway\"\nsession = \"s\"\nindex = 0\n[keys]\ndir = \"keys\"\n\
+                 [peers.server0]\naddress = \"{}\"\n[peers.server1]\naddress = \"{}\"\n\
+                 [job]\nkind = \"train_glm\"\nowners = 2\n",
+                addr(1),
+                addr(0)
+            ),
+            "index = 0: owner 0 receives the model",
+        ),
+        (
             "a malformed pin",
             base.replace(
                 "[peers.server0]\n",
@@ -1046,7 +1113,26 @@ fn configurations_that_weaken_security_are_refused_before_anything_listens() {
             "not a pin",
         ),
     ];
-    // The base itself is fine, so each refusal below is its case's alone.
+    // The base itself is fine, and so is it with a device, so each refusal below is its
+    // case's alone.
+    let with_device = format!(
+        "{base}owners = 2\n{}",
+        device(1, &pin("gateway"), "keys/dev.server1.key")
+    );
+    std::fs::write(dir.join("device.toml"), &with_device).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "check",
+            "--config",
+            dir.join("device.toml").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let base_file = dir.join("base.toml");
     std::fs::write(&base_file, &base).unwrap();
     let out = Command::new(BIN)
@@ -1246,4 +1332,224 @@ fn the_two_machine_templates_train_when_run_on_one() {
     );
     assert!(dir.join("model.toml").exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The files of [`GLM_JOB`] with owner 1 a device behind a gateway: the device's keys
+/// (`keys/device1.server{0,1}.key`), the servers' `[[devices]]` naming it (server 0 with the key
+/// file `server0_key`), the gateway's file (owner 1's, as the gateway) and the device's.
+fn device_files(tag: &str, server0_key: &str) -> (PathBuf, Files) {
+    let dir = workdir(tag, &["server0", "server1", "dealer", "owner0", "gateway"]);
+    fixshare_net::device::write_key_files(dir.join("keys"), "device1").unwrap();
+    fixshare_net::device::write_key_files(dir.join("keys"), "other").unwrap();
+    let files = Files::write(&dir, GLM_JOB, 2, Some("dealer"));
+    for s in 0..2 {
+        let path = dir.join(format!("server{s}.toml"));
+        let key = if s == 0 {
+            server0_key.to_string()
+        } else {
+            "keys/device1.server1.key".into()
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let devices = format!(
+            "[[devices]]\nindex = 1\ngateway_certificate = \"keys/gateway.crt\"\nkey = \"{key}\"\n"
+        );
+        std::fs::write(&path, text + &devices).unwrap();
+    }
+    let owner1 = std::fs::read_to_string(dir.join("owner1.toml")).unwrap();
+    std::fs::write(
+        dir.join("gateway.toml"),
+        owner1.replace("role = \"owner\"", "role = \"gateway\""),
+    )
+    .unwrap();
+    std::fs::remove_file(dir.join("owner1.toml")).unwrap();
+    std::fs::write(
+        dir.join("device1.toml"),
+        format!(
+            "role = \"device\"\nsession = \"fixshare-party-test\"\nindex = 1\n[keys]\nserver0 = \
+             \"keys/device1.server0.key\"\nserver1 = \"keys/device1.server1.key\"\n{GLM_JOB}"
+        ),
+    )
+    .unwrap();
+    (dir, files)
+}
+
+/// The device of [`device_files`] run on the host: its part of `csv` shared, captured and
+/// sealed by the firmware's code, written as its `SEALED0`/`SEALED1` lines to `out`.
+fn seal_on_host(files: &Files, csv: &Path, out: &str) -> Exit {
+    let cfg = files.path("device1.toml");
+    let out = files.path(out);
+    let device = Daemon::start(
+        "device1",
+        &[
+            "device",
+            "--config",
+            &cfg,
+            "--data",
+            csv.to_str().unwrap(),
+            "--sealed",
+            &out,
+        ],
+    );
+    device.finish_ok(LIMIT)
+}
+
+/// Starts the gateway on the sealed lines in `sealed`.
+fn gateway(files: &Files, sealed: &str) -> Daemon {
+    let cfg = files.path("gateway.toml");
+    let input = files.path(sealed);
+    Daemon::start(
+        "gateway",
+        &["gateway", "--config", &cfg, "--sealed", &input],
+    )
+}
+
+#[test]
+fn a_device_owner_through_an_untrusted_gateway_trains_with_one_over_tls() {
+    let (dir, files) = device_files("device", "keys/device1.server0.key");
+    let csv = data("breast_cancer.csv");
+    let device = seal_on_host(&files, &csv, "sealed.txt");
+    let sealed = std::fs::read_to_string(dir.join("sealed.txt")).unwrap();
+    // What the gateway relays: two sealed messages, owner 1's part (228 rows of 30 features and
+    // a target, 8 bytes each) under AES-256-GCM; none of owner 1's values in the clear.
+    let [m0, m1] = fixshare_net::device::parse_sealed_lines(&sealed, 1 << 20).unwrap();
+    assert_eq!(device.number("bytes_server1"), m1.len() as f64);
+    assert!(
+        m1.len() > 228 * 31 * 8 && m0.len() < 256,
+        "{} {}",
+        m0.len(),
+        m1.len()
+    );
+    let check = Daemon::start("check", &["check", "--config", &files.path("server0.toml")]);
+    let check = check.finish_ok(LIMIT);
+    assert!(
+        check
+            .value("owner 1")
+            .is_some_and(|v| v.starts_with("a device, through the gateway sha256:")),
+        "{}",
+        check.out
+    );
+
+    let dealer = files.run("dealer", &[]);
+    let s0 = files.run("server0", &[]);
+    let s1 = files.run("server1", &[]);
+    let o0 = files.owner(0, &csv);
+    let gw = gateway(&files, "sealed.txt");
+    let gw = gw.finish_ok(LIMIT);
+    let o0 = o0.finish_ok(LIMIT);
+    let s0 = s0.finish_ok(LIMIT);
+    let s1 = s1.finish_ok(LIMIT);
+    dealer.finish_ok(LIMIT);
+    assert_eq!(gw.number("bytes_server1"), m1.len() as f64);
+    assert!(
+        gw.err.contains("server0 took the sealed message"),
+        "{}",
+        gw.err
+    );
+    assert!(
+        gw.err.contains("server1 took the sealed message"),
+        "{}",
+        gw.err
+    );
+
+    // The model is the plaintext SGD's on both owners' rows: the device's arrived whole.
+    let secure = check_glm_model(&dir, &csv);
+    assert!((o0.number("secure_accuracy") - secure).abs() < 1e-4);
+    assert!(o0.number("weights_rel_rmse") < 1e-2, "{}", o0.out);
+    for s in [&s0, &s1] {
+        assert_eq!(s.number("rows"), 456.0, "{}", s.out);
+        assert_eq!(s.number("owners"), 2.0);
+        assert!(
+            s.err.contains("owner 1: a sealed message of")
+                && s.err.contains("relayed by the gateway over TLS13_"),
+            "{}",
+            s.err
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Flips one hex digit of the ciphertext in the `SEALED{server}` line of `text`.
+fn tamper(text: &str, server: usize) -> String {
+    text.lines()
+        .map(|l| match l.strip_prefix(&format!("SEALED{server} ")) {
+            Some(hex) => {
+                // Past the 64-byte header: the ciphertext.
+                let i = 2 * 64 + 10;
+                let flipped = if &hex[i..i + 1] == "0" { "1" } else { "0" };
+                format!("SEALED{server} {}{flipped}{}\n", &hex[..i], &hex[i + 1..])
+            }
+            None => format!("{l}\n"),
+        })
+        .collect()
+}
+
+/// Starts the job of `files` with the gateway on `sealed`; waits for the server that refuses
+/// the device's message, `refusing`, to fail with `reason`, and for the gateway to fail naming
+/// it; the other server takes its message.
+fn refused(files: &Files, sealed: &str, refusing: usize, reason: &str) {
+    let csv = data("breast_cancer.csv");
+    let _dealer = files.run("dealer", &[]);
+    let s0 = files.run("server0", &[]);
+    let s1 = files.run("server1", &[]);
+    let _o0 = files.owner(0, &csv);
+    let gw = gateway(files, sealed);
+    let (bad, good) = if refusing == 0 { (s0, s1) } else { (s1, s0) };
+    good.wait_for_log("owner 1: a sealed message of", LIMIT);
+    let e = bad.finish(LIMIT);
+    assert_eq!(e.status.code(), Some(1), "{}\n{}", e.out, e.err);
+    let why = e.value("error").unwrap();
+    assert!(
+        why.contains("owner 1 (a device, through its gateway at 127.0.0.1:")
+            && why.contains(reason),
+        "{why}"
+    );
+    assert!(e.err.contains(reason), "the reason is logged: {}", e.err);
+    let g = gw.finish(LIMIT);
+    assert_eq!(g.status.code(), Some(1), "{}\n{}", g.out, g.err);
+    let gwhy = g.value("error").unwrap();
+    assert!(
+        gwhy.contains(&format!("server{refusing} did not take the sealed message")),
+        "{gwhy}"
+    );
+}
+
+#[test]
+fn a_tampering_gateway_and_a_wrong_device_key_are_refused_with_their_reason() {
+    let csv = data("breast_cancer.csv");
+    let auth = "fails authentication: wrong key, or header or ciphertext modified";
+    // A gateway that changes one hex digit of server 1's ciphertext.
+    let (dir, files) = device_files("device-tamper", "keys/device1.server0.key");
+    seal_on_host(&files, &csv, "sealed.txt");
+    let text = std::fs::read_to_string(dir.join("sealed.txt")).unwrap();
+    std::fs::write(dir.join("tampered.txt"), tamper(&text, 1)).unwrap();
+    refused(&files, "tampered.txt", 1, auth);
+    // Server 0 holding another device's key.
+    let (dir2, files2) = device_files("device-key", "keys/other.server0.key");
+    seal_on_host(&files2, &csv, "sealed.txt");
+    refused(&files2, "sealed.txt", 0, auth);
+    // The gateway itself refuses lines for another session, another owner or swapped servers,
+    // before it connects to anyone (nothing listens at the servers' addresses here).
+    let other = dir.join("device1.toml");
+    let t = std::fs::read_to_string(&other).unwrap();
+    std::fs::write(&other, t.replace("fixshare-party-test", "another")).unwrap();
+    seal_on_host(&files, &csv, "another.txt");
+    let swapped: String = text
+        .replace("SEALED0 ", "SEALED2 ")
+        .replace("SEALED1 ", "SEALED0 ")
+        .replace("SEALED2 ", "SEALED1 ");
+    std::fs::write(dir.join("swapped.txt"), swapped).unwrap();
+    std::fs::write(dir.join("one.txt"), text.lines().next().unwrap()).unwrap();
+    for (input, reason) in [
+        ("another.txt", "is for another session"),
+        ("swapped.txt", "is for the other server"),
+        ("one.txt", "no SEALED1 line"),
+    ] {
+        let e = gateway(&files, input).finish(LIMIT);
+        assert_eq!(e.status.code(), Some(1), "{input}: {}\n{}", e.out, e.err);
+        let why = e.value("error").unwrap();
+        assert!(why.contains(reason), "{input}: {why}");
+        assert!(!e.err.contains("connected to"), "{}", e.err);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&dir2).unwrap();
 }

@@ -17,7 +17,7 @@
 //! The module also re-exports the plain data types a host needs beside the session, so that a
 //! binding imports `fixshare::session` alone; without `alloc` it holds the data owner's API.
 
-pub use crate::data_owner::DataOwner;
+pub use crate::data_owner::{DataOwner, share_part};
 pub use crate::error::{Error, ErrorKind};
 pub use crate::executor::block_on;
 pub use crate::fixed::FixedPoint;
@@ -41,8 +41,6 @@ pub use crate::ml::inference::{Image, Layer, Network};
 pub use crate::ml::pipeline::Progress;
 #[cfg(feature = "alloc")]
 pub use crate::ml::plain::Mlp;
-#[cfg(feature = "alloc")]
-pub use crate::ml::share::share_part;
 #[cfg(feature = "alloc")]
 pub use crate::ml::{GlmModel, MlpLoss, MlpParams, SgdParams, Sigmoid};
 #[cfg(feature = "alloc")]

@@ -4,6 +4,9 @@
 //! fixshare-party run --config server0.toml [--jobs N]           a server, the dealer or the helper
 //! fixshare-party owner --config owner0.toml --data rows.csv     a data owner (owner 0 gets the model)
 //! fixshare-party check --config FILE                            checks a file and says what it would run
+//! fixshare-party gateway --config gateway.toml --sealed FILE    relays a device's sealed messages (FILE or -)
+//! fixshare-party device --config device.toml --data rows.csv [--firmware OUT.rs] [--sealed OUT]
+//!                                                               a device owner's firmware data, or the device on the host
 //! ```
 //!
 //! Progress goes to standard error, one timestamped line per event (each epoch at the servers);
@@ -14,19 +17,26 @@
 //! disappeared, bad data, ...), 2 when the configuration or the command line was refused
 //! (nothing was started). See `net/README.md` for the configuration file.
 
-use fixshare_net::daemon::{self, Config, Log, Summary};
+use fixshare_net::daemon::{self, Config, DeviceConfig, Log, Summary};
+use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: fixshare-party run --config FILE [--jobs N]
        fixshare-party owner --config FILE --data CSV [--model PATH]
        fixshare-party check --config FILE
+       fixshare-party gateway --config FILE --sealed FILE
+       fixshare-party device --config FILE --data CSV [--firmware OUT.rs] [--sealed OUT]
 
 run hosts the server (server0, server1), the dealer or the helper of a training job, as its
 configuration file says; owner is a data owner sharing the rows of CSV (owner 0 gets the model
 and writes it to PATH, or to the file's [results] model); check reads a configuration, refuses
 it as run would, and prints what it would run. run --jobs N serves N jobs one after the
-other, whether each succeeds or fails (0: until stopped). The configuration is described in
+other, whether each succeeds or fails (0: until stopped). gateway relays a device's sealed
+messages (its SEALED0 and SEALED1 lines, from FILE or, for -, standard input) to the two
+servers, which it cannot read. device takes a device owner's file (role = \"device\"): it
+writes the Rust source its firmware includes (its part of CSV) to OUT.rs, and/or shares and
+seals that part on the host as the device would, writing the two lines to OUT. The configuration is described in
 net/README.md of the fixshare repository.";
 
 struct Args {
@@ -34,6 +44,10 @@ struct Args {
     config: PathBuf,
     data: Option<PathBuf>,
     model: Option<PathBuf>,
+    /// The gateway's input, or the device's sealed output.
+    sealed: Option<PathBuf>,
+    /// Where `device` writes the firmware's source.
+    firmware: Option<PathBuf>,
     /// How many jobs `run` serves (0: until stopped).
     jobs: u64,
 }
@@ -45,10 +59,14 @@ fn parse(args: &[String]) -> Result<Args, String> {
     if matches!(command.as_str(), "--help" | "-h" | "help") {
         return Err(String::new());
     }
-    if !matches!(command.as_str(), "run" | "owner" | "check") {
+    if !matches!(
+        command.as_str(),
+        "run" | "owner" | "check" | "gateway" | "device"
+    ) {
         return Err(format!("unknown command {command:?}\n{USAGE}"));
     }
     let (mut config, mut data, mut model, mut jobs) = (None, None, None, 1);
+    let (mut sealed, mut firmware) = (None, None);
     let mut it = args[1..].iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -58,7 +76,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
         };
         match flag.as_str() {
             "--config" => config = Some(value()?),
-            "--data" if command == "owner" => data = Some(value()?),
+            "--data" if command == "owner" || command == "device" => data = Some(value()?),
+            "--sealed" if command == "gateway" || command == "device" => sealed = Some(value()?),
+            "--firmware" if command == "device" => firmware = Some(value()?),
             "--model" if command == "owner" => model = Some(value()?),
             "--jobs" if command == "run" => {
                 let v = value()?;
@@ -78,14 +98,26 @@ fn parse(args: &[String]) -> Result<Args, String> {
         }
     }
     let config = config.ok_or(format!("{command} needs --config FILE\n{USAGE}"))?;
-    if command == "owner" && data.is_none() {
-        return Err(format!("owner needs --data CSV\n{USAGE}"));
+    if (command == "owner" || command == "device") && data.is_none() {
+        return Err(format!("{command} needs --data CSV\n{USAGE}"));
+    }
+    if command == "gateway" && sealed.is_none() {
+        return Err(format!(
+            "gateway needs --sealed FILE (the device's output; - for standard input)\n{USAGE}"
+        ));
+    }
+    if command == "device" && sealed.is_none() && firmware.is_none() {
+        return Err(format!(
+            "device needs --firmware OUT.rs, --sealed OUT or both\n{USAGE}"
+        ));
     }
     Ok(Args {
         command: command.clone(),
         config,
         data,
         model,
+        sealed,
+        firmware,
         jobs,
     })
 }
@@ -103,6 +135,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.command == "device" {
+        return device(&args);
+    }
     let config = match Config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -126,10 +161,76 @@ fn main() -> ExitCode {
             ),
             None => report(&config, &log, None, Err("owner needs --data CSV".into())),
         },
+        "gateway" => {
+            let sealed = args.sealed.as_deref().unwrap_or(std::path::Path::new("-"));
+            let result = read_sealed(sealed)
+                .and_then(|(text, name)| daemon::run_gateway(&config, &text, &name, &log));
+            report(&config, &log, None, result)
+        }
         _ if args.model.is_some() => {
             report(&config, &log, None, Err("--model is for owners".into()))
         }
         _ => serve(&config, &log, args.jobs),
+    }
+}
+
+/// The gateway's input: the file `path`, or standard input for `-`; with its name.
+fn read_sealed(path: &std::path::Path) -> Result<(String, String), String> {
+    // A device's two lines of hex: far below this, which bounds what is read.
+    const LIMIT: u64 = 2 * (daemon_limit() as u64) + 4096;
+    const fn daemon_limit() -> usize {
+        fixshare_net::device::MAX_SEALED_PLAINTEXT + fixshare::sealed::OVERHEAD
+    }
+    let mut text = String::new();
+    let (name, read) = if path == std::path::Path::new("-") {
+        let stdin = std::io::stdin().lock();
+        (
+            "standard input".to_string(),
+            std::io::Read::take(stdin, LIMIT).read_to_string(&mut text),
+        )
+    } else {
+        let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        (
+            path.display().to_string(),
+            std::io::Read::take(f, LIMIT).read_to_string(&mut text),
+        )
+    };
+    read.map_err(|e| format!("{name}: {e}"))?;
+    if text.len() as u64 >= LIMIT {
+        return Err(format!("{name}: longer than any device's sealed messages"));
+    }
+    Ok((text, name))
+}
+
+/// `fixshare-party device`: a device owner's firmware source and/or its sealed messages.
+fn device(args: &Args) -> ExitCode {
+    let config = match DeviceConfig::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fixshare-party: refused: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let data = args.data.as_deref().unwrap_or(std::path::Path::new(""));
+    match daemon::run_device(
+        &config,
+        data,
+        args.firmware.as_deref(),
+        args.sealed.as_deref(),
+    ) {
+        Ok(s) => {
+            print!("{s}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fixshare-party: device owner {}: {e}", config.index);
+            println!(
+                "role: device owner {}\nstatus: failed\nerror: {}",
+                config.index,
+                e.replace('\n', " ")
+            );
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -210,7 +311,13 @@ fn check_summary(config: &Config) -> Summary {
         }
     }
     for (k, pin) in config.owners.iter().enumerate() {
-        s.push(&format!("owner {k}"), pin);
+        match config.device(k) {
+            Some(_) => s.push(
+                &format!("owner {k}"),
+                format_args!("a device, through the gateway {pin}"),
+            ),
+            None => s.push(&format!("owner {k}"), pin),
+        }
     }
     if let Some(job) = &config.job {
         s.push("job", job.describe());

@@ -1,9 +1,11 @@
 //! The daemon's configuration file: its TOML schema, and the checks that refuse anything that
 //! would weaken security or that the daemon would not use, before anything starts.
 
+use crate::device::read_key_file;
 use crate::identity::{Identity, Pin, pin_of_certificate_file};
 use crate::tls::Timeouts;
 use fixshare::PartyId;
+use fixshare::sealed::OwnerKey;
 use fixshare_job::{Job, RawJob};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -25,7 +27,9 @@ pub enum Role {
     Dealer,
     /// SecureNN's third server P2: listens for both servers, deals and helps online.
     Helper,
-    /// A data owner: connects to both servers, shares its rows; owner 0 gets the model.
+    /// A data owner: connects to both servers, shares its rows; owner 0 gets the model. Also
+    /// the role of a device owner's gateway (`role = "gateway"` in its file,
+    /// [`Config::gateway`]): to the servers it is that owner's connection.
     Owner,
 }
 
@@ -50,7 +54,7 @@ impl Role {
     }
 
     /// The party id this role announces in its hello: every data owner is 16 (its key says
-    /// which owner it is).
+    /// which owner it is), and so is a device's gateway (its key says which device).
     pub fn party_id(self) -> PartyId {
         match self {
             Role::Server0 => PartyId(0),
@@ -101,6 +105,7 @@ struct RawConfig {
     #[serde(default)]
     peers: BTreeMap<String, RawPeer>,
     owners: Option<RawOwners>,
+    devices: Option<Vec<RawDevice>>,
     #[serde(default)]
     timeouts: RawTimeouts,
     job: Option<RawJob>,
@@ -128,6 +133,15 @@ struct RawPeer {
 struct RawOwners {
     pins: Option<Vec<String>>,
     certificates: Option<Vec<PathBuf>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDevice {
+    index: usize,
+    gateway_pin: Option<String>,
+    gateway_certificate: Option<PathBuf>,
+    key: PathBuf,
 }
 
 #[derive(Deserialize, Default)]
@@ -188,14 +202,40 @@ pub struct PeerConfig {
     pub pin: Pin,
 }
 
+/// A data owner on a device, as a server's `[[devices]]` names it: its sealed messages come
+/// through a gateway ([`crate::device`]).
+pub struct DeviceOwner {
+    /// Its index among the job's owners (never 0: owner 0 receives the model, and a device
+    /// behind a gateway receives nothing).
+    pub index: usize,
+    /// The pin of the gateway's key: the connection it arrives on.
+    pub gateway: Pin,
+    /// The key the device shares with this server (and no one else).
+    pub key: OwnerKey,
+}
+
+impl fmt::Debug for DeviceOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceOwner")
+            .field("index", &self.index)
+            .field("gateway", &self.gateway)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A checked configuration: every key loaded, every peer pinned, the job valid.
 pub struct Config {
     /// This process's role.
     pub role: Role,
     /// The session name every party of the job shares.
     pub session: String,
-    /// The data owner's number (owners only; owner 0 gets the model).
+    /// The data owner's number (owners only; owner 0 gets the model), or the device owner's
+    /// whose messages a gateway relays.
     pub owner_index: usize,
+    /// Whether this is the gateway of device owner `owner_index` (`role = "gateway"`; its
+    /// [`Config::role`] is [`Role::Owner`]): it relays the device's sealed messages
+    /// (`fixshare-party gateway`, [`crate::device`]) and shares nothing of its own.
+    pub gateway: bool,
     /// This process's key and certificate.
     pub identity: Arc<Identity>,
     /// Where this process listens (servers, dealer, helper).
@@ -207,8 +247,11 @@ pub struct Config {
     pub websocket_identity: Option<Arc<Identity>>,
     /// The parties it talks to, pinned.
     pub peers: Vec<PeerConfig>,
-    /// The data owners' pins, in owner order (servers).
+    /// The pins the data owners' connections authenticate with, in owner order (servers): a
+    /// device owner's is its gateway's.
     pub owners: Vec<Pin>,
+    /// The data owners on devices, whose sealed messages come through a gateway (servers).
+    pub devices: Vec<DeviceOwner>,
     /// The timeouts.
     pub timeouts: DaemonTimeouts,
     /// The job (servers and owners).
@@ -229,6 +272,7 @@ impl fmt::Debug for Config {
             .field("listen_websocket", &self.listen_websocket)
             .field("peers", &self.peers)
             .field("owners", &self.owners)
+            .field("devices", &self.devices)
             .field("job", &self.job)
             .finish_non_exhaustive()
     }
@@ -260,6 +304,11 @@ impl Config {
     /// The peer of role `role`, if configured.
     pub fn peer(&self, role: Role) -> Option<&PeerConfig> {
         self.peers.iter().find(|p| p.role == role)
+    }
+
+    /// The device owner of index `index`, if that owner is one (servers).
+    pub fn device(&self, index: usize) -> Option<&DeviceOwner> {
+        self.devices.iter().find(|d| d.index == index)
     }
 }
 
@@ -333,9 +382,12 @@ fn expected_peers(role: Role, job: Option<&Job>) -> Vec<(Role, bool)> {
 }
 
 fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
-    let Some(role) = Role::from_name(&raw.role) else {
+    // A device's gateway stands for that data owner at the servers.
+    let gateway = raw.role == "gateway";
+    let name = if gateway { "owner" } else { raw.role.as_str() };
+    let Some(role) = Role::from_name(name) else {
         return refuse(format!(
-            "role = {:?} is not a role: server0, server1, dealer, helper or owner",
+            "role = {:?} is not a role: server0, server1, dealer, helper, owner or gateway",
             raw.role
         ));
     };
@@ -375,6 +427,7 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
     })?;
     let dir = keys.dir.as_deref().map(|d| resolve(base, d));
     let own_name = match role {
+        Role::Owner if gateway => "gateway".to_string(),
         Role::Owner => format!("owner{}", raw.index.unwrap_or(0)),
         r => r.name().to_string(),
     };
@@ -403,6 +456,17 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
 
     // The owner's number.
     let owner_index = match (role, raw.index) {
+        (Role::Owner, Some(0)) if gateway => {
+            return refuse(
+                "index = 0: owner 0 receives the model, and a device behind a gateway receives \
+                 nothing; a device is owner 1 or later",
+            );
+        }
+        (Role::Owner, None) if gateway => {
+            return refuse(
+                "a gateway needs `index`: the number of the device owner whose messages it relays",
+            );
+        }
         (Role::Owner, Some(i)) => {
             let owners = job.as_ref().map_or(1, |j| j.owners);
             if i >= owners {
@@ -418,14 +482,21 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
                 "an owner needs `index` (its number among the job's owners; owner 0 gets the model)",
             );
         }
-        (_, Some(_)) => return refuse(format!("`index` is for owners; the {role} has none")),
+        (_, Some(_)) => {
+            return refuse(format!(
+                "`index` is for owners and gateways; the {role} has none"
+            ));
+        }
         (_, None) => 0,
     };
 
     // Where it listens.
     let listen = match (role, raw.listen) {
         (Role::Owner, Some(_)) => {
-            return refuse("an owner connects to the servers and listens nowhere: remove `listen`");
+            return refuse(format!(
+                "{} connects to the servers and listens nowhere: remove `listen`",
+                if gateway { "a gateway" } else { "an owner" }
+            ));
         }
         (Role::Owner, None) => None,
         (_, None) => {
@@ -542,33 +613,54 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
         });
     }
 
-    // The data owners' keys (servers).
-    let owners = match (role, raw.owners) {
-        (Role::Server0 | Role::Server1, o) => {
+    // The data owners' keys (servers): the devices' gateways, then the owners that connect
+    // themselves.
+    let (owners, devices) = match (role, raw.owners, raw.devices) {
+        (Role::Server0 | Role::Server1, o, d) => {
             let count = job.as_ref().map_or(1, |j| j.owners);
-            owner_pins(o, count, dir.as_deref(), base)?
+            let devices = devices(d.unwrap_or_default(), count, dir.as_deref(), base)?;
+            let direct: Vec<usize> = (0..count)
+                .filter(|k| !devices.iter().any(|d| d.index == *k))
+                .collect();
+            let mut direct_pins = owner_pins(o, &direct, dir.as_deref(), base)?.into_iter();
+            let owners = (0..count)
+                .map(|k| match devices.iter().find(|d| d.index == k) {
+                    Some(d) => Some(d.gateway),
+                    None => direct_pins.next(),
+                })
+                .collect::<Option<Vec<Pin>>>()
+                .ok_or_else(|| ConfigError("[owners]: too few pins".into()))?;
+            (owners, devices)
         }
-        (_, Some(_)) => {
+        (_, Some(_), _) => {
             return refuse(format!(
                 "[owners] is for the servers; the {role} does not talk to data owners"
             ));
         }
-        (_, None) => Vec::new(),
+        (_, _, Some(_)) => {
+            return refuse(format!(
+                "[[devices]] is for the servers; the {role} does not take data owners"
+            ));
+        }
+        (_, None, None) => (Vec::new(), Vec::new()),
     };
 
     // Every key distinct.
     let mut all: Vec<(String, Pin)> = vec![(format!("this party ({role})"), identity.pin())];
     all.extend(peers.iter().map(|p| (p.role.name().to_string(), p.pin)));
-    all.extend(
-        owners
-            .iter()
-            .enumerate()
-            .map(|(k, p)| (format!("owner {k}"), *p)),
-    );
+    all.extend(owners.iter().enumerate().map(|(k, p)| {
+        let name = if devices.iter().any(|d| d.index == k) {
+            format!("the gateway of device owner {k}")
+        } else {
+            format!("owner {k}")
+        };
+        (name, *p)
+    }));
     for (i, (a, pa)) in all.iter().enumerate() {
         if let Some((b, _)) = all[..i].iter().find(|(_, pb)| pb == pa) {
             return refuse(format!(
-                "{b} and {a} have the same key ({pa}): every party needs a key of its own"
+                "{b} and {a} have the same key ({pa}): every party needs a key of its own (a \
+                 gateway relays one device: give each device's gateway a key of its own)"
             ));
         }
     }
@@ -585,6 +677,9 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
         }
         (_, None) => None,
     };
+    if model_out.is_some() && gateway {
+        return refuse("[results]: a gateway relays a device, which gets no model");
+    }
     if model_out.is_some() && owner_index != 0 {
         return refuse("[results] model: only owner 0 gets the model");
     }
@@ -592,12 +687,14 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
         role,
         session: raw.session,
         owner_index,
+        gateway,
         identity,
         listen,
         listen_websocket,
         websocket_identity,
         peers,
         owners,
+        devices,
         timeouts,
         job,
         model_out,
@@ -643,9 +740,10 @@ fn pin_of(
     }
 }
 
+/// The pins of the owners `indices` (those that connect themselves, in owner order).
 fn owner_pins(
     raw: Option<RawOwners>,
-    count: usize,
+    indices: &[usize],
     dir: Option<&Path>,
     base: &Path,
 ) -> Result<Vec<Pin>, ConfigError> {
@@ -653,12 +751,14 @@ fn owner_pins(
         Some(o) => (o.pins, o.certificates),
         None => (None, None),
     };
+    let count = indices.len();
     let check_len = |n: usize, what: &str| {
         if n == count {
             Ok(())
         } else {
             refuse(format!(
-                "[owners] {what}: {n} given, but the job has {count} data owner(s) (job.owners)"
+                "[owners] {what}: {n} given, but the job has {count} data owner(s) that connect \
+                 themselves (job.owners, less the [[devices]])"
             ))
         }
     };
@@ -667,8 +767,8 @@ fn owner_pins(
         (Some(p), None) => {
             check_len(p.len(), "pins")?;
             p.iter()
-                .enumerate()
-                .map(|(k, s)| {
+                .zip(indices)
+                .map(|(s, k)| {
                     s.parse::<Pin>()
                         .map_err(|e| ConfigError(format!("[owners] pin of owner {k}: {e}")))
                 })
@@ -677,14 +777,15 @@ fn owner_pins(
         (None, Some(c)) => {
             check_len(c.len(), "certificates")?;
             c.iter()
-                .enumerate()
-                .map(|(k, c)| {
+                .zip(indices)
+                .map(|(c, k)| {
                     pin_of_certificate_file(resolve(base, c))
                         .map_err(|e| ConfigError(format!("[owners] owner {k}: {e}")))
                 })
                 .collect()
         }
-        (None, None) => (0..count)
+        (None, None) => indices
+            .iter()
             .map(|k| {
                 pin_of(
                     &format!("owner{k}"),
@@ -697,6 +798,58 @@ fn owner_pins(
             })
             .collect(),
     }
+}
+
+/// The servers' `[[devices]]`: each an owner other than 0, once, with its gateway's pin and
+/// this server's key of the device.
+fn devices(
+    raw: Vec<RawDevice>,
+    owners: usize,
+    dir: Option<&Path>,
+    base: &Path,
+) -> Result<Vec<DeviceOwner>, ConfigError> {
+    let mut out: Vec<DeviceOwner> = Vec::new();
+    for d in raw {
+        let k = d.index;
+        let section = format!("[[devices]] index = {k}");
+        if k == 0 {
+            return refuse(format!(
+                "{section}: owner 0 receives the model, and a device behind a gateway receives \
+                 nothing; a device is owner 1 or later"
+            ));
+        }
+        if k >= owners {
+            return refuse(format!(
+                "{section}: the job has {owners} data owner(s) (index 1 to {} for a device)",
+                owners - 1
+            ));
+        }
+        if out.iter().any(|o| o.index == k) {
+            return refuse(format!("{section}: owner {k} is named twice"));
+        }
+        let gateway = pin_of(
+            "gateway",
+            d.gateway_pin,
+            d.gateway_certificate,
+            dir,
+            base,
+            &section,
+        )
+        .map_err(|e| {
+            ConfigError(
+                e.0.replace("`pin", "`gateway_pin")
+                    .replace("`certificate`", "`gateway_certificate`"),
+            )
+        })?;
+        let key = read_key_file(resolve(base, &d.key))
+            .map_err(|e| ConfigError(format!("{section}: key: {e}")))?;
+        out.push(DeviceOwner {
+            index: k,
+            gateway,
+            key,
+        });
+    }
+    Ok(out)
 }
 
 fn timeouts(raw: &RawTimeouts) -> Result<DaemonTimeouts, ConfigError> {

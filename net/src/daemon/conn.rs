@@ -69,6 +69,14 @@ impl Conn {
         }
     }
 
+    /// How many bytes of a device's opened message are still unread (`None`: not a device).
+    pub(crate) fn unread(&self) -> Option<usize> {
+        match &self.inner {
+            AnyTransport::Sealed(r) => Some(r.remaining()),
+            _ => None,
+        }
+    }
+
     /// The idle limits from now on.
     pub(crate) fn set_timeouts(&mut self, read: Duration, write: Duration) {
         self.inner.set_timeouts(read, write);

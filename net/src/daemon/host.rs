@@ -87,6 +87,7 @@ impl Config {
     /// The name of this party in its log lines and summary: the role, or `owner K`.
     pub fn log_name(&self) -> String {
         match self.role {
+            Role::Owner if self.gateway => format!("gateway of owner {}", self.owner_index),
             Role::Owner => format!("owner {}", self.owner_index),
             r => r.to_string(),
         }

@@ -25,12 +25,15 @@
 mod config;
 mod conn;
 mod dealer;
+mod device;
+mod gateway;
 mod host;
 mod log;
 mod owner;
 mod server;
 
-pub use config::{Config, ConfigError, DaemonTimeouts, MAX_OWNERS, PeerConfig, Role};
+pub use config::{Config, ConfigError, DaemonTimeouts, DeviceOwner, MAX_OWNERS, PeerConfig, Role};
+pub use device::{DeviceConfig, firmware_source, seal_on_host};
 pub use fixshare_job::{Job, JobKind, NetworkJob, Offline, Prepare, job_session};
 pub use host::OwnerParts;
 pub use log::{Log, bytes, timestamp};
@@ -86,12 +89,47 @@ pub fn run(config: &Config, log: &Log) -> Result<Summary, String> {
     match config.role {
         Role::Server0 | Role::Server1 => server::serve(config, log),
         Role::Dealer | Role::Helper => dealer::deal(config, log),
+        Role::Owner if config.gateway => Err(
+            "this is a gateway's configuration: run `fixshare-party gateway --config FILE \
+             --sealed FILE`"
+                .into(),
+        ),
         Role::Owner => Err(
             "this is a data owner's configuration: run `fixshare-party owner --config FILE \
              --data CSV`"
                 .into(),
         ),
     }
+}
+
+/// The gateway that `config` names, relaying the device's sealed messages in `text` (its
+/// `SEALED0`/`SEALED1` lines, read from `source`, named in messages) to the two servers.
+pub fn run_gateway(
+    config: &Config,
+    text: &str,
+    source: &str,
+    log: &Log,
+) -> Result<Summary, String> {
+    if !config.gateway {
+        return Err(format!(
+            "this is the {}'s configuration, not a gateway's (role = \"gateway\")",
+            config.log_name()
+        ));
+    }
+    gateway::relay(config, text, source, log)
+}
+
+/// A device owner on the host (`fixshare-party device`): writes the source its firmware
+/// includes (owner `index`'s part of the CSV file `data`) to `firmware`, and/or, sealed on the
+/// host from fresh operating-system randomness, its two sealed messages as the `SEALED0` and
+/// `SEALED1` lines a device prints, to `sealed`.
+pub fn run_device(
+    config: &DeviceConfig,
+    data: &Path,
+    firmware: Option<&Path>,
+    sealed: Option<&Path>,
+) -> Result<Summary, String> {
+    device::run(config, data, firmware, sealed, os_seed)
 }
 
 /// The data owner that `config` names, sharing the rows of the CSV file `data` (gzipped if it
@@ -103,6 +141,13 @@ pub fn run_owner(
     model_out: Option<&Path>,
     log: &Log,
 ) -> Result<Summary, String> {
+    if config.gateway {
+        return Err(
+            "this is a gateway's configuration: run `fixshare-party gateway --config FILE \
+             --sealed FILE`"
+                .into(),
+        );
+    }
     if config.role != Role::Owner {
         return Err(format!(
             "this is the {}'s configuration, not a data owner's: run `fixshare-party run --config FILE`",

@@ -5,11 +5,13 @@ use super::config::{Config, Role};
 use super::conn::{Conn, Faults};
 use super::log::{Log, bytes};
 use super::{Summary, job_session, listener_logger, net_error, os_seed};
+use crate::device::{self, MAX_SEALED_PLAINTEXT};
 use crate::error::NetError;
 use crate::hello::SessionId;
 use crate::identity::Pin;
 use crate::tls::Endpoint;
 use fixshare::ml::pipeline::{self, MAX_PART, Progress};
+use fixshare::sealed::Address;
 use fixshare::{
     Context, DealerClient, Error, Link, Links, OfflineSource, OtCorrelations, Party, PartyId,
     Role as Side, Shares, Topology, block_on_thread,
@@ -56,6 +58,14 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
         .iter()
         .map(|pin| (Role::Owner.party_id(), *pin))
         .collect();
+    // Only the owners that connect themselves may come over WebSocket; a device's gateway is
+    // a TLS client.
+    let ws_owners: Vec<(PartyId, Pin)> = owner_peers
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| cfg.device(*k).is_none())
+        .map(|(_, p)| *p)
+        .collect();
     let mut expected = Vec::new();
     let mut names = Vec::new();
     if cfg.role == Role::Server0 {
@@ -64,7 +74,10 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
         names.push("server1".to_string());
     }
     expected.extend(owner_peers.iter().copied());
-    names.extend((0..owner_peers.len()).map(|k| format!("owner {k}")));
+    names.extend((0..owner_peers.len()).map(|k| match cfg.device(k) {
+        Some(_) => format!("owner {k} (a device, through its gateway)"),
+        None => format!("owner {k}"),
+    }));
     let listen = cfg.listen.as_deref().ok_or("a server needs `listen`")?;
     let listener = with_job
         .listen(listen, &expected)
@@ -78,7 +91,7 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     let websocket = match cfg.listen_websocket.as_deref() {
         Some(addr) => {
             let ws = listener
-                .websocket(addr, &owner_peers, cfg.websocket_identity.clone())
+                .websocket(addr, &ws_owners, cfg.websocket_identity.clone())
                 .map_err(|e| net_error(&format!("listening for WebSockets at {addr}"), &e))?;
             log.line(format_args!(
                 "listening at {} for data owners over WebSocket (wss://), with {}",
@@ -131,13 +144,34 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
         peer = Some(Conn::new(t, "server1", &faults));
     }
     let peer = peer.ok_or("no connection to the other server")?;
-    let mut owners: Vec<Link<Conn>> = arrived
-        .enumerate()
-        .map(|(k, t)| {
-            log.line(format_args!("owner {k}: {}", t.negotiated()));
-            Link::new(Conn::new(t, format!("owner {k}"), &faults))
-        })
-        .collect();
+    let session_id = with_job.session().0;
+    let mut owners: Vec<Link<Conn>> = Vec::new();
+    for (k, t) in arrived.enumerate() {
+        let (t, name) = match cfg.device(k) {
+            // A device's gateway: its one sealed message, opened here and replayed to the
+            // intake below as if the device were connected.
+            Some(d) => {
+                let from = t
+                    .peer_addr()
+                    .map(|a| format!(" at {a}"))
+                    .unwrap_or_default();
+                let expect = Address {
+                    session: session_id,
+                    owner: k as u32,
+                    server: side.index() as u8,
+                };
+                let t = device::receive(t, &d.key, &expect, MAX_SEALED_PLAINTEXT)
+                    .map_err(|e| format!("owner {k} (a device, through its gateway{from}): {e}"))?;
+                (
+                    t,
+                    format!("owner {k} (a device, through its gateway{from})"),
+                )
+            }
+            None => (t, format!("owner {k}")),
+        };
+        log.line(format_args!("owner {k}: {}", t.negotiated()));
+        owners.push(Link::new(Conn::new(t, name, &faults)));
+    }
     log.line(format_args!(
         "all {} data owner(s) connected; receiving their shares",
         owners.len()
@@ -155,6 +189,14 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
         }
     });
     let (x, y) = received.map_err(|e| explain("receiving the owners' shares", &e, &faults))?;
+    for (k, o) in owners.iter_mut().enumerate() {
+        if let Some(n) = o.get_mut().unread().filter(|n| *n > 0) {
+            return Err(format!(
+                "owner {k} (a device): {n} bytes of its sealed message were left over: it sent \
+                 more than its part of the job"
+            ));
+        }
+    }
     log.line(format_args!(
         "received {} training rows: {} feature and {} target column(s)",
         x.rows(),
