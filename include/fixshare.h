@@ -57,6 +57,16 @@
 #define FXS_DAEMON_ROLE_OWNER 4
 
 /**
+ * PrivPy's assistant A (`role = "assistant_a"`).
+ */
+#define FXS_DAEMON_ROLE_ASSISTANT_A 5
+
+/**
+ * PrivPy's assistant B (`role = "assistant_b"`).
+ */
+#define FXS_DAEMON_ROLE_ASSISTANT_B 6
+
+/**
  * Size of `fxs_data_owner` in 64-bit words.
  */
 #define FXS_DATA_OWNER_WORDS 72
@@ -271,12 +281,13 @@
 #define FXS_NET_PARTY_SERVER1 1
 
 /**
- * The party id of the dealer (or SecureNN's helper).
+ * The party id of the dealer (or SecureNN's helper, or PrivPy's assistant A; assistant B is 3).
  */
 #define FXS_NET_PARTY_DEALER 2
 
 /**
- * The party id of data owner 0; owner `k` is `FXS_NET_PARTY_OWNER0 + k`.
+ * The party id every data owner announces in its hello (the daemon's owners, whose keys say
+ * which owner each is).
  */
 #define FXS_NET_PARTY_OWNER0 16
 
@@ -1445,8 +1456,8 @@ void fxs_daemon_config_free(struct fxs_daemon_config *config);
 
 /**
  * Writes the configuration's role (`FXS_DAEMON_ROLE_*`) to `*role`, and its party id in the
- * hello (`FXS_NET_PARTY_*`: owner `k` is `FXS_NET_PARTY_OWNER0 + k`) to `*party`; either may be
- * NULL.
+ * hello (`FXS_NET_PARTY_*`: every data owner is `FXS_NET_PARTY_OWNER0`, its key says which) to
+ * `*party`; either may be NULL.
  *
  * # Safety
  * `config` is NULL or a live configuration; `role` and `party` are NULL or writable.
@@ -1480,10 +1491,11 @@ fxs_status fxs_daemon_config_session_id(const struct fxs_daemon_config *config, 
 fxs_status fxs_daemon_config_connect(const struct fxs_daemon_config *config, uint32_t peer, struct fxs_tls_conn **out);
 
 /**
- * Runs the server (server 0 or 1), the dealer or the helper that `config` names until its job
- * is done, in the calling thread, as `fixshare-party run --config FILE` does: it listens,
- * waits for its peers and the data owners, receives the owners' shares, trains, sends its
- * shares of the model to owner 0 (a server), or deals (the dealer, the helper). Blocks for the
+ * Runs the server (server 0 or 1), the dealer, the helper or an assistant that `config` names
+ * until its job is done, in the calling thread, as `fixshare-party run --config FILE` does: it
+ * listens, waits for its peers and the data owners, receives the owners' shares, trains, sends
+ * its shares of the model to owner 0 (a server), or serves the servers (the dealer, the helper,
+ * the assistants). Blocks for the
  * whole job; logs to standard error, one timestamped line per event (each epoch at a server),
  * as the daemon does. Every wait has the configuration's timeout, so a peer that disappears
  * ends the run with an error, never a hang. The operating system supplies the seeds.

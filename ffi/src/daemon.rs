@@ -26,6 +26,10 @@ pub const FXS_DAEMON_ROLE_DEALER: u32 = 2;
 pub const FXS_DAEMON_ROLE_HELPER: u32 = 3;
 /// A data owner (`role = "owner"`).
 pub const FXS_DAEMON_ROLE_OWNER: u32 = 4;
+/// PrivPy's assistant A (`role = "assistant_a"`).
+pub const FXS_DAEMON_ROLE_ASSISTANT_A: u32 = 5;
+/// PrivPy's assistant B (`role = "assistant_b"`).
+pub const FXS_DAEMON_ROLE_ASSISTANT_B: u32 = 6;
 
 /// A checked `fixshare-party` configuration (opaque): its keys loaded, every peer pinned, its
 /// job valid. From `fxs_daemon_config_load`; free with `fxs_daemon_config_free`. May be used by
@@ -92,6 +96,8 @@ fn role_code(r: Role) -> u32 {
         Role::Dealer => FXS_DAEMON_ROLE_DEALER,
         Role::Helper => FXS_DAEMON_ROLE_HELPER,
         Role::Owner => FXS_DAEMON_ROLE_OWNER,
+        Role::AssistantA => FXS_DAEMON_ROLE_ASSISTANT_A,
+        Role::AssistantB => FXS_DAEMON_ROLE_ASSISTANT_B,
     }
 }
 
@@ -102,6 +108,8 @@ fn role_of(code: u32) -> Result<Role, Failure> {
         FXS_DAEMON_ROLE_DEALER => Role::Dealer,
         FXS_DAEMON_ROLE_HELPER => Role::Helper,
         FXS_DAEMON_ROLE_OWNER => Role::Owner,
+        FXS_DAEMON_ROLE_ASSISTANT_A => Role::AssistantA,
+        FXS_DAEMON_ROLE_ASSISTANT_B => Role::AssistantB,
         _ => return Err(Failure::invalid("role must be one of FXS_DAEMON_ROLE_*")),
     })
 }
@@ -172,8 +180,8 @@ pub unsafe extern "C" fn fxs_daemon_config_free(config: *mut fxs_daemon_config) 
 }
 
 /// Writes the configuration's role (`FXS_DAEMON_ROLE_*`) to `*role`, and its party id in the
-/// hello (`FXS_NET_PARTY_*`: owner `k` is `FXS_NET_PARTY_OWNER0 + k`) to `*party`; either may be
-/// NULL.
+/// hello (`FXS_NET_PARTY_*`: every data owner is `FXS_NET_PARTY_OWNER0`, its key says which) to
+/// `*party`; either may be NULL.
 ///
 /// # Safety
 /// `config` is NULL or a live configuration; `role` and `party` are NULL or writable.
@@ -248,10 +256,11 @@ pub unsafe extern "C" fn fxs_daemon_config_connect(
 
 // ----- a daemon role in this process -----
 
-/// Runs the server (server 0 or 1), the dealer or the helper that `config` names until its job
-/// is done, in the calling thread, as `fixshare-party run --config FILE` does: it listens,
-/// waits for its peers and the data owners, receives the owners' shares, trains, sends its
-/// shares of the model to owner 0 (a server), or deals (the dealer, the helper). Blocks for the
+/// Runs the server (server 0 or 1), the dealer, the helper or an assistant that `config` names
+/// until its job is done, in the calling thread, as `fixshare-party run --config FILE` does: it
+/// listens, waits for its peers and the data owners, receives the owners' shares, trains, sends
+/// its shares of the model to owner 0 (a server), or serves the servers (the dealer, the helper,
+/// the assistants). Blocks for the
 /// whole job; logs to standard error, one timestamped line per event (each epoch at a server),
 /// as the daemon does. Every wait has the configuration's timeout, so a peer that disappears
 /// ends the run with an error, never a hang. The operating system supplies the seeds.

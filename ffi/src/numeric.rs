@@ -3,9 +3,11 @@
 //! function (by `exp` and a reciprocal, and by Euler's method), `tanh`, selection by a shared bit,
 //! equality, minimum and its index, sum, mean and variance along an axis, and broadcasting. Each
 //! is composed of products, truncations and comparisons, so it runs in every topology and with
-//! every backend. They need Z_2^64 or Z_2^128 with `8 <= frac_bits` and
-//! `2 frac_bits + 24 <= ring_bits` (`FXS_STATUS_UNSUPPORTED` in Z_2^32,
-//! `FXS_STATUS_INVALID_ARGUMENT` for another format, before anything is sent).
+//! every backend. The functions that work with guard bits below the ulp (reciprocal, divide,
+//! exp, log, sqrt, inverse sqrt, the two logistic functions, tanh) need Z_2^64 or Z_2^128 with
+//! `8 <= frac_bits` and `2 frac_bits + 24 <= ring_bits` (`FXS_STATUS_UNSUPPORTED` in Z_2^32,
+//! `FXS_STATUS_INVALID_ARGUMENT` for another format, before anything is sent); the others run
+//! in every ring.
 
 use crate::fxs_status;
 use crate::party::{CSession, fxs_party, fxs_shares, len, shares_op, shares_ref, with_party};

@@ -24,9 +24,10 @@ use fixshare_net::{
 pub const FXS_NET_PARTY_SERVER0: u32 = 0;
 /// The party id of server 1.
 pub const FXS_NET_PARTY_SERVER1: u32 = 1;
-/// The party id of the dealer (or SecureNN's helper).
+/// The party id of the dealer (or SecureNN's helper, or PrivPy's assistant A; assistant B is 3).
 pub const FXS_NET_PARTY_DEALER: u32 = 2;
-/// The party id of data owner 0; owner `k` is `FXS_NET_PARTY_OWNER0 + k`.
+/// The party id every data owner announces in its hello (the daemon's owners, whose keys say
+/// which owner each is).
 pub const FXS_NET_PARTY_OWNER0: u32 = 16;
 
 /// The size of a pin as text with its NUL: `sha256:` and 64 hex digits.

@@ -64,6 +64,9 @@ pub enum Offline {
     Ot,
     /// SecureNN's three servers: the helper deals and takes part in every comparison.
     Helper,
+    /// PrivPy's four servers: two assistants compute the products and comparisons online, and
+    /// the servers run OT between them for what else they need.
+    Assistants,
 }
 
 impl Offline {
@@ -72,6 +75,7 @@ impl Offline {
             Offline::Dealer => "dealer",
             Offline::Ot => "ot",
             Offline::Helper => "helper",
+            Offline::Assistants => "assistants",
         }
     }
 }
@@ -170,6 +174,7 @@ impl RawJob {
                 ("dealer", Offline::Dealer),
                 ("ot", Offline::Ot),
                 ("helper", Offline::Helper),
+                ("assistants", Offline::Assistants),
             ],
         )?;
         let owners = self.owners.unwrap_or(1);

@@ -2,7 +2,8 @@
 //! owners train a logistic regression on the breast-cancer data like the plaintext reference
 //! while server 0 refuses a stray;
 //! SecureNN's three servers (the helper) train network A on 400 MNIST images like its plaintext
-//! twin; a server that disappears mid-training ends every other process with an error naming
+//! twin; PrivPy's four (two servers and two assistants) train the logistic regression like the
+//! plaintext reference; a server that disappears mid-training ends every other process with an error naming
 //! it, and the dealer and server 0 (`--jobs 2`) then train the next job with a new server 1;
 //! 1,000 data owners (threads of the test) submit concurrently, every training row arrives once,
 //! the model matches plaintext and the servers' peak memory stays under 512 MB; a data owner on
@@ -207,11 +208,13 @@ impl Drop for Daemon {
     }
 }
 
-/// The configuration files of one job: the dealer's (or helper's), the servers' and the
-/// owners', every key from `keys/` and every peer pinned by its certificate there.
+/// The configuration files of one job: the dealer's (or the helper's, or the assistants'), the
+/// servers' and the owners', every key from `keys/` and every peer pinned by its certificate
+/// there.
 struct Files {
     dir: PathBuf,
-    third: Option<&'static str>,
+    /// The parties that serve the servers: the dealer, the helper, or both assistants.
+    serving: Vec<&'static str>,
     owners: usize,
     /// Where server 0 listens.
     server0: String,
@@ -222,19 +225,32 @@ struct Files {
 
 impl Files {
     /// Writes the files of a job whose `[job]` section is `job`, with `owners` data owners and
-    /// `third` ("dealer", "helper" or none for OT) as the third party.
+    /// `third` ("dealer", "helper", "assistants" for assistant A and B, or none for OT) serving
+    /// the servers.
     fn write(dir: &Path, job: &str, owners: usize, third: Option<&'static str>) -> Files {
-        let (a_third, a0, a1) = (port(), port(), port());
+        let (a0, a1) = (port(), port());
         let session = "session = \"fixshare-party-test\"\n[keys]\ndir = \"keys\"\n";
         let timeouts = "[timeouts]\nconnect_seconds = 60\nwait_seconds = 120\nread_seconds = 120\n";
-        let third_peer = match third {
-            Some(t) => format!("[peers.{t}]\naddress = \"{a_third}\"\n"),
-            None => String::new(),
+        let serving: Vec<&'static str> = match third {
+            Some("assistants") => vec!["assistant_a", "assistant_b"],
+            Some(t) => vec![t],
+            None => Vec::new(),
         };
-        if let Some(t) = third {
+        let addresses: Vec<String> = serving.iter().map(|_| port()).collect();
+        let third_peer: String = serving
+            .iter()
+            .zip(&addresses)
+            .map(|(t, a)| format!("[peers.{t}]\naddress = \"{a}\"\n"))
+            .collect();
+        for (t, a) in serving.iter().zip(&addresses) {
+            // Assistant B connects to assistant A.
+            let other = match *t {
+                "assistant_b" => format!("[peers.assistant_a]\naddress = \"{}\"\n", addresses[0]),
+                _ => String::new(),
+            };
             std::fs::write(
                 dir.join(format!("{t}.toml")),
-                format!("role = \"{t}\"\nlisten = \"{a_third}\"\n{session}{timeouts}"),
+                format!("role = \"{t}\"\nlisten = \"{a}\"\n{session}{other}{timeouts}"),
             )
             .unwrap();
         }
@@ -268,7 +284,7 @@ impl Files {
         }
         Files {
             dir: dir.to_path_buf(),
-            third,
+            serving,
             owners,
             server0: a0,
             websocket: None,
@@ -314,9 +330,10 @@ impl Files {
         )
     }
 
-    /// Starts every daemon: the third party, the servers, and the owners on `csv`.
-    fn start(&self, csv: &Path) -> (Option<Daemon>, Daemon, Daemon, Vec<Daemon>) {
-        let third = self.third.map(|t| self.run(t, &[]));
+    /// Starts every daemon: the parties that serve the servers, the servers, and the owners on
+    /// `csv`.
+    fn start(&self, csv: &Path) -> (Vec<Daemon>, Daemon, Daemon, Vec<Daemon>) {
+        let third = self.serving.iter().map(|t| self.run(t, &[])).collect();
         let s0 = self.run("server0", &[]);
         let s1 = self.run("server1", &[]);
         let owners = (0..self.owners).map(|k| self.owner(k, csv)).collect();
@@ -742,6 +759,50 @@ learning_rate = 0.1
 ";
 
 #[test]
+fn four_servers_train_a_logistic_regression_like_plaintext() {
+    // PrivPy's topology: the two servers, assistants A and B (their own processes, B connected
+    // to A), two data owners; the assistants compute the products and comparisons online.
+    let dir = workdir(
+        "four",
+        &[
+            "server0",
+            "server1",
+            "assistant_a",
+            "assistant_b",
+            "owner0",
+            "owner1",
+        ],
+    );
+    let job = GLM_JOB.replace("[job]\n", "[job]\noffline = \"assistants\"\n");
+    let files = Files::write(&dir, &job, 2, Some("assistants"));
+    let csv = data("breast_cancer.csv");
+    let (assistants, s0, s1, owners) = files.start(&csv);
+    let mut owners = owners.into_iter();
+    let o0 = owners.next().unwrap().finish_ok(LIMIT);
+    owners.next().unwrap().finish_ok(LIMIT);
+    let s0 = s0.finish_ok(LIMIT);
+    let s1 = s1.finish_ok(LIMIT);
+    let assistants: Vec<Exit> = assistants.into_iter().map(|a| a.finish_ok(LIMIT)).collect();
+    let secure = check_glm_model(&dir, &csv);
+    assert!((o0.number("secure_accuracy") - secure).abs() < 1e-4);
+    for s in [&s0, &s1] {
+        assert_eq!(s.number("rows"), 456.0);
+        assert!(
+            s.err.contains("OT, with the assistants online"),
+            "{}",
+            s.err
+        );
+        assert!(s.err.contains("connected to assistant_a at"), "{}", s.err);
+    }
+    for a in &assistants {
+        assert!(a.number("bytes_sent") > 0.0, "{}", a.out);
+        assert!(a.err.contains("listening at"), "{}", a.err);
+    }
+    assert!(assistants[1].err.contains("connected to assistant_a at"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn three_servers_train_securenn_network_a_like_its_plaintext_twin() {
     use fixshare::ml::train::{init_weights, securenn_network, train_network_plain};
     use fixshare::ml::{MlpLoss, inference::forward_plain};
@@ -760,7 +821,7 @@ fn three_servers_train_securenn_network_a_like_its_plaintext_twin() {
     let owner = owners.into_iter().next().unwrap().finish_ok(LIMIT);
     let s0 = s0.finish_ok(LIMIT);
     let s1 = s1.finish_ok(LIMIT);
-    let helper = helper.unwrap().finish_ok(LIMIT);
+    let helper = helper.into_iter().next().unwrap().finish_ok(LIMIT);
 
     // The plaintext twin: the same network, initial weights, rows and order, in f64.
     let table = Dataset::from_csv_bytes(slice.join("\n").as_bytes()).unwrap();
@@ -954,7 +1015,15 @@ epochs = 1
 fn configurations_that_weaken_security_are_refused_before_anything_listens() {
     let dir = workdir(
         "refusals",
-        &["server0", "server1", "dealer", "owner0", "gateway"],
+        &[
+            "server0",
+            "server1",
+            "dealer",
+            "owner0",
+            "gateway",
+            "assistant_a",
+            "assistant_b",
+        ],
     );
     fixshare_net::device::write_key_files(dir.join("keys"), "dev").unwrap();
     let pin = |name: &str| {
@@ -1103,6 +1172,28 @@ fn configurations_that_weaken_security_are_refused_before_anything_listens() {
                 addr(0)
             ),
             "index = 0: owner 0 receives the model",
+        ),
+        (
+            "an assistant with a job",
+            format!(
+                "role = \"assistant_a\"\nsession = \"s\"\nlisten = \"{}\"\n[keys]\ndir = \"keys\"\n\
+                 [job]\nkind = \"train_glm\"\n",
+                addr(0)
+            ),
+            "the assistant_a runs no job of its own",
+        ),
+        (
+            "assistant B not told where assistant A listens",
+            format!(
+                "role = \"assistant_b\"\nsession = \"s\"\nlisten = \"{}\"\n[keys]\ndir = \"keys\"\n",
+                addr(0)
+            ),
+            "[peers.assistant_a] needs `address`: the assistant_b connects to the assistant_a",
+        ),
+        (
+            "a dealer for a job whose assistants serve the servers",
+            base.replace("epochs = 1", "epochs = 1\noffline = \"assistants\""),
+            "[peers.dealer]: the server1 does not talk to the dealer with this job's offline phase",
         ),
         (
             "a malformed pin",

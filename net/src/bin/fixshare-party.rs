@@ -1,7 +1,7 @@
 //! `fixshare-party`: hosts one party of a training job from a TOML configuration file.
 //!
 //! ```text
-//! fixshare-party run --config server0.toml [--jobs N]           a server, the dealer or the helper
+//! fixshare-party run --config server0.toml [--jobs N]           a server, the dealer, the helper or an assistant
 //! fixshare-party owner --config owner0.toml --data rows.csv     a data owner (owner 0 gets the model)
 //! fixshare-party check --config FILE                            checks a file and says what it would run
 //! fixshare-party gateway --config gateway.toml --sealed FILE    relays a device's sealed messages (FILE or -)
@@ -11,7 +11,7 @@
 //!
 //! Progress goes to standard error, one timestamped line per event (each epoch at the servers);
 //! the last word is a `name: value` summary on standard output (`status: ok`, or `status:
-//! failed` and `error: ...`). With `--jobs N` a server, dealer or helper serves N jobs one after
+//! failed` and `error: ...`). With `--jobs N` a server, dealer, helper or assistant serves N jobs one after
 //! the other (0: until it is stopped), a failed job included, each ending with its summary
 //! (`run: K` first). Exit status: 0 when every job is done, 1 when one failed (a peer
 //! disappeared, bad data, ...), 2 when the configuration or the command line was refused
@@ -28,8 +28,8 @@ const USAGE: &str = "usage: fixshare-party run --config FILE [--jobs N]
        fixshare-party gateway --config FILE --sealed FILE
        fixshare-party device --config FILE --data CSV [--firmware OUT.rs] [--sealed OUT]
 
-run hosts the server (server0, server1), the dealer or the helper of a training job, as its
-configuration file says; owner is a data owner sharing the rows of CSV (owner 0 gets the model
+run hosts the server (server0, server1), the dealer, the helper or an assistant (assistant_a,
+assistant_b) of a training job, as its configuration file says; owner is a data owner sharing the rows of CSV (owner 0 gets the model
 and writes it to PATH, or to the file's [results] model); check reads a configuration, refuses
 it as run would, and prints what it would run. run --jobs N serves N jobs one after the
 other, whether each succeeds or fails (0: until stopped). gateway relays a device's sealed
@@ -234,7 +234,7 @@ fn device(args: &Args) -> ExitCode {
     }
 }
 
-/// Runs `jobs` jobs of a server, the dealer or the helper one after the other (0: until
+/// Runs `jobs` jobs of a server, the dealer, the helper or an assistant one after the other (0: until
 /// stopped), each reported as it ends; fails if any failed.
 fn serve(config: &Config, log: &Log, jobs: u64) -> ExitCode {
     let mut failed = false;

@@ -27,6 +27,11 @@ pub enum Role {
     Dealer,
     /// SecureNN's third server P2: listens for both servers, deals and helps online.
     Helper,
+    /// PrivPy's assistant Sa: listens for both servers and for assistant B, computes products
+    /// and comparisons online, holds no shares.
+    AssistantA,
+    /// PrivPy's assistant Sb: listens for both servers, connects to assistant A.
+    AssistantB,
     /// A data owner: connects to both servers, shares its rows; owner 0 gets the model. Also
     /// the role of a device owner's gateway (`role = "gateway"` in its file,
     /// [`Config::gateway`]): to the servers it is that owner's connection.
@@ -35,11 +40,13 @@ pub enum Role {
 
 impl Role {
     /// Every role, with the name configuration files use.
-    pub const ALL: [(Role, &'static str); 5] = [
+    pub const ALL: [(Role, &'static str); 7] = [
         (Role::Server0, "server0"),
         (Role::Server1, "server1"),
         (Role::Dealer, "dealer"),
         (Role::Helper, "helper"),
+        (Role::AssistantA, "assistant_a"),
+        (Role::AssistantB, "assistant_b"),
         (Role::Owner, "owner"),
     ];
 
@@ -53,13 +60,24 @@ impl Role {
         Role::ALL.iter().find(|r| r.0 == self).map_or("?", |r| r.1)
     }
 
-    /// The party id this role announces in its hello: every data owner is 16 (its key says
-    /// which owner it is), and so is a device's gateway (its key says which device).
+    /// Whether this role serves the servers and holds no shares and no job of its own: the
+    /// dealer, the helper and the assistants.
+    pub fn serves(self) -> bool {
+        matches!(
+            self,
+            Role::Dealer | Role::Helper | Role::AssistantA | Role::AssistantB
+        )
+    }
+
+    /// The party id this role announces in its hello: the assistants are 2 and 3 (the core's
+    /// `assist::SA` and `SB`); every data owner is 16 (its key says which owner it is), and so
+    /// is a device's gateway (its key says which device).
     pub fn party_id(self) -> PartyId {
         match self {
             Role::Server0 => PartyId(0),
             Role::Server1 => PartyId(1),
-            Role::Dealer | Role::Helper => PartyId(2),
+            Role::Dealer | Role::Helper | Role::AssistantA => PartyId(2),
+            Role::AssistantB => PartyId(3),
             Role::Owner => PartyId(16),
         }
     }
@@ -350,28 +368,36 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// The peers each role talks to, given the job's offline phase (`None` for the dealer and the
-/// helper, which have no job): `(role, whether this process connects to it)`.
+/// The peers each role talks to, given the job's offline phase (`None` for the dealer, the
+/// helper and the assistants, which have no job): `(role, whether this process connects to
+/// it)`.
 fn expected_peers(role: Role, job: Option<&Job>) -> Vec<(Role, bool)> {
     use fixshare_job::Offline;
-    let third = |job: Option<&Job>| match job.map(|j| j.offline) {
-        Some(Offline::Dealer) => Some(Role::Dealer),
-        Some(Offline::Helper) => Some(Role::Helper),
-        Some(Offline::Ot) | None => None,
+    // The parties a server connects to beside the other server.
+    let others = |job: Option<&Job>| match job.map(|j| j.offline) {
+        Some(Offline::Dealer) => vec![(Role::Dealer, true)],
+        Some(Offline::Helper) => vec![(Role::Helper, true)],
+        Some(Offline::Assistants) => vec![(Role::AssistantA, true), (Role::AssistantB, true)],
+        Some(Offline::Ot) | None => Vec::new(),
     };
     let mut out = Vec::new();
     match role {
         Role::Server0 => {
             out.push((Role::Server1, false));
-            out.extend(third(job).map(|r| (r, true)));
+            out.extend(others(job));
         }
         Role::Server1 => {
             out.push((Role::Server0, true));
-            out.extend(third(job).map(|r| (r, true)));
+            out.extend(others(job));
         }
-        Role::Dealer | Role::Helper => {
+        Role::Dealer | Role::Helper | Role::AssistantA | Role::AssistantB => {
             out.push((Role::Server0, false));
             out.push((Role::Server1, false));
+            match role {
+                Role::AssistantA => out.push((Role::AssistantB, false)),
+                Role::AssistantB => out.push((Role::AssistantA, true)),
+                _ => {}
+            }
         }
         Role::Owner => {
             out.push((Role::Server0, true));
@@ -387,7 +413,8 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
     let name = if gateway { "owner" } else { raw.role.as_str() };
     let Some(role) = Role::from_name(name) else {
         return refuse(format!(
-            "role = {:?} is not a role: server0, server1, dealer, helper, owner or gateway",
+            "role = {:?} is not a role: server0, server1, dealer, helper, assistant_a, \
+             assistant_b, owner or gateway",
             raw.role
         ));
     };
@@ -402,13 +429,13 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
     }
     // The job, first: the peers a server needs depend on its offline phase.
     let job = match (role, raw.job) {
-        (Role::Dealer | Role::Helper, Some(_)) => {
+        (r, Some(_)) if r.serves() => {
             return refuse(format!(
                 "the {role} runs no job of its own (it serves whatever the servers ask): \
                  remove [job]"
             ));
         }
-        (Role::Dealer | Role::Helper, None) => None,
+        (r, None) if r.serves() => None,
         (_, None) => {
             return refuse(format!(
                 "the {role} needs a [job] section (the same in the servers' and the owners' files)"
@@ -570,7 +597,8 @@ fn check(raw: RawConfig, base: &Path) -> Result<Config, ConfigError> {
             }
             None => {
                 return refuse(format!(
-                    "[peers.{name}]: not a role (server0, server1, dealer, helper)"
+                    "[peers.{name}]: not a role (server0, server1, dealer, helper, assistant_a, \
+                     assistant_b)"
                 ));
             }
         }

@@ -21,8 +21,8 @@ use std::path::Path;
 impl Config {
     /// The session id of this party's hello towards the servers and the data owners, as
     /// `fixshare-party` derives it: the session name with the `[job]` section bound in (so
-    /// parties whose jobs differ refuse each other), or, for the dealer and the helper, which
-    /// have no job, the name alone. A server's connection to the dealer or the helper uses the
+    /// parties whose jobs differ refuse each other), or, for the dealer, the helper and the
+    /// assistants, which have no job, the name alone. A server's connection to them uses the
     /// name alone too ([`Config::session_id_with`]).
     pub fn session_id(&self) -> SessionId {
         match &self.job {
@@ -31,17 +31,20 @@ impl Config {
         }
     }
 
-    /// The session id of this party's connections with `peer`: the name alone with the dealer
-    /// or the helper, [`Config::session_id`] with everyone else.
+    /// The session id of this party's connections with `peer`: the name alone with the parties
+    /// that serve the servers (the dealer, the helper, the assistants), [`Config::session_id`]
+    /// with everyone else.
     pub fn session_id_with(&self, peer: Role) -> SessionId {
-        match peer {
-            Role::Dealer | Role::Helper => SessionId::derive(&self.session),
-            _ => self.session_id(),
+        if peer.serves() {
+            SessionId::derive(&self.session)
+        } else {
+            self.session_id()
         }
     }
 
-    /// The party id this party's hello announces: 0 and 1 for the servers, 2 for the dealer or
-    /// the helper, 16 for every data owner (its key says which one).
+    /// The party id this party's hello announces: 0 and 1 for the servers, 2 for the dealer,
+    /// the helper or assistant A, 3 for assistant B, 16 for every data owner (its key says which
+    /// one).
     pub fn party_id(&self) -> PartyId {
         self.role.party_id()
     }

@@ -24,13 +24,13 @@
 
 mod config;
 mod conn;
-mod dealer;
 mod device;
 mod gateway;
 mod host;
 mod log;
 mod owner;
 mod server;
+mod support;
 
 pub use config::{Config, ConfigError, DaemonTimeouts, DeviceOwner, MAX_OWNERS, PeerConfig, Role};
 pub use device::{DeviceConfig, firmware_source, seal_on_host};
@@ -82,13 +82,16 @@ impl fmt::Display for Summary {
     }
 }
 
-/// Hosts the server, dealer or helper that `config` names until its job is done; logs to `log`.
+/// Hosts the server, dealer, helper or assistant that `config` names until its job is done; logs
+/// to `log`.
 /// Returns the summary, or why the run failed (the peer and the cause, when a connection
 /// failed).
 pub fn run(config: &Config, log: &Log) -> Result<Summary, String> {
     match config.role {
         Role::Server0 | Role::Server1 => server::serve(config, log),
-        Role::Dealer | Role::Helper => dealer::deal(config, log),
+        Role::Dealer | Role::Helper | Role::AssistantA | Role::AssistantB => {
+            support::serve(config, log)
+        }
         Role::Owner if config.gateway => Err(
             "this is a gateway's configuration: run `fixshare-party gateway --config FILE \
              --sealed FILE`"

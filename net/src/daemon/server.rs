@@ -10,6 +10,7 @@ use crate::error::NetError;
 use crate::hello::SessionId;
 use crate::identity::Pin;
 use crate::tls::Endpoint;
+use fixshare::assist;
 use fixshare::ml::pipeline::{self, MAX_PART, Progress};
 use fixshare::sealed::Address;
 use fixshare::{
@@ -217,12 +218,16 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
     }
 
     // The session: the offline source, then training.
-    let third = match job.offline {
-        Offline::Dealer => Some(connect(&plain, Role::Dealer)?),
-        Offline::Helper => Some(connect(&plain, Role::Helper)?),
-        Offline::Ot => None,
+    let others = match job.offline {
+        Offline::Dealer => vec![connect(&plain, Role::Dealer)?],
+        Offline::Helper => vec![connect(&plain, Role::Helper)?],
+        Offline::Assistants => vec![
+            connect(&plain, Role::AssistantA)?,
+            connect(&plain, Role::AssistantB)?,
+        ],
+        Offline::Ot => Vec::new(),
     };
-    let mut party = block_on_thread(session(side, job, peer, third))
+    let mut party = block_on_thread(session(side, job, peer, others))
         .map_err(|e| explain("setting up the session", &e, &faults))?;
     log.line(format_args!(
         "session ready ({} offline phase); training",
@@ -230,6 +235,7 @@ pub(crate) fn serve(cfg: &Config, log: &Log) -> Result<Summary, String> {
             Offline::Dealer => "dealer",
             Offline::Ot => "OT",
             Offline::Helper => "helper",
+            Offline::Assistants => "OT, with the assistants online",
         }
     ));
     let train_start = Instant::now();
@@ -355,9 +361,10 @@ fn summarize(names: &[String]) -> String {
     }
 }
 
-/// This server's party: over the link to the other server, with the dealer's or the helper's
-/// connection `third` (or OT with the other server when there is none).
-async fn session(side: Side, job: &Job, peer: Conn, third: Option<Conn>) -> Result<Server, Error> {
+/// This server's party: over the link to the other server, with the connections `others` to
+/// the parties that serve the servers (the dealer, the helper, or assistants A and B; none for
+/// OT with the other server).
+async fn session(side: Side, job: &Job, peer: Conn, others: Vec<Conn>) -> Result<Server, Error> {
     let config = job.protocol();
     let seed = |op| {
         os_seed().map_err(|_| {
@@ -368,8 +375,9 @@ async fn session(side: Side, job: &Job, peer: Conn, third: Option<Conn>) -> Resu
         })
     };
     let mut link = Link::with_max_frame(peer, config.max_frame);
-    match (job.offline, third) {
-        (Offline::Dealer, Some(dealer)) => {
+    let mut others = others.into_iter();
+    match (job.offline, others.next(), others.next()) {
+        (Offline::Dealer, Some(dealer), None) => {
             let source = DealerClient::connect(side, dealer).await?;
             Ok(Party::on_link(
                 side,
@@ -379,7 +387,7 @@ async fn session(side: Side, job: &Job, peer: Conn, third: Option<Conn>) -> Resu
                 config,
             ))
         }
-        (Offline::Ot, None) => {
+        (Offline::Ot, None, None) => {
             let ot = OtCorrelations::setup(side, &mut link, seed("ot")?).await?;
             Ok(Party::on_link(
                 side,
@@ -389,7 +397,7 @@ async fn session(side: Side, job: &Job, peer: Conn, third: Option<Conn>) -> Resu
                 config,
             ))
         }
-        (Offline::Helper, Some(helper)) => {
+        (Offline::Helper, Some(helper), None) => {
             let me = PartyId::of(side);
             let mut links = Links::new(me);
             links.insert(PartyId::of(side.peer()), link)?;
@@ -405,9 +413,19 @@ async fn session(side: Side, job: &Job, peer: Conn, third: Option<Conn>) -> Resu
             )?;
             Party::from_context(ctx)
         }
+        (Offline::Assistants, Some(sa), Some(sb)) => {
+            let ot = OtCorrelations::setup(side, &mut link, seed("ot")?).await?;
+            let mut links = Links::new(PartyId::of(side));
+            links.insert(PartyId::of(side.peer()), link)?;
+            links.insert(assist::SA, Link::new(sa))?;
+            links.insert(assist::SB, Link::new(sb))?;
+            let source = OfflineSource::Ot(Box::new(ot));
+            let ctx = assist::primary(side, links, source, seed("session")?, config).await?;
+            Party::from_context(ctx)
+        }
         _ => Err(Error::new(
             "session",
-            fixshare::ErrorKind::InvalidArgument("the offline phase and its connection disagree"),
+            fixshare::ErrorKind::InvalidArgument("the offline phase and its connections disagree"),
         )),
     }
 }
