@@ -1098,7 +1098,7 @@ static void session_ids(void) {
 /* With owner 1's key and the session name alone (not the job's id), server 0 refuses the
    hello; its listener logs it and goes on. */
 static void wrong_session_at_server0(int s0_port) {
-    fxs_tls_endpoint *ep = endpoint("owner1", FXS_NET_PARTY_OWNER0 + 1, "fixshare-c-hosts", NULL);
+    fxs_tls_endpoint *ep = endpoint("owner1", FXS_NET_PARTY_OWNER0, "fixshare-c-hosts", NULL);
     char pin[FXS_TLS_PIN_LEN], addr[64];
     fxs_tls_conn *c = NULL;
     pin_of("server0", pin);
