@@ -6,6 +6,16 @@
 //! `S1 <hex>` for server 1. It then reports its peak stack use and exits through semihosting:
 //! status 0 on success, 1 with a message on any error or panic.
 //!
+//! With the `sealed` feature the device is a data owner of a training job behind an untrusted
+//! gateway: it shares its part of the job's table (generated on the host by `fixshare-party
+//! device --firmware`, exactly the rows `fixshare-party owner` would share as this owner) with
+//! `share_part`, captures each server's stream into a buffer on the stack, seals it for that
+//! server (`fixshare::sealed`: AES-256-GCM under the key it shares with that server only) and
+//! prints one line per server, `SEALED0 <hex>` and `SEALED1 <hex>`, which `fixshare-party
+//! gateway` relays. No heap either way. Its keys are baked in at build time from
+//! `FIXSHARE_DEVICE_KEY0` and `FIXSHARE_DEVICE_KEY1`; a real device is provisioned with them
+//! into its secure storage instead.
+//!
 //! Entropy: the device seed is baked in at build time from `FIXSHARE_DEVICE_SEED` (64 hex
 //! digits), so that QEMU runs are reproducible for the test. A real device must instead read a
 //! fresh seed at boot from its hardware random number generator (for example the RNG peripheral
@@ -16,9 +26,12 @@
 use core::panic::PanicInfo;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hio, hprintln};
-use fixshare::{Link, DataOwner, FixedPoint, Seed, Transport, TransportError, block_on};
+use fixshare::{DataOwner, FixedPoint, Link, Seed, Transport, TransportError, block_on};
 
 include!(concat!(env!("OUT_DIR"), "/seed.rs"));
+
+#[cfg(feature = "sealed")]
+mod sealed_owner;
 
 /// Readings per batch.
 const N: usize = 32;
@@ -35,6 +48,23 @@ fn readings() -> [f64; N] {
     })
 }
 
+/// Writes `prefix`, `bytes` in hex and a newline to the semihosting console.
+fn hex_line(prefix: &[u8], bytes: &[u8]) -> Result<(), TransportError> {
+    let mut out = hio::hstdout().map_err(|_| TransportError::Failed(1))?;
+    let mut line = [0u8; 2 * 32];
+    out.write_all(prefix)
+        .map_err(|_| TransportError::Failed(2))?;
+    for piece in bytes.chunks(32) {
+        for (i, b) in piece.iter().enumerate() {
+            line[2 * i] = HEX[(b >> 4) as usize];
+            line[2 * i + 1] = HEX[(b & 15) as usize];
+        }
+        out.write_all(&line[..2 * piece.len()])
+            .map_err(|_| TransportError::Failed(2))?;
+    }
+    out.write_all(b"\n").map_err(|_| TransportError::Failed(2))
+}
+
 /// The link to one server: writes each transport write as a hex line on the semihosting console.
 struct SemihostingLink {
     server: u8,
@@ -42,19 +72,7 @@ struct SemihostingLink {
 
 impl Transport for SemihostingLink {
     async fn send(&mut self, buf: &[u8]) -> Result<(), TransportError> {
-        let mut out = hio::hstdout().map_err(|_| TransportError::Failed(1))?;
-        let mut line = [0u8; 2 * 32 + 1];
-        out.write_all(&[b'S', b'0' + self.server, b' '])
-            .map_err(|_| TransportError::Failed(2))?;
-        for piece in buf.chunks(32) {
-            for (i, b) in piece.iter().enumerate() {
-                line[2 * i] = HEX[(b >> 4) as usize];
-                line[2 * i + 1] = HEX[(b & 15) as usize];
-            }
-            out.write_all(&line[..2 * piece.len()])
-                .map_err(|_| TransportError::Failed(2))?;
-        }
-        out.write_all(b"\n").map_err(|_| TransportError::Failed(2))
+        hex_line(&[b'S', b'0' + self.server, b' '], buf)
     }
 
     async fn recv(&mut self, _buf: &mut [u8]) -> Result<(), TransportError> {
@@ -69,6 +87,7 @@ impl Transport for SemihostingLink {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+#[cfg_attr(feature = "sealed", allow(dead_code))]
 fn share_batch() -> Result<(), fixshare::Error> {
     let mut values = readings();
     if cfg!(feature = "bad-reading") {
@@ -89,11 +108,21 @@ fn main() -> ! {
     let result = if cfg!(feature = "baseline") {
         Ok(())
     } else {
-        share_batch()
+        #[cfg(feature = "sealed")]
+        let r = sealed_owner::share_and_seal();
+        #[cfg(not(feature = "sealed"))]
+        let r = share_batch();
+        r
     };
     hprintln!("stack_peak_bytes: {}", stack::peak());
     match result {
         Ok(()) => {
+            #[cfg(feature = "sealed")]
+            hprintln!(
+                "sealed owner {}'s part for both servers",
+                sealed_owner::OWNER_INDEX
+            );
+            #[cfg(not(feature = "sealed"))]
             hprintln!("shared {} readings", N);
             debug::exit(debug::EXIT_SUCCESS);
         }
@@ -111,6 +140,7 @@ fn describe(kind: &fixshare::ErrorKind) -> &'static str {
     use fixshare::ErrorKind::*;
     match kind {
         OutOfRange { .. } => "a reading is outside the fixed-point range",
+        Transport(fixshare::sealed::CAPTURE_FULL) => "a server's capture buffer is full",
         Closed | Transport(_) | WouldBlock => "the link to a server failed",
         _ => "unexpected error",
     }
