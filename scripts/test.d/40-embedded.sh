@@ -78,9 +78,9 @@ check "sharing path fits in 16 KB of flash" test "$flash" -le 16384
 check "static RAM plus peak stack fit in 4 KB" test "$ram" -le 4096
 
 # ---- The device as data owner 1 of a training job, through an untrusted gateway ----
-cargo build -q -p fixshare-net --bins || { echo "FAIL fixshare-net builds"; exit 1; }
-party=$tgt/debug/fixshare-party
-netbin=$tgt/debug/fixshare-net
+cargo build -q --release -p fixshare-net --bins || { echo "FAIL fixshare-net builds"; exit 1; }
+party=$tgt/release/fixshare-party
+netbin=$tgt/release/fixshare-net
 job=$out/job
 mkdir -p "$job/keys"
 for name in server0 server1 dealer owner0 gateway; do
