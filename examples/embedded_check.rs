@@ -6,34 +6,13 @@
 //! Run with `cargo run --release --example embedded_check -- QEMU_OUTPUT COUNT`.
 
 use fixshare::data_owner::receive_shares;
+use fixshare::sealed::Replay;
 use fixshare::{
-    Config, Dealer, DealerClient, FixedPoint, Link, Party, Role, Seed, Shares, Transport,
-    TransportError, block_on_thread, duplex,
+    Config, Dealer, DealerClient, FixedPoint, Link, Party, Role, Seed, Shares, block_on_thread,
+    duplex,
 };
 use std::process::ExitCode;
 use std::thread;
-
-/// Replays bytes captured from a device; the servers only receive from it here.
-struct Replay {
-    bytes: Vec<u8>,
-    at: usize,
-}
-
-impl Transport for Replay {
-    async fn send(&mut self, _buf: &[u8]) -> Result<(), TransportError> {
-        Err(TransportError::Closed)
-    }
-    async fn recv(&mut self, buf: &mut [u8]) -> Result<(), TransportError> {
-        let end = self.at + buf.len();
-        let src = self.bytes.get(self.at..end).ok_or(TransportError::Closed)?;
-        buf.copy_from_slice(src);
-        self.at = end;
-        Ok(())
-    }
-    async fn flush(&mut self) -> Result<(), TransportError> {
-        Ok(())
-    }
-}
 
 /// The firmware's readings, computed independently (same LFSR and scaling).
 fn expected_readings(n: usize) -> Vec<f64> {
@@ -114,10 +93,8 @@ fn main() -> ExitCode {
     let server = |role: Role, captured: Vec<u8>, peer, link| {
         thread::spawn(move || {
             block_on_thread(async move {
-                let mut device = Link::new(Replay {
-                    bytes: captured,
-                    at: 0,
-                });
+                // The captured bytes, replayed: the servers only receive from the device here.
+                let mut device = Link::new(Replay::new(captured));
                 let mut share = vec![0u64; count];
                 receive_shares(role, &mut device, &mut share).await?;
                 let src = DealerClient::connect(role, link).await?;

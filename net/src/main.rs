@@ -23,20 +23,26 @@ device-keys writes a device's two keys, NAME.server0.key and NAME.server1.key (6
 each, readable by their owner only), refusing to overwrite either: server 0 gets the first and
 server 1 the second, and nothing else; the device gets both; its gateway neither.";
 
+/// The `--name NAME [--out DIR]` of `command` (DIR is `.` by default).
+fn name_and_out(args: &[String], command: &str) -> Result<(String, String), String> {
+    let (mut name, mut out) = (None, String::from("."));
+    let mut it = args[1..].iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--name" => name = Some(value()?),
+            "--out" => out = value()?,
+            _ => return Err(format!("unknown argument {a:?}\n{USAGE}")),
+        }
+    }
+    let name = name.ok_or(format!("{command} needs --name\n{USAGE}"))?;
+    Ok((name, out))
+}
+
 fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("keygen") => {
-            let (mut name, mut out) = (None, String::from("."));
-            let mut it = args[1..].iter();
-            while let Some(a) = it.next() {
-                let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
-                match a.as_str() {
-                    "--name" => name = Some(value()?),
-                    "--out" => out = value()?,
-                    _ => return Err(format!("unknown argument {a:?}\n{USAGE}")),
-                }
-            }
-            let name = name.ok_or(format!("keygen needs --name\n{USAGE}"))?;
+            let (name, out) = name_and_out(args, "keygen")?;
             let id = Identity::generate(&name).map_err(|e| e.to_string())?;
             std::fs::create_dir_all(&out).map_err(|e| format!("create {out}: {e}"))?;
             let (crt, key) = id.write_pem_files(&out, &name).map_err(|e| e.to_string())?;
@@ -46,17 +52,7 @@ fn run(args: &[String]) -> Result<(), String> {
             Ok(())
         }
         Some("device-keys") => {
-            let (mut name, mut out) = (None, String::from("."));
-            let mut it = args[1..].iter();
-            while let Some(a) = it.next() {
-                let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
-                match a.as_str() {
-                    "--name" => name = Some(value()?),
-                    "--out" => out = value()?,
-                    _ => return Err(format!("unknown argument {a:?}\n{USAGE}")),
-                }
-            }
-            let name = name.ok_or(format!("device-keys needs --name\n{USAGE}"))?;
+            let (name, out) = name_and_out(args, "device-keys")?;
             std::fs::create_dir_all(&out).map_err(|e| format!("create {out}: {e}"))?;
             let [k0, k1] =
                 fixshare_net::device::write_key_files(&out, &name).map_err(|e| e.to_string())?;

@@ -26,7 +26,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Processes, launchChromium, openPage, ownerPage, port, root, servePage } from './deploy.mjs';
+import { Processes, launchChromium, openPage, ownerPage, port, root, servePage } from './harness.mjs';
 
 const PARTY = process.env.FIXSHARE_PARTY_BIN;
 const KEYGEN = process.env.FIXSHARE_NET_BIN;

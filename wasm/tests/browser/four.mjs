@@ -7,13 +7,10 @@
 // (the product within PrivPy's 4.5 ulp, the logistic function within its documented 3 ulp, the
 // ReLU exactly), and both assistants must have served. Screenshot: target/wasm-browser/four.png.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, openPage, root, serve } from './harness.mjs';
 
-const root = path.resolve(fileURLToPath(import.meta.url), '../../../..');
 const shots = path.join(root, 'target', 'wasm-browser');
 await mkdir(shots, { recursive: true });
 
@@ -89,43 +86,14 @@ const data = {
   y: [0.5, 1, -7, 2, -8.5, 3.125, 1, -0.25, -0.125, 4],
 };
 
-const files = { '/pkg/': path.join(root, 'wasm/pkg/web') };
-const types = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
-const server = http.createServer(async (req, res) => {
-  const url = new URL(req.url, 'http://127.0.0.1');
-  if (url.pathname === '/' || url.pathname === '/worker.js') {
-    const page = url.pathname === '/';
-    res.writeHead(200, { 'content-type': page ? 'text/html; charset=utf-8' : 'text/javascript' });
-    return res.end(page ? PAGE : WORKER);
-  }
-  const entry = Object.entries(files).find(([p]) => url.pathname.startsWith(p));
-  const file = entry && path.resolve(entry[1], url.pathname.slice(entry[0].length));
-  if (!file || !file.startsWith(entry[1] + path.sep)) {
-    res.writeHead(404);
-    return res.end();
-  }
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
-    res.end(body);
-  } catch {
-    res.writeHead(404);
-    res.end();
-  }
+const server = await serve({
+  '/': ['text/html; charset=utf-8', PAGE],
+  '/worker.js': ['text/javascript', WORKER],
 });
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
+const browser = await launchChromium();
 try {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  const { page, errors } = await openPage(browser, server);
 
   const t0 = Date.now();
   const run = await page.evaluate(([d]) => window.runFour(d), [data]);

@@ -10,13 +10,10 @@
 // silence, and a party that failed closes its peer transport), naming the helper's transport.
 // Screenshot: target/wasm-browser/helper.png.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, openPage, root, serve } from './harness.mjs';
 
-const root = path.resolve(fileURLToPath(import.meta.url), '../../../..');
 const shots = path.join(root, 'target', 'wasm-browser');
 await mkdir(shots, { recursive: true });
 
@@ -167,43 +164,14 @@ function reference() {
   };
 }
 
-const files = { '/pkg/': path.join(root, 'wasm/pkg/web') };
-const types = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
-const server = http.createServer(async (req, res) => {
-  const url = new URL(req.url, 'http://127.0.0.1');
-  if (url.pathname === '/' || url.pathname === '/worker.js') {
-    const page = url.pathname === '/';
-    res.writeHead(200, { 'content-type': page ? 'text/html; charset=utf-8' : 'text/javascript' });
-    return res.end(page ? PAGE : WORKER);
-  }
-  const entry = Object.entries(files).find(([p]) => url.pathname.startsWith(p));
-  const file = entry && path.resolve(entry[1], url.pathname.slice(entry[0].length));
-  if (!file || !file.startsWith(entry[1] + path.sep)) {
-    res.writeHead(404);
-    return res.end();
-  }
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
-    res.end(body);
-  } catch {
-    res.writeHead(404);
-    res.end();
-  }
+const server = await serve({
+  '/': ['text/html; charset=utf-8', PAGE],
+  '/worker.js': ['text/javascript', WORKER],
 });
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
+const browser = await launchChromium();
 try {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  const { page, errors } = await openPage(browser, server);
 
   const t0 = Date.now();
   const run = await page.evaluate(([d]) => window.runThree(d, false), [data]);

@@ -25,7 +25,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Processes, launchChromium, openPage, ownerPage, port, root, servePage } from './deploy.mjs';
+import { Processes, launchChromium, openPage, ownerPage, port, root, servePage } from './harness.mjs';
 
 const shots = path.join(root, 'target', 'wasm-browser');
 await mkdir(shots, { recursive: true });

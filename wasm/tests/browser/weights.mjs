@@ -8,17 +8,14 @@
 // trainer's, must equal centralized training on the union of the data in the same order
 // (computed here with the Node build of the same package). Screenshot: target/wasm-browser/.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, root, serve } from './harness.mjs';
 import {
   CONFIGS, SocketTransport, centralized, connect, dataset, sameBytes, withRustTrainers,
 } from '../node/weights-common.mjs';
 
-const root = path.resolve(fileURLToPath(import.meta.url), '../../../..');
 const shots = path.join(root, 'target', 'wasm-browser');
 await mkdir(shots, { recursive: true });
 const fx = createRequire(import.meta.url)('../../pkg/node/fixshare_wasm.js');
@@ -66,39 +63,12 @@ const PAGE = `<!doctype html>
   status.textContent = 'ready';
 </script>`;
 
-const files = {
-  '/pkg/': path.join(root, 'wasm/pkg/web'),
-  '/tests/': path.join(root, 'wasm/tests/node'),
-};
-const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
-const server = http.createServer(async (req, res) => {
-  const url = new URL(req.url, 'http://127.0.0.1');
-  if (url.pathname === '/') {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    return res.end(PAGE);
-  }
-  const entry = Object.entries(files).find(([p]) => url.pathname.startsWith(p));
-  const file = entry && path.resolve(entry[1], url.pathname.slice(entry[0].length));
-  if (!file || !file.startsWith(entry[1] + path.sep)) {
-    res.writeHead(404);
-    return res.end();
-  }
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
-    res.end(body);
-  } catch {
-    res.writeHead(404);
-    res.end();
-  }
-});
-await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+const server = await serve(
+  { '/': ['text/html; charset=utf-8', PAGE] },
+  { '/tests/': path.join(root, 'wasm/tests/node') },
+);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
+const browser = await launchChromium();
 const sockets = new Map();
 let nextId = 0;
 try {

@@ -1,6 +1,7 @@
-// What the deployment tests in a browser share (owner.mjs, cross.mjs): free ports, processes
-// whose output is collected and whose exit is awaited, a page with the WASM package's data owner
-// served over HTTP, and headless Chromium that trusts exactly the servers' keys.
+// What the browser tests share: a page and the WASM package served over HTTP, headless Chromium
+// (trusting exactly the servers' keys where a test connects to some), and for the deployment
+// tests (owner.mjs, cross.mjs) free ports, processes whose output is collected and whose exit is
+// awaited, and the page of a data owner.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { X509Certificate, createHash } from 'node:crypto';
@@ -117,23 +118,22 @@ export const ownerPage = (extra = '') => `<!doctype html>
   status.textContent = 'ready';
 </script>`;
 
-/** Serves `page` at `/`, the CSV file `csv` at `/data.csv` and the WASM package (web build) at
- * `/pkg/` on 127.0.0.1; resolves to the listening server. */
-export async function servePage(page, csv) {
-  const pkg = path.join(root, 'wasm/pkg/web');
-  const types = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
+/** Serves on 127.0.0.1 what a test page needs: `routes` maps a path to `[content type, text]`,
+ * `dirs` a path prefix to a directory whose files are served under it (the WASM package's web
+ * build is always at `/pkg/`). Resolves to the listening server. */
+export async function serve(routes, dirs = {}) {
+  const all = { '/pkg/': path.join(root, 'wasm/pkg/web'), ...dirs };
+  const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
-    if (url.pathname === '/') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      return res.end(page);
+    const route = routes[url.pathname];
+    if (route) {
+      res.writeHead(200, { 'content-type': route[0] });
+      return res.end(route[1]);
     }
-    if (url.pathname === '/data.csv') {
-      res.writeHead(200, { 'content-type': 'text/csv' });
-      return res.end(await readFile(csv));
-    }
-    const file = url.pathname.startsWith('/pkg/') && path.resolve(pkg, url.pathname.slice(5));
-    if (!file || !file.startsWith(pkg + path.sep)) {
+    const entry = Object.entries(all).find(([p]) => url.pathname.startsWith(p));
+    const file = entry && path.resolve(entry[1], url.pathname.slice(entry[0].length));
+    if (!file || !file.startsWith(entry[1] + path.sep)) {
       res.writeHead(404);
       return res.end();
     }
@@ -150,25 +150,34 @@ export async function servePage(page, csv) {
   return server;
 }
 
-/** Headless Chromium that trusts the TLS keys whose certificates are `crts` by their pins, and
- * nothing else. */
-export async function launchChromium(crts) {
-  const spkis = await Promise.all(crts.map(spkiHash));
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', `--ignore-certificate-errors-spki-list=${spkis.join(',')}`],
+/** Serves `page` at `/` and the CSV file `csv` at `/data.csv` (see `serve`). */
+export async function servePage(page, csv) {
+  return serve({
+    '/': ['text/html; charset=utf-8', page],
+    '/data.csv': ['text/csv', await readFile(csv)],
   });
 }
 
-/** Opens `server`'s page in `browser`, waits until it is ready, and collects its errors into
- * the returned `errors`. */
-export async function openPage(browser, server) {
+/** Headless Chromium that trusts the TLS keys whose certificates are `crts` by their pins, and
+ * nothing else. */
+export async function launchChromium(crts = []) {
+  const spkis = await Promise.all(crts.map(spkiHash));
+  const trust = spkis.length ? [`--ignore-certificate-errors-spki-list=${spkis.join(',')}`] : [];
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', ...trust],
+  });
+}
+
+/** Opens `server`'s page in `browser`, waits (up to `timeout` ms) until its `#status` says
+ * `ready`, and collects its errors into the returned `errors`. */
+export async function openPage(browser, server, timeout = 30_000) {
   const page = await browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
-  await page.waitForFunction(() => document.getElementById('status').textContent === 'ready');
+  await page.waitForFunction(() => document.getElementById('status').textContent === 'ready', null, { timeout });
   return { page, errors };
 }
