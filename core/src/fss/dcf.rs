@@ -205,20 +205,34 @@ impl<R: Ring> DcfKeys<R> {
     /// slot `at`, given the child's expanded blocks `blk` (seed, then value blocks): adds the
     /// child's value share and, under `t`, the level's value correction to `acc`; returns the
     /// child's seed and control bit. Branch-free in `t`.
+    /// `w` and `lv` are the width and the value blocks per level (`lv = blk.len() - 1`), given
+    /// so that a caller passing constants gets code specialized to them.
     #[inline(always)]
-    fn descend(&self, at: usize, side: u32, t: u8, blk: &[Block], acc: &mut [R]) -> (Block, u8) {
-        let w = self.width;
+    #[allow(clippy::too_many_arguments)]
+    fn descend(
+        &self,
+        at: usize,
+        side: u32,
+        t: u8,
+        blk: &[Block],
+        acc: &mut [R],
+        w: usize,
+        lv: usize,
+    ) -> (Block, u8) {
         let cw = self.cw.seeds[at] & 0u128.wrapping_sub(u128::from(t));
-        if blk.len() > 1 {
-            add_converted(&blk[1..], acc);
+        if lv > 0 {
+            add_converted(&blk[1..=lv], &mut acc[..w]);
             let tr = R::from_u64(u64::from(t));
-            for (a, c) in acc.iter_mut().zip(&self.cw.values[at * w..(at + 1) * w]) {
+            for (a, c) in acc[..w]
+                .iter_mut()
+                .zip(&self.cw.values[at * w..(at + 1) * w])
+            {
                 *a = a.add(c.mul(tr));
             }
         }
         (
             (blk[0] ^ cw) & SEED_BITS,
-            ((blk[0] ^ (cw >> side)) & 1) as u8,
+            ((blk[0] as u64 ^ ((cw as u64) >> side)) & 1) as u8,
         )
     }
 
@@ -246,14 +260,36 @@ impl<R: Ring> DcfKeys<R> {
         key_of: impl Fn(usize) -> usize,
         out: &mut [R],
     ) {
-        let (w, bits) = (self.width, self.bits as usize);
+        let (w, lv) = (self.width, self.function.level_blocks::<R>(self.width));
+        // The common shapes with constant widths, so that each gets its own unrolled code.
+        match (lv, w) {
+            (1, 1) => self.evaluate_shaped(aes, points, &key_of, out, 1, 1),
+            (1, 2) => self.evaluate_shaped(aes, points, &key_of, out, 1, 2),
+            (0, 1) => self.evaluate_shaped(aes, points, &key_of, out, 0, 1),
+            _ => self.evaluate_shaped(aes, points, &key_of, out, lv, w),
+        }
+    }
+
+    /// [`DcfKeys::evaluate`] for `lv` value blocks per level and width `w`.
+    #[inline(always)]
+    fn evaluate_shaped(
+        &self,
+        aes: &FixedKeyAes,
+        points: &[u128],
+        key_of: &impl Fn(usize) -> usize,
+        out: &mut [R],
+        lv: usize,
+        w: usize,
+    ) {
+        let bits = self.bits as usize;
         let count = self.roots.len();
         let vb = value_blocks::<R>(w);
-        let lv = self.function.level_blocks::<R>(w);
         let per = 1 + lv;
         let mut blocks = vec![0u128; POINTS * per.max(vb)];
         let mut s = [0u128; POINTS];
         let mut t = [0u8; POINTS];
+        // Each point's bit at the current level (points of at most 64 bits shift as `u64`).
+        let mut sides = [0u8; POINTS];
         for (chunk, (pts, outs)) in points
             .chunks(POINTS)
             .zip(out.chunks_mut(POINTS * w))
@@ -268,8 +304,15 @@ impl<R: Ring> DcfKeys<R> {
             }
             for level in 0..bits {
                 let shift = bits - 1 - level;
+                for p in 0..n {
+                    sides[p] = if bits <= 64 {
+                        ((pts[p] as u64) >> shift) as u8 & 1
+                    } else {
+                        (pts[p] >> shift) as u8 & 1
+                    };
+                }
                 for (p, blk) in blocks.chunks_exact_mut(per).take(n).enumerate() {
-                    let side = (pts[p] >> shift) as usize & 1;
+                    let side = usize::from(sides[p]);
                     for (j, b) in blk.iter_mut().enumerate() {
                         *b = child_block(s[p], side, lv, j);
                     }
@@ -282,9 +325,9 @@ impl<R: Ring> DcfKeys<R> {
                     .take(n)
                     .enumerate()
                 {
-                    let side = (pts[p] >> shift) as u32 & 1;
+                    let side = u32::from(sides[p]);
                     let at = slot(count, bits, key_of(base + p), level);
-                    (s[p], t[p]) = self.descend(at, side, t[p], blk, acc);
+                    (s[p], t[p]) = self.descend(at, side, t[p], blk, acc, w, lv);
                 }
             }
             // The final output: the last seed converted, plus the last correction if t = 1.
@@ -379,7 +422,8 @@ impl<R: Ring> DcfKeys<R> {
                     let at = slot(count, bits, k, level);
                     let start = next_acc.len();
                     next_acc.extend_from_slice(&acc[parent * w..(parent + 1) * w]);
-                    (node.1, node.2) = self.descend(at, side, t, blk, &mut next_acc[start..]);
+                    (node.1, node.2) =
+                        self.descend(at, side, t, blk, &mut next_acc[start..], w, lv);
                 }
                 core::mem::swap(&mut nodes, &mut next);
                 core::mem::swap(&mut acc, &mut next_acc);
