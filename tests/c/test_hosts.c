@@ -495,8 +495,19 @@ typedef struct {
     char conn_error[256];   /* its fxs_tls_conn_error */
     pthread_mutex_t *lock;
     pthread_cond_t *cond;
-    int *stage;
+    int *stage; /* 1: party 0 has both inputs; 2: party 0's product failed */
 } cut_job;
+
+/* Sets *c->stage to `to`, or waits until it is at least `at_least` (to = 0). */
+static void cut_stage(cut_job *c, int to, int at_least) {
+    pthread_mutex_lock(c->lock);
+    if (to) {
+        *c->stage = to;
+        pthread_cond_broadcast(c->cond);
+    }
+    while (*c->stage < at_least) pthread_cond_wait(c->cond, c->lock);
+    pthread_mutex_unlock(c->lock);
+}
 
 static void *cut_main(void *arg) {
     cut_job *c = (cut_job *)arg;
@@ -510,19 +521,19 @@ static void *cut_main(void *arg) {
     random_seed(cfg.seed);
     CHECK_OK(fxs_tls_conn_transport(c->conn, &cfg.peer));
     CHECK_OK(fxs_party_new(&cfg, &party));
-    if (!party) return NULL;
+    if (!party) {
+        cut_stage(c, 2, 0); /* nothing to wait for */
+        return NULL;
+    }
     CHECK_OK(c->role == FXS_ROLE_P0 ? fxs_party_share_input(party, v, 2, 1, &x)
                                     : fxs_party_receive_input(party, 2, 1, &x));
     CHECK_OK(c->role == FXS_ROLE_P1 ? fxs_party_share_input(party, v, 2, 1, &y)
                                     : fxs_party_receive_input(party, 2, 1, &y));
     if (c->role == FXS_ROLE_P1) {
-        /* Party 1 leaves half-way: party 0's product waits for its message. */
-        if (c->leave == 2) {
-            /* Alive but silent until party 0 gave up. */
-            pthread_mutex_lock(c->lock);
-            while (*c->stage == 0) pthread_cond_wait(c->cond, c->lock);
-            pthread_mutex_unlock(c->lock);
-        }
+        /* Party 1 leaves half-way: party 0's product waits for its message. It leaves once
+           party 0 has its input (a connection cut at once may lose what it still had queued),
+           or, alive but silent, once party 0 gave up. */
+        cut_stage(c, 0, c->leave == 2 ? 2 : 1);
         fxs_shares_free(x);
         fxs_shares_free(y);
         fxs_party_free(party);
@@ -530,6 +541,7 @@ static void *cut_main(void *arg) {
         c->conn = NULL;
         return NULL;
     }
+    cut_stage(c, 1, 0);
     {
         fxs_shares *z = NULL;
         char buf[256];
@@ -542,10 +554,7 @@ static void *cut_main(void *arg) {
         CHECK(needed == strlen(buf));
         /* The party is poisoned: every later call says so. */
         CHECK_STATUS(fxs_party_mul(party, x, y, &z), FXS_STATUS_POISONED);
-        pthread_mutex_lock(c->lock);
-        *c->stage = 1;
-        pthread_cond_broadcast(c->cond);
-        pthread_mutex_unlock(c->lock);
+        cut_stage(c, 2, 0);
     }
     fxs_shares_free(x);
     fxs_shares_free(y);
