@@ -37,14 +37,23 @@ struct State {
     broken: bool,
     /// Why, until a call has reported it.
     failure: Option<NetError>,
+    /// What later calls report: how the peer closed the connection, if that was the failure,
+    /// so that every call names the same cause.
+    later: &'static str,
 }
 
 impl State {
-    /// The failure, once; later calls get a plain "ended" error.
+    /// The failure, once; later calls get the same close, or a plain "ended" error.
     fn take_failure(&mut self) -> NetError {
-        self.failure.take().unwrap_or(NetError::Closed {
-            detail: "the connection's sending thread ended after a failure",
-        })
+        match self.failure.take() {
+            Some(e) => {
+                if let NetError::Closed { detail } = e {
+                    self.later = detail;
+                }
+                e
+            }
+            None => NetError::Closed { detail: self.later },
+        }
     }
 }
 
@@ -102,6 +111,7 @@ impl Sender {
                 full: false,
                 broken: false,
                 failure: None,
+                later: "the connection's sending thread ended after a failure",
             }),
             changed: Condvar::new(),
         });
