@@ -19,8 +19,9 @@
 //! `total_bytes_per_op` adds up what all three servers sent during the operation.
 //!
 //! `--offline assistants` runs PrivPy's four servers: the primaries hand products and sign tests
-//! to two assistants (no triples; comparisons as a garbled circuit between the assistants, with
-//! OT between them), on Z_2^64 here; `total_bytes_per_op` then adds everything the assistants
+//! to two assistants (no triples; comparisons with Sa as SecureNN's helper, or with
+//! `--backend gc` as a garbled circuit between the assistants with OT between them, PrivPy's
+//! Protocol 2), on Z_2^64 here; `total_bytes_per_op` then adds everything the assistants
 //! sent over the whole run (their OT setup included) to the primaries' traffic during the op.
 //!
 //! The offline phase (keys, triples) is fetched before the clock starts wherever the operation's

@@ -212,12 +212,13 @@
 
 /**
  * The non-linear backend the offline source allows: FSS with the dealer, garbled circuits with
- * OT.
+ * OT, the helper's protocols with three servers, Sa as the helper with four.
  */
 #define FXS_BACKEND_AUTO 0
 
 /**
- * Garbled circuits between the parties (no third party, constant rounds), also with a dealer.
+ * Garbled circuits between the parties (no third party, constant rounds), also with a dealer;
+ * with four servers, between the assistants (PrivPy's Protocol 2).
  */
 #define FXS_BACKEND_GARBLED_CIRCUITS 1
 
@@ -230,8 +231,9 @@
 /**
  * SecureNN's protocols with the helper P2 taking part online (ReLU, DReLU, comparisons, max,
  * argmax, max pooling and its derivative, division, the softmax replacement): arithmetic shares
- * only, no circuits. Needs `FXS_TOPOLOGY_THREE_SERVERS` (the default backend there);
- * `fxs_party_new` rejects it with two servers (`FXS_STATUS_INVALID_ARGUMENT`).
+ * only, no circuits. Needs a third server: `FXS_TOPOLOGY_THREE_SERVERS`, or four servers with
+ * the assistant Sa as the helper (the default backend of both); `fxs_party_new` rejects it with
+ * two servers (`FXS_STATUS_INVALID_ARGUMENT`).
  */
 #define FXS_BACKEND_HELPER 3
 
@@ -1136,8 +1138,8 @@ typedef struct fxs_party_config {
     /**
      * `FXS_BACKEND_AUTO` (default), `FXS_BACKEND_GARBLED_CIRCUITS`, `FXS_BACKEND_FSS` or
      * `FXS_BACKEND_HELPER`: what computes comparisons, ReLU, sigmoids, max and exact
-     * truncation. `FXS_BACKEND_AUTO` is the helper's protocols with three servers, FSS with the
-     * dealer and garbled circuits with OT.
+     * truncation. `FXS_BACKEND_AUTO` is the helper's protocols with three servers (with four,
+     * Sa as the helper), FSS with the dealer and garbled circuits with OT.
      */
     uint32_t backend;
     /**
@@ -2270,7 +2272,7 @@ fxs_status fxs_party_config_init(struct fxs_party_config *config);
  * OTs with the peer over `config->peer` (two rounds).
  *
  * Settings that do not fit together are `FXS_STATUS_INVALID_ARGUMENT`, before anything is sent:
- * an unknown constant, `FXS_BACKEND_HELPER` without `FXS_TOPOLOGY_THREE_SERVERS`,
+ * an unknown constant, `FXS_BACKEND_HELPER` with two servers,
  * `FXS_BACKEND_FSS` with `FXS_OFFLINE_OT`, three servers with `FXS_OFFLINE_OT`, a dealer
  * transport with `FXS_OFFLINE_OT`, `FXS_TOPOLOGY_FOUR_SERVERS` (which connects with
  * `fxs_party_new_with_assistants`), a precision guard of `ring_bits - 2` bits or more.

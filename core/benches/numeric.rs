@@ -2,9 +2,8 @@
 //! parties as threads in one process over in-memory transports, Z_2^64 with 16 fractional bits.
 //!
 //! Run with `cargo bench -p fixshare --features std --bench numeric` (optionally followed by
-//! `-- N` for N elements in the two fast topologies; the default is 10^5, and a tenth of that
-//! where comparisons run as garbled circuits: two servers with OT, and four servers, whose
-//! assistants compare by a garbled circuit between them).
+//! `-- N` for N elements; the default is 10^5, and a tenth of that where comparisons run as
+//! garbled circuits, two servers with OT; four servers compare with Sa as SecureNN's helper).
 //!
 //! For each function it prints elements per second (end to end: the dealer or helper serves its
 //! correlations while the parties run), the bytes every party sends per element (all links: the
@@ -605,8 +604,8 @@ fn main() {
     );
     for topo in [Topo::Dealer, Topo::Helper, Topo::Ot, Topo::Four] {
         let n = match topo {
-            Topo::Dealer | Topo::Helper => fast,
-            Topo::Ot | Topo::Four => fast / 10,
+            Topo::Dealer | Topo::Helper | Topo::Four => fast,
+            Topo::Ot => fast / 10,
         };
         let mut rng = Rng(0x5eed);
         let inputs: Vec<Input> = FUNCS.iter().map(|&f| input(f, n, &mut rng)).collect();

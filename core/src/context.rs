@@ -35,17 +35,19 @@ pub enum Truncation {
 /// truncation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Backend {
-    /// The best backend the offline source allows: [`Backend::Helper`] with three servers,
-    /// [`Backend::Fss`] with a dealer, else [`Backend::GarbledCircuits`].
+    /// The best backend the offline source allows: [`Backend::Helper`] with three or four
+    /// servers, [`Backend::Fss`] with a dealer, else [`Backend::GarbledCircuits`].
     #[default]
     Auto,
-    /// Garbled circuits between P0 and P1: no third party, constant rounds.
+    /// Garbled circuits between P0 and P1: no third party, constant rounds. With four servers,
+    /// between the assistants (PrivPy's Protocol 2, [`crate::assist`]).
     GarbledCircuits,
     /// Function secret sharing with keys from the dealer ([`crate::fss`]): one round and one
     /// ring element per party for a comparison or ReLU. Needs a source that deals keys.
     Fss,
     /// SecureNN's helper protocols ([`crate::helper`]): the third server P2 takes part online.
-    /// Needs the three-server topology (a [`crate::DealerClient::through_helper`] source).
+    /// Needs the three-server topology (a [`crate::DealerClient::through_helper`] source), or
+    /// four servers, where the assistant Sa is the helper of the sign steps.
     Helper,
 }
 

@@ -1,11 +1,12 @@
-//! PrivPy's four servers: products without triples (Protocol 1) and sign tests at the assistants
-//! (Protocol 2), run by four concurrently executing parties and checked against the plaintext
-//! fixed-point reference; Theorem 2's failure rate measured; a primary that leaves.
+//! PrivPy's four servers: products without triples (Protocol 1) and sign tests with the
+//! assistants (Sa as SecureNN's helper, and Protocol 2's garbled circuit between them), run by
+//! four concurrently executing parties and checked against the plaintext fixed-point reference;
+//! Theorem 2's failure rate measured; a primary that leaves.
 
 mod common;
 
 use common::{TestRng, run_four};
-use fixshare::{Config, ErrorKind, Ring, Role, Shares};
+use fixshare::{Backend, Config, ErrorKind, Ring, Role, Shares};
 
 /// Shares of raw ring values `x`, P1 holding the deterministic mask `r`.
 fn share<R: Ring>(role: Role, x: &[R], tag: u64) -> Shares<R> {
@@ -29,6 +30,9 @@ fn config(frac_bits: u32) -> Config {
         ..Config::default()
     }
 }
+
+/// The two ways four servers compare: Sa as the helper (the default) and Protocol 2.
+const SIGN_BACKENDS: [Backend; 2] = [Backend::Auto, Backend::GarbledCircuits];
 
 /// Raw fixed-point test values: edges and random values of magnitude below `2^bits`.
 fn values(n: usize, bits: u32, tag: u64) -> Vec<i128> {
@@ -117,13 +121,17 @@ fn products_without_triples_equal_the_fixed_point_reference() {
 
 #[test]
 fn comparisons_relu_and_max_are_exact_on_the_whole_ring() {
-    fn run<R: Ring>(tag: u64) {
+    fn run<R: Ring>(backend: Backend, tag: u64) {
         let f = 16;
         let mut xs: Vec<i128> = values(300, R::BITS - 2, tag);
         let half = 1i128 << (R::BITS - 1);
         xs.extend([half - 1, -half, -half + 1, half - 2]);
         let xr: Vec<R> = xs.iter().map(|&v| R::from_i128(v)).collect();
-        let (r0, r1) = run_four::<R, _, _, _>(config(f), 10 + tag, move |mut p| {
+        let config = Config {
+            backend,
+            ..config(f)
+        };
+        let (r0, r1) = run_four::<R, _, _, _>(config, 10 + tag, move |mut p| {
             let xr = xr.clone();
             async move {
                 let role = p.role();
@@ -144,7 +152,7 @@ fn comparisons_relu_and_max_are_exact_on_the_whole_ring() {
         let one = R::ONE.shl(f);
         for (k, &x) in xs.iter().enumerate() {
             let ge = if x >= 0 { one } else { R::ZERO };
-            assert_eq!(o0[0][k], ge, "drelu({x})");
+            assert_eq!(o0[0][k], ge, "{backend:?}: drelu({x})");
             assert_eq!(o0[1][k], R::from_i128(x.max(0)), "relu({x})");
             assert_eq!(o0[2][k], ge, "relu derivative({x})");
         }
@@ -161,8 +169,10 @@ fn comparisons_relu_and_max_are_exact_on_the_whole_ring() {
             );
         }
     }
-    run::<u64>(1);
-    run::<u128>(2);
+    for backend in SIGN_BACKENDS {
+        run::<u64>(backend, 1);
+        run::<u128>(backend, 2);
+    }
 }
 
 /// PrivPy's Theorem 2: a product fails when the re-randomized shares of an operand wrap, with
@@ -271,8 +281,9 @@ fn four_servers_train_breast_cancer_like_plaintext_f64() {
 }
 
 /// Everything each of the four servers receives while the primaries multiply, multiply matrices
-/// and run ReLU on `x` (S2's shares fixed, so only the data differs between two runs).
-fn views(x: f64, tag: u64) -> [Vec<u8>; 4] {
+/// and run ReLU on `x` with `backend` (S2's shares fixed, so only the data differs between two
+/// runs).
+fn views(x: f64, backend: Backend, tag: u64) -> [Vec<u8>; 4] {
     use common::{View, Wire, run_four_over};
     let views: [View; 4] = Default::default();
     let n = 1 << 12;
@@ -282,19 +293,22 @@ fn views(x: f64, tag: u64) -> [Vec<u8>; 4] {
         view: recorded[i].clone(),
         cut: None,
     };
-    let (r0, r1) =
-        run_four_over::<u64, _, _, _, _>(config(16), tag, wrap, move |mut p| async move {
-            let fp = fixshare::FixedPoint::new(16)?;
-            let v: Vec<u64> = (0..n)
-                .map(|i| fp.encode(x * (1.0 + (i % 7) as f64)))
-                .collect::<Result<_, _>>()?;
-            let s = share(p.role(), &v, 9);
-            p.mul(&s, &s).await?;
-            let m = s.clone().reshape(64, 64)?;
-            p.matmul(&m, &m).await?;
-            p.relu(&s).await?;
-            Ok(())
-        });
+    let config = Config {
+        backend,
+        ..config(16)
+    };
+    let (r0, r1) = run_four_over::<u64, _, _, _, _>(config, tag, wrap, move |mut p| async move {
+        let fp = fixshare::FixedPoint::new(16)?;
+        let v: Vec<u64> = (0..n)
+            .map(|i| fp.encode(x * (1.0 + (i % 7) as f64)))
+            .collect::<Result<_, _>>()?;
+        let s = share(p.role(), &v, 9);
+        p.mul(&s, &s).await?;
+        let m = s.clone().reshape(64, 64)?;
+        p.matmul(&m, &m).await?;
+        p.relu(&s).await?;
+        Ok(())
+    });
     r0.unwrap();
     r1.unwrap();
     views.map(|v| std::mem::take(&mut *v.lock().unwrap()))
@@ -305,20 +319,27 @@ fn views(x: f64, tag: u64) -> [Vec<u8>; 4] {
 #[test]
 fn each_of_the_four_views_is_independent_of_the_data() {
     use common::{CRITICAL, chi_square};
-    let zero = views(0.0, 50);
-    let big = views(1234.5, 51);
-    for (i, name) in ["S1", "S2", "Sa", "Sb"].iter().enumerate() {
-        assert_eq!(zero[i].len(), big[i].len(), "{name}'s view length");
-        let stat = chi_square(&zero[i], &big[i]);
-        println!(
-            "{name}: chi-square {stat:.1} over {} bytes (critical {CRITICAL})",
-            zero[i].len()
-        );
-        assert!(
-            stat < CRITICAL,
-            "{name}'s views are distinguishable: {stat}"
-        );
+    for backend in SIGN_BACKENDS {
+        let zero = views(0.0, backend, 50);
+        let big = views(1234.5, backend, 51);
+        for (i, name) in ["S1", "S2", "Sa", "Sb"].iter().enumerate() {
+            assert_eq!(
+                zero[i].len(),
+                big[i].len(),
+                "{backend:?}: {name}'s view length"
+            );
+            let stat = chi_square(&zero[i], &big[i]);
+            println!(
+                "{backend:?}: {name}: chi-square {stat:.1} over {} bytes (critical {CRITICAL})",
+                zero[i].len()
+            );
+            assert!(
+                stat < CRITICAL,
+                "{backend:?}: {name}'s views are distinguishable: {stat}"
+            );
+        }
     }
+    let zero = views(0.0, Backend::Auto, 50);
     let fp = fixshare::FixedPoint::new(16).unwrap();
     let enc = |x: f64| -> Vec<u8> {
         (0..zero[2].len() / 8)

@@ -34,17 +34,19 @@ pub const FXS_TRUNCATION_PAIRS: u32 = 1;
 pub const FXS_TRUNCATION_EXACT: u32 = 2;
 
 /// The non-linear backend the offline source allows: FSS with the dealer, garbled circuits with
-/// OT.
+/// OT, the helper's protocols with three servers, Sa as the helper with four.
 pub const FXS_BACKEND_AUTO: u32 = 0;
-/// Garbled circuits between the parties (no third party, constant rounds), also with a dealer.
+/// Garbled circuits between the parties (no third party, constant rounds), also with a dealer;
+/// with four servers, between the assistants (PrivPy's Protocol 2).
 pub const FXS_BACKEND_GARBLED_CIRCUITS: u32 = 1;
 /// Function secret sharing with keys from the dealer: one round and one ring element per party
 /// for a comparison or ReLU. Needs `FXS_OFFLINE_DEALER`.
 pub const FXS_BACKEND_FSS: u32 = 2;
 /// SecureNN's protocols with the helper P2 taking part online (ReLU, DReLU, comparisons, max,
 /// argmax, max pooling and its derivative, division, the softmax replacement): arithmetic shares
-/// only, no circuits. Needs `FXS_TOPOLOGY_THREE_SERVERS` (the default backend there);
-/// `fxs_party_new` rejects it with two servers (`FXS_STATUS_INVALID_ARGUMENT`).
+/// only, no circuits. Needs a third server: `FXS_TOPOLOGY_THREE_SERVERS`, or four servers with
+/// the assistant Sa as the helper (the default backend of both); `fxs_party_new` rejects it with
+/// two servers (`FXS_STATUS_INVALID_ARGUMENT`).
 pub const FXS_BACKEND_HELPER: u32 = 3;
 
 /// Two servers: the parties P0 and P1, with the dealer (`FXS_OFFLINE_DEALER`) or OT between
@@ -97,8 +99,8 @@ pub struct fxs_party_config {
     pub offline: u32,
     /// `FXS_BACKEND_AUTO` (default), `FXS_BACKEND_GARBLED_CIRCUITS`, `FXS_BACKEND_FSS` or
     /// `FXS_BACKEND_HELPER`: what computes comparisons, ReLU, sigmoids, max and exact
-    /// truncation. `FXS_BACKEND_AUTO` is the helper's protocols with three servers, FSS with the
-    /// dealer and garbled circuits with OT.
+    /// truncation. `FXS_BACKEND_AUTO` is the helper's protocols with three servers (with four,
+    /// Sa as the helper), FSS with the dealer and garbled circuits with OT.
     pub backend: u32,
     /// This party's secret randomness: 32 bytes of fresh entropy, never reused. Every seed the
     /// session needs (its own streams, the OTs) is derived from it.
@@ -418,7 +420,7 @@ fn parse_config(c: &fxs_party_config, assistants: bool) -> Result<Parsed, Failur
 /// OTs with the peer over `config->peer` (two rounds).
 ///
 /// Settings that do not fit together are `FXS_STATUS_INVALID_ARGUMENT`, before anything is sent:
-/// an unknown constant, `FXS_BACKEND_HELPER` without `FXS_TOPOLOGY_THREE_SERVERS`,
+/// an unknown constant, `FXS_BACKEND_HELPER` with two servers,
 /// `FXS_BACKEND_FSS` with `FXS_OFFLINE_OT`, three servers with `FXS_OFFLINE_OT`, a dealer
 /// transport with `FXS_OFFLINE_OT`, `FXS_TOPOLOGY_FOUR_SERVERS` (which connects with
 /// `fxs_party_new_with_assistants`), a precision guard of `ring_bits - 2` bits or more.

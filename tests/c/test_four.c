@@ -1049,12 +1049,10 @@ static void bad_configs(void) {
     CHECK_STATUS(fxs_party_new_with_assistants(&cfg, &to_sa, &to_sb, &party), FXS_STATUS_INVALID_ARGUMENT);
     CHECK_MSG("dealer is set but the offline source is FXS_OFFLINE_OT");
     cfg.dealer = none;
-    /* Comparisons run at the assistants, products divide by the scale themselves. */
-    cfg.backend = FXS_BACKEND_GARBLED_CIRCUITS;
+    /* Comparisons run at the assistants (no keys), products divide by the scale themselves. */
+    cfg.backend = FXS_BACKEND_FSS;
     CHECK_STATUS(fxs_party_new_with_assistants(&cfg, &to_sa, &to_sb, &party), FXS_STATUS_INVALID_ARGUMENT);
-    CHECK_MSG("four servers compare at their assistants");
-    cfg.backend = FXS_BACKEND_HELPER;
-    CHECK_STATUS(fxs_party_new_with_assistants(&cfg, &to_sa, &to_sb, &party), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("the FSS backend needs the dealer as offline source");
     cfg.backend = FXS_BACKEND_AUTO;
     cfg.truncation = FXS_TRUNCATION_PAIRS;
     CHECK_STATUS(fxs_party_new_with_assistants(&cfg, &to_sa, &to_sb, &party), FXS_STATUS_INVALID_ARGUMENT);

@@ -696,11 +696,11 @@ static void bad_configs(void) {
     cfg.backend = FXS_BACKEND_HELPER;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
     CHECK(party == NULL);
-    CHECK_MSG("fxs_party_new: session config: invalid argument: the helper backend needs the three-server topology");
+    CHECK_MSG("fxs_party_new: session config: invalid argument: the helper backend needs a third server (three or four servers)");
     cfg.offline = FXS_OFFLINE_OT;
     memset(&cfg.dealer, 0, sizeof cfg.dealer);
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
-    CHECK_MSG("the helper backend needs the three-server topology");
+    CHECK_MSG("the helper backend needs a third server (three or four servers)");
     /* Three servers take their correlations from the helper, not from OT. */
     cfg.topology = FXS_TOPOLOGY_THREE_SERVERS;
     CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);

@@ -220,10 +220,11 @@ impl Party {
         let config = convert::session_config(op, base(role), &options)?;
         if config.topology == Topology::FourServers {
             // The core's own refusals name its Rust types; these name the JS options.
-            if config.backend != Backend::Auto {
+            if config.backend == Backend::Fss {
                 return Err(invalid(
                     op,
-                    "four servers compare at their assistants: option backend must be \"auto\"",
+                    "four servers compare at their assistants, without keys: option backend \
+                     must be \"auto\", \"helper\" or \"gc\"",
                 ));
             }
             if config.truncation != Truncation::Local {
@@ -351,7 +352,8 @@ impl Party {
     /// (they run `new Assistant("Sa" | "Sb").serve(toS1, toS2, toOther)`). The assistants hold
     /// no shares: products need no triples (PrivPy's Protocol 1: the primaries hand each
     /// assistant re-randomized shares, one round trip), comparisons, ReLU, max and the rest run
-    /// as a garbled circuit between the assistants. There is no dealer: the primaries run OT
+    /// with Sa as SecureNN's helper (option `backend: "gc"`: as a garbled circuit between the
+    /// assistants, PrivPy's Protocol 2). There is no dealer: the primaries run OT
     /// between them over `peer` for what they still compute together (exact truncation,
     /// circuits). Both primaries call this at the same time; it resolves once both assistants
     /// report ready.

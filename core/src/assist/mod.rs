@@ -1,7 +1,7 @@
 //! PrivPy's four servers (Li, Duan, Xu): two primaries S1 and S2 (parties 0 and 1) hold the
 //! additive shares, two assistants Sa and Sb (parties 2 and 3) hold nothing and compute on
 //! re-randomized shares the primaries hand them, so that products need no correlated randomness
-//! and comparisons run as a garbled circuit between the assistants.
+//! and comparisons need neither keys nor triples.
 //!
 //! Each primary `p` has its own assistant `A_p` (S1's is Sa, S2's is Sb) with which it shares a
 //! stream (a seed it sends when it connects), and a stream in common with the other primary. Each
@@ -16,11 +16,15 @@
 //!   their stream, the rest sent to the other primary). Elementwise and matrix products, with or
 //!   without the division by the scale; one round trip, `|x| + |y|` ring elements from each
 //!   primary and `|z|` from each assistant.
-//! - Signs (Protocol 2, `sign.rs`): each primary splits its share of `x` between the two
-//!   assistants (one part from its own assistant's stream, the other sent), the assistants run
-//!   the two-party garbled-circuit sign test ([`crate::nonlinear::drelu`], with OT between them)
-//!   on those shares, and each hands its share of `[x >= 0]` to its own primary. Every other
-//!   comparison, ReLU, max and spline is composed from this step, as with SecureNN's helper.
+//! - Signs (`sign.rs`), by default with Sa as SecureNN's helper: the primaries run the helper's
+//!   sign step ([`crate::helper`]: open `x + r`, one PrivateCompare) with Sa dealing `r` from
+//!   seeds each primary sent it and folding the compared bit; about 215 bytes in all per element
+//!   in Z_2^64, two round trips. With [`crate::Backend::GarbledCircuits`], PrivPy's Protocol 2:
+//!   each primary splits its share of `x` between the two assistants (one part from its own
+//!   assistant's stream, the other sent), the assistants run the two-party garbled-circuit sign
+//!   test ([`crate::nonlinear::drelu`], with OT between them) on those shares, and each hands its
+//!   share of `[x >= 0]` to its own primary (about 9.2 KB per element in Z_2^64). Every other
+//!   comparison, ReLU, max and spline is composed from this step, as with three servers.
 //!
 //! ## Correctness (PrivPy's Theorem 2)
 //! The products are exact in integers when `I(x'_1) + I(x'_2) = x` (and the same for `y`), which
@@ -34,8 +38,11 @@
 //! Semi-honest, one of the four servers corrupted (no two collude; PrivPy's model). A primary sees
 //! its shares, streams it shares with one other server, and fresh shares from the assistants; an
 //! assistant sees one re-randomized share of each operand (uniform: the other primary's share is
-//! masked by the common stream), one masked share of a compared value, and the garbled circuit's
-//! view, which [`crate::gc`] keeps independent of the data.
+//! masked by the common stream), and for a sign either one masked share of the compared value
+//! and the garbled circuit's view, which [`crate::gc`] keeps independent of the data, or (Sa as
+//! the helper) the masked differences of PrivateCompare, independent of the data as with three
+//! servers: Sa knows the mask `r` but never sees `x + r`, which only the primaries open, and the
+//! compared bit is hidden by a bit the primaries share.
 
 mod product;
 mod serve;
@@ -106,8 +113,10 @@ pub(crate) enum Request {
     Mul { n: u64, shift: u32 },
     /// An `m x k` by `k x n` matrix product, divided by `2^shift`.
     MatMul { m: u64, k: u64, n: u64, shift: u32 },
-    /// `n` sign tests.
+    /// `n` sign tests as a garbled circuit between the assistants (Protocol 2).
     Sign { n: u64 },
+    /// `n` sign tests with Sa as SecureNN's helper (at most [`crate::helper::MAX_STEP`]).
+    HelperSign { n: u64 },
 }
 
 /// Bytes of an encoded request.
@@ -120,6 +129,7 @@ impl Request {
             Request::Mul { n, shift } => (1u8, shift, [n, 0, 0]),
             Request::MatMul { m, k, n, shift } => (2, shift, [m, k, n]),
             Request::Sign { n } => (3, 0, [n, 0, 0]),
+            Request::HelperSign { n } => (4, 0, [n, 0, 0]),
         };
         let mut out = [0u8; REQUEST_LEN];
         out[0] = code;
@@ -158,31 +168,37 @@ impl Request {
                 shift,
             },
             3 if shift == 0 => Request::Sign { n: size(0) },
+            4 if shift == 0 => Request::HelperSign { n: size(0) },
             _ => return bad("unknown request"),
         };
         Ok((request, ring_bits))
     }
 }
 
-/// A primary's streams: one in common with the other primary, one with its own assistant.
+/// A primary's streams: one in common with the other primary, one with its own assistant, and
+/// the seed of its helper requests to Sa with their count.
 pub struct Streams {
     common: Prg,
     own: Prg,
+    helper: Seed,
+    helper_requests: u64,
 }
 
 impl Streams {
     /// Hands the peers their seeds over `links`: S1 sends S2 `common`, the seed of their common
-    /// stream (S2 ignores its own `common` and receives S1's), and each primary sends its own
-    /// assistant `own`.
+    /// stream (S2 ignores its own `common` and receives S1's), each primary sends its own
+    /// assistant `own`, then Sa `helper`.
     async fn connect<T: Transport>(
         role: Role,
         links: &mut Links<T>,
-        own: Seed,
-        common: Seed,
+        [own, common, helper]: [Seed; 3],
     ) -> Result<Streams, Error> {
         let op = "four servers";
         let mut ch = links.get(own_assistant(role))?.channel(Sub::Online);
         ch.send_frame(op, tag::SEED, own.as_bytes()).await?;
+        ch.flush(op).await?;
+        let mut ch = links.get(SA)?.channel(Sub::Online);
+        ch.send_frame(op, tag::SEED, helper.as_bytes()).await?;
         ch.flush(op).await?;
         let mut peer = links.get(PartyId::of(role.peer()))?.channel(Sub::Online);
         let common = match role {
@@ -205,6 +221,8 @@ impl Streams {
         Ok(Streams {
             common: Prg::new(common),
             own: Prg::new(own),
+            helper,
+            helper_requests: 0,
         })
     }
 }
@@ -224,10 +242,9 @@ pub async fn primary<T: Transport, C: Correlations<T>>(
 ) -> Result<Context<T, C>, Error> {
     let me = PartyId::of(role);
     let mut ctx = Context::new(Topology::FourServers, me, links, source, seed, config)?;
-    let own = ctx.fresh_seed(Domain::ASSIST);
-    let common = ctx.fresh_seed(Domain::ASSIST);
+    let seeds = [(); 3].map(|()| ctx.fresh_seed(Domain::ASSIST));
     let (links, _) = ctx.split();
-    let streams = Streams::connect(role, links, own, common).await?;
+    let streams = Streams::connect(role, links, seeds).await?;
     ctx.set_assist_streams(streams);
     Ok(ctx)
 }

@@ -3,6 +3,7 @@
 use super::product::{Shape, cross_term};
 use super::{REQUEST_LEN, Request, draw, own_primary, recv_seed, tag};
 use crate::context::{Backend, Config, Context};
+use crate::correlated::dealer::RequestStreams;
 use crate::correlated::ot::OtCorrelations;
 use crate::error::{Error, ErrorKind};
 use crate::fixed::FixedPoint;
@@ -66,6 +67,18 @@ impl<T: Transport> Assistant<T> {
         let op = "assistant";
         let own_seed = recv_seed(&mut primaries[own.index()].channel(Sub::Online), op).await?;
         let mut stream = Prg::new(own_seed);
+        // Sa is SecureNN's helper of the primaries' sign steps: both send it a seed.
+        let mut helper = None;
+        if own == Role::P0 {
+            let mut seeds = Vec::with_capacity(2);
+            for link in primaries.iter_mut() {
+                seeds.push(recv_seed(&mut link.channel(Sub::Online), op).await?);
+            }
+            helper = Some(Helped {
+                seeds: [seeds.remove(0), seeds.remove(0)],
+                requests: 0,
+            });
+        }
         let ot = OtCorrelations::setup(own, &mut other, seed.derive(Domain::ASSIST, 3)).await?;
         for link in primaries.iter_mut() {
             let mut ch = link.channel(Sub::Online);
@@ -83,6 +96,7 @@ impl<T: Transport> Assistant<T> {
             own,
             stream: &mut stream,
             primaries: &mut primaries,
+            helper,
             max_elements,
         };
         loop {
@@ -105,7 +119,14 @@ struct Server<'a, T> {
     own: Role,
     stream: &'a mut Prg,
     primaries: &'a mut [Link<T>; 2],
+    helper: Option<Helped>,
     max_elements: usize,
+}
+
+/// Sa's state as the helper of the primaries' sign steps: their seeds and the requests served.
+struct Helped {
+    seeds: [Seed; 2],
+    requests: u64,
 }
 
 impl<T: Transport> Server<'_, T> {
@@ -147,6 +168,9 @@ impl<T: Transport> Server<'_, T> {
         match request {
             Request::Mul { n, .. } | Request::Sign { n } => {
                 crate::limits::elements(op, 1, size(n), max)?;
+            }
+            Request::HelperSign { n } => {
+                crate::limits::elements(op, 1, size(n), max.min(crate::helper::MAX_STEP))?;
             }
             Request::MatMul { m, k, n, .. } => {
                 let (m, k, n) = (size(m), size(k), size(n));
@@ -194,6 +218,7 @@ impl<T: Transport> Server<'_, T> {
         let size = |v: u64| v as usize;
         let (left, right, shape, shift) = match request {
             Request::Sign { n } => return self.sign::<R, P>(request, size(n), pair).await,
+            Request::HelperSign { n } => return self.help::<R>(request, size(n)).await,
             Request::Mul { n, shift } => (size(n), size(n), Shape::Elementwise, shift),
             Request::MatMul { m, k, n, shift } => {
                 let (m, k, n) = (size(m), size(k), size(n));
@@ -219,6 +244,25 @@ impl<T: Transport> Server<'_, T> {
         ch.send_ring_from("assistant", tag::TERM, z.len(), |i| z[i].sub(mine[i]))
             .await?;
         ch.flush("assistant").await
+    }
+
+    /// A sign request on `n` elements with this assistant as SecureNN's helper (Sa only): the
+    /// request's streams come from the primaries' helper seeds.
+    async fn help<R: Ring>(&mut self, request: Request, n: usize) -> Result<(), Error> {
+        self.confirm(request, R::BITS).await?;
+        let Some(helped) = self.helper.as_mut() else {
+            return Err(Error::new(
+                "assistant",
+                ErrorKind::Malformed("a helper request reached Sb (Sa is the helper)"),
+            ));
+        };
+        let streams = helped
+            .seeds
+            .each_ref()
+            .map(|s| RequestStreams::new(s, helped.requests));
+        helped.requests += 1;
+        let [p0, p1] = &mut *self.primaries;
+        crate::helper::serve::<R, T, T>(crate::helper::Step::Sign, n, &streams, p0, p1).await
     }
 
     /// A sign request on `n` elements: this assistant's share of `x` is its stream's part plus

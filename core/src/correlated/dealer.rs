@@ -172,7 +172,8 @@ pub struct RequestStreams {
 }
 
 impl RequestStreams {
-    fn new(party_seed: &Seed, index: u64) -> Self {
+    /// The streams of request `index` of the party holding `party_seed`.
+    pub(crate) fn new(party_seed: &Seed, index: u64) -> Self {
         RequestStreams {
             seed: party_seed.derive(Domain::DEALER_REQUEST, index),
         }

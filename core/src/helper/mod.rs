@@ -31,7 +31,7 @@ mod compare;
 mod sign;
 mod unit_vector;
 
-pub(crate) use sign::sign;
+pub(crate) use sign::{sign, sign_at};
 pub(crate) use unit_vector::unit_vectors;
 
 use crate::correlated::dealer::RequestStreams;

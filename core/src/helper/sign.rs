@@ -20,6 +20,7 @@ use crate::error::Error;
 use crate::prg::{Domain, Prg, Seed};
 use crate::ring::{Ring, fill_random};
 use crate::role::Role;
+use crate::topology::PartyId;
 use crate::transport::{Link, Sub, Transport, tag as transport_tag};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -74,14 +75,26 @@ async fn sign_chunk<T: Transport, C: Correlations<T>, R: Ring>(
     role: Role,
     x: &[R],
 ) -> Result<Vec<R>, Error> {
-    let n = x.len();
-    if n == 0 {
+    if x.is_empty() {
         return Ok(Vec::new());
     }
-    let (p, m) = (prime::<R>(), compared_bits::<R>());
     let (links, source) = ctx.split();
-    let streams = source.helper_step::<R>(links, Step::Sign, n).await?;
+    let streams = source.helper_step::<R>(links, Step::Sign, x.len()).await?;
+    sign_at(ctx, role, HELPER, &streams, x).await
+}
 
+/// One sign request of at most [`MAX_STEP`] elements with party `helper` serving it, once the
+/// request is made: `streams` are this party's streams of the request, which the helper derives
+/// too. The four servers' primaries run it with an assistant as the helper.
+pub(crate) async fn sign_at<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    role: Role,
+    helper: PartyId,
+    streams: &RequestStreams,
+    x: &[R],
+) -> Result<Vec<R>, Error> {
+    let n = x.len();
+    let (p, m) = (prime::<R>(), compared_bits::<R>());
     // Open c = x + r.
     let mut masked = vec![R::ZERO; n];
     fill_random(&mut streams.component(MASK), &mut masked);
@@ -98,7 +111,7 @@ async fn sign_chunk<T: Transport, C: Correlations<T>, R: Ring>(
             Sampler::new(streams.component(BITS)).elements(p, &mut bits);
         }
         Role::P1 => {
-            let mut ch = ctx.channel(HELPER, Sub::Offline)?;
+            let mut ch = ctx.channel(helper, Sub::Offline)?;
             for range in blocks(n) {
                 let part = &mut bits[range.start * m..range.end * m];
                 recv_bytes(&mut ch, OP, transport_tag::DEALER_CORRECTION, part).await?;
@@ -111,7 +124,7 @@ async fn sign_chunk<T: Transport, C: Correlations<T>, R: Ring>(
     let mut common = Sampler::new(Prg::new(seed));
     let mut betas = Vec::with_capacity(n);
     {
-        let mut ch = ctx.channel(HELPER, Sub::Online)?;
+        let mut ch = ctx.channel(helper, Sub::Online)?;
         for range in blocks(n) {
             let (d, beta) = compare::differences(
                 role == Role::P0,
@@ -130,7 +143,7 @@ async fn sign_chunk<T: Transport, C: Correlations<T>, R: Ring>(
     match role {
         Role::P0 => fill_random(&mut streams.component(RESULT), &mut u),
         Role::P1 => {
-            let mut ch = ctx.channel(HELPER, Sub::Online)?;
+            let mut ch = ctx.channel(helper, Sub::Online)?;
             for range in blocks(n) {
                 ch.recv_ring(OP, tag::RESULT, &mut u[range]).await?;
             }

@@ -185,7 +185,8 @@ enum Engine {
     SignSteps,
 }
 
-/// The engine of the context's [`Backend`]: with four servers always the assistants' sign steps;
+/// The engine of the context's [`Backend`]: with four servers always the assistants' sign steps
+/// (Sa as the helper, or with [`Backend::GarbledCircuits`] PrivPy's Protocol 2);
 /// otherwise [`Backend::Auto`] picks the helper when the source is a helper (three servers), FSS
 /// when it deals keys, else garbled circuits.
 fn engine<T, C: Correlations<T>>(ctx: &Context<T, C>) -> Result<Engine, Error> {
@@ -194,8 +195,8 @@ fn engine<T, C: Correlations<T>>(ctx: &Context<T, C>) -> Result<Engine, Error> {
     let unsupported = |why| Err(Error::new("backend", ErrorKind::Unsupported(why)));
     if ctx.topology() == crate::topology::Topology::FourServers {
         return match ctx.config().backend {
-            Backend::Auto => Ok(Engine::SignSteps),
-            _ => unsupported("four servers compare at their assistants (Backend::Auto)"),
+            Backend::Fss => unsupported("four servers compare at their assistants, without keys"),
+            _ => Ok(Engine::SignSteps),
         };
     }
     match ctx.config().backend {
@@ -205,7 +206,9 @@ fn engine<T, C: Correlations<T>>(ctx: &Context<T, C>) -> Result<Engine, Error> {
         Backend::Fss if deals => Ok(Engine::Fss),
         Backend::Fss => unsupported("the FSS backend needs a dealer as the offline source"),
         Backend::Helper if helps => Ok(Engine::SignSteps),
-        Backend::Helper => unsupported("the helper backend needs the three-server topology"),
+        Backend::Helper => {
+            unsupported("the helper backend needs a third server (three or four servers)")
+        }
     }
 }
 

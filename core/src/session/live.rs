@@ -43,9 +43,10 @@ pub struct SessionConfig {
     pub truncation: Truncation,
     /// The offline source.
     pub offline: Offline,
-    /// The non-linear backend: [`Backend::Auto`] is the helper's protocols with three servers,
-    /// FSS with the dealer and garbled circuits with OT; [`Backend::Fss`] needs the dealer (or
-    /// the helper), [`Backend::Helper`] three servers.
+    /// The non-linear backend: [`Backend::Auto`] is the helper's protocols with three servers
+    /// (with four, Sa as the helper), FSS with the dealer and garbled circuits with OT;
+    /// [`Backend::Fss`] needs the dealer (or the helper), [`Backend::Helper`] three or four
+    /// servers.
     pub backend: Backend,
     /// Largest frame payload in bytes sent to or accepted from the peer.
     pub max_frame: usize,
@@ -131,15 +132,10 @@ impl SessionConfig {
                 return bad("four servers run OT between the primaries (Offline::Ot)");
             }
         };
-        if self.topology == Topology::FourServers {
-            if self.backend != Backend::Auto {
-                return bad("four servers compare at their assistants (Backend::Auto)");
-            }
-            if self.truncation != Truncation::Local {
-                return bad(
-                    "four servers divide by the scale inside their products (Truncation::Local)",
-                );
-            }
+        if self.topology == Topology::FourServers && self.truncation != Truncation::Local {
+            return bad(
+                "four servers divide by the scale inside their products (Truncation::Local)",
+            );
         }
         if ![32, 64, 128].contains(&self.ring_bits) {
             return bad("the ring width must be 32, 64 or 128 bits");
@@ -156,8 +152,8 @@ impl SessionConfig {
         if self.backend == Backend::Fss && self.offline != Offline::Dealer {
             return bad("the FSS backend needs the dealer as offline source");
         }
-        if self.backend == Backend::Helper && self.topology != Topology::ThreeServers {
-            return bad("the helper backend needs the three-server topology");
+        if self.backend == Backend::Helper && self.topology == Topology::TwoServers {
+            return bad("the helper backend needs a third server (three or four servers)");
         }
         let fixed = FixedPoint::new(self.frac_bits).map_err(|e| e.in_op("session config"))?;
         let config = crate::Config {

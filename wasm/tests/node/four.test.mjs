@@ -179,9 +179,8 @@ test('four servers: settings and arguments refused before anything is sent', asy
     assert.equal(e.code, code, e.message);
   };
   const w = fx.Party.withAssistants;
-  await refused(w(0, peer, sa, sb, { backend: 'gc' }), 'invalidArgument',
-    /^Party.withAssistants: four servers compare at their assistants: option backend must be "auto"$/);
-  await refused(w(1, peer, sa, sb, { backend: 'helper' }), 'invalidArgument', /option backend must be "auto"/);
+  await refused(w(0, peer, sa, sb, { backend: 'fss' }), 'invalidArgument',
+    /^Party.withAssistants: four servers compare at their assistants, without keys: option backend must be "auto", "helper" or "gc"$/);
   await refused(w(0, peer, sa, sb, { truncation: 'exact' }), 'invalidArgument',
     /^Party.withAssistants: four servers divide by the scale inside their products: option truncation must be "local"$/);
   await refused(w(0, peer, sa, sb, sb), 'invalidArgument',

@@ -220,9 +220,9 @@ test('three servers: options and transports refused before anything is sent', as
   const dealer = silent();
   await assert.rejects(
     fx.Party.withDealer(0, peer, dealer, { backend: 'helper' }),
-    /^Error: Party.withDealer: session config: invalid argument: the helper backend needs the three-server topology$/,
+    /^Error: Party.withDealer: session config: invalid argument: the helper backend needs a third server \(three or four servers\)$/,
   );
-  await assert.rejects(fx.Party.withOt(1, peer, { backend: 'helper' }), /the helper backend needs the three-server topology/);
+  await assert.rejects(fx.Party.withOt(1, peer, { backend: 'helper' }), /the helper backend needs a third server \(three or four servers\)/);
   await assert.rejects(fx.Party.withHelper(0, peer, dealer, { backend: 'circuits' }),
     /option backend must be "auto", "gc", "fss" or "helper"/);
   await assert.rejects(fx.Party.withHelper(2, peer, dealer), /role must be 0 or 1, got 2/);
