@@ -9,6 +9,10 @@
 //! cargo run --release --example ops -- --op relu --n 100000 --backend gc --transport wan
 //! ```
 //!
+//! `--sign-bits B` sets `Config::sign_bits`: the sign tests (ReLU, DReLU, x > 0, max) may assume
+//! their inputs lie in `[-2^(B-1), 2^(B-1))`, and the FSS backend's keys shrink to a DCF over
+//! `B - 1` bits (the inputs here lie in [-8, 8], within +-2^19 at 16 fractional bits).
+//!
 //! `--transport` joins the parties by in-memory links (`memory`), plain TCP on 127.0.0.1
 //! (`tcp`), fixshare-net's mutually authenticated TLS 1.3 on 127.0.0.1 (`tls`), or that TLS
 //! under the shaping transport at SecureNN's LAN (`lan`: 625 MB/s, 0.22 ms round trip) or WAN
@@ -51,7 +55,7 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: ops --op mul|matmul|relu|drelu|gt0|eq|sigmoid|sigmoid-accurate|trunc|trunc-exact|max|argmax|maxpool|maxpool-derivative
            [--n N] [--shape MxKxN] [--backend auto|gc|fss|helper] [--offline dealer|ot|helper|assistants]
-           [--transport memory|tcp|tls|lan|wan]";
+           [--transport memory|tcp|tls|lan|wan] [--sign-bits B]";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Op {
@@ -93,6 +97,8 @@ struct Args {
     backend: Backend,
     offline: Offline,
     net: Net,
+    /// `Config::sign_bits`: the width the sign tests may assume of their inputs.
+    sign_bits: Option<u32>,
 }
 
 /// What joins the parties.
@@ -124,6 +130,7 @@ fn parse() -> Result<Args, String> {
         backend: Backend::Auto,
         offline: Offline::Dealer,
         net: Net::Memory,
+        sign_bits: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -191,6 +198,13 @@ fn parse() -> Result<Args, String> {
                     "lan" => Net::Tls(Some(Shape::LAN)),
                     "wan" => Net::Tls(Some(Shape::WAN)),
                     other => return Err(format!("unknown transport {other}")),
+                }
+            }
+            "--sign-bits" => {
+                let v = value()?;
+                match v.parse() {
+                    Ok(b @ 2..=64) => args.sign_bits = Some(b),
+                    _ => return Err(format!("--sign-bits must be 2 to 64, not {v}")),
                 }
             }
             "--help" | "-h" => return Err(USAGE.into()),
@@ -310,6 +324,11 @@ async fn prefetch<T: Transport>(
         return Ok(());
     }
     let bits = p.config().fixed.frac_bits();
+    let sign_bits = p.config().sign_bits.unwrap_or(64);
+    let sign = |product| Gate::Sign {
+        product,
+        bits: sign_bits,
+    };
     let helper =
         p.correlations().helps_online() && matches!(args.backend, Backend::Auto | Backend::Helper);
     let (links, src) = p.context_mut().split();
@@ -339,12 +358,9 @@ async fn prefetch<T: Transport>(
         _ if !fss => Ok(()),
         // The equality tests of the one-hot vectors come after the tournament: fetched online.
         Op::MaxpoolDerivative => Ok(()),
-        Op::Relu => {
-            src.prefetch_gate_keys::<u64, T>(links, Gate::Sign { product: true }, n)
-                .await
-        }
+        Op::Relu => src.prefetch_gate_keys::<u64, T>(links, sign(true), n).await,
         Op::Drelu | Op::Gt0 => {
-            src.prefetch_gate_keys::<u64, T>(links, Gate::Sign { product: false }, n)
+            src.prefetch_gate_keys::<u64, T>(links, sign(false), n)
                 .await
         }
         Op::Eq => {
@@ -366,7 +382,7 @@ async fn prefetch<T: Transport>(
             let mut width = cols;
             while width > 1 {
                 let pairs = rows * (width / 2);
-                src.prefetch_gate_keys::<u64, T>(links, Gate::Sign { product: true }, pairs)
+                src.prefetch_gate_keys::<u64, T>(links, sign(true), pairs)
                     .await?;
                 if args.op == Op::Argmax {
                     src.prefetch_triples::<u64, T>(links, pairs).await?;
@@ -695,6 +711,7 @@ fn main() -> ExitCode {
     };
     let config = Config {
         backend: args.backend,
+        sign_bits: args.sign_bits,
         ..Config::default()
     };
     let inp = inputs(&args);

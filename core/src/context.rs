@@ -72,6 +72,13 @@ pub struct Config {
     /// wraps, and stops the operation with [`ErrorKind::PrecisionGuard`] otherwise (revealing one
     /// bit per check: whether any value was out of range). Default `None`.
     pub precision_guard: Option<u32>,
+    /// The width `b` of the inputs of sign tests, opt-in: `Some(b)` promises that every value
+    /// whose sign is tested lies in `[-2^(b-1), 2^(b-1))` (the inputs of ReLU and DReLU; for max,
+    /// argmax and max pooling, the differences of the values compared), and
+    /// the FSS backend then reads only its low `b` bits ([`crate::fss::Gate::Sign`]: smaller keys,
+    /// faster evaluation); outside that range its result is wrong. Other backends are exact on
+    /// the whole ring and ignore it. Default `None`: the whole ring.
+    pub sign_bits: Option<u32>,
 }
 
 impl Default for Config {
@@ -83,6 +90,7 @@ impl Default for Config {
             backend: Backend::Auto,
             max_elements: crate::limits::DEFAULT_MAX_ELEMENTS,
             precision_guard: None,
+            sign_bits: None,
         }
     }
 }
@@ -116,6 +124,12 @@ impl Config {
         }
         if self.max_elements == 0 {
             return bad("max_elements must be at least 1");
+        }
+        if self
+            .sign_bits
+            .is_some_and(|b| !(2..=ring_bits).contains(&b))
+        {
+            return bad("sign_bits must be 2 to the ring width");
         }
         Ok(())
     }

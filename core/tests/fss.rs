@@ -263,16 +263,73 @@ fn relu_costs_one_round_and_one_ring_element_per_party() {
     }
 }
 
+/// `Config::sign_bits`: ReLU on values promised to lie within 2^39, and max on values whose
+/// differences do, equal the reference, with smaller keys from the dealer than on the whole ring.
+#[test]
+fn sign_tests_on_fewer_bits_match_the_reference_with_smaller_keys() {
+    let half = 1i64 << 39;
+    let mut xs: Vec<i64> = vec![0, 1, -1, half - 1, -half, -half + 1, 3 << 16, -(5 << 16)];
+    let mut rng = common::TestRng(77);
+    xs.extend((0..400).map(|_| (rng.next_u64() as i64) >> 24));
+    let ring: Vec<u64> = xs.iter().map(|&v| v as u64).collect();
+    // Max compares differences: its inputs within 2^38.
+    let halves: Vec<i64> = xs.iter().map(|&v| v >> 1).collect();
+    let halves_ring: Vec<u64> = halves.iter().map(|&v| v as u64).collect();
+    let offline = |sign_bits| {
+        let (ring, halves) = (ring.clone(), halves_ring.clone());
+        let config = Config { sign_bits, ..fss() };
+        let (a, _) = run::<u64, _, _>(config, 8, move |mut p| {
+            let (ring, halves) = (ring.clone(), halves.clone());
+            async move {
+                let x = split(p.role(), &ring, 3);
+                let h = split(p.role(), &halves, 4).reshape(halves.len() / 4, 4)?;
+                let before = p.offline_stats().bytes_received;
+                let relu = p.relu(&x).await?;
+                let (max, _) = p.argmax(&h).await?;
+                let bytes = p.offline_stats().bytes_received - before;
+                Ok((p.open(&relu).await?, p.open(&max).await?, bytes))
+            }
+        });
+        a
+    };
+    let (relu, max, short) = offline(Some(40));
+    for (k, &x) in xs.iter().enumerate() {
+        assert_eq!(relu[k], x.max(0) as u64, "relu({x})");
+    }
+    for (r, row) in halves.chunks(4).enumerate() {
+        assert_eq!(max[r], *row.iter().max().unwrap() as u64, "max of row {r}");
+    }
+    let (_, _, full) = offline(None);
+    assert!(
+        short * 5 < full * 4,
+        "keys: {short} bytes on 40 bits, {full} on 64"
+    );
+}
+
 #[test]
 fn prefetched_keys_serve_the_online_phase_and_a_mismatch_is_refused() {
     let n = 100;
     let (a, _) = run::<u64, _, _>(fss(), 6, move |mut p| async move {
         let x = split(p.role(), &vec![1u64 << 20; n], 1);
         let (links, src) = p.context_mut().split();
-        src.prefetch_gate_keys::<u64, _>(links, Gate::Sign { product: true }, n)
-            .await?;
-        src.prefetch_gate_keys::<u64, _>(links, Gate::Sign { product: false }, n)
-            .await?;
+        src.prefetch_gate_keys::<u64, _>(
+            links,
+            Gate::Sign {
+                product: true,
+                bits: 64,
+            },
+            n,
+        )
+        .await?;
+        src.prefetch_gate_keys::<u64, _>(
+            links,
+            Gate::Sign {
+                product: false,
+                bits: 64,
+            },
+            n,
+        )
+        .await?;
         let offline = p.offline_stats().bytes_received;
         let y = p.relu(&x).await?;
         let opened = p.open(&y).await?;
@@ -294,7 +351,10 @@ fn prefetched_keys_serve_the_online_phase_and_a_mismatch_is_refused() {
 fn a_batch_of_keys_beyond_the_limit_is_refused_before_anything_is_sent() {
     let (a, _) = run::<u64, _, _>(fss(), 7, move |mut p| async move {
         let (links, src) = p.context_mut().split();
-        let gate = Gate::Sign { product: true };
+        let gate = Gate::Sign {
+            product: true,
+            bits: 64,
+        };
         let err = src
             .prefetch_gate_keys::<u64, _>(links, gate, fixshare::fss::MAX_GATES + 1)
             .await

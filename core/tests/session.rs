@@ -229,16 +229,19 @@ fn bad_configurations_are_refused_before_connecting() {
         let r = block_on_thread(Session::connect(c, seed(1), a, None));
         assert!(r.is_err(), "{c:?}");
     }
-    // Four servers: OT between the primaries, the assistants' comparisons, local division.
+    // Four servers: OT between the primaries, the assistants' comparisons (Sa as the helper, or
+    // Protocol 2's garbled circuit; no keys), local division.
     let four = SessionConfig::four_servers(Role::P1);
-    assert!(four.check().is_ok());
+    for backend in [Backend::Auto, Backend::Helper, Backend::GarbledCircuits] {
+        assert!(SessionConfig { backend, ..four }.check().is_ok());
+    }
     for bad in [
         SessionConfig {
             topology: Topology::FourServers,
             ..base
         },
         SessionConfig {
-            backend: Backend::GarbledCircuits,
+            backend: Backend::Fss,
             ..four
         },
         SessionConfig {

@@ -13,7 +13,10 @@
 //!   `k - 1` bits with payload `(1 - 2m)` and the constant `m` give shares of
 //!   `g = m xor [y < r mod 2^(k-1)]`, and `msb(x^)` is public, so the sign is a local function of
 //!   `g`. With `product`, the payload and constant are multiplied by `(1, r)`, which also gives
-//!   shares of `r g`, and `relu(x) = x^ d - r d` for `d = [x >= 0]`, still in one round.
+//!   shares of `r g`, and `relu(x) = x^ d - r d` for `d = [x >= 0]`, still in one round. When
+//!   `x` is known to lie in `[-2^(b-1), 2^(b-1))` (SIGMA's reduced bit width), the same holds with
+//!   `k` replaced by `b` on the low `b` bits of `x^` and `r`, since those are `x mod 2^b` masked:
+//!   a DCF over `b - 1` bits instead of `k - 1`.
 //! - [`Gate::Compare`]: `[x < c]` for any number of public `c` from one key. In unsigned terms
 //!   (`x + 2^(k-1)`, so the order is the signed one), `[x < c] = [x^ < c] + [x^ - c < r] - [x^ < r]`
 //!   (all mod `2^k`), so one DCF with threshold `r`, evaluated at `x^` and at `x^ - c` for each
@@ -51,6 +54,11 @@ use zeroize::Zeroize;
 /// into batches of this size, one round each.
 pub const MAX_GATES: usize = 1 << 20;
 
+/// Bit `i` of `v` (two's complement, `i < R::BITS`).
+fn bit<R: Ring>(v: R, i: u32) -> bool {
+    (v.to_signed() as u128) >> i & 1 == 1
+}
+
 /// Checks a request for `n` gates against [`MAX_GATES`] before anything is allocated.
 pub(crate) fn check_gates(op: &'static str, n: usize) -> Result<(), Error> {
     crate::limits::elements(op, n, 1, MAX_GATES).map(|_| ())
@@ -63,6 +71,10 @@ pub enum Gate {
     Sign {
         /// Also shares of `r [x >= 0]`, for `relu(x)` in the same round.
         product: bool,
+        /// The inputs' width `b`, `2 <= b <= k`: the gate reads the low `b` bits of `x^` and is
+        /// exact for `x` in `[-2^(b-1), 2^(b-1))` (the ring's width `k`: every `x`). A DCF over
+        /// `b - 1` bits, so the keys and the evaluation shrink with `b`.
+        bits: u32,
     },
     /// `[x < c]` for public constants `c`; with `product`, also `[x < c] x`.
     Compare {
@@ -90,7 +102,7 @@ impl Gate {
     /// The gate's code and parameter in a dealer request.
     pub(crate) fn encode(self) -> (u64, u64) {
         match self {
-            Gate::Sign { product } => (1 + u64::from(product), 0),
+            Gate::Sign { product, bits } => (1 + u64::from(product), u64::from(bits)),
             Gate::Compare { product } => (3 + u64::from(product), 0),
             Gate::Shift { bits } => (5, u64::from(bits)),
             Gate::Equal => (6, 0),
@@ -100,7 +112,10 @@ impl Gate {
     /// The gate of a dealer request, checked for ring `R`.
     pub(crate) fn decode<R: Ring>(code: u64, param: u64) -> Result<Gate, Error> {
         let gate = match code {
-            1 | 2 => Gate::Sign { product: code == 2 },
+            1 | 2 => Gate::Sign {
+                product: code == 2,
+                bits: u32::try_from(param).unwrap_or(u32::MAX),
+            },
             3 | 4 => Gate::Compare { product: code == 4 },
             5 => Gate::Shift {
                 bits: u32::try_from(param).unwrap_or(u32::MAX),
@@ -119,6 +134,12 @@ impl Gate {
                 "fss",
                 ErrorKind::InvalidArgument("shift out of range for the ring"),
             )),
+            Gate::Sign { bits, .. } if !(2..=R::BITS).contains(&bits) => Err(Error::new(
+                "fss",
+                ErrorKind::InvalidArgument(
+                    "a sign gate's input width must be 2 to the ring's bits",
+                ),
+            )),
             _ => Ok(()),
         }
     }
@@ -126,7 +147,7 @@ impl Gate {
     fn product(self) -> bool {
         matches!(
             self,
-            Gate::Sign { product: true } | Gate::Compare { product: true }
+            Gate::Sign { product: true, .. } | Gate::Compare { product: true }
         )
     }
 
@@ -139,7 +160,7 @@ impl Gate {
             width,
         };
         match self {
-            Gate::Sign { .. } => vec![less(R::BITS - 1, width)],
+            Gate::Sign { bits, .. } => vec![less(bits - 1, width)],
             Gate::Compare { .. } => vec![less(R::BITS, width)],
             Gate::Shift { bits } => vec![less(R::BITS, 1), less(bits, 1)],
             Gate::Equal => vec![DcfShape {
@@ -153,7 +174,7 @@ impl Gate {
     /// Shared constants per gate.
     pub(crate) fn constants(self) -> usize {
         match self {
-            Gate::Sign { product } => 1 + usize::from(product),
+            Gate::Sign { product, .. } => 1 + usize::from(product),
             Gate::Compare { .. } | Gate::Equal => 0,
             Gate::Shift { .. } => 1,
         }
@@ -301,8 +322,8 @@ pub(crate) fn deal<R: Ring>(
         for &ri in &r {
             alpha.push(low(ri, shape.bits));
             match gate {
-                Gate::Sign { product } => {
-                    let m = R::from_u64(u64::from(ri.msb()));
+                Gate::Sign { product, bits } => {
+                    let m = R::from_u64(u64::from(bit(ri, bits - 1)));
                     let sign = R::ONE.sub(m.add(m));
                     beta.push(sign);
                     constants.push(m);
@@ -399,8 +420,11 @@ impl<R: Ring> GateKeys<R> {
     pub(crate) fn sign(&self, aes: &FixedKeyAes, opened: &[R]) -> (Vec<R>, Option<Vec<R>>) {
         let product = self.gate.product();
         let w = 1 + usize::from(product);
-        let k = R::BITS;
-        let low = |v: R| (v.to_signed() as u128) & ((1u128 << (k - 1)) - 1);
+        let b = match self.gate {
+            Gate::Sign { bits, .. } => bits,
+            _ => R::BITS,
+        };
+        let low = |v: R| (v.to_signed() as u128) & ((1u128 << (b - 1)) - 1);
         let points: Vec<u128> = opened.iter().map(|&v| low(v)).collect();
         let mut g = vec![R::ZERO; opened.len() * w];
         self.dcfs[0].evaluate(aes, &points, |p| p, &mut g);
@@ -408,16 +432,13 @@ impl<R: Ring> GateKeys<R> {
         let mut relu = product.then(|| Vec::with_capacity(opened.len()));
         for (i, &xh) in opened.iter().enumerate() {
             let gi = g[i * w].add(self.constants[i * w]);
-            // d = 1 - (msb(x^) xor g).
-            let di = if xh.msb() {
-                gi
-            } else {
-                self.public(R::ONE).sub(gi)
-            };
+            // d = 1 - (msb(x^) xor g), the top bit of the low b bits.
+            let top = bit(xh, b - 1);
+            let di = if top { gi } else { self.public(R::ONE).sub(gi) };
             d.push(di);
             if let Some(out) = relu.as_mut() {
                 let rg = g[i * w + 1].add(self.constants[i * w + 1]);
-                let rd = if xh.msb() { rg } else { self.mask[i].sub(rg) };
+                let rd = if top { rg } else { self.mask[i].sub(rg) };
                 out.push(xh.mul(di).sub(rd));
             }
         }
@@ -595,10 +616,27 @@ mod tests {
         a.iter().zip(b).map(|(x, y)| x.add(*y)).collect()
     }
 
-    fn check_sign<R: Ring>() {
-        let xs = edges::<R>();
+    /// The edge values that lie in `[-2^(b-1), 2^(b-1))`, the ends of that range, and random
+    /// values of the range (every `x` for `b = k`).
+    fn within<R: Ring>(b: u32) -> Vec<R> {
+        let half = 1i128 << (b - 1).min(126);
+        let inside = |x: &R| b == R::BITS || (-half..half).contains(&x.to_signed());
+        let mut xs: Vec<R> = edges::<R>().into_iter().filter(inside).collect();
+        if b < R::BITS {
+            xs.extend([half - 1, -half, -half + 1].map(R::from_i128));
+            // Random values of the range: the low b bits, sign-extended.
+            xs.extend(edges::<R>().iter().map(|x| {
+                let low = x.to_signed() & ((half << 1) - 1);
+                R::from_i128(if low >= half { low - (half << 1) } else { low })
+            }));
+        }
+        xs
+    }
+
+    fn check_sign<R: Ring>(bits: u32) {
+        let xs = within::<R>(bits);
         for product in [false, true] {
-            let k = keys::<R>(Gate::Sign { product }, xs.len(), 1);
+            let k = keys::<R>(Gate::Sign { product, bits }, xs.len(), 1);
             let xh = open(&k, &xs, 2);
             let aes = FixedKeyAes::new();
             let (d0, r0) = k[0].sign(&aes, &xh);
@@ -606,7 +644,7 @@ mod tests {
             let d = sum(&d0, &d1);
             for (i, &x) in xs.iter().enumerate() {
                 let want = u64::from(!x.msb());
-                assert_eq!(d[i], R::from_u64(want), "drelu({x:?})");
+                assert_eq!(d[i], R::from_u64(want), "drelu({x:?}) on {bits} bits");
             }
             if product {
                 let relu = sum(&r0.unwrap(), &r1.unwrap());
@@ -620,9 +658,61 @@ mod tests {
 
     #[test]
     fn sign_and_relu_are_exact() {
-        check_sign::<u32>();
-        check_sign::<u64>();
-        check_sign::<u128>();
+        check_sign::<u32>(32);
+        check_sign::<u64>(64);
+        check_sign::<u128>(128);
+    }
+
+    #[test]
+    fn sign_and_relu_on_fewer_bits_are_exact_within_their_range_and_wrong_beyond() {
+        for b in [2, 17, 31] {
+            check_sign::<u32>(b);
+        }
+        for b in [2, 24, 40, 63] {
+            check_sign::<u64>(b);
+        }
+        for b in [40, 64, 100] {
+            check_sign::<u128>(b);
+        }
+        // 2^39 reads as -2^39 on 40 bits: the promise of the range is the caller's.
+        let xs = [1u64 << 39, (1 << 39) + 5];
+        let k = keys::<u64>(
+            Gate::Sign {
+                product: false,
+                bits: 40,
+            },
+            xs.len(),
+            1,
+        );
+        let xh = open(&k, &xs, 2);
+        let aes = FixedKeyAes::new();
+        let d = sum(&k[0].sign(&aes, &xh).0, &k[1].sign(&aes, &xh).0);
+        assert_eq!(d, [0, 0]);
+        // The keys shrink with the width: 39 levels instead of 63.
+        let (full, short) = (
+            Gate::Sign {
+                product: true,
+                bits: 64,
+            }
+            .key_bytes::<u64>(),
+            Gate::Sign {
+                product: true,
+                bits: 40,
+            }
+            .key_bytes::<u64>(),
+        );
+        assert!(short * 63 < full * 40, "{short} against {full}");
+        // A width outside 2..=k is refused.
+        for bits in [0, 1, 65] {
+            assert!(
+                Gate::Sign {
+                    product: false,
+                    bits
+                }
+                .check::<u64>()
+                .is_err()
+            );
+        }
     }
 
     fn check_compare<R: Ring>() {

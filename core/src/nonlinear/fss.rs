@@ -27,17 +27,21 @@ async fn open_masked<T: Transport, C: Correlations<T>, R: Ring>(
 }
 
 /// Shares of `[x >= 0]` as 0 or 1, and with `relu` also of `max(x, 0)`: one round (per
-/// [`MAX_GATES`] elements).
+/// [`MAX_GATES`] elements), on the low [`crate::Config::sign_bits`] bits.
 pub(super) async fn sign<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,
     x: &[R],
     relu: bool,
 ) -> Result<(Vec<R>, Option<Vec<R>>), Error> {
     let aes = FixedKeyAes::new();
+    let gate = Gate::Sign {
+        product: relu,
+        bits: ctx.config().sign_bits.unwrap_or(R::BITS),
+    };
     let mut d = Vec::with_capacity(x.len());
     let mut out = relu.then(|| Vec::with_capacity(x.len()));
     for batch in x.chunks(MAX_GATES) {
-        let (keys, opened) = open_masked(ctx, Gate::Sign { product: relu }, batch).await?;
+        let (keys, opened) = open_masked(ctx, gate, batch).await?;
         let (db, rb) = keys.sign(&aes, &opened);
         d.extend(db);
         if let (Some(out), Some(rb)) = (out.as_mut(), rb) {

@@ -152,7 +152,12 @@ impl SessionConfig {
         if self.backend == Backend::Fss && self.offline != Offline::Dealer {
             return bad("the FSS backend needs the dealer as offline source");
         }
-        if self.backend == Backend::Helper && self.topology == Topology::TwoServers {
+        if self.backend == Backend::Helper
+            && matches!(
+                self.topology,
+                Topology::TwoServers | Topology::TwoServersDealer
+            )
+        {
             return bad("the helper backend needs a third server (three or four servers)");
         }
         let fixed = FixedPoint::new(self.frac_bits).map_err(|e| e.in_op("session config"))?;
