@@ -312,24 +312,11 @@ fn prefetched_keys_serve_the_online_phase_and_a_mismatch_is_refused() {
     let (a, _) = run::<u64, _, _>(fss(), 6, move |mut p| async move {
         let x = split(p.role(), &vec![1u64 << 20; n], 1);
         let (links, src) = p.context_mut().split();
-        src.prefetch_gate_keys::<u64, _>(
-            links,
-            Gate::Sign {
-                product: true,
-                bits: 64,
-            },
-            n,
-        )
-        .await?;
-        src.prefetch_gate_keys::<u64, _>(
-            links,
-            Gate::Sign {
-                product: false,
-                bits: 64,
-            },
-            n,
-        )
-        .await?;
+        // ReLU's keys, then DReLU's.
+        for product in [true, false] {
+            let gate = Gate::Sign { product, bits: 64 };
+            src.prefetch_gate_keys::<u64, _>(links, gate, n).await?;
+        }
         let offline = p.offline_stats().bytes_received;
         let y = p.relu(&x).await?;
         let opened = p.open(&y).await?;
