@@ -575,8 +575,8 @@ struct servers {
     scenario_fn scenario;
     /* [0]: S1's end (peer) or the server's end; [1]: the primary's end (or Sb's for sa_sb). */
     int peer[2], s1_sa[2], s1_sb[2], s2_sa[2], s2_sb[2], sa_sb[2];
-    long cut_sa_to_s1;         /* Sa's budget towards S1 (< 0: never cut) */
-    long sa_to_s1_sent;        /* what Sa sent to S1 */
+    long cut_sa_to_s2;         /* Sa's budget towards S2 (< 0: never cut) */
+    long sa_to_s2_sent;        /* what Sa sent to S2 */
     fxs_status new_status[2];  /* creating S1 and S2 */
     fxs_status first_failure[2];
     char failure_msg[2][512];
@@ -598,14 +598,14 @@ static void *assistant_thread(void *arg) {
     int *s1 = a->index == 0 ? &t->s1_sa[0] : &t->s1_sb[0];
     int *s2 = a->index == 0 ? &t->s2_sa[0] : &t->s2_sb[0];
     int *other = &t->sa_sb[a->index];
-    cut_wire w1 = {*s1, a->index == 0 ? t->cut_sa_to_s1 : -1, 0};
-    fxs_transport to_s1 = {cut_send, cut_recv, NULL, &w1};
-    fxs_transport to_s2 = socket_transport(s2), to_other = socket_transport(other);
+    cut_wire w2 = {*s2, a->index == 0 ? t->cut_sa_to_s2 : -1, 0};
+    fxs_transport to_s2 = {cut_send, cut_recv, NULL, &w2};
+    fxs_transport to_s1 = socket_transport(s1), to_other = socket_transport(other);
     seed_for(seed, (uint8_t)(10 + a->index));
     t->server_status[a->index] = fxs_assistant_serve(a->index == 0 ? FXS_ROLE_SA : FXS_ROLE_SB, &to_s1, &to_s2,
                                                      &to_other, seed, &t->server_stats[a->index]);
     snprintf(t->server_msg[a->index], sizeof t->server_msg[a->index], "%s", fxs_last_error_message());
-    if (a->index == 0) t->sa_to_s1_sent = w1.sent;
+    if (a->index == 0) t->sa_to_s2_sent = w2.sent;
     /* An assistant that stopped leaves: every connection of it ends. */
     shutdown(*s1, SHUT_RDWR);
     shutdown(*s2, SHUT_RDWR);
@@ -689,7 +689,7 @@ static void run_full(uint32_t topology, uint32_t ring_bits, uint32_t frac_bits) 
     t.s.ring_bits = ring_bits;
     t.s.frac_bits = frac_bits;
     t.scenario = full_scenario;
-    t.cut_sa_to_s1 = -1;
+    t.cut_sa_to_s2 = -1;
     run_servers(&t);
     CHECK(t.new_status[0] == FXS_STATUS_OK && t.new_status[1] == FXS_STATUS_OK);
     CHECK(t.server_status[0] == FXS_STATUS_OK);
@@ -737,7 +737,7 @@ static void precision_guard(uint32_t topology, uint32_t ring_bits, uint32_t frac
     t.s.frac_bits = frac_bits;
     t.s.guard = guard;
     t.scenario = guard_scenario;
-    t.cut_sa_to_s1 = -1;
+    t.cut_sa_to_s2 = -1;
     run_servers(&t);
     CHECK(t.new_status[0] == FXS_STATUS_OK && t.new_status[1] == FXS_STATUS_OK);
     CHECK(t.first_failure[0] == FXS_STATUS_PRECISION_GUARD);
@@ -783,7 +783,7 @@ static servers relu_run(int n, long cut) {
     t.s.ring_bits = 128;
     t.s.frac_bits = 32;
     t.scenario = relu_scenario;
-    t.cut_sa_to_s1 = cut;
+    t.cut_sa_to_s2 = cut;
     relus = n;
     run_servers(&t);
     return t;
@@ -792,21 +792,23 @@ static servers relu_run(int n, long cut) {
 static void assistant_leaves(void) {
     servers before, after, cut;
     for (int i = 0; i < NRELU; i++) RELU_X[i] = (i % 7) - 3.5 + i / 64.0;
-    /* Sa's bytes to S1 for the shares alone, and with one ReLU: cut half-way between. */
+    /* Sa's bytes to S2 for the shares alone, and with one ReLU: cut half-way between (Sa, the
+     * helper of the sign step, sends S2 its share of the mask's bits and of the compared bit,
+     * and both assistants send S2 a cross term of the product). */
     before = relu_run(0, -1);
     after = relu_run(1, -1);
     CHECK(before.server_status[0] == FXS_STATUS_OK && after.server_status[0] == FXS_STATUS_OK);
     CHECK(before.server_status[1] == FXS_STATUS_OK && after.server_status[1] == FXS_STATUS_OK);
     CHECK(after.ops[0] == 1 && after.ops[1] == 1);
-    CHECK(after.sa_to_s1_sent > before.sa_to_s1_sent);
-    cut = relu_run(3, (before.sa_to_s1_sent + after.sa_to_s1_sent) / 2);
+    CHECK(after.sa_to_s2_sent > before.sa_to_s2_sent);
+    cut = relu_run(3, (before.sa_to_s2_sent + after.sa_to_s2_sent) / 2);
     CHECK(cut.new_status[0] == FXS_STATUS_OK && cut.new_status[1] == FXS_STATUS_OK);
     /* The first ReLU fails at both primaries with CLOSED; Sa reports its own failure. */
     CHECK(cut.ops[0] == 0 && cut.ops[1] == 0);
     CHECK(cut.first_failure[0] == FXS_STATUS_CLOSED);
     CHECK(cut.first_failure[1] == FXS_STATUS_CLOSED);
     CHECK(cut.server_status[0] != FXS_STATUS_OK);
-    /* The messages name the operation and the connection: S1 lost Sa; Sa names S1. */
+    /* The messages name the operation and the connection: S2 lost Sa; Sa names S2. */
     for (int i = 0; i < 2; i++) {
         CHECK(strncmp(cut.failure_msg[i], "fxs_party_relu: relu", 20) == 0);
         CHECK(strstr(cut.failure_msg[i], "(the connection to ") != NULL);
@@ -815,7 +817,7 @@ static void assistant_leaves(void) {
     CHECK(strstr(cut.failure_msg[0], "(the connection to assistant S") != NULL ||
           strstr(cut.failure_msg[1], "(the connection to assistant S") != NULL);
     CHECK(strncmp(cut.server_msg[0], "fxs_assistant_serve: ", 21) == 0);
-    CHECK(strstr(cut.server_msg[0], "(the connection to S1, `to_s1`)") != NULL);
+    CHECK(strstr(cut.server_msg[0], "(the connection to S2, `to_s2`)") != NULL);
     if (failed > 0)
         fprintf(stderr, "  after the cut: S1 %s: %s\n  S2 %s: %s\n  Sa %s: %s\n  Sb %s: %s\n",
                 fxs_status_name(cut.first_failure[0]), cut.failure_msg[0],
@@ -1143,7 +1145,7 @@ static void numerics_refused_in_z32(void) {
     t.s.ring_bits = 32;
     t.s.frac_bits = 8;
     t.scenario = z32_scenario;
-    t.cut_sa_to_s1 = -1;
+    t.cut_sa_to_s2 = -1;
     run_servers(&t);
     CHECK(t.new_status[0] == FXS_STATUS_OK && t.new_status[1] == FXS_STATUS_OK);
     CHECK(t.server_status[0] == FXS_STATUS_OK && t.server_status[1] == FXS_STATUS_OK);

@@ -5,7 +5,7 @@
 //
 // workerData: { role, ports, scenario, options, timeoutMs, cut, relus, big }
 // - ports: { peer, sa, sb } for a primary, { s1, s2, other } for an assistant;
-// - cut (assistant Sa only): Sa's connection to S1 ends once Sa has sent this many bytes to S1
+// - cut (assistant Sa only): Sa's connection to S2 ends once Sa has sent this many bytes to S2
 //   (the bytes it sent are reported either way);
 // - scenario "all": products and comparisons, then every numerical function;
 //   "guard": an ordinary product, then one the precision guard must stop;
@@ -91,14 +91,14 @@ async function primary() {
 async function assistant() {
   const counter = { sent: 0 };
   const held = [transport(ports.s1), transport(ports.s2), transport(ports.other)];
-  const toS1 = role === 'Sa' ? cutting(held[0], cut, counter) : held[0];
+  const toS2 = role === 'Sa' ? cutting(held[1], cut, counter) : held[1];
   try {
-    const served = await new fx.Assistant(role).serve(toS1, held[1], held[2]);
-    post({ served, sentToS1: counter.sent });
+    const served = await new fx.Assistant(role).serve(held[0], toS2, held[2]);
+    post({ served, sentToS2: counter.sent });
   } catch (e) {
     // An assistant that stopped leaves: every connection of it ends.
     held.forEach((t) => t.close());
-    post({ ...failure(e), sentToS1: counter.sent });
+    post({ ...failure(e), sentToS2: counter.sent });
   }
 }
 

@@ -8,7 +8,7 @@
 //   served.
 // - The precision guard: an ordinary product passes, one whose operands break PrivPy's
 //   Theorem 2 bound is stopped at both primaries (code "precisionGuard"), which are poisoned.
-// - An assistant that leaves half-way through a ReLU (Sa's connection to S1 cut after half the
+// - An assistant that leaves half-way through a ReLU (Sa's connection to S2 cut after half the
 //   bytes a ReLU costs it, measured in the same test): both primaries' ReLU rejects with code
 //   "closed", one naming an assistant's transport, later calls reject as poisoned; every worker
 //   ends.
@@ -100,7 +100,7 @@ test('four servers: the precision guard stops a product at both primaries', asyn
   for (const name of ['sa', 'sb']) assert.equal(r[name].error, undefined, `${name}: ${r[name].error}`);
 });
 
-/** Runs `relus` ReLUs on four servers with Sa's connection to S1 cut after `cut` bytes. */
+/** Runs `relus` ReLUs on four servers with Sa's connection to S2 cut after `cut` bytes. */
 const reluRun = (relus, cut) => fourServers({ scenario: 'relus', relus }, { sa: { cut } }).done;
 
 test('four servers: an assistant that leaves half-way through a ReLU ends both primaries, nothing hangs', async () => {
@@ -111,8 +111,10 @@ test('four servers: an assistant that leaves half-way through a ReLU ends both p
     for (const name of ['s1', 's2']) assert.equal(r[name].result.err, undefined, `${name}: ${JSON.stringify(r[name])}`);
   }
   assert.equal(after.s1.result.done, 1);
-  assert.ok(after.sa.sentToS1 > before.sa.sentToS1, 'a ReLU costs Sa bytes to S1');
-  const cut = await reluRun(3, Math.floor((before.sa.sentToS1 + after.sa.sentToS1) / 2));
+  // Sa, the helper of the sign step, sends S2 its shares of the mask's bits and of the compared
+  // bit, and a cross term of the product.
+  assert.ok(after.sa.sentToS2 > before.sa.sentToS2, 'a ReLU costs Sa bytes to S2');
+  const cut = await reluRun(3, Math.floor((before.sa.sentToS2 + after.sa.sentToS2) / 2));
   for (const name of ['s1', 's2']) {
     const { done, err, later } = cut[name].result;
     assert.equal(done, 0, `${name}: the first ReLU must fail`);
@@ -121,10 +123,10 @@ test('four servers: an assistant that leaves half-way through a ReLU ends both p
     assert.equal(later.code, 'poisoned');
     assert.match(later.error, /^exp: the session failed earlier and is poisoned \(relu: the peer closed the connection/);
   }
-  // S1 lost its assistant (S2 may see its peer or Sb leave first).
+  // A primary lost an assistant (the other may see its peer leave first).
   assert.ok(/assistant S[ab] transport/.test(cut.s1.result.err.error) || /assistant S[ab] transport/.test(cut.s2.result.err.error));
   // Sa names its own failure.
-  assert.match(cut.sa.error, /S1 transport: send rejected: .*assistant Sa left/);
+  assert.match(cut.sa.error, /S2 transport: send rejected: .*assistant Sa left/);
   assert.ok(cut.sb.error || cut.sb.served, 'Sb ended');
 });
 
