@@ -154,7 +154,10 @@ test("four servers: an assistant's worker terminated between two ReLUs", async (
     const { done: n, err } = r[name].result;
     assert.equal(n, 1, `${name}: one ReLU before Sb left`);
     assert.equal(err.code, 'closed', `${name}: ${err.error}`);
-    assert.match(err.error, /^relu: the peer closed the connection \(/);
+    // The sign step needs only Sa (the helper), the product one cross term from each assistant:
+    // the primary whose term comes from Sa may finish the ReLU and fail in the reveal after it,
+    // on its peer.
+    assert.match(err.error, /^(relu|open): the peer closed the connection \(/);
   }
   assert.ok([r.s1, r.s2].some((x) => /assistant Sb transport/.test(x.result.err.error)), 'Sb is named');
   assert.ok(Date.now() - t0 < 60_000, 'no wait for a timeout');
