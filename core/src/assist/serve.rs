@@ -52,8 +52,9 @@ impl<T: Transport> Assistant<T> {
         self
     }
 
-    /// Receives the seed of its own primary, sets up oblivious transfer with the other assistant
-    /// (Sa garbles, Sb evaluates), then serves requests. Returns the traffic over all three
+    /// Receives the seed of its own primary (Sa also both primaries' seeds for the sign steps it
+    /// helps), sets up oblivious transfer with the other assistant (Sa garbles, Sb evaluates),
+    /// then serves requests. Returns the traffic over all three
     /// connections; fails with [`ErrorKind::Closed`] if one primary leaves while the other waits
     /// on a request, and with a protocol error if the primaries' requests differ.
     pub async fn serve(self) -> Result<Stats, Error> {
@@ -70,12 +71,10 @@ impl<T: Transport> Assistant<T> {
         // Sa is SecureNN's helper of the primaries' sign steps: both send it a seed.
         let mut helper = None;
         if own == Role::P0 {
-            let mut seeds = Vec::with_capacity(2);
-            for link in primaries.iter_mut() {
-                seeds.push(recv_seed(&mut link.channel(Sub::Online), op).await?);
-            }
+            let s1 = recv_seed(&mut primaries[0].channel(Sub::Online), op).await?;
+            let s2 = recv_seed(&mut primaries[1].channel(Sub::Online), op).await?;
             helper = Some(Helped {
-                seeds: [seeds.remove(0), seeds.remove(0)],
+                seeds: [s1, s2],
                 requests: 0,
             });
         }
