@@ -35,9 +35,13 @@ pub trait Ring:
     fn sar(self, bits: u32) -> Self;
     /// Shift left, dropping bits shifted out.
     fn shl(self, bits: u32) -> Self;
+    /// Bit `i` of the element, `i < BITS`.
+    fn bit(self, i: u32) -> bool {
+        self.shr(i).low_u64() & 1 == 1
+    }
     /// The most significant bit (the sign bit in two's complement).
     fn msb(self) -> bool {
-        self.shr(Self::BITS - 1) == Self::ONE
+        self.bit(Self::BITS - 1)
     }
     /// The element as a two's complement integer.
     fn to_signed(self) -> i128;

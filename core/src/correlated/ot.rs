@@ -91,7 +91,7 @@ fn pack_bits<R: Ring>(vals: &[R], width: usize, words: &mut [u128]) {
 /// Bit `j` of `y` as the ring element 0 or 1.
 #[inline]
 fn bit<R: Ring>(y: R, j: usize) -> R {
-    R::from_u64(y.shr(j as u32).low_u64() & 1)
+    R::from_u64(u64::from(y.bit(j as u32)))
 }
 
 /// Hashes each row into `per_ot` blocks with tweaks `(first + o) | (c << 64)` and decodes `m`

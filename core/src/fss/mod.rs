@@ -54,11 +54,6 @@ use zeroize::Zeroize;
 /// into batches of this size, one round each.
 pub const MAX_GATES: usize = 1 << 20;
 
-/// Bit `i` of `v` (two's complement, `i < R::BITS`).
-fn bit<R: Ring>(v: R, i: u32) -> bool {
-    (v.to_signed() as u128) >> i & 1 == 1
-}
-
 /// Checks a request for `n` gates against [`MAX_GATES`] before anything is allocated.
 pub(crate) fn check_gates(op: &'static str, n: usize) -> Result<(), Error> {
     crate::limits::elements(op, n, 1, MAX_GATES).map(|_| ())
@@ -323,7 +318,7 @@ pub(crate) fn deal<R: Ring>(
             alpha.push(low(ri, shape.bits));
             match gate {
                 Gate::Sign { product, bits } => {
-                    let m = R::from_u64(u64::from(bit(ri, bits - 1)));
+                    let m = R::from_u64(u64::from(ri.bit(bits - 1)));
                     let sign = R::ONE.sub(m.add(m));
                     beta.push(sign);
                     constants.push(m);
@@ -433,7 +428,7 @@ impl<R: Ring> GateKeys<R> {
         for (i, &xh) in opened.iter().enumerate() {
             let gi = g[i * w].add(self.constants[i * w]);
             // d = 1 - (msb(x^) xor g), the top bit of the low b bits.
-            let top = bit(xh, b - 1);
+            let top = xh.bit(b - 1);
             let di = if top { gi } else { self.public(R::ONE).sub(gi) };
             d.push(di);
             if let Some(out) = relu.as_mut() {

@@ -35,7 +35,7 @@ pub(crate) fn compared_bits<R: Ring>() -> usize {
 
 /// Bit `i` of `v` (0 or 1).
 pub(crate) fn bit<R: Ring>(v: R, i: usize) -> u8 {
-    (v.shr(i as u32).low_u64() & 1) as u8
+    u8::from(v.bit(i as u32))
 }
 
 /// `a + b` in Z_p.
