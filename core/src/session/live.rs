@@ -53,6 +53,9 @@ pub struct SessionConfig {
     /// The precision guard ([`crate::guard`]): `Some(headroom)` stops an operation whose values
     /// near the point where truncation fails or the ring wraps. Default `None`.
     pub precision_guard: Option<u32>,
+    /// The width the sign tests may assume of their inputs ([`crate::Config::sign_bits`]):
+    /// `Some(b)`, `b` from 2 to `ring_bits`. Default `None`: the whole ring.
+    pub sign_bits: Option<u32>,
 }
 
 impl SessionConfig {
@@ -72,6 +75,7 @@ impl SessionConfig {
             backend: Backend::Auto,
             max_frame: DEFAULT_MAX_FRAME,
             precision_guard: None,
+            sign_bits: None,
         }
     }
 
@@ -167,8 +171,10 @@ impl SessionConfig {
             max_frame: self.max_frame,
             backend: self.backend,
             precision_guard: self.precision_guard,
+            sign_bits: self.sign_bits,
             ..crate::Config::default()
         };
+        config.check(self.ring_bits)?;
         Ok((role, config))
     }
 }
