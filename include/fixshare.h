@@ -1174,6 +1174,16 @@ typedef struct fxs_party_config {
      * number. Must be below `ring_bits - 2`. Both parties use the same setting.
      */
     uint32_t precision_guard;
+    /**
+     * The width `b` the sign tests may assume of their inputs: 0 (default) is the whole ring;
+     * `b` from 2 to `ring_bits` promises that every value whose sign is tested (the inputs of
+     * ReLU and DReLU, `x - y` of `fxs_party_less_than`, the differences compared by max, argmax
+     * and max pooling) lies in `[-2^(b-1), 2^(b-1))` as a ring element (`x * 2^frac_bits`).
+     * `FXS_BACKEND_FSS` then compares over `b - 1` bits (smaller dealer keys, faster); a value
+     * outside the range gives a wrong result, which the parties cannot detect. Other backends
+     * ignore it. Both parties use the same setting.
+     */
+    uint32_t sign_bits;
 } fxs_party_config;
 
 /**
@@ -2257,8 +2267,8 @@ fxs_status fxs_party_broadcast(struct fxs_party *party, const struct fxs_shares 
 /**
  * Fills `config` with the defaults: role 0, two servers, 64-bit ring, 16 fractional bits, local
  * truncation, the dealer as offline source, the automatic backend, default frame limit, no
- * precision guard, a zero seed and NULL transports (set the role, a fresh seed, `peer` and the offline source's
- * transport before `fxs_party_new`).
+ * precision guard, sign tests on the whole ring, a zero seed and NULL transports (set the role,
+ * a fresh seed, `peer` and the offline source's transport before `fxs_party_new`).
  *
  * # Safety
  * `config` is NULL or points to writable memory for an `fxs_party_config`.
@@ -2275,7 +2285,8 @@ fxs_status fxs_party_config_init(struct fxs_party_config *config);
  * an unknown constant, `FXS_BACKEND_HELPER` with two servers,
  * `FXS_BACKEND_FSS` with `FXS_OFFLINE_OT`, three servers with `FXS_OFFLINE_OT`, a dealer
  * transport with `FXS_OFFLINE_OT`, `FXS_TOPOLOGY_FOUR_SERVERS` (which connects with
- * `fxs_party_new_with_assistants`), a precision guard of `ring_bits - 2` bits or more.
+ * `fxs_party_new_with_assistants`), a precision guard of `ring_bits - 2` bits or more, a
+ * `sign_bits` other than 0 or 2 to `ring_bits`.
  *
  * On success `*out` is the new party; on failure `*out` is NULL.
  *
@@ -2302,7 +2313,8 @@ fxs_status fxs_party_new(const struct fxs_party_config *config, struct fxs_party
  * `FXS_TRUNCATION_LOCAL` (the products divide by the scale themselves).
  *
  * Refused with `FXS_STATUS_INVALID_ARGUMENT` before anything is sent: another topology, another
- * offline source, backend or truncation, a dealer transport; a NULL `to_sa`/`to_sb` or callback
+ * offline source, backend or truncation, a dealer transport, the settings `fxs_party_new`
+ * refuses (a precision guard or `sign_bits` out of range); a NULL `to_sa`/`to_sb` or callback
  * is `FXS_STATUS_NULL_POINTER`. An assistant that leaves ends the primaries' next operation
  * with `FXS_STATUS_CLOSED` (the message names the connection, e.g. ``(the connection to
  * assistant Sa, `to_sa`)``).

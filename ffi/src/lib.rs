@@ -19,7 +19,8 @@
 //!   (`FXS_TOPOLOGY_FOUR_SERVERS`, `fxs_party_new_with_assistants`); the numerical functions
 //!   (reciprocal, division, `exp`, `log`, square roots, logistic, `tanh`, select, equality,
 //!   min/argmin, sum/mean/variance along an axis, broadcasting) in every topology; an opt-in
-//!   precision guard (`fxs_party_config.precision_guard`, `FXS_STATUS_PRECISION_GUARD`);
+//!   precision guard (`fxs_party_config.precision_guard`, `FXS_STATUS_PRECISION_GUARD`); a
+//!   promised width of the sign tests' inputs for FSS (`fxs_party_config.sign_bits`);
 //!   machine learning on shares: linear and logistic regression and multilayer perceptrons by
 //!   SGD (`fxs_party_train_glm`, `fxs_party_train_mlp`) and oblivious inference of networks of
 //!   dense, convolution, ReLU, square and pooling layers (`fxs_party_classify`,

@@ -122,6 +122,14 @@ pub struct fxs_party_config {
     /// out of range stops the operation with `FXS_STATUS_PRECISION_GUARD` instead of a wrong
     /// number. Must be below `ring_bits - 2`. Both parties use the same setting.
     pub precision_guard: u32,
+    /// The width `b` the sign tests may assume of their inputs: 0 (default) is the whole ring;
+    /// `b` from 2 to `ring_bits` promises that every value whose sign is tested (the inputs of
+    /// ReLU and DReLU, `x - y` of `fxs_party_less_than`, the differences compared by max, argmax
+    /// and max pooling) lies in `[-2^(b-1), 2^(b-1))` as a ring element (`x * 2^frac_bits`).
+    /// `FXS_BACKEND_FSS` then compares over `b - 1` bits (smaller dealer keys, faster); a value
+    /// outside the range gives a wrong result, which the parties cannot detect. Other backends
+    /// ignore it. Both parties use the same setting.
+    pub sign_bits: u32,
 }
 
 /// Traffic counters (of one connection, or of one phase over several).
@@ -260,8 +268,8 @@ pub(crate) fn len(x: &AnyShares) -> usize {
 
 /// Fills `config` with the defaults: role 0, two servers, 64-bit ring, 16 fractional bits, local
 /// truncation, the dealer as offline source, the automatic backend, default frame limit, no
-/// precision guard, a zero seed and NULL transports (set the role, a fresh seed, `peer` and the offline source's
-/// transport before `fxs_party_new`).
+/// precision guard, sign tests on the whole ring, a zero seed and NULL transports (set the role,
+/// a fresh seed, `peer` and the offline source's transport before `fxs_party_new`).
 ///
 /// # Safety
 /// `config` is NULL or points to writable memory for an `fxs_party_config`.
@@ -292,6 +300,7 @@ pub unsafe extern "C" fn fxs_party_config_init(config: *mut fxs_party_config) ->
                 dealer: none,
                 topology: FXS_TOPOLOGY_TWO_SERVERS,
                 precision_guard: 0,
+                sign_bits: 0,
             })
         };
         Ok(())
@@ -403,8 +412,9 @@ fn parse_config(c: &fxs_party_config, assistants: bool) -> Result<Parsed, Failur
         config.max_frame = c.max_frame;
     }
     config.precision_guard = (c.precision_guard != 0).then_some(c.precision_guard);
-    // The session's own rules (formats, backends per topology, the guard's headroom), before
-    // anything is sent.
+    config.sign_bits = (c.sign_bits != 0).then_some(c.sign_bits);
+    // The session's own rules (formats, backends per topology, the guard's headroom, the sign
+    // tests' width), before anything is sent.
     config.check()?;
     Ok(Parsed {
         config,
@@ -423,7 +433,8 @@ fn parse_config(c: &fxs_party_config, assistants: bool) -> Result<Parsed, Failur
 /// an unknown constant, `FXS_BACKEND_HELPER` with two servers,
 /// `FXS_BACKEND_FSS` with `FXS_OFFLINE_OT`, three servers with `FXS_OFFLINE_OT`, a dealer
 /// transport with `FXS_OFFLINE_OT`, `FXS_TOPOLOGY_FOUR_SERVERS` (which connects with
-/// `fxs_party_new_with_assistants`), a precision guard of `ring_bits - 2` bits or more.
+/// `fxs_party_new_with_assistants`), a precision guard of `ring_bits - 2` bits or more, a
+/// `sign_bits` other than 0 or 2 to `ring_bits`.
 ///
 /// On success `*out` is the new party; on failure `*out` is NULL.
 ///
@@ -476,7 +487,8 @@ pub unsafe extern "C" fn fxs_party_new(
 /// `FXS_TRUNCATION_LOCAL` (the products divide by the scale themselves).
 ///
 /// Refused with `FXS_STATUS_INVALID_ARGUMENT` before anything is sent: another topology, another
-/// offline source, backend or truncation, a dealer transport; a NULL `to_sa`/`to_sb` or callback
+/// offline source, backend or truncation, a dealer transport, the settings `fxs_party_new`
+/// refuses (a precision guard or `sign_bits` out of range); a NULL `to_sa`/`to_sb` or callback
 /// is `FXS_STATUS_NULL_POINTER`. An assistant that leaves ends the primaries' next operation
 /// with `FXS_STATUS_CLOSED` (the message names the connection, e.g. ``(the connection to
 /// assistant Sa, `to_sa`)``).

@@ -5,8 +5,9 @@
 # with OT over the one peer connection: products, matrix products, ReLU and the rest of the
 # non-linear layer, data owners, Bristol circuits, bad input and failing transports — an
 # argument error leaves a party usable, a failure after communicating poisons it — each against
-# plaintext; rings 32 and 128; linear and logistic regression and perceptron training, and
-# inference over dense, convolution, ReLU, square and pooling layers) and the browser example in
+# plaintext; rings 32 and 128; the signBits option of the FSS sign tests; linear and logistic
+# regression and perceptron training, and inference over dense, convolution, ReLU, square and
+# pooling layers) and the browser example in
 # headless Chromium (a data-owner page and two parties in Web Workers; results read from the DOM
 # and compared with plaintext; screenshots in target/wasm-browser/). Honours CARGO_TARGET_DIR
 # (wasm/build.sh finds the .wasm there).

@@ -8,6 +8,8 @@
  * against plaintext SGD in this file (with progress callbacks), and oblivious inference of a
  * small dense network and of a network with convolutions, ReLU, square, mean and max pooling
  * against a plaintext forward pass. Shares of one ring width used with a party of another.
+ * FSS sign tests with fxs_party_config.sign_bits = 32 (inputs promised to lie within 2^31)
+ * exactly against plaintext, from fewer dealer bytes than on the whole ring; widths refused.
  *
  * Parties, the dealer and the data owner run as threads joined by UNIX socket pairs; AES-128
  * also runs between two processes over TCP on 127.0.0.1 with the OT-based offline phase.
@@ -101,11 +103,13 @@ typedef void (*scenario_fn)(struct session *s, uint32_t role, fxs_party *party, 
 
 typedef struct session {
     uint32_t ring_bits, frac_bits, truncation, offline, backend;
+    uint32_t sign_bits; /* fxs_party_config.sign_bits (0: the whole ring) */
     scenario_fn scenario;
     void *extra;
     int peer[2], dealer0[2], dealer1[2];
     fault faults[2];
     fxs_status dealer_status;
+    fxs_stats dealer_stats[2]; /* the dealer's traffic with party 0 and party 1 */
 } session;
 
 typedef struct party_arg {
@@ -119,7 +123,7 @@ static void *dealer_thread(void *arg) {
     fxs_transport t0 = socket_transport(&s->dealer0[0]);
     fxs_transport t1 = socket_transport(&s->dealer1[0]);
     seed_for(seed, 9);
-    s->dealer_status = fxs_dealer_serve(seed, &t0, &t1, NULL, NULL);
+    s->dealer_status = fxs_dealer_serve(seed, &t0, &t1, &s->dealer_stats[0], &s->dealer_stats[1]);
     return NULL;
 }
 
@@ -136,6 +140,7 @@ static void *party_thread(void *arg) {
     cfg.frac_bits = s->frac_bits;
     cfg.truncation = s->truncation;
     cfg.backend = s->backend;
+    cfg.sign_bits = s->sign_bits;
     seed_for(cfg.seed, (uint8_t)(1 + a->role));
     peer->fd = s->peer[a->role];
     peer->mode = FAULT_NONE;
@@ -158,12 +163,38 @@ static void *party_thread(void *arg) {
     return NULL;
 }
 
+/* Runs the session *s describes (its settings and scenario filled in, the rest zero). */
+static void run_prepared(session *s) {
+    pthread_t d, p[2];
+    party_arg args[2];
+    make_pair(s->peer);
+    if (s->offline != FXS_OFFLINE_OT) {
+        make_pair(s->dealer0);
+        make_pair(s->dealer1);
+        pthread_create(&d, NULL, dealer_thread, s);
+    }
+    for (uint32_t r = 0; r < 2; r++) {
+        args[r].s = s;
+        args[r].role = r;
+        pthread_create(&p[r], NULL, party_thread, &args[r]);
+    }
+    pthread_join(p[0], NULL);
+    pthread_join(p[1], NULL);
+    close(s->peer[0]);
+    close(s->peer[1]);
+    if (s->offline != FXS_OFFLINE_OT) {
+        pthread_join(d, NULL);
+        close(s->dealer0[0]);
+        close(s->dealer0[1]);
+        close(s->dealer1[0]);
+        close(s->dealer1[1]);
+    }
+}
+
 static void run_session_with(uint32_t offline, uint32_t backend, uint32_t ring_bits,
                              uint32_t frac_bits, uint32_t truncation, scenario_fn scenario,
                              void *extra) {
     session s;
-    pthread_t d, p[2];
-    party_arg args[2];
     memset(&s, 0, sizeof s);
     s.backend = backend;
     s.ring_bits = ring_bits;
@@ -172,28 +203,7 @@ static void run_session_with(uint32_t offline, uint32_t backend, uint32_t ring_b
     s.offline = offline;
     s.scenario = scenario;
     s.extra = extra;
-    make_pair(s.peer);
-    if (offline != FXS_OFFLINE_OT) {
-        make_pair(s.dealer0);
-        make_pair(s.dealer1);
-        pthread_create(&d, NULL, dealer_thread, &s);
-    }
-    for (uint32_t r = 0; r < 2; r++) {
-        args[r].s = &s;
-        args[r].role = r;
-        pthread_create(&p[r], NULL, party_thread, &args[r]);
-    }
-    pthread_join(p[0], NULL);
-    pthread_join(p[1], NULL);
-    close(s.peer[0]);
-    close(s.peer[1]);
-    if (offline != FXS_OFFLINE_OT) {
-        pthread_join(d, NULL);
-        close(s.dealer0[0]);
-        close(s.dealer0[1]);
-        close(s.dealer1[0]);
-        close(s.dealer1[1]);
-    }
+    run_prepared(&s);
 }
 
 static void run_session_from(uint32_t offline, uint32_t ring_bits, uint32_t frac_bits,
@@ -1307,6 +1317,151 @@ static void relu_disconnects(session *s, uint32_t role, fxs_party *party, fault 
     fxs_shares_free(x);
 }
 
+/* ----- sign_bits: FSS sign tests on inputs of a promised width ----- */
+
+#define NSB 16
+/* Ring elements (x * 2^16) inside [-2^31, 2^31), the range sign_bits = 32 promises: its ends,
+   0, +-1 ulp, +-1.0 and values between. */
+static const int64_t SB_X[NSB] = {-2147483647 - 1, 2147483647, 0, 1, -1, 65536, -65536,
+                                  -2147483647, 2147483646, 123456789, -987654321, 1073741824,
+                                  -1073741825, 40000, -40001, 7};
+/* Pairs for less_than (party 0's x, party 1's y) whose difference x - y lies inside the range,
+   its ends -2^31 and 2^31 - 1 included. */
+static const int64_t SB_LX[NSB] = {-1073741824, 1073741824, 5, 6, 5, -2147483647 - 1, 2147483647,
+                                   -2147483647 - 1, 0, 0, -65536, 65536, 123456789, -987654321,
+                                   1, 0};
+static const int64_t SB_LY[NSB] = {1073741824, -1073741823, 5, 5, 6, -2147483647 - 1, 2147483646,
+                                   -2147483647, 2147483647, -2147483647, 65536, -65536, 123456790,
+                                   -987654322, 0, 1};
+
+/* The fixed-point value of ring element v with 16 fractional bits (exact in a double). */
+static double from_ring(int64_t v) { return ldexp((double)v, -16); }
+
+/* ReLU, DReLU and less_than on SB_X and SB_LX, SB_LY, exactly against plaintext. */
+static void sign_bits_ops(session *s, uint32_t role, fxs_party *party, fault *peer) {
+    fxs_shares *x = NULL, *lx = NULL, *ly = NULL, *r = NULL;
+    double in[NSB], want[NSB];
+    (void)s;
+    (void)peer;
+    if (role == 0) {
+        for (int i = 0; i < NSB; i++) in[i] = from_ring(SB_X[i]);
+        CHECK_OK(fxs_party_share_input(party, in, NSB, 1, &x));
+        for (int i = 0; i < NSB; i++) in[i] = from_ring(SB_LX[i]);
+        CHECK_OK(fxs_party_share_input(party, in, NSB, 1, &lx));
+        CHECK_OK(fxs_party_receive_input(party, NSB, 1, &ly));
+    } else {
+        CHECK_OK(fxs_party_receive_input(party, NSB, 1, &x));
+        CHECK_OK(fxs_party_receive_input(party, NSB, 1, &lx));
+        for (int i = 0; i < NSB; i++) in[i] = from_ring(SB_LY[i]);
+        CHECK_OK(fxs_party_share_input(party, in, NSB, 1, &ly));
+    }
+
+    for (int i = 0; i < NSB; i++) want[i] = SB_X[i] > 0 ? from_ring(SB_X[i]) : 0.0;
+    CHECK_OK(fxs_party_relu(party, x, &r));
+    expect_within(party, r, want, NSB, 0.0, "sign_bits: relu");
+    fxs_shares_free(r);
+
+    for (int i = 0; i < NSB; i++) want[i] = SB_X[i] >= 0 ? 1.0 : 0.0;
+    CHECK_OK(fxs_party_drelu(party, x, &r));
+    expect_within(party, r, want, NSB, 0.0, "sign_bits: drelu");
+    fxs_shares_free(r);
+
+    for (int i = 0; i < NSB; i++) want[i] = SB_LX[i] < SB_LY[i] ? 1.0 : 0.0;
+    CHECK_OK(fxs_party_less_than(party, lx, ly, &r));
+    expect_within(party, r, want, NSB, 0.0, "sign_bits: less_than");
+    fxs_shares_free(r);
+
+    fxs_shares_free(x);
+    fxs_shares_free(lx);
+    fxs_shares_free(ly);
+}
+
+/* Runs sign_bits_ops with FSS in Z_2^64 (16 fractional bits) and fxs_party_config.sign_bits =
+   sign_bits; returns the bytes the dealer sent to both parties. */
+static uint64_t sign_bits_session(uint32_t sign_bits) {
+    session s;
+    memset(&s, 0, sizeof s);
+    s.ring_bits = 64;
+    s.frac_bits = 16;
+    s.truncation = FXS_TRUNCATION_LOCAL;
+    s.offline = FXS_OFFLINE_DEALER;
+    s.backend = FXS_BACKEND_FSS;
+    s.sign_bits = sign_bits;
+    s.scenario = sign_bits_ops;
+    run_prepared(&s);
+    CHECK_OK(s.dealer_status);
+    return s.dealer_stats[0].bytes_sent + s.dealer_stats[1].bytes_sent;
+}
+
+/* A transport that adds every byte asked of it to *(size_t *)user_data and reports the
+   connection closed. */
+static int counting_send(void *user_data, const uint8_t *buf, size_t len) {
+    (void)buf;
+    *(size_t *)user_data += len;
+    return FXS_IO_CLOSED;
+}
+
+static int counting_recv(void *user_data, uint8_t *buf, size_t len) {
+    (void)buf;
+    *(size_t *)user_data += len;
+    return FXS_IO_CLOSED;
+}
+
+/* sign_bits outside 2..=ring_bits is refused before anything is sent or received. */
+static void sign_bits_refused(void) {
+    static const uint32_t bad[] = {1, 65, UINT32_MAX};
+    size_t used = 0;
+    fxs_transport t;
+    fxs_party_config cfg;
+    fxs_party *party = NULL;
+    t.send = counting_send;
+    t.recv = counting_recv;
+    t.flush = NULL;
+    t.user_data = &used;
+    CHECK_OK(fxs_party_config_init(&cfg));
+    CHECK(cfg.sign_bits == 0);
+    cfg.peer = t;
+    cfg.dealer = t;
+    cfg.backend = FXS_BACKEND_FSS;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg.sign_bits = bad[i];
+        party = (fxs_party *)&cfg;
+        CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
+        CHECK_MSG("fxs_party_new: ");
+        CHECK_MSG("sign_bits must be 2 to the ring width");
+        CHECK(party == NULL);
+    }
+    cfg.ring_bits = 32;
+    cfg.frac_bits = 8;
+    cfg.sign_bits = 33;
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("sign_bits must be 2 to the ring width");
+    /* The primaries of four servers are checked alike. */
+    cfg.ring_bits = 64;
+    cfg.frac_bits = 16;
+    cfg.topology = FXS_TOPOLOGY_FOUR_SERVERS;
+    cfg.offline = FXS_OFFLINE_OT;
+    cfg.backend = FXS_BACKEND_AUTO;
+    memset(&cfg.dealer, 0, sizeof cfg.dealer);
+    cfg.sign_bits = 65;
+    CHECK_STATUS(fxs_party_new_with_assistants(&cfg, &t, &t, &party), FXS_STATUS_INVALID_ARGUMENT);
+    CHECK_MSG("fxs_party_new_with_assistants: ");
+    CHECK_MSG("sign_bits must be 2 to the ring width");
+    CHECK(party == NULL);
+    CHECK(used == 0);
+    /* The ends of the range pass the check: the closed dealer connection is what stops them. */
+    cfg.topology = FXS_TOPOLOGY_TWO_SERVERS;
+    cfg.offline = FXS_OFFLINE_DEALER;
+    cfg.backend = FXS_BACKEND_FSS;
+    cfg.dealer = t;
+    cfg.sign_bits = 2;
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_CLOSED);
+    cfg.sign_bits = 64;
+    CHECK_STATUS(fxs_party_new(&cfg, &party), FXS_STATUS_CLOSED);
+    CHECK(party == NULL);
+    CHECK(used > 0);
+}
+
 /* ----- machine learning: SGD training and oblivious inference ----- */
 
 #define MLN 40 /* training rows */
@@ -2392,6 +2547,15 @@ int main(int argc, char **argv) {
     run_session_from(FXS_OFFLINE_OT, 32, 8, FXS_TRUNCATION_PAIRS, nonlinear, NULL);
     run_session_from(FXS_OFFLINE_OT, 64, 20, FXS_TRUNCATION_EXACT, nonlinear, NULL);
     run_session(64, 16, FXS_TRUNCATION_LOCAL, relu_disconnects, NULL);
+    /* FSS sign tests on inputs promised to lie within 2^31 (sign_bits = 32) equal plaintext, as
+       on the whole ring, from fewer dealer bytes; widths outside 2..=ring_bits are refused. */
+    {
+        uint64_t whole = sign_bits_session(0);
+        uint64_t narrow = sign_bits_session(32);
+        count(narrow > 0 && narrow < whole, __FILE__, __LINE__,
+              "sign_bits = 32: the dealer sends fewer bytes than for the whole ring");
+    }
+    sign_bits_refused();
     /* Machine learning: logistic and linear regression by SGD, oblivious inference. */
     ml_dataset();
     run_session(64, 16, FXS_TRUNCATION_LOCAL, ml_train, NULL);

@@ -154,9 +154,10 @@ fn options_object(op: &str, o: &JsValue, what: &str) -> Result<(), JsError> {
 }
 
 /// The session settings `base` (its topology, party and offline source) with `{ ringBits,
-/// fracBits, truncation, backend, precisionGuard, maxFrame }` from `o` (the defaults are
-/// `base`'s; `precisionGuard` absent or `null` leaves the guard off). The session checks the
-/// values when it connects.
+/// fracBits, truncation, backend, precisionGuard, signBits, maxFrame }` from `o` (the defaults
+/// are `base`'s; `precisionGuard` absent or `null` leaves the guard off, `signBits` absent or
+/// `null` leaves the sign tests on the whole ring). The session checks the values when it
+/// connects.
 pub(crate) fn session_config(
     op: &str,
     base: SessionConfig,
@@ -200,6 +201,10 @@ pub(crate) fn session_config(
         // The session refuses a headroom of ringBits - 2 or more.
         c.precision_guard = Some(h);
     }
+    if let Some(b) = opt_u32(op, o, "signBits").map_err(|_| sign_bits_error(op, c.ring_bits))? {
+        // The session refuses a width outside 2 to ringBits (`Party.start` names the option).
+        c.sign_bits = Some(b);
+    }
     if let Some(m) = opt_u32(op, o, "maxFrame").map_err(|_| option_error(op, "maxFrame"))? {
         if m < 64 {
             return Err(invalid(op, "option maxFrame must be at least 64"));
@@ -211,6 +216,15 @@ pub(crate) fn session_config(
 
 fn option_error(op: &str, name: &str) -> JsError {
     invalid(op, &format!("option {name} must be a non-negative integer"))
+}
+
+/// The error of a `signBits` option that is not a width the session takes in a ring of
+/// `ring_bits` bits.
+pub(crate) fn sign_bits_error(op: &str, ring_bits: u32) -> JsError {
+    invalid(
+        op,
+        &format!("option signBits must be an integer from 2 to ringBits ({ring_bits})"),
+    )
 }
 
 /// A plain JS object with numeric fields.

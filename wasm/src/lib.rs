@@ -14,7 +14,7 @@
 //!   tanh, selection, equality, min/argmin, sum/mean/variance along an axis, broadcasting);
 //!   training of linear and logistic regression and of perceptrons, and oblivious inference
 //!   over dense, convolution, ReLU, square and pooling layers ([`ml`]); the precision guard
-//!   (`precisionGuard` option).
+//!   (`precisionGuard` option); FSS sign tests on inputs of a promised width (`signBits`).
 //! - [`dealer::Dealer`]: the third party supplying correlated randomness, and the helper P2 of a
 //!   three-server session.
 //! - [`assistant::Assistant`]: the assistants Sa and Sb of a four-server session.
@@ -97,6 +97,13 @@ export interface PartyOptions {
    * bit); otherwise the operation rejects with `code: "precisionGuard"` instead of computing a
    * wrong number. Off when absent (the default). */
   precisionGuard?: number;
+  /** The width b the sign tests may assume of their inputs: an integer from 2 to ringBits;
+   * absent (the default), the whole ring. It promises that every value whose sign is tested
+   * (the inputs of relu and drelu, x - y of lessThan, the differences compared by max, argmax
+   * and maxPool) lies in [-2^(b-1), 2^(b-1)) as a ring element (x * 2^fracBits); backend
+   * "fss" then compares over b - 1 bits (smaller dealer keys, faster), and a value outside the
+   * range gives a wrong result, which the parties cannot detect. Other backends ignore it. */
+  signBits?: number;
   /** Largest frame payload in bytes sent to or accepted from the peer (default 64 MiB). */
   maxFrame?: number;
 }

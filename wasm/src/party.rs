@@ -236,8 +236,19 @@ impl Party {
             }
         }
         // The session checks its settings again when it connects; here the error comes before
-        // the transports are touched, and names the constructor.
-        config.check().map_err(|e| invalid(op, &e.to_string()))?;
+        // the transports are touched, and names the constructor. The core names its field
+        // `sign_bits`: when the width is all it refuses, the error names the option instead.
+        if let Err(e) = config.check() {
+            let without = SessionConfig {
+                sign_bits: None,
+                ..config
+            };
+            return Err(if config.sign_bits.is_some() && without.check().is_ok() {
+                convert::sign_bits_error(op, config.ring_bits)
+            } else {
+                invalid(op, &e.to_string())
+            });
+        }
         let peer = JsTransport::new("peer", peer).map_err(|e| invalid(op, &e))?;
         Ok((config, peer))
     }
@@ -306,9 +317,9 @@ impl Party {
     /// Connects as party `role` (0 or 1) to the peer over `peer`, with correlated randomness
     /// from a dealer reached over `dealer` (see `Dealer.serve`). `options`:
     /// `{ ringBits?: 32 | 64 | 128, fracBits?: number (16), truncation?: "local" | "pairs" |
-    /// "exact", backend?: "auto" | "gc" | "fss" | "helper", maxFrame?: number }`, the same on
-    /// both parties (`"helper"` needs `withHelper`). The party's seed comes from
-    /// `crypto.getRandomValues`.
+    /// "exact", backend?: "auto" | "gc" | "fss" | "helper", precisionGuard?: number, signBits?:
+    /// number, maxFrame?: number }` (see `PartyOptions`), the same on both parties (`"helper"`
+    /// needs `withHelper`). The party's seed comes from `crypto.getRandomValues`.
     #[wasm_bindgen(js_name = withDealer)]
     pub async fn with_dealer(
         role: u32,
