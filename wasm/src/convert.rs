@@ -220,7 +220,7 @@ fn option_error(op: &str, name: &str) -> JsError {
 
 /// The error of a `signBits` option that is not a width the session takes in a ring of
 /// `ring_bits` bits.
-pub(crate) fn sign_bits_error(op: &str, ring_bits: u32) -> JsError {
+fn sign_bits_error(op: &str, ring_bits: u32) -> JsError {
     invalid(
         op,
         &format!("option signBits must be an integer from 2 to ringBits ({ring_bits})"),

@@ -236,19 +236,8 @@ impl Party {
             }
         }
         // The session checks its settings again when it connects; here the error comes before
-        // the transports are touched, and names the constructor. The core names its field
-        // `sign_bits`: when the width is all it refuses, the error names the option instead.
-        if let Err(e) = config.check() {
-            let without = SessionConfig {
-                sign_bits: None,
-                ..config
-            };
-            return Err(if config.sign_bits.is_some() && without.check().is_ok() {
-                convert::sign_bits_error(op, config.ring_bits)
-            } else {
-                invalid(op, &e.to_string())
-            });
-        }
+        // the transports are touched, and names the constructor.
+        config.check().map_err(|e| invalid(op, &e.to_string()))?;
         let peer = JsTransport::new("peer", peer).map_err(|e| invalid(op, &e))?;
         Ok((config, peer))
     }
