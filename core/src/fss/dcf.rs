@@ -50,6 +50,9 @@ pub(crate) const GROUP: usize = POINTS;
 /// Keys generated together (a divisor of [`POINTS`]).
 const KEYS: usize = 16;
 
+/// Points per key from which [`DcfKeys::evaluate_grouped`] walks each key's tree once.
+const GROUPED_FROM: usize = 8;
+
 /// Where level `level` of key `key` sits in the correction words of `count` keys: keys in
 /// groups of [`POINTS`], each group stored level by level, so that evaluating a group's points
 /// (the common case: one point per key) streams through memory instead of jumping between keys.
@@ -351,11 +354,15 @@ impl<R: Ring> DcfKeys<R> {
     /// `out[p * width..]`: the same results as [`DcfKeys::evaluate`], but points of one key that
     /// share their leading bits walk that part of the tree once. Splines evaluate one key at a
     /// breakpoint-shifted copy of `x^` per breakpoint; when the breakpoints are close together
-    /// those copies differ only in their low bits.
+    /// those copies differ only in their low bits. Below [`GROUPED_FROM`] points per key it
+    /// evaluates key by key, which is faster there.
     pub fn evaluate_grouped(&self, aes: &FixedKeyAes, points: &[u128], per: usize, out: &mut [R]) {
         match per {
             0 => return,
-            1 => return self.evaluate(aes, points, |p| p, out),
+            // With few points per key the walk's bookkeeping costs more than the AES calls it
+            // saves: key by key is 0.6x its time at 2 or 3 points per key, even at 8, and 1.26x
+            // at 34 (64-bit keys, points spread like a spline's breakpoints).
+            1..GROUPED_FROM => return self.evaluate(aes, points, |p| p / per, out),
             _ => {}
         }
         let (w, bits) = (self.width, self.bits as usize);
