@@ -24,25 +24,49 @@ pub fn block_on<T, F: Future<Output = Result<T, Error>>>(fut: F) -> Result<T, Er
 #[cfg(feature = "std")]
 pub fn block_on_thread<F: Future>(fut: F) -> F::Output {
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::task::Wake;
 
-    struct Unpark(std::thread::Thread);
+    /// Wakes the thread, and says so in `woken` for the spin before parking.
+    struct Unpark {
+        thread: std::thread::Thread,
+        woken: AtomicBool,
+    }
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {
-            self.0.unpark();
+            self.wake_by_ref();
         }
         fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
+            self.woken.store(true, Ordering::Release);
+            self.thread.unpark();
         }
     }
 
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let unpark = Arc::new(Unpark {
+        thread: std::thread::current(),
+        woken: AtomicBool::new(false),
+    });
+    let waker = Waker::from(unpark.clone());
     let mut cx = Context::from_waker(&waker);
     let mut fut = pin!(fut);
     loop {
+        unpark.woken.store(false, Ordering::Release);
         if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
             return out;
         }
-        std::thread::park();
+        // A peer on another thread often answers within microseconds, sooner than a parked
+        // thread wakes: yield the core a few times first, then sleep until woken.
+        let mut spins = 0;
+        while !unpark.woken.load(Ordering::Acquire) && spins < SPINS_BEFORE_PARKING {
+            std::thread::yield_now();
+            spins += 1;
+        }
+        if !unpark.woken.load(Ordering::Acquire) {
+            std::thread::park();
+        }
     }
 }
+
+/// How many times [`block_on_thread`] yields its core, waiting for a wake, before it parks.
+#[cfg(feature = "std")]
+const SPINS_BEFORE_PARKING: u32 = 64;
