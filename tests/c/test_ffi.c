@@ -18,9 +18,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <arpa/inet.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,39 +28,11 @@
 #include <unistd.h>
 
 #include "fixshare.h"
+#include "harness.h"
 #include "socket_transport.h"
-
-/* ----- a tiny harness ----- */
-
-static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
-static int passed, failed;
-
-static void count(int ok, const char *file, int line, const char *what) {
-    pthread_mutex_lock(&counts_lock);
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: FAILED: %s (last error: %s)\n", file, line, what,
-                fxs_last_error_message());
-    }
-    pthread_mutex_unlock(&counts_lock);
-}
-
-#define CHECK(cond) count((cond) != 0, __FILE__, __LINE__, #cond)
-#define CHECK_STATUS(call, expected) count((call) == (expected), __FILE__, __LINE__, #call " == " #expected)
-#define CHECK_OK(call) CHECK_STATUS(call, FXS_STATUS_OK)
-#define CHECK_MSG(needle) count(strstr(fxs_last_error_message(), needle) != NULL, __FILE__, __LINE__, "message contains " needle)
 
 static void seed_for(uint8_t seed[32], uint8_t tag) {
     for (int i = 0; i < 32; i++) seed[i] = (uint8_t)(tag * 31 + i);
-}
-
-static void make_pair(int fds[2]) {
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
-        perror("socketpair");
-        exit(2);
-    }
 }
 
 /* ----- a transport with injected faults ----- */
@@ -676,9 +646,6 @@ static void ot_disconnects(session *s, uint32_t role, fxs_party *party, fault *p
     fxs_shares_free(v);
 }
 
-static void expect_within(fxs_party *party, const fxs_shares *x, const double *want, size_t n,
-                          double tol, const char *what);
-
 /* ----- Bristol Fashion circuits: AES-128 (FIPS-197 C.1) by garbled circuits ----- */
 
 static const char KEY_HEX[] = "000102030405060708090a0b0c0d0e0f";
@@ -831,24 +798,6 @@ static void circuit_disconnects(session *s, uint32_t role, fxs_party *party, fau
     fxs_shares_free(u);
 }
 
-/* Reads a whole file; NULL if it cannot. */
-static uint8_t *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    long n;
-    if (f == NULL) return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = (uint8_t *)malloc((size_t)n + 1);
-        if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        }
-        *len = (size_t)n;
-    }
-    fclose(f);
-    return buf;
-}
-
 static fxs_circuit *load_aes(const char *dir) {
     char path[512];
     size_t len = 0, widths[4];
@@ -952,37 +901,6 @@ static void bad_circuits(void) {
 
 /* ----- AES-128 between two processes over TCP, OT-based offline phase ----- */
 
-static int tcp_listen(unsigned short *port) {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("listen");
-        exit(2);
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
-static int tcp_connect(unsigned short port, uint8_t hello) {
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        socket_send(&fd, &hello, 1) != FXS_IO_OK) {
-        perror("connect");
-        exit(2);
-    }
-    return fd;
-}
-
 static void aes_party(uint32_t role, int peer_fd, const fxs_circuit *aes) {
     fxs_party_config cfg;
     fxs_party *party = NULL;
@@ -1010,16 +928,10 @@ static void aes_between_processes(const fxs_circuit *aes) {
     int listener = tcp_listen(&port), fd = -1, st = 0;
     uint8_t hello = 0;
     pid_t child;
-    fflush(stdout);
-    fflush(stderr);
-    child = fork();
-    if (child < 0) {
-        perror("fork");
-        exit(2);
-    }
+    child = fork_or_die();
     if (child == 0) {
         /* Party 1: its own process; reports through its exit status. */
-        int peer_fd = tcp_connect(port, 'p');
+        int peer_fd = tcp_connect_hello(port, 'p', 0); /* 0: Nagle's algorithm stays on */
         int before = failed;
         close(listener);
         aes_party(FXS_ROLE_P1, peer_fd, aes);
@@ -1045,21 +957,6 @@ static const double IMG[32] = {1, 2, 0, -1, 5, -3, 2, 2, 0, 0, -1, -2, 4, 1, -6,
                                -1, -2, -3, -4, -5, -6, -7, -8, 9, 0, 1, 2, 3, 4, 5, 6};
 
 static double ulp(const session *s) { return ldexp(1.0, -(int)s->frac_bits); }
-
-/* Reveals x and compares with want[0..n) within tol. */
-static void expect_within(fxs_party *party, const fxs_shares *x, const double *want, size_t n,
-                          double tol, const char *what) {
-    double got[128];
-    size_t rows = 0, cols = 0;
-    int ok = 1;
-    CHECK_OK(fxs_shares_shape(x, &rows, &cols));
-    CHECK(rows * cols == n);
-    CHECK_OK(fxs_party_reveal(party, x, got, 128));
-    for (size_t i = 0; i < n; i++) ok = ok && fabs(got[i] - want[i]) <= tol;
-    count(ok, __FILE__, __LINE__, what);
-    if (!ok)
-        for (size_t i = 0; i < n; i++) fprintf(stderr, "  %s[%zu]: got %g, want %g\n", what, i, got[i], want[i]);
-}
 
 static double plain_max_pool(const double *img, int c, int h, int w, int k, int st, int oy, int ox) {
     double m = -1e300;
@@ -2610,6 +2507,5 @@ int main(int argc, char **argv) {
         aes_between_processes(cx.aes);
         fxs_circuit_free(cx.aes);
     }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return report();
 }

@@ -31,11 +31,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,67 +42,14 @@
 #include <unistd.h>
 
 #include "fixshare.h"
+#include "harness.h"
 #include "socket_transport.h"
 
-/* ----- a tiny harness ----- */
-
-static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
-static int passed, failed;
 /* The alarm of each child process (longer with --quick, meant for valgrind). */
 static unsigned child_alarm = 300;
 
-static void count(int ok, const char *file, int line, const char *what) {
-    pthread_mutex_lock(&counts_lock);
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: FAILED: %s (last error: %s)\n", file, line, what,
-                fxs_last_error_message());
-    }
-    pthread_mutex_unlock(&counts_lock);
-}
-
-#define CHECK(cond) count((cond) != 0, __FILE__, __LINE__, #cond)
-#define CHECK_STATUS(call, expected) count((call) == (expected), __FILE__, __LINE__, #call " == " #expected)
-#define CHECK_OK(call) CHECK_STATUS(call, FXS_STATUS_OK)
-#define CHECK_MSG(needle) count(strstr(fxs_last_error_message(), needle) != NULL, __FILE__, __LINE__, "message contains " needle)
-
 static void seed_for(uint8_t seed[32], uint8_t tag) {
     for (int i = 0; i < 32; i++) seed[i] = (uint8_t)(tag * 41 + i);
-}
-
-static void make_pair(int fds[2]) {
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
-        perror("socketpair");
-        exit(2);
-    }
-}
-
-/* A transport that counts what it sends and cuts its connection once it has sent `budget`
- * bytes (budget < 0: never). */
-typedef struct cut_wire {
-    int fd;
-    long budget;
-    long sent;
-} cut_wire;
-
-static int cut_send(void *user_data, const uint8_t *buf, size_t len) {
-    cut_wire *w = (cut_wire *)user_data;
-    if (w->budget >= 0 && (long)len > w->budget) {
-        if (w->budget > 0) (void)socket_send(&w->fd, buf, (size_t)w->budget);
-        shutdown(w->fd, SHUT_RDWR);
-        w->budget = 0;
-        return FXS_IO_CLOSED;
-    }
-    if (w->budget >= 0) w->budget -= (long)len;
-    w->sent += (long)len;
-    return socket_send(&w->fd, buf, len);
-}
-
-static int cut_recv(void *user_data, uint8_t *buf, size_t len) {
-    cut_wire *w = (cut_wire *)user_data;
-    return socket_recv(&w->fd, buf, len);
 }
 
 /* ----- the settings of one session ----- */
@@ -159,46 +103,12 @@ static fxs_status dealt_party(const setup *s, uint32_t role, int *peer_fd, int *
 
 /* ----- the plaintext reference ----- */
 
-#define MAXN 128
-
-/* Reveals x and compares each value with want[i] within tol[i] (tol NULL: within tol0); prints
- * the differences. */
-static void expect_near(fxs_party *party, const fxs_shares *x, const double *want, size_t n,
-                        const double *tol, double tol0, const char *what) {
-    double got[MAXN];
-    size_t rows = 0, cols = 0;
-    int ok = 1;
-    CHECK_OK(fxs_shares_shape(x, &rows, &cols));
-    CHECK(rows * cols == n && n <= MAXN);
-    CHECK_OK(fxs_party_reveal(party, x, got, MAXN));
-    for (size_t i = 0; i < n; i++) ok = ok && fabs(got[i] - want[i]) <= (tol ? tol[i] : tol0);
-    count(ok, __FILE__, __LINE__, what);
-    if (!ok)
-        for (size_t i = 0; i < n; i++)
-            fprintf(stderr, "  %s[%zu]: got %.17g, want %.17g, tolerance %.3g\n", what, i, got[i],
-                    want[i], tol ? tol[i] : tol0);
-}
-
-static void expect_within(fxs_party *party, const fxs_shares *x, const double *want, size_t n,
-                          double tol, const char *what) {
-    expect_near(party, x, want, n, NULL, tol, what);
-}
+#define MAXN EXPECT_MAX /* the most values one check reveals */
 
 static void expect_shape(const fxs_shares *x, size_t rows, size_t cols) {
     size_t r = 0, c = 0;
     CHECK_OK(fxs_shares_shape(x, &r, &c));
     CHECK(r == rows && c == cols);
-}
-
-/* Party `role`'s share of a matrix party `owner` holds (`values`, ignored by the other). */
-static fxs_shares *input(fxs_party *party, uint32_t role, uint32_t owner, const double *values,
-                         size_t rows, size_t cols) {
-    fxs_shares *x = NULL;
-    if (role == owner)
-        CHECK_OK(fxs_party_share_input(party, values, rows, cols, &x));
-    else
-        CHECK_OK(fxs_party_receive_input(party, rows, cols, &x));
-    return x;
 }
 
 /* Quantizes n values of `from` into `to`. */
@@ -828,56 +738,6 @@ static void assistant_leaves(void) {
 
 /* ----- four processes over TCP ----- */
 
-static int tcp_listen(unsigned short *port) {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("listen");
-        exit(2);
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
-/* Sends small frames at once (no Nagle delay: the protocols wait for each round's reply). */
-static void no_delay(int fd) {
-    int one = 1;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) perror("TCP_NODELAY");
-}
-
-/* Connects to 127.0.0.1:port and says who is calling (one byte). */
-static int tcp_connect(unsigned short port, uint8_t hello) {
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        socket_send(&fd, &hello, 1) != FXS_IO_OK) {
-        perror("connect");
-        exit(2);
-    }
-    no_delay(fd);
-    return fd;
-}
-
-/* Accepts one connection and reads the caller's byte. */
-static int tcp_accept(int listener, uint8_t *hello) {
-    int fd = accept(listener, NULL, NULL);
-    if (fd < 0 || socket_recv(&fd, hello, 1) != FXS_IO_OK) {
-        perror("accept");
-        exit(2);
-    }
-    no_delay(fd);
-    return fd;
-}
-
 /* Callers' first bytes: the primaries' indices, and Sb's. */
 #define HELLO_S1 0
 #define HELLO_S2 1
@@ -890,10 +750,10 @@ static void assistant_process(uint32_t index, int listener, unsigned short sa_po
     uint8_t seed[32];
     fxs_status st;
     int expected = index == 0 ? 3 : 2;
-    if (index == 1) fd[3] = tcp_connect(sa_port, HELLO_SB);
+    if (index == 1) fd[3] = tcp_connect_hello(sa_port, HELLO_SB, 1);
     for (int i = 0; i < expected; i++) {
         uint8_t who = 0xff;
-        int c = tcp_accept(listener, &who);
+        int c = tcp_accept_hello(listener, &who);
         if (who > 3 || who == 2 || fd[who] >= 0) exit(3);
         fd[who] = c;
     }
@@ -935,18 +795,6 @@ static void process_primary(const setup *s, uint32_t role, int peer_fd, int sa_f
     fxs_party_free(party);
 }
 
-static pid_t fork_or_die(void) {
-    pid_t p;
-    fflush(stdout);
-    fflush(stderr);
-    p = fork();
-    if (p < 0) {
-        perror("fork");
-        exit(2);
-    }
-    return p;
-}
-
 static void four_processes(uint32_t ring_bits, uint32_t frac_bits) {
     const setup s = {FXS_TOPOLOGY_FOUR_SERVERS, ring_bits, frac_bits, 0};
     unsigned short sa_port, sb_port, peer_port;
@@ -975,9 +823,9 @@ static void four_processes(uint32_t ring_bits, uint32_t frac_bits) {
         int peer_fd, sa_fd, sb_fd, before = failed;
         alarm(child_alarm);
         close(peer_l);
-        sa_fd = tcp_connect(sa_port, HELLO_S2);
-        sb_fd = tcp_connect(sb_port, HELLO_S2);
-        peer_fd = tcp_connect(peer_port, 'p');
+        sa_fd = tcp_connect_hello(sa_port, HELLO_S2, 1);
+        sb_fd = tcp_connect_hello(sb_port, HELLO_S2, 1);
+        peer_fd = tcp_connect_hello(peer_port, 'p', 1);
         process_primary(&s, FXS_ROLE_P1, peer_fd, sa_fd, sb_fd, 0);
         close(peer_fd);
         close(sa_fd);
@@ -986,8 +834,9 @@ static void four_processes(uint32_t ring_bits, uint32_t frac_bits) {
     }
     {
         uint8_t hello = 0;
-        int sa_fd = tcp_connect(sa_port, HELLO_S1), sb_fd = tcp_connect(sb_port, HELLO_S1);
-        int peer_fd = tcp_accept(peer_l, &hello);
+        int sa_fd = tcp_connect_hello(sa_port, HELLO_S1, 1);
+        int sb_fd = tcp_connect_hello(sb_port, HELLO_S1, 1);
+        int peer_fd = tcp_accept_hello(peer_l, &hello);
         CHECK(hello == 'p');
         close(peer_l);
         process_primary(&s, FXS_ROLE_P0, peer_fd, sa_fd, sb_fd, sa);
@@ -1000,12 +849,6 @@ static void four_processes(uint32_t ring_bits, uint32_t frac_bits) {
 }
 
 /* ----- configurations refused before anything is sent ----- */
-
-/* No byte arrived at fd (non-blocking check). */
-static int silent(int fd) {
-    uint8_t b;
-    return recv(fd, &b, 1, MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
 
 static void bad_configs(void) {
     fxs_party_config cfg;
@@ -1170,6 +1013,5 @@ int main(int argc, char **argv) {
     precision_guard(FXS_TOPOLOGY_FOUR_SERVERS, 128, 32, 40);
     precision_guard(FXS_TOPOLOGY_TWO_SERVERS, 64, 16, 20);
     assistant_leaves();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return report();
 }

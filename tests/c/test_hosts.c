@@ -36,7 +36,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -45,58 +44,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fixshare.h"
+#include "harness.h"
 #include "socket_transport.h"
-
-/* ----- a tiny harness ----- */
-
-static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
-static int passed, failed;
-
-static void count(int ok, const char *file, int line, const char *what) {
-    pthread_mutex_lock(&counts_lock);
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: FAILED: %s (last error: %s)\n", file, line, what,
-                fxs_last_error_message());
-    }
-    pthread_mutex_unlock(&counts_lock);
-}
-
-#define CHECK(cond) count((cond) != 0, __FILE__, __LINE__, #cond)
-#define CHECK_STATUS(call, expected) \
-    count((call) == (expected), __FILE__, __LINE__, #call " == " #expected)
-#define CHECK_OK(call) CHECK_STATUS(call, FXS_STATUS_OK)
-#define CHECK_MSG(needle) \
-    count(strstr(fxs_last_error_message(), needle) != NULL, __FILE__, __LINE__, \
-          "message contains " needle)
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
-static void random_seed(uint8_t seed[32]) {
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(seed, 1, 32, f) != 32) {
-        perror("/dev/urandom");
-        exit(2);
-    }
-    fclose(f);
-}
 
 /* ----- files and processes ----- */
 
@@ -107,67 +60,11 @@ static void path_of(char *out, size_t cap, const char *name) {
     snprintf(out, cap, "%s/%s", dir, name);
 }
 
-/* Starts argv with standard output and error to the files out and err (NULL: inherited). */
-static pid_t spawn(char *const argv[], const char *out, const char *err) {
-    pid_t pid;
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        exit(2);
-    }
-    if (pid == 0) {
-        if (out) {
-            int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            if (fd < 0 || dup2(fd, 1) < 0) _exit(126);
-            close(fd);
-        }
-        if (err) {
-            int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            if (fd < 0 || dup2(fd, 2) < 0) _exit(126);
-            close(fd);
-        }
-        execv(argv[0], argv);
-        perror(argv[0]);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Waits up to `seconds` for pid; kills it (SIGKILL) after that. Returns its wait status, or -1
-   if it had to be killed (a hang). */
-static int wait_for(pid_t pid, double seconds) {
-    double until = now() + seconds;
-    int st;
-    for (;;) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) return st;
-        if (r < 0) return -2;
-        if (now() > until) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -1;
-        }
-        sleep_ms(20);
-    }
-}
-
-static int exited_with(int st, int code) { return st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == code; }
-
-/* The whole file (NUL-terminated; an empty string if it cannot be read). Free it. */
+/* The whole file as a string (empty if it cannot be read). Free it. */
 static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f) return calloc(1, 1);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc((size_t)(n < 0 ? 0 : n) + 1, 1);
-    if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) buf[0] = 0;
-    fclose(f);
-    return buf;
+    size_t n = 0;
+    char *text = (char *)read_file(path, &n);
+    return text ? text : (char *)calloc(1, 1);
 }
 
 /* The value of the line "name: value" of a summary, copied to out (empty if absent). */
@@ -209,12 +106,9 @@ static void write_file(const char *name, const char *text) {
 
 /* A port on 127.0.0.1 that was free a moment ago (bound, then released). */
 static int free_port(void) {
-    struct sockaddr_in a;
+    struct sockaddr_in a = loopback(0);
     socklen_t len = sizeof a;
     int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
         getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
         perror("free_port");
@@ -725,11 +619,8 @@ static void refusals(void) {
                  FXS_STATUS_UNREACHABLE);
     /* A peer that takes the TCP connection and says nothing: FXS_STATUS_TIMEOUT. */
     {
-        struct sockaddr_in a;
+        struct sockaddr_in a = loopback(0);
         socklen_t len = sizeof a;
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         fd = socket(AF_INET, SOCK_STREAM, 0);
         CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 4) == 0 &&
               getsockname(fd, (struct sockaddr *)&a, &len) == 0);
@@ -1356,7 +1247,6 @@ out:
 }
 
 int main(int argc, char **argv) {
-    const char *tmp = getenv("TMPDIR");
     int jobs = !(argc > 1 && strcmp(argv[1], "--no-jobs") == 0);
     signal(SIGPIPE, SIG_IGN);
     if (argc == 3 && strcmp(argv[1], "server1") == 0) return main_server1(argv[2]);
@@ -1375,11 +1265,7 @@ int main(int argc, char **argv) {
         printf("0 passed, 1 failed\n");
         return 1;
     }
-    snprintf(dir, sizeof dir, "%s/fxs-hosts-XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    make_temp_dir(dir, sizeof dir, "fxs-hosts");
     {
         const char *names[] = {"p0", "p1", "dealer", "owner", "server0", "server1", "owner0", "owner1"};
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) keygen(names[i]);
@@ -1394,12 +1280,9 @@ int main(int argc, char **argv) {
         deployment();
         server0_killed();
     }
-    {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (failed == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-        if (failed) fprintf(stderr, "kept %s\n", dir);
-    }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    if (failed == 0)
+        remove_dir(dir);
+    else
+        fprintf(stderr, "kept %s\n", dir);
+    return report();
 }

@@ -20,11 +20,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,63 +31,11 @@
 #include <unistd.h>
 
 #include "fixshare.h"
+#include "harness.h"
 #include "socket_transport.h"
-
-/* ----- a tiny harness ----- */
-
-static pthread_mutex_t counts_lock = PTHREAD_MUTEX_INITIALIZER;
-static int passed, failed;
-
-static void count(int ok, const char *file, int line, const char *what) {
-    pthread_mutex_lock(&counts_lock);
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: FAILED: %s (last error: %s)\n", file, line, what,
-                fxs_last_error_message());
-    }
-    pthread_mutex_unlock(&counts_lock);
-}
-
-#define CHECK(cond) count((cond) != 0, __FILE__, __LINE__, #cond)
-#define CHECK_STATUS(call, expected) count((call) == (expected), __FILE__, __LINE__, #call " == " #expected)
-#define CHECK_OK(call) CHECK_STATUS(call, FXS_STATUS_OK)
-#define CHECK_MSG(needle) count(strstr(fxs_last_error_message(), needle) != NULL, __FILE__, __LINE__, "message contains " needle)
 
 static void seed_for(uint8_t seed[32], uint8_t tag) {
     for (int i = 0; i < 32; i++) seed[i] = (uint8_t)(tag * 37 + i);
-}
-
-static void make_pair(int fds[2]) {
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
-        perror("socketpair");
-        exit(2);
-    }
-}
-
-/* A transport that cuts its connection once it has sent `budget` bytes (budget < 0: never). */
-typedef struct cut_wire {
-    int fd;
-    long budget;
-} cut_wire;
-
-static int cut_send(void *user_data, const uint8_t *buf, size_t len) {
-    cut_wire *w = (cut_wire *)user_data;
-    if (w->budget >= 0 && (long)len > w->budget) {
-        int rc = w->budget > 0 ? socket_send(&w->fd, buf, (size_t)w->budget) : FXS_IO_OK;
-        (void)rc;
-        shutdown(w->fd, SHUT_RDWR);
-        w->budget = 0;
-        return FXS_IO_CLOSED;
-    }
-    if (w->budget >= 0) w->budget -= (long)len;
-    return socket_send(&w->fd, buf, len);
-}
-
-static int cut_recv(void *user_data, uint8_t *buf, size_t len) {
-    cut_wire *w = (cut_wire *)user_data;
-    return socket_recv(&w->fd, buf, len);
 }
 
 /* ----- the settings of one session ----- */
@@ -120,21 +65,6 @@ static fxs_status three_server_party(const setup *s, uint32_t role, int *peer_fd
 }
 
 /* ----- the plaintext reference ----- */
-
-/* Reveals x and compares each value with want[i] within tol; prints the differences. */
-static void expect_within(fxs_party *party, const fxs_shares *x, const double *want, size_t n,
-                          double tol, const char *what) {
-    double got[64];
-    size_t rows = 0, cols = 0;
-    int ok = 1;
-    CHECK_OK(fxs_shares_shape(x, &rows, &cols));
-    CHECK(rows * cols == n && n <= 64);
-    CHECK_OK(fxs_party_reveal(party, x, got, 64));
-    for (size_t i = 0; i < n; i++) ok = ok && fabs(got[i] - want[i]) <= tol;
-    count(ok, __FILE__, __LINE__, what);
-    if (!ok)
-        for (size_t i = 0; i < n; i++) fprintf(stderr, "  %s[%zu]: got %.17g, want %.17g\n", what, i, got[i], want[i]);
-}
 
 /* Party 0's vector: 0, one unit in the last place either side, large values of either sign
  * (set per ring by inputs()), and ordinary ones; party 1's vector to compare with. */
@@ -217,17 +147,6 @@ static void check_pool(fxs_party *party, const setup *s, const fxs_shares *img, 
     fxs_shares_free(m);
     fxs_shares_free(m2);
     fxs_shares_free(mask);
-}
-
-/* Party `role`'s share of a matrix party `owner` holds (`values`, ignored by the other). */
-static fxs_shares *input(fxs_party *party, uint32_t role, uint32_t owner, const double *values,
-                         size_t rows, size_t cols) {
-    fxs_shares *x = NULL;
-    if (role == owner)
-        CHECK_OK(fxs_party_share_input(party, values, rows, cols, &x));
-    else
-        CHECK_OK(fxs_party_receive_input(party, rows, cols, &x));
-    return x;
 }
 
 /* Everything the helper's backend computes, against the plaintext (both parties check). */
@@ -383,7 +302,7 @@ typedef struct party_arg {
 static void *helper_thread(void *arg) {
     trio *t = (trio *)arg;
     uint8_t seed[32];
-    cut_wire w0 = {t->helper0[0], -1}, w1 = {t->helper1[0], t->cut_to_p1};
+    cut_wire w0 = {t->helper0[0], -1, 0}, w1 = {t->helper1[0], t->cut_to_p1, 0};
     fxs_transport t0 = {cut_send, cut_recv, NULL, &w0};
     fxs_transport t1 = {cut_send, cut_recv, NULL, &w1};
     seed_for(seed, 3);
@@ -526,63 +445,13 @@ static void helper_leaves(void) {
 
 /* ----- three processes over TCP ----- */
 
-static int tcp_listen(unsigned short *port) {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("listen");
-        exit(2);
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
-/* Sends small frames at once (no Nagle delay: the protocols wait for each round's reply). */
-static void no_delay(int fd) {
-    int one = 1;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) perror("TCP_NODELAY");
-}
-
-/* Connects to 127.0.0.1:port and says who is calling (one byte). */
-static int tcp_connect(unsigned short port, uint8_t hello) {
-    struct sockaddr_in a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        socket_send(&fd, &hello, 1) != FXS_IO_OK) {
-        perror("connect");
-        exit(2);
-    }
-    no_delay(fd);
-    return fd;
-}
-
-/* Accepts one connection and reads the caller's byte. */
-static int tcp_accept(int listener, uint8_t *hello) {
-    int fd = accept(listener, NULL, NULL);
-    if (fd < 0 || socket_recv(&fd, hello, 1) != FXS_IO_OK) {
-        perror("accept");
-        exit(2);
-    }
-    no_delay(fd);
-    return fd;
-}
-
 /* The helper process: accepts P0 and P1 (in either order) and serves them. */
 static void helper_process(int listener) {
     int fd[2] = {-1, -1}, before = failed;
     uint8_t seed[32];
     for (int i = 0; i < 2; i++) {
         uint8_t who = 0xff;
-        int c = tcp_accept(listener, &who);
+        int c = tcp_accept_hello(listener, &who);
         if (who > 1 || fd[who] >= 0) exit(3);
         fd[who] = c;
     }
@@ -628,31 +497,21 @@ static void three_processes(void) {
     int helper_listener = tcp_listen(&helper_port), peer_listener = tcp_listen(&peer_port);
     int st = 0;
     pid_t helper, p1;
-    fflush(stdout);
-    fflush(stderr);
-    helper = fork();
-    if (helper < 0) {
-        perror("fork");
-        exit(2);
-    }
+    helper = fork_or_die();
     if (helper == 0) {
         alarm(120);
         close(peer_listener);
         helper_process(helper_listener);
     }
     close(helper_listener);
-    p1 = fork();
-    if (p1 < 0) {
-        perror("fork");
-        exit(2);
-    }
+    p1 = fork_or_die();
     if (p1 == 0) {
         /* P1: its own process; reports through its exit status. */
         int helper_fd, peer_fd, before = failed;
         alarm(120);
         close(peer_listener);
-        helper_fd = tcp_connect(helper_port, 1);
-        peer_fd = tcp_connect(peer_port, 'p');
+        helper_fd = tcp_connect_hello(helper_port, 1, 1);
+        peer_fd = tcp_connect_hello(peer_port, 'p', 1);
         process_party(&s, FXS_ROLE_P1, peer_fd, helper_fd, 0);
         close(peer_fd);
         close(helper_fd);
@@ -660,8 +519,8 @@ static void three_processes(void) {
     }
     {
         uint8_t hello = 0;
-        int helper_fd = tcp_connect(helper_port, 0);
-        int peer_fd = tcp_accept(peer_listener, &hello);
+        int helper_fd = tcp_connect_hello(helper_port, 0, 1);
+        int peer_fd = tcp_accept_hello(peer_listener, &hello);
         CHECK(hello == 'p');
         close(peer_listener);
         process_party(&s, FXS_ROLE_P0, peer_fd, helper_fd, helper);
@@ -672,12 +531,6 @@ static void three_processes(void) {
 }
 
 /* ----- configurations refused before anything is sent ----- */
-
-/* No byte arrived at fd (non-blocking check). */
-static int silent(int fd) {
-    uint8_t b;
-    return recv(fd, &b, 1, MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
 
 static void bad_configs(void) {
     fxs_party_config cfg;
@@ -751,6 +604,5 @@ int main(void) {
     run_securenn(32, 8, FXS_TRUNCATION_LOCAL, FXS_BACKEND_HELPER);
     run_securenn(128, 30, FXS_TRUNCATION_EXACT, FXS_BACKEND_AUTO);
     helper_leaves();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return report();
 }

@@ -26,32 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fixshare.h"
+#include "harness.h"
 #include "socket_transport.h"
-
-/* ----- a tiny harness ----- */
-
-static int passed, failed;
-
-static void count(int ok, const char *file, int line, const char *what) {
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-        fprintf(stderr, "%s:%d: FAILED: %s (last error: %s)\n", file, line, what,
-                fxs_last_error_message());
-    }
-}
-
-#define CHECK(cond) count((cond) != 0, __FILE__, __LINE__, #cond)
-#define CHECK_STATUS(call, expected) \
-    count((call) == (expected), __FILE__, __LINE__, #call " == " #expected)
-#define CHECK_OK(call) CHECK_STATUS(call, FXS_STATUS_OK)
 
 /* ----- the data: three noisy classes in five dimensions ----- */
 
@@ -121,46 +101,12 @@ static void write_csv(const char *path) {
     fclose(f);
 }
 
-static uint8_t *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    long n;
-    if (!f) return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-            *len = (size_t)n;
-        } else {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    fclose(f);
-    return buf;
-}
-
-/* 32 bytes from the operating system. */
-static void fresh(uint8_t out[32]) {
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(out, 1, 32, f) != 32) {
-        perror("/dev/urandom");
-        exit(2);
-    }
-    fclose(f);
-}
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
 /* Waits up to 60 s for a port file; 0 if none. */
 static unsigned short wait_port(const char *path) {
     for (int i = 0; i < 1200; i++) {
         size_t n = 0;
-        uint8_t *b = read_all(path, &n);
+        uint8_t *b = read_file(path, &n); /* NUL-terminated */
         if (b) {
-            b[n] = 0;
             long p = strtol((char *)b, NULL, 10);
             free(b);
             if (p > 0 && p < 65536) return (unsigned short)p;
@@ -170,62 +116,11 @@ static unsigned short wait_port(const char *path) {
     return 0;
 }
 
-static pid_t spawn(char *const argv[]) {
-    pid_t pid;
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        exit(2);
-    }
-    if (pid == 0) {
-        execv(argv[0], argv);
-        perror(argv[0]);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Waits up to `seconds` for a child to exit 0; kills it otherwise. */
-static int reap(pid_t pid, int seconds) {
-    int st = 0;
-    for (int i = 0; i < seconds * 20; i++) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) return WIFEXITED(st) && WEXITSTATUS(st) == 0;
-        if (r < 0) return 0;
-        sleep_ms(50);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return 0;
-}
-
-static int tcp_listen(unsigned short *port) {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        perror("listen");
-        exit(2);
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 /* Connects to 127.0.0.1:port, retrying for up to 30 s while nobody listens. */
 static int tcp_connect(unsigned short port) {
     for (int i = 0; i < 600; i++) {
-        struct sockaddr_in a;
+        struct sockaddr_in a = loopback(port);
         int fd = socket(AF_INET, SOCK_STREAM, 0);
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(port);
         if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) return fd;
         if (fd >= 0) close(fd);
         sleep_ms(50);
@@ -455,7 +350,7 @@ static void run_with_rust_trainers(const char *bin, const config *c) {
         path_of(sdir, sizeof sdir, "server", runs++); /* a fresh store for each run */
         path_of(pf, sizeof pf, "server-port", -1);
         unlink(pf);
-        server = spawn(sargv);
+        server = spawn(sargv, NULL, NULL);
         server_port = wait_port(pf);
         CHECK(server_port != 0);
     } else {
@@ -502,13 +397,13 @@ static void run_with_rust_trainers(const char *bin, const config *c) {
         argv[a] = NULL;
 #undef ARG
 #undef FMT
-        pids[t] = spawn(argv);
+        pids[t] = spawn(argv, NULL, NULL);
     }
 
     /* The C trainer. */
     spec_of(c, &spec, &dropout);
     seed_of(seed, c->c_index); /* trainer 0's seed makes the initial weights */
-    fresh(nonce); /* nonces: fresh entropy, never reused under the key */
+    random_seed(nonce); /* nonces: fresh entropy, never reused under the key */
     CHECK_OK(fxs_float_model_new(&spec, seed, nonce, &m));
     CHECK_OK(fxs_float_model_sealed_len(m, &cap));
     buf = malloc(cap);
@@ -527,7 +422,8 @@ static void run_with_rust_trainers(const char *bin, const config *c) {
     if (listener >= 0) close(listener);
     for (int t = 0; t < l; t++) {
         if (t == c->c_index) continue;
-        count(reap(pids[t], 120), __FILE__, __LINE__, "a Rust trainer process exits 0");
+        count(exited_with(wait_for(pids[t], 120), 0), __FILE__, __LINE__,
+              "a Rust trainer process exits 0");
     }
     if (server > 0) {
         kill(server, SIGTERM);
@@ -550,7 +446,7 @@ static void run_with_rust_trainers(const char *bin, const config *c) {
         uint8_t *out;
         if (t == c->c_index) continue;
         path_of(p, sizeof p, "out", t);
-        out = read_all(p, &n);
+        out = read_file(p, &n);
         count(out && ref && n == ref_len && memcmp(out, ref, n) == 0, __FILE__, __LINE__,
               "a Rust trainer's final weights equal centralized training");
         if (out) {
@@ -840,7 +736,7 @@ static void ring_lengths(void) {
     fxs_transport t;
     fxs_link *link = NULL;
     uint8_t buf[100];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) exit(2);
+    make_pair(fds);
     s.fd = fds[0];
     s.len = 120;
     t = socket_transport(&fds[1]);
@@ -863,7 +759,6 @@ static void ring_lengths(void) {
 
 int main(void) {
     const char *bin = getenv("FIXSHARE_SNT_BIN");
-    const char *tmp = getenv("TMPDIR");
     static const config configs[] = {
         {"ring, SGD, ReLU, C in the middle", "fnt", 4, 2, 3, {FEATURES, 8, CLASSES},
          FXS_ACTIVATION_RELU, "relu", FXS_OPTIMIZER_SGD, 0.1, 0, 8, 2},
@@ -883,19 +778,10 @@ int main(void) {
                         "fixshare-snt --release)\n");
         failed++;
     } else {
-        snprintf(dir, sizeof dir, "%s/fxs-weights-XXXXXX", tmp ? tmp : "/tmp");
-        if (!mkdtemp(dir)) {
-            perror("mkdtemp");
-            return 2;
-        }
+        make_temp_dir(dir, sizeof dir, "fxs-weights");
         for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++)
             run_with_rust_trainers(bin, &configs[i]);
-        {
-            char cmd[400];
-            snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-            if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-        }
+        remove_dir(dir);
     }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed == 0 ? 0 : 1;
+    return report();
 }
