@@ -3,6 +3,7 @@
 // and the plaintext references.
 import { createRequire } from 'node:module';
 import { MessageChannel } from 'node:worker_threads';
+import assert from 'node:assert/strict';
 
 const require = createRequire(import.meta.url);
 export const fx = require('../../pkg/node/fixshare_wasm.js');
@@ -79,4 +80,18 @@ export function matmulRef(a, b, m, k, n) {
     }
   }
   return out;
+}
+
+/** Asserts that `f()` (a Promise or a synchronous call) fails with `code` and a message
+ * matching `re`. */
+export async function refused(f, code, re) {
+  let err;
+  try {
+    await f();
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof Error, `expected a rejection matching ${re}`);
+  assert.match(err.message, re);
+  assert.equal(err.code, code, `code of "${err.message}"`);
 }

@@ -8,7 +8,7 @@
 // (Four servers: four.test.mjs.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fx, session } from './helpers.mjs';
+import { fx, refused, session } from './helpers.mjs';
 import { runNumerics, checkNumerics, M } from './numeric-common.mjs';
 
 /** Runs `fn` on both parties of `s`; a party whose run fails closes, which ends its peer's
@@ -36,20 +36,6 @@ for (const [ringBits, fracBits] of [[64, 16], [128, 32]]) {
       await s.close();
     }
   });
-}
-
-/** Asserts that `f()` (a Promise or a synchronous call) fails with `code` and a message
- * matching `re`. */
-async function refused(f, code, re) {
-  let err;
-  try {
-    await f();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof Error, `expected a rejection matching ${re}`);
-  assert.match(err.message, re);
-  assert.equal(err.code, code, `code of "${err.message}"`);
 }
 
 test('numerical functions: bad arguments refused before anything is sent, the parties usable', async () => {

@@ -6,7 +6,7 @@
 // option.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fx, session } from './helpers.mjs';
+import { fx, refused, session } from './helpers.mjs';
 
 const LO = -(2 ** 31);
 const HI = 2 ** 31 - 1;
@@ -57,34 +57,23 @@ test('signBits 32: ReLU, DReLU and lessThan on values within 2^31 equal plaintex
     `dealer bytes: ${narrow.dealerBytes} with signBits 32, ${whole.dealerBytes} on the whole ring`);
 });
 
-async function refused(f, re) {
-  let err;
-  try {
-    await f();
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof Error, `expected a rejection matching ${re}`);
-  assert.match(err.message, re);
-  assert.equal(err.code, 'invalidArgument', `code of "${err.message}"`);
-}
-
 test('signBits outside 2 to ringBits, or not an integer, is refused before anything is sent', async () => {
   const t = { send: () => assert.fail('nothing is sent'), recv: () => assert.fail('nothing is received') };
   for (const signBits of [1, 65, 0]) {
-    await refused(() => fx.Party.withDealer(0, t, t, { backend: 'fss', signBits }),
+    await refused(() => fx.Party.withDealer(0, t, t, { backend: 'fss', signBits }), 'invalidArgument',
       /^Party\.withDealer: .*sign_bits must be 2 to the ring width/);
   }
   for (const signBits of [2 ** 40, 1.5, -3, '32', true, NaN]) {
-    await refused(() => fx.Party.withDealer(1, t, t, { signBits }),
+    await refused(() => fx.Party.withDealer(1, t, t, { signBits }), 'invalidArgument',
       /^Party\.withDealer: option signBits must be an integer from 2 to ringBits \(64\)$/);
   }
-  await refused(() => fx.Party.withOt(0, t, { ringBits: 32, fracBits: 8, signBits: 33 }),
+  await refused(() => fx.Party.withOt(0, t, { ringBits: 32, fracBits: 8, signBits: 33 }), 'invalidArgument',
     /^Party\.withOt: .*sign_bits must be 2 to the ring width/);
-  await refused(() => fx.Party.withHelper(0, t, t, { signBits: 65 }),
+  await refused(() => fx.Party.withHelper(0, t, t, { signBits: 65 }), 'invalidArgument',
     /^Party\.withHelper: .*sign_bits must be 2 to the ring width/);
-  await refused(() => fx.Party.withAssistants(0, t, t, t, { signBits: 129 }),
+  await refused(() => fx.Party.withAssistants(0, t, t, t, { signBits: 129 }), 'invalidArgument',
     /^Party\.withAssistants: .*sign_bits must be 2 to the ring width/);
   // Another bad setting beside a good width is reported as itself.
-  await refused(() => fx.Party.withDealer(0, t, t, { fracBits: 63, signBits: 32 }), /fractional bits/);
+  await refused(() => fx.Party.withDealer(0, t, t, { fracBits: 63, signBits: 32 }), 'invalidArgument',
+    /fractional bits/);
 });
