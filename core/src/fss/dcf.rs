@@ -360,8 +360,8 @@ impl<R: Ring> DcfKeys<R> {
         match per {
             0 => return,
             // With few points per key the walk's bookkeeping costs more than the AES calls it
-            // saves: key by key is 0.6x its time at 2 or 3 points per key, even at 8, and 1.26x
-            // at 34 (64-bit keys, points spread like a spline's breakpoints).
+            // saves: key by key takes 0.6x the walk's time at 2 or 3 points per key, the same at
+            // 8 and 1.26x at 34 (64-bit keys, points spread like a spline's breakpoints).
             1..GROUPED_FROM => return self.evaluate(aes, points, |p| p / per, out),
             _ => {}
         }
