@@ -20,7 +20,8 @@ pub fn block_on<T, F: Future<Output = Result<T, Error>>>(fut: F) -> Result<T, Er
 }
 
 /// Runs a future to completion on the current thread, parking the thread while it waits
-/// (for parties on separate threads joined by [`crate::transport::memory::duplex`]).
+/// (for parties on separate threads joined by [`crate::transport::memory::duplex`]); before it
+/// parks, it yields its core a few times in case the wake comes at once.
 #[cfg(feature = "std")]
 pub fn block_on_thread<F: Future>(fut: F) -> F::Output {
     use std::sync::Arc;
