@@ -202,7 +202,7 @@ pub(crate) fn session_config(
         c.precision_guard = Some(h);
     }
     if let Some(b) = opt_u32(op, o, "signBits").map_err(|_| sign_bits_error(op, c.ring_bits))? {
-        // The session refuses a width outside 2 to ringBits (`Party.start` names the option).
+        // The session refuses a width outside 2 to ringBits, with its own message.
         c.sign_bits = Some(b);
     }
     if let Some(m) = opt_u32(op, o, "maxFrame").map_err(|_| option_error(op, "maxFrame"))? {
