@@ -22,9 +22,9 @@ const BLOCK_DEPTH: usize = 128;
 /// Blocked for the caches: the columns are cut into blocks of at most [`BLOCK_COLS`] and the inner
 /// dimension into blocks of at most [`BLOCK_DEPTH`] (of even sizes), and each pair of output rows
 /// takes four rows of `B` per pass over its columns (eight products per element loaded and
-/// stored), in a loop over contiguous columns that LLVM vectorizes where the target has a vector
-/// multiply of the ring's width (`u32` on SSE2, `u64` with AVX-512DQ; `u64` on plain x86-64 and
-/// `u128` stay scalar). A single column (`n = 1`) is a dot product per row. The arithmetic wraps,
+/// stored), in a loop over contiguous columns that LLVM vectorizes where the CPU has a vector
+/// multiply of the ring's width (`u32` from SSE2 on, `u64` with AVX-512DQ, picked at run time;
+/// `u128` stays scalar). A single column (`n = 1`) is a dot product per row. The arithmetic wraps,
 /// so the result does not depend on the order of the sums: bit for bit the plain `i-k-j` product.
 ///
 /// With the `parallel` feature (std), products of at least [`PARALLEL_WORK`] multiplications are
@@ -51,8 +51,36 @@ pub fn matmul_add_into<R: Ring>(a: &[R], b: &[R], m: usize, k: usize, n: usize, 
 /// The smallest product, in multiplications, that the `parallel` feature spreads over threads.
 pub const PARALLEL_WORK: usize = 1 << 22;
 
-/// [`matmul_add_into`] on one thread.
+/// [`matmul_add_into`] on one thread, compiled for the widest vector unit the CPU has (AVX-512 or
+/// AVX2 on x86-64, NEON on AArch64), picked at run time by `pulp`: binaries stay portable, and the
+/// core needs no `unsafe` for the dispatch.
 fn band<R: Ring>(a: &[R], b: &[R], m: usize, k: usize, n: usize, out: &mut [R]) {
+    pulp::Arch::new().dispatch(Band { a, b, m, k, n, out });
+}
+
+/// [`band`]'s arguments, as the operation `pulp` compiles once per instruction set. (A closure
+/// would not do: its body is not inlined into the dispatched function, so it would stay scalar.)
+struct Band<'a, R> {
+    a: &'a [R],
+    b: &'a [R],
+    m: usize,
+    k: usize,
+    n: usize,
+    out: &'a mut [R],
+}
+
+impl<R: Ring> pulp::WithSimd for Band<'_, R> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Band { a, b, m, k, n, out } = self;
+        band_kernel(a, b, m, k, n, out);
+    }
+}
+
+/// The blocked product itself, inlined into each of [`Band`]'s compilations.
+#[inline(always)]
+fn band_kernel<R: Ring>(a: &[R], b: &[R], m: usize, k: usize, n: usize, out: &mut [R]) {
     if m == 0 || k == 0 || n == 0 {
         return;
     }
@@ -145,6 +173,7 @@ fn one_row<R: Ring>(c0: &mut [R], a0: &[R], b: &[R], stride: usize) {
 }
 
 /// The dot product of `x` and `y` (of equal lengths), in four independent sums.
+#[inline(always)]
 fn dot<R: Ring>(x: &[R], y: &[R]) -> R {
     let (x4, xr) = x.as_chunks::<4>();
     let (y4, yr) = y.as_chunks::<4>();
