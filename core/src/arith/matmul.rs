@@ -7,8 +7,10 @@
 use crate::correlated::MatrixTriple;
 use crate::ring::Ring;
 use crate::role::Role;
+use crate::share::Shares;
 use alloc::vec;
 use alloc::vec::Vec;
+use zeroize::Zeroize;
 
 /// Columns of `B` and of the output in one block: two output rows of a block (4 KiB of `u64`)
 /// stay in L1 while the four rows of `B` they are multiplied with stream past.
@@ -197,33 +199,33 @@ pub fn matmul<R: Ring>(a: &[R], b: &[R], m: usize, k: usize, n: usize) -> Vec<R>
     out
 }
 
-/// This party's share of `(E, F) = (X - A, Y - B)`, laid out as `E` then `F`.
-pub fn mask<R: Ring>(x: &[R], y: &[R], t: &MatrixTriple<R>) -> Vec<R> {
-    let mut out = Vec::with_capacity(x.len() + y.len());
-    out.extend(x.iter().zip(t.a.as_slice()).map(|(&x, &a)| x.sub(a)));
-    out.extend(y.iter().zip(t.b.as_slice()).map(|(&y, &b)| y.sub(b)));
-    out
+/// Element `i` of this party's share of `(E, F) = (X - A, Y - B)`, laid out as `E` then `F`.
+#[inline]
+pub fn masked_at<R: Ring>(x: &[R], y: &[R], t: &MatrixTriple<R>, i: usize) -> R {
+    match i.checked_sub(x.len()) {
+        None => x[i].sub(t.a.as_slice()[i]),
+        Some(j) => y[j].sub(t.b.as_slice()[j]),
+    }
 }
 
-/// This party's share of `X Y` from the opened `(E, F)`.
-pub fn combine<R: Ring>(role: Role, opened: &[R], t: &MatrixTriple<R>) -> Vec<R> {
-    let (m, k) = t.a.shape();
-    let n = t.b.cols();
-    let (e, f) = opened.split_at(m * k);
-    let mut z = t.c.as_slice().to_vec();
+/// This party's share of `X Y` from the opened `(E, F)`, in the triple's `C` (no copy). `E`'s
+/// buffer holds `A + E` for party 0's second product and is zeroized after it.
+pub fn combine<R: Ring>(role: Role, mut opened: Vec<R>, t: MatrixTriple<R>) -> Shares<R> {
+    let MatrixTriple { a, b, c: mut z } = t;
+    let (m, k) = a.shape();
+    let n = b.cols();
+    let (e, f) = opened.split_at_mut(m * k);
     // Z = C + E B + A F (+ E F for party 0) = C + E B + (A + E) F for party 0.
-    matmul_add_into(e, t.b.as_slice(), m, k, n, &mut z);
+    matmul_add_into(e, b.as_slice(), m, k, n, z.as_mut_slice());
     match role {
         Role::P0 => {
-            let ae: Vec<R> =
-                t.a.as_slice()
-                    .iter()
-                    .zip(e)
-                    .map(|(&a, &e)| a.add(e))
-                    .collect();
-            matmul_add_into(&ae, f, m, k, n, &mut z);
+            for (e, &a) in e.iter_mut().zip(a.as_slice()) {
+                *e = e.add(a);
+            }
+            matmul_add_into(e, f, m, k, n, z.as_mut_slice());
+            opened.zeroize();
         }
-        Role::P1 => matmul_add_into(t.a.as_slice(), f, m, k, n, &mut z),
+        Role::P1 => matmul_add_into(a.as_slice(), f, m, k, n, z.as_mut_slice()),
     }
     z
 }

@@ -144,14 +144,27 @@ pub async fn open_slice<T: Transport, C: Correlations<T>, R: Ring>(
     tag: u16,
     mine: &[R],
 ) -> Result<Vec<R>, Error> {
-    let mut theirs = vec![R::ZERO; mine.len()];
+    open_computed(ctx, op, tag, mine.len(), |i| mine[i], |i| mine[i]).await
+}
+
+/// Opens `n` values whose shares this party computes as it goes: `mine(i)` is element `i`'s share
+/// to send and `again(i)` the same share again, to add to the peer's; each is called once per
+/// element, in order. No buffer holds the shares. One round.
+pub(crate) async fn open_computed<T: Transport, C: Correlations<T>, R: Ring>(
+    ctx: &mut Context<T, C>,
+    op: &'static str,
+    tag: u16,
+    n: usize,
+    mine: impl FnMut(usize) -> R,
+    mut again: impl FnMut(usize) -> R,
+) -> Result<Vec<R>, Error> {
+    let mut opened = vec![R::ZERO; n];
     ctx.peer(Sub::Online)?
-        .exchange_ring(op, tag, mine, &mut theirs)
+        .exchange_ring_with(op, tag, n, mine, n, |i, theirs| {
+            opened[i] = theirs.add(again(i));
+        })
         .await?;
-    for (t, &m) in theirs.iter_mut().zip(mine) {
-        *t = t.add(m);
-    }
-    Ok(theirs)
+    Ok(opened)
 }
 
 /// `x + c` for a public fixed-point constant `c` (local).
@@ -337,9 +350,10 @@ async fn matmul_with<T: Transport, C: Correlations<T>, R: Ring>(
     let role = ctx.role()?;
     let (links, source) = ctx.split();
     let t = source.matrix_triple::<R>(links, m, k, n).await?;
-    let masked = mm::mask(x.as_slice(), y.as_slice(), &t);
-    let opened = open_slice(ctx, "matmul", tag::MATMUL, &masked).await?;
-    let z = Shares::matrix(m, n, mm::combine(role, &opened, &t))?;
+    let (xs, ys) = (x.as_slice(), y.as_slice());
+    let masked = |i| mm::masked_at(xs, ys, &t, i);
+    let opened = open_computed(ctx, "matmul", tag::MATMUL, m * k + k * n, masked, masked).await?;
+    let z = mm::combine(role, opened, t);
     finish_product(ctx, "matmul", z, fixed_point, None).await
 }
 

@@ -30,8 +30,7 @@ use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Shares;
 use crate::topology::Topology;
-use crate::transport::{Sub, Transport, tag};
-use alloc::vec;
+use crate::transport::{Transport, tag};
 use alloc::vec::Vec;
 
 /// How the training inputs enter the matrix products of each SGD step.
@@ -98,17 +97,15 @@ impl<R: Ring> MaskedInputs<R> {
             MaskedRows::new(xs, u, d, cols, one),
             MaskedRows::new(xs, u, d, cols, one),
         );
-        let mut opened = vec![R::ZERO; total];
-        ctx.peer(Sub::Online)?
-            .exchange_ring_with(
-                op,
-                tag::MATMUL,
-                total,
-                |_| mine.next(),
-                total,
-                |i, theirs| opened[i] = theirs.add(again.next()),
-            )
-            .await?;
+        let opened = online::open_computed(
+            ctx,
+            op,
+            tag::MATMUL,
+            total,
+            |_| mine.next(),
+            |_| again.next(),
+        )
+        .await?;
         Ok(MaskedInputs { mask, opened })
     }
 

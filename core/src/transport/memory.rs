@@ -63,9 +63,11 @@ impl Drop for MemoryTransport {
 }
 
 impl Transport for MemoryTransport {
-    /// Sends never wait: the queue is unbounded.
+    /// Sends never wait (the queue is unbounded), but an exchange still reads after each MiB it
+    /// sends: the queue then stays in cache instead of growing to a whole message, which doubled
+    /// the time of 10^6 products (16 MB each way).
     fn send_window(&self) -> usize {
-        usize::MAX
+        1024 * 1024
     }
 
     async fn send(&mut self, buf: &[u8]) -> Result<(), TransportError> {

@@ -58,8 +58,8 @@ pub trait Transport {
     /// How many bytes this side may send ahead of reading when both peers send at once (see
     /// [`Channel::exchange_ring_with`]) with no risk that both wait on full buffers: what the
     /// connection is sure to buffer. The default, [`INTERLEAVE`], suits a socket; a transport
-    /// whose sends never wait for the peer to read (an unbounded queue, a writer thread) returns
-    /// `usize::MAX`, so an exchange costs one latency instead of one per unit.
+    /// whose sends never wait for the peer to read (an unbounded queue, a writer thread) may
+    /// return more, up to `usize::MAX`: an exchange costs one latency per window it sends.
     fn send_window(&self) -> usize {
         INTERLEAVE
     }
