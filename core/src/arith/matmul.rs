@@ -199,15 +199,6 @@ pub fn matmul<R: Ring>(a: &[R], b: &[R], m: usize, k: usize, n: usize) -> Vec<R>
     out
 }
 
-/// Element `i` of this party's share of `(E, F) = (X - A, Y - B)`, laid out as `E` then `F`.
-#[inline]
-pub fn masked_at<R: Ring>(x: &[R], y: &[R], t: &MatrixTriple<R>, i: usize) -> R {
-    match i.checked_sub(x.len()) {
-        None => x[i].sub(t.a.as_slice()[i]),
-        Some(j) => y[j].sub(t.b.as_slice()[j]),
-    }
-}
-
 /// This party's share of `X Y` from the opened `(E, F)`, in the triple's `C` (no copy). `E`'s
 /// buffer holds `A + E` for party 0's second product and is zeroized after it.
 pub fn combine<R: Ring>(role: Role, mut opened: Vec<R>, t: MatrixTriple<R>) -> Shares<R> {
@@ -223,7 +214,7 @@ pub fn combine<R: Ring>(role: Role, mut opened: Vec<R>, t: MatrixTriple<R>) -> S
                 *e = e.add(a);
             }
             matmul_add_into(e, f, m, k, n, z.as_mut_slice());
-            opened.zeroize();
+            e.iter_mut().for_each(Zeroize::zeroize);
         }
         Role::P1 => matmul_add_into(a.as_slice(), f, m, k, n, z.as_mut_slice()),
     }

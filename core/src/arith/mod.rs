@@ -14,11 +14,57 @@ pub mod truncation;
 use crate::ring::Ring;
 use crate::role::Role;
 
+/// Elements `start..start + out.len()` of `(x - a) ++ (y - b)`: a piece of this party's share of
+/// the masked operands of a product (Beaver's `(e, f)`, SecureML's `(E, F)`), as
+/// [`crate::Channel::exchange_ring_with`] sends them. `a` is as long as `x`, `b` as `y`.
+#[inline]
+pub fn masked_piece<R: Ring>(x: &[R], a: &[R], y: &[R], b: &[R], start: usize, out: &mut [R]) {
+    fn tail<R>(v: &[R], from: usize) -> &[R] {
+        v.get(from..).unwrap_or(&[])
+    }
+    let n = x.len();
+    let (first, second) = out.split_at_mut(n.saturating_sub(start).min(out.len()));
+    for ((o, &x), &a) in first.iter_mut().zip(tail(x, start)).zip(tail(a, start)) {
+        *o = x.sub(a);
+    }
+    let j = (start + first.len()).saturating_sub(n);
+    for ((o, &y), &b) in second.iter_mut().zip(tail(y, j)).zip(tail(b, j)) {
+        *o = y.sub(b);
+    }
+}
+
 /// Adds the public value `c` to a shared value: party 0 adds it, party 1 does nothing.
 #[inline]
 pub fn add_public<R: Ring>(role: Role, share: R, c: R) -> R {
     match role {
         Role::P0 => share.add(c),
         Role::P1 => share,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked_piece;
+    use alloc::vec::Vec;
+
+    /// Every piece, wherever it starts and however long, is the slice of `(x - a) ++ (y - b)`,
+    /// including pieces across the boundary and past the end (left as they were).
+    #[test]
+    fn pieces_are_slices_of_the_masked_operands() {
+        let (x, a): (Vec<u64>, Vec<u64>) = ((0..7).map(|i| 100 + i).collect(), (0..7).collect());
+        let (y, b): (Vec<u64>, Vec<u64>) = ((0..5).map(|i| 50 * i).collect(), (0..5).collect());
+        let whole: Vec<u64> = (x.iter().zip(&a).map(|(x, a)| x - a))
+            .chain(y.iter().zip(&b).map(|(y, b)| y - b))
+            .collect();
+        for start in 0..=whole.len() {
+            for len in 0..=whole.len() - start {
+                let mut out = alloc::vec![u64::MAX; len];
+                masked_piece(&x, &a, &y, &b, start, &mut out);
+                assert_eq!(out, whole[start..start + len], "{start}+{len}");
+            }
+        }
+        let mut past = [u64::MAX; 3];
+        masked_piece(&x, &a, &y, &b, whole.len() - 1, &mut past);
+        assert_eq!(past, [whole[whole.len() - 1], u64::MAX, u64::MAX]);
     }
 }

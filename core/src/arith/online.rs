@@ -19,7 +19,7 @@ use crate::ring::{Ring, fill_random};
 use crate::role::Role;
 use crate::share::Shares;
 use crate::topology::Topology;
-use crate::transport::{Sub, Transport, tag};
+use crate::transport::{PIECE, Sub, Transport, tag};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -144,24 +144,32 @@ pub async fn open_slice<T: Transport, C: Correlations<T>, R: Ring>(
     tag: u16,
     mine: &[R],
 ) -> Result<Vec<R>, Error> {
-    open_computed(ctx, op, tag, mine.len(), |i| mine[i], |i| mine[i]).await
+    open_computed(ctx, op, tag, mine.len(), |start, out: &mut [R]| {
+        out.copy_from_slice(&mine[start..start + out.len()]);
+    })
+    .await
 }
 
-/// Opens `n` values whose shares this party computes as it goes: `mine(i)` is element `i`'s share
-/// to send and `again(i)` the same share again, to add to the peer's; each is called once per
-/// element, in order. No buffer holds the shares. One round.
+/// Opens `n` values whose shares this party computes as it goes, a piece at a time:
+/// `mine(start, out)` writes the shares of elements `start..start + out.len()`, once to send them
+/// and once more to add them to the peer's. No buffer holds the shares. One round.
 pub(crate) async fn open_computed<T: Transport, C: Correlations<T>, R: Ring>(
     ctx: &mut Context<T, C>,
     op: &'static str,
     tag: u16,
     n: usize,
-    mine: impl FnMut(usize) -> R,
-    mut again: impl FnMut(usize) -> R,
+    mine: impl Fn(usize, &mut [R]),
 ) -> Result<Vec<R>, Error> {
     let mut opened = vec![R::ZERO; n];
+    let mut again = vec![R::ZERO; PIECE];
     ctx.peer(Sub::Online)?
-        .exchange_ring_with(op, tag, n, mine, n, |i, theirs| {
-            opened[i] = theirs.add(again(i));
+        .exchange_ring_with(op, tag, n, &mine, n, |start, theirs| {
+            let again = &mut again[..theirs.len()];
+            mine(start, again);
+            let out = &mut opened[start..start + theirs.len()];
+            for ((o, &t), &m) in out.iter_mut().zip(theirs).zip(again.iter()) {
+                *o = t.add(m);
+            }
         })
         .await?;
     Ok(opened)
@@ -235,24 +243,25 @@ async fn mul_with<T: Transport, C: Correlations<T>, R: Ring>(
     let (xs, ys, n) = (x.as_slice(), y.as_slice(), x.len());
     // Fused: the masked operands go out as they are computed, and each product is finished as
     // its f arrives (its e waits in z): about two passes over memory, no buffer but z.
+    let mine = |start, out: &mut [R]| super::masked_piece(xs, &t.a, ys, &t.b, start, out);
+    let mut again = vec![R::ZERO; PIECE];
     let mut z = vec![R::ZERO; n];
     ctx.peer(Sub::Online)?
-        .exchange_ring_with(
-            "mul",
-            tag::BEAVER,
-            2 * n,
-            |i| beaver::masked_at(xs, ys, &t, i),
-            2 * n,
-            |i, theirs| {
-                let opened = theirs.add(beaver::masked_at(xs, ys, &t, i));
-                if i < n {
-                    z[i] = opened;
-                } else {
-                    let j = i - n;
-                    z[j] = finish(beaver::product_at(role, &t, j, z[j], opened));
-                }
-            },
-        )
+        .exchange_ring_with("mul", tag::BEAVER, 2 * n, mine, 2 * n, |start, theirs| {
+            let again = &mut again[..theirs.len()];
+            mine(start, again);
+            // The piece's e values, then its f values (either part may be empty).
+            let split = n.saturating_sub(start).min(theirs.len());
+            let opened = theirs.iter().zip(again.iter()).map(|(&t, &m)| t.add(m));
+            let (es, fs) = (opened.clone().take(split), opened.skip(split));
+            for (z, e) in z.get_mut(start..).unwrap_or_default().iter_mut().zip(es) {
+                *z = e;
+            }
+            let j0 = (start + split).saturating_sub(n);
+            for (j, f) in (j0..).zip(fs) {
+                z[j] = finish(beaver::product_at(role, &t, j, z[j], f));
+            }
+        })
         .await?;
     finish_product(
         ctx,
@@ -282,19 +291,17 @@ pub async fn square<T: Transport, C: Correlations<T>, R: Ring>(
     let local = local_truncation::<R, T, C>(ctx, true);
     let finish = |z: R| local.map_or(z, |d| tr::local(role, z, d));
     let (xs, n) = (x.as_slice(), x.len());
+    let mine = |start, out: &mut [R]| super::masked_piece(xs, &p.a, &[], &[], start, out);
+    let mut again = vec![R::ZERO; PIECE];
     let mut z = vec![R::ZERO; n];
     ctx.peer(Sub::Online)?
-        .exchange_ring_with(
-            "square",
-            tag::SQUARE,
-            n,
-            |i| beaver::masked_square_at(xs, &p, i),
-            n,
-            |i, theirs| {
-                let e = theirs.add(beaver::masked_square_at(xs, &p, i));
-                z[i] = finish(beaver::square_at(role, &p, i, e));
-            },
-        )
+        .exchange_ring_with("square", tag::SQUARE, n, mine, n, |start, theirs| {
+            let again = &mut again[..theirs.len()];
+            mine(start, again);
+            for (i, (&t, &m)) in (start..).zip(theirs.iter().zip(again.iter())) {
+                z[i] = finish(beaver::square_at(role, &p, i, t.add(m)));
+            }
+        })
         .await?;
     finish_product(
         ctx,
@@ -351,8 +358,9 @@ async fn matmul_with<T: Transport, C: Correlations<T>, R: Ring>(
     let (links, source) = ctx.split();
     let t = source.matrix_triple::<R>(links, m, k, n).await?;
     let (xs, ys) = (x.as_slice(), y.as_slice());
-    let masked = |i| mm::masked_at(xs, ys, &t, i);
-    let opened = open_computed(ctx, "matmul", tag::MATMUL, m * k + k * n, masked, masked).await?;
+    let (a, b) = (t.a.as_slice(), t.b.as_slice());
+    let masked = |start, out: &mut [R]| super::masked_piece(xs, a, ys, b, start, out);
+    let opened = open_computed(ctx, "matmul", tag::MATMUL, m * k + k * n, masked).await?;
     let z = mm::combine(role, opened, t);
     finish_product(ctx, "matmul", z, fixed_point, None).await
 }

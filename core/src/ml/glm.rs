@@ -90,22 +90,11 @@ impl<R: Ring> MaskedInputs<R> {
         if mask.share().shape() != (n, cols) || mask.batch() != batch {
             return Err(Error::new(op, ErrorKind::Malformed("data mask shape")));
         }
-        // This party's share of [x | 1] - U, element by element in order, without a buffer:
-        // once to send, once to add to what arrives.
+        // This party's share of [x | 1] - U, a piece at a time, without a buffer: once to send,
+        // once to add to what arrives.
         let (xs, u) = (x.as_slice(), mask.share().as_slice());
-        let (mut mine, mut again) = (
-            MaskedRows::new(xs, u, d, cols, one),
-            MaskedRows::new(xs, u, d, cols, one),
-        );
-        let opened = online::open_computed(
-            ctx,
-            op,
-            tag::MATMUL,
-            total,
-            |_| mine.next(),
-            |_| again.next(),
-        )
-        .await?;
+        let mine = |start, out: &mut [R]| masked_rows(xs, u, (d, cols), one, start, out);
+        let opened = online::open_computed(ctx, op, tag::MATMUL, total, mine).await?;
         Ok(MaskedInputs { mask, opened })
     }
 
@@ -190,49 +179,30 @@ impl<R: Ring> MaskedInputs<R> {
     }
 }
 
-/// The elements of `[x | 1] - U` (`x` `rows x d`, `U` `rows x cols`, `cols` = `d` or `d + 1`)
-/// in row-major order.
-struct MaskedRows<'a, R> {
-    x: &'a [R],
-    u: &'a [R],
-    d: usize,
-    cols: usize,
+/// Elements `start..start + out.len()` of `[x | 1] - U` in row-major order (`x` `rows x d`, `U`
+/// `rows x cols`, `cols` = `d` or `d + 1`, `one` the share of the column of ones); zero past the
+/// end.
+fn masked_rows<R: Ring>(
+    x: &[R],
+    u: &[R],
+    (d, cols): (usize, usize),
     one: R,
-    /// The next element's index in `U`, its row's start in `x` and its column.
-    at: usize,
-    row: usize,
-    col: usize,
-}
-
-impl<'a, R: Ring> MaskedRows<'a, R> {
-    fn new(x: &'a [R], u: &'a [R], d: usize, cols: usize, one: R) -> Self {
-        MaskedRows {
-            x,
-            u,
-            d,
-            cols,
-            one,
-            at: 0,
-            row: 0,
-            col: 0,
-        }
-    }
-
-    /// The next element (zero past the end).
-    fn next(&mut self) -> R {
-        let v = if self.col < self.d {
-            self.x.get(self.row + self.col).copied().unwrap_or(R::ZERO)
+    start: usize,
+    out: &mut [R],
+) {
+    let (mut row, mut col) = (start / cols.max(1), start % cols.max(1));
+    for (i, o) in (start..).zip(out) {
+        let v = if col < d {
+            x.get(row * d + col).copied().unwrap_or(R::ZERO)
         } else {
-            self.one
+            one
         };
-        let out = v.sub(self.u.get(self.at).copied().unwrap_or(R::ZERO));
-        self.at += 1;
-        self.col += 1;
-        if self.col == self.cols {
-            self.col = 0;
-            self.row += self.d;
+        *o = v.sub(u.get(i).copied().unwrap_or(R::ZERO));
+        col += 1;
+        if col == cols {
+            col = 0;
+            row += 1;
         }
-        out
     }
 }
 

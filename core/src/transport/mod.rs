@@ -118,6 +118,9 @@ const CHUNK: usize = 1024;
 /// Chunk size for encoding in exchanges (host-side protocols; data owners never exchange).
 const EXCHANGE_CHUNK: usize = 8 * 1024;
 
+/// Elements in one piece of [`Channel::exchange_ring_with`].
+pub const PIECE: usize = 256;
+
 /// Bytes each side sends before it reads the same amount in [`Channel::exchange_ring_with`].
 pub const INTERLEAVE: usize = 32 * 1024;
 
@@ -573,26 +576,37 @@ impl<T: Transport> Channel<'_, T> {
         theirs: &mut [R],
     ) -> Result<(), Error> {
         let n = theirs.len();
-        self.exchange_ring_with(op, tag, mine.len(), |i| mine[i], n, |i, x| theirs[i] = x)
-            .await
+        self.exchange_ring_with(
+            op,
+            tag,
+            mine.len(),
+            |start, out: &mut [R]| out.copy_from_slice(&mine[start..start + out.len()]),
+            n,
+            |start, values| theirs[start..start + values.len()].copy_from_slice(values),
+        )
+        .await
     }
 
-    /// Sends `n_send` elements produced by `element(i)` and receives `n_recv` elements handed to
-    /// `take(i, x)`, both in order: one round. The two directions are interleaved in units of the
-    /// transport's [`Transport::send_window`] bytes, so blocking peers exchanging long messages
-    /// cannot deadlock as long as their connection buffers one unit.
+    /// Sends `n_send` elements and receives `n_recv`, a piece of at most [`PIECE`] at a time:
+    /// `fill(start, out)` writes elements `start..start + out.len()` to send, and
+    /// `take(start, values)` gets those received. Both go in order: one round. Whole pieces let
+    /// the callers' loops run over slices, which the compiler vectorizes. The two directions are
+    /// interleaved in units of the transport's [`Transport::send_window`] bytes, so blocking
+    /// peers exchanging long messages cannot deadlock as long as their connection buffers one
+    /// unit.
     pub async fn exchange_ring_with<R: Ring>(
         &mut self,
         op: &'static str,
         tag: u16,
         n_send: usize,
-        mut element: impl FnMut(usize) -> R,
+        mut fill: impl FnMut(usize, &mut [R]),
         n_recv: usize,
-        mut take: impl FnMut(usize, R),
+        mut take: impl FnMut(usize, &[R]),
     ) -> Result<(), Error> {
         self.start_message();
         let per = self.frame_elems::<R>();
-        let mut buf = [0u8; EXCHANGE_CHUNK];
+        let mut bytes = [0u8; EXCHANGE_CHUNK];
+        let mut values = [R::ZERO; PIECE];
         let step = EXCHANGE_CHUNK / R::BYTES;
         let unit = (self.link.io.send_window() / R::BYTES).max(step);
         for f in 0..n_send.max(n_recv).div_ceil(per).max(1) {
@@ -607,19 +621,28 @@ impl<T: Transport> Channel<'_, T> {
                 let s_unit = (s + unit).min(s_end);
                 while s < s_unit {
                     let len = step.min(s_unit - s);
-                    for (j, b) in buf[..len * R::BYTES].chunks_exact_mut(R::BYTES).enumerate() {
-                        element(s + j).write_le(b);
+                    let out = &mut bytes[..len * R::BYTES];
+                    for (i, chunk) in out.chunks_mut(PIECE * R::BYTES).enumerate() {
+                        let piece = &mut values[..chunk.len() / R::BYTES];
+                        fill(s + i * PIECE, piece);
+                        for (v, b) in piece.iter().zip(chunk.chunks_exact_mut(R::BYTES)) {
+                            v.write_le(b);
+                        }
                     }
-                    self.raw_send(op, &buf[..len * R::BYTES]).await?;
+                    self.raw_send(op, out).await?;
                     s += len;
                 }
                 let r_unit = (r + unit).min(r_end);
                 while r < r_unit {
                     let len = step.min(r_unit - r);
-                    let bytes = &mut buf[..len * R::BYTES];
-                    self.raw_recv(op, bytes).await?;
-                    for (j, b) in bytes.chunks_exact(R::BYTES).enumerate() {
-                        take(r + j, R::from_le_slice(b));
+                    let got = &mut bytes[..len * R::BYTES];
+                    self.raw_recv(op, got).await?;
+                    for (i, chunk) in got.chunks(PIECE * R::BYTES).enumerate() {
+                        let piece = &mut values[..chunk.len() / R::BYTES];
+                        for (v, b) in piece.iter_mut().zip(chunk.chunks_exact(R::BYTES)) {
+                            *v = R::from_le_slice(b);
+                        }
+                        take(r + i * PIECE, piece);
                     }
                     r += len;
                 }
