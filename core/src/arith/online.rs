@@ -19,7 +19,7 @@ use crate::ring::{Ring, fill_random};
 use crate::role::Role;
 use crate::share::Shares;
 use crate::topology::Topology;
-use crate::transport::{PIECE, Sub, Transport, tag};
+use crate::transport::{Sub, Transport, tag};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -161,13 +161,10 @@ pub(crate) async fn open_computed<T: Transport, C: Correlations<T>, R: Ring>(
     mine: impl Fn(usize, &mut [R]),
 ) -> Result<Vec<R>, Error> {
     let mut opened = vec![R::ZERO; n];
-    let mut again = vec![R::ZERO; PIECE];
     ctx.peer(Sub::Online)?
-        .exchange_ring_with(op, tag, n, &mine, n, |start, theirs| {
-            let again = &mut again[..theirs.len()];
-            mine(start, again);
+        .exchange_shares(op, tag, n, mine, |start, theirs, mine| {
             let out = &mut opened[start..start + theirs.len()];
-            for ((o, &t), &m) in out.iter_mut().zip(theirs).zip(again.iter()) {
+            for ((o, &t), &m) in out.iter_mut().zip(theirs).zip(mine) {
                 *o = t.add(m);
             }
         })
@@ -244,15 +241,12 @@ async fn mul_with<T: Transport, C: Correlations<T>, R: Ring>(
     // Fused: the masked operands go out as they are computed, and each product is finished as
     // its f arrives (its e waits in z): about two passes over memory, no buffer but z.
     let mine = |start, out: &mut [R]| super::masked_piece(xs, &t.a, ys, &t.b, start, out);
-    let mut again = vec![R::ZERO; PIECE];
     let mut z = vec![R::ZERO; n];
     ctx.peer(Sub::Online)?
-        .exchange_ring_with("mul", tag::BEAVER, 2 * n, mine, 2 * n, |start, theirs| {
-            let again = &mut again[..theirs.len()];
-            mine(start, again);
+        .exchange_shares("mul", tag::BEAVER, 2 * n, mine, |start, theirs, mine| {
             // The piece's e values, then its f values (either part may be empty).
             let split = n.saturating_sub(start).min(theirs.len());
-            let opened = theirs.iter().zip(again.iter()).map(|(&t, &m)| t.add(m));
+            let opened = theirs.iter().zip(mine).map(|(&t, &m)| t.add(m));
             let (es, fs) = (opened.clone().take(split), opened.skip(split));
             for (z, e) in z.get_mut(start..).unwrap_or_default().iter_mut().zip(es) {
                 *z = e;
@@ -292,13 +286,10 @@ pub async fn square<T: Transport, C: Correlations<T>, R: Ring>(
     let finish = |z: R| local.map_or(z, |d| tr::local(role, z, d));
     let (xs, n) = (x.as_slice(), x.len());
     let mine = |start, out: &mut [R]| super::masked_piece(xs, &p.a, &[], &[], start, out);
-    let mut again = vec![R::ZERO; PIECE];
     let mut z = vec![R::ZERO; n];
     ctx.peer(Sub::Online)?
-        .exchange_ring_with("square", tag::SQUARE, n, mine, n, |start, theirs| {
-            let again = &mut again[..theirs.len()];
-            mine(start, again);
-            for (i, (&t, &m)) in (start..).zip(theirs.iter().zip(again.iter())) {
+        .exchange_shares("square", tag::SQUARE, n, mine, |start, theirs, mine| {
+            for (i, (&t, &m)) in (start..).zip(theirs.iter().zip(mine)) {
                 z[i] = finish(beaver::square_at(role, &p, i, t.add(m)));
             }
         })

@@ -20,6 +20,8 @@ pub mod memory;
 
 use crate::error::{Error, ErrorKind};
 use crate::ring::Ring;
+#[cfg(feature = "alloc")]
+use alloc::vec;
 
 /// Why a transport operation failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,9 +118,11 @@ pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
 const CHUNK: usize = 1024;
 
 /// Chunk size for encoding in exchanges (host-side protocols; data owners never exchange).
+#[cfg(feature = "alloc")]
 const EXCHANGE_CHUNK: usize = 8 * 1024;
 
 /// Elements in one piece of [`Channel::exchange_ring_with`].
+#[cfg(feature = "alloc")]
 pub const PIECE: usize = 256;
 
 /// Bytes each side sends before it reads the same amount in [`Channel::exchange_ring_with`].
@@ -568,6 +572,7 @@ impl<T: Transport> Channel<'_, T> {
 
     /// Sends `mine` and receives `theirs` (both parties call this with the same lengths swapped):
     /// one round. See [`Channel::exchange_ring_with`].
+    #[cfg(feature = "alloc")]
     pub async fn exchange_ring<R: Ring>(
         &mut self,
         op: &'static str,
@@ -594,6 +599,7 @@ impl<T: Transport> Channel<'_, T> {
     /// interleaved in units of the transport's [`Transport::send_window`] bytes, so blocking
     /// peers exchanging long messages cannot deadlock as long as their connection buffers one
     /// unit.
+    #[cfg(feature = "alloc")]
     pub async fn exchange_ring_with<R: Ring>(
         &mut self,
         op: &'static str,
@@ -605,8 +611,9 @@ impl<T: Transport> Channel<'_, T> {
     ) -> Result<(), Error> {
         self.start_message();
         let per = self.frame_elems::<R>();
-        let mut bytes = [0u8; EXCHANGE_CHUNK];
-        let mut values = [R::ZERO; PIECE];
+        // On the heap: deep protocols' futures already hold much, and unoptimized builds give
+        // their poll functions large frames.
+        let (mut bytes, mut values) = (vec![0u8; EXCHANGE_CHUNK], vec![R::ZERO; PIECE]);
         let step = EXCHANGE_CHUNK / R::BYTES;
         let unit = (self.link.io.send_window() / R::BYTES).max(step);
         for f in 0..n_send.max(n_recv).div_ceil(per).max(1) {
@@ -650,6 +657,32 @@ impl<T: Transport> Channel<'_, T> {
         }
         self.end_receive();
         Ok(())
+    }
+
+    /// Sends this party's shares of `n` values and receives the peer's, a piece at a time (one
+    /// round): `mine(start, out)` writes the shares of elements `start..start + out.len()`, and
+    /// is called again for each piece received, so that `combine(start, theirs, mine)` gets both
+    /// shares of the piece with no buffer of either.
+    #[cfg(feature = "alloc")]
+    pub async fn exchange_shares<R: Ring>(
+        &mut self,
+        op: &'static str,
+        tag: u16,
+        n: usize,
+        mine: impl Fn(usize, &mut [R]),
+        mut combine: impl FnMut(usize, &[R], &[R]),
+    ) -> Result<(), Error> {
+        #[allow(
+            clippy::useless_vec,
+            reason = "on the heap, as the exchange's own buffers"
+        )]
+        let mut again = vec![R::ZERO; PIECE];
+        self.exchange_ring_with(op, tag, n, &mine, n, |start, theirs| {
+            let again = &mut again[..theirs.len()];
+            mine(start, again);
+            combine(start, theirs, again);
+        })
+        .await
     }
 }
 
