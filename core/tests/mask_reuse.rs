@@ -119,7 +119,8 @@ async fn mask_and_triples<T, C: Correlations<T>>(
         for side in [MaskSide::Rows, MaskSide::Transposed] {
             for n in [2, 7] {
                 let t = src.mask_triple::<u64>(links, &mask, b, side, n).await?;
-                let parts = [&t.a, &t.b, &t.c].map(|m| m.as_slice().to_vec());
+                let a = mask.factor(b, side)?;
+                let parts = [&a, &t.b, &t.c].map(|m| m.as_slice().to_vec());
                 triples.push((b, side, n, parts));
             }
         }
@@ -218,7 +219,7 @@ fn prefetched_masks_are_served_in_order_and_a_mismatch_is_refused() {
             let t = pre
                 .mask_triple(links, &got, 1, MaskSide::Transposed, 2)
                 .await?;
-            assert_eq!(t.a.shape(), (3, 4));
+            assert_eq!((t.b.shape(), t.c.shape()), ((4, 2), (3, 2)));
             // The next queued triple is batch 2's: asking for batch 0 is refused.
             let e = pre
                 .mask_triple(links, &got, 0, MaskSide::Rows, 2)

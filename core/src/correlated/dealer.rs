@@ -19,8 +19,8 @@
 //! so it must not collude with either party (semi-honest, non-colluding dealer).
 
 use super::{
-    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
-    Triples, TruncationPairs, batch_rows,
+    Correlations, DataMask, MaskSide, MaskTriple, MatrixTriple, RandomOtReceiver, RandomOtSender,
+    SquarePairs, Triples, TruncationPairs, batch_rows,
 };
 use crate::error::{Error, ErrorKind};
 use crate::fss::dcf::{CorrectionWords, Function};
@@ -953,21 +953,19 @@ impl<T: Transport, L: Transport> Correlations<L> for DealerClient<T> {
         batch: usize,
         side: MaskSide,
         n: usize,
-    ) -> Result<MatrixTriple<R>, Error> {
+    ) -> Result<MaskTriple<R>, Error> {
         let op = "dealer.mask_triple";
         let (m, k) = super::check_mask_triple(op, mask, batch, side, n)?;
         let word = side.encode(batch).ok_or(Error::new(
             op,
             ErrorKind::InvalidArgument("no such batch of the data mask"),
         ))?;
-        let a = mask.factor(batch, side)?;
         let [_, mut gb, mut gc] = self
             .request3::<R, L>(links, Kind::MaskTriple, [mask.id(), word, n as u64])
             .await?;
         let b = random_vec::<R>(&mut gb, k * n);
         let c = self.product_share(links, &mut gc, m, n).await?;
-        Ok(MatrixTriple {
-            a,
+        Ok(MaskTriple {
             b: Shares::matrix(k, n, b)?,
             c: Shares::matrix(m, n, c)?,
         })

@@ -6,8 +6,8 @@
 //! benchmark is about the online phase; the real sources are [`super::dealer`] and [`super::ot`].
 
 use super::{
-    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
-    Triples, TruncationPairs, batch_rows, check_truncation_shift,
+    Correlations, DataMask, MaskSide, MaskTriple, MatrixTriple, RandomOtReceiver, RandomOtSender,
+    SquarePairs, Triples, TruncationPairs, batch_rows, check_truncation_shift,
 };
 use crate::arith::matmul::matmul;
 use crate::error::{Error, ErrorKind};
@@ -163,7 +163,7 @@ impl<T> Correlations<T> for IdealCorrelations {
         batch: usize,
         side: MaskSide,
         n: usize,
-    ) -> Result<MatrixTriple<R>, Error> {
+    ) -> Result<MaskTriple<R>, Error> {
         let (m, k) = super::check_mask_triple("ideal.mask_triple", mask, batch, side, n)?;
         let mut g = self.next("ideal.mask_triple", m.checked_mul(n))?;
         let cols = mask.share().cols();
@@ -179,8 +179,7 @@ impl<T> Correlations<T> for IdealCorrelations {
         let b = Self::vec::<R>(&mut g, k * n);
         let c = matmul(&a, &b, m, k, n);
         let (b0, c0) = (Self::vec(&mut g, k * n), Self::vec(&mut g, m * n));
-        Ok(MatrixTriple {
-            a: mask.factor(batch, side)?,
+        Ok(MaskTriple {
             b: Shares::matrix(k, n, self.mine(&b, b0))?,
             c: Shares::matrix(m, n, self.mine(&c, c0))?,
         })

@@ -54,6 +54,16 @@ pub struct MatrixTriple<R: Ring> {
     pub c: Shares<R>,
 }
 
+/// This party's share of a matrix triple `C = A V` on a batch of a [`DataMask`]: `A` is the
+/// batch's rows of the mask, `U_B` or `U_B^T` ([`DataMask::factor`]), which the party already
+/// holds, so only the fresh factor `V` and the product come with the triple.
+pub struct MaskTriple<R: Ring> {
+    /// Share of the fresh factor `V` (k x n).
+    pub b: Shares<R>,
+    /// Share of `C = A V` (m x n).
+    pub c: Shares<R>,
+}
+
 /// Which product with a batch of masked data a [`Correlations::mask_triple`] serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MaskSide {
@@ -283,11 +293,10 @@ pub trait Correlations<T> {
         cols: usize,
         batch: usize,
     ) -> Result<DataMask<R>, Error>;
-    /// One matrix triple `C = A B` whose left factor `A` is batch `batch` of `mask` (`U_B`, or
-    /// `U_B^T` for [`MaskSide::Transposed`]) and whose right factor `B` is fresh, with `n`
-    /// columns: `a` is this party's share of the mask's rows ([`DataMask::factor`]), `b` and `c`
-    /// its shares of the fresh factor and of the product. Both parties must pass their shares of
-    /// the same mask.
+    /// One matrix triple `C = A V` whose left factor `A` is batch `batch` of `mask` (`U_B`, or
+    /// `U_B^T` for [`MaskSide::Transposed`]) and whose right factor `V` is fresh, with `n`
+    /// columns: this party's shares of `V` and of `C` (it holds its share of `A` in the mask).
+    /// Both parties must pass their shares of the same mask.
     async fn mask_triple<R: Ring>(
         &mut self,
         links: &mut Links<T>,
@@ -295,7 +304,7 @@ pub trait Correlations<T> {
         batch: usize,
         side: MaskSide,
         n: usize,
-    ) -> Result<MatrixTriple<R>, Error>;
+    ) -> Result<MaskTriple<R>, Error>;
     /// `n` random OTs in which this party is the sender (its peer calls [`Correlations::random_ot_receiver`]).
     async fn random_ot_sender(
         &mut self,
@@ -405,7 +414,7 @@ impl<T, C: Correlations<T> + ?Sized> Correlations<T> for &mut C {
         batch: usize,
         side: MaskSide,
         n: usize,
-    ) -> Result<MatrixTriple<R>, Error> {
+    ) -> Result<MaskTriple<R>, Error> {
         (**self).mask_triple(links, mask, batch, side, n).await
     }
     async fn random_ot_sender(

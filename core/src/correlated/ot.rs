@@ -40,8 +40,8 @@
 //! Security: semi-honest, no third party, no non-collusion assumption beyond the two servers'.
 
 use super::{
-    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
-    Triples, TruncationPairs,
+    Correlations, DataMask, MaskSide, MaskTriple, MatrixTriple, RandomOtReceiver, RandomOtSender,
+    SquarePairs, Triples, TruncationPairs,
 };
 use crate::error::{Error, ErrorKind};
 use crate::hash::{BlockHash, FixedKeyAes};
@@ -657,7 +657,7 @@ impl<H: BlockHash> OtCorrelations<H> {
         batch: usize,
         side: MaskSide,
         n: usize,
-    ) -> Result<MatrixTriple<R>, Error> {
+    ) -> Result<MaskTriple<R>, Error> {
         let op = "ot.mask_triple";
         let (m, k) = super::check_mask_triple(op, mask, batch, side, n)?;
         let word = side.encode(batch).ok_or(Error::new(
@@ -674,8 +674,7 @@ impl<H: BlockHash> OtCorrelations<H> {
             let t = self
                 .matrix_from(chan, bt, a.transpose().as_slice().to_vec(), (n, k, m))
                 .await?;
-            return Ok(MatrixTriple {
-                a,
+            return Ok(MaskTriple {
                 b: t.a.transpose(),
                 c: t.c.transpose(),
             });
@@ -684,7 +683,7 @@ impl<H: BlockHash> OtCorrelations<H> {
         let t = self
             .matrix_from(chan, a.as_slice().to_vec(), b, (m, k, n))
             .await?;
-        Ok(MatrixTriple { a, ..t })
+        Ok(MaskTriple { b: t.b, c: t.c })
     }
 
     async fn truncation_inner<R: Ring, T: Transport>(
@@ -860,7 +859,7 @@ impl<T: Transport, H: BlockHash> Correlations<T> for OtCorrelations<H> {
         batch: usize,
         side: MaskSide,
         n: usize,
-    ) -> Result<MatrixTriple<R>, Error> {
+    ) -> Result<MaskTriple<R>, Error> {
         self.check("ot.mask_triple")?;
         let chan = &mut self.peer(links)?.channel(Sub::Offline);
         let r = self.mask_triple_inner(chan, mask, batch, side, n).await;

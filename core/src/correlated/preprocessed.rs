@@ -13,8 +13,8 @@
 //! empty, requests go to the underlying source as they come.
 
 use super::{
-    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
-    Triples, TruncationPairs,
+    Correlations, DataMask, MaskSide, MaskTriple, MatrixTriple, RandomOtReceiver, RandomOtSender,
+    SquarePairs, Triples, TruncationPairs,
 };
 use crate::error::{Error, ErrorKind};
 use crate::fss::{Gate, GateKeys};
@@ -294,8 +294,8 @@ impl<T, C: Correlations<T>> Correlations<T> for Preprocessed<C> {
         batch: usize,
         side: MaskSide,
         n: usize,
-    ) -> Result<MatrixTriple<R>, Error> {
-        type Keyed<R> = ((u64, usize, MaskSide, usize), MatrixTriple<R>);
+    ) -> Result<MaskTriple<R>, Error> {
+        type Keyed<R> = ((u64, usize, MaskSide, usize), MaskTriple<R>);
         let key = (mask.id(), batch, side, n);
         match self.next::<Keyed<R>>("preprocessed.mask_triple", |(k, _)| *k == key) {
             Some(r) => r.map(|(_, t)| t),

@@ -3,8 +3,8 @@
 use super::dealer::DealerClient;
 use super::ot::OtCorrelations;
 use super::{
-    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
-    Triples, TruncationPairs,
+    Correlations, DataMask, MaskSide, MaskTriple, MatrixTriple, RandomOtReceiver, RandomOtSender,
+    SquarePairs, Triples, TruncationPairs,
 };
 use crate::error::Error;
 use crate::fss::{Gate, GateKeys};
@@ -80,7 +80,7 @@ impl<T: Transport> Correlations<T> for OfflineSource<T> {
         batch: usize,
         side: MaskSide,
         n: usize,
-    ) -> Result<MatrixTriple<R>, Error> {
+    ) -> Result<MaskTriple<R>, Error> {
         forward!(self, s => s.mask_triple(links, mask, batch, side, n))
     }
     async fn random_ot_sender(

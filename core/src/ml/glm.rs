@@ -24,7 +24,7 @@ use super::{GlmModel, SgdParams};
 use crate::arith::matmul as mm;
 use crate::arith::online;
 use crate::context::Context;
-use crate::correlated::{Correlations, DataMask, MaskSide};
+use crate::correlated::{Correlations, DataMask, MaskSide, MaskTriple};
 use crate::error::{Error, ErrorKind};
 use crate::ring::Ring;
 use crate::role::Role;
@@ -32,6 +32,7 @@ use crate::share::Shares;
 use crate::topology::Topology;
 use crate::transport::{Transport, tag};
 use alloc::vec::Vec;
+use zeroize::Zeroize;
 
 /// How the training inputs enter the matrix products of each SGD step.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -142,38 +143,42 @@ impl<R: Ring> MaskedInputs<R> {
         let t = source
             .mask_triple::<R>(links, &self.mask, b, side, n)
             .await?;
-        if t.a.shape() != (m, k) || t.b.shape() != (k, n) || t.c.shape() != (m, n) {
+        let MaskTriple { b: v, c: mut z } = t;
+        if v.shape() != (k, n) || z.shape() != (m, n) {
             return Err(Error::new(op, ErrorKind::Malformed("mask triple shape")));
         }
-        let mine: Vec<R> = y
-            .as_slice()
-            .iter()
-            .zip(t.b.as_slice())
-            .map(|(&y, &v)| y.sub(v))
-            .collect();
-        let f = online::open_slice(ctx, op, tag::MATMUL, &mine).await?;
-        // Z = C + E V + A F (+ E F for party 0) = C + E G + A F with G = V (+ F): the opened
-        // batch E_b enters in place, transposed or not, without a copy.
-        let g: Vec<R> = match role {
+        let (ys, vs) = (y.as_slice(), v.as_slice());
+        let mine = |start, out: &mut [R]| crate::arith::masked_piece(ys, vs, &[], &[], start, out);
+        let f = online::open_computed(ctx, op, tag::MATMUL, k * n, mine).await?;
+        // Z = C + E V + U F (+ E F for party 0) = C + E G + U F with G = V (+ F): the batch's
+        // rows of the opened E and of this party's U enter in place, transposed or not.
+        let mut v_plus_f = Vec::new();
+        let g = match role {
             Role::P0 => {
-                t.b.as_slice()
-                    .iter()
-                    .zip(&f)
-                    .map(|(&v, &f)| v.add(f))
-                    .collect()
+                v_plus_f.extend(vs.iter().zip(&f).map(|(&v, &f)| v.add(f)));
+                &v_plus_f
             }
-            Role::P1 => t.b.as_slice().to_vec(),
+            Role::P1 => vs,
         };
         let rows = self.mask.rows_of(b)?;
         let cols = self.mask.share().cols();
-        let e = &self.opened[rows.start * cols..rows.end * cols];
-        let mut z = t.c.as_slice().to_vec();
+        let batch = rows.start * cols..rows.end * cols;
+        let (e, u) = (
+            &self.opened[batch.clone()],
+            &self.mask.share().as_slice()[batch],
+        );
+        let out = z.as_mut_slice();
         match side {
-            MaskSide::Rows => mm::matmul_add_into(e, &g, m, k, n, &mut z),
-            MaskSide::Transposed => transposed_matmul_add_into(e, &g, k, m, n, &mut z),
+            MaskSide::Rows => {
+                mm::matmul_add_into(e, g, m, k, n, out);
+                mm::matmul_add_into(u, &f, m, k, n, out);
+            }
+            MaskSide::Transposed => {
+                transposed_matmul_add_into(e, g, k, m, n, out);
+                transposed_matmul_add_into(u, &f, k, m, n, out);
+            }
         }
-        mm::matmul_add_into(t.a.as_slice(), &f, m, k, n, &mut z);
-        let z = Shares::matrix(m, n, z)?;
+        v_plus_f.zeroize();
         let bits = ctx.fixed().frac_bits();
         online::truncate(ctx, z, bits).await
     }

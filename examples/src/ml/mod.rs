@@ -11,8 +11,8 @@ pub mod tcp;
 
 use fixshare::correlated::dealer::RequestStreams;
 use fixshare::correlated::{
-    Correlations, DataMask, MaskSide, MatrixTriple, RandomOtReceiver, RandomOtSender, SquarePairs,
-    Triples, TruncationPairs,
+    Correlations, DataMask, MaskSide, MaskTriple, MatrixTriple, RandomOtReceiver, RandomOtSender,
+    SquarePairs, Triples, TruncationPairs,
 };
 use fixshare::fss::{Gate, GateKeys};
 use fixshare::helper::Step;
@@ -328,7 +328,7 @@ impl<T, C: Correlations<T>> Correlations<T> for Timed<C> {
         batch: usize,
         side: MaskSide,
         n: usize,
-    ) -> Result<MatrixTriple<R>, Error> {
+    ) -> Result<MaskTriple<R>, Error> {
         timed!(self, self.inner.mask_triple(l, mask, batch, side, n))
     }
     async fn random_ot_sender(
