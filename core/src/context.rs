@@ -113,14 +113,8 @@ impl Config {
     /// need two bits of headroom), and `max_elements` is at least 1.
     pub fn check(&self, ring_bits: u32) -> Result<(), Error> {
         let bad = |why| Err(Error::new("config", ErrorKind::InvalidArgument(why)));
-        if ![32, 64, 128].contains(&ring_bits) {
-            return bad("the ring width must be 32, 64 or 128 bits");
-        }
-        if self.fixed.frac_bits() > ring_bits - 2 {
-            return bad(
-                "the fractional bits exceed the ring width minus 2 (at most 30 in Z_2^32, 62 in \
-                 Z_2^64 and Z_2^128)",
-            );
+        if let Some(why) = format_error(ring_bits, self.fixed.frac_bits()) {
+            return bad(why);
         }
         if self.max_elements == 0 {
             return bad("max_elements must be at least 1");
@@ -138,6 +132,20 @@ impl Config {
     /// [`crate::limits::elements`].
     pub fn elements(&self, op: &'static str, rows: usize, cols: usize) -> Result<usize, Error> {
         crate::limits::elements(op, rows, cols, self.max_elements)
+    }
+}
+
+/// What is wrong with a number format of `frac_bits` fractional bits in a ring of `ring_bits`
+/// bits, if anything: the ring is Z_2^32, Z_2^64 or Z_2^128, and products and truncation need
+/// two bits of headroom above the fractional bits. [`Config::check`] and the session's check
+/// both apply it.
+pub(crate) fn format_error(ring_bits: u32, frac_bits: u32) -> Option<&'static str> {
+    if ![32, 64, 128].contains(&ring_bits) {
+        Some("the ring width must be 32, 64 or 128 bits")
+    } else if frac_bits > ring_bits - 2 {
+        Some("fractional bits must be at most the ring width minus 2")
+    } else {
+        None
     }
 }
 

@@ -141,11 +141,8 @@ impl SessionConfig {
                 "four servers divide by the scale inside their products (Truncation::Local)",
             );
         }
-        if ![32, 64, 128].contains(&self.ring_bits) {
-            return bad("the ring width must be 32, 64 or 128 bits");
-        }
-        if self.frac_bits > self.ring_bits - 2 {
-            return bad("fractional bits must be at most the ring width minus 2");
+        if let Some(why) = crate::context::format_error(self.ring_bits, self.frac_bits) {
+            return bad(why);
         }
         if self
             .precision_guard
