@@ -244,16 +244,16 @@ async fn mul_with<T: Transport, C: Correlations<T>, R: Ring>(
     let mut z = vec![R::ZERO; n];
     ctx.peer(Sub::Online)?
         .exchange_shares("mul", tag::BEAVER, 2 * n, mine, |start, theirs, mine| {
-            // The piece's e values, then its f values (either part may be empty).
-            let split = n.saturating_sub(start).min(theirs.len());
-            let opened = theirs.iter().zip(mine).map(|(&t, &m)| t.add(m));
-            let (es, fs) = (opened.clone().take(split), opened.skip(split));
-            for (z, e) in z.get_mut(start..).unwrap_or_default().iter_mut().zip(es) {
-                *z = e;
+            // A piece holds e values, then f values (either part may be empty).
+            let (theirs_e, theirs_f) = theirs.split_at(n.saturating_sub(start).min(theirs.len()));
+            let (mine_e, mine_f) = mine.split_at(theirs_e.len());
+            let z_e = z.get_mut(start..).unwrap_or_default();
+            for ((z, &a), &b) in z_e.iter_mut().zip(theirs_e).zip(mine_e) {
+                *z = a.add(b);
             }
-            let j0 = (start + split).saturating_sub(n);
-            for (j, f) in (j0..).zip(fs) {
-                z[j] = finish(beaver::product_at(role, &t, j, z[j], f));
+            let first_f = (start + theirs_e.len()).saturating_sub(n);
+            for (j, (&a, &b)) in (first_f..).zip(theirs_f.iter().zip(mine_f)) {
+                z[j] = finish(beaver::product_at(role, &t, j, z[j], a.add(b)));
             }
         })
         .await?;
