@@ -76,6 +76,52 @@ fn two_parties<T: Send + 'static>(
     out
 }
 
+/// Shares `x` (`x_shape`, P0's input) and `y` (`y_shape`, P1's input) and returns this party's
+/// shares of both in one vector, as the offline step hands them to the online step.
+async fn share_operands(
+    p: &mut BenchParty,
+    x: &[f64],
+    x_shape: (usize, usize),
+    y: &[f64],
+    y_shape: (usize, usize),
+) -> Shares<u64> {
+    let xs = match p.role() {
+        Role::P0 => p.share_input(x, x_shape.0, x_shape.1).await.unwrap(),
+        Role::P1 => p.receive_input(x_shape.0, x_shape.1).await.unwrap(),
+    };
+    let ys = match p.role() {
+        Role::P1 => p.share_input(y, y_shape.0, y_shape.1).await.unwrap(),
+        Role::P0 => p.receive_input(y_shape.0, y_shape.1).await.unwrap(),
+    };
+    let mut both = xs.as_slice().to_vec();
+    both.extend_from_slice(ys.as_slice());
+    Shares::vector(both)
+}
+
+/// The two operands [`share_operands`] joined, as matrices of their shapes.
+fn split_operands(
+    both: &Shares<u64>,
+    (xr, xc): (usize, usize),
+    (yr, yc): (usize, usize),
+) -> (Shares<u64>, Shares<u64>) {
+    let (x, y) = both.as_slice().split_at(xr * xc);
+    (
+        Shares::matrix(xr, xc, x.to_vec()).unwrap(),
+        Shares::matrix(yr, yc, y.to_vec()).unwrap(),
+    )
+}
+
+/// The largest difference, in units of the last place, between opened results and plaintext.
+fn max_ulps(secure: &[u64], plain: &[u64]) -> i128 {
+    assert_eq!(secure.len(), plain.len());
+    secure
+        .iter()
+        .zip(plain)
+        .map(|(&a, &b)| a.sub(b).to_signed().abs())
+        .max()
+        .unwrap_or(0)
+}
+
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     let mut best = Duration::MAX;
     let mut out = None;
@@ -120,25 +166,15 @@ fn main() {
     let (xc, yc) = (xs.clone(), ys.clone());
     let runs = two_parties(
         async move |p: &mut BenchParty| {
-            let x = match p.role() {
-                Role::P0 => p.share_input(&xc, N, 1).await.unwrap(),
-                Role::P1 => p.receive_input(N, 1).await.unwrap(),
-            };
-            let y = match p.role() {
-                Role::P1 => p.share_input(&yc, N, 1).await.unwrap(),
-                Role::P0 => p.receive_input(N, 1).await.unwrap(),
-            };
+            let both = share_operands(p, &xc, (N, 1), &yc, (N, 1)).await;
             let (links, src) = preprocessed(p);
             for _ in 0..MUL_REPS {
                 src.prefetch_triples::<u64, _>(links, N).await.unwrap();
             }
-            let mut both = x.as_slice().to_vec();
-            both.extend_from_slice(y.as_slice());
-            Shares::vector(both)
+            both
         },
         async |p: &mut BenchParty, both: Shares<u64>| {
-            let x = Shares::vector(both.as_slice()[..N].to_vec());
-            let y = Shares::vector(both.as_slice()[N..].to_vec());
+            let (x, y) = split_operands(&both, (N, 1), (N, 1));
             // The first product alone too: it also pays for the pages its buffers first touch.
             let t = Instant::now();
             p.mul(&x, &y).await.unwrap();
@@ -191,14 +227,7 @@ fn main() {
     let (xm2, wv2) = (xm.clone(), wv.clone());
     let runs = two_parties(
         async move |p: &mut BenchParty| {
-            let x = match p.role() {
-                Role::P0 => p.share_input(&xm2, m, k).await.unwrap(),
-                Role::P1 => p.receive_input(m, k).await.unwrap(),
-            };
-            let w = match p.role() {
-                Role::P1 => p.share_input(&wv2, k, 1).await.unwrap(),
-                Role::P0 => p.receive_input(k, 1).await.unwrap(),
-            };
+            let both = share_operands(p, &xm2, (m, k), &wv2, (k, 1)).await;
             let (links, src) = preprocessed(p);
             src.prefetch_matrix_triple::<u64, _>(links, m, k, 1)
                 .await
@@ -206,13 +235,10 @@ fn main() {
             src.prefetch_matrix_triple::<u64, _>(links, k, m, 1)
                 .await
                 .unwrap();
-            let mut both = x.as_slice().to_vec();
-            both.extend_from_slice(w.as_slice());
-            Shares::vector(both)
+            both
         },
         async move |p: &mut BenchParty, both: Shares<u64>| {
-            let x = Shares::matrix(m, k, both.as_slice()[..m * k].to_vec()).unwrap();
-            let w = Shares::matrix(k, 1, both.as_slice()[m * k..].to_vec()).unwrap();
+            let (x, w) = split_operands(&both, (m, k), (k, 1));
             let xw = p.matmul(&x, &w).await.unwrap();
             // e = X w - y with y = 0 (the subtraction is local and free).
             let g = p.matmul(&x.transpose(), &xw).await.unwrap();
@@ -234,13 +260,7 @@ fn main() {
             .map(|v| v.sar(16))
             .collect::<Vec<u64>>()
     });
-    let max_err = runs[0]
-        .2
-        .iter()
-        .zip(&g_plain)
-        .map(|(&a, &b)| a.sub(b).to_signed().abs())
-        .max()
-        .unwrap();
+    let max_err = max_ulps(&runs[0].2, &g_plain);
     println!("gradient_step_online_ms: {:.3}", online.as_secs_f64() * 1e3);
     println!(
         "gradient_step_plaintext_ms: {:.3}",
@@ -270,27 +290,17 @@ fn secure_matmul(fp: FixedPoint) {
     let (xc, yc) = (xm.clone(), ym.clone());
     let runs = two_parties(
         async move |p: &mut BenchParty| {
-            let x = match p.role() {
-                Role::P0 => p.share_input(&xc, m, k).await.unwrap(),
-                Role::P1 => p.receive_input(m, k).await.unwrap(),
-            };
-            let y = match p.role() {
-                Role::P1 => p.share_input(&yc, k, n).await.unwrap(),
-                Role::P0 => p.receive_input(k, n).await.unwrap(),
-            };
+            let both = share_operands(p, &xc, (m, k), &yc, (k, n)).await;
             let (links, src) = preprocessed(p);
             for _ in 0..REPS {
                 src.prefetch_matrix_triple::<u64, _>(links, m, k, n)
                     .await
                     .unwrap();
             }
-            let mut both = x.as_slice().to_vec();
-            both.extend_from_slice(y.as_slice());
-            Shares::vector(both)
+            both
         },
         async move |p: &mut BenchParty, both: Shares<u64>| {
-            let x = Shares::matrix(m, k, both.as_slice()[..m * k].to_vec()).unwrap();
-            let y = Shares::matrix(k, n, both.as_slice()[m * k..].to_vec()).unwrap();
+            let (x, y) = split_operands(&both, (m, k), (k, n));
             let mut z = None;
             for _ in 0..REPS {
                 z = Some(p.matmul(&x, &y).await.unwrap());
@@ -307,13 +317,7 @@ fn secure_matmul(fp: FixedPoint) {
             .map(|v| v.sar(fp.frac_bits()))
             .collect::<Vec<u64>>()
     });
-    let max_err = runs[0]
-        .2
-        .iter()
-        .zip(&z_plain)
-        .map(|(&a, &b)| a.sub(b).to_signed().abs())
-        .max()
-        .unwrap();
+    let max_err = max_ulps(&runs[0].2, &z_plain);
     println!("matmul_online_ms: {:.3}", online.as_secs_f64() * 1e3);
     println!("matmul_plaintext_ms: {:.3}", plain.as_secs_f64() * 1e3);
     println!(
