@@ -1,7 +1,8 @@
 //! Online arithmetic on shares, as pure steps apart from I/O.
 //!
 //! Each protocol is split into the message a party computes from its shares and a correlation
-//! (`mask`), and the local step that finishes once the opened values are known (`combine`).
+//! ([`masked_piece`]), and the local step that finishes once the opened values are known
+//! ([`beaver::product_at`], [`matmul::combine`]).
 //! [`online`] runs the exchange between the two over a [`crate::Context`]. Local operations
 //! (add, sub, neg, integer constants) need no communication and live on [`crate::Shares`].
 
