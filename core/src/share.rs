@@ -131,14 +131,20 @@ impl<R: Ring> Shares<R> {
 
     /// Rows `start..end` as a new matrix (a mini-batch of a dataset).
     pub fn row_range(&self, start: usize, end: usize) -> Result<Self, Error> {
-        if start > end || end > self.rows {
-            return Err(Error::dimension("row_range", self.rows, end));
-        }
+        let data = self.row_values(start..end)?.to_vec();
         Ok(Shares {
             rows: end - start,
             cols: self.cols,
-            data: self.data[start * self.cols..end * self.cols].to_vec(),
+            data,
         })
+    }
+
+    /// The values of rows `rows`, row-major, in place.
+    pub fn row_values(&self, rows: core::ops::Range<usize>) -> Result<&[R], Error> {
+        if rows.start > rows.end || rows.end > self.rows {
+            return Err(Error::dimension("row_range", self.rows, rows.end));
+        }
+        Ok(&self.data[rows.start * self.cols..rows.end * self.cols])
     }
 
     /// `self + other`, elementwise (local: shares of the sum).

@@ -1,5 +1,6 @@
 //! SecureML's mask reuse (its section IV-B): the training inputs are masked once with a `U` from
-//! the offline phase, `E = [X | 1] - U` is opened once, and each product with a batch uses a
+//! the offline phase, `E = [X | 1] - U` is opened once (a batch's rows with its first product),
+//! and each product with a batch uses a
 //! triple on that batch of `U`, opening only the weights' or the errors' side.
 //!
 //! - The correlations: the dealer's, OT's and the ideal source's data masks and their triples
@@ -417,42 +418,48 @@ fn regression_with_mask_reuse_is_bit_exact_with_exact_truncation() {
         truncation: Truncation::Exact,
         ..Config::default()
     };
+    // Two epochs keep E's rows for the second; one epoch keeps only the step's batch. 60 rows
+    // end with a short batch.
+    let one_epoch = SgdParams { epochs: 1, ..SGD };
     for (model, binary) in [
         (GlmModel::Linear, false),
         (GlmModel::Logistic(Sigmoid::Piecewise), true),
     ] {
-        let data = regression(64, 5, binary, 21);
-        let twin = glm_fixed_twin(&data.0, &data.1, 5, model, &SGD);
-        let [reused, _] = train_glm_run(
-            Source::Dealer,
-            config,
-            5,
-            &data,
-            model,
-            SGD,
-            InputMasking::Reused,
-        );
-        let [per, _] = train_glm_run(
-            Source::Dealer,
-            config,
-            6,
-            &data,
-            model,
-            SGD,
-            InputMasking::PerProduct,
-        );
-        assert_eq!(
-            reused.0, per.0,
-            "{model:?}: mask reuse against masking every product"
-        );
-        assert_eq!(
-            reused.0, twin,
-            "{model:?}: against the plaintext fixed-point twin"
-        );
-        assert!(
-            twin.iter().any(|&w| w != 0),
-            "{model:?}: the twin did not train"
-        );
+        for (n, sgd) in [(64, SGD), (60, one_epoch)] {
+            let data = regression(n, 5, binary, 21);
+            let twin = glm_fixed_twin(&data.0, &data.1, 5, model, &sgd);
+            let [reused, _] = train_glm_run(
+                Source::Dealer,
+                config,
+                5,
+                &data,
+                model,
+                sgd,
+                InputMasking::Reused,
+            );
+            let [per, _] = train_glm_run(
+                Source::Dealer,
+                config,
+                6,
+                &data,
+                model,
+                sgd,
+                InputMasking::PerProduct,
+            );
+            let what = format!("{model:?}, {n} rows, {} epochs", sgd.epochs);
+            assert_eq!(
+                reused.0, per.0,
+                "{what}: mask reuse against masking every product"
+            );
+            assert_eq!(
+                reused.0, twin,
+                "{what}: against the plaintext fixed-point twin"
+            );
+            assert!(
+                twin.iter().any(|&w| w != 0),
+                "{what}: the twin did not train"
+            );
+        }
     }
 }
 
@@ -520,9 +527,10 @@ fn check_regression_bytes(
             "{what}: {measured} vs {factor}"
         );
     }
-    // E is opened once, before the first step: n (d + 1) elements (one frame).
+    // E is opened once, each batch's rows in the frame of its first product: n (d + 1) elements
+    // in the first epoch.
     let first = runs[1][0].1[0].bytes_sent;
-    let opening = 8 * (n * (d + 1)) as u64 + HEADER_LEN as u64;
+    let opening = 8 * (n * (d + 1)) as u64;
     assert_eq!(first, opening + steps * after[0], "{what}: the first epoch");
     println!(
         "{what}: bytes per step and party {} -> {} ({:.2}x; the products alone {products_before} -> {products_after}, {:.2}x); E opened once: {opening} bytes",
@@ -600,6 +608,7 @@ fn train_mlp_run(
     config: Config,
     tag: u64,
     masking: InputMasking,
+    sgd: SgdParams,
 ) -> (Vec<Vec<u64>>, Vec<Stats>) {
     let [a, b] = run(source, config, tag, move |mut ctx: Ctx| async move {
         let (x, y) = classes(3);
@@ -615,7 +624,7 @@ fn train_mlp_run(
             &xs,
             &ys,
             &init,
-            &MLP_SGD,
+            &sgd,
             MlpLoss::Squared,
             |a, _| traffic.push(a.context().online_stats()),
         )
@@ -655,9 +664,18 @@ fn a_perceptron_with_mask_reuse_trains_like_one_without() {
         truncation: Truncation::Exact,
         ..Config::default()
     };
-    let reused = train_mlp_run(Source::Dealer, exact, 40, InputMasking::Reused);
-    let per = train_mlp_run(Source::Dealer, exact, 41, InputMasking::PerProduct);
-    assert_eq!(reused.0, per.0, "exact truncation");
+    // Two epochs keep E's rows; one keeps only the step's batch.
+    for sgd in [
+        MLP_SGD,
+        SgdParams {
+            epochs: 1,
+            ..MLP_SGD
+        },
+    ] {
+        let reused = train_mlp_run(Source::Dealer, exact, 40, InputMasking::Reused, sgd);
+        let per = train_mlp_run(Source::Dealer, exact, 41, InputMasking::PerProduct, sgd);
+        assert_eq!(reused.0, per.0, "exact truncation, {} epochs", sgd.epochs);
+    }
     // Local truncation, with the dealer and with OT: both near the f64 twin, and the first
     // layer's two openings of the batch (16 x 9 elements each) gone from every step.
     let steps = 48 / MLP_SGD.batch;
@@ -668,6 +686,7 @@ fn a_perceptron_with_mask_reuse_trains_like_one_without() {
                 Config::default(),
                 tag + (m == InputMasking::Reused) as u64,
                 m,
+                MLP_SGD,
             )
         });
         for (w, _) in &runs {

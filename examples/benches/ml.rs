@@ -10,8 +10,7 @@
 //!    images of `data/mnist10k.csv.gz` six times (for timing only; pixels / 255, the target the
 //!    digit / 10), batch 128, with the dealer's correlations fetched beforehand, per product and
 //!    with mask reuse: online time beside plaintext fixed-point SGD (the same ring arithmetic
-//!    without shares) and the ratio, bytes and rounds; beside them, the time to open as many
-//!    elements as mask reuse opens once (`n (d + 1)` each way) over the same transport.
+//!    without shares) and the ratio, bytes and rounds.
 //!
 //! `-- logistic` or `-- linear` runs one section.
 
@@ -280,26 +279,6 @@ fn secure_epoch(
     (ra, rb)
 }
 
-/// The time two parties take to open `len` shared elements over an in-memory duplex (one
-/// exchange each way): the transport's share of mask reuse's one opening.
-fn open_time(len: usize) -> Duration {
-    let (peer0, peer1) = duplex();
-    let spawn = |role: Role, peer: MemoryTransport| {
-        thread::spawn(move || {
-            let seed = Seed::from_bytes([40 + role.index() as u8; 32]);
-            let src = fixshare::IdealCorrelations::new(role, Seed::from_bytes([41; 32]));
-            let mut p: Party<_, _, u64> = Party::new(role, peer, src, seed, Config::default());
-            let x = Shares::zeros(len, 1).expect("shape");
-            let t = Instant::now();
-            block_on_thread(p.open(&x)).expect("open");
-            t.elapsed()
-        })
-    };
-    let a = spawn(Role::P0, peer0);
-    let b = spawn(Role::P1, peer1);
-    a.join().expect("party 0").max(b.join().expect("party 1"))
-}
-
 fn mnist_sized_linear() {
     let batch = 128usize;
     let lr = 0.01;
@@ -328,12 +307,6 @@ fn mnist_sized_linear() {
         batch,
         learning_rate: lr,
     };
-    let open = open_time(n * (d + 1));
-    println!(
-        "open_n_x_d1_elements_s: {:.3} (the transport's time for the one opening of mask reuse, {} elements each way)",
-        open.as_secs_f64(),
-        n * (d + 1)
-    );
     for masking in [InputMasking::PerProduct, InputMasking::Reused] {
         let (ra, rb) = secure_epoch(&x, &y, (n, d), sgd, masking);
         let online = ra.1.max(rb.1);

@@ -9,12 +9,14 @@
 //!
 //! **Mask reuse** (SecureML section IV-B, [`InputMasking::Reused`], the default): before the first
 //! step the parties get a random mask `U` shaped like `[X | 1]` from the offline phase
-//! ([`Correlations::data_mask`]) and open `E = [X | 1] - U` once. The product with a batch then
-//! uses a matrix triple whose left factor is that batch's rows of `U` (`U_b V` for `X_b w`,
-//! `U_b^T V'` for `X_b^T e`, [`Correlations::mask_triple`]), so each step opens only `w - V`
-//! (`d + 1` values) and `e - V'` (`B` values) instead of also `X_b - A` in both products: per
-//! step and party `(d + 1) + B` ring elements instead of `2 B (d + 1) + (d + 1) + B`, for one
-//! opening of `n (d + 1)` elements at the start. The weights are the same: each product is the
+//! ([`Correlations::data_mask`]), and `E = [X | 1] - U` is opened once: each batch's rows with
+//! the first product on that batch, in the same round, so that they are still in the cache for
+//! both products of the step. The product with a batch uses a matrix triple whose left factor is
+//! that batch's rows of `U` (`U_b V` for `X_b w`, `U_b^T V'` for `X_b^T e`,
+//! [`Correlations::mask_triple`]), so each step opens only `w - V` (`d + 1` values) and `e - V'`
+//! (`B` values) instead of also `X_b - A` in both products: per step and party `(d + 1) + B`
+//! ring elements instead of `2 B (d + 1) + (d + 1) + B`, plus `B (d + 1)` for the batch's rows of
+//! `E` in the first epoch. The weights are the same: each product is the
 //! same ring value before its truncation (bit for bit with exact truncation; with local
 //! truncation each truncated value may differ by one unit in the last place, as between any
 //! two runs).
@@ -30,14 +32,16 @@ use crate::ring::Ring;
 use crate::role::Role;
 use crate::share::Shares;
 use crate::topology::Topology;
-use crate::transport::{Transport, tag};
+use crate::transport::{Sub, Transport, tag};
+use alloc::vec;
 use alloc::vec::Vec;
+use core::ops::Range;
 use zeroize::Zeroize;
 
 /// How the training inputs enter the matrix products of each SGD step.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum InputMasking {
-    /// SecureML's mask reuse: `[X | 1] - U` is opened once before the first step, and every
+    /// SecureML's mask reuse: `[X | 1] - U` is opened once, in the first epoch, and every
     /// product with a batch opens only its other factor (see the module docs). The default. With
     /// four servers, whose products need no triples, it is [`InputMasking::PerProduct`].
     #[default]
@@ -48,12 +52,22 @@ pub enum InputMasking {
 }
 
 /// The training inputs masked once for SecureML's mask reuse: this party's share of the mask `U`
-/// (`[X | 1]` or `X` in shape) and the opened `E = [X | 1] - U`. Its products open only their
-/// other factor.
+/// (`[X | 1]` or `X` in shape) and `E = [X | 1] - U` as far as it is opened. A batch's rows of `E`
+/// are opened with the first product that uses them, in that product's round; every product
+/// opens its other factor.
 pub(crate) struct MaskedInputs<R: Ring> {
     mask: DataMask<R>,
-    /// `E`, row-major, public.
+    /// Whether the mask covers a column of ones after the inputs.
+    ones: bool,
+    /// This party's share of that column's value.
+    one: R,
+    /// Opened rows of `E`, public, row-major: every batch's rows in place when later epochs
+    /// reuse them (`keep`); otherwise only the last batch opened, at the start.
     opened: Vec<R>,
+    /// Which batches' rows `opened` holds.
+    holds: Vec<bool>,
+    /// Whether the opened rows are kept for later epochs.
+    keep: bool,
 }
 
 impl<R: Ring> MaskedInputs<R> {
@@ -63,13 +77,14 @@ impl<R: Ring> MaskedInputs<R> {
         masking == InputMasking::Reused && ctx.topology() != Topology::FourServers
     }
 
-    /// Masks `[x | 1]` (`ones`) or `x`, to be used in batches of `batch` rows: fetches the mask
-    /// and opens `E` (one round, `rows x cols` elements each way).
-    pub(crate) async fn open<T: Transport, C: Correlations<T>>(
+    /// Gets the mask for `[x | 1]` (`ones`) or `x`, to be used in batches of `batch` rows for
+    /// `epochs` epochs. Sends nothing online: each batch's rows of `E` go with its first product,
+    /// and are kept only if a later epoch uses them.
+    pub(crate) async fn prepare<T: Transport, C: Correlations<T>>(
         ctx: &mut Context<T, C>,
         x: &Shares<R>,
         ones: bool,
-        batch: usize,
+        (batch, epochs): (usize, usize),
     ) -> Result<Self, Error> {
         let op = "ml.mask_inputs";
         let (n, d) = x.shape();
@@ -80,51 +95,59 @@ impl<R: Ring> MaskedInputs<R> {
         let total = ctx.config().elements(op, n, cols)?;
         // The precision guard (when on) checks the inputs once, as every product on them would.
         crate::guard::check(ctx, "matmul", x.as_slice(), (R::BITS - 1) / 2).await?;
-        let one: R = ctx.fixed().encode(1.0)?;
-        let one = if ctx.role()? == Role::P0 {
-            one
-        } else {
-            R::ZERO
+        let one = match (ones, ctx.role()?) {
+            (true, Role::P0) => ctx.fixed().encode(1.0)?,
+            _ => R::ZERO,
         };
         let (links, source) = ctx.split();
         let mask = source.data_mask::<R>(links, n, cols, batch).await?;
         if mask.share().shape() != (n, cols) || mask.batch() != batch {
             return Err(Error::new(op, ErrorKind::Malformed("data mask shape")));
         }
-        // This party's share of [x | 1] - U, a piece at a time, without a buffer: once to send,
-        // once to add to what arrives.
-        let (xs, u) = (x.as_slice(), mask.share().as_slice());
-        let mine = |start, out: &mut [R]| masked_rows(xs, u, (d, cols), one, start, out);
-        let opened = online::open_computed(ctx, op, tag::MATMUL, total, mine).await?;
-        Ok(MaskedInputs { mask, opened })
+        let keep = epochs > 1;
+        let held = if keep { total } else { batch.min(n) * cols };
+        Ok(MaskedInputs {
+            holds: vec![false; mask.batches()],
+            mask,
+            ones,
+            one,
+            opened: vec![R::ZERO; held],
+            keep,
+        })
     }
 
-    /// The fixed-point product `X_b y` of batch `b` with `y` (`cols x o`).
+    /// The fixed-point product `X_b y` of batch `b` with `y` (`cols x o`); `xb` is this party's
+    /// share of the batch's rows of the inputs, with or without the column of ones.
     pub(crate) async fn times<T: Transport, C: Correlations<T>>(
-        &self,
+        &mut self,
         ctx: &mut Context<T, C>,
         b: usize,
+        xb: &[R],
         y: &Shares<R>,
     ) -> Result<Shares<R>, Error> {
-        self.product(ctx, b, MaskSide::Rows, y).await
+        self.product(ctx, b, xb, MaskSide::Rows, y).await
     }
 
-    /// The fixed-point product `X_b^T y` of batch `b`, transposed, with `y` (`rows_b x o`).
+    /// The fixed-point product `X_b^T y` of batch `b`, transposed, with `y` (`rows_b x o`); `xb`
+    /// as for [`MaskedInputs::times`].
     pub(crate) async fn transposed_times<T: Transport, C: Correlations<T>>(
-        &self,
+        &mut self,
         ctx: &mut Context<T, C>,
         b: usize,
+        xb: &[R],
         y: &Shares<R>,
     ) -> Result<Shares<R>, Error> {
-        self.product(ctx, b, MaskSide::Transposed, y).await
+        self.product(ctx, b, xb, MaskSide::Transposed, y).await
     }
 
     /// SecureML's matrix product with the opened `E_b` and a triple on the mask's batch: opens
-    /// only `y - V` (one round), then truncates.
+    /// `y - V`, preceded by the batch's rows of `E` if this is the batch's first product (one
+    /// round), then truncates.
     async fn product<T: Transport, C: Correlations<T>>(
-        &self,
+        &mut self,
         ctx: &mut Context<T, C>,
         b: usize,
+        xb: &[R],
         side: MaskSide,
         y: &Shares<R>,
     ) -> Result<Shares<R>, Error> {
@@ -137,6 +160,19 @@ impl<R: Ring> MaskedInputs<R> {
         for (rows, cols) in [(m, k), (k, n), (m, n)] {
             ctx.config().elements(op, rows, cols)?;
         }
+        let rows = self.mask.rows_of(b)?;
+        let cols = self.mask.share().cols();
+        let batch = rows.start * cols..rows.end * cols;
+        let slot = if self.keep {
+            batch.clone()
+        } else {
+            0..batch.len()
+        };
+        let width = xb.len() / rows.len();
+        let without_ones = self.ones && width + 1 == cols;
+        if xb.len() != rows.len() * width || (width != cols && !without_ones) {
+            return Err(Error::dimension(op, batch.len(), xb.len()));
+        }
         crate::guard::check(ctx, op, y.as_slice(), (R::BITS - 1) / 2).await?;
         let role = ctx.role()?;
         let (links, source) = ctx.split();
@@ -147,9 +183,44 @@ impl<R: Ring> MaskedInputs<R> {
         if v.shape() != (k, n) || z.shape() != (m, n) {
             return Err(Error::new(op, ErrorKind::Malformed("mask triple shape")));
         }
+        // One opening: [x_b | 1] - U_b if the batch is not open yet, then y - V.
+        let e_len = if self.holds[b] { 0 } else { batch.len() };
+        let (one, u) = (self.one, &self.mask.share().as_slice()[batch.clone()]);
+        let e = &mut self.opened[slot.clone()];
         let (ys, vs) = (y.as_slice(), v.as_slice());
-        let mine = |start, out: &mut [R]| crate::arith::masked_piece(ys, vs, &[], &[], start, out);
-        let f = online::open_computed(ctx, op, tag::MATMUL, k * n, mine).await?;
+        let mine = |start: usize, out: &mut [R]| {
+            let (rows_part, rest) = out.split_at_mut(e_len.saturating_sub(start).min(out.len()));
+            masked_rows(xb, u, (width, cols), one, start, rows_part);
+            let start = (start + rows_part.len()).saturating_sub(e_len);
+            crate::arith::masked_piece(ys, vs, &[], &[], start, rest);
+        };
+        let mut f = vec![R::ZERO; k * n];
+        let total = e_len + k * n;
+        ctx.peer(Sub::Online)?
+            .exchange_shares(op, tag::MATMUL, total, mine, |start, theirs, mine| {
+                let split = e_len.saturating_sub(start).min(theirs.len());
+                let f_start = (start + split).saturating_sub(e_len);
+                let parts = [
+                    (e.get_mut(start..start + split), 0..split),
+                    (
+                        f.get_mut(f_start..f_start + theirs.len() - split),
+                        split..theirs.len(),
+                    ),
+                ];
+                for (out, range) in parts {
+                    let out = out.unwrap_or_default();
+                    for ((o, &t), &m) in
+                        out.iter_mut().zip(&theirs[range.clone()]).zip(&mine[range])
+                    {
+                        *o = t.add(m);
+                    }
+                }
+            })
+            .await?;
+        if !self.keep {
+            self.holds.fill(false);
+        }
+        self.holds[b] = true;
         // Z = C + E V + U F (+ E F for party 0) = C + E G + U F with G = V (+ F): the batch's
         // rows of the opened E and of this party's U enter in place, transposed or not.
         let mut v_plus_f = Vec::new();
@@ -160,13 +231,7 @@ impl<R: Ring> MaskedInputs<R> {
             }
             Role::P1 => vs,
         };
-        let rows = self.mask.rows_of(b)?;
-        let cols = self.mask.share().cols();
-        let batch = rows.start * cols..rows.end * cols;
-        let (e, u) = (
-            &self.opened[batch.clone()],
-            &self.mask.share().as_slice()[batch],
-        );
+        let e = &self.opened[slot];
         let out = z.as_mut_slice();
         match side {
             MaskSide::Rows => {
@@ -186,7 +251,7 @@ impl<R: Ring> MaskedInputs<R> {
 
 /// Elements `start..start + out.len()` of `[x | 1] - U` in row-major order (`x` `rows x d`, `U`
 /// `rows x cols`, `cols` = `d` or `d + 1`, `one` the share of the column of ones); zero past the
-/// end.
+/// end. A row's run at a time, so that the subtraction vectorizes.
 fn masked_rows<R: Ring>(
     x: &[R],
     u: &[R],
@@ -195,24 +260,32 @@ fn masked_rows<R: Ring>(
     start: usize,
     out: &mut [R],
 ) {
-    let (mut row, mut col) = (start / cols.max(1), start % cols.max(1));
-    for (i, o) in (start..).zip(out) {
-        let v = if col < d {
-            x.get(row * d + col).copied().unwrap_or(R::ZERO)
-        } else {
-            one
-        };
-        *o = v.sub(u.get(i).copied().unwrap_or(R::ZERO));
-        col += 1;
-        if col == cols {
-            col = 0;
-            row += 1;
+    let inside = u.len().saturating_sub(start).min(out.len());
+    let (mut body, past) = out.split_at_mut(inside);
+    past.fill(R::ZERO);
+    let mut i = start;
+    while !body.is_empty() {
+        let (row, col) = (i / cols, i % cols);
+        let run = (cols - col).min(body.len());
+        let (now, rest) = core::mem::take(&mut body).split_at_mut(run);
+        let from_x = run.min(d.saturating_sub(col));
+        let xs = x.get(row * d + col..).unwrap_or_default();
+        let (now_x, now_one) = now.split_at_mut(from_x);
+        let (us_x, us_one) = u[i..i + run].split_at(from_x);
+        for ((o, &v), &m) in now_x.iter_mut().zip(xs).zip(us_x) {
+            *o = v.sub(m);
         }
+        for (o, &m) in now_one.iter_mut().zip(us_one) {
+            *o = one.sub(m);
+        }
+        body = rest;
+        i += run;
     }
 }
 
-/// `out += e^T g` for `e` (`r x c`, row-major) and `g` (`r x n`): `out` is `c x n`. Row by row
-/// of `e`, so that both inputs are read in order.
+/// `out += e^T g` for `e` (`r x c`, row-major) and `g` (`r x n`): `out` is `c x n`. By the
+/// matrix kernel: with one column as the row vector `g^T` times `e`; otherwise on a transposed
+/// copy of `e`, zeroized after use (`e` may be a share).
 fn transposed_matmul_add_into<R: Ring>(
     e: &[R],
     g: &[R],
@@ -221,22 +294,18 @@ fn transposed_matmul_add_into<R: Ring>(
     n: usize,
     out: &mut [R],
 ) {
-    if r == 0 || c == 0 || n == 0 {
+    if n == 1 {
+        mm::matmul_add_into(g, e, 1, r, c, out);
         return;
     }
-    for (row, gi) in e.chunks_exact(c).zip(g.chunks_exact(n)).take(r) {
-        if n == 1 {
-            for (o, &v) in out.iter_mut().zip(row) {
-                *o = o.add(v.mul(gi[0]));
-            }
-        } else {
-            for (o, &v) in out.chunks_exact_mut(n).zip(row) {
-                for (o, &w) in o.iter_mut().zip(gi) {
-                    *o = o.add(v.mul(w));
-                }
-            }
+    let mut et = vec![R::ZERO; e.len()];
+    for (i, row) in e.chunks_exact(c.max(1)).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            et[j * r + i] = v;
         }
     }
+    mm::matmul_add_into(&et, g, c, r, n, out);
+    et.zeroize();
 }
 
 /// Checks the hyperparameters before any communication.
@@ -303,8 +372,9 @@ pub(crate) async fn train_glm_observed<T: Transport, C: Correlations<T>, R: Ring
     if y.shape() != (n, 1) {
         return Err(Error::dimension("ml.train_glm", n, y.len()));
     }
-    let inputs = if params.epochs > 0 && MaskedInputs::<R>::applies(ctx, masking) {
-        Inputs::Masked(MaskedInputs::open(ctx, x, true, params.batch).await?)
+    let mut inputs = if params.epochs > 0 && MaskedInputs::<R>::applies(ctx, masking) {
+        let use_for = (params.batch, params.epochs);
+        Inputs::Masked(MaskedInputs::prepare(ctx, x, true, use_for).await?)
     } else {
         Inputs::Plain(append_ones(ctx, x)?)
     };
@@ -314,14 +384,15 @@ pub(crate) async fn train_glm_observed<T: Transport, C: Correlations<T>, R: Ring
         while start < n {
             let end = (start + params.batch).min(n);
             let yb = y.row_range(start, end)?;
-            let xb = inputs.batch(b, start, end)?;
-            let scores = xb.times(ctx, &w).await?;
+            let scores = inputs.times(ctx, x, (b, start..end), &w).await?;
             let pred = match model {
                 GlmModel::Linear => scores,
                 GlmModel::Logistic(s) => s.apply(ctx, &scores).await?,
             };
             let err = pred.sub(&yb)?;
-            let grad = xb.transposed_times(ctx, &err).await?;
+            let grad = inputs
+                .transposed_times(ctx, x, (b, start..end), &err)
+                .await?;
             let step = scale(ctx, &grad, params.learning_rate / (end - start) as f64).await?;
             w = w.sub(&step)?;
             start = end;
@@ -339,43 +410,34 @@ enum Inputs<R: Ring> {
 }
 
 impl<R: Ring> Inputs<R> {
-    /// Batch `b`, rows `start..end`.
-    fn batch(&self, b: usize, start: usize, end: usize) -> Result<Batch<'_, R>, Error> {
-        Ok(match self {
-            Inputs::Masked(m) => Batch::Masked(m, b),
-            Inputs::Plain(x1) => Batch::Plain(x1.row_range(start, end)?),
-        })
-    }
-}
-
-/// One batch of [`Inputs`].
-enum Batch<'a, R: Ring> {
-    Masked(&'a MaskedInputs<R>, usize),
-    Plain(Shares<R>),
-}
-
-impl<R: Ring> Batch<'_, R> {
-    /// `X_b y`.
+    /// `X_b y` for batch `b`, rows `rows` of `x`.
     async fn times<T: Transport, C: Correlations<T>>(
-        &self,
+        &mut self,
         ctx: &mut Context<T, C>,
+        x: &Shares<R>,
+        (b, rows): (usize, Range<usize>),
         y: &Shares<R>,
     ) -> Result<Shares<R>, Error> {
         match self {
-            Batch::Masked(m, b) => m.times(ctx, *b, y).await,
-            Batch::Plain(xb) => online::matmul(ctx, xb, y).await,
+            Inputs::Masked(m) => m.times(ctx, b, x.row_values(rows)?, y).await,
+            Inputs::Plain(x1) => online::matmul(ctx, &x1.row_range(rows.start, rows.end)?, y).await,
         }
     }
 
-    /// `X_b^T y`.
+    /// `X_b^T y` for batch `b`, rows `rows` of `x`.
     async fn transposed_times<T: Transport, C: Correlations<T>>(
-        &self,
+        &mut self,
         ctx: &mut Context<T, C>,
+        x: &Shares<R>,
+        (b, rows): (usize, Range<usize>),
         y: &Shares<R>,
     ) -> Result<Shares<R>, Error> {
         match self {
-            Batch::Masked(m, b) => m.transposed_times(ctx, *b, y).await,
-            Batch::Plain(xb) => online::matmul(ctx, &xb.transpose(), y).await,
+            Inputs::Masked(m) => m.transposed_times(ctx, b, x.row_values(rows)?, y).await,
+            Inputs::Plain(x1) => {
+                let xb = x1.row_range(rows.start, rows.end)?;
+                online::matmul(ctx, &xb.transpose(), y).await
+            }
         }
     }
 }

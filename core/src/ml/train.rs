@@ -27,9 +27,10 @@
 //!
 //! **Mask reuse.** When the first layer is dense, its two products with the training inputs go
 //! through [`Algebra::prepare_inputs`], [`Algebra::input_product`] and
-//! [`Algebra::input_gradient`]: on shares ([`OnShares`], by default) `[x | 1] - U` is opened once
-//! and each batch's products open only the weights' and the errors' side (SecureML's mask
-//! reuse, [`InputMasking`]); in `f64` they are the plain products.
+//! [`Algebra::input_gradient`]: on shares ([`OnShares`], by default) `[x | 1] - U` is opened once,
+//! a batch's rows with its first product, and each batch's products open only the weights' and
+//! the errors' side (SecureML's mask reuse, [`InputMasking`]); in `f64` they are the plain
+//! products.
 
 use super::glm::{InputMasking, MaskedInputs};
 use super::inference::{Layer, Network, block_sums, im2col, out_side, pool2d, to_channel_major};
@@ -107,9 +108,14 @@ pub trait Algebra {
     /// SecureML's softmax replacement per row (see [`crate::nonlinear::relu_softmax`]).
     async fn relu_softmax(&mut self, a: &Self::Matrix) -> Result<Self::Matrix, Error>;
     /// Prepares the products of a first dense layer with the training inputs `x`, taken in
-    /// batches of `batch` rows ([`OnShares`]: masks them once). The default does nothing.
-    async fn prepare_inputs(&mut self, x: &Self::Matrix, batch: usize) -> Result<(), Error> {
-        let _ = (x, batch);
+    /// batches of `batch` rows for `epochs` epochs ([`OnShares`]: masks them once). The default
+    /// does nothing.
+    async fn prepare_inputs(
+        &mut self,
+        x: &Self::Matrix,
+        (batch, epochs): (usize, usize),
+    ) -> Result<(), Error> {
+        let _ = (x, batch, epochs);
         Ok(())
     }
     /// `a1 w` for batch `b`, where `a1 = [x_b | 1]` is that batch of the prepared inputs with
@@ -225,9 +231,13 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Algebra for OnShares<'_, T, C, R
     async fn relu_softmax(&mut self, a: &Shares<R>) -> Result<Shares<R>, Error> {
         nonlinear::relu_softmax(self.ctx, a).await
     }
-    async fn prepare_inputs(&mut self, x: &Shares<R>, batch: usize) -> Result<(), Error> {
+    async fn prepare_inputs(
+        &mut self,
+        x: &Shares<R>,
+        use_for: (usize, usize),
+    ) -> Result<(), Error> {
         self.inputs = if MaskedInputs::<R>::applies(self.ctx, self.masking) {
-            Some(MaskedInputs::open(self.ctx, x, true, batch).await?)
+            Some(MaskedInputs::prepare(self.ctx, x, true, use_for).await?)
         } else {
             None
         };
@@ -239,8 +249,8 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Algebra for OnShares<'_, T, C, R
         a1: &Shares<R>,
         w: &Shares<R>,
     ) -> Result<Shares<R>, Error> {
-        match &self.inputs {
-            Some(m) => m.times(self.ctx, b, w).await,
+        match &mut self.inputs {
+            Some(m) => m.times(self.ctx, b, a1.as_slice(), w).await,
             None => online::matmul(self.ctx, a1, w).await,
         }
     }
@@ -250,8 +260,8 @@ impl<T: Transport, C: Correlations<T>, R: Ring> Algebra for OnShares<'_, T, C, R
         a1: &Shares<R>,
         delta: &Shares<R>,
     ) -> Result<Shares<R>, Error> {
-        match &self.inputs {
-            Some(m) => m.transposed_times(self.ctx, b, delta).await,
+        match &mut self.inputs {
+            Some(m) => m.transposed_times(self.ctx, b, a1.as_slice(), delta).await,
             None => online::matmul(self.ctx, &a1.transpose(), delta).await,
         }
     }
@@ -473,7 +483,7 @@ pub async fn train_network<A: Algebra>(
     // A first dense layer's products with the inputs go through the prepared inputs.
     let dense_inputs = matches!(net.layers.first(), Some(Layer::Dense { .. }));
     if dense_inputs && params.epochs > 0 {
-        alg.prepare_inputs(x, params.batch).await?;
+        alg.prepare_inputs(x, (params.batch, params.epochs)).await?;
     }
     for epoch in 1..=params.epochs {
         let (mut start, mut batch) = (0, 0);
