@@ -189,17 +189,20 @@ impl<R: Ring> MaskedInputs<R> {
         let e = &mut self.opened[slot.clone()];
         let (ys, vs) = (y.as_slice(), v.as_slice());
         let mine = |start: usize, out: &mut [R]| {
-            let (rows_part, rest) = out.split_at_mut(e_len.saturating_sub(start).min(out.len()));
+            let (split, f_start) = split_piece(start, out.len(), e_len);
+            let (rows_part, rest) = out.split_at_mut(split);
             masked_rows(xb, u, (width, cols), one, start, rows_part);
-            let start = (start + rows_part.len()).saturating_sub(e_len);
-            crate::arith::masked_piece(ys, vs, &[], &[], start, rest);
+            crate::arith::masked_piece(ys, vs, &[], &[], f_start, rest);
         };
         let mut f = vec![R::ZERO; k * n];
         let total = e_len + k * n;
+        if e_len > 0 && !self.keep {
+            // The buffer is about to hold this batch's rows instead.
+            self.holds.fill(false);
+        }
         ctx.peer(Sub::Online)?
             .exchange_shares(op, tag::MATMUL, total, mine, |start, theirs, mine| {
-                let split = e_len.saturating_sub(start).min(theirs.len());
-                let f_start = (start + split).saturating_sub(e_len);
+                let (split, f_start) = split_piece(start, theirs.len(), e_len);
                 let parts = [
                     (e.get_mut(start..start + split), 0..split),
                     (
@@ -217,9 +220,6 @@ impl<R: Ring> MaskedInputs<R> {
                 }
             })
             .await?;
-        if !self.keep {
-            self.holds.fill(false);
-        }
         self.holds[b] = true;
         // Z = C + E V + U F (+ E F for party 0) = C + E G + U F with G = V (+ F): the batch's
         // rows of the opened E and of this party's U enter in place, transposed or not.
@@ -247,6 +247,13 @@ impl<R: Ring> MaskedInputs<R> {
         let bits = ctx.fixed().frac_bits();
         online::truncate(ctx, z, bits).await
     }
+}
+
+/// Where a piece of `len` elements from `start` crosses `boundary` in an opening of two parts:
+/// how many of its elements lie in the first part, and where the rest starts in the second.
+fn split_piece(start: usize, len: usize, boundary: usize) -> (usize, usize) {
+    let split = boundary.saturating_sub(start).min(len);
+    (split, (start + split).saturating_sub(boundary))
 }
 
 /// Elements `start..start + out.len()` of `[x | 1] - U` in row-major order (`x` `rows x d`, `U`
@@ -439,5 +446,50 @@ impl<R: Ring> Inputs<R> {
                 online::matmul(ctx, &xb.transpose(), y).await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{masked_rows, split_piece};
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    /// `masked_rows` agrees with `[x | 1] - U` built whole, for every piece of every start,
+    /// with and without the column of ones, and is zero past the end.
+    #[test]
+    fn masked_rows_is_every_piece_of_the_whole() {
+        let (rows, d) = (3usize, 4usize);
+        let x: Vec<u64> = (0..rows * d).map(|i| 100 + i as u64).collect();
+        for cols in [d, d + 1] {
+            let u: Vec<u64> = (0..rows * cols).map(|i| 7 * i as u64).collect();
+            let whole: Vec<u64> = (0..rows * cols)
+                .map(|i| {
+                    let (r, c) = (i / cols, i % cols);
+                    let v = if c < d { x[r * d + c] } else { 5 };
+                    v.wrapping_sub(u[i])
+                })
+                .collect();
+            for start in 0..=whole.len() + 2 {
+                for len in 0..=whole.len() + 3 {
+                    let mut out = vec![1u64; len];
+                    masked_rows(&x, &u, (d, cols), 5, start, &mut out);
+                    let expected: Vec<u64> = (start..start + len)
+                        .map(|i| whole.get(i).copied().unwrap_or(0))
+                        .collect();
+                    assert_eq!(out, expected, "cols {cols}, start {start}, len {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pieces_split_at_the_boundary() {
+        assert_eq!(split_piece(0, 10, 4), (4, 0));
+        assert_eq!(split_piece(2, 10, 4), (2, 0));
+        assert_eq!(split_piece(0, 3, 4), (3, 0));
+        assert_eq!(split_piece(4, 10, 4), (0, 0));
+        assert_eq!(split_piece(9, 10, 4), (0, 5));
+        assert_eq!(split_piece(0, 10, 0), (0, 0));
     }
 }
