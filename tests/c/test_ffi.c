@@ -2193,7 +2193,7 @@ static void ml_disconnects(session *s, uint32_t role, fxs_party *party, fault *p
     if (role == 1) shutdown(peer->fd, SHUT_RDWR);
     w = (fxs_shares *)&w;
     CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LOGISTIC_PIECEWISE, NULL, NULL, &w), FXS_STATUS_CLOSED);
-    CHECK_MSG("fxs_party_train_glm: ml.mask_inputs"); /* the first step: E = X - U, opened once */
+    CHECK_MSG("fxs_party_train_glm: matmul"); /* the first step's product, which also opens its rows of E = X - U */
     CHECK(w == NULL);
     CHECK_STATUS(fxs_party_train_glm(party, x, y, &p, FXS_MODEL_LINEAR, NULL, NULL, &w), FXS_STATUS_POISONED);
     CHECK(w == NULL);
