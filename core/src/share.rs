@@ -118,14 +118,10 @@ impl<R: Ring> Shares<R> {
 
     /// The transpose (a local operation).
     pub fn transpose(&self) -> Self {
-        let mut data = Vec::with_capacity(self.data.len());
-        for c in 0..self.cols {
-            data.extend((0..self.rows).map(|r| self.data[r * self.cols + c]));
-        }
         Shares {
             rows: self.cols,
             cols: self.rows,
-            data,
+            data: crate::arith::matmul::transpose(&self.data, self.rows, self.cols),
         }
     }
 

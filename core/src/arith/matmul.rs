@@ -199,6 +199,15 @@ pub fn matmul<R: Ring>(a: &[R], b: &[R], m: usize, k: usize, n: usize) -> Vec<R>
     out
 }
 
+/// The transpose of `a` (`rows x cols`, row-major): `cols x rows`, row-major.
+pub(crate) fn transpose<R: Ring>(a: &[R], rows: usize, cols: usize) -> Vec<R> {
+    let mut t = Vec::with_capacity(a.len());
+    for c in 0..cols {
+        t.extend((0..rows).map(|r| a[r * cols + c]));
+    }
+    t
+}
+
 /// This party's share of `X Y` from the opened `(E, F)`, in the triple's `C` (no copy). `E`'s
 /// buffer holds `A + E` for party 0's second product and is zeroized after it.
 pub fn combine<R: Ring>(role: Role, mut opened: Vec<R>, t: MatrixTriple<R>) -> Shares<R> {

@@ -23,15 +23,23 @@ pub fn masked_piece<R: Ring>(x: &[R], a: &[R], y: &[R], b: &[R], start: usize, o
     fn tail<R>(v: &[R], from: usize) -> &[R] {
         v.get(from..).unwrap_or(&[])
     }
-    let n = x.len();
-    let (first, second) = out.split_at_mut(n.saturating_sub(start).min(out.len()));
+    let (split, j) = split_piece(start, out.len(), x.len());
+    let (first, second) = out.split_at_mut(split);
     for ((o, &x), &a) in first.iter_mut().zip(tail(x, start)).zip(tail(a, start)) {
         *o = x.sub(a);
     }
-    let j = (start + first.len()).saturating_sub(n);
     for ((o, &y), &b) in second.iter_mut().zip(tail(y, j)).zip(tail(b, j)) {
         *o = y.sub(b);
     }
+}
+
+/// Where a piece of `len` elements from `start` of an exchange of two parts, the first
+/// `boundary` elements long, crosses into the second: how many of its elements lie in the first
+/// part, and where the rest starts in the second.
+#[inline]
+pub(crate) fn split_piece(start: usize, len: usize, boundary: usize) -> (usize, usize) {
+    let split = boundary.saturating_sub(start).min(len);
+    (split, (start + split).saturating_sub(boundary))
 }
 
 /// Adds the public value `c` to a shared value: party 0 adds it, party 1 does nothing.
@@ -45,7 +53,7 @@ pub fn add_public<R: Ring>(role: Role, share: R, c: R) -> R {
 
 #[cfg(test)]
 mod tests {
-    use super::masked_piece;
+    use super::{masked_piece, split_piece};
     use alloc::vec::Vec;
 
     /// Every piece, wherever it starts and however long, is the slice of `(x - a) ++ (y - b)`,
@@ -67,5 +75,15 @@ mod tests {
         let mut past = [u64::MAX; 3];
         masked_piece(&x, &a, &y, &b, whole.len() - 1, &mut past);
         assert_eq!(past, [whole[whole.len() - 1], u64::MAX, u64::MAX]);
+    }
+
+    #[test]
+    fn pieces_split_at_the_boundary() {
+        assert_eq!(split_piece(0, 10, 4), (4, 0));
+        assert_eq!(split_piece(2, 10, 4), (2, 0));
+        assert_eq!(split_piece(0, 3, 4), (3, 0));
+        assert_eq!(split_piece(4, 10, 4), (0, 0));
+        assert_eq!(split_piece(9, 10, 4), (0, 5));
+        assert_eq!(split_piece(0, 10, 0), (0, 0));
     }
 }

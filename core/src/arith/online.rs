@@ -245,13 +245,13 @@ async fn mul_with<T: Transport, C: Correlations<T>, R: Ring>(
     ctx.peer(Sub::Online)?
         .exchange_shares("mul", tag::BEAVER, 2 * n, mine, |start, theirs, mine| {
             // A piece holds e values, then f values (either part may be empty).
-            let (theirs_e, theirs_f) = theirs.split_at(n.saturating_sub(start).min(theirs.len()));
-            let (mine_e, mine_f) = mine.split_at(theirs_e.len());
+            let (split, first_f) = super::split_piece(start, theirs.len(), n);
+            let (theirs_e, theirs_f) = theirs.split_at(split);
+            let (mine_e, mine_f) = mine.split_at(split);
             let z_e = z.get_mut(start..).unwrap_or_default();
             for ((z, &a), &b) in z_e.iter_mut().zip(theirs_e).zip(mine_e) {
                 *z = a.add(b);
             }
-            let first_f = (start + theirs_e.len()).saturating_sub(n);
             for (j, (&a, &b)) in (first_f..).zip(theirs_f.iter().zip(mine_f)) {
                 z[j] = finish(beaver::product_at(role, &t, j, z[j], a.add(b)));
             }

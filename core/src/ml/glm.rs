@@ -23,8 +23,8 @@
 
 use super::ops::{append_ones, scale};
 use super::{GlmModel, SgdParams};
-use crate::arith::matmul as mm;
 use crate::arith::online;
+use crate::arith::{self, matmul as mm};
 use crate::context::Context;
 use crate::correlated::{Correlations, DataMask, MaskSide, MaskTriple};
 use crate::error::{Error, ErrorKind};
@@ -189,10 +189,10 @@ impl<R: Ring> MaskedInputs<R> {
         let e = &mut self.opened[slot.clone()];
         let (ys, vs) = (y.as_slice(), v.as_slice());
         let mine = |start: usize, out: &mut [R]| {
-            let (split, f_start) = split_piece(start, out.len(), e_len);
+            let (split, f_start) = arith::split_piece(start, out.len(), e_len);
             let (rows_part, rest) = out.split_at_mut(split);
             masked_rows(xb, u, (width, cols), one, start, rows_part);
-            crate::arith::masked_piece(ys, vs, &[], &[], f_start, rest);
+            arith::masked_piece(ys, vs, &[], &[], f_start, rest);
         };
         let mut f = vec![R::ZERO; k * n];
         let total = e_len + k * n;
@@ -202,7 +202,7 @@ impl<R: Ring> MaskedInputs<R> {
         }
         ctx.peer(Sub::Online)?
             .exchange_shares(op, tag::MATMUL, total, mine, |start, theirs, mine| {
-                let (split, f_start) = split_piece(start, theirs.len(), e_len);
+                let (split, f_start) = arith::split_piece(start, theirs.len(), e_len);
                 let parts = [
                     (e.get_mut(start..start + split), 0..split),
                     (
@@ -247,13 +247,6 @@ impl<R: Ring> MaskedInputs<R> {
         let bits = ctx.fixed().frac_bits();
         online::truncate(ctx, z, bits).await
     }
-}
-
-/// Where a piece of `len` elements from `start` crosses `boundary` in an opening of two parts:
-/// how many of its elements lie in the first part, and where the rest starts in the second.
-fn split_piece(start: usize, len: usize, boundary: usize) -> (usize, usize) {
-    let split = boundary.saturating_sub(start).min(len);
-    (split, (start + split).saturating_sub(boundary))
 }
 
 /// Elements `start..start + out.len()` of `[x | 1] - U` in row-major order (`x` `rows x d`, `U`
@@ -305,12 +298,7 @@ fn transposed_matmul_add_into<R: Ring>(
         mm::matmul_add_into(g, e, 1, r, c, out);
         return;
     }
-    let mut et = vec![R::ZERO; e.len()];
-    for (i, row) in e.chunks_exact(c.max(1)).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            et[j * r + i] = v;
-        }
-    }
+    let mut et = mm::transpose(e, r, c);
     mm::matmul_add_into(&et, g, c, r, n, out);
     et.zeroize();
 }
@@ -391,15 +379,14 @@ pub(crate) async fn train_glm_observed<T: Transport, C: Correlations<T>, R: Ring
         while start < n {
             let end = (start + params.batch).min(n);
             let yb = y.row_range(start, end)?;
-            let scores = inputs.times(ctx, x, (b, start..end), &w).await?;
+            let mut xb = inputs.batch(x, b, start..end)?;
+            let scores = xb.times(ctx, &w).await?;
             let pred = match model {
                 GlmModel::Linear => scores,
                 GlmModel::Logistic(s) => s.apply(ctx, &scores).await?,
             };
             let err = pred.sub(&yb)?;
-            let grad = inputs
-                .transposed_times(ctx, x, (b, start..end), &err)
-                .await?;
+            let grad = xb.transposed_times(ctx, &err).await?;
             let step = scale(ctx, &grad, params.learning_rate / (end - start) as f64).await?;
             w = w.sub(&step)?;
             start = end;
@@ -417,41 +404,56 @@ enum Inputs<R: Ring> {
 }
 
 impl<R: Ring> Inputs<R> {
-    /// `X_b y` for batch `b`, rows `rows` of `x`.
+    /// Batch `b`, rows `rows` of `x`.
+    fn batch<'a>(
+        &'a mut self,
+        x: &'a Shares<R>,
+        b: usize,
+        rows: Range<usize>,
+    ) -> Result<Batch<'a, R>, Error> {
+        Ok(match self {
+            Inputs::Masked(m) => Batch::Masked(m, b, x.row_values(rows)?),
+            Inputs::Plain(x1) => Batch::Plain(x1.row_range(rows.start, rows.end)?),
+        })
+    }
+}
+
+/// One batch of [`Inputs`]: the masked inputs with the batch's index and its rows of `x`, or
+/// the batch's rows of `[x | 1]`.
+enum Batch<'a, R: Ring> {
+    Masked(&'a mut MaskedInputs<R>, usize, &'a [R]),
+    Plain(Shares<R>),
+}
+
+impl<R: Ring> Batch<'_, R> {
+    /// `X_b y`.
     async fn times<T: Transport, C: Correlations<T>>(
         &mut self,
         ctx: &mut Context<T, C>,
-        x: &Shares<R>,
-        (b, rows): (usize, Range<usize>),
         y: &Shares<R>,
     ) -> Result<Shares<R>, Error> {
         match self {
-            Inputs::Masked(m) => m.times(ctx, b, x.row_values(rows)?, y).await,
-            Inputs::Plain(x1) => online::matmul(ctx, &x1.row_range(rows.start, rows.end)?, y).await,
+            Batch::Masked(m, b, xb) => m.times(ctx, *b, xb, y).await,
+            Batch::Plain(xb) => online::matmul(ctx, xb, y).await,
         }
     }
 
-    /// `X_b^T y` for batch `b`, rows `rows` of `x`.
+    /// `X_b^T y`.
     async fn transposed_times<T: Transport, C: Correlations<T>>(
         &mut self,
         ctx: &mut Context<T, C>,
-        x: &Shares<R>,
-        (b, rows): (usize, Range<usize>),
         y: &Shares<R>,
     ) -> Result<Shares<R>, Error> {
         match self {
-            Inputs::Masked(m) => m.transposed_times(ctx, b, x.row_values(rows)?, y).await,
-            Inputs::Plain(x1) => {
-                let xb = x1.row_range(rows.start, rows.end)?;
-                online::matmul(ctx, &xb.transpose(), y).await
-            }
+            Batch::Masked(m, b, xb) => m.transposed_times(ctx, *b, xb, y).await,
+            Batch::Plain(xb) => online::matmul(ctx, &xb.transpose(), y).await,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{masked_rows, split_piece};
+    use super::masked_rows;
     use alloc::vec;
     use alloc::vec::Vec;
 
@@ -481,15 +483,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn pieces_split_at_the_boundary() {
-        assert_eq!(split_piece(0, 10, 4), (4, 0));
-        assert_eq!(split_piece(2, 10, 4), (2, 0));
-        assert_eq!(split_piece(0, 3, 4), (3, 0));
-        assert_eq!(split_piece(4, 10, 4), (0, 0));
-        assert_eq!(split_piece(9, 10, 4), (0, 5));
-        assert_eq!(split_piece(0, 10, 0), (0, 0));
     }
 }
